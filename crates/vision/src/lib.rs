@@ -1,0 +1,24 @@
+//! Pure, synchronous image and signal algorithms of SheetSight.
+//!
+//! Nothing here does I/O, spawns threads or knows about async: every type takes frames
+//! (planar YUV 4:2:0, [`frame::YuvFrame`]) and media timestamps in seconds, and returns
+//! readings. Media sources, storage and servers live in the crates above this one.
+//!
+//! - [`frame`]: the frame type every source produces.
+//! - [`roi`]: polygon regions rasterised once into pixel spans, so that per-frame work
+//!   scales with the pixels inside the regions, not with the frame.
+//! - [`lamp`]: one stack-light lamp: on/off per frame, then its OPC UA signal mode.
+//! - [`occlusion`]: the guard ring around a stack light that tells "we cannot see".
+//! - [`stack_light`]: a whole stack light: its lamps plus its occlusion guard.
+//! - [`motion`]: activity in a region and press strokes (down and up).
+//! - [`state`]: the rules that map lamp modes to an OPC UA Machinery machine state.
+
+pub mod frame;
+pub mod lamp;
+pub mod motion;
+pub mod occlusion;
+pub mod roi;
+pub mod stack_light;
+pub mod state;
+
+pub use frame::YuvFrame;

@@ -1,0 +1,259 @@
+//! Polygon regions of interest, rasterised once into horizontal pixel spans.
+//!
+//! A region is drawn by a user as a polygon in camera pixels. [`PolygonRoi::new`] checks
+//! it against the frame size and turns it into spans of pixel centres inside the polygon
+//! (even-odd rule), for the luma plane and for the half-resolution chroma planes. Every
+//! per-frame statistic then touches only the pixels inside the region: the cost scales
+//! with the region, never with the frame.
+
+use crate::frame::YuvFrame;
+
+/// A point in image pixels, origin top-left, x to the right, y down.
+pub type PointPx = [f64; 2];
+
+/// One run of pixels `x_start..x_end` on row `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub y: u32,
+    pub x_start: u32,
+    pub x_end: u32,
+}
+
+/// Axis-aligned box in pixels, `x0..x1`, `y0..y1` (exclusive ends).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoxPx {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl BoxPx {
+    pub fn width(&self) -> u32 {
+        self.x1.saturating_sub(self.x0)
+    }
+    pub fn height(&self) -> u32 {
+        self.y1.saturating_sub(self.y0)
+    }
+}
+
+/// Why a polygon cannot be a region.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RoiError {
+    #[error("a region needs at least 3 points, this one has {0}")]
+    TooFewPoints(usize),
+    #[error("point [{x}, {y}] lies outside the {width_px}x{height_px} frame")]
+    OutsideFrame { x: f64, y: f64, width_px: u32, height_px: u32 },
+    #[error("point [{x}, {y}] is not a finite number")]
+    NotFinite { x: f64, y: f64 },
+    #[error("the polygon covers no pixel centre (zero area)")]
+    Empty,
+}
+
+/// A rasterised polygon region.
+#[derive(Clone, Debug)]
+pub struct PolygonRoi {
+    points_px: Vec<PointPx>,
+    spans: Vec<Span>,
+    chroma_spans: Vec<Span>,
+    bbox: BoxPx,
+    pixel_count: u32,
+    chroma_pixel_count: u32,
+}
+
+/// Mean luma and chroma of a region in one frame.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RegionMeans {
+    pub luma: f32,
+    /// Cb - 128
+    pub u: f32,
+    /// Cr - 128
+    pub v: f32,
+}
+
+impl PolygonRoi {
+    /// Rasterises `points_px` for a frame of `width_px` x `height_px`.
+    pub fn new(points_px: &[PointPx], width_px: u32, height_px: u32) -> Result<Self, RoiError> {
+        if points_px.len() < 3 {
+            return Err(RoiError::TooFewPoints(points_px.len()));
+        }
+        for &[x, y] in points_px {
+            if !x.is_finite() || !y.is_finite() {
+                return Err(RoiError::NotFinite { x, y });
+            }
+            if x < 0.0 || y < 0.0 || x > f64::from(width_px) || y > f64::from(height_px) {
+                return Err(RoiError::OutsideFrame { x, y, width_px, height_px });
+            }
+        }
+        let spans = rasterise(points_px, 1.0, width_px, height_px);
+        let chroma_spans = rasterise(
+            points_px,
+            0.5,
+            width_px.div_ceil(2),
+            height_px.div_ceil(2),
+        );
+        if spans.is_empty() {
+            return Err(RoiError::Empty);
+        }
+        let bbox = BoxPx {
+            x0: spans.iter().map(|s| s.x_start).min().unwrap_or(0),
+            x1: spans.iter().map(|s| s.x_end).max().unwrap_or(0),
+            y0: spans.first().map_or(0, |s| s.y),
+            y1: spans.last().map_or(0, |s| s.y + 1),
+        };
+        let pixel_count = spans.iter().map(|s| s.x_end - s.x_start).sum();
+        let chroma_pixel_count = chroma_spans.iter().map(|s| s.x_end - s.x_start).sum();
+        Ok(Self { points_px: points_px.to_vec(), spans, chroma_spans, bbox, pixel_count, chroma_pixel_count })
+    }
+
+    /// An axis-aligned rectangle region, clipped to the frame. `None` when nothing is left.
+    pub fn rect(x0: f64, y0: f64, x1: f64, y1: f64, width_px: u32, height_px: u32) -> Option<Self> {
+        let (w, h) = (f64::from(width_px), f64::from(height_px));
+        let (x0, x1) = (x0.clamp(0.0, w), x1.clamp(0.0, w));
+        let (y0, y1) = (y0.clamp(0.0, h), y1.clamp(0.0, h));
+        Self::new(&[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], width_px, height_px).ok()
+    }
+
+    pub fn points_px(&self) -> &[PointPx] {
+        &self.points_px
+    }
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+    pub fn bbox(&self) -> BoxPx {
+        self.bbox
+    }
+    pub fn pixel_count(&self) -> u32 {
+        self.pixel_count
+    }
+
+    /// Mean luma and chroma over the region.
+    pub fn means(&self, frame: &YuvFrame) -> RegionMeans {
+        let w = frame.width_px() as usize;
+        let y_plane = frame.y_plane();
+        let mut luma_sum = 0u64;
+        for s in &self.spans {
+            let row = &y_plane[s.y as usize * w..];
+            luma_sum += sum_u8(&row[s.x_start as usize..s.x_end as usize]);
+        }
+        let cw = frame.chroma_width();
+        let (u_plane, v_plane) = (frame.u_plane(), frame.v_plane());
+        let (mut u_sum, mut v_sum) = (0u64, 0u64);
+        for s in &self.chroma_spans {
+            let start = s.y as usize * cw;
+            u_sum += sum_u8(&u_plane[start + s.x_start as usize..start + s.x_end as usize]);
+            v_sum += sum_u8(&v_plane[start + s.x_start as usize..start + s.x_end as usize]);
+        }
+        let n = self.pixel_count.max(1) as f32;
+        let nc = self.chroma_pixel_count.max(1) as f32;
+        RegionMeans {
+            luma: luma_sum as f32 / n,
+            u: u_sum as f32 / nc - 128.0,
+            v: v_sum as f32 / nc - 128.0,
+        }
+    }
+
+    /// Mean luma only.
+    pub fn mean_luma(&self, frame: &YuvFrame) -> f32 {
+        let w = frame.width_px() as usize;
+        let y_plane = frame.y_plane();
+        let mut sum = 0u64;
+        for s in &self.spans {
+            sum += sum_u8(&y_plane[s.y as usize * w + s.x_start as usize..s.y as usize * w + s.x_end as usize]);
+        }
+        sum as f32 / self.pixel_count.max(1) as f32
+    }
+}
+
+fn sum_u8(px: &[u8]) -> u64 {
+    // Sum in u32 chunks: the compiler vectorises this; 2^24 bytes never overflow.
+    px.chunks(1 << 16).map(|c| c.iter().map(|&b| u32::from(b)).sum::<u32>() as u64).sum()
+}
+
+/// Even-odd scanline fill at pixel centres of a grid scaled by `scale`.
+fn rasterise(points_px: &[PointPx], scale: f64, width: u32, height: u32) -> Vec<Span> {
+    let pts: Vec<[f64; 2]> = points_px.iter().map(|p| [p[0] * scale, p[1] * scale]).collect();
+    let y_min = pts.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min);
+    let y_max = pts.iter().map(|p| p[1]).fold(f64::NEG_INFINITY, f64::max);
+    let row_start = (y_min - 0.5).ceil().max(0.0) as u32;
+    let row_end = ((y_max - 0.5).floor() + 1.0).clamp(0.0, f64::from(height)) as u32;
+    let mut spans = Vec::new();
+    let mut xs: Vec<f64> = Vec::new();
+    for row in row_start..row_end {
+        let yc = f64::from(row) + 0.5;
+        xs.clear();
+        for i in 0..pts.len() {
+            let a = pts[i];
+            let b = pts[(i + 1) % pts.len()];
+            if (a[1] <= yc) != (b[1] <= yc) {
+                xs.push(a[0] + (yc - a[1]) / (b[1] - a[1]) * (b[0] - a[0]));
+            }
+        }
+        xs.sort_by(f64::total_cmp);
+        for pair in xs.chunks_exact(2) {
+            // pixel centres x + 0.5 inside [pair[0], pair[1])
+            let x_start = (pair[0] - 0.5).ceil().clamp(0.0, f64::from(width)) as u32;
+            let x_end = (pair[1] - 0.5).ceil().clamp(0.0, f64::from(width)) as u32;
+            if x_end > x_start {
+                spans.push(Span { y: row, x_start, x_end });
+            }
+        }
+    }
+    spans
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rectangle_covers_exact_pixels() {
+        let roi = PolygonRoi::new(&[[10.0, 20.0], [30.0, 20.0], [30.0, 25.0], [10.0, 25.0]], 64, 64).expect("valid");
+        assert_eq!(roi.pixel_count(), 20 * 5);
+        assert_eq!(roi.bbox(), BoxPx { x0: 10, y0: 20, x1: 30, y1: 25 });
+    }
+
+    #[test]
+    fn triangle_area_is_close_to_geometry() {
+        let roi = PolygonRoi::new(&[[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]], 128, 128).expect("valid");
+        let area = f64::from(roi.pixel_count());
+        assert!((area - 5000.0).abs() < 100.0, "area {area}");
+    }
+
+    #[test]
+    fn rejects_bad_polygons() {
+        assert_eq!(PolygonRoi::new(&[[0.0, 0.0], [1.0, 1.0]], 10, 10).unwrap_err(), RoiError::TooFewPoints(2));
+        assert!(matches!(
+            PolygonRoi::new(&[[0.0, 0.0], [11.0, 0.0], [0.0, 5.0]], 10, 10),
+            Err(RoiError::OutsideFrame { .. })
+        ));
+        assert_eq!(PolygonRoi::new(&[[1.0, 1.0], [5.0, 1.0], [9.0, 1.0]], 10, 10).unwrap_err(), RoiError::Empty);
+        assert!(matches!(
+            PolygonRoi::new(&[[f64::NAN, 1.0], [5.0, 1.0], [9.0, 4.0]], 10, 10),
+            Err(RoiError::NotFinite { .. })
+        ));
+    }
+
+    #[test]
+    fn means_read_only_the_region() {
+        let mut frame = YuvFrame::filled(16, 16, 50, 128, 128);
+        {
+            let (y, u, _) = frame.planes_mut();
+            for row in 4..8 {
+                for col in 4..8 {
+                    y[row * 16 + col] = 200;
+                }
+            }
+            for row in 2..4 {
+                for col in 2..4 {
+                    u[row * 8 + col] = 178;
+                }
+            }
+        }
+        let roi = PolygonRoi::new(&[[4.0, 4.0], [8.0, 4.0], [8.0, 8.0], [4.0, 8.0]], 16, 16).expect("valid");
+        let m = roi.means(&frame);
+        assert!((m.luma - 200.0).abs() < 1e-3);
+        assert!((m.u - 50.0).abs() < 1e-3);
+        assert!(m.v.abs() < 1e-3);
+    }
+}

@@ -1,0 +1,71 @@
+//! A whole stack light: its lamps (top to bottom) and the occlusion guard around them.
+
+use crate::frame::YuvFrame;
+use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning};
+use crate::occlusion::{GuardTuning, OcclusionGuard};
+use crate::roi::PolygonRoi;
+
+/// One lamp of a stack light as configured.
+#[derive(Clone, Debug)]
+pub struct LampSpec {
+    pub color: LampColor,
+    pub roi: PolygonRoi,
+}
+
+/// A lamp's mode changed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LampChange {
+    pub lamp: usize,
+    pub color: LampColor,
+    pub mode: LampMode,
+    pub t_s: f64,
+}
+
+/// Reads every lamp of one stack light.
+#[derive(Clone, Debug)]
+pub struct StackLightReader {
+    lamps: Vec<LampSpec>,
+    readers: Vec<LampReader>,
+    guard: OcclusionGuard,
+}
+
+impl StackLightReader {
+    pub fn new(lamps: Vec<LampSpec>, width_px: u32, height_px: u32, tuning: LampTuning) -> Self {
+        let boxes: Vec<_> = lamps.iter().map(|l| l.roi.bbox()).collect();
+        let guard = OcclusionGuard::new(&boxes, width_px, height_px, GuardTuning::default());
+        let readers = lamps.iter().map(|l| LampReader::new(l.color, tuning)).collect();
+        Self { lamps, readers, guard }
+    }
+
+    pub fn lamps(&self) -> &[LampSpec] {
+        &self.lamps
+    }
+
+    pub fn guard(&self) -> &OcclusionGuard {
+        &self.guard
+    }
+
+    /// Current modes, `None` while a lamp is still undecided.
+    pub fn modes(&self) -> Vec<Option<LampMode>> {
+        self.readers.iter().map(LampReader::mode).collect()
+    }
+
+    /// Current on/off of each lamp (last clear frame).
+    pub fn lit(&self) -> Vec<Option<bool>> {
+        self.readers.iter().map(LampReader::is_on).collect()
+    }
+
+    /// Processes one frame; `global_luma` from [`crate::occlusion::global_luma`].
+    pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global_luma: f32) -> Vec<LampChange> {
+        let lit = self.lit();
+        let blocked = self.guard.check(t_s, frame, global_luma, &lit);
+        let mut changes = Vec::new();
+        for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
+            let sample = LampSample { t_s, means: spec.roi.means(frame), blocked: blocked[i] };
+            if let Some(mode) = reader.push(sample) {
+                changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
+            }
+        }
+        changes
+    }
+}
