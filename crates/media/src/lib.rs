@@ -1,1 +1,22 @@
-//! placeholder
+//! Media sources of SheetSight: everything that turns a file into [`YuvFrame`]s with
+//! media timestamps.
+//!
+//! - [`mp4`]: MP4 (ISO BMFF) files with H.264 video of any profile, B-frames included.
+//! - [`h264`]: the H.264 decoder (OpenH264, bundled C, so no system library is needed)
+//!   with frame reordering, and the encoder the simulator writes with.
+//! - [`folder`]: folders of JPEG/PNG frames.
+//! - [`source`]: the [`FrameSource`] trait and [`open`], which picks one by path.
+//!
+//! Invariant of every source: frames come out in presentation order with strictly
+//! increasing `t_s`, seconds from the first presented frame. A damaged part of a file is
+//! skipped and recorded as a [`source::MediaIssue`]; only an unusable file is an error.
+
+pub mod error;
+pub mod folder;
+pub mod h264;
+pub mod mp4;
+pub mod source;
+
+pub use error::MediaError;
+pub use sheetsight_vision::YuvFrame;
+pub use source::{FrameSource, MediaIssue, StreamInfo, TimedFrame, open, probe};

@@ -4,6 +4,7 @@
 //! (planar YUV 4:2:0, [`frame::YuvFrame`]) and media timestamps in seconds, and returns
 //! readings. Media sources, storage and servers live in the crates above this one.
 //!
+//! - [`event`]: the JSON Lines events (lamp, state, stroke) of analysis and of ground truth.
 //! - [`frame`]: the frame type every source produces.
 //! - [`roi`]: polygon regions rasterised once into pixel spans, so that per-frame work
 //!   scales with the pixels inside the regions, not with the frame.
@@ -13,6 +14,7 @@
 //! - [`motion`]: activity in a region and press strokes (down and up).
 //! - [`state`]: the rules that map lamp modes to an OPC UA Machinery machine state.
 
+pub mod event;
 pub mod frame;
 pub mod lamp;
 pub mod motion;

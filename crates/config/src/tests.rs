@@ -1,0 +1,143 @@
+use super::*;
+
+const GOOD: &str = r#"
+[[camera]]
+id = "cam1"
+source = "video.mp4"
+fps = 10
+
+[[machine]]
+id = "brake-1"
+camera = "cam1"
+
+[[machine.lamp]]
+color = "red"
+roi = [[10, 10], [30, 10], [30, 30], [10, 30]]
+
+[[machine.lamp]]
+color = "green"
+roi = [[10, 40], [30, 40], [30, 60], [10, 60]]
+
+[machine.motion]
+roi = [[100, 100], [200, 100], [200, 150], [100, 150]]
+"#;
+
+fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("video.mp4"), b"").expect("write");
+    let path = dir.path().join("sheetsight.toml");
+    std::fs::write(&path, text).expect("write");
+    (dir, path)
+}
+
+fn err(text: &str) -> ConfigError {
+    let (_dir, path) = setup(text);
+    load(&path).expect_err("must fail")
+}
+
+#[test]
+fn good_config_loads_with_default_rules() {
+    let (dir, path) = setup(GOOD);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.cameras.len(), 1);
+    assert_eq!(c.cameras[0].source, SourceSpec::File(dir.path().join("video.mp4")));
+    assert_eq!(c.cameras[0].fps, Some(10.0));
+    assert_eq!(c.machines[0].lamps.len(), 2);
+    assert_eq!(c.machines[0].lamps[1].color, LampColor::Green);
+    assert!(c.machines[0].motion.is_some());
+    assert_eq!(c.machines[0].rules, StateRules::default());
+    c.check_frame_sizes("cam1", 640, 360).expect("fits");
+}
+
+#[test]
+fn unknown_key_names_line_and_suggests() {
+    let e = err(&GOOD.replace("fps = 10", "fsp = 10"));
+    assert_eq!(e.line, 5, "{e}");
+    assert_eq!(e.key, "camera[0].fsp", "{e}");
+    assert!(e.message.contains("did you mean `fps`"), "{e}");
+    let e = err(&GOOD.replace("color = \"green\"", "colour = \"green\""));
+    assert_eq!(e.key, "machine[0].lamp[1].colour", "{e}");
+    assert!(e.message.contains("did you mean `color`"), "{e}");
+    assert_eq!(e.line, 16, "{e}");
+}
+
+#[test]
+fn bad_values_are_located() {
+    let e = err(&GOOD.replace("\"red\"", "\"rde\""));
+    assert_eq!((e.line, e.key.as_str()), (12, "machine[0].lamp[0].color"), "{e}");
+    assert!(e.message.contains("did you mean `red`"), "{e}");
+
+    let e = err(&GOOD.replace("camera = \"cam1\"", "camera = \"cam2\""));
+    assert_eq!((e.line, e.key.as_str()), (9, "machine[0].camera"), "{e}");
+    assert!(e.message.contains("`cam2`") && e.message.contains("did you mean `cam1`"), "{e}");
+
+    let e = err(&GOOD.replace("[[10, 10], [30, 10], [30, 30], [10, 30]]", "[[10, 10], [30, 10]]"));
+    assert_eq!((e.line, e.key.as_str()), (13, "machine[0].lamp[0].roi"), "{e}");
+    assert!(e.message.contains("at least 3 points"), "{e}");
+
+    let e = err(&GOOD.replace("video.mp4", "missing.mp4"));
+    assert_eq!((e.line, e.key.as_str()), (4, "camera[0].source"), "{e}");
+    assert!(e.message.contains("missing.mp4") && e.message.contains("does not exist"), "{e}");
+
+    let e = err(&GOOD.replace("fps = 10", "fps = 0"));
+    assert_eq!((e.line, e.key.as_str()), (5, "camera[0].fps"), "{e}");
+
+    let e = err(&GOOD.replace("fps = 10", "fps = \"ten\""));
+    assert_eq!(e.line, 5, "{e}");
+    assert!(e.key.contains("fps"), "{e}");
+}
+
+#[test]
+fn roi_outside_frame_is_caught_before_reading_frames() {
+    let (_dir, path) = setup(GOOD);
+    let c = load(&path).expect("loads");
+    let e = c.check_frame_sizes("cam1", 150, 120).expect_err("motion roi is outside");
+    assert_eq!((e.line, e.key.as_str()), (20, "machine[0].motion.roi"), "{e}");
+    assert!(e.message.contains("outside the 150x120 frame"), "{e}");
+}
+
+#[test]
+fn rules_are_parsed_and_checked() {
+    let rules = r#"
+[[machine.rule]]
+state = "Executing"
+lamp = 1
+mode = ["steady", "blinking"]
+
+[[machine.rule]]
+state = "OutOfService"
+color = "red"
+mode = ["flashing"]
+"#;
+    let (_dir, path) = setup(&format!("{GOOD}{rules}\n"));
+    let c = load(&path).expect("loads");
+    let r = &c.machines[0].rules;
+    assert_eq!(r.rules.len(), 2);
+    assert_eq!(r.rules[0].lamps, LampSelector::Index(1));
+    assert_eq!(r.rules[0].modes, vec![LampMode::Steady, LampMode::Blinking]);
+
+    let e = err(&format!("{GOOD}{}", rules.replace("lamp = 1", "lamp = 5")));
+    assert_eq!(e.key, "machine[0].rule[0].lamp", "{e}");
+    let e = err(&format!("{GOOD}{}", rules.replace("\"flashing\"", "\"flashng\"")));
+    assert!(e.message.contains("did you mean `flashing`"), "{e}");
+    let e = err(&format!("{GOOD}{}", rules.replace("\"Executing\"", "\"Running\"")));
+    assert_eq!(e.key, "machine[0].rule[0].state", "{e}");
+}
+
+#[test]
+fn duplicate_ids_and_empty_machines() {
+    let e = err(&format!("{GOOD}\n[[machine]]\nid = \"brake-1\"\ncamera = \"cam1\"\n[machine.motion]\nroi = [[0,0],[5,0],[5,5]]\n"));
+    assert!(e.message.contains("used twice"), "{e}");
+    let e = err(&format!("{GOOD}\n[[machine]]\nid = \"brake-2\"\ncamera = \"cam1\"\n"));
+    assert!(e.message.contains("neither"), "{e}");
+    let e = err("[[camera]]\nid = \"a b\"\nsource = \"video.mp4\"\n");
+    assert_eq!((e.line, e.key.as_str()), (2, "camera[0].id"), "{e}");
+}
+
+#[test]
+fn syntax_errors_are_located() {
+    let e = err("[[camera]\nid = 1\n");
+    assert_eq!(e.line, 1, "{e}");
+    let e = err("");
+    assert!(e.message.contains("no [[camera]]"), "{e}");
+}

@@ -1,0 +1,549 @@
+//! What happens in a synthetic scene: the layout of machines in the picture, the lamp
+//! and stroke schedule of every machine, people walking past, and the light.
+//!
+//! Everything is drawn from one seed, so a scene is reproducible, and everything the
+//! renderer shows is also written down as ground truth in the event format.
+
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use sheetsight_vision::event::Event;
+use sheetsight_vision::lamp::{LampColor, LampMode};
+use sheetsight_vision::state::{MachineState, StateRules};
+
+/// Which real-camera nuisances a scene contains.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Nuisances {
+    /// Amplitude of the slow illumination drift (0.3 = +-30 %).
+    pub drift: f32,
+    /// Room lights switched on and off now and then.
+    pub light_steps: bool,
+    /// White-balance tint drift.
+    pub tint: bool,
+    /// Glow of a lit lamp bleeding onto its neighbours.
+    pub glow: bool,
+    /// Sensor noise, standard deviation in luma steps.
+    pub noise_sigma: f32,
+    /// Camera shake, largest offset in pixels.
+    pub shake_px: i32,
+    /// People walking past the stack lights.
+    pub people: bool,
+}
+
+impl Nuisances {
+    pub const ALL: Nuisances =
+        Nuisances { drift: 0.3, light_steps: true, tint: true, glow: true, noise_sigma: 3.0, shake_px: 2, people: true };
+    pub const NONE: Nuisances =
+        Nuisances { drift: 0.0, light_steps: false, tint: false, glow: false, noise_sigma: 0.0, shake_px: 0, people: false };
+}
+
+/// Where one machine is in the picture.
+#[derive(Clone, Debug)]
+pub struct MachineLayout {
+    pub id: String,
+    pub colors: Vec<LampColor>,
+    /// Lamp centres (x, y) in pixels, top to bottom, and the lens radius.
+    pub lamp_centers_px: Vec<(f64, f64)>,
+    pub lamp_radius_px: f64,
+    /// The machine body: x0, y0, x1, y1.
+    pub body_px: (f64, f64, f64, f64),
+    /// The ram at rest: x0, y0, x1, y1; it travels `ram_travel_px` down.
+    pub ram_px: (f64, f64, f64, f64),
+    pub ram_travel_px: f64,
+}
+
+impl MachineLayout {
+    /// A lamp's region as drawn by a careful user: an octagon inside the lens.
+    pub fn lamp_roi(&self, lamp: usize) -> Vec<[f64; 2]> {
+        let (cx, cy) = self.lamp_centers_px[lamp];
+        let r = self.lamp_radius_px * 0.7;
+        (0..8)
+            .map(|k| {
+                let a = std::f64::consts::TAU * (f64::from(k) + 0.5) / 8.0;
+                [(cx + r * a.cos()).round(), (cy + r * a.sin()).round()]
+            })
+            .collect()
+    }
+
+    /// The motion region: the ram's whole travel with a margin.
+    pub fn motion_roi(&self) -> Vec<[f64; 2]> {
+        let (x0, y0, x1, y1) = self.ram_px;
+        let m = 8.0;
+        let (x0, x1, y0, y1) = ((x0 - m).round(), (x1 + m).round(), (y0 - m).round(), (y1 + self.ram_travel_px + m).round());
+        vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+    }
+}
+
+/// A lamp pattern over time.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LampPattern {
+    pub mode: LampMode,
+    pub freq_hz: f64,
+    pub phase: f64,
+    /// On-time of one flash pulse.
+    pub pulse_s: f64,
+}
+
+impl LampPattern {
+    pub const OFF: Self = Self { mode: LampMode::Off, freq_hz: 0.0, phase: 0.0, pulse_s: 0.0 };
+    pub const STEADY: Self = Self { mode: LampMode::Steady, freq_hz: 0.0, phase: 0.0, pulse_s: 0.0 };
+
+    /// Is the lamp lit at time `t_s`?
+    pub fn lit(&self, t_s: f64) -> bool {
+        match self.mode {
+            LampMode::Steady => true,
+            LampMode::Blinking => (t_s * self.freq_hz + self.phase).rem_euclid(1.0) < 0.5,
+            LampMode::Flashing => (t_s * self.freq_hz + self.phase).rem_euclid(1.0) < self.pulse_s * self.freq_hz,
+            LampMode::Off | LampMode::Unknown => false,
+        }
+    }
+}
+
+/// One period of constant lamp patterns.
+#[derive(Clone, Debug)]
+pub struct Episode {
+    pub start_s: f64,
+    pub end_s: f64,
+    pub lamps: Vec<LampPattern>,
+}
+
+/// One true stroke: down, dwell, up.
+#[derive(Clone, Copy, Debug)]
+pub struct TrueStroke {
+    pub start_s: f64,
+    pub down_s: f64,
+    pub dwell_s: f64,
+    pub up_s: f64,
+}
+
+impl TrueStroke {
+    pub fn end_s(&self) -> f64 {
+        self.start_s + self.down_s + self.dwell_s + self.up_s
+    }
+
+    /// Ram position 0 (rest) .. 1 (bottom) at `t_s`.
+    pub fn position(&self, t_s: f64) -> f64 {
+        let x = t_s - self.start_s;
+        let ease = |u: f64| 0.5 - 0.5 * (std::f64::consts::PI * u.clamp(0.0, 1.0)).cos();
+        if x <= 0.0 || t_s >= self.end_s() {
+            0.0
+        } else if x < self.down_s {
+            ease(x / self.down_s)
+        } else if x < self.down_s + self.dwell_s {
+            1.0
+        } else {
+            1.0 - ease((x - self.down_s - self.dwell_s) / self.up_s)
+        }
+    }
+}
+
+/// A person walking past: horizontal path, possibly stopping in front of a machine.
+#[derive(Clone, Copy, Debug)]
+pub struct Walk {
+    pub start_s: f64,
+    pub x_from_px: f64,
+    pub x_to_px: f64,
+    pub speed_px_s: f64,
+    /// Where and how long the person stops (x of the stop, seconds).
+    pub stop: Option<(f64, f64)>,
+    /// Top and bottom of the silhouette.
+    pub y_top_px: f64,
+    pub y_bottom_px: f64,
+    pub width_px: f64,
+    pub clothing_rgb: [u8; 3],
+    pub stripe_px: u32,
+}
+
+impl Walk {
+    fn walk_s(&self) -> f64 {
+        (self.x_to_px - self.x_from_px).abs() / self.speed_px_s
+    }
+    pub fn end_s(&self) -> f64 {
+        self.start_s + self.walk_s() + self.stop.map_or(0.0, |s| s.1)
+    }
+
+    /// Centre x of the person at `t_s`, or `None` when not in the scene.
+    pub fn center_x(&self, t_s: f64) -> Option<f64> {
+        if t_s < self.start_s || t_s > self.end_s() {
+            return None;
+        }
+        let dir = (self.x_to_px - self.x_from_px).signum();
+        let mut dt = t_s - self.start_s;
+        if let Some((stop_x, stop_s)) = self.stop {
+            let reach_s = (stop_x - self.x_from_px).abs() / self.speed_px_s;
+            if dt > reach_s {
+                dt = if dt < reach_s + stop_s { reach_s } else { dt - stop_s };
+            }
+        }
+        Some(self.x_from_px + dir * dt * self.speed_px_s)
+    }
+
+    /// The silhouette box at `t_s`: x0, y0, x1, y1.
+    pub fn box_at(&self, t_s: f64) -> Option<(f64, f64, f64, f64)> {
+        let cx = self.center_x(t_s)?;
+        Some((cx - 0.5 * self.width_px, self.y_top_px, cx + 0.5 * self.width_px, self.y_bottom_px))
+    }
+}
+
+/// Light over time: a global gain and a white-balance tint.
+#[derive(Clone, Debug)]
+pub struct Lighting {
+    pub drift: f32,
+    pub drift_period_s: f64,
+    /// (time, gain factor) of room-light switches.
+    pub steps: Vec<(f64, f32)>,
+    pub tint_amplitude: f32,
+}
+
+impl Lighting {
+    pub fn gain(&self, t_s: f64) -> f32 {
+        let drift = 1.0 + self.drift * (std::f64::consts::TAU * t_s / self.drift_period_s).sin() as f32;
+        let step: f32 = self.steps.iter().filter(|s| s.0 <= t_s).map(|s| s.1).product();
+        drift * step
+    }
+
+    /// White-balance offsets (Cb, Cr) at `t_s`.
+    pub fn tint(&self, t_s: f64) -> (f32, f32) {
+        let a = self.tint_amplitude;
+        let w = std::f64::consts::TAU * t_s;
+        let switched = self.steps.iter().filter(|s| s.0 <= t_s).count() as f32;
+        ((a * (w / 517.0).sin() as f32) + 0.5 * a * (switched % 2.0), (a * (w / 389.0).cos() as f32))
+    }
+}
+
+/// One camera's whole scene.
+#[derive(Clone, Debug)]
+pub struct Scene {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub fps: f64,
+    pub duration_s: f64,
+    pub seed: u64,
+    pub nuisances: Nuisances,
+    pub machines: Vec<MachineLayout>,
+    pub episodes: Vec<Vec<Episode>>,
+    pub strokes: Vec<Vec<TrueStroke>>,
+    pub walks: Vec<Walk>,
+    pub lighting: Lighting,
+    /// Camera exposure per frame.
+    pub exposure_s: f64,
+}
+
+/// What to make.
+#[derive(Clone, Debug)]
+pub struct SceneSpec {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub fps: f64,
+    pub duration_s: f64,
+    pub seed: u64,
+    pub nuisances: Nuisances,
+    /// Machine ids with their lamp counts (3–5).
+    pub machines: Vec<(String, usize)>,
+}
+
+fn lamp_colors(count: usize) -> Vec<LampColor> {
+    use LampColor::*;
+    match count {
+        0..=3 => vec![Red, Yellow, Green],
+        4 => vec![Red, Yellow, Green, Blue],
+        _ => vec![Red, Yellow, Green, Blue, White],
+    }
+}
+
+fn pick_pulsing(rng: &mut SmallRng, flashing: bool) -> LampPattern {
+    if flashing {
+        LampPattern { mode: LampMode::Flashing, freq_hz: rng.random_range(0.8..1.4), phase: rng.random(), pulse_s: rng.random_range(0.15..0.2) }
+    } else {
+        LampPattern { mode: LampMode::Blinking, freq_hz: rng.random_range(0.5..3.0), phase: rng.random(), pulse_s: 0.0 }
+    }
+}
+
+fn pick_lit(rng: &mut SmallRng) -> LampPattern {
+    match rng.random_range(0..10) {
+        0..=4 => LampPattern::STEADY,
+        5..=7 => pick_pulsing(rng, false),
+        _ => pick_pulsing(rng, true),
+    }
+}
+
+/// Lamp patterns for an intended machine state.
+fn episode_lamps(rng: &mut SmallRng, colors: &[LampColor], state: MachineState) -> Vec<LampPattern> {
+    colors
+        .iter()
+        .map(|&c| match (state, c) {
+            (MachineState::Executing, LampColor::Green) => LampPattern::STEADY,
+            (MachineState::Executing, LampColor::Red) => LampPattern::OFF,
+            (MachineState::NotExecuting, LampColor::Red) => LampPattern::OFF,
+            (MachineState::NotExecuting, LampColor::Green) => {
+                if rng.random_bool(0.4) {
+                    let flashing = rng.random_bool(0.3);
+                    pick_pulsing(rng, flashing)
+                } else {
+                    LampPattern::OFF
+                }
+            }
+            (MachineState::NotExecuting, LampColor::Yellow) => pick_lit(rng),
+            (MachineState::OutOfService, LampColor::Red) => pick_lit(rng),
+            (MachineState::OutOfService, _) if rng.random_bool(0.7) => LampPattern::OFF,
+            (_, _) => {
+                if rng.random_bool(0.25) { pick_lit(rng) } else { LampPattern::OFF }
+            }
+        })
+        .collect()
+}
+
+impl Scene {
+    /// Lays out and schedules a scene.
+    pub fn generate(spec: &SceneSpec) -> Scene {
+        let mut rng = SmallRng::seed_from_u64(spec.seed);
+        let (w, h) = (f64::from(spec.width_px), f64::from(spec.height_px));
+        let n = spec.machines.len().max(1) as f64;
+        let column = w / n;
+        let lamp_radius_px = (h / 60.0).max(5.0).round();
+        let mut machines = Vec::new();
+        for (i, (id, lamp_count)) in spec.machines.iter().enumerate() {
+            let x0 = column * i as f64;
+            let body = (x0 + 0.12 * column, 0.5 * h, x0 + 0.88 * column, 0.94 * h);
+            let lamp_x = (x0 + 0.5 * column + rng.random_range(-0.15..0.15) * column).round();
+            let top = (0.1 * h + rng.random_range(0.0..0.06) * h).round();
+            let pitch = 2.0 * lamp_radius_px + 3.0;
+            let count = (*lamp_count).clamp(3, 5);
+            let lamp_centers_px = (0..count).map(|k| (lamp_x, top + lamp_radius_px + k as f64 * pitch)).collect();
+            let ram_w = 0.5 * column;
+            let ram_x0 = (x0 + 0.5 * column - 0.5 * ram_w).round();
+            let ram = (ram_x0, (0.54 * h).round(), (ram_x0 + ram_w).round(), (0.54 * h + 0.04 * h).round());
+            machines.push(MachineLayout {
+                id: id.clone(),
+                colors: lamp_colors(count),
+                lamp_centers_px,
+                lamp_radius_px,
+                body_px: body,
+                ram_px: ram,
+                ram_travel_px: (0.1 * h).round(),
+            });
+        }
+
+        let mut episodes = Vec::new();
+        let mut strokes = Vec::new();
+        for m in &machines {
+            let mut list = Vec::new();
+            let mut ss = Vec::new();
+            let mut t = 0.0;
+            let mut state = MachineState::Executing;
+            while t < spec.duration_s {
+                let len = match state {
+                    MachineState::Executing => rng.random_range(40.0..160.0),
+                    _ => rng.random_range(20.0..90.0),
+                };
+                let end = (t + len).min(spec.duration_s);
+                let lamps = episode_lamps(&mut rng, &m.colors, state);
+                if state == MachineState::Executing {
+                    let mut s = t + rng.random_range(2.0..6.0);
+                    loop {
+                        let stroke = TrueStroke {
+                            start_s: s,
+                            down_s: rng.random_range(0.5..0.9),
+                            dwell_s: rng.random_range(0.1..0.5),
+                            up_s: rng.random_range(0.4..0.8),
+                        };
+                        if stroke.end_s() > end - 0.5 {
+                            break;
+                        }
+                        ss.push(stroke);
+                        s = stroke.end_s() + rng.random_range(3.0..12.0);
+                    }
+                }
+                list.push(Episode { start_s: t, end_s: end, lamps });
+                t = end;
+                state = match (state, rng.random_range(0..10)) {
+                    (MachineState::Executing, 0..=6) => MachineState::NotExecuting,
+                    (MachineState::Executing, _) => MachineState::OutOfService,
+                    (_, 0..=7) => MachineState::Executing,
+                    (MachineState::NotExecuting, _) => MachineState::OutOfService,
+                    (_, _) => MachineState::NotExecuting,
+                };
+            }
+            episodes.push(list);
+            strokes.push(ss);
+        }
+
+        let mut walks = Vec::new();
+        if spec.nuisances.people && !machines.is_empty() {
+            let mut t = rng.random_range(20.0..60.0);
+            while t < spec.duration_s - 20.0 {
+                let target = &machines[rng.random_range(0..machines.len())];
+                let (lx, ly) = target.lamp_centers_px[0];
+                let width_px = (0.07 * w).max(4.0 * target.lamp_radius_px);
+                let left_to_right = rng.random_bool(0.5);
+                let (from, to) = if left_to_right { (-width_px, w + width_px) } else { (w + width_px, -width_px) };
+                let stop = rng.random_bool(0.6).then(|| (lx + rng.random_range(-0.2..0.2) * width_px, rng.random_range(3.0..15.0)));
+                let shade = rng.random_range(0..5);
+                let clothing_rgb = [
+                    [40, 50, 90],
+                    [200, 90, 30],
+                    [70, 70, 70],
+                    [30, 110, 60],
+                    [150, 30, 40],
+                ][shade];
+                let walk = Walk {
+                    start_s: t,
+                    x_from_px: from,
+                    x_to_px: to,
+                    speed_px_s: rng.random_range(0.12..0.25) * w,
+                    stop,
+                    y_top_px: (ly - 4.0 * target.lamp_radius_px).max(0.0),
+                    y_bottom_px: target.body_px.1,
+                    width_px,
+                    clothing_rgb,
+                    stripe_px: rng.random_range(4..12),
+                };
+                t = walk.end_s() + rng.random_range(40.0..150.0);
+                walks.push(walk);
+            }
+        }
+
+        let mut steps = Vec::new();
+        if spec.nuisances.light_steps {
+            let mut t = rng.random_range(60.0..200.0);
+            let mut on = true;
+            while t < spec.duration_s {
+                steps.push((t, if on { 0.75 } else { 1.0 / 0.75 }));
+                on = !on;
+                t += rng.random_range(90.0..300.0);
+            }
+        }
+        let lighting = Lighting {
+            drift: spec.nuisances.drift,
+            drift_period_s: rng.random_range(300.0..600.0),
+            steps,
+            tint_amplitude: if spec.nuisances.tint { 5.0 } else { 0.0 },
+        };
+        Scene {
+            width_px: spec.width_px,
+            height_px: spec.height_px,
+            fps: spec.fps,
+            duration_s: spec.duration_s,
+            seed: spec.seed,
+            nuisances: spec.nuisances,
+            machines,
+            episodes,
+            strokes,
+            walks,
+            lighting,
+            exposure_s: 0.02,
+        }
+    }
+
+    /// The lamp patterns of machine `m` at `t_s`.
+    pub fn lamp_patterns(&self, m: usize, t_s: f64) -> &[LampPattern] {
+        let list = &self.episodes[m];
+        let idx = list.partition_point(|e| e.end_s <= t_s).min(list.len().saturating_sub(1));
+        &list[idx].lamps
+    }
+
+    /// Ram position 0..1 of machine `m` at `t_s`.
+    pub fn ram_position(&self, m: usize, t_s: f64) -> f64 {
+        let list = &self.strokes[m];
+        let idx = list.partition_point(|s| s.end_s() <= t_s);
+        list.get(idx).map_or(0.0, |s| s.position(t_s))
+    }
+
+    /// Is lamp `lamp` of machine `m` covered by a person at `t_s` (a quarter of the
+    /// lens or more)?
+    pub fn lamp_occluded(&self, m: usize, lamp: usize, t_s: f64) -> bool {
+        let layout = &self.machines[m];
+        let (cx, cy) = layout.lamp_centers_px[lamp];
+        let r = layout.lamp_radius_px * 0.7;
+        self.walks.iter().filter_map(|w| w.box_at(t_s)).any(|(x0, y0, x1, y1)| {
+            let ox = ((x1.min(cx + r) - x0.max(cx - r)) / (2.0 * r)).clamp(0.0, 1.0);
+            let oy = ((y1.min(cy + r) - y0.max(cy - r)) / (2.0 * r)).clamp(0.0, 1.0);
+            ox * oy >= 0.25
+        })
+    }
+
+    /// The ground truth as events: lamp modes (with `unknown` while a person covers a
+    /// lamp), machine states by the default rules, and strokes. Changes are found on a
+    /// 10 ms grid.
+    pub fn truth(&self) -> Vec<Event> {
+        let rules = StateRules::default();
+        let mut events = Vec::new();
+        let step_s = 0.01;
+        let n = (self.duration_s / step_s).ceil() as usize;
+        for (m, layout) in self.machines.iter().enumerate() {
+            let mut last_modes: Vec<Option<LampMode>> = vec![None; layout.colors.len()];
+            let mut last_state = None;
+            for k in 0..n {
+                let t = k as f64 * step_s;
+                let patterns = self.lamp_patterns(m, t);
+                let modes: Vec<LampMode> = (0..layout.colors.len())
+                    .map(|i| if self.lamp_occluded(m, i, t) { LampMode::Unknown } else { patterns[i].mode })
+                    .collect();
+                for (i, &mode) in modes.iter().enumerate() {
+                    if last_modes[i] != Some(mode) {
+                        last_modes[i] = Some(mode);
+                        events.push(Event::Lamp { machine: layout.id.clone(), lamp: i, color: layout.colors[i], mode, t });
+                    }
+                }
+                let lamps: Vec<_> = layout.colors.iter().zip(&modes).map(|(&c, &m)| (c, Some(m))).collect();
+                let state = rules.evaluate(&lamps);
+                if state != last_state {
+                    last_state = state;
+                    if let Some(state) = state {
+                        events.push(Event::State { machine: layout.id.clone(), state, t });
+                    }
+                }
+            }
+            for s in &self.strokes[m] {
+                events.push(Event::Stroke { machine: layout.id.clone(), start_t: s.start_s, end_t: s.end_s() });
+            }
+        }
+        events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(seed: u64) -> SceneSpec {
+        SceneSpec {
+            width_px: 640,
+            height_px: 360,
+            fps: 10.0,
+            duration_s: 600.0,
+            seed,
+            nuisances: Nuisances::ALL,
+            machines: vec![("a".into(), 3), ("b".into(), 4), ("c".into(), 5)],
+        }
+    }
+
+    #[test]
+    fn same_seed_same_scene() {
+        let a = Scene::generate(&spec(7));
+        let b = Scene::generate(&spec(7));
+        assert_eq!(a.truth(), b.truth());
+        assert_ne!(a.truth(), Scene::generate(&spec(8)).truth());
+    }
+
+    #[test]
+    fn schedule_covers_every_mode_and_state() {
+        let scene = Scene::generate(&spec(3));
+        let truth = scene.truth();
+        for mode in LampMode::ALL {
+            assert!(truth.iter().any(|e| matches!(e, Event::Lamp { mode: m, .. } if *m == mode)), "{mode:?} missing");
+        }
+        for state in MachineState::ALL {
+            assert!(truth.iter().any(|e| matches!(e, Event::State { state: s, .. } if *s == state)), "{state:?} missing");
+        }
+        assert!(truth.iter().filter(|e| matches!(e, Event::Stroke { .. })).count() > 20);
+    }
+
+    #[test]
+    fn strokes_go_down_and_up() {
+        let s = TrueStroke { start_s: 1.0, down_s: 0.5, dwell_s: 0.2, up_s: 0.5 };
+        assert_eq!(s.position(0.9), 0.0);
+        assert!((s.position(1.25) - 0.5).abs() < 1e-9);
+        assert_eq!(s.position(1.6), 1.0);
+        assert_eq!(s.position(2.3), 0.0);
+    }
+}
