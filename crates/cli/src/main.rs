@@ -1,1 +1,130 @@
-fn main(){}
+//! `sheetsight`: the one binary. Subcommands live in their own modules.
+
+mod bench;
+mod demo;
+mod offline;
+mod synth;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "sheetsight", version, about = "Machine vision for sheet-metal shops: stack lights, machine states and strokes from ordinary cameras.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse recorded video of every configured camera to its end and write events.
+    Analyze {
+        /// The configuration file (TOML).
+        config: PathBuf,
+        /// Where to write the events (JSON Lines); `-` for standard output.
+        #[arg(long, default_value = "events.jsonl")]
+        events: PathBuf,
+        /// Also write the per-machine summary as JSON.
+        #[arg(long)]
+        summary_json: Option<PathBuf>,
+    },
+    /// A simulated shop analysed live, in real time, with a live view in the terminal.
+    Demo {
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration_s: Option<f64>,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Also write the events (JSON Lines).
+        #[arg(long)]
+        events: Option<PathBuf>,
+        /// Print one status line per second instead of redrawing the screen.
+        #[arg(long)]
+        plain: bool,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Write a synthetic shop: H.264 videos, ground truth and a matching configuration.
+    Synth {
+        /// Output folder (created).
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        #[arg(long, default_value_t = 10.0)]
+        fps: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Leave out every nuisance (clean scenes).
+        #[arg(long)]
+        clean: bool,
+    },
+    /// Score events against ground truth (lamp modes, states, strokes).
+    Evaluate {
+        #[arg(long)]
+        truth: PathBuf,
+        #[arg(long)]
+        events: PathBuf,
+        /// Seconds of video to score (default: up to the last truth event).
+        #[arg(long)]
+        seconds: Option<f64>,
+        /// Seconds after each true change that are not scored.
+        #[arg(long, default_value_t = 2.0)]
+        grace_s: f64,
+        /// Print the score as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure speed: analysis alone (frames decoded beforehand), and decode + analysis.
+    Bench {
+        /// Seconds of 1280x720 10 fps video to measure on.
+        #[arg(long, default_value_t = 60.0)]
+        seconds: f64,
+    },
+    /// Measure accuracy: synthesise a shop with every nuisance, analyse it, score it.
+    Accuracy {
+        #[arg(long, default_value_t = 30.0)]
+        minutes: f64,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Keep the generated files here (default: a temporary folder).
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHEETSIGHT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze { config, events, summary_json } => offline::analyze(&config, &events, summary_json.as_deref()),
+        Command::Demo { duration_s, speed, events, plain, seed } => demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed }),
+        Command::Synth { out, minutes, width, height, fps, seed, clean } => {
+            synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean }).map(|_| true)
+        }
+        Command::Evaluate { truth, events, seconds, grace_s, json } => offline::evaluate(&truth, &events, seconds, grace_s, json),
+        Command::Bench { seconds } => bench::run(seconds).map(|_| true),
+        Command::Accuracy { minutes, width, height, seed, keep } => offline::accuracy(minutes, width, height, seed, keep),
+    };
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}

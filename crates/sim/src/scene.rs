@@ -252,7 +252,7 @@ fn lamp_colors(count: usize) -> Vec<LampColor> {
 
 fn pick_pulsing(rng: &mut SmallRng, flashing: bool) -> LampPattern {
     if flashing {
-        LampPattern { mode: LampMode::Flashing, freq_hz: rng.random_range(0.8..1.4), phase: rng.random(), pulse_s: rng.random_range(0.15..0.2) }
+        LampPattern { mode: LampMode::Flashing, freq_hz: rng.random_range(0.8..1.2), phase: rng.random(), pulse_s: rng.random_range(0.12..0.18) }
     } else {
         LampPattern { mode: LampMode::Blinking, freq_hz: rng.random_range(0.5..3.0), phase: rng.random(), pulse_s: 0.0 }
     }

@@ -188,6 +188,21 @@ impl OnOffClassifier {
         self.last_on
     }
 
+    /// What [`Self::classify`] would say, without learning from the sample.
+    pub fn peek(&self, score: f32) -> bool {
+        let t = &self.tuning;
+        match (self.off_level, self.on_level) {
+            (Some(off), Some(on)) => {
+                let threshold = off + 0.5 * (on - off);
+                let hyst = t.hysteresis * (on - off);
+                if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst }
+            }
+            (Some(off), None) => score > off + t.min_contrast,
+            (None, Some(on)) => score >= on - t.min_contrast,
+            (None, None) => score > t.prior_on_score,
+        }
+    }
+
     /// Classifies one sample taken `dt_s` after the previous one.
     pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
         let t = self.tuning;
@@ -350,8 +365,10 @@ impl ModeEstimator {
         if !self.segments.iter().any(|s| s.duration_s() < t.hold_s) {
             return None;
         }
+        // The last two segments of each kind: recent enough to follow a switch from one
+        // pulsing pattern to another, long enough to average out frame quantisation.
         let mean = |on: bool| {
-            let d: Vec<f64> = self.segments.iter().filter(|s| s.on == on).map(Segment::duration_s).collect();
+            let d: Vec<f64> = self.segments.iter().rev().filter(|s| s.on == on).take(2).map(Segment::duration_s).collect();
             (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
         };
         let running_s = t_s - since_s;
@@ -419,6 +436,11 @@ impl LampReader {
 
     pub fn classifier(&self) -> &OnOffClassifier {
         &self.classifier
+    }
+
+    /// Would this frame's reading be "on"? (For the occlusion guard; learns nothing.)
+    pub fn peek_on(&self, means: RegionMeans) -> bool {
+        self.classifier.peek(self.classifier.score(means))
     }
 
     /// Feeds one frame's reading; returns the new mode when it changes.

@@ -1,12 +1,14 @@
 //! Motion in a region: activity, and press strokes (down and up).
 //!
 //! A press-brake ram or a punch moves vertically through its region. Each frame the
-//! region is reduced to a row profile (mean luma of every sampled row), divided by its
-//! own mean so that room light and exposure changes cancel. The *displacement* is the
+//! region is reduced to a row profile (mean luma of every row, over every n-th column),
+//! normalised to zero mean and unit spread so that room light and exposure cancel. The *displacement* is the
 //! mean absolute difference between this profile and the rest profile learnt while the
 //! machine stands still; a stroke is one excursion of the displacement above a
-//! threshold and back (the ram goes down and comes up again). The threshold follows the
-//! noise floor of the quiet region (sensor noise, compression, camera shake). The start
+//! threshold and back (the ram goes down and comes up again). Profiles are compared at
+//! the best vertical offset within the shake tolerance, so camera shake is not motion.
+//! The threshold follows the noise floor of the quiet region (sensor noise,
+//! compression) and, once strokes have been seen, a fraction of their typical size. The start
 //! and end of a stroke are the first and last frames above the lower hysteresis level,
 //! so a stroke's midpoint is not biased by detection delay.
 //!
@@ -29,6 +31,9 @@ pub struct MotionTuning {
     pub min_threshold: f32,
     /// Threshold as a multiple of the quiet noise floor.
     pub noise_factor: f32,
+    /// Once strokes have been seen, the threshold is at least this fraction of their
+    /// typical peak displacement.
+    pub peak_fraction: f32,
     /// The lower hysteresis level as a fraction of the upper.
     pub low_ratio: f32,
     /// Excursions shorter than this are not strokes.
@@ -38,6 +43,9 @@ pub struct MotionTuning {
     pub max_stroke_s: f64,
     /// The region counts as active this long after the last activity.
     pub active_hold_s: f64,
+    /// Camera shake up to this many pixels is not motion: profiles are compared at
+    /// every vertical offset up to it and the best match counts.
+    pub shake_tolerance_px: u32,
 }
 
 impl Default for MotionTuning {
@@ -45,12 +53,14 @@ impl Default for MotionTuning {
         Self {
             sample_step_px: 2,
             rest_learn_s: 4.0,
-            min_threshold: 0.012,
+            min_threshold: 0.04,
+            peak_fraction: 0.2,
             noise_factor: 5.0,
             low_ratio: 0.5,
             min_stroke_s: 0.25,
             max_stroke_s: 15.0,
             active_hold_s: 2.0,
+            shake_tolerance_px: 3,
         }
     }
 }
@@ -94,12 +104,14 @@ pub struct MotionAnalyzer {
     rows: Vec<Vec<(usize, usize)>>,
     row_counts: Vec<f32>,
     width_px: usize,
+    max_shift_rows: usize,
     profile: Vec<f32>,
     rest: Option<Vec<f32>>,
     previous: Vec<f32>,
     noise: f32,
     activity_noise: f32,
     history: VecDeque<(f64, f32)>,
+    recent_peaks: VecDeque<f32>,
     excursion: Option<Excursion>,
     last_t_s: Option<f64>,
     last_activity_s: Option<f64>,
@@ -110,14 +122,11 @@ impl MotionAnalyzer {
     pub fn new(roi: &PolygonRoi, width_px: u32, tuning: MotionTuning) -> Self {
         let step = tuning.sample_step_px.max(1);
         let y0 = roi.bbox().y0;
-        let n_rows = (roi.bbox().height().div_ceil(step)) as usize;
-        let mut rows = vec![Vec::new(); n_rows];
+        // Every row (so that a one-pixel shake is a one-row shift), every n-th column.
+        let mut rows = vec![Vec::new(); roi.bbox().height() as usize];
         for s in roi.spans() {
-            if (s.y - y0) % step != 0 {
-                continue;
-            }
             let base = s.y as usize * width_px as usize;
-            rows[((s.y - y0) / step) as usize].push((base + s.x_start as usize, base + s.x_end as usize));
+            rows[(s.y - y0) as usize].push((base + s.x_start as usize, base + s.x_end as usize));
         }
         rows.retain(|r| !r.is_empty());
         let row_counts = rows
@@ -130,12 +139,14 @@ impl MotionAnalyzer {
             rows,
             row_counts,
             width_px: width_px as usize,
+            max_shift_rows: tuning.shake_tolerance_px as usize,
             profile: vec![0.0; n],
             rest: None,
             previous: vec![0.0; n],
             noise: 0.0,
             activity_noise: 0.0,
             history: VecDeque::new(),
+            recent_peaks: VecDeque::new(),
             excursion: None,
             last_t_s: None,
             last_activity_s: None,
@@ -153,7 +164,12 @@ impl MotionAnalyzer {
     }
 
     fn thresholds(&self) -> (f32, f32) {
-        let high = (self.tuning.noise_factor * self.noise).max(self.tuning.min_threshold);
+        let mut peaks: Vec<f32> = self.recent_peaks.iter().copied().collect();
+        peaks.sort_by(f32::total_cmp);
+        let typical = peaks.get(peaks.len() / 2).copied().unwrap_or(0.0);
+        let high = (self.tuning.noise_factor * self.noise)
+            .max(self.tuning.min_threshold)
+            .max(self.tuning.peak_fraction * typical);
         (high, high * self.tuning.low_ratio)
     }
 
@@ -174,9 +190,12 @@ impl MotionAnalyzer {
             *out = sum as f32 / count.max(1.0);
             total += *out;
         }
-        let mean = (total / self.profile.len().max(1) as f32).max(1.0);
+        // Zero mean, unit spread: room light (gain and offset) cancels.
+        let n = self.profile.len().max(1) as f32;
+        let mean = total / n;
+        let spread = (self.profile.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n).sqrt().max(2.0);
         for v in &mut self.profile {
-            *v /= mean;
+            *v = (*v - mean) / spread;
         }
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
@@ -187,9 +206,8 @@ impl MotionAnalyzer {
             self.noise = 0.0;
             return update;
         };
-        let n = self.profile.len().max(1) as f32;
-        let displacement = self.profile.iter().zip(rest.iter()).map(|(a, b)| (a - b).abs()).sum::<f32>() / n;
-        let activity = self.profile.iter().zip(&self.previous).map(|(a, b)| (a - b).abs()).sum::<f32>() / n;
+        let displacement = shifted_difference(&self.profile, rest, self.max_shift_rows);
+        let activity = shifted_difference(&self.profile, &self.previous, self.max_shift_rows);
         self.previous.clone_from(&self.profile);
         update.displacement = displacement;
         update.activity = activity;
@@ -233,6 +251,10 @@ impl MotionAnalyzer {
                     let done = *ex;
                     self.excursion = None;
                     if duration_s >= self.tuning.min_stroke_s && duration_s <= self.tuning.max_stroke_s {
+                        self.recent_peaks.push_back(done.peak);
+                        if self.recent_peaks.len() > 9 {
+                            self.recent_peaks.pop_front();
+                        }
                         update.stroke = Some(Stroke { start_s: done.start_s, end_s: done.last_above_s, peak_displacement: done.peak });
                     }
                 } else if duration_s > self.tuning.max_stroke_s {
@@ -256,12 +278,35 @@ impl MotionAnalyzer {
     }
 }
 
+/// Mean absolute difference of two profiles at the best vertical offset within
+/// `max_shift` rows (rows that leave the region at an offset are not compared).
+fn shifted_difference(a: &[f32], b: &[f32], max_shift: usize) -> f32 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let max_shift = max_shift.min(n / 4);
+    let mut best = f32::INFINITY;
+    for shift in -(max_shift as isize)..=(max_shift as isize) {
+        let (a_start, b_start) = if shift >= 0 { (shift as usize, 0) } else { (0, (-shift) as usize) };
+        let len = n - shift.unsigned_abs();
+        let sum: f32 = a[a_start..a_start + len].iter().zip(&b[b_start..b_start + len]).map(|(x, y)| (x - y).abs()).sum();
+        best = best.min(sum / len as f32);
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A dark ram 20 px high over a light wall; `drop_px` below its rest position.
     fn frame(drop_px: u32, light: f32, noise_seed: u32) -> YuvFrame {
+        shaken_frame(drop_px, light, noise_seed, 0)
+    }
+
+    /// The same scene with the camera moved `shake_px` down.
+    fn shaken_frame(drop_px: u32, light: f32, noise_seed: u32, shake_px: i32) -> YuvFrame {
         let mut f = YuvFrame::filled(160, 120, 0, 128, 128);
         let (y, _, _) = f.planes_mut();
         let mut s = noise_seed.wrapping_mul(2654435761) | 1;
@@ -271,7 +316,8 @@ mod tests {
                 s ^= s >> 17;
                 s ^= s << 5;
                 let noise = (s % 7) as f32 - 3.0;
-                let ram = (20 + drop_px..40 + drop_px).contains(&row) && (40..120).contains(&col);
+                let scene_row = (row as i32 - shake_px).max(0) as u32;
+                let ram = (20 + drop_px..40 + drop_px).contains(&scene_row) && (40..120).contains(&col);
                 let base = if ram { 50.0 } else { 150.0 };
                 y[(row * 160 + col) as usize] = (base * light + noise).clamp(0.0, 255.0) as u8;
             }
@@ -300,5 +346,21 @@ mod tests {
             let truth_mid = 5.0 + 10.0 * k as f64 + 1.0;
             assert!((s.midpoint_s() - truth_mid).abs() < 0.15, "stroke {k}: {s:?}");
         }
+    }
+
+    #[test]
+    fn camera_shake_is_not_a_stroke() {
+        let roi = PolygonRoi::rect(30.0, 10.0, 130.0, 110.0, 160, 120).expect("roi");
+        let mut m = MotionAnalyzer::new(&roi, 160, MotionTuning::default());
+        let mut strokes = 0;
+        for i in 0..600u32 {
+            let t = f64::from(i) / 10.0;
+            // bursts of +-2 px shake, as when a neighbouring press strikes
+            let shake = if (t % 10.0) < 1.5 { [0, 2, -2, 1, -1][(i % 5) as usize] } else { 0 };
+            if m.process(t, &shaken_frame(0, 1.0, i, shake)).stroke.is_some() {
+                strokes += 1;
+            }
+        }
+        assert_eq!(strokes, 0);
     }
 }

@@ -5,7 +5,7 @@
 //! the column. Each cell's mean luma is divided by the frame's global luma, so a room
 //! light switched on or a slow drift changes nothing; each cell keeps one reference for
 //! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. A cell
-//! that departs from its reference by more than [`GuardTuning::max_deviation`] is
+//! that departs from both references by more than [`GuardTuning::max_deviation`] is
 //! blocked, and so is every lamp next to it.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
@@ -18,8 +18,11 @@ use crate::roi::{BoxPx, PolygonRoi};
 /// Tuning of the guard.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GuardTuning {
-    /// Relative departure from the reference that marks a cell blocked.
+    /// Relative departure of luma from the reference that marks a cell blocked.
     pub max_deviation: f32,
+    /// Departure of chroma (Cb, Cr distance) from the reference that marks a cell
+    /// blocked: an orange jacket can have the wall's luma, never its colour.
+    pub max_chroma_shift: f32,
     /// Time constant of reference learning.
     pub learn_s: f32,
     /// A blocked cell that stays constant this long becomes the new reference.
@@ -28,7 +31,7 @@ pub struct GuardTuning {
 
 impl Default for GuardTuning {
     fn default() -> Self {
-        Self { max_deviation: 0.2, learn_s: 20.0, relearn_after_s: 30.0 }
+        Self { max_deviation: 0.2, max_chroma_shift: 12.0, learn_s: 20.0, relearn_after_s: 30.0 }
     }
 }
 
@@ -36,10 +39,33 @@ impl Default for GuardTuning {
 struct Cell {
     roi: PolygonRoi,
     lamp: usize,
-    /// Reference of luma / global luma, indexed by the lamp being lit.
-    reference: [Option<f32>; 2],
+    /// Reference look, indexed by the lamp being lit.
+    reference: [Option<Look>; 2],
     blocked_since_s: Option<f64>,
-    blocked_value: f32,
+    blocked_value: Look,
+}
+
+/// A cell's look: luma relative to the frame's, and chroma.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Look {
+    relative_luma: f32,
+    u: f32,
+    v: f32,
+}
+
+impl Look {
+    /// How far `self` is from `reference`, in units of the thresholds (> 1: blocked).
+    fn distance(&self, reference: &Look, t: &GuardTuning) -> f32 {
+        let luma = (self.relative_luma / reference.relative_luma.max(1e-3) - 1.0).abs() / t.max_deviation;
+        let chroma = ((self.u - reference.u).powi(2) + (self.v - reference.v).powi(2)).sqrt() / t.max_chroma_shift;
+        luma.max(chroma)
+    }
+
+    fn approach(&mut self, target: &Look, alpha: f32) {
+        self.relative_luma += alpha * (target.relative_luma - self.relative_luma);
+        self.u += alpha * (target.u - self.u);
+        self.v += alpha * (target.v - self.v);
+    }
 }
 
 /// The guard around one stack light.
@@ -49,6 +75,7 @@ pub struct OcclusionGuard {
     cells: Vec<Cell>,
     lamp_count: usize,
     last_t_s: Option<f64>,
+    last_distances: Vec<f32>,
 }
 
 impl OcclusionGuard {
@@ -58,15 +85,17 @@ impl OcclusionGuard {
         let last = lamp_boxes.len().saturating_sub(1);
         for (i, b) in lamp_boxes.iter().enumerate() {
             let (w, h) = (f64::from(b.width()), f64::from(b.height()));
-            let gap = (0.4 * w).max(3.0);
-            let size = (0.6 * w).max(4.0);
+            // Far enough out that the lamp's own glow is faint, near enough that anything
+            // in front of the lamp covers the cell too.
+            let gap = (1.5 * w).max(4.0);
+            let size = (0.8 * w).max(4.0);
             let (x0, x1, y0, y1) = (f64::from(b.x0), f64::from(b.x1), f64::from(b.y0), f64::from(b.y1));
             let mut rects = vec![
                 (x0 - gap - size, y0, x0 - gap, y1),
                 (x1 + gap, y0, x1 + gap + size, y1),
             ];
-            let gap_v = (0.4 * h).max(3.0);
-            let size_v = (0.6 * h).max(4.0);
+            let gap_v = (1.5 * h).max(4.0);
+            let size_v = (0.8 * h).max(4.0);
             if i == 0 {
                 rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v));
             }
@@ -77,11 +106,17 @@ impl OcclusionGuard {
                 if let Some(roi) = PolygonRoi::rect(a, b2, c, d, width_px, height_px)
                     && roi.pixel_count() >= 8
                 {
-                    cells.push(Cell { roi, lamp: i, reference: [None, None], blocked_since_s: None, blocked_value: 0.0 });
+                    cells.push(Cell { roi, lamp: i, reference: [None, None], blocked_since_s: None, blocked_value: Look::default() });
                 }
             }
         }
-        Self { tuning, cells, lamp_count: lamp_boxes.len(), last_t_s: None }
+        Self { tuning, cells, lamp_count: lamp_boxes.len(), last_t_s: None, last_distances: Vec::new() }
+    }
+
+    /// Each cell's distance from its reference in the last frame (1 = threshold), in
+    /// the order of [`Self::cell_boxes`]; for overlays and diagnosis.
+    pub fn last_distances(&self) -> &[f32] {
+        &self.last_distances
     }
 
     /// Guard cell boxes, for overlays.
@@ -89,63 +124,99 @@ impl OcclusionGuard {
         self.cells.iter().map(|c| c.roi.bbox())
     }
 
-    /// Checks one frame. `lamp_lit[i]` is lamp i's last on/off decision; `global_luma`
-    /// the frame's mean luma. Returns, per lamp, whether it is blocked.
-    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global_luma: f32, lamp_lit: &[Option<bool>]) -> Vec<bool> {
+    /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
+    /// frame's overall look. Returns, per lamp, whether it is blocked.
+    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamp_lit: &[Option<bool>]) -> Vec<bool> {
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
         let mut blocked = vec![false; self.lamp_count];
-        let global = global_luma.max(1.0);
+        let global_luma = global.luma.max(1.0);
+        let t = self.tuning;
+        self.last_distances.clear();
         for cell in &mut self.cells {
-            let value = cell.roi.mean_luma(frame) / global;
+            let m = cell.roi.means(frame);
+            // Relative to the whole frame: room light and white balance cancel.
+            let look = Look { relative_luma: m.luma / global_luma, u: m.u - global.u, v: m.v - global.v };
             let lit = usize::from(lamp_lit.get(cell.lamp).copied().flatten().unwrap_or(false));
-            let Some(reference) = cell.reference[lit] else {
-                cell.reference[lit] = Some(value);
-                continue;
+            let reference = match (cell.reference[lit], cell.reference[1 - lit]) {
+                (Some(r), _) => r,
+                // First time in this lamp state: learn it, unless the cell has also left
+                // its other look (then something new stands there, not a new glow).
+                (None, Some(other)) if look.distance(&other, &t) > 1.0 => other,
+                (None, _) => {
+                    cell.reference[lit] = Some(look);
+                    self.last_distances.push(0.0);
+                    continue;
+                }
             };
-            let deviation = (value / reference.max(1e-3) - 1.0).abs();
-            if deviation > self.tuning.max_deviation {
+            let mut reference = reference;
+            // A glow that lags the lamp by a frame must not look like an occluder: the
+            // cell is clear if it matches either of its looks.
+            let distance = look
+                .distance(&reference, &t)
+                .min(cell.reference[1 - lit].map_or(f32::INFINITY, |r| look.distance(&r, &t)));
+            self.last_distances.push(distance);
+            if distance > 1.0 {
                 blocked[cell.lamp] = true;
                 match cell.blocked_since_s {
-                    Some(since) if (value / cell.blocked_value.max(1e-3) - 1.0).abs() < 0.5 * self.tuning.max_deviation => {
-                        if t_s - since >= self.tuning.relearn_after_s {
+                    Some(since) if look.distance(&cell.blocked_value, &t) < 0.5 => {
+                        if t_s - since >= t.relearn_after_s {
                             cell.reference = [None, None];
-                            cell.reference[lit] = Some(value);
+                            cell.reference[lit] = Some(look);
                             cell.blocked_since_s = None;
                         }
                     }
                     _ => {
                         cell.blocked_since_s = Some(t_s);
-                        cell.blocked_value = value;
+                        cell.blocked_value = look;
                     }
                 }
             } else {
                 cell.blocked_since_s = None;
-                cell.reference[lit] = Some(reference + alpha * (value - reference));
+                reference.approach(&look, alpha);
+                cell.reference[lit] = Some(reference);
             }
         }
         blocked
     }
 }
 
-/// Mean luma of a sparse grid over the whole frame (every 16th pixel each way): the
-/// frame's overall brightness at a cost independent of the regions.
-pub fn global_luma(frame: &YuvFrame) -> f32 {
+/// The overall look of a frame: mean luma and chroma of a sparse grid (every 16th
+/// pixel each way), at a cost independent of the regions.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GlobalLook {
+    pub luma: f32,
+    /// Cb - 128
+    pub u: f32,
+    /// Cr - 128
+    pub v: f32,
+}
+
+/// Measures a frame's [`GlobalLook`].
+pub fn global_look(frame: &YuvFrame) -> GlobalLook {
     const STEP: usize = 16;
-    let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
-    let y = frame.y_plane();
-    let (mut sum, mut n) = (0u64, 0u64);
-    for row in (STEP / 2..h).step_by(STEP) {
-        for col in (STEP / 2..w).step_by(STEP) {
-            sum += u64::from(y[row * w + col]);
-            n += 1;
+    let mean = |plane: &[u8], w: usize, h: usize, step: usize| {
+        let (mut sum, mut n) = (0u64, 0u64);
+        for row in (step / 2..h).step_by(step) {
+            for col in (step / 2..w).step_by(step) {
+                sum += u64::from(plane[row * w + col]);
+                n += 1;
+            }
         }
+        if n == 0 {
+            plane.iter().map(|&v| f32::from(v)).sum::<f32>() / plane.len().max(1) as f32
+        } else {
+            sum as f32 / n as f32
+        }
+    };
+    let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
+    let (cw, ch) = (frame.chroma_width(), frame.chroma_height());
+    GlobalLook {
+        luma: mean(frame.y_plane(), w, h, STEP),
+        u: mean(frame.u_plane(), cw, ch, STEP / 2) - 128.0,
+        v: mean(frame.v_plane(), cw, ch, STEP / 2) - 128.0,
     }
-    if n == 0 {
-        return y.iter().map(|&v| f32::from(v)).sum::<f32>() / y.len().max(1) as f32;
-    }
-    sum as f32 / n as f32
 }
 
 #[cfg(test)]
@@ -160,7 +231,7 @@ mod tests {
                 let base = if (90..110).contains(&col) { 60.0 } else { 120.0 };
                 y[row * 200 + col] = (base * light) as u8;
                 if let Some(px) = person_x
-                    && (px..px + 50).contains(&(col as u32))
+                    && (px..px + 80).contains(&(col as u32))
                     && (40..200).contains(&row)
                 {
                     y[row * 200 + col] = if row % 6 < 3 { 30 } else { 200 };
@@ -177,11 +248,11 @@ mod tests {
         let lit = [Some(false), Some(false)];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_luma(&f), &lit), vec![false, false]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit), vec![false, false]);
         }
         let f = scene(1.4, None);
-        assert_eq!(guard.check(2.1, &f, global_luma(&f), &lit), vec![false, false], "room light");
-        let f = scene(1.4, Some(70));
-        assert_eq!(guard.check(2.2, &f, global_luma(&f), &lit), vec![true, true], "person");
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit), vec![false, false], "room light");
+        let f = scene(1.4, Some(40));
+        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit), vec![true, true], "person");
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::frame::YuvFrame;
 use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning};
-use crate::occlusion::{GuardTuning, OcclusionGuard};
+use crate::occlusion::{GlobalLook, GuardTuning, OcclusionGuard};
 use crate::roi::PolygonRoi;
 
 /// One lamp of a stack light as configured.
@@ -55,13 +55,15 @@ impl StackLightReader {
         self.readers.iter().map(LampReader::is_on).collect()
     }
 
-    /// Processes one frame; `global_luma` from [`crate::occlusion::global_luma`].
-    pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global_luma: f32) -> Vec<LampChange> {
-        let lit = self.lit();
-        let blocked = self.guard.check(t_s, frame, global_luma, &lit);
+    /// Processes one frame; `global` from [`crate::occlusion::global_look`].
+    pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook) -> Vec<LampChange> {
+        let means: Vec<_> = self.lamps.iter().map(|l| l.roi.means(frame)).collect();
+        // The guard expects each lamp's glow as this frame shows it.
+        let lit: Vec<Option<bool>> = self.readers.iter().zip(&means).map(|(r, m)| Some(r.peek_on(*m))).collect();
+        let blocked = self.guard.check(t_s, frame, global, &lit);
         let mut changes = Vec::new();
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
-            let sample = LampSample { t_s, means: spec.roi.means(frame), blocked: blocked[i] };
+            let sample = LampSample { t_s, means: means[i], blocked: blocked[i] };
             if let Some(mode) = reader.push(sample) {
                 changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
             }

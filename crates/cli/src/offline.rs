@@ -1,0 +1,115 @@
+//! `analyze`, `evaluate` and `accuracy`: offline work on recorded video.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use sheetsight_monitor::analyze::AnalyzeReport;
+use sheetsight_monitor::evaluate::score;
+use sheetsight_monitor::jsonl::{read_events, write_event};
+use sheetsight_monitor::summary::table;
+
+/// Runs `analyze`; `Ok(false)` when a camera broke (its events are still written).
+pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Path>) -> anyhow::Result<bool> {
+    let config = sheetsight_config::load(config_path)?;
+    let mut out: Box<dyn Write> = if events_path == Path::new("-") {
+        Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
+    } else {
+        let file = std::fs::File::create(events_path).with_context(|| format!("cannot create {}", events_path.display()))?;
+        Box::new(std::io::BufWriter::new(file))
+    };
+    let mut write_error = None;
+    let report = sheetsight_monitor::analyze::analyze(&config, |e| {
+        if write_error.is_none()
+            && let Err(err) = write_event(&mut out, e)
+        {
+            write_error = Some(err);
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e).with_context(|| format!("cannot write {}", events_path.display()));
+    }
+    out.flush().with_context(|| format!("cannot write {}", events_path.display()))?;
+    print_report(&report);
+    if let Some(p) = summary_json {
+        std::fs::write(p, serde_json::to_string_pretty(&report.summaries)?).with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    let mut ok = true;
+    for cam in report.failed_cameras() {
+        eprintln!("camera `{}` stopped early: {}", cam.id, cam.error.as_deref().unwrap_or_default());
+        ok = false;
+    }
+    Ok(ok)
+}
+
+fn print_report(report: &AnalyzeReport) {
+    for cam in &report.cameras {
+        let speed = if cam.wall_s > 0.0 { cam.duration_s / cam.wall_s } else { 0.0 };
+        eprintln!(
+            "camera {}: {} ({}), {:.1} s of video, {} frames analysed, {} skipped by the fps limit, {:.1}x real time{}",
+            cam.id,
+            cam.source.display(),
+            cam.codec,
+            cam.duration_s,
+            cam.frames_analyzed,
+            cam.frames_skipped,
+            speed,
+            if cam.issues.is_empty() { String::new() } else { format!(", {} damaged part(s) skipped", cam.issues.len()) }
+        );
+        for issue in cam.issues.iter().take(5) {
+            eprintln!("  {issue}");
+        }
+    }
+    print!("{}", table(&report.summaries));
+}
+
+/// Runs `evaluate`.
+pub fn evaluate(truth: &Path, events: &Path, seconds: Option<f64>, grace_s: f64, json: bool) -> anyhow::Result<bool> {
+    let truth = read_events(truth)?;
+    let events = read_events(events)?;
+    let seconds = seconds.unwrap_or_else(|| truth.iter().map(|e| e.t()).fold(0.0, f64::max));
+    let s = score(&truth, &events, seconds, grace_s);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        print!("{s}");
+        for (m, what, t, want, got) in s.examples.iter().take(10) {
+            println!("  e.g. {m} {what} at {t:.1} s: truth {want}, read {got}");
+        }
+    }
+    Ok(true)
+}
+
+/// `accuracy`: synthesise, analyse and score; prints the figures against the targets.
+pub fn accuracy(minutes: f64, width: u32, height: u32, seed: u64, keep: Option<PathBuf>) -> anyhow::Result<bool> {
+    let remove_after = keep.is_none();
+    let dir = keep.unwrap_or_else(|| std::env::temp_dir().join(format!("sheetsight-accuracy-{}", std::process::id())));
+    let started = std::time::Instant::now();
+    let config_path = crate::synth::synth(&dir, &crate::synth::SynthOptions { minutes, width, height, fps: 10.0, seed, clean: false })?;
+    let synth_s = started.elapsed().as_secs_f64();
+    let config = sheetsight_config::load(&config_path)?;
+    let mut events = Vec::new();
+    let started = std::time::Instant::now();
+    let report = sheetsight_monitor::analyze::analyze(&config, |e| events.push(e.clone()))?;
+    let analyze_s = started.elapsed().as_secs_f64();
+    let truth = read_events(&dir.join("truth.jsonl"))?;
+    let s = score(&truth, &events, minutes * 60.0, 2.0);
+    println!("{minutes} min per camera, {} cameras, {width}x{height} at 10 fps, every nuisance; synthesis {synth_s:.0} s, analysis {analyze_s:.0} s", report.cameras.len());
+    print!("{s}");
+    for (m, what, t, want, got) in s.examples.iter().take(10) {
+        println!("  e.g. {m} {what} at {t:.1} s: truth {want}, read {got}");
+    }
+    let pass = s.lamp.ratio() >= 0.995 && s.state.ratio() >= 0.995 && s.strokes.f1() >= 0.995 && s.strokes.median_midpoint_error_s <= 0.2;
+    println!(
+        "targets: lamp >= 99.5 %: {:.2} %, state >= 99.5 %: {:.2} %, stroke F1 >= 0.995: {:.4}, median midpoint error <= 0.2 s: {:.3} s -> {}",
+        100.0 * s.lamp.ratio(),
+        100.0 * s.state.ratio(),
+        s.strokes.f1(),
+        s.strokes.median_midpoint_error_s,
+        if pass { "PASS" } else { "FAIL" }
+    );
+    if remove_after {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(pass)
+}

@@ -1,0 +1,202 @@
+//! Offline analysis of recorded video: every camera to its end, as fast as possible.
+//!
+//! Before any frame is read, every camera's source is opened far enough to know its
+//! frame size and every region is checked against it: configuration mistakes are
+//! reported with file, line and key. Then each camera runs on its own thread; events
+//! stream to the caller as they happen (in time order per camera). A camera whose input
+//! breaks reports where, marks its machines `NotAvailable` from there, and the other
+//! cameras go on.
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use sheetsight_config::{Config, ConfigError, SourceSpec};
+use sheetsight_media::{MediaIssue, StreamInfo};
+use sheetsight_vision::event::Event;
+
+use crate::camera::CameraAnalyzer;
+use crate::summary::{MachineSummary, summarize};
+
+/// What happened to one camera.
+#[derive(Clone, Debug)]
+pub struct CameraReport {
+    pub id: String,
+    pub source: PathBuf,
+    pub codec: String,
+    pub frames_analyzed: u64,
+    pub frames_skipped: u64,
+    /// Media time covered, seconds.
+    pub duration_s: f64,
+    pub wall_s: f64,
+    pub issues: Vec<MediaIssue>,
+    /// Why the camera stopped before the end of its input.
+    pub error: Option<String>,
+}
+
+/// The result of a whole run.
+#[derive(Clone, Debug)]
+pub struct AnalyzeReport {
+    pub cameras: Vec<CameraReport>,
+    pub summaries: Vec<MachineSummary>,
+}
+
+impl AnalyzeReport {
+    pub fn failed_cameras(&self) -> impl Iterator<Item = &CameraReport> {
+        self.cameras.iter().filter(|c| c.error.is_some())
+    }
+}
+
+struct Prepared {
+    id: String,
+    path: PathBuf,
+    info: StreamInfo,
+}
+
+/// Checks every camera's source and regions; no frame is decoded.
+pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, StreamInfo)>, ConfigError> {
+    let mut out = Vec::new();
+    for cam in &config.cameras {
+        let path = match &cam.source {
+            SourceSpec::File(p) => p.clone(),
+            SourceSpec::Url(url) => {
+                let scheme = url.split("://").next().unwrap_or("url");
+                return Err(config.source_error(
+                    &cam.id,
+                    format!("`analyze` reads recorded video (files and image folders); live `{scheme}://` cameras are watched by the live service"),
+                ));
+            }
+        };
+        let info = sheetsight_media::probe(&path).map_err(|e| config.source_error(&cam.id, e.to_string()))?;
+        config.check_frame_sizes(&cam.id, info.width_px, info.height_px)?;
+        out.push((cam.id.clone(), path, info));
+    }
+    Ok(out)
+}
+
+fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>>) -> CameraReport {
+    let started = Instant::now();
+    let mut report = CameraReport {
+        id: prepared.id.clone(),
+        source: prepared.path.clone(),
+        codec: prepared.info.codec.clone(),
+        frames_analyzed: 0,
+        frames_skipped: 0,
+        duration_s: 0.0,
+        wall_s: 0.0,
+        issues: Vec::new(),
+        error: None,
+    };
+    let Some(camera) = config.camera(&prepared.id) else {
+        report.error = Some("camera vanished from the configuration".into());
+        return report;
+    };
+    let folder_fps = camera.fps.unwrap_or(10.0);
+    let mut analyzer = match CameraAnalyzer::new(config, camera, prepared.info.width_px, prepared.info.height_px) {
+        Ok(a) => a,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let mut source = match sheetsight_media::open(&prepared.path, folder_fps) {
+        Ok(s) => s,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let mut events = Vec::new();
+    let mut issues_sent = 0;
+    loop {
+        match source.next_frame() {
+            Ok(Some(frame)) => {
+                if frame.frame.width_px() != prepared.info.width_px || frame.frame.height_px() != prepared.info.height_px {
+                    report.issues.push(MediaIssue {
+                        at: format!("t = {:.3} s", frame.t_s),
+                        what: format!("frame is {}x{}, stream is {}x{}; skipped", frame.frame.width_px(), frame.frame.height_px(), prepared.info.width_px, prepared.info.height_px),
+                    });
+                    continue;
+                }
+                analyzer.process(&frame, &mut events);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                tracing::warn!(camera = %prepared.id, "input broke: {e}");
+                let t = analyzer.last_t_s().unwrap_or(0.0);
+                analyzer.blind(t, &mut events);
+                report.error = Some(e.to_string());
+                break;
+            }
+        }
+        let new_issues = &source.issues()[issues_sent..];
+        for issue in new_issues {
+            events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
+        }
+        issues_sent = source.issues().len();
+        if !events.is_empty() && tx.send(std::mem::take(&mut events)).is_err() {
+            break;
+        }
+    }
+    for issue in &source.issues()[issues_sent..] {
+        events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
+    }
+    if let Some(e) = &report.error {
+        events.push(Event::MediaIssue { camera: prepared.id.clone(), at: "end".into(), what: e.clone() });
+    }
+    let _ = tx.send(events);
+    report.frames_analyzed = analyzer.frames_analyzed();
+    report.frames_skipped = analyzer.frames_skipped();
+    report.duration_s = analyzer.last_t_s().map_or(0.0, |t| t + camera.fps.map_or(0.0, |f| 1.0 / f));
+    report.issues = source.issues().to_vec();
+    report.wall_s = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Analyses every camera of `config` to the end of its input, passing each event to
+/// `sink` as it happens.
+pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeReport, ConfigError> {
+    let prepared: Vec<Prepared> =
+        prepare(config)?.into_iter().map(|(id, path, info)| Prepared { id, path, info }).collect();
+    let (tx, rx) = mpsc::channel::<Vec<Event>>();
+    let mut all_events = Vec::new();
+    let cameras = std::thread::scope(|scope| {
+        let handles: Vec<_> = prepared
+            .iter()
+            .map(|p| {
+                let tx = tx.clone();
+                scope.spawn(move || run_camera(config, p, &tx))
+            })
+            .collect();
+        drop(tx);
+        for batch in rx {
+            for e in &batch {
+                sink(e);
+            }
+            all_events.extend(batch.into_iter().filter(|e| matches!(e, Event::State { .. } | Event::Stroke { .. })));
+        }
+        handles
+            .into_iter()
+            .zip(&prepared)
+            .map(|(h, p)| {
+                h.join().unwrap_or_else(|_| CameraReport {
+                    id: p.id.clone(),
+                    source: p.path.clone(),
+                    codec: p.info.codec.clone(),
+                    frames_analyzed: 0,
+                    frames_skipped: 0,
+                    duration_s: 0.0,
+                    wall_s: 0.0,
+                    issues: Vec::new(),
+                    error: Some("the camera's analysis failed internally (see the log)".into()),
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut summaries = Vec::new();
+    for cam in &cameras {
+        let ids: Vec<String> = config.machines_on(&cam.id).map(|m| m.id.clone()).collect();
+        summaries.extend(summarize(&all_events, &ids, cam.duration_s));
+    }
+    Ok(AnalyzeReport { cameras, summaries })
+}

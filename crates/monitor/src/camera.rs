@@ -1,0 +1,111 @@
+//! One camera: the analysis-rate gate and the machines it watches.
+
+use sheetsight_config::{CameraConfig, Config};
+use sheetsight_media::TimedFrame;
+use sheetsight_vision::event::Event;
+use sheetsight_vision::occlusion::global_look;
+
+use crate::machine::{MachineMonitor, MachineStatus, RegionError};
+
+/// Runs every machine of one camera over its frames.
+pub struct CameraAnalyzer {
+    id: String,
+    machines: Vec<MachineMonitor>,
+    frame_interval_s: Option<f64>,
+    next_due_s: f64,
+    frames_analyzed: u64,
+    frames_skipped: u64,
+    last_t_s: Option<f64>,
+}
+
+impl CameraAnalyzer {
+    /// Builds the analyzers of every machine on `camera` for its frame size.
+    pub fn new(config: &Config, camera: &CameraConfig, width_px: u32, height_px: u32) -> Result<Self, RegionError> {
+        let machines = config
+            .machines_on(&camera.id)
+            .map(|m| MachineMonitor::new(m, width_px, height_px))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            id: camera.id.clone(),
+            machines,
+            frame_interval_s: camera.fps.map(|f| 1.0 / f),
+            next_due_s: f64::NEG_INFINITY,
+            frames_analyzed: 0,
+            frames_skipped: 0,
+            last_t_s: None,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn machines(&self) -> &[MachineMonitor] {
+        &self.machines
+    }
+
+    pub fn statuses(&self) -> Vec<MachineStatus> {
+        self.machines.iter().map(MachineMonitor::status).collect()
+    }
+
+    pub fn frames_analyzed(&self) -> u64 {
+        self.frames_analyzed
+    }
+
+    pub fn frames_skipped(&self) -> u64 {
+        self.frames_skipped
+    }
+
+    /// Time of the last frame seen.
+    pub fn last_t_s(&self) -> Option<f64> {
+        self.last_t_s
+    }
+
+    /// Analyses a frame unless the rate gate skips it; appends the events.
+    pub fn process(&mut self, frame: &TimedFrame, events: &mut Vec<Event>) {
+        self.last_t_s = Some(frame.t_s);
+        if let Some(interval) = self.frame_interval_s {
+            // A quarter interval of slack keeps 25 fps -> 10 fps from beating.
+            if frame.t_s < self.next_due_s - 0.25 * interval {
+                self.frames_skipped += 1;
+                return;
+            }
+            // Keep the long-run rate; after a gap, start again from this frame.
+            self.next_due_s = if frame.t_s - self.next_due_s > interval { frame.t_s + interval } else { self.next_due_s + interval };
+        }
+        self.frames_analyzed += 1;
+        let global = global_look(&frame.frame);
+        for m in &mut self.machines {
+            m.process(frame.t_s, &frame.frame, global, events);
+        }
+    }
+
+    /// The camera cannot see any more (its source ended in an error).
+    pub fn blind(&mut self, t_s: f64, events: &mut Vec<Event>) {
+        for m in &mut self.machines {
+            events.extend(m.set_not_available(t_s));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sheetsight_vision::YuvFrame;
+
+    #[test]
+    fn rate_gate_keeps_the_configured_fps() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("v.mp4"), b"").expect("write");
+        let text = "[[camera]]\nid = \"c\"\nsource = \"v.mp4\"\nfps = 10\n[[machine]]\nid = \"m\"\ncamera = \"c\"\n[machine.motion]\nroi = [[0,0],[8,0],[8,8]]\n";
+        let config = sheetsight_config::parse(&dir.path().join("x.toml"), text).expect("config");
+        let mut cam = CameraAnalyzer::new(&config, &config.cameras[0], 16, 16).expect("analyzer");
+        let mut events = Vec::new();
+        for i in 0..250 {
+            let frame = TimedFrame { t_s: f64::from(i) / 25.0, frame: YuvFrame::filled(16, 16, 100, 128, 128) };
+            cam.process(&frame, &mut events);
+        }
+        assert_eq!(cam.frames_analyzed(), 100, "10 s at 10 fps");
+        assert_eq!(cam.frames_skipped(), 150);
+    }
+}

@@ -1,0 +1,244 @@
+//! Scores detected events against ground truth.
+//!
+//! - Lamp modes and machine states are compared once per second (at `k + 0.5` s),
+//!   except within `ignore_after_change_s` after a true change (a decision needs time)
+//!   and before the first true value.
+//! - Strokes are matched one to one by midpoint (within half the true stroke's duration,
+//!   at most 1 s): precision, recall, F1, and the median midpoint error.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sheetsight_vision::event::Event;
+
+/// Agreement of one kind of reading.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Agreement {
+    pub agree: u64,
+    pub compared: u64,
+}
+
+impl Agreement {
+    pub fn ratio(&self) -> f64 {
+        if self.compared == 0 { 1.0 } else { self.agree as f64 / self.compared as f64 }
+    }
+}
+
+/// Stroke detection quality.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct StrokeScore {
+    pub true_strokes: u64,
+    pub detected: u64,
+    pub matched: u64,
+    pub median_midpoint_error_s: f64,
+}
+
+impl StrokeScore {
+    pub fn precision(&self) -> f64 {
+        if self.detected == 0 { 1.0 } else { self.matched as f64 / self.detected as f64 }
+    }
+    pub fn recall(&self) -> f64 {
+        if self.true_strokes == 0 { 1.0 } else { self.matched as f64 / self.true_strokes as f64 }
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    }
+}
+
+/// A whole score, overall and per machine.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Score {
+    pub seconds: f64,
+    pub lamp: Agreement,
+    pub state: Agreement,
+    pub strokes: StrokeScore,
+    pub machines: BTreeMap<String, (Agreement, Agreement, StrokeScore)>,
+    /// The first disagreements, for diagnosis: (machine, what, t, truth, detected).
+    pub examples: Vec<(String, String, f64, String, String)>,
+}
+
+type Timeline = Vec<(f64, String)>;
+
+fn timelines(events: &[Event]) -> (BTreeMap<(String, usize), Timeline>, BTreeMap<String, Timeline>, BTreeMap<String, Vec<(f64, f64)>>) {
+    let mut lamps: BTreeMap<(String, usize), Timeline> = BTreeMap::new();
+    let mut states: BTreeMap<String, Timeline> = BTreeMap::new();
+    let mut strokes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for e in events {
+        match e {
+            Event::Lamp { machine, lamp, mode, t, .. } => {
+                lamps.entry((machine.clone(), *lamp)).or_default().push((*t, mode.as_str().to_string()));
+            }
+            Event::State { machine, state, t } => states.entry(machine.clone()).or_default().push((*t, state.as_str().to_string())),
+            Event::Stroke { machine, start_t, end_t } => strokes.entry(machine.clone()).or_default().push((*start_t, *end_t)),
+            _ => {}
+        }
+    }
+    for v in lamps.values_mut().chain(states.values_mut()) {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    for v in strokes.values_mut() {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    (lamps, states, strokes)
+}
+
+fn value_at(timeline: &Timeline, t: f64) -> Option<&str> {
+    let idx = timeline.partition_point(|e| e.0 <= t);
+    (idx > 0).then(|| timeline[idx - 1].1.as_str())
+}
+
+fn compare(
+    truth: &Timeline,
+    detected: Option<&Timeline>,
+    seconds: f64,
+    ignore_s: f64,
+    label: &str,
+    machine: &str,
+    examples: &mut Vec<(String, String, f64, String, String)>,
+) -> Agreement {
+    let mut a = Agreement::default();
+    let empty = Vec::new();
+    let detected = detected.unwrap_or(&empty);
+    let mut k = 0.0;
+    while k + 0.5 < seconds {
+        let t = k + 0.5;
+        k += 1.0;
+        let Some(true_value) = value_at(truth, t) else { continue };
+        // skip just after a true change (the first value counts as a change at its time)
+        if truth.iter().any(|e| e.0 <= t && t - e.0 < ignore_s) {
+            continue;
+        }
+        a.compared += 1;
+        let got = value_at(detected, t);
+        if got == Some(true_value) {
+            a.agree += 1;
+        } else if examples.len() < 40 {
+            examples.push((machine.to_string(), label.to_string(), t, true_value.to_string(), got.unwrap_or("-").to_string()));
+        }
+    }
+    a
+}
+
+fn add(a: &mut Agreement, b: Agreement) {
+    a.agree += b.agree;
+    a.compared += b.compared;
+}
+
+/// Scores `detected` against `truth` over `seconds` of video.
+pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_change_s: f64) -> Score {
+    let (t_lamps, t_states, t_strokes) = timelines(truth);
+    let (d_lamps, d_states, d_strokes) = timelines(detected);
+    let mut s = Score { seconds, ..Score::default() };
+    for ((machine, lamp), tl) in &t_lamps {
+        let a = compare(tl, d_lamps.get(&(machine.clone(), *lamp)), seconds, ignore_after_change_s, &format!("lamp {lamp}"), machine, &mut s.examples);
+        add(&mut s.lamp, a);
+        add(&mut s.machines.entry(machine.clone()).or_default().0, a);
+    }
+    for (machine, tl) in &t_states {
+        let a = compare(tl, d_states.get(machine), seconds, ignore_after_change_s, "state", machine, &mut s.examples);
+        add(&mut s.state, a);
+        add(&mut s.machines.entry(machine.clone()).or_default().1, a);
+    }
+    let mut all_errors = Vec::new();
+    let machine_names: std::collections::BTreeSet<&String> = t_strokes.keys().chain(d_strokes.keys()).collect();
+    for machine in machine_names {
+        let truth = t_strokes.get(machine).cloned().unwrap_or_default();
+        let found = d_strokes.get(machine).cloned().unwrap_or_default();
+        let mut used = vec![false; found.len()];
+        let mut errors = Vec::new();
+        for &(ts, te) in &truth {
+            let mid = 0.5 * (ts + te);
+            let tolerance = (0.5 * (te - ts)).min(1.0);
+            let best = found
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !used[*i])
+                .map(|(i, &(ds, de))| (i, (0.5 * (ds + de) - mid).abs()))
+                .filter(|&(_, err)| err <= tolerance)
+                .min_by(|a, b| a.1.total_cmp(&b.1));
+            if let Some((i, err)) = best {
+                used[i] = true;
+                errors.push(err);
+            }
+        }
+        let ms = StrokeScore {
+            true_strokes: truth.len() as u64,
+            detected: found.len() as u64,
+            matched: errors.len() as u64,
+            median_midpoint_error_s: median(&mut errors.clone()),
+        };
+        all_errors.extend(errors);
+        s.strokes.true_strokes += ms.true_strokes;
+        s.strokes.detected += ms.detected;
+        s.strokes.matched += ms.matched;
+        s.machines.entry(machine.clone()).or_default().2 = ms;
+    }
+    s.strokes.median_midpoint_error_s = median(&mut all_errors);
+    s
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+impl std::fmt::Display for Score {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "scored {:.0} s of video", self.seconds)?;
+        writeln!(f, "{:<12} {:>10} {:>10} {:>10} {:>10}", "machine", "lamp %", "state %", "stroke F1", "mid err s")?;
+        for (m, (l, st, sk)) in &self.machines {
+            writeln!(f, "{:<12} {:>10.2} {:>10.2} {:>10.4} {:>10.3}", m, 100.0 * l.ratio(), 100.0 * st.ratio(), sk.f1(), sk.median_midpoint_error_s)?;
+        }
+        writeln!(
+            f,
+            "{:<12} {:>10.2} {:>10.2} {:>10.4} {:>10.3}",
+            "all",
+            100.0 * self.lamp.ratio(),
+            100.0 * self.state.ratio(),
+            self.strokes.f1(),
+            self.strokes.median_midpoint_error_s
+        )?;
+        writeln!(
+            f,
+            "lamp seconds {}/{}, state seconds {}/{}, strokes: {} true, {} detected, {} matched",
+            self.lamp.agree, self.lamp.compared, self.state.agree, self.state.compared, self.strokes.true_strokes, self.strokes.detected, self.strokes.matched
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sheetsight_vision::lamp::{LampColor, LampMode};
+
+    fn lamp(t: f64, mode: LampMode) -> Event {
+        Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Red, mode, t }
+    }
+
+    #[test]
+    fn disagreement_outside_the_grace_window_counts() {
+        let truth = vec![lamp(0.0, LampMode::Off), lamp(10.0, LampMode::Steady)];
+        let late = vec![lamp(0.5, LampMode::Off), lamp(11.5, LampMode::Steady)];
+        let s = score(&truth, &late, 20.0, 2.0);
+        assert_eq!(s.lamp.compared, 16);
+        assert_eq!(s.lamp.ratio(), 1.0);
+        let too_late = vec![lamp(0.5, LampMode::Off), lamp(13.2, LampMode::Steady)];
+        let s = score(&truth, &too_late, 20.0, 2.0);
+        assert_eq!(s.lamp.agree, 15, "12.5 s is wrong");
+    }
+
+    #[test]
+    fn strokes_match_one_to_one() {
+        let st = |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: a, end_t: b };
+        let truth = vec![st(1.0, 3.0), st(10.0, 12.0), st(20.0, 22.0)];
+        let found = vec![st(1.1, 3.1), st(1.2, 3.2), st(10.0, 12.2), st(40.0, 41.0)];
+        let s = score(&truth, &found, 50.0, 2.0);
+        assert_eq!((s.strokes.true_strokes, s.strokes.detected, s.strokes.matched), (3, 4, 2));
+        assert!((s.strokes.f1() - 4.0 / 7.0).abs() < 1e-9);
+        assert!((s.strokes.median_midpoint_error_s - 0.1).abs() < 1e-9);
+    }
+}
