@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod offline;
+mod scenes;
 mod synth;
 
 use std::path::PathBuf;

@@ -13,7 +13,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, UsageType};
+use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType};
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::OpenH264API;
 use sheetsight_vision::YuvFrame;
@@ -122,6 +122,8 @@ pub struct EncoderSettings {
     pub bitrate_bps: u32,
     /// Frames between two IDR pictures.
     pub idr_interval_frames: u32,
+    /// Quantiser, 0 (best) ..= 51; IP cameras use about 26-32.
+    pub qp: u8,
 }
 
 /// An H.264 (Constrained Baseline) encoder, as cheap IP cameras produce.
@@ -133,11 +135,18 @@ pub struct H264Encoder {
 
 impl H264Encoder {
     pub fn new(width_px: u32, height_px: u32, settings: EncoderSettings) -> Result<Self, String> {
+        if settings.qp > 51 {
+            return Err(format!("quantiser {} is out of range 0..=51", settings.qp));
+        }
         if width_px % 2 != 0 || height_px % 2 != 0 || width_px < 16 || height_px < 16 {
             return Err(format!("H.264 encoding needs an even frame size of at least 16x16, got {width_px}x{height_px}"));
         }
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
+            // Constant quantiser like a cheap camera's fixed-quality mode (rate control
+            // with frame skipping off makes OpenH264 warn on every start).
+            .rate_control_mode(RateControlMode::Off)
+            .qp(QpRange::new(settings.qp, settings.qp))
             .bitrate(BitRate::from_bps(settings.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
             .skip_frames(false)
@@ -179,7 +188,7 @@ mod tests {
 
     #[test]
     fn encode_then_decode_round_trips() {
-        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 2_000_000, idr_interval_frames: 20 };
+        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 2_000_000, idr_interval_frames: 20, qp: 26 };
         let mut enc = H264Encoder::new(64, 48, settings).expect("encoder");
         let mut dec = H264Decoder::new().expect("decoder");
         let mut frames = Vec::new();
@@ -205,7 +214,7 @@ mod tests {
 
     #[test]
     fn odd_sizes_are_refused() {
-        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 1_000_000, idr_interval_frames: 10 };
+        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 1_000_000, idr_interval_frames: 10, qp: 26 };
         assert!(H264Encoder::new(63, 48, settings).is_err());
     }
 }

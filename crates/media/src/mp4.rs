@@ -35,12 +35,16 @@ fn container_error(path: &Path, reason: impl Into<String>) -> MediaError {
 
 fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     let file = File::open(path).map_err(|source| MediaError::Io { path: path.to_path_buf(), source })?;
-    let size = file.metadata().map_err(|source| MediaError::Io { path: path.to_path_buf(), source })?.len();
+    let file_size = file.metadata().map_err(|source| MediaError::Io { path: path.to_path_buf(), source })?.len();
+    // A file cut short (a recorder that lost power) still has its index at the front
+    // when it was written for streaming; read it as if the file were whole, and let the
+    // missing samples end the stream where they start.
+    let size = declared_size(&file, file_size).max(file_size);
     // The mp4 crate is not hardened against every malformed box: a panic in it is a
     // damaged file, not a crash of the camera task.
     let reader = catch_unwind(AssertUnwindSafe(|| Mp4Reader::read_header(BufReader::new(file), size)))
         .map_err(|_| container_error(path, "malformed box structure"))?
-        .map_err(|e| container_error(path, format!("{e} (file size {size} bytes; a file cut short before its index cannot be read)")))?;
+        .map_err(|e| container_error(path, format!("{e} (file size {file_size} bytes; a file cut short before its index cannot be read)")))?;
     let mut found = Vec::new();
     let mut video = None;
     for (&id, track) in reader.tracks() {
@@ -95,6 +99,36 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
         info,
     };
     Ok((reader, video))
+}
+
+/// The size the top-level boxes of a file add up to (more than the file when cut short).
+fn declared_size(file: &File, file_size: u64) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    let mut pos = 0u64;
+    let mut header = [0u8; 16];
+    while pos + 8 <= file_size {
+        if f.seek(SeekFrom::Start(pos)).is_err() || f.read_exact(&mut header[..8]).is_err() {
+            break;
+        }
+        let size32 = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
+        let size = match size32 {
+            0 => return file_size,
+            1 => {
+                if f.read_exact(&mut header[8..16]).is_err() {
+                    break;
+                }
+                u64::from_be_bytes([header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15]])
+            }
+            n => n,
+        };
+        if size < 8 {
+            break;
+        }
+        pos = pos.saturating_add(size);
+    }
+    let _ = f.seek(SeekFrom::Start(0));
+    pos
 }
 
 /// Reads an MP4 file's stream facts without decoding.

@@ -1,6 +1,6 @@
 //! One camera: the analysis-rate gate and the machines it watches.
 
-use sheetsight_config::{CameraConfig, Config};
+use sheetsight_config::{CameraConfig, Config, MachineConfig};
 use sheetsight_media::TimedFrame;
 use sheetsight_vision::event::Event;
 use sheetsight_vision::occlusion::global_look;
@@ -21,14 +21,23 @@ pub struct CameraAnalyzer {
 impl CameraAnalyzer {
     /// Builds the analyzers of every machine on `camera` for its frame size.
     pub fn new(config: &Config, camera: &CameraConfig, width_px: u32, height_px: u32) -> Result<Self, RegionError> {
-        let machines = config
-            .machines_on(&camera.id)
-            .map(|m| MachineMonitor::new(m, width_px, height_px))
-            .collect::<Result<Vec<_>, _>>()?;
+        let machines: Vec<MachineConfig> = config.machines_on(&camera.id).cloned().collect();
+        Self::from_machines(&camera.id, camera.fps, &machines, width_px, height_px)
+    }
+
+    /// Builds the analyzers for machines given directly (simulated cameras, benchmarks).
+    pub fn from_machines(
+        id: &str,
+        fps: Option<f64>,
+        machines: &[MachineConfig],
+        width_px: u32,
+        height_px: u32,
+    ) -> Result<Self, RegionError> {
+        let machines = machines.iter().map(|m| MachineMonitor::new(m, width_px, height_px)).collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
-            id: camera.id.clone(),
+            id: id.to_string(),
             machines,
-            frame_interval_s: camera.fps.map(|f| 1.0 / f),
+            frame_interval_s: fps.map(|f| 1.0 / f),
             next_due_s: f64::NEG_INFINITY,
             frames_analyzed: 0,
             frames_skipped: 0,

@@ -36,6 +36,7 @@ pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
         fps: scene.fps,
         bitrate_bps: (pixels * scene.fps * 0.12).clamp(200_000.0, 8_000_000.0) as u32,
         idr_interval_frames: (scene.fps * 4.0).round().max(1.0) as u32,
+        qp: 30,
     }
 }
 
