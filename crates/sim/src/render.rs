@@ -199,19 +199,19 @@ impl Renderer {
         }
         // People in front.
         for walk in &scene.walks {
-            let Some((x0, y0, x1, y1)) = walk.box_at(t_s) else { continue };
-            let head = 0.22 * (y1 - y0).min(3.0 * (x1 - x0));
+            let Some(bbox) = walk.box_at(t_s) else { continue };
+            let (x0, y0, x1, y1) = bbox;
+            let head = walk.head_px();
             let cloth = shade(walk.clothing_rgb, gain);
             let cloth_dark = shade(walk.clothing_rgb, gain * 0.65);
             let skin = shade([205, 160, 130], gain);
             let stripe = f64::from(walk.stripe_px);
-            let (x0, x1) = (x0 + sx, x1 + sx);
-            let (y0, y1) = (y0 + sy, y1 + sy);
-            let hc = (0.5 * (x0 + x1), y0 + 0.5 * head);
-            paint(&mut frame, (x0, y0, x1, y1), |x, y| {
-                if y < y0 + head {
-                    let d2 = (x - hc.0).powi(2) + (y - hc.1).powi(2);
-                    (d2 <= (0.5 * head).powi(2)).then_some((skin, 1.0))
+            paint(&mut frame, (x0 + sx, y0 + sy, x1 + sx, y1 + sy), |x, y| {
+                let (x, y) = (x - sx, y - sy);
+                if !walk.covers(bbox, x, y) {
+                    None
+                } else if y < y0 + head {
+                    Some((skin, 1.0))
                 } else {
                     let band = ((y - y0) / stripe) as i64 % 2 == 0;
                     Some((if band { cloth } else { cloth_dark }, 1.0))

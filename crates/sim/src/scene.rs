@@ -177,10 +177,30 @@ impl Walk {
         Some(self.x_from_px + dir * dt * self.speed_px_s)
     }
 
-    /// The silhouette box at `t_s`: x0, y0, x1, y1.
+    /// The silhouette's bounding box at `t_s`: x0, y0, x1, y1.
     pub fn box_at(&self, t_s: f64) -> Option<(f64, f64, f64, f64)> {
         let cx = self.center_x(t_s)?;
         Some((cx - 0.5 * self.width_px, self.y_top_px, cx + 0.5 * self.width_px, self.y_bottom_px))
+    }
+
+    /// Height of the head (a disc on top of the torso).
+    pub fn head_px(&self) -> f64 {
+        0.22 * (self.y_bottom_px - self.y_top_px).min(3.0 * self.width_px)
+    }
+
+    /// Does the silhouette (head disc and torso) cover the point `(x, y)` at `t_s`?
+    /// `box_at` is passed in by callers that test many points.
+    pub fn covers(&self, bbox: (f64, f64, f64, f64), x: f64, y: f64) -> bool {
+        let (x0, y0, x1, y1) = bbox;
+        if x < x0 || x >= x1 || y < y0 || y >= y1 {
+            return false;
+        }
+        let head = self.head_px();
+        if y >= y0 + head {
+            return true;
+        }
+        let (hx, hy) = (0.5 * (x0 + x1), y0 + 0.5 * head);
+        (x - hx).powi(2) + (y - hy).powi(2) <= (0.5 * head).powi(2)
     }
 }
 
@@ -448,16 +468,26 @@ impl Scene {
         list.get(idx).map_or(0.0, |s| s.position(t_s))
     }
 
-    /// Is lamp `lamp` of machine `m` covered by a person at `t_s` (a quarter of the
-    /// lens or more)?
+    /// Is lamp `lamp` of machine `m` covered by a person at `t_s` (a quarter of its
+    /// region or more)?
     pub fn lamp_occluded(&self, m: usize, lamp: usize, t_s: f64) -> bool {
         let layout = &self.machines[m];
         let (cx, cy) = layout.lamp_centers_px[lamp];
         let r = layout.lamp_radius_px * 0.7;
-        self.walks.iter().filter_map(|w| w.box_at(t_s)).any(|(x0, y0, x1, y1)| {
-            let ox = ((x1.min(cx + r) - x0.max(cx - r)) / (2.0 * r)).clamp(0.0, 1.0);
-            let oy = ((y1.min(cy + r) - y0.max(cy - r)) / (2.0 * r)).clamp(0.0, 1.0);
-            ox * oy >= 0.25
+        self.walks.iter().any(|w| {
+            let Some(bbox) = w.box_at(t_s) else { return false };
+            // Share of the lamp's region that the silhouette covers, on a 9x9 grid.
+            let (mut inside, mut covered) = (0, 0);
+            for i in 0..9 {
+                for j in 0..9 {
+                    let (x, y) = (cx + r * (f64::from(i) / 4.0 - 1.0), cy + r * (f64::from(j) / 4.0 - 1.0));
+                    if (x - cx).powi(2) + (y - cy).powi(2) <= r * r {
+                        inside += 1;
+                        covered += usize::from(w.covers(bbox, x, y));
+                    }
+                }
+            }
+            covered * 4 >= inside
         })
     }
 

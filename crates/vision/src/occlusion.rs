@@ -20,8 +20,9 @@ use crate::roi::{BoxPx, PolygonRoi};
 pub struct GuardTuning {
     /// Relative departure of luma from the reference that marks a cell blocked.
     pub max_deviation: f32,
-    /// Departure of chroma (Cb, Cr distance) from the reference that marks a cell
-    /// blocked: an orange jacket can have the wall's luma, never its colour.
+    /// Departure of chroma (Cb, Cr distance per 100 steps of the cell's brightness)
+    /// from the reference that marks a cell blocked: an orange jacket can have the
+    /// wall's luma, never its colour.
     pub max_chroma_shift: f32,
     /// Time constant of reference learning.
     pub learn_s: f32,
@@ -31,7 +32,7 @@ pub struct GuardTuning {
 
 impl Default for GuardTuning {
     fn default() -> Self {
-        Self { max_deviation: 0.2, max_chroma_shift: 12.0, learn_s: 20.0, relearn_after_s: 30.0 }
+        Self { max_deviation: 0.2, max_chroma_shift: 15.0, learn_s: 20.0, relearn_after_s: 30.0 }
     }
 }
 
@@ -45,7 +46,7 @@ struct Cell {
     blocked_value: Look,
 }
 
-/// A cell's look: luma relative to the frame's, and chroma.
+/// A cell's look: brightness relative to the frame's, and chroma per brightness.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Look {
     relative_luma: f32,
@@ -94,7 +95,9 @@ impl OcclusionGuard {
                 (x0 - gap - size, y0, x0 - gap, y1),
                 (x1 + gap, y0, x1 + gap + size, y1),
             ];
-            let gap_v = (1.5 * h).max(4.0);
+            // Above and below the column the only glow is the end lamp's, and heads
+            // arrive from above: keep the caps close.
+            let gap_v = (0.6 * h).max(3.0);
             let size_v = (0.8 * h).max(4.0);
             if i == 0 {
                 rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v));
@@ -131,13 +134,20 @@ impl OcclusionGuard {
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
         let mut blocked = vec![false; self.lamp_count];
-        let global_luma = global.luma.max(1.0);
+        let global_above_black = (global.luma - 16.0).max(8.0);
         let t = self.tuning;
         self.last_distances.clear();
         for cell in &mut self.cells {
             let m = cell.roi.means(frame);
-            // Relative to the whole frame: room light and white balance cancel.
-            let look = Look { relative_luma: m.luma / global_luma, u: m.u - global.u, v: m.v - global.v };
+            // Relative to the whole frame, above black (16 in video range): room light
+            // and white balance cancel. Chroma of a lit surface grows with its light,
+            // so it is taken per unit of the cell's own brightness.
+            let above_black = (m.luma - 16.0).max(8.0);
+            let look = Look {
+                relative_luma: above_black / global_above_black,
+                u: 100.0 * (m.u - global.u) / above_black,
+                v: 100.0 * (m.v - global.v) / above_black,
+            };
             let lit = usize::from(lamp_lit.get(cell.lamp).copied().flatten().unwrap_or(false));
             let reference = match (cell.reference[lit], cell.reference[1 - lit]) {
                 (Some(r), _) => r,
