@@ -50,11 +50,12 @@ impl AnalyzeReport {
 struct Prepared {
     id: String,
     path: PathBuf,
-    info: StreamInfo,
+    info: Result<StreamInfo, String>,
 }
 
-/// Checks every camera's source and regions; no frame is decoded.
-pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, StreamInfo)>, ConfigError> {
+/// Checks every camera's source and regions; no frame is decoded. A source that exists
+/// but cannot be read is not a configuration error: that camera fails, the others run.
+pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, Result<StreamInfo, String>)>, ConfigError> {
     let mut out = Vec::new();
     for cam in &config.cameras {
         let path = match &cam.source {
@@ -67,8 +68,10 @@ pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, StreamInfo)>, Co
                 ));
             }
         };
-        let info = sheetsight_media::probe(&path).map_err(|e| config.source_error(&cam.id, e.to_string()))?;
-        config.check_frame_sizes(&cam.id, info.width_px, info.height_px)?;
+        let info = sheetsight_media::probe(&path).map_err(|e| e.to_string());
+        if let Ok(info) = &info {
+            config.check_frame_sizes(&cam.id, info.width_px, info.height_px)?;
+        }
         out.push((cam.id.clone(), path, info));
     }
     Ok(out)
@@ -79,7 +82,7 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
     let mut report = CameraReport {
         id: prepared.id.clone(),
         source: prepared.path.clone(),
-        codec: prepared.info.codec.clone(),
+        codec: prepared.info.as_ref().map_or_else(|_| "unreadable".into(), |i| i.codec.clone()),
         frames_analyzed: 0,
         frames_skipped: 0,
         duration_s: 0.0,
@@ -91,8 +94,16 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
         report.error = Some("camera vanished from the configuration".into());
         return report;
     };
+    let info = match &prepared.info {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: "open".into(), what: e.clone() }]);
+            report.error = Some(e.clone());
+            return report;
+        }
+    };
     let folder_fps = camera.fps.unwrap_or(10.0);
-    let mut analyzer = match CameraAnalyzer::new(config, camera, prepared.info.width_px, prepared.info.height_px) {
+    let mut analyzer = match CameraAnalyzer::new(config, camera, info.width_px, info.height_px) {
         Ok(a) => a,
         Err(e) => {
             report.error = Some(e.to_string());
@@ -111,10 +122,10 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
     loop {
         match source.next_frame() {
             Ok(Some(frame)) => {
-                if frame.frame.width_px() != prepared.info.width_px || frame.frame.height_px() != prepared.info.height_px {
+                if frame.frame.width_px() != info.width_px || frame.frame.height_px() != info.height_px {
                     report.issues.push(MediaIssue {
                         at: format!("t = {:.3} s", frame.t_s),
-                        what: format!("frame is {}x{}, stream is {}x{}; skipped", frame.frame.width_px(), frame.frame.height_px(), prepared.info.width_px, prepared.info.height_px),
+                        what: format!("frame is {}x{}, stream is {}x{}; skipped", frame.frame.width_px(), frame.frame.height_px(), info.width_px, info.height_px),
                     });
                     continue;
                 }
@@ -182,7 +193,7 @@ pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeR
                 h.join().unwrap_or_else(|_| CameraReport {
                     id: p.id.clone(),
                     source: p.path.clone(),
-                    codec: p.info.codec.clone(),
+                    codec: String::new(),
                     frames_analyzed: 0,
                     frames_skipped: 0,
                     duration_s: 0.0,
