@@ -11,6 +11,7 @@
 //! increasing `t_s`, seconds from the first presented frame. A damaged part of a file is
 //! skipped and recorded as a [`source::MediaIssue`]; only an unusable file is an error.
 
+mod bmff_check;
 pub mod error;
 pub mod folder;
 pub mod h264;

@@ -40,6 +40,8 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     // when it was written for streaming; read it as if the file were whole, and let the
     // missing samples end the stream where they start.
     let size = declared_size(&file, file_size).max(file_size);
+    let mut file = file;
+    crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
     // The mp4 crate is not hardened against every malformed box: a panic in it is a
     // damaged file, not a crash of the camera task.
     let reader = catch_unwind(AssertUnwindSafe(|| Mp4Reader::read_header(BufReader::new(file), size)))
@@ -259,17 +261,19 @@ impl Mp4Source {
             let next_first_chunk = stsc.get(k + 1).map_or(u32::MAX, |x| x.first_chunk);
             let chunks = next_first_chunk.saturating_sub(e.first_chunk);
             let samples = u64::from(chunks) * u64::from(e.samples_per_chunk);
-            if u64::from(n - first_sample) < samples {
-                chunk = e.first_chunk + (n - first_sample) / e.samples_per_chunk.max(1);
+            if u64::from(n.saturating_sub(first_sample)) < samples {
+                chunk = e.first_chunk.saturating_add(n.saturating_sub(first_sample) / e.samples_per_chunk.max(1));
                 break;
             }
             first_sample = first_sample.saturating_add(samples.min(u64::from(u32::MAX)) as u32);
         }
-        let offset = stbl
-            .stco
-            .as_ref()
-            .and_then(|b| b.entries.get(chunk as usize - 1).map(|&o| u64::from(o)))
-            .or_else(|| stbl.co64.as_ref().and_then(|b| b.entries.get(chunk as usize - 1).copied()));
+        let index = (chunk as usize).checked_sub(1);
+        let offset = index.and_then(|i| {
+            stbl.stco
+                .as_ref()
+                .and_then(|b| b.entries.get(i).map(|&o| u64::from(o)))
+                .or_else(|| stbl.co64.as_ref().and_then(|b| b.entries.get(i).copied()))
+        });
         offset.map_or(String::new(), |o| format!(" (chunk at byte {o})"))
     }
 }

@@ -15,7 +15,10 @@ pub struct CameraAnalyzer {
     next_due_s: f64,
     frames_analyzed: u64,
     frames_skipped: u64,
+    frames_wrong_size: u64,
     last_t_s: Option<f64>,
+    width_px: u32,
+    height_px: u32,
 }
 
 impl CameraAnalyzer {
@@ -41,7 +44,10 @@ impl CameraAnalyzer {
             next_due_s: f64::NEG_INFINITY,
             frames_analyzed: 0,
             frames_skipped: 0,
+            frames_wrong_size: 0,
             last_t_s: None,
+            width_px,
+            height_px,
         })
     }
 
@@ -70,8 +76,17 @@ impl CameraAnalyzer {
         self.last_t_s
     }
 
+    /// Frames dropped because their size was not the camera's (regions would not fit).
+    pub fn frames_wrong_size(&self) -> u64 {
+        self.frames_wrong_size
+    }
+
     /// Analyses a frame unless the rate gate skips it; appends the events.
     pub fn process(&mut self, frame: &TimedFrame, events: &mut Vec<Event>) {
+        if frame.frame.width_px() != self.width_px || frame.frame.height_px() != self.height_px {
+            self.frames_wrong_size += 1;
+            return;
+        }
         self.last_t_s = Some(frame.t_s);
         if let Some(interval) = self.frame_interval_s {
             // A quarter interval of slack keeps 25 fps -> 10 fps from beating.
