@@ -72,29 +72,12 @@ fn analysis_fps(analyzer: &mut CameraAnalyzer, frames: &[YuvFrame], min_s: f64) 
     let mut t = 0.0;
     while started.elapsed().as_secs_f64() < min_s {
         for f in frames {
-            let frame = sheetsight_media::TimedFrame { t_s: t, frame: f.clone() };
+            analyzer.process_frame(t, f, &mut events);
             t += 0.1;
-            analyzer.process(&frame, &mut events);
             count += 1;
         }
         events.clear();
     }
-    count as f64 / started.elapsed().as_secs_f64()
-}
-
-/// Clone cost is part of the loop above; measure it to report analysis alone.
-fn clone_fps(frames: &[YuvFrame], min_s: f64) -> f64 {
-    let started = Instant::now();
-    let mut count = 0u64;
-    let mut sink = 0usize;
-    while started.elapsed().as_secs_f64() < min_s {
-        for f in frames {
-            let c = f.clone();
-            sink = sink.wrapping_add(c.y_plane()[0] as usize);
-            count += 1;
-        }
-    }
-    std::hint::black_box(sink);
     count as f64 / started.elapsed().as_secs_f64()
 }
 
@@ -118,9 +101,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     let frames = decoded_frames(&scene, 300)?;
     let configs = machine_configs("bench", &scene);
     let mut analyzer = CameraAnalyzer::from_machines("bench", None, &configs, 1280, 720)?;
-    let clone = clone_fps(&frames, 1.0);
-    let with_clone = analysis_fps(&mut analyzer, &frames, 3.0);
-    let alone = 1.0 / (1.0 / with_clone - 1.0 / clone).max(1e-9);
+    let alone = analysis_fps(&mut analyzer, &frames, 3.0);
     let px = region_pixels(&scene);
     println!(
         "analysis alone, 1280x720, 3 machines x (4 lamps + motion), {px} region pixels ({:.1} % of the frame), one thread: {alone:.0} frames/s ({:.0} us/frame)",
@@ -133,20 +114,16 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     let mut a_small = CameraAnalyzer::from_machines("small", None, &configs, 1280, 720)?;
     let mut a_big = CameraAnalyzer::from_machines("big", None, &configs, 2560, 1440)?;
     let fps_small = analysis_fps(&mut a_small, &small, 2.0);
-    let big_clone = clone_fps(&big_frames, 1.0);
-    let fps_big_with_clone = analysis_fps(&mut a_big, &big_frames, 2.0);
-    let fps_big = 1.0 / (1.0 / fps_big_with_clone - 1.0 / big_clone).max(1e-9);
-    let fps_small_alone = 1.0 / (1.0 / fps_small - 1.0 / clone).max(1e-9);
+    let fps_big = analysis_fps(&mut a_big, &big_frames, 2.0);
     println!(
         "same regions in a 2560x1440 frame (4x the pixels): {fps_big:.0} frames/s, time ratio 1440p/720p = {:.2}",
-        fps_small_alone / fps_big
+        fps_small / fps_big
     );
 
     let dir = std::env::temp_dir().join(format!("sheetsight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let video = dir.join("bench.mp4");
     write_video(&scene, &video, |_, _| {})?;
-    let started = Instant::now();
     let mut source = sheetsight_media::open(&video, 10.0)?;
     let mut decoded = Vec::new();
     let decode_started = Instant::now();
@@ -168,7 +145,6 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
         n += 1;
     }
     let wall = started_full.elapsed().as_secs_f64();
-    let _ = started;
     let video_s = n as f64 / 10.0;
     println!(
         "decode + analysis, 1280x720 H.264 at 10 fps, one thread: {n} frames ({video_s:.0} s of video) in {wall:.2} s = {:.1}x real time (decode alone {decode_ms:.1} ms/frame)",

@@ -1,7 +1,7 @@
 //! One camera: the analysis-rate gate and the machines it watches.
 
 use sheetsight_config::{CameraConfig, Config, MachineConfig};
-use sheetsight_media::TimedFrame;
+use sheetsight_media::{TimedFrame, YuvFrame};
 use sheetsight_vision::event::Event;
 use sheetsight_vision::occlusion::global_look;
 
@@ -83,24 +83,29 @@ impl CameraAnalyzer {
 
     /// Analyses a frame unless the rate gate skips it; appends the events.
     pub fn process(&mut self, frame: &TimedFrame, events: &mut Vec<Event>) {
-        if frame.frame.width_px() != self.width_px || frame.frame.height_px() != self.height_px {
+        self.process_frame(frame.t_s, &frame.frame, events);
+    }
+
+    /// [`Self::process`] for a frame and its time given apart.
+    pub fn process_frame(&mut self, t_s: f64, image: &YuvFrame, events: &mut Vec<Event>) {
+        if image.width_px() != self.width_px || image.height_px() != self.height_px {
             self.frames_wrong_size += 1;
             return;
         }
-        self.last_t_s = Some(frame.t_s);
+        self.last_t_s = Some(t_s);
         if let Some(interval) = self.frame_interval_s {
             // A quarter interval of slack keeps 25 fps -> 10 fps from beating.
-            if frame.t_s < self.next_due_s - 0.25 * interval {
+            if t_s < self.next_due_s - 0.25 * interval {
                 self.frames_skipped += 1;
                 return;
             }
             // Keep the long-run rate; after a gap, start again from this frame.
-            self.next_due_s = if frame.t_s - self.next_due_s > interval { frame.t_s + interval } else { self.next_due_s + interval };
+            self.next_due_s = if t_s - self.next_due_s > interval { t_s + interval } else { self.next_due_s + interval };
         }
         self.frames_analyzed += 1;
-        let global = global_look(&frame.frame);
+        let global = global_look(image);
         for m in &mut self.machines {
-            m.process(frame.t_s, &frame.frame, global, events);
+            m.process(t_s, image, global, events);
         }
     }
 
@@ -115,7 +120,6 @@ impl CameraAnalyzer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sheetsight_vision::YuvFrame;
 
     #[test]
     fn rate_gate_keeps_the_configured_fps() {

@@ -192,8 +192,8 @@ impl OcclusionGuard {
     }
 }
 
-/// The overall look of a frame: mean luma and chroma of a sparse grid (every 16th
-/// pixel each way), at a cost independent of the regions.
+/// The overall look of a frame: mean luma and chroma of a fixed 64 x 36 grid of
+/// samples, so that its cost does not grow with the frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct GlobalLook {
     pub luma: f32,
@@ -205,27 +205,27 @@ pub struct GlobalLook {
 
 /// Measures a frame's [`GlobalLook`].
 pub fn global_look(frame: &YuvFrame) -> GlobalLook {
-    const STEP: usize = 16;
-    let mean = |plane: &[u8], w: usize, h: usize, step: usize| {
-        let (mut sum, mut n) = (0u64, 0u64);
-        for row in (step / 2..h).step_by(step) {
-            for col in (step / 2..w).step_by(step) {
-                sum += u64::from(plane[row * w + col]);
-                n += 1;
+    const COLUMNS: usize = 64;
+    const ROWS: usize = 36;
+    let mean = |plane: &[u8], w: usize, h: usize| {
+        if w == 0 || h == 0 {
+            return 0.0;
+        }
+        let mut sum = 0u64;
+        for r in 0..ROWS {
+            let row = (2 * r + 1) * h / (2 * ROWS);
+            for c in 0..COLUMNS {
+                sum += u64::from(plane[row * w + (2 * c + 1) * w / (2 * COLUMNS)]);
             }
         }
-        if n == 0 {
-            plane.iter().map(|&v| f32::from(v)).sum::<f32>() / plane.len().max(1) as f32
-        } else {
-            sum as f32 / n as f32
-        }
+        sum as f32 / (ROWS * COLUMNS) as f32
     };
     let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
     let (cw, ch) = (frame.chroma_width(), frame.chroma_height());
     GlobalLook {
-        luma: mean(frame.y_plane(), w, h, STEP),
-        u: mean(frame.u_plane(), cw, ch, STEP / 2) - 128.0,
-        v: mean(frame.v_plane(), cw, ch, STEP / 2) - 128.0,
+        luma: mean(frame.y_plane(), w, h),
+        u: mean(frame.u_plane(), cw, ch) - 128.0,
+        v: mean(frame.v_plane(), cw, ch) - 128.0,
     }
 }
 
