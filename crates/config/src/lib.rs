@@ -481,7 +481,7 @@ impl Config {
                 continue;
             }
             PolygonRoi::new(&r.points, width_px, height_px).map_err(|e| {
-                loc.error(r.span.clone(), &r.key, format!("{e} (camera `{camera}` is {width_px}x{height_px})"))
+                loc.error(r.span.clone(), &r.key, format!("{e} of camera `{camera}`"))
             })?;
         }
         Ok(())
