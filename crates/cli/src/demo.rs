@@ -37,15 +37,15 @@ enum Update {
 
 fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::Sender<Update>) -> anyhow::Result<()> {
     let configs = machine_configs(&id, &scene);
-    let mut analyzer = CameraAnalyzer::from_machines(&id, Some(scene.fps), &configs, scene.width_px, scene.height_px)?;
+    let mut analyzer = CameraAnalyzer::from_machines(&id, Some(scene.spec.fps), &configs, scene.spec.width_px, scene.spec.height_px)?;
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.width_px, scene.height_px, encoder_settings(&scene)).map_err(anyhow::Error::msg)?;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(&scene)).map_err(anyhow::Error::msg)?;
     let mut decoder = H264Decoder::new().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let mut dropped = 0u64;
     let mut i: u64 = 0;
     loop {
-        let t_s = i as f64 / scene.fps;
+        let t_s = i as f64 / scene.spec.fps;
         if t_s > stop_at_s {
             return Ok(());
         }
@@ -55,7 +55,7 @@ fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::S
             std::thread::sleep(due - now);
         } else if now > due + Duration::from_millis(500) {
             // Behind by more than half a second: skip frames like a live camera would.
-            let skip = ((now - due).as_secs_f64() * speed * scene.fps) as u64;
+            let skip = ((now - due).as_secs_f64() * speed * scene.spec.fps) as u64;
             dropped += skip;
             i += skip.max(1);
             continue;
@@ -68,7 +68,7 @@ fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::S
         }
         let mut events = Vec::new();
         for (pts, frame) in decoder.decode(&annex_b, i as i64).map_err(anyhow::Error::msg)? {
-            analyzer.process(&TimedFrame { t_s: pts as f64 / scene.fps, frame }, &mut events);
+            analyzer.process(&TimedFrame { t_s: pts as f64 / scene.spec.fps, frame }, &mut events);
         }
         let update = Update::Frame { camera: id.clone(), t_s, statuses: analyzer.statuses(), events, dropped };
         if tx.send(update).is_err() {

@@ -1,16 +1,12 @@
 //! Prints a machine's lamp readings and guard distances: `lamp_trace CONFIG MACHINE FROM_S TO_S`.
 use sheetsight_vision::occlusion::global_look;
 
+mod common;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    let config = sheetsight_config::load(std::path::Path::new(&args[1]))?;
-    let machine = config.machines.iter().find(|m| m.id == args[2]).ok_or("no such machine")?;
-    let (from, to): (f64, f64) = (args[3].parse()?, args[4].parse()?);
-    let cam = config.camera(&machine.camera).ok_or("no camera")?;
-    let sheetsight_config::SourceSpec::File(path) = &cam.source else { return Err("not a file".into()) };
-    let mut src = sheetsight_media::open(path, 10.0)?;
+    let common::Trace { machine, source: mut src, from_s: from, to_s: to } = common::open_trace()?;
     let info = src.info().clone();
-    let mut m = sheetsight_monitor::MachineMonitor::new(machine, info.width_px, info.height_px)?;
+    let mut m = sheetsight_monitor::MachineMonitor::new(&machine, info.width_px, info.height_px)?;
     let mut events = Vec::new();
     while let Some(f) = src.next_frame()? {
         let g = global_look(&f.frame);

@@ -31,11 +31,11 @@ pub enum SimError {
 
 /// Encoder settings for a scene: a typical IP camera's bitrate for its size.
 pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
-    let pixels = f64::from(scene.width_px) * f64::from(scene.height_px);
+    let pixels = f64::from(scene.spec.width_px) * f64::from(scene.spec.height_px);
     EncoderSettings {
-        fps: scene.fps,
-        bitrate_bps: (pixels * scene.fps * 0.12).clamp(200_000.0, 8_000_000.0) as u32,
-        idr_interval_frames: (scene.fps * 4.0).round().max(1.0) as u32,
+        fps: scene.spec.fps,
+        bitrate_bps: (pixels * scene.spec.fps * 0.12).clamp(200_000.0, 8_000_000.0) as u32,
+        idr_interval_frames: (scene.spec.fps * 4.0).round().max(1.0) as u32,
         qp: 30,
     }
 }
@@ -43,11 +43,11 @@ pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
 /// Renders a scene and writes it as an H.264 MP4. `progress` gets (frame, frames).
 pub fn write_video(scene: &Scene, path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(), SimError> {
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.width_px, scene.height_px, encoder_settings(scene)).map_err(SimError::Encoder)?;
-    let mut writer = Mp4H264Writer::create(path, scene.width_px, scene.height_px, scene.fps)?;
-    let frames = (scene.duration_s * scene.fps).round() as u64;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene)).map_err(SimError::Encoder)?;
+    let mut writer = Mp4H264Writer::create(path, scene.spec.width_px, scene.spec.height_px, scene.spec.fps)?;
+    let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
     for i in 0..frames {
-        let frame = renderer.render(i as f64 / scene.fps);
+        let frame = renderer.render(i as f64 / scene.spec.fps);
         let picture = encoder.encode(&frame).map_err(SimError::Encoder)?;
         writer.write(picture)?;
         progress(i + 1, frames);
@@ -71,7 +71,7 @@ pub fn write_events(path: &Path, events: &[Event]) -> Result<(), SimError> {
 pub fn config_toml(cameras: &[(String, String, &Scene)]) -> String {
     let mut s = String::from("# Written by `sheetsight synth`: cameras of a synthetic shop with ground truth.\n");
     for (id, file, scene) in cameras {
-        s += &format!("\n[[camera]]\nid = \"{id}\"\nsource = \"{file}\"\nfps = {}\n", scene.fps);
+        s += &format!("\n[[camera]]\nid = \"{id}\"\nsource = \"{file}\"\nfps = {}\n", scene.spec.fps);
     }
     for (id, _, scene) in cameras {
         for m in &scene.machines {

@@ -47,8 +47,8 @@ fn fill_disc_rgb(rgb: &mut [u8], w: usize, h: usize, c: (f64, f64), r: f64, colo
 
 impl Renderer {
     pub fn new(scene: Scene) -> Self {
-        let (w, h) = (scene.width_px as usize, scene.height_px as usize);
-        let mut rng = SmallRng::seed_from_u64(scene.seed ^ 0x5eed);
+        let (w, h) = (scene.spec.width_px as usize, scene.spec.height_px as usize);
+        let mut rng = SmallRng::seed_from_u64(scene.spec.seed ^ 0x5eed);
         let mut rgb = vec![0u8; w * h * 3];
         let floor_y = 0.62 * h as f64;
         for y in 0..h {
@@ -97,10 +97,10 @@ impl Renderer {
                 fill_disc_rgb(&mut rgb, w, h, c, r, lens);
             }
         }
-        let background = YuvFrame::from_rgb8(scene.width_px, scene.height_px, &rgb)
-            .unwrap_or_else(|| YuvFrame::filled(scene.width_px, scene.height_px, 128, 128, 128));
+        let background = YuvFrame::from_rgb8(scene.spec.width_px, scene.spec.height_px, &rgb)
+            .unwrap_or_else(|| YuvFrame::filled(scene.spec.width_px, scene.spec.height_px, 128, 128, 128));
         // Box-Muller noise table.
-        let sigma = scene.nuisances.noise_sigma;
+        let sigma = scene.spec.nuisances.noise_sigma;
         let noise = (0..(1 << 20) + 7919)
             .map(|_| {
                 let u1: f32 = rng.random_range(1e-6..1.0);
@@ -119,7 +119,7 @@ impl Renderer {
     /// Draws the frame at `t_s`.
     pub fn render(&mut self, t_s: f64) -> YuvFrame {
         let scene = &self.scene;
-        let (w, h) = (scene.width_px as usize, scene.height_px as usize);
+        let (w, h) = (scene.spec.width_px as usize, scene.spec.height_px as usize);
         let gain = scene.lighting.gain(t_s);
         let (tint_u, tint_v) = scene.lighting.tint(t_s);
         let mut lut_y = [0u8; 256];
@@ -132,14 +132,14 @@ impl Renderer {
             lut_v[v] = (128.0 + (f - 128.0) * gain + tint_v).round().clamp(0.0, 255.0) as u8;
         }
         let striking = (0..scene.machines.len()).any(|m| scene.ram_position(m, t_s) > 0.0);
-        let s = scene.nuisances.shake_px;
+        let s = scene.spec.nuisances.shake_px;
         let (dx, dy) = if s > 0 && (striking && self.rng.random_bool(0.7) || self.rng.random_bool(0.05)) {
             let s = if striking { s } else { 1 };
             (self.rng.random_range(-s..=s), self.rng.random_range(-s..=s))
         } else {
             (0, 0)
         };
-        let mut frame = YuvFrame::filled(scene.width_px, scene.height_px, 0, 128, 128);
+        let mut frame = YuvFrame::filled(scene.spec.width_px, scene.spec.height_px, 0, 128, 128);
         let (cw, ch) = (frame.chroma_width(), frame.chroma_height());
         {
             let (y_out, u_out, v_out) = frame.planes_mut();
@@ -176,7 +176,7 @@ impl Renderer {
                 let rgb = layout.colors[k].rgb();
                 let lens = shade(rgb, 1.0);
                 let core = [235.0f32.min(lens[0] + 90.0), 128.0 + 0.5 * (lens[1] - 128.0), 128.0 + 0.5 * (lens[2] - 128.0)];
-                let glow = scene.nuisances.glow;
+                let glow = scene.spec.nuisances.glow;
                 let reach = if glow { 2.6 * r } else { r };
                 let center = (c.0 + sx, c.1 + sy);
                 paint(&mut frame, (center.0 - reach, center.1 - reach, center.0 + reach, center.1 + reach), |x, y| {
@@ -218,7 +218,7 @@ impl Renderer {
                 }
             });
         }
-        if scene.nuisances.noise_sigma > 0.0 {
+        if scene.spec.nuisances.noise_sigma > 0.0 {
             let offset = self.rng.random_range(0..self.noise.len() / 2);
             let (y_out, u_out, v_out) = frame.planes_mut();
             add_noise(y_out, &self.noise[offset..]);

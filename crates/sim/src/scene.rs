@@ -233,12 +233,8 @@ impl Lighting {
 /// One camera's whole scene.
 #[derive(Clone, Debug)]
 pub struct Scene {
-    pub width_px: u32,
-    pub height_px: u32,
-    pub fps: f64,
-    pub duration_s: f64,
-    pub seed: u64,
-    pub nuisances: Nuisances,
+    /// What was asked for.
+    pub spec: SceneSpec,
     pub machines: Vec<MachineLayout>,
     pub episodes: Vec<Vec<Episode>>,
     pub strokes: Vec<Vec<TrueStroke>>,
@@ -349,7 +345,11 @@ impl Scene {
             let mut list = Vec::new();
             let mut ss = Vec::new();
             let mut t = 0.0;
-            let mut state = MachineState::Executing;
+            let mut state = match rng.random_range(0..10) {
+                0..=5 => MachineState::Executing,
+                6..=8 => MachineState::NotExecuting,
+                _ => MachineState::OutOfService,
+            };
             while t < spec.duration_s {
                 let len = match state {
                     MachineState::Executing => rng.random_range(40.0..160.0),
@@ -439,12 +439,7 @@ impl Scene {
             tint_amplitude: if spec.nuisances.tint { 5.0 } else { 0.0 },
         };
         Scene {
-            width_px: spec.width_px,
-            height_px: spec.height_px,
-            fps: spec.fps,
-            duration_s: spec.duration_s,
-            seed: spec.seed,
-            nuisances: spec.nuisances,
+            spec: spec.clone(),
             machines,
             episodes,
             strokes,
@@ -498,7 +493,7 @@ impl Scene {
         let rules = StateRules::default();
         let mut events = Vec::new();
         let step_s = 0.01;
-        let n = (self.duration_s / step_s).ceil() as usize;
+        let n = (self.spec.duration_s / step_s).ceil() as usize;
         for (m, layout) in self.machines.iter().enumerate() {
             let mut last_modes: Vec<Option<LampMode>> = vec![None; layout.colors.len()];
             let mut last_state = None;
