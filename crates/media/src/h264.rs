@@ -13,7 +13,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use openh264::decoder::{Decoder, DecoderConfig, Flush};
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType};
+use openh264::encoder::{Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType};
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::OpenH264API;
 use sheetsight_vision::YuvFrame;
@@ -119,7 +119,6 @@ pub struct EncodedPicture {
 #[derive(Clone, Copy, Debug)]
 pub struct EncoderSettings {
     pub fps: f64,
-    pub bitrate_bps: u32,
     /// Frames between two IDR pictures.
     pub idr_interval_frames: u32,
     /// Quantiser, 0 (best) ..= 51; IP cameras use about 26-32.
@@ -138,7 +137,7 @@ impl H264Encoder {
         if settings.qp > 51 {
             return Err(format!("quantiser {} is out of range 0..=51", settings.qp));
         }
-        if width_px % 2 != 0 || height_px % 2 != 0 || width_px < 16 || height_px < 16 {
+        if !width_px.is_multiple_of(2) || !height_px.is_multiple_of(2) || width_px < 16 || height_px < 16 {
             return Err(format!("H.264 encoding needs an even frame size of at least 16x16, got {width_px}x{height_px}"));
         }
         let config = EncoderConfig::new()
@@ -147,7 +146,6 @@ impl H264Encoder {
             // with frame skipping off makes OpenH264 warn on every start).
             .rate_control_mode(RateControlMode::Off)
             .qp(QpRange::new(settings.qp, settings.qp))
-            .bitrate(BitRate::from_bps(settings.bitrate_bps))
             .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
             .skip_frames(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(settings.idr_interval_frames));
@@ -188,7 +186,7 @@ mod tests {
 
     #[test]
     fn encode_then_decode_round_trips() {
-        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 2_000_000, idr_interval_frames: 20, qp: 26 };
+        let settings = EncoderSettings { fps: 10.0, idr_interval_frames: 20, qp: 26 };
         let mut enc = H264Encoder::new(64, 48, settings).expect("encoder");
         let mut dec = H264Decoder::new().expect("decoder");
         let mut frames = Vec::new();
@@ -214,7 +212,7 @@ mod tests {
 
     #[test]
     fn odd_sizes_are_refused() {
-        let settings = EncoderSettings { fps: 10.0, bitrate_bps: 1_000_000, idr_interval_frames: 10, qp: 26 };
+        let settings = EncoderSettings { fps: 10.0, idr_interval_frames: 10, qp: 26 };
         assert!(H264Encoder::new(63, 48, settings).is_err());
     }
 }

@@ -9,7 +9,7 @@ use sheetsight_media::open;
 use sheetsight_vision::YuvFrame;
 
 fn write_clip(path: &Path, frames: u32) {
-    let settings = EncoderSettings { fps: 10.0, bitrate_bps: 500_000, idr_interval_frames: 10, qp: 28 };
+    let settings = EncoderSettings { fps: 10.0, idr_interval_frames: 10, qp: 28 };
     let mut encoder = H264Encoder::new(96, 64, settings).expect("encoder");
     let mut writer = Mp4H264Writer::create(path, 96, 64, 10.0).expect("writer");
     for i in 0..frames {

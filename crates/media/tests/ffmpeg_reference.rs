@@ -51,7 +51,10 @@ fn reference_frames(path: &Path) -> Vec<Vec<u8>> {
     out.stdout.chunks(W * H * 3 / 2).map(<[u8]>::to_vec).collect()
 }
 
-fn decode_all(path: &Path) -> (Vec<(f64, Vec<u8>)>, Result<(), MediaError>, usize) {
+/// Frames (time, packed I420), how the stream ended, and the number of issues.
+type Decoded = (Vec<(f64, Vec<u8>)>, Result<(), MediaError>, usize);
+
+fn decode_all(path: &Path) -> Decoded {
     let mut src = open(path, 10.0).expect("opens");
     let mut frames = Vec::new();
     let result = loop {

@@ -47,15 +47,17 @@ impl AnalyzeReport {
     }
 }
 
-struct Prepared {
-    id: String,
-    path: PathBuf,
-    info: Result<StreamInfo, String>,
+/// A camera checked before its first frame.
+pub struct Prepared {
+    pub id: String,
+    pub path: PathBuf,
+    /// The stream's facts, or why the source cannot be read.
+    pub info: Result<StreamInfo, String>,
 }
 
 /// Checks every camera's source and regions; no frame is decoded. A source that exists
 /// but cannot be read is not a configuration error: that camera fails, the others run.
-pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, Result<StreamInfo, String>)>, ConfigError> {
+pub fn prepare(config: &Config) -> Result<Vec<Prepared>, ConfigError> {
     let mut out = Vec::new();
     for cam in &config.cameras {
         let path = match &cam.source {
@@ -72,7 +74,7 @@ pub fn prepare(config: &Config) -> Result<Vec<(String, PathBuf, Result<StreamInf
         if let Ok(info) = &info {
             config.check_frame_sizes(&cam.id, info.width_px, info.height_px)?;
         }
-        out.push((cam.id.clone(), path, info));
+        out.push(Prepared { id: cam.id.clone(), path, info });
     }
     Ok(out)
 }
@@ -167,8 +169,7 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
 /// Analyses every camera of `config` to the end of its input, passing each event to
 /// `sink` as it happens.
 pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeReport, ConfigError> {
-    let prepared: Vec<Prepared> =
-        prepare(config)?.into_iter().map(|(id, path, info)| Prepared { id, path, info }).collect();
+    let prepared = prepare(config)?;
     let (tx, rx) = mpsc::channel::<Vec<Event>>();
     let mut all_events = Vec::new();
     let cameras = std::thread::scope(|scope| {

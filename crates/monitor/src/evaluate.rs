@@ -60,7 +60,10 @@ pub struct Score {
 
 type Timeline = Vec<(f64, String)>;
 
-fn timelines(events: &[Event]) -> (BTreeMap<(String, usize), Timeline>, BTreeMap<String, Timeline>, BTreeMap<String, Vec<(f64, f64)>>) {
+/// Lamp modes per (machine, lamp), states per machine, strokes per machine.
+type Timelines = (BTreeMap<(String, usize), Timeline>, BTreeMap<String, Timeline>, BTreeMap<String, Vec<(f64, f64)>>);
+
+fn timelines(events: &[Event]) -> Timelines {
     let mut lamps: BTreeMap<(String, usize), Timeline> = BTreeMap::new();
     let mut states: BTreeMap<String, Timeline> = BTreeMap::new();
     let mut strokes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();

@@ -81,11 +81,12 @@ fn count_unknown_agreement(truth: &[Event], events: &[Event], seconds: f64) -> (
                 scored += 1;
                 let read = events
                     .iter()
+                    .rev()
                     .filter_map(|x| match x {
                         Event::Lamp { machine: m, lamp: l, mode, t: tx, .. } if m == machine && l == lamp && *tx <= k => Some(*mode),
                         _ => None,
                     })
-                    .last();
+                    .next();
                 if read == Some(LampMode::Unknown) {
                     agree += 1;
                 }

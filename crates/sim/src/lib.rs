@@ -29,15 +29,10 @@ pub enum SimError {
     Io { path: PathBuf, source: std::io::Error },
 }
 
-/// Encoder settings for a scene: a typical IP camera's bitrate for its size.
+/// Encoder settings for a scene: an IP camera's fixed-quality mode, an IDR picture
+/// every 4 s.
 pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
-    let pixels = f64::from(scene.spec.width_px) * f64::from(scene.spec.height_px);
-    EncoderSettings {
-        fps: scene.spec.fps,
-        bitrate_bps: (pixels * scene.spec.fps * 0.12).clamp(200_000.0, 8_000_000.0) as u32,
-        idr_interval_frames: (scene.spec.fps * 4.0).round().max(1.0) as u32,
-        qp: 30,
-    }
+    EncoderSettings { fps: scene.spec.fps, idr_interval_frames: (scene.spec.fps * 4.0).round().max(1.0) as u32, qp: 30 }
 }
 
 /// Renders a scene and writes it as an H.264 MP4. `progress` gets (frame, frames).

@@ -56,7 +56,7 @@ impl Renderer {
             let c = if (y as f64) < floor_y {
                 let g = 150.0 - 30.0 * f;
                 [g as u8, g as u8, (g - 4.0) as u8]
-            } else if (y / 24 + 0) % 2 == 0 {
+            } else if (y / 24) % 2 == 0 {
                 [92, 90, 86]
             } else {
                 [84, 83, 80]

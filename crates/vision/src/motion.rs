@@ -233,7 +233,7 @@ impl MotionAnalyzer {
             }
             None => {
                 if displacement < low {
-                    let rest = self.rest.as_mut().map(|r| r.as_mut_slice()).unwrap_or_default();
+                    let rest = self.rest.as_deref_mut().unwrap_or_default();
                     for (r, p) in rest.iter_mut().zip(&self.profile) {
                         *r += alpha_rest * (p - *r);
                     }
