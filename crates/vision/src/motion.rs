@@ -232,7 +232,9 @@ impl MotionAnalyzer {
                 self.excursion = Some(Excursion { start_s, last_above_s: t_s, peak: displacement });
             }
             None => {
-                if displacement < low {
+                // Below the upper level the region is at rest: follow its slow changes
+                // (light, compression) so that they never build up into a stroke.
+                if displacement < high {
                     let rest = self.rest.as_deref_mut().unwrap_or_default();
                     for (r, p) in rest.iter_mut().zip(&self.profile) {
                         *r += alpha_rest * (p - *r);
@@ -243,11 +245,17 @@ impl MotionAnalyzer {
             }
             Some(ex) => {
                 ex.peak = ex.peak.max(displacement);
-                if displacement > low {
+                // Back near rest and still: the stroke is over even if the rest position
+                // now looks a little different (learn it anew).
+                let settled = displacement < 0.25 * ex.peak && displacement < high && activity < 0.5 * low;
+                if displacement > low && !settled {
                     ex.last_above_s = t_s;
                 }
                 let duration_s = ex.last_above_s - ex.start_s;
-                if displacement <= low {
+                if settled && displacement > low {
+                    self.rest = Some(self.profile.clone());
+                }
+                if displacement <= low || settled {
                     let done = *ex;
                     self.excursion = None;
                     if duration_s >= self.tuning.min_stroke_s && duration_s <= self.tuning.max_stroke_s {
@@ -362,5 +370,36 @@ mod tests {
             }
         }
         assert_eq!(strokes, 0);
+    }
+
+    #[test]
+    fn a_slightly_changed_rest_after_a_long_idle_does_not_swallow_strokes() {
+        let roi = PolygonRoi::rect(30.0, 10.0, 130.0, 110.0, 160, 120).expect("roi");
+        let mut m = MotionAnalyzer::new(&roi, 160, MotionTuning::default());
+        let mut strokes = Vec::new();
+        for i in 0..1200u32 {
+            let t = f64::from(i) / 10.0;
+            // idle for 60 s, then a stroke every 8 s
+            let phase = (t - 60.0).rem_euclid(8.0);
+            let drop = if t >= 60.0 && phase < 2.0 { (40.0 * (1.0 - (phase - 1.0).abs())).max(0.0) as u32 } else { 0 };
+            let mut f = frame(drop, 1.0, i);
+            if t > 3.0 {
+                // something at the edge of the region changed for good (a moved cabinet)
+                let (y, _, _) = f.planes_mut();
+                for row in 100..104 {
+                    for col in 30..130 {
+                        y[row * 160 + col] = y[row * 160 + col].saturating_sub(12);
+                    }
+                }
+            }
+            if let Some(s) = m.process(t, &f).stroke {
+                strokes.push(s);
+            }
+        }
+        assert_eq!(strokes.len(), 8, "{strokes:?}");
+        for (k, s) in strokes.iter().enumerate() {
+            let truth_mid = 60.0 + 8.0 * k as f64 + 1.0;
+            assert!((s.midpoint_s() - truth_mid).abs() < 0.2, "stroke {k}: {s:?}");
+        }
     }
 }
