@@ -6,7 +6,8 @@
 //! light switched on or a slow drift changes nothing; each cell keeps one reference for
 //! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. A cell
 //! that departs from both references by more than [`GuardTuning::max_deviation`] is
-//! blocked, and so is every lamp next to it.
+//! blocked, and so is every lamp next to it; a lamp whose cells are half that far off
+//! is blocked too when its neighbour in the column is.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
@@ -134,6 +135,7 @@ impl OcclusionGuard {
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
         let mut blocked = vec![false; self.lamp_count];
+        let mut disturbed = vec![false; self.lamp_count];
         let global_above_black = (global.luma - 16.0).max(8.0);
         let t = self.tuning;
         self.last_distances.clear();
@@ -167,6 +169,9 @@ impl OcclusionGuard {
                 .distance(&reference, &t)
                 .min(cell.reference[1 - lit].map_or(f32::INFINITY, |r| look.distance(&r, &t)));
             self.last_distances.push(distance);
+            if distance > 0.5 {
+                disturbed[cell.lamp] = true;
+            }
             if distance > 1.0 {
                 blocked[cell.lamp] = true;
                 match cell.blocked_since_s {
@@ -186,6 +191,19 @@ impl OcclusionGuard {
                 cell.blocked_since_s = None;
                 reference.approach(&look, alpha);
                 cell.reference[lit] = Some(reference);
+            }
+        }
+        // An occluder is one body: a lamp whose cells are half disturbed next to a
+        // lamp that is blocked is blocked too (a head over the top lamp while the
+        // shoulders cover the cells of the lamps below).
+        for i in 1..self.lamp_count {
+            if blocked[i - 1] && disturbed[i] {
+                blocked[i] = true;
+            }
+        }
+        for i in (0..self.lamp_count.saturating_sub(1)).rev() {
+            if blocked[i + 1] && disturbed[i] {
+                blocked[i] = true;
             }
         }
         blocked
@@ -264,5 +282,49 @@ mod tests {
         assert_eq!(guard.check(2.1, &f, global_look(&f), &lit), vec![false, false], "room light");
         let f = scene(1.4, Some(40));
         assert_eq!(guard.check(2.2, &f, global_look(&f), &lit), vec![true, true], "person");
+    }
+
+    #[test]
+    fn a_lamp_half_disturbed_next_to_a_blocked_one_is_blocked() {
+        let boxes = [
+            BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 },
+            BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 },
+            BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
+        ];
+        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let lit = [Some(false); 3];
+        let wall = || {
+            let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
+            let (y, _, _) = f.planes_mut();
+            for row in 0..200 {
+                for col in 90..110 {
+                    y[row * 200 + col] = 50;
+                }
+            }
+            f
+        };
+        for i in 0..20 {
+            let f = wall();
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit), vec![false; 3]);
+        }
+        // Shoulders cover the cells beside lamps 1 and 2; the head only grazes the
+        // cell beside lamp 0 (a quarter of it): alone that would pass as clear.
+        let mut f = wall();
+        let (y, _, _) = f.planes_mut();
+        for row in 78..120 {
+            for col in 40..110 {
+                y[row * 200 + col] = 30;
+            }
+        }
+        for row in 60..78 {
+            for col in 65..68 {
+                y[row * 200 + col] = 30;
+            }
+        }
+        let distances_before = guard.last_distances().len();
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit), vec![true; 3]);
+        assert_eq!(guard.last_distances().len(), distances_before);
+        let lamp0_left = guard.last_distances()[0];
+        assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");
     }
 }
