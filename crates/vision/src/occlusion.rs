@@ -96,9 +96,7 @@ impl OcclusionGuard {
                 (x0 - gap - size, y0, x0 - gap, y1),
                 (x1 + gap, y0, x1 + gap + size, y1),
             ];
-            // Above and below the column the only glow is the end lamp's, and heads
-            // arrive from above: keep the caps close.
-            let gap_v = (0.6 * h).max(3.0);
+            let gap_v = (1.5 * h).max(4.0);
             let size_v = (0.8 * h).max(4.0);
             if i == 0 {
                 rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v));
