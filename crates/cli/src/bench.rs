@@ -32,7 +32,8 @@ fn spec(width_px: u32, height_px: u32, seconds: f64) -> SceneSpec {
 /// Renders, encodes and decodes `n` frames (so that they carry compression artefacts).
 fn decoded_frames(scene: &Scene, n: usize) -> anyhow::Result<Vec<YuvFrame>> {
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene)).map_err(anyhow::Error::msg)?;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene))
+        .map_err(anyhow::Error::msg)?;
     let mut decoder = H264Decoder::new().map_err(anyhow::Error::msg)?;
     let mut frames = Vec::with_capacity(n);
     for i in 0..n {
@@ -87,9 +88,14 @@ fn region_pixels(scene: &Scene) -> u64 {
         .iter()
         .map(|m| {
             let lamps: u64 = (0..m.colors.len())
-                .map(|k| sheetsight_vision::roi::PolygonRoi::new(&m.lamp_roi(k), scene.spec.width_px, scene.spec.height_px).map_or(0, |r| u64::from(r.pixel_count())))
+                .map(|k| {
+                    sheetsight_vision::roi::PolygonRoi::new(&m.lamp_roi(k), scene.spec.width_px, scene.spec.height_px)
+                        .map_or(0, |r| u64::from(r.pixel_count()))
+                })
                 .sum();
-            let motion = sheetsight_vision::roi::PolygonRoi::new(&m.motion_roi(), scene.spec.width_px, scene.spec.height_px).map_or(0, |r| u64::from(r.pixel_count()));
+            let motion =
+                sheetsight_vision::roi::PolygonRoi::new(&m.motion_roi(), scene.spec.width_px, scene.spec.height_px)
+                    .map_or(0, |r| u64::from(r.pixel_count()));
             lamps + motion
         })
         .sum()

@@ -37,9 +37,11 @@ enum Update {
 
 fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::Sender<Update>) -> anyhow::Result<()> {
     let configs = machine_configs(&id, &scene);
-    let mut analyzer = CameraAnalyzer::from_machines(&id, Some(scene.spec.fps), &configs, scene.spec.width_px, scene.spec.height_px)?;
+    let mut analyzer =
+        CameraAnalyzer::from_machines(&id, Some(scene.spec.fps), &configs, scene.spec.width_px, scene.spec.height_px)?;
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(&scene)).map_err(anyhow::Error::msg)?;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(&scene))
+        .map_err(anyhow::Error::msg)?;
     let mut decoder = H264Decoder::new().map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let mut dropped = 0u64;
@@ -113,10 +115,16 @@ fn state_text(state: Option<MachineState>, ansi: bool) -> String {
 
 fn event_text(e: &Event) -> String {
     match e {
-        Event::Lamp { machine, lamp, color, mode, t } => format!("{t:8.1} s  {machine:<8} lamp {lamp} ({}) -> {}", color.as_str(), mode.as_str()),
+        Event::Lamp { machine, lamp, color, mode, t } => {
+            format!("{t:8.1} s  {machine:<8} lamp {lamp} ({}) -> {}", color.as_str(), mode.as_str())
+        }
         Event::State { machine, state, t } => format!("{t:8.1} s  {machine:<8} state -> {}", state.as_str()),
-        Event::Stroke { machine, start_t, end_t } => format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s", end_t - start_t),
-        Event::Motion { machine, active, t } => format!("{t:8.1} s  {machine:<8} motion {}", if *active { "active" } else { "quiet" }),
+        Event::Stroke { machine, start_t, end_t } => {
+            format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s", end_t - start_t)
+        }
+        Event::Motion { machine, active, t } => {
+            format!("{t:8.1} s  {machine:<8} motion {}", if *active { "active" } else { "quiet" })
+        }
         Event::MediaIssue { camera, at, what } => format!("camera {camera}: {at}: {what}"),
     }
 }
@@ -126,7 +134,9 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
     let schedule_s = o.duration_s.unwrap_or(24.0 * 3600.0).max(1.0);
     let specs = shop_specs(1280, 720, 10.0, schedule_s + 1.0, o.seed, Nuisances::ALL);
     let mut events_out = match &o.events {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?)),
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
         None => None,
     };
     let ansi = !o.plain && std::io::stdout().is_terminal();
@@ -144,7 +154,10 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
         })?;
     }
     drop(tx);
-    println!("SheetSight demo: a simulated shop of {} machines on 2 cameras (1280x720, 10 fps, H.264), analysed live.", machine_order.len());
+    println!(
+        "SheetSight demo: a simulated shop of {} machines on 2 cameras (1280x720, 10 fps, H.264), analysed live.",
+        machine_order.len()
+    );
     println!("Stack lights, people walking past, light changes and camera shake are simulated; press Ctrl-C to stop.");
     let mut statuses: std::collections::BTreeMap<String, MachineStatus> = Default::default();
     let mut camera_t: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
@@ -187,7 +200,10 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
             let t = camera_t.values().map(|v| v.0).fold(0.0, f64::max);
             let mut screen = String::from("\x1b[H\x1b[2J");
             screen += &format!("SheetSight demo: simulated shop, analysed live   t = {t:.1} s   (Ctrl-C to stop)\n\n");
-            screen += &format!("{:<10} {:<7} {:<12} {:<13} {:>9} {:>8} {:>10}  {}\n", "machine", "camera", "lamps", "state", "for", "strokes", "strokes/h", "motion");
+            screen += &format!(
+                "{:<10} {:<7} {:<12} {:<13} {:>9} {:>8} {:>10}  {}\n",
+                "machine", "camera", "lamps", "state", "for", "strokes", "strokes/h", "motion"
+            );
             for (id, cam) in &machine_order {
                 let Some(s) = statuses.get(id) else { continue };
                 let lamps: String = s.lamps.iter().map(|&(c, m)| lamp_symbol(c, m, true)).collect::<Vec<_>>().join(" ");

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sheetsight", version, about = "Machine vision for sheet-metal shops: stack lights, machine states and strokes from ordinary cameras.")]
+#[command(
+    name = "sheetsight",
+    version,
+    about = "Machine vision for sheet-metal shops: stack lights, machine states and strokes from ordinary cameras."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -106,19 +110,29 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHEETSIGHT_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHEETSIGHT_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Analyze { config, events, summary_json } => offline::analyze(&config, &events, summary_json.as_deref()),
-        Command::Demo { duration_s, speed, events, plain, seed } => demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed }),
+        Command::Analyze { config, events, summary_json } => {
+            offline::analyze(&config, &events, summary_json.as_deref())
+        }
+        Command::Demo { duration_s, speed, events, plain, seed } => {
+            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed })
+        }
         Command::Synth { out, minutes, width, height, fps, seed, clean } => {
             synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean }).map(|_| true)
         }
-        Command::Evaluate { truth, events, seconds, grace_s, json } => offline::evaluate(&truth, &events, seconds, grace_s, json),
+        Command::Evaluate { truth, events, seconds, grace_s, json } => {
+            offline::evaluate(&truth, &events, seconds, grace_s, json)
+        }
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
-        Command::Accuracy { minutes, width, height, seed, keep } => offline::accuracy(minutes, width, height, seed, keep),
+        Command::Accuracy { minutes, width, height, seed, keep } => {
+            offline::accuracy(minutes, width, height, seed, keep)
+        }
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,

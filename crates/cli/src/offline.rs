@@ -15,7 +15,8 @@ pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Pat
     let mut out: Box<dyn Write> = if events_path == Path::new("-") {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
-        let file = std::fs::File::create(events_path).with_context(|| format!("cannot create {}", events_path.display()))?;
+        let file =
+            std::fs::File::create(events_path).with_context(|| format!("cannot create {}", events_path.display()))?;
         Box::new(std::io::BufWriter::new(file))
     };
     let mut write_error = None;
@@ -32,7 +33,8 @@ pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Pat
     out.flush().with_context(|| format!("cannot write {}", events_path.display()))?;
     print_report(&report);
     if let Some(p) = summary_json {
-        std::fs::write(p, serde_json::to_string_pretty(&report.summaries)?).with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(p, serde_json::to_string_pretty(&report.summaries)?)
+            .with_context(|| format!("cannot write {}", p.display()))?;
     }
     let mut ok = true;
     for cam in report.failed_cameras() {
@@ -54,7 +56,11 @@ fn print_report(report: &AnalyzeReport) {
             cam.frames_analyzed,
             cam.frames_skipped,
             speed,
-            if cam.issues.is_empty() { String::new() } else { format!(", {} damaged part(s) skipped", cam.issues.len()) }
+            if cam.issues.is_empty() {
+                String::new()
+            } else {
+                format!(", {} damaged part(s) skipped", cam.issues.len())
+            }
         );
         for issue in cam.issues.iter().take(5) {
             eprintln!("  {issue}");
@@ -85,7 +91,10 @@ pub fn accuracy(minutes: f64, width: u32, height: u32, seed: u64, keep: Option<P
     let remove_after = keep.is_none();
     let dir = keep.unwrap_or_else(|| std::env::temp_dir().join(format!("sheetsight-accuracy-{}", std::process::id())));
     let started = std::time::Instant::now();
-    let config_path = crate::synth::synth(&dir, &crate::synth::SynthOptions { minutes, width, height, fps: 10.0, seed, clean: false })?;
+    let config_path = crate::synth::synth(
+        &dir,
+        &crate::synth::SynthOptions { minutes, width, height, fps: 10.0, seed, clean: false },
+    )?;
     let synth_s = started.elapsed().as_secs_f64();
     let config = sheetsight_config::load(&config_path)?;
     let mut events = Vec::new();
@@ -94,12 +103,18 @@ pub fn accuracy(minutes: f64, width: u32, height: u32, seed: u64, keep: Option<P
     let analyze_s = started.elapsed().as_secs_f64();
     let truth = read_events(&dir.join("truth.jsonl"))?;
     let s = score(&truth, &events, minutes * 60.0, 2.0);
-    println!("{minutes} min per camera, {} cameras, {width}x{height} at 10 fps, every nuisance; synthesis {synth_s:.0} s, analysis {analyze_s:.0} s", report.cameras.len());
+    println!(
+        "{minutes} min per camera, {} cameras, {width}x{height} at 10 fps, every nuisance; synthesis {synth_s:.0} s, analysis {analyze_s:.0} s",
+        report.cameras.len()
+    );
     print!("{s}");
     for (m, what, t, want, got) in s.examples.iter().take(10) {
         println!("  e.g. {m} {what} at {t:.1} s: truth {want}, read {got}");
     }
-    let pass = s.lamp.ratio() >= 0.995 && s.state.ratio() >= 0.995 && s.strokes.f1() >= 0.995 && s.strokes.median_midpoint_error_s <= 0.2;
+    let pass = s.lamp.ratio() >= 0.995
+        && s.state.ratio() >= 0.995
+        && s.strokes.f1() >= 0.995
+        && s.strokes.median_midpoint_error_s <= 0.2;
     println!(
         "targets: lamp >= 99.5 %: {:.2} %, state >= 99.5 %: {:.2} %, stroke F1 >= 0.995: {:.4}, median midpoint error <= 0.2 s: {:.3} s -> {}",
         100.0 * s.lamp.ratio(),

@@ -17,7 +17,10 @@ pub struct SynthOptions {
 /// Writes `cam*.mp4`, `truth.jsonl` and `sheetsight.toml` into `out`; returns the config path.
 pub fn synth(out: &Path, o: &SynthOptions) -> anyhow::Result<std::path::PathBuf> {
     anyhow::ensure!(o.minutes > 0.0 && o.minutes <= 24.0 * 60.0, "--minutes must be above 0 and at most a day");
-    anyhow::ensure!(o.width.is_multiple_of(2) && o.height.is_multiple_of(2) && o.width >= 320 && o.height >= 240, "--width and --height must be even, at least 320x240");
+    anyhow::ensure!(
+        o.width.is_multiple_of(2) && o.height.is_multiple_of(2) && o.width >= 320 && o.height >= 240,
+        "--width and --height must be even, at least 320x240"
+    );
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let nuisances = if o.clean { Nuisances::NONE } else { Nuisances::ALL };
     let specs = shop_specs(o.width, o.height, o.fps, o.minutes * 60.0, o.seed, nuisances);
@@ -47,7 +50,8 @@ pub fn synth(out: &Path, o: &SynthOptions) -> anyhow::Result<std::path::PathBuf>
         truth.extend(scene.truth());
     }
     write_events(&out.join("truth.jsonl"), &truth)?;
-    let cameras: Vec<(String, String, &Scene)> = scenes.iter().map(|(id, s)| (id.clone(), format!("{id}.mp4"), s)).collect();
+    let cameras: Vec<(String, String, &Scene)> =
+        scenes.iter().map(|(id, s)| (id.clone(), format!("{id}.mp4"), s)).collect();
     let config = out.join("sheetsight.toml");
     std::fs::write(&config, config_toml(&cameras)).with_context(|| format!("cannot write {}", config.display()))?;
     eprintln!("wrote {} camera(s), truth.jsonl and sheetsight.toml to {}", scenes.len(), out.display());

@@ -15,7 +15,8 @@ fn text(o: &[u8]) -> String {
 /// A small synthetic shop (two cameras, 640x360, 40 s).
 fn small_shop(dir: &Path) -> PathBuf {
     let out = dir.to_str().expect("utf-8 path");
-    let o = sheetsight(&["synth", "--out", out, "--minutes", "0.67", "--width", "640", "--height", "360", "--seed", "3"]);
+    let o =
+        sheetsight(&["synth", "--out", out, "--minutes", "0.67", "--width", "640", "--height", "360", "--seed", "3"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     dir.join("sheetsight.toml")
 }
@@ -33,12 +34,25 @@ fn synth_analyze_evaluate() {
     }
     assert!(summary.contains("strokes/h"));
     let lines = std::fs::read_to_string(&events).expect("events written");
-    assert!(lines.lines().any(|l| l.starts_with(r#"{"type":"lamp","machine":"#) && l.contains(r#""mode":"#)), "{lines}");
+    assert!(
+        lines.lines().any(|l| l.starts_with(r#"{"type":"lamp","machine":"#) && l.contains(r#""mode":"#)),
+        "{lines}"
+    );
     assert!(lines.lines().any(|l| l.starts_with(r#"{"type":"state","machine":"#)), "{lines}");
-    assert!(lines.lines().any(|l| l.starts_with(r#"{"type":"stroke","machine":"#) && l.contains(r#""end_t":"#)), "{lines}");
+    assert!(
+        lines.lines().any(|l| l.starts_with(r#"{"type":"stroke","machine":"#) && l.contains(r#""end_t":"#)),
+        "{lines}"
+    );
 
     let truth = dir.path().join("truth.jsonl");
-    let o = sheetsight(&["evaluate", "--truth", truth.to_str().expect("path"), "--events", events.to_str().expect("path"), "--json"]);
+    let o = sheetsight(&[
+        "evaluate",
+        "--truth",
+        truth.to_str().expect("path"),
+        "--events",
+        events.to_str().expect("path"),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let score: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json score");
     let lamp = &score["lamp"];
@@ -64,7 +78,14 @@ fn configuration_errors_name_file_line_and_key() {
     let err = text(&o.stderr);
     assert!(err.contains("sheetsight.toml:6:1: camera[0].fsp: unknown key `fsp`; did you mean `fps`?"), "{err}");
 
-    let bad = write_config(dir.path(), &good.replacen("[[machine.lamp]]\ncolor = \"red\"\nroi = [", "[[machine.lamp]]\ncolor = \"red\"\nroi = [[900, 10], ", 1));
+    let bad = write_config(
+        dir.path(),
+        &good.replacen(
+            "[[machine.lamp]]\ncolor = \"red\"\nroi = [",
+            "[[machine.lamp]]\ncolor = \"red\"\nroi = [[900, 10], ",
+            1,
+        ),
+    );
     let o = sheetsight(&["analyze", bad.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);
@@ -100,7 +121,10 @@ fn a_broken_camera_does_not_stop_the_others() {
     let err = text(&o.stderr);
     assert!(err.contains("camera `cam2` stopped early") && err.contains("cam2.mp4"), "{err}");
     let lines = std::fs::read_to_string(&events).expect("events written");
-    assert!(lines.lines().any(|l| l.contains(r#""machine":"brake-1""#) && l.contains(r#""type":"state""#)), "cam1 was analysed");
+    assert!(
+        lines.lines().any(|l| l.contains(r#""machine":"brake-1""#) && l.contains(r#""type":"state""#)),
+        "cam1 was analysed"
+    );
     assert!(lines.lines().any(|l| l.contains(r#""type":"media_issue","camera":"cam2""#)), "{lines}");
 }
 
@@ -126,7 +150,10 @@ fn image_folders_are_a_camera_source() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("1 damaged part(s) skipped"), "{}", text(&o.stderr));
     let lines = std::fs::read_to_string(&events).expect("events");
-    assert!(lines.contains(r#""type":"media_issue","camera":"cam1","at":"#) && lines.contains("frame_0030.jpg"), "{lines}");
+    assert!(
+        lines.contains(r#""type":"media_issue","camera":"cam1","at":"#) && lines.contains("frame_0030.jpg"),
+        "{lines}"
+    );
     let truth = scene.truth();
     // Every lamp that is steady or off from the start is read so within the 6 s.
     for e in &truth {

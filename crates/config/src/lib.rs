@@ -242,8 +242,13 @@ fn parse_error(loc: &Located<'_>, e: &toml::de::Error) -> ConfigError {
         let field = rest.split('`').next().unwrap_or_default().to_string();
         let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
         let key = if table.is_empty() { field.clone() } else { format!("{table}.{field}") };
-        let valid = if expected.is_empty() { String::new() } else { format!("; valid keys here: {}", expected.join(", ")) };
-        return loc.error(span, key, format!("unknown key `{field}`{}{valid}", suggestion(&field, expected.iter().copied())));
+        let valid =
+            if expected.is_empty() { String::new() } else { format!("; valid keys here: {}", expected.join(", ")) };
+        return loc.error(
+            span,
+            key,
+            format!("unknown key `{field}`{}{valid}", suggestion(&field, expected.iter().copied())),
+        );
     }
     // A bad value: the key is what stands before `=` on the value's line.
     let line_start = loc.text[..span.start.min(loc.text.len())].rfind('\n').map_or(0, |p| p + 1);
@@ -283,17 +288,29 @@ fn check_id(loc: &Located<'_>, id: &Spanned<String>, key: &str) -> Result<(), Co
     if ok {
         Ok(())
     } else {
-        Err(loc.error(id.span(), key, format!("`{}` is not a valid id: use 1-64 letters, digits, `-` or `_`", id.get_ref())))
+        Err(loc.error(
+            id.span(),
+            key,
+            format!("`{}` is not a valid id: use 1-64 letters, digits, `-` or `_`", id.get_ref()),
+        ))
     }
 }
 
 fn check_polygon(loc: &Located<'_>, roi: &Spanned<Vec<[f64; 2]>>, key: &str) -> Result<Vec<PointPx>, ConfigError> {
     let points = roi.get_ref();
     if points.len() < 3 {
-        return Err(loc.error(roi.span(), key, format!("a region needs at least 3 points [x, y], this one has {}", points.len())));
+        return Err(loc.error(
+            roi.span(),
+            key,
+            format!("a region needs at least 3 points [x, y], this one has {}", points.len()),
+        ));
     }
     if let Some(p) = points.iter().find(|p| !p[0].is_finite() || !p[1].is_finite() || p[0] < 0.0 || p[1] < 0.0) {
-        return Err(loc.error(roi.span(), key, format!("point [{}, {}] is outside the frame (negative or not a number)", p[0], p[1])));
+        return Err(loc.error(
+            roi.span(),
+            key,
+            format!("point [{}, {}] is outside the frame (negative or not a number)", p[0], p[1]),
+        ));
     }
     Ok(points.clone())
 }
@@ -325,14 +342,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 return Err(loc.error(
                     cam.source.span(),
                     key("source"),
-                    format!("{} does not exist (relative sources are read from the config file's folder)", file.display()),
+                    format!(
+                        "{} does not exist (relative sources are read from the config file's folder)",
+                        file.display()
+                    ),
                 ));
             }
             SourceSpec::File(file)
         };
         let fps = match &cam.fps {
             Some(f) if !(f.get_ref().is_finite() && *f.get_ref() > 0.0 && *f.get_ref() <= 120.0) => {
-                return Err(loc.error(f.span(), key("fps"), format!("fps must be above 0 and at most 120, not {}", f.get_ref())));
+                return Err(loc.error(
+                    f.span(),
+                    key("fps"),
+                    format!("fps must be above 0 and at most 120, not {}", f.get_ref()),
+                ));
             }
             Some(f) => Some(*f.get_ref()),
             None => None,
@@ -364,7 +388,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             ));
         }
         if m.lamp.is_empty() && m.motion.is_none() {
-            return Err(loc.error(machine_span, key("lamp"), "the machine has neither a [[machine.lamp]] nor a [machine.motion] to watch"));
+            return Err(loc.error(
+                machine_span,
+                key("lamp"),
+                "the machine has neither a [[machine.lamp]] nor a [machine.motion] to watch",
+            ));
         }
         let mut lamps = Vec::new();
         for (k, lamp) in m.lamp.iter().enumerate() {
@@ -390,13 +418,24 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             Some(motion) => {
                 let roi_key = key("motion.roi");
                 let roi_px = check_polygon(&loc, &motion.get_ref().roi, &roi_key)?;
-                roi_spans.push(RoiSpan { machine: i, key: roi_key, span: motion.get_ref().roi.span(), points: roi_px.clone() });
+                roi_spans.push(RoiSpan {
+                    machine: i,
+                    key: roi_key,
+                    span: motion.get_ref().roi.span(),
+                    points: roi_px.clone(),
+                });
                 Some(MotionConfig { roi_px })
             }
             None => None,
         };
         let rules = parse_rules(&loc, i, m, &lamps)?;
-        machines.push(MachineConfig { id: m.id.get_ref().clone(), camera: m.camera.get_ref().clone(), lamps, motion, rules });
+        machines.push(MachineConfig {
+            id: m.id.get_ref().clone(),
+            camera: m.camera.get_ref().clone(),
+            lamps,
+            motion,
+            rules,
+        });
     }
     Ok(Config { path: path.to_path_buf(), cameras, machines, text: text.to_string(), roi_spans })
 }
@@ -407,7 +446,12 @@ fn parse_state(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<Mach
         loc.error(
             s.span(),
             key,
-            format!("unknown machine state `{}`{}; valid: {}", s.get_ref(), suggestion(s.get_ref(), names), names.join(", ")),
+            format!(
+                "unknown machine state `{}`{}; valid: {}",
+                s.get_ref(),
+                suggestion(s.get_ref(), names),
+                names.join(", ")
+            ),
         )
     })
 }
@@ -427,12 +471,18 @@ fn parse_rules(loc: &Located<'_>, i: usize, m: &RawMachine, lamps: &[LampConfig]
         let key = |k: &str| format!("machine[{i}].rule[{r}].{k}");
         let state = parse_state(loc, &raw.state, &key("state"))?;
         let selector = match (&raw.color, &raw.lamp) {
-            (Some(_), Some(l)) => return Err(loc.error(l.span(), key("lamp"), "give either `color` or `lamp`, not both")),
+            (Some(_), Some(l)) => {
+                return Err(loc.error(l.span(), key("lamp"), "give either `color` or `lamp`, not both"));
+            }
             (Some(c), None) => LampSelector::Color(c.get_ref().parse().map_err(|_| {
                 loc.error(
                     c.span(),
                     key("color"),
-                    format!("unknown lamp colour `{}`{}", c.get_ref(), suggestion(c.get_ref(), LampColor::ALL.iter().map(|c| c.as_str()))),
+                    format!(
+                        "unknown lamp colour `{}`{}",
+                        c.get_ref(),
+                        suggestion(c.get_ref(), LampColor::ALL.iter().map(|c| c.as_str()))
+                    ),
                 )
             })?),
             (None, Some(l)) => {
@@ -440,7 +490,11 @@ fn parse_rules(loc: &Located<'_>, i: usize, m: &RawMachine, lamps: &[LampConfig]
                     return Err(loc.error(
                         l.span(),
                         key("lamp"),
-                        format!("lamp {} does not exist: the machine has {} lamps, numbered from 0 at the top", l.get_ref(), lamps.len()),
+                        format!(
+                            "lamp {} does not exist: the machine has {} lamps, numbered from 0 at the top",
+                            l.get_ref(),
+                            lamps.len()
+                        ),
                     ));
                 }
                 LampSelector::Index(*l.get_ref())
@@ -462,7 +516,12 @@ fn parse_rules(loc: &Located<'_>, i: usize, m: &RawMachine, lamps: &[LampConfig]
                 loc.error(
                     m.span(),
                     key("mode"),
-                    format!("unknown lamp mode `{}`{}; valid: {}", m.get_ref(), suggestion(m.get_ref(), names), names.join(", ")),
+                    format!(
+                        "unknown lamp mode `{}`{}; valid: {}",
+                        m.get_ref(),
+                        suggestion(m.get_ref(), names),
+                        names.join(", ")
+                    ),
                 )
             })?);
         }
@@ -480,9 +539,8 @@ impl Config {
             if self.machines[r.machine].camera != camera {
                 continue;
             }
-            PolygonRoi::new(&r.points, width_px, height_px).map_err(|e| {
-                loc.error(r.span.clone(), &r.key, format!("{e} of camera `{camera}`"))
-            })?;
+            PolygonRoi::new(&r.points, width_px, height_px)
+                .map_err(|e| loc.error(r.span.clone(), &r.key, format!("{e} of camera `{camera}`")))?;
         }
         Ok(())
     }

@@ -126,7 +126,9 @@ mode = ["flashing"]
 
 #[test]
 fn duplicate_ids_and_empty_machines() {
-    let e = err(&format!("{GOOD}\n[[machine]]\nid = \"brake-1\"\ncamera = \"cam1\"\n[machine.motion]\nroi = [[0,0],[5,0],[5,5]]\n"));
+    let e = err(&format!(
+        "{GOOD}\n[[machine]]\nid = \"brake-1\"\ncamera = \"cam1\"\n[machine.motion]\nroi = [[0,0],[5,0],[5,5]]\n"
+    ));
     assert!(e.message.contains("used twice"), "{e}");
     let e = err(&format!("{GOOD}\n[[machine]]\nid = \"brake-2\"\ncamera = \"cam1\"\n"));
     assert!(e.message.contains("neither"), "{e}");

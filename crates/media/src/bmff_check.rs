@@ -14,8 +14,15 @@ const MAX_MOOV_BYTES: u64 = 64 << 20;
 const CONTAINERS: [&[u8; 4]; 8] = [b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"dinf", b"mvex"];
 
 /// (fourcc, bytes per entry, extra header bytes after version/flags before the count)
-const TABLES: [(&[u8; 4], u64, u64); 7] =
-    [(b"stts", 8, 0), (b"ctts", 8, 0), (b"stsc", 12, 0), (b"stco", 4, 0), (b"co64", 8, 0), (b"stss", 4, 0), (b"elst", 12, 0)];
+const TABLES: [(&[u8; 4], u64, u64); 7] = [
+    (b"stts", 8, 0),
+    (b"ctts", 8, 0),
+    (b"stsc", 12, 0),
+    (b"stco", 4, 0),
+    (b"co64", 8, 0),
+    (b"stss", 4, 0),
+    (b"elst", 12, 0),
+];
 
 fn be32(b: &[u8]) -> u64 {
     u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -36,7 +43,9 @@ pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<(), String> {
         let (mut size, kind) = (be32(&header[..4]), [header[4], header[5], header[6], header[7]]);
         if size == 1 {
             file.read_exact(&mut header[8..16]).map_err(|e| e.to_string())?;
-            size = u64::from_be_bytes([header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15]]);
+            size = u64::from_be_bytes([
+                header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
+            ]);
         } else if size == 0 {
             size = file_size - pos;
         }
@@ -84,7 +93,11 @@ fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, dep
         }
         let at = file_offset + pos as u64;
         if size < header as u64 || size > (end - pos) as u64 {
-            return Err(format!("box `{}` at byte {at} claims {size} bytes, its parent has {} left", name(kind), end - pos));
+            return Err(format!(
+                "box `{}` at byte {at} claims {size} bytes, its parent has {} left",
+                name(kind),
+                end - pos
+            ));
         }
         let size = size as usize;
         if CONTAINERS.iter().any(|c| c.as_slice() == kind) {
@@ -108,7 +121,11 @@ fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, dep
             }
             let count = be32(&body[4 + extra as usize..]);
             if fixed as u64 + entry * count > body.len() as u64 {
-                return Err(format!("`{}` at byte {at} claims {count} entries but holds {}", name(kind), (body.len() - fixed) as u64 / entry));
+                return Err(format!(
+                    "`{}` at byte {at} claims {count} entries but holds {}",
+                    name(kind),
+                    (body.len() - fixed) as u64 / entry
+                ));
             }
         }
         pos += size;

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use sheetsight_vision::YuvFrame;
 
-use crate::source::{FrameSource, MediaIssue, StreamInfo, TimedFrame};
 use crate::MediaError;
+use crate::source::{FrameSource, MediaIssue, StreamInfo, TimedFrame};
 
 fn list_images(path: &Path) -> Result<Vec<PathBuf>, MediaError> {
     let entries = std::fs::read_dir(path).map_err(|source| MediaError::Io { path: path.to_path_buf(), source })?;
@@ -90,7 +90,8 @@ impl FrameSource for ImageFolderSource {
                         self.info.height_px
                     ));
                 }
-                YuvFrame::from_rgb8(rgb.width(), rgb.height(), rgb.as_raw()).ok_or_else(|| "bad pixel buffer".to_string())
+                YuvFrame::from_rgb8(rgb.width(), rgb.height(), rgb.as_raw())
+                    .ok_or_else(|| "bad pixel buffer".to_string())
             });
             match decoded {
                 Ok(frame) => return Ok(Some(TimedFrame { t_s: index as f64 / self.fps, frame })),

@@ -12,10 +12,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use openh264::decoder::{Decoder, DecoderConfig, Flush};
-use openh264::encoder::{Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType};
-use openh264::formats::{YUVSlices, YUVSource};
 use openh264::OpenH264API;
+use openh264::decoder::{Decoder, DecoderConfig, Flush};
+use openh264::encoder::{
+    Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, QpRange, RateControlMode, UsageType,
+};
+use openh264::formats::{YUVSlices, YUVSource};
 use sheetsight_vision::YuvFrame;
 
 /// A frame with its presentation time in the stream's own timescale.
@@ -138,7 +140,9 @@ impl H264Encoder {
             return Err(format!("quantiser {} is out of range 0..=51", settings.qp));
         }
         if !width_px.is_multiple_of(2) || !height_px.is_multiple_of(2) || width_px < 16 || height_px < 16 {
-            return Err(format!("H.264 encoding needs an even frame size of at least 16x16, got {width_px}x{height_px}"));
+            return Err(format!(
+                "H.264 encoding needs an even frame size of at least 16x16, got {width_px}x{height_px}"
+            ));
         }
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)

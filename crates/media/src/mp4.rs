@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 
 use mp4::{AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Writer, TrackConfig, TrackType};
 
+use crate::MediaError;
 use crate::h264::{EncodedPicture, H264Decoder, PtsFrame};
 use crate::source::{FrameSource, MediaIssue, StreamInfo, TimedFrame};
-use crate::MediaError;
 
 type Reader = Mp4Reader<BufReader<File>>;
 
@@ -46,7 +46,12 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     // damaged file, not a crash of the camera task.
     let reader = catch_unwind(AssertUnwindSafe(|| Mp4Reader::read_header(BufReader::new(file), size)))
         .map_err(|_| container_error(path, "malformed box structure"))?
-        .map_err(|e| container_error(path, format!("{e} (file size {file_size} bytes; a file cut short before its index cannot be read)")))?;
+        .map_err(|e| {
+            container_error(
+                path,
+                format!("{e} (file size {file_size} bytes; a file cut short before its index cannot be read)"),
+            )
+        })?;
     let mut found = Vec::new();
     let mut video = None;
     for (&id, track) in reader.tracks() {
@@ -120,7 +125,9 @@ fn declared_size(file: &File, file_size: u64) -> u64 {
                 if f.read_exact(&mut header[8..16]).is_err() {
                     break;
                 }
-                u64::from_be_bytes([header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15]])
+                u64::from_be_bytes([
+                    header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
+                ])
             }
             n => n,
         };
@@ -176,7 +183,8 @@ pub struct Mp4Source {
 impl Mp4Source {
     pub fn open(path: &Path) -> Result<Self, MediaError> {
         let (reader, video) = open_reader(path)?;
-        let mut decoder = H264Decoder::new().map_err(|reason| MediaError::Decoder { path: path.to_path_buf(), reason })?;
+        let mut decoder =
+            H264Decoder::new().map_err(|reason| MediaError::Decoder { path: path.to_path_buf(), reason })?;
         let mut headers = Vec::new();
         for ps in &video.parameter_sets {
             headers.extend_from_slice(&[0, 0, 0, 1]);
@@ -329,7 +337,10 @@ impl Mp4H264Writer {
     /// `fps` must be a whole or simple rate; the timescale is fps * 1000.
     pub fn create(path: &Path, width_px: u32, height_px: u32, fps: f64) -> Result<Self, MediaError> {
         if !(fps > 0.0 && fps <= 240.0) {
-            return Err(MediaError::Write { path: path.to_path_buf(), reason: format!("frame rate {fps} out of range") });
+            return Err(MediaError::Write {
+                path: path.to_path_buf(),
+                reason: format!("frame rate {fps} out of range"),
+            });
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -352,7 +363,12 @@ impl Mp4H264Writer {
         let config = Mp4Config {
             major_brand: FourCC::from(*b"isom"),
             minor_version: 512,
-            compatible_brands: vec![FourCC::from(*b"isom"), FourCC::from(*b"iso2"), FourCC::from(*b"avc1"), FourCC::from(*b"mp41")],
+            compatible_brands: vec![
+                FourCC::from(*b"isom"),
+                FourCC::from(*b"iso2"),
+                FourCC::from(*b"avc1"),
+                FourCC::from(*b"mp41"),
+            ],
             timescale: 1000,
         };
         let mut writer = Mp4Writer::write_start(BufWriter::new(file), &config).map_err(|e| self.write_error(e))?;

@@ -15,8 +15,16 @@ const FPS: usize = 25;
 const SECONDS: usize = 8;
 
 fn ffmpeg() -> &'static str {
-    let ok = Command::new("ffmpeg").arg("-version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
-    assert!(ok, "these tests need the `ffmpeg` program: install it (Debian: apt-get install ffmpeg); .ci/run installs it");
+    let ok = Command::new("ffmpeg")
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "these tests need the `ffmpeg` program: install it (Debian: apt-get install ffmpeg); .ci/run installs it"
+    );
     "ffmpeg"
 }
 
@@ -177,7 +185,9 @@ fn not_a_video_is_a_clear_error() {
     };
     assert!(msg.contains("notes.mp4"), "{msg}");
     let audio = dir.path().join("audio.mp4");
-    run(Command::new(ffmpeg()).args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac"]).arg(&audio));
+    run(Command::new(ffmpeg())
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-c:a", "aac"])
+        .arg(&audio));
     let msg = match open(&audio, 10.0) {
         Ok(_) => panic!("must fail"),
         Err(e) => e.to_string(),

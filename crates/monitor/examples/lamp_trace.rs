@@ -15,7 +15,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let sl = m.stack_light().ok_or("no lamps")?;
             let d: Vec<String> = sl.guard().last_distances().iter().map(|d| format!("{d:.2}")).collect();
             let lit: Vec<String> = sl.lit().iter().map(|l| format!("{}", u8::from(l.unwrap_or(false)))).collect();
-            println!("{:7.2} g={:.0} lit={} modes={:?} d=[{}]", f.t_s, g.luma, lit.join(""), sl.modes().iter().map(|m| m.map_or("-", |m| m.as_str())).collect::<Vec<_>>(), d.join(" "));
+            println!(
+                "{:7.2} g={:.0} lit={} modes={:?} d=[{}]",
+                f.t_s,
+                g.luma,
+                lit.join(""),
+                sl.modes().iter().map(|m| m.map_or("-", |m| m.as_str())).collect::<Vec<_>>(),
+                d.join(" ")
+            );
         }
         if f.t_s > to {
             break;

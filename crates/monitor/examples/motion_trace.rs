@@ -12,7 +12,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(f) = src.next_frame()? {
         let u = m.process(f.t_s, &f.frame);
         if f.t_s >= from && f.t_s <= to {
-            println!("{:7.2} d={:.4} a={:.4} stroke={:?} in={}", f.t_s, u.displacement, u.activity, u.stroke.map(|s| (s.start_s, s.end_s)), m.in_stroke());
+            println!(
+                "{:7.2} d={:.4} a={:.4} stroke={:?} in={}",
+                f.t_s,
+                u.displacement,
+                u.activity,
+                u.stroke.map(|s| (s.start_s, s.end_s)),
+                m.in_stroke()
+            );
         }
         if f.t_s > to {
             break;

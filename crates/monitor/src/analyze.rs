@@ -99,7 +99,8 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
     let info = match &prepared.info {
         Ok(info) => info,
         Err(e) => {
-            let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: "open".into(), what: e.clone() }]);
+            let _ =
+                tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: "open".into(), what: e.clone() }]);
             report.error = Some(e.clone());
             return report;
         }
@@ -127,7 +128,13 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
                 if frame.frame.width_px() != info.width_px || frame.frame.height_px() != info.height_px {
                     report.issues.push(MediaIssue {
                         at: format!("t = {:.3} s", frame.t_s),
-                        what: format!("frame is {}x{}, stream is {}x{}; skipped", frame.frame.width_px(), frame.frame.height_px(), info.width_px, info.height_px),
+                        what: format!(
+                            "frame is {}x{}, stream is {}x{}; skipped",
+                            frame.frame.width_px(),
+                            frame.frame.height_px(),
+                            info.width_px,
+                            info.height_px
+                        ),
                     });
                     continue;
                 }
@@ -144,7 +151,11 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
         }
         let new_issues = &source.issues()[issues_sent..];
         for issue in new_issues {
-            events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
+            events.push(Event::MediaIssue {
+                camera: prepared.id.clone(),
+                at: issue.at.clone(),
+                what: issue.what.clone(),
+            });
         }
         issues_sent = source.issues().len();
         if !events.is_empty() && tx.send(std::mem::take(&mut events)).is_err() {

@@ -36,7 +36,8 @@ impl CameraAnalyzer {
         width_px: u32,
         height_px: u32,
     ) -> Result<Self, RegionError> {
-        let machines = machines.iter().map(|m| MachineMonitor::new(m, width_px, height_px)).collect::<Result<Vec<_>, _>>()?;
+        let machines =
+            machines.iter().map(|m| MachineMonitor::new(m, width_px, height_px)).collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             id: id.to_string(),
             machines,
@@ -100,7 +101,8 @@ impl CameraAnalyzer {
                 return;
             }
             // Keep the long-run rate; after a gap, start again from this frame.
-            self.next_due_s = if t_s - self.next_due_s > interval { t_s + interval } else { self.next_due_s + interval };
+            self.next_due_s =
+                if t_s - self.next_due_s > interval { t_s + interval } else { self.next_due_s + interval };
         }
         self.frames_analyzed += 1;
         let global = global_look(image);

@@ -72,8 +72,12 @@ fn timelines(events: &[Event]) -> Timelines {
             Event::Lamp { machine, lamp, mode, t, .. } => {
                 lamps.entry((machine.clone(), *lamp)).or_default().push((*t, mode.as_str().to_string()));
             }
-            Event::State { machine, state, t } => states.entry(machine.clone()).or_default().push((*t, state.as_str().to_string())),
-            Event::Stroke { machine, start_t, end_t } => strokes.entry(machine.clone()).or_default().push((*start_t, *end_t)),
+            Event::State { machine, state, t } => {
+                states.entry(machine.clone()).or_default().push((*t, state.as_str().to_string()))
+            }
+            Event::Stroke { machine, start_t, end_t } => {
+                strokes.entry(machine.clone()).or_default().push((*start_t, *end_t))
+            }
             _ => {}
         }
     }
@@ -117,7 +121,13 @@ fn compare(
         if got == Some(true_value) {
             a.agree += 1;
         } else if examples.len() < 40 {
-            examples.push((machine.to_string(), label.to_string(), t, true_value.to_string(), got.unwrap_or("-").to_string()));
+            examples.push((
+                machine.to_string(),
+                label.to_string(),
+                t,
+                true_value.to_string(),
+                got.unwrap_or("-").to_string(),
+            ));
         }
     }
     a
@@ -134,7 +144,15 @@ pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_cha
     let (d_lamps, d_states, d_strokes) = timelines(detected);
     let mut s = Score { seconds, ..Score::default() };
     for ((machine, lamp), tl) in &t_lamps {
-        let a = compare(tl, d_lamps.get(&(machine.clone(), *lamp)), seconds, ignore_after_change_s, &format!("lamp {lamp}"), machine, &mut s.examples);
+        let a = compare(
+            tl,
+            d_lamps.get(&(machine.clone(), *lamp)),
+            seconds,
+            ignore_after_change_s,
+            &format!("lamp {lamp}"),
+            machine,
+            &mut s.examples,
+        );
         add(&mut s.lamp, a);
         add(&mut s.machines.entry(machine.clone()).or_default().0, a);
     }
@@ -194,7 +212,15 @@ impl std::fmt::Display for Score {
         writeln!(f, "scored {:.0} s of video", self.seconds)?;
         writeln!(f, "{:<12} {:>10} {:>10} {:>10} {:>10}", "machine", "lamp %", "state %", "stroke F1", "mid err s")?;
         for (m, (l, st, sk)) in &self.machines {
-            writeln!(f, "{:<12} {:>10.2} {:>10.2} {:>10.4} {:>10.3}", m, 100.0 * l.ratio(), 100.0 * st.ratio(), sk.f1(), sk.median_midpoint_error_s)?;
+            writeln!(
+                f,
+                "{:<12} {:>10.2} {:>10.2} {:>10.4} {:>10.3}",
+                m,
+                100.0 * l.ratio(),
+                100.0 * st.ratio(),
+                sk.f1(),
+                sk.median_midpoint_error_s
+            )?;
         }
         writeln!(
             f,
@@ -208,7 +234,13 @@ impl std::fmt::Display for Score {
         writeln!(
             f,
             "lamp seconds {}/{}, state seconds {}/{}, strokes: {} true, {} detected, {} matched",
-            self.lamp.agree, self.lamp.compared, self.state.agree, self.state.compared, self.strokes.true_strokes, self.strokes.detected, self.strokes.matched
+            self.lamp.agree,
+            self.lamp.compared,
+            self.state.agree,
+            self.state.compared,
+            self.strokes.true_strokes,
+            self.strokes.detected,
+            self.strokes.matched
         )
     }
 }

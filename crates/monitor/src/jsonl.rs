@@ -24,7 +24,11 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>, JsonlError> {
         if line.trim().is_empty() {
             continue;
         }
-        let event = serde_json::from_str(&line).map_err(|e| JsonlError::Parse { path: name.clone(), line: i + 1, message: e.to_string() })?;
+        let event = serde_json::from_str(&line).map_err(|e| JsonlError::Parse {
+            path: name.clone(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
         events.push(event);
     }
     Ok(events)
@@ -46,7 +50,13 @@ mod tests {
     fn documented_line_format() {
         let mut out = Vec::new();
         let events = [
-            Event::Lamp { machine: "brake-1".into(), lamp: 0, color: LampColor::Red, mode: LampMode::Steady, t: 12.3000004 },
+            Event::Lamp {
+                machine: "brake-1".into(),
+                lamp: 0,
+                color: LampColor::Red,
+                mode: LampMode::Steady,
+                t: 12.3000004,
+            },
             Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: 12.3 },
             Event::Stroke { machine: "brake-1".into(), start_t: 10.1, end_t: 11.0 },
         ];

@@ -52,7 +52,8 @@ impl MachineMonitor {
             let roi = PolygonRoi::new(&lamp.roi_px, width_px, height_px).map_err(region_error(format!("lamp {i}")))?;
             lamps.push(LampSpec { color: lamp.color, roi });
         }
-        let stack_light = (!lamps.is_empty()).then(|| StackLightReader::new(lamps, width_px, height_px, LampTuning::default()));
+        let stack_light =
+            (!lamps.is_empty()).then(|| StackLightReader::new(lamps, width_px, height_px, LampTuning::default()));
         let motion = match &config.motion {
             Some(m) => {
                 let roi = PolygonRoi::new(&m.roi_px, width_px, height_px).map_err(region_error("motion".into()))?;
@@ -60,7 +61,15 @@ impl MachineMonitor {
             }
             None => None,
         };
-        Ok(Self { id: config.id.clone(), stack_light, motion, rules: config.rules.clone(), state: None, state_since_s: 0.0, strokes: 0 })
+        Ok(Self {
+            id: config.id.clone(),
+            stack_light,
+            motion,
+            rules: config.rules.clone(),
+            state: None,
+            state_since_s: 0.0,
+            strokes: 0,
+        })
     }
 
     pub fn id(&self) -> &str {
@@ -107,7 +116,13 @@ impl MachineMonitor {
             let changes = stack_light.process(t_s, frame, global);
             if !changes.is_empty() {
                 for c in &changes {
-                    events.push(Event::Lamp { machine: self.id.clone(), lamp: c.lamp, color: c.color, mode: c.mode, t: t_s });
+                    events.push(Event::Lamp {
+                        machine: self.id.clone(),
+                        lamp: c.lamp,
+                        color: c.color,
+                        mode: c.mode,
+                        t: t_s,
+                    });
                 }
                 let lamps: Vec<_> = stack_light.lamps().iter().map(|l| l.color).zip(stack_light.modes()).collect();
                 let state = self.rules.evaluate(&lamps);

@@ -22,7 +22,8 @@ fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std
         }
     });
     let truth = scenes.iter().flat_map(|(_, s)| s.truth()).collect();
-    let cameras: Vec<(String, String, &Scene)> = scenes.iter().map(|(id, s)| (id.clone(), format!("{id}.mp4"), s)).collect();
+    let cameras: Vec<(String, String, &Scene)> =
+        scenes.iter().map(|(id, s)| (id.clone(), format!("{id}.mp4"), s)).collect();
     let config = dir.join("sheetsight.toml");
     std::fs::write(&config, config_toml(&cameras)).expect("config written");
     (config, truth)
@@ -45,18 +46,32 @@ fn every_nuisance_meets_the_targets() {
     let s = score(&truth, &events, seconds, 2.0);
     eprintln!("{s}");
     assert!(s.lamp.compared > 3000 && s.state.compared > 900, "{s}");
-    assert!(s.lamp.ratio() >= 0.995, "lamp agreement {}\n{s}\n{:?}", s.lamp.ratio(), &s.examples[..s.examples.len().min(10)]);
-    assert!(s.state.ratio() >= 0.995, "state agreement {}\n{s}\n{:?}", s.state.ratio(), &s.examples[..s.examples.len().min(10)]);
+    assert!(
+        s.lamp.ratio() >= 0.995,
+        "lamp agreement {}\n{s}\n{:?}",
+        s.lamp.ratio(),
+        &s.examples[..s.examples.len().min(10)]
+    );
+    assert!(
+        s.state.ratio() >= 0.995,
+        "state agreement {}\n{s}\n{:?}",
+        s.state.ratio(),
+        &s.examples[..s.examples.len().min(10)]
+    );
     assert!(s.strokes.true_strokes > 60, "{s}");
     assert!(s.strokes.f1() >= 0.995, "stroke F1 {}\n{s}", s.strokes.f1());
     assert!(s.strokes.median_midpoint_error_s <= 0.2, "{s}");
 
     // The people: every second a lamp is truly blocked is read `unknown`, not a guess.
-    let blocked_truth: Vec<Event> = truth.iter().filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, .. })).cloned().collect();
+    let blocked_truth: Vec<Event> =
+        truth.iter().filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, .. })).cloned().collect();
     assert!(!blocked_truth.is_empty(), "the scene has people in front of stack lights");
     let unknown_seconds = count_unknown_agreement(&truth, &events, seconds);
     assert!(unknown_seconds.1 >= 20, "{unknown_seconds:?} blocked lamp-seconds scored");
-    assert!(unknown_seconds.0 as f64 >= 0.95 * unknown_seconds.1 as f64, "blocked lamps read unknown: {unknown_seconds:?}");
+    assert!(
+        unknown_seconds.0 as f64 >= 0.95 * unknown_seconds.1 as f64,
+        "blocked lamps read unknown: {unknown_seconds:?}"
+    );
 }
 
 /// (agreeing, scored) lamp-seconds among those where the truth is `unknown`, outside
@@ -83,7 +98,11 @@ fn count_unknown_agreement(truth: &[Event], events: &[Event], seconds: f64) -> (
                     .iter()
                     .rev()
                     .filter_map(|x| match x {
-                        Event::Lamp { machine: m, lamp: l, mode, t: tx, .. } if m == machine && l == lamp && *tx <= k => Some(*mode),
+                        Event::Lamp { machine: m, lamp: l, mode, t: tx, .. }
+                            if m == machine && l == lamp && *tx <= k =>
+                        {
+                            Some(*mode)
+                        }
                         _ => None,
                     })
                     .next();

@@ -38,7 +38,8 @@ pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
 /// Renders a scene and writes it as an H.264 MP4. `progress` gets (frame, frames).
 pub fn write_video(scene: &Scene, path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(), SimError> {
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene)).map_err(SimError::Encoder)?;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene))
+        .map_err(SimError::Encoder)?;
     let mut writer = Mp4H264Writer::create(path, scene.spec.width_px, scene.spec.height_px, scene.spec.fps)?;
     let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
     for i in 0..frames {
@@ -86,7 +87,14 @@ fn points(p: &[[f64; 2]]) -> String {
 }
 
 /// The standard synthetic shop: two cameras, five machines.
-pub fn shop_specs(width_px: u32, height_px: u32, fps: f64, duration_s: f64, seed: u64, nuisances: Nuisances) -> Vec<(String, SceneSpec)> {
+pub fn shop_specs(
+    width_px: u32,
+    height_px: u32,
+    fps: f64,
+    duration_s: f64,
+    seed: u64,
+    nuisances: Nuisances,
+) -> Vec<(String, SceneSpec)> {
     vec![
         (
             "cam1".into(),

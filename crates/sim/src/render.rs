@@ -79,8 +79,20 @@ impl Renderer {
             fill_rect_rgb(&mut rgb, w, h, m.body_px, paint);
             let (rx0, ry0, rx1, ry1) = m.ram_px;
             // Dark back plate behind the ram's travel, and the bed below it.
-            fill_rect_rgb(&mut rgb, w, h, (rx0 - 12.0, ry0 - 12.0, rx1 + 12.0, ry1 + m.ram_travel_px + 14.0), [52, 52, 58]);
-            fill_rect_rgb(&mut rgb, w, h, (rx0 - 12.0, ry1 + m.ram_travel_px + 14.0, rx1 + 12.0, ry1 + m.ram_travel_px + 30.0), [110, 110, 115]);
+            fill_rect_rgb(
+                &mut rgb,
+                w,
+                h,
+                (rx0 - 12.0, ry0 - 12.0, rx1 + 12.0, ry1 + m.ram_travel_px + 14.0),
+                [52, 52, 58],
+            );
+            fill_rect_rgb(
+                &mut rgb,
+                w,
+                h,
+                (rx0 - 12.0, ry1 + m.ram_travel_px + 14.0, rx1 + 12.0, ry1 + m.ram_travel_px + 30.0),
+                [110, 110, 115],
+            );
             // Stack light: pole, housing, unlit lenses.
             let r = m.lamp_radius_px;
             let (lx, top) = m.lamp_centers_px[0];
@@ -149,7 +161,11 @@ impl Renderer {
         }
         let shade = |rgb: [u8; 3], k: f32| -> [f32; 3] {
             let (y, u, v) = rgb_to_yuv(rgb[0], rgb[1], rgb[2]);
-            [16.0 + (f32::from(y) - 16.0) * k, 128.0 + (f32::from(u) - 128.0) * k + tint_u, 128.0 + (f32::from(v) - 128.0) * k + tint_v]
+            [
+                16.0 + (f32::from(y) - 16.0) * k,
+                128.0 + (f32::from(u) - 128.0) * k + tint_u,
+                128.0 + (f32::from(v) - 128.0) * k + tint_v,
+            ]
         };
         let (sx, sy) = (f64::from(dx), f64::from(dy));
         for (m, layout) in scene.machines.iter().enumerate() {
@@ -175,7 +191,8 @@ impl Renderer {
                 }
                 let rgb = layout.colors[k].rgb();
                 let lens = shade(rgb, 1.0);
-                let core = [235.0f32.min(lens[0] + 90.0), 128.0 + 0.5 * (lens[1] - 128.0), 128.0 + 0.5 * (lens[2] - 128.0)];
+                let core =
+                    [235.0f32.min(lens[0] + 90.0), 128.0 + 0.5 * (lens[1] - 128.0), 128.0 + 0.5 * (lens[2] - 128.0)];
                 let glow = scene.spec.nuisances.glow;
                 let reach = if glow { 2.6 * r } else { r };
                 let center = (c.0 + sx, c.1 + sy);

@@ -30,10 +30,24 @@ pub struct Nuisances {
 }
 
 impl Nuisances {
-    pub const ALL: Nuisances =
-        Nuisances { drift: 0.3, light_steps: true, tint: true, glow: true, noise_sigma: 3.0, shake_px: 2, people: true };
-    pub const NONE: Nuisances =
-        Nuisances { drift: 0.0, light_steps: false, tint: false, glow: false, noise_sigma: 0.0, shake_px: 0, people: false };
+    pub const ALL: Nuisances = Nuisances {
+        drift: 0.3,
+        light_steps: true,
+        tint: true,
+        glow: true,
+        noise_sigma: 3.0,
+        shake_px: 2,
+        people: true,
+    };
+    pub const NONE: Nuisances = Nuisances {
+        drift: 0.0,
+        light_steps: false,
+        tint: false,
+        glow: false,
+        noise_sigma: 0.0,
+        shake_px: 0,
+        people: false,
+    };
 }
 
 /// Where one machine is in the picture.
@@ -68,7 +82,8 @@ impl MachineLayout {
     pub fn motion_roi(&self) -> Vec<[f64; 2]> {
         let (x0, y0, x1, y1) = self.ram_px;
         let m = 8.0;
-        let (x0, x1, y0, y1) = ((x0 - m).round(), (x1 + m).round(), (y0 - m).round(), (y1 + self.ram_travel_px + m).round());
+        let (x0, x1, y0, y1) =
+            ((x0 - m).round(), (x1 + m).round(), (y0 - m).round(), (y1 + self.ram_travel_px + m).round());
         vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
     }
 }
@@ -268,7 +283,12 @@ fn lamp_colors(count: usize) -> Vec<LampColor> {
 
 fn pick_pulsing(rng: &mut SmallRng, flashing: bool) -> LampPattern {
     if flashing {
-        LampPattern { mode: LampMode::Flashing, freq_hz: rng.random_range(0.8..1.2), phase: rng.random(), pulse_s: rng.random_range(0.12..0.18) }
+        LampPattern {
+            mode: LampMode::Flashing,
+            freq_hz: rng.random_range(0.8..1.2),
+            phase: rng.random(),
+            pulse_s: rng.random_range(0.12..0.18),
+        }
     } else {
         LampPattern { mode: LampMode::Blinking, freq_hz: rng.random_range(0.5..3.0), phase: rng.random(), pulse_s: 0.0 }
     }
@@ -302,7 +322,11 @@ fn episode_lamps(rng: &mut SmallRng, colors: &[LampColor], state: MachineState) 
             (MachineState::OutOfService, LampColor::Red) => pick_lit(rng),
             (MachineState::OutOfService, _) if rng.random_bool(0.7) => LampPattern::OFF,
             (_, _) => {
-                if rng.random_bool(0.25) { pick_lit(rng) } else { LampPattern::OFF }
+                if rng.random_bool(0.25) {
+                    pick_lit(rng)
+                } else {
+                    LampPattern::OFF
+                }
             }
         })
         .collect()
@@ -396,15 +420,11 @@ impl Scene {
                 let width_px = (0.07 * w).max(4.0 * target.lamp_radius_px);
                 let left_to_right = rng.random_bool(0.5);
                 let (from, to) = if left_to_right { (-width_px, w + width_px) } else { (w + width_px, -width_px) };
-                let stop = rng.random_bool(0.6).then(|| (lx + rng.random_range(-0.2..0.2) * width_px, rng.random_range(3.0..15.0)));
+                let stop = rng
+                    .random_bool(0.6)
+                    .then(|| (lx + rng.random_range(-0.2..0.2) * width_px, rng.random_range(3.0..15.0)));
                 let shade = rng.random_range(0..5);
-                let clothing_rgb = [
-                    [40, 50, 90],
-                    [200, 90, 30],
-                    [70, 70, 70],
-                    [30, 110, 60],
-                    [150, 30, 40],
-                ][shade];
+                let clothing_rgb = [[40, 50, 90], [200, 90, 30], [70, 70, 70], [30, 110, 60], [150, 30, 40]][shade];
                 let walk = Walk {
                     start_s: t,
                     x_from_px: from,
@@ -438,15 +458,7 @@ impl Scene {
             steps,
             tint_amplitude: if spec.nuisances.tint { 5.0 } else { 0.0 },
         };
-        Scene {
-            spec: spec.clone(),
-            machines,
-            episodes,
-            strokes,
-            walks,
-            lighting,
-            exposure_s: 0.02,
-        }
+        Scene { spec: spec.clone(), machines, episodes, strokes, walks, lighting, exposure_s: 0.02 }
     }
 
     /// The lamp patterns of machine `m` at `t_s`.
@@ -506,7 +518,13 @@ impl Scene {
                 for (i, &mode) in modes.iter().enumerate() {
                     if last_modes[i] != Some(mode) {
                         last_modes[i] = Some(mode);
-                        events.push(Event::Lamp { machine: layout.id.clone(), lamp: i, color: layout.colors[i], mode, t });
+                        events.push(Event::Lamp {
+                            machine: layout.id.clone(),
+                            lamp: i,
+                            color: layout.colors[i],
+                            mode,
+                            t,
+                        });
                     }
                 }
                 let lamps: Vec<_> = layout.colors.iter().zip(&modes).map(|(&c, &m)| (c, Some(m))).collect();
@@ -558,7 +576,10 @@ mod tests {
             assert!(truth.iter().any(|e| matches!(e, Event::Lamp { mode: m, .. } if *m == mode)), "{mode:?} missing");
         }
         for state in MachineState::ALL {
-            assert!(truth.iter().any(|e| matches!(e, Event::State { state: s, .. } if *s == state)), "{state:?} missing");
+            assert!(
+                truth.iter().any(|e| matches!(e, Event::State { state: s, .. } if *s == state)),
+                "{state:?} missing"
+            );
         }
         assert!(truth.iter().filter(|e| matches!(e, Event::Stroke { .. })).count() > 20);
     }

@@ -55,12 +55,7 @@ impl YuvFrame {
 
     /// Copies planes with row strides (as decoders hand them out) into a packed frame.
     /// Returns `None` when a plane is shorter than its strides say.
-    pub fn from_strided(
-        width_px: u32,
-        height_px: u32,
-        planes: [&[u8]; 3],
-        strides: [usize; 3],
-    ) -> Option<Self> {
+    pub fn from_strided(width_px: u32, height_px: u32, planes: [&[u8]; 3], strides: [usize; 3]) -> Option<Self> {
         let (cw, ch) = chroma_size(width_px, height_px);
         let copy = |src: &[u8], stride: usize, w: usize, h: usize| -> Option<Vec<u8>> {
             if h > 0 && (stride < w || src.len() < stride * (h - 1) + w) {

@@ -213,7 +213,8 @@ impl OnOffClassifier {
                 let contrast = on_level - off;
                 let threshold = off + 0.5 * contrast;
                 let hyst = t.hysteresis * contrast;
-                let is_on = if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst };
+                let is_on =
+                    if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst };
                 if is_on {
                     ema(&mut on_level, score);
                 } else {
@@ -368,7 +369,8 @@ impl ModeEstimator {
         // The last two segments of each kind: recent enough to follow a switch from one
         // pulsing pattern to another, long enough to average out frame quantisation.
         let mean = |on: bool| {
-            let d: Vec<f64> = self.segments.iter().rev().filter(|s| s.on == on).take(2).map(Segment::duration_s).collect();
+            let d: Vec<f64> =
+                self.segments.iter().rev().filter(|s| s.on == on).take(2).map(Segment::duration_s).collect();
             (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
         };
         let running_s = t_s - since_s;
@@ -497,7 +499,8 @@ mod tests {
             let t = i as f64 / FPS;
             let luma = if pattern(t) { on } else { off };
             let noise = ((i * 7919) % 13) as f32 - 6.0;
-            let sample = LampSample { t_s: t, means: RegionMeans { luma: luma + noise, u: 0.0, v: 0.0 }, blocked: false };
+            let sample =
+                LampSample { t_s: t, means: RegionMeans { luma: luma + noise, u: 0.0, v: 0.0 }, blocked: false };
             if let Some(m) = reader.push(sample) {
                 out.push((t, m));
             }
@@ -573,7 +576,9 @@ mod tests {
             let ambient = 1.0 + 0.3 * (t * std::f64::consts::TAU / 60.0).sin();
             let lit = (t * 1.0).fract() < 0.5;
             let luma = if lit { 210.0 } else { (70.0 * ambient) as f32 };
-            if let Some(m) = reader.push(LampSample { t_s: t, means: RegionMeans { luma, u: 0.0, v: 0.0 }, blocked: false }) {
+            if let Some(m) =
+                reader.push(LampSample { t_s: t, means: RegionMeans { luma, u: 0.0, v: 0.0 }, blocked: false })
+            {
                 last = Some((t, m));
             }
         }

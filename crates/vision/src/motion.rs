@@ -222,13 +222,7 @@ impl MotionAnalyzer {
         match self.excursion.as_mut() {
             None if displacement > high => {
                 // Backdate the start to the first frame of this run above the low level.
-                let start_s = self
-                    .history
-                    .iter()
-                    .rev()
-                    .take_while(|&&(_, d)| d > low)
-                    .last()
-                    .map_or(t_s, |&(t, _)| t);
+                let start_s = self.history.iter().rev().take_while(|&&(_, d)| d > low).last().map_or(t_s, |&(t, _)| t);
                 self.excursion = Some(Excursion { start_s, last_above_s: t_s, peak: displacement });
             }
             None => {
@@ -263,7 +257,11 @@ impl MotionAnalyzer {
                         if self.recent_peaks.len() > 9 {
                             self.recent_peaks.pop_front();
                         }
-                        update.stroke = Some(Stroke { start_s: done.start_s, end_s: done.last_above_s, peak_displacement: done.peak });
+                        update.stroke = Some(Stroke {
+                            start_s: done.start_s,
+                            end_s: done.last_above_s,
+                            peak_displacement: done.peak,
+                        });
                     }
                 } else if duration_s > self.tuning.max_stroke_s {
                     // Not a stroke: the scene changed. Learn the new rest.
@@ -298,7 +296,8 @@ fn shifted_difference(a: &[f32], b: &[f32], max_shift: usize) -> f32 {
     for shift in -(max_shift as isize)..=(max_shift as isize) {
         let (a_start, b_start) = if shift >= 0 { (shift as usize, 0) } else { (0, (-shift) as usize) };
         let len = n - shift.unsigned_abs();
-        let sum: f32 = a[a_start..a_start + len].iter().zip(&b[b_start..b_start + len]).map(|(x, y)| (x - y).abs()).sum();
+        let sum: f32 =
+            a[a_start..a_start + len].iter().zip(&b[b_start..b_start + len]).map(|(x, y)| (x - y).abs()).sum();
         best = best.min(sum / len as f32);
     }
     best

@@ -92,10 +92,7 @@ impl OcclusionGuard {
             let gap = (1.5 * w).max(4.0);
             let size = (0.8 * w).max(4.0);
             let (x0, x1, y0, y1) = (f64::from(b.x0), f64::from(b.x1), f64::from(b.y0), f64::from(b.y1));
-            let mut rects = vec![
-                (x0 - gap - size, y0, x0 - gap, y1),
-                (x1 + gap, y0, x1 + gap + size, y1),
-            ];
+            let mut rects = vec![(x0 - gap - size, y0, x0 - gap, y1), (x1 + gap, y0, x1 + gap + size, y1)];
             let gap_v = (1.5 * h).max(4.0);
             let size_v = (0.8 * h).max(4.0);
             if i == 0 {
@@ -108,7 +105,13 @@ impl OcclusionGuard {
                 if let Some(roi) = PolygonRoi::rect(a, b2, c, d, width_px, height_px)
                     && roi.pixel_count() >= 8
                 {
-                    cells.push(Cell { roi, lamp: i, reference: [None, None], blocked_since_s: None, blocked_value: Look::default() });
+                    cells.push(Cell {
+                        roi,
+                        lamp: i,
+                        reference: [None, None],
+                        blocked_since_s: None,
+                        blocked_value: Look::default(),
+                    });
                 }
             }
         }

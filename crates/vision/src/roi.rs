@@ -86,12 +86,7 @@ impl PolygonRoi {
             }
         }
         let spans = rasterise(points_px, 1.0, width_px, height_px);
-        let chroma_spans = rasterise(
-            points_px,
-            0.5,
-            width_px.div_ceil(2),
-            height_px.div_ceil(2),
-        );
+        let chroma_spans = rasterise(points_px, 0.5, width_px.div_ceil(2), height_px.div_ceil(2));
         if spans.is_empty() {
             return Err(RoiError::Empty);
         }
@@ -146,11 +141,7 @@ impl PolygonRoi {
         }
         let n = self.pixel_count.max(1) as f32;
         let nc = self.chroma_pixel_count.max(1) as f32;
-        RegionMeans {
-            luma: luma_sum as f32 / n,
-            u: u_sum as f32 / nc - 128.0,
-            v: v_sum as f32 / nc - 128.0,
-        }
+        RegionMeans { luma: luma_sum as f32 / n, u: u_sum as f32 / nc - 128.0, v: v_sum as f32 / nc - 128.0 }
     }
 
     /// Mean luma only.

@@ -122,7 +122,10 @@ mod tests {
     #[test]
     fn default_rules() {
         let r = StateRules::default();
-        assert_eq!(r.evaluate(&[(Red, Some(Off)), (Yellow, Some(Off)), (Green, Some(Steady))]), Some(MachineState::Executing));
+        assert_eq!(
+            r.evaluate(&[(Red, Some(Off)), (Yellow, Some(Off)), (Green, Some(Steady))]),
+            Some(MachineState::Executing)
+        );
         assert_eq!(r.evaluate(&[(Red, Some(Flashing)), (Green, Some(Steady))]), Some(MachineState::OutOfService));
         assert_eq!(r.evaluate(&[(Red, Some(Off)), (Green, Some(Blinking))]), Some(MachineState::NotExecuting));
         assert_eq!(r.evaluate(&[(Red, Some(Unknown)), (Green, Some(Steady))]), Some(MachineState::NotAvailable));
