@@ -435,10 +435,6 @@ impl Mp4H264Writer {
         }
     }
 
-    pub fn frames_written(&self) -> u64 {
-        self.frames_written
-    }
-
     /// Writes the index and closes the file.
     pub fn finish(mut self) -> Result<(), MediaError> {
         let Some(mut writer) = self.writer.take() else {

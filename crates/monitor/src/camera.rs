@@ -56,10 +56,6 @@ impl CameraAnalyzer {
         &self.id
     }
 
-    pub fn machines(&self) -> &[MachineMonitor] {
-        &self.machines
-    }
-
     pub fn statuses(&self) -> Vec<MachineStatus> {
         self.machines.iter().map(MachineMonitor::status).collect()
     }

@@ -53,17 +53,6 @@ pub enum Event {
 }
 
 impl Event {
-    /// The machine the event is about, if any.
-    pub fn machine(&self) -> Option<&str> {
-        match self {
-            Self::Lamp { machine, .. }
-            | Self::State { machine, .. }
-            | Self::Stroke { machine, .. }
-            | Self::Motion { machine, .. } => Some(machine),
-            Self::MediaIssue { .. } => None,
-        }
-    }
-
     /// When it happened (a stroke: its end).
     pub fn t(&self) -> f64 {
         match self {

@@ -14,17 +14,6 @@ pub struct YuvFrame {
     v: Vec<u8>,
 }
 
-/// The planes' sizes do not match the frame size.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("frame planes do not match {width_px}x{height_px}: y {y_len}, u {u_len}, v {v_len} bytes")]
-pub struct FrameSizeError {
-    pub width_px: u32,
-    pub height_px: u32,
-    pub y_len: usize,
-    pub u_len: usize,
-    pub v_len: usize,
-}
-
 impl YuvFrame {
     /// A frame of one flat colour.
     pub fn filled(width_px: u32, height_px: u32, y: u8, u: u8, v: u8) -> Self {
@@ -36,21 +25,6 @@ impl YuvFrame {
             u: vec![u; cw * ch],
             v: vec![v; cw * ch],
         }
-    }
-
-    /// Builds a frame from tightly packed planes.
-    pub fn from_planes(
-        width_px: u32,
-        height_px: u32,
-        y: Vec<u8>,
-        u: Vec<u8>,
-        v: Vec<u8>,
-    ) -> Result<Self, FrameSizeError> {
-        let (cw, ch) = chroma_size(width_px, height_px);
-        if y.len() != width_px as usize * height_px as usize || u.len() != cw * ch || v.len() != cw * ch {
-            return Err(FrameSizeError { width_px, height_px, y_len: y.len(), u_len: u.len(), v_len: v.len() });
-        }
-        Ok(Self { width_px, height_px, y, u, v })
     }
 
     /// Copies planes with row strides (as decoders hand them out) into a packed frame.

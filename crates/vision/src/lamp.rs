@@ -100,11 +100,6 @@ impl LampMode {
             Self::Unknown => "unknown",
         }
     }
-
-    /// Is the lamp lit at least part of the time?
-    pub fn is_lit(self) -> bool {
-        matches!(self, Self::Steady | Self::Blinking | Self::Flashing)
-    }
 }
 
 impl std::str::FromStr for LampMode {
@@ -178,11 +173,6 @@ impl OnOffClassifier {
         means.luma + self.tuning.chroma_gain * (means.u * du + means.v * dv).max(0.0)
     }
 
-    /// The current (off, on) levels, where known.
-    pub fn levels(&self) -> (Option<f32>, Option<f32>) {
-        (self.off_level, self.on_level)
-    }
-
     /// The last decision, if any.
     pub fn last_on(&self) -> Option<bool> {
         self.last_on
@@ -203,26 +193,18 @@ impl OnOffClassifier {
         }
     }
 
-    /// Classifies one sample taken `dt_s` after the previous one.
+    /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
     pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
+        let on = self.peek(score);
         let t = self.tuning;
         let alpha = ((dt_s as f32) / t.level_tracking_s).clamp(0.0, 1.0);
-        let ema = |level: &mut f32, x: f32| *level += alpha * (x - *level);
-        let on = match (self.off_level, self.on_level) {
-            (Some(mut off), Some(mut on_level)) => {
-                let contrast = on_level - off;
-                let threshold = off + 0.5 * contrast;
-                let hyst = t.hysteresis * contrast;
-                let is_on =
-                    if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst };
-                if is_on {
-                    ema(&mut on_level, score);
-                } else {
-                    ema(&mut off, score);
-                }
+        let follow = |level: f32| level + alpha * (score - level);
+        match (self.off_level, self.on_level) {
+            (Some(off), Some(on_level)) => {
+                let (mut off, mut on_level) = if on { (off, follow(on_level)) } else { (follow(off), on_level) };
                 // Keep the levels apart: drift must never merge them.
                 if on_level - off < t.min_contrast {
-                    if is_on {
+                    if on {
                         off = on_level - t.min_contrast;
                     } else {
                         on_level = off + t.min_contrast;
@@ -230,48 +212,24 @@ impl OnOffClassifier {
                 }
                 self.off_level = Some(off);
                 self.on_level = Some(on_level);
-                is_on
             }
-            (None, None) => {
-                let is_on = score > t.prior_on_score;
-                if is_on {
-                    self.on_level = Some(score);
-                } else {
-                    self.off_level = Some(score);
-                }
-                is_on
+            (None, None) if on => self.on_level = Some(score),
+            (None, None) => self.off_level = Some(score),
+            (Some(_), None) if on => self.on_level = Some(score),
+            (Some(off), None) if score < off - t.min_contrast => {
+                // What we took for "off" was the lit lamp all along.
+                self.on_level = Some(off);
+                self.off_level = Some(score);
             }
-            (Some(mut off), None) => {
-                if score > off + t.min_contrast {
-                    self.on_level = Some(score);
-                    true
-                } else if score < off - t.min_contrast {
-                    // What we took for "off" was the lit lamp all along.
-                    self.on_level = Some(off);
-                    self.off_level = Some(score);
-                    false
-                } else {
-                    ema(&mut off, score);
-                    self.off_level = Some(off);
-                    false
-                }
+            (Some(off), None) => self.off_level = Some(follow(off)),
+            (None, Some(_)) if !on => self.off_level = Some(score),
+            (None, Some(on_level)) if score > on_level + t.min_contrast => {
+                // What we took for "on" was the unlit lamp in bright light.
+                self.off_level = Some(on_level);
+                self.on_level = Some(score);
             }
-            (None, Some(mut on_level)) => {
-                if score < on_level - t.min_contrast {
-                    self.off_level = Some(score);
-                    false
-                } else if score > on_level + t.min_contrast {
-                    // What we took for "on" was the unlit lamp in bright light.
-                    self.off_level = Some(on_level);
-                    self.on_level = Some(score);
-                    true
-                } else {
-                    ema(&mut on_level, score);
-                    self.on_level = Some(on_level);
-                    true
-                }
-            }
-        };
+            (None, Some(on_level)) => self.on_level = Some(follow(on_level)),
+        }
         self.last_on = Some(on);
         on
     }
@@ -436,10 +394,6 @@ impl LampReader {
         self.classifier.last_on()
     }
 
-    pub fn classifier(&self) -> &OnOffClassifier {
-        &self.classifier
-    }
-
     /// Would this frame's reading be "on"? (For the occlusion guard; learns nothing.)
     pub fn peek_on(&self, means: RegionMeans) -> bool {
         self.classifier.peek(self.classifier.score(means))
@@ -541,13 +495,15 @@ mod tests {
     }
 
     #[test]
-    fn single_level_below_prior_relabels_when_lamp_lights() {
-        // Lamp starts off in bright light (score above the prior), then lights up.
-        let changes = run(|t| t >= 5.0, 12.0, 180.0, 250.0);
-        assert_eq!(changes.first().map(|c| c.1), Some(LampMode::Steady));
-        // The first level was taken for "on", the brighter one proves it was off; the
-        // reader settles on steady because the lamp is lit from 5 s on.
-        assert_eq!(final_mode(&changes), LampMode::Steady);
+    fn an_unlit_lamp_in_bright_light_is_relabelled_once_it_lights() {
+        // Unlit but brightly lit by the room (above the prior), lit from 5 s to 10 s,
+        // then unlit again. Until 5 s the reader cannot know better than "steady"; once
+        // it has seen the lamp lit, the first level is known to be "off".
+        let changes = run(|t| (5.0..10.0).contains(&t), 16.0, 180.0, 250.0);
+        assert_eq!(changes.first().map(|c| c.1), Some(LampMode::Steady), "{changes:?}");
+        assert_eq!(final_mode(&changes), LampMode::Off, "{changes:?}");
+        let off_at = changes.last().map_or(0.0, |c| c.0);
+        assert!((10.0..12.0).contains(&off_at), "{changes:?}");
     }
 
     #[test]

@@ -118,15 +118,11 @@ impl OcclusionGuard {
         Self { tuning, cells, lamp_count: lamp_boxes.len(), last_t_s: None, last_distances: Vec::new() }
     }
 
-    /// Each cell's distance from its reference in the last frame (1 = threshold), in
-    /// the order of [`Self::cell_boxes`]; for overlays and diagnosis.
+    /// Each cell's distance from its reference in the last frame (1 = threshold), lamp
+    /// by lamp from the top: left, right, then the cap above the first and below the
+    /// last lamp; for diagnosis.
     pub fn last_distances(&self) -> &[f32] {
         &self.last_distances
-    }
-
-    /// Guard cell boxes, for overlays.
-    pub fn cell_boxes(&self) -> impl Iterator<Item = BoxPx> + '_ {
-        self.cells.iter().map(|c| c.roi.bbox())
     }
 
     /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the

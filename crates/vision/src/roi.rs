@@ -53,7 +53,6 @@ pub enum RoiError {
 /// A rasterised polygon region.
 #[derive(Clone, Debug)]
 pub struct PolygonRoi {
-    points_px: Vec<PointPx>,
     spans: Vec<Span>,
     chroma_spans: Vec<Span>,
     bbox: BoxPx,
@@ -98,7 +97,7 @@ impl PolygonRoi {
         };
         let pixel_count = spans.iter().map(|s| s.x_end - s.x_start).sum();
         let chroma_pixel_count = chroma_spans.iter().map(|s| s.x_end - s.x_start).sum();
-        Ok(Self { points_px: points_px.to_vec(), spans, chroma_spans, bbox, pixel_count, chroma_pixel_count })
+        Ok(Self { spans, chroma_spans, bbox, pixel_count, chroma_pixel_count })
     }
 
     /// An axis-aligned rectangle region, clipped to the frame. `None` when nothing is left.
@@ -109,9 +108,6 @@ impl PolygonRoi {
         Self::new(&[[x0, y0], [x1, y0], [x1, y1], [x0, y1]], width_px, height_px).ok()
     }
 
-    pub fn points_px(&self) -> &[PointPx] {
-        &self.points_px
-    }
     pub fn spans(&self) -> &[Span] {
         &self.spans
     }
@@ -144,16 +140,6 @@ impl PolygonRoi {
         RegionMeans { luma: luma_sum as f32 / n, u: u_sum as f32 / nc - 128.0, v: v_sum as f32 / nc - 128.0 }
     }
 
-    /// Mean luma only.
-    pub fn mean_luma(&self, frame: &YuvFrame) -> f32 {
-        let w = frame.width_px() as usize;
-        let y_plane = frame.y_plane();
-        let mut sum = 0u64;
-        for s in &self.spans {
-            sum += sum_u8(&y_plane[s.y as usize * w + s.x_start as usize..s.y as usize * w + s.x_end as usize]);
-        }
-        sum as f32 / self.pixel_count.max(1) as f32
-    }
 }
 
 fn sum_u8(px: &[u8]) -> u64 {
