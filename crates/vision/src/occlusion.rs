@@ -75,9 +75,11 @@ impl Look {
 pub struct OcclusionGuard {
     tuning: GuardTuning,
     cells: Vec<Cell>,
-    lamp_count: usize,
     last_t_s: Option<f64>,
     last_distances: Vec<f32>,
+    /// Per lamp, reused every frame: blocked, and half disturbed.
+    blocked: Vec<bool>,
+    disturbed: Vec<bool>,
 }
 
 impl OcclusionGuard {
@@ -115,7 +117,8 @@ impl OcclusionGuard {
                 }
             }
         }
-        Self { tuning, cells, lamp_count: lamp_boxes.len(), last_t_s: None, last_distances: Vec::new() }
+        let n = lamp_boxes.len();
+        Self { tuning, cells, last_t_s: None, last_distances: Vec::new(), blocked: vec![false; n], disturbed: vec![false; n] }
     }
 
     /// Each cell's distance from its reference in the last frame (1 = threshold), lamp
@@ -127,12 +130,14 @@ impl OcclusionGuard {
 
     /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
     /// frame's overall look. Returns, per lamp, whether it is blocked.
-    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamp_lit: &[Option<bool>]) -> Vec<bool> {
+    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamp_lit: &[bool]) -> &[bool] {
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
-        let mut blocked = vec![false; self.lamp_count];
-        let mut disturbed = vec![false; self.lamp_count];
+        let (blocked, disturbed) = (&mut self.blocked, &mut self.disturbed);
+        blocked.fill(false);
+        disturbed.fill(false);
+        let lamp_count = blocked.len();
         let global_above_black = (global.luma - 16.0).max(8.0);
         let t = self.tuning;
         self.last_distances.clear();
@@ -147,7 +152,7 @@ impl OcclusionGuard {
                 u: 100.0 * (m.u - global.u) / above_black,
                 v: 100.0 * (m.v - global.v) / above_black,
             };
-            let lit = usize::from(lamp_lit.get(cell.lamp).copied().flatten().unwrap_or(false));
+            let lit = usize::from(lamp_lit.get(cell.lamp).copied().unwrap_or(false));
             let reference = match (cell.reference[lit], cell.reference[1 - lit]) {
                 (Some(r), _) => r,
                 // First time in this lamp state: learn it, unless the cell has also left
@@ -193,17 +198,17 @@ impl OcclusionGuard {
         // An occluder is one body: a lamp whose cells are half disturbed next to a
         // lamp that is blocked is blocked too (a head over the top lamp while the
         // shoulders cover the cells of the lamps below).
-        for i in 1..self.lamp_count {
+        for i in 1..lamp_count {
             if blocked[i - 1] && disturbed[i] {
                 blocked[i] = true;
             }
         }
-        for i in (0..self.lamp_count.saturating_sub(1)).rev() {
+        for i in (0..lamp_count.saturating_sub(1)).rev() {
             if blocked[i + 1] && disturbed[i] {
                 blocked[i] = true;
             }
         }
-        blocked
+        &self.blocked
     }
 }
 
@@ -270,7 +275,7 @@ mod tests {
     fn room_light_does_not_block_but_a_person_does() {
         let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
         let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
-        let lit = [Some(false), Some(false)];
+        let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
             assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit), vec![false, false]);
@@ -289,7 +294,7 @@ mod tests {
             BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
         ];
         let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
-        let lit = [Some(false); 3];
+        let lit = [false; 3];
         let wall = || {
             let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
             let (y, _, _) = f.planes_mut();

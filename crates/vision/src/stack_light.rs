@@ -3,7 +3,7 @@
 use crate::frame::YuvFrame;
 use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning};
 use crate::occlusion::{GlobalLook, GuardTuning, OcclusionGuard};
-use crate::roi::PolygonRoi;
+use crate::roi::{PolygonRoi, RegionMeans};
 
 /// One lamp of a stack light as configured.
 #[derive(Clone, Debug)]
@@ -27,6 +27,9 @@ pub struct StackLightReader {
     lamps: Vec<LampSpec>,
     readers: Vec<LampReader>,
     guard: OcclusionGuard,
+    /// Per lamp, reused every frame.
+    means: Vec<RegionMeans>,
+    looks_lit: Vec<bool>,
 }
 
 impl StackLightReader {
@@ -34,7 +37,8 @@ impl StackLightReader {
         let boxes: Vec<_> = lamps.iter().map(|l| l.roi.bbox()).collect();
         let guard = OcclusionGuard::new(&boxes, width_px, height_px, GuardTuning::default());
         let readers = lamps.iter().map(|l| LampReader::new(l.color, tuning)).collect();
-        Self { lamps, readers, guard }
+        let n = lamps.len();
+        Self { lamps, readers, guard, means: vec![RegionMeans::default(); n], looks_lit: vec![false; n] }
     }
 
     pub fn lamps(&self) -> &[LampSpec] {
@@ -57,13 +61,15 @@ impl StackLightReader {
 
     /// Processes one frame; `global` from [`crate::occlusion::global_look`].
     pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook) -> Vec<LampChange> {
-        let means: Vec<_> = self.lamps.iter().map(|l| l.roi.means(frame)).collect();
-        // The guard expects each lamp's glow as this frame shows it.
-        let lit: Vec<Option<bool>> = self.readers.iter().zip(&means).map(|(r, m)| Some(r.peek_on(*m))).collect();
-        let blocked = self.guard.check(t_s, frame, global, &lit);
+        for (i, (spec, reader)) in self.lamps.iter().zip(&self.readers).enumerate() {
+            self.means[i] = spec.roi.means(frame);
+            // The guard expects each lamp's glow as this frame shows it.
+            self.looks_lit[i] = reader.peek_on(self.means[i]);
+        }
+        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit);
         let mut changes = Vec::new();
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
-            let sample = LampSample { t_s, means: means[i], blocked: blocked[i] };
+            let sample = LampSample { t_s, means: self.means[i], blocked: blocked[i] };
             if let Some(mode) = reader.push(sample) {
                 changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
             }
