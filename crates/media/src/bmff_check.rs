@@ -32,8 +32,9 @@ fn name(t: &[u8]) -> String {
     t.iter().map(|&c| if c.is_ascii_graphic() { c as char } else { '?' }).collect()
 }
 
-/// Checks the file's structure; returns a description of the first fault.
-pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<(), String> {
+/// Checks the file's structure. Returns the size its top-level boxes add up to (more
+/// than `file_size` when the file was cut short), or a description of the first fault.
+pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<u64, String> {
     let mut pos = 0u64;
     let mut moov = None;
     let mut header = [0u8; 16];
@@ -70,7 +71,8 @@ pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<(), String> {
     file.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
     file.read_exact(&mut data).map_err(|e| e.to_string())?;
     file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
-    check_children(&data, 8, data.len(), start, 0)
+    check_children(&data, 8, data.len(), start, 0)?;
+    Ok(pos)
 }
 
 fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, depth: usize) -> Result<(), String> {

@@ -39,9 +39,9 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     // A file cut short (a recorder that lost power) still has its index at the front
     // when it was written for streaming; read it as if the file were whole, and let the
     // missing samples end the stream where they start.
-    let size = declared_size(&file, file_size).max(file_size);
     let mut file = file;
-    crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
+    let declared_size = crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
+    let size = declared_size.max(file_size);
     // The mp4 crate is not hardened against every malformed box: a panic in it is a
     // damaged file, not a crash of the camera task.
     let reader = catch_unwind(AssertUnwindSafe(|| Mp4Reader::read_header(BufReader::new(file), size)))
@@ -106,38 +106,6 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
         info,
     };
     Ok((reader, video))
-}
-
-/// The size the top-level boxes of a file add up to (more than the file when cut short).
-fn declared_size(file: &File, file_size: u64) -> u64 {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = file;
-    let mut pos = 0u64;
-    let mut header = [0u8; 16];
-    while pos + 8 <= file_size {
-        if f.seek(SeekFrom::Start(pos)).is_err() || f.read_exact(&mut header[..8]).is_err() {
-            break;
-        }
-        let size32 = u64::from(u32::from_be_bytes([header[0], header[1], header[2], header[3]]));
-        let size = match size32 {
-            0 => return file_size,
-            1 => {
-                if f.read_exact(&mut header[8..16]).is_err() {
-                    break;
-                }
-                u64::from_be_bytes([
-                    header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
-                ])
-            }
-            n => n,
-        };
-        if size < 8 {
-            break;
-        }
-        pos = pos.saturating_add(size);
-    }
-    let _ = f.seek(SeekFrom::Start(0));
-    pos
 }
 
 /// Reads an MP4 file's stream facts without decoding.

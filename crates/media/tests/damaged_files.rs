@@ -80,5 +80,7 @@ fn mutated_files_never_panic() {
             }
         }
     }
-    assert_eq!(decoded + refused, 1000);
+    // Damage in the media data still reads; damage in the index is refused. Both kinds
+    // of damage were met (and neither panicked nor hung).
+    assert!(decoded > 100 && refused > 100, "{decoded} read, {refused} refused");
 }
