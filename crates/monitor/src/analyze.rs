@@ -92,89 +92,69 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
         issues: Vec::new(),
         error: None,
     };
-    let Some(camera) = config.camera(&prepared.id) else {
-        report.error = Some("camera vanished from the configuration".into());
-        return report;
-    };
-    let info = match &prepared.info {
-        Ok(info) => info,
-        Err(e) => {
-            let _ =
-                tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: "open".into(), what: e.clone() }]);
-            report.error = Some(e.clone());
-            return report;
-        }
-    };
-    let folder_fps = camera.fps.unwrap_or(10.0);
-    let mut analyzer = match CameraAnalyzer::new(config, camera, info.width_px, info.height_px) {
-        Ok(a) => a,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
-    };
-    let mut source = match sheetsight_media::open(&prepared.path, folder_fps) {
-        Ok(s) => s,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
-    };
+    if let Err(e) = analyze_camera(config, prepared, tx, &mut report) {
+        let at = if report.frames_analyzed == 0 { "open" } else { "end" };
+        let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: at.into(), what: e.clone() }]);
+        report.error = Some(e);
+    }
+    report.wall_s = started.elapsed().as_secs_f64();
+    report
+}
+
+/// Runs one camera to the end of its input, sending events as they come and filling
+/// `report`; an error is why the camera stopped early.
+fn analyze_camera(
+    config: &Config,
+    prepared: &Prepared,
+    tx: &mpsc::Sender<Vec<Event>>,
+    report: &mut CameraReport,
+) -> Result<(), String> {
+    let camera = config.camera(&prepared.id).ok_or("camera vanished from the configuration")?;
+    let info = prepared.info.as_ref().map_err(Clone::clone)?;
+    let mut analyzer =
+        CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(|e| e.to_string())?;
+    let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0)).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let mut issues_sent = 0;
-    loop {
-        match source.next_frame() {
-            Ok(Some(frame)) => {
-                if frame.frame.width_px() != info.width_px || frame.frame.height_px() != info.height_px {
-                    report.issues.push(MediaIssue {
-                        at: format!("t = {:.3} s", frame.t_s),
-                        what: format!(
-                            "frame is {}x{}, stream is {}x{}; skipped",
-                            frame.frame.width_px(),
-                            frame.frame.height_px(),
-                            info.width_px,
-                            info.height_px
-                        ),
-                    });
-                    continue;
-                }
-                analyzer.process(&frame, &mut events);
-            }
-            Ok(None) => break,
+    let result = loop {
+        let next = source.next_frame();
+        match &next {
+            Ok(Some(frame)) => analyzer.process(frame, &mut events),
+            Ok(None) => {}
             Err(e) => {
                 tracing::warn!(camera = %prepared.id, "input broke: {e}");
-                let t = analyzer.last_t_s().unwrap_or(0.0);
-                analyzer.blind(t, &mut events);
-                report.error = Some(e.to_string());
-                break;
+                analyzer.blind(analyzer.last_t_s().unwrap_or(0.0), &mut events);
             }
         }
-        let new_issues = &source.issues()[issues_sent..];
-        for issue in new_issues {
-            events.push(Event::MediaIssue {
-                camera: prepared.id.clone(),
-                at: issue.at.clone(),
-                what: issue.what.clone(),
-            });
+        for issue in &source.issues()[issues_sent..] {
+            events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
         }
         issues_sent = source.issues().len();
         if !events.is_empty() && tx.send(std::mem::take(&mut events)).is_err() {
-            break;
+            break Ok(());
         }
-    }
-    for issue in &source.issues()[issues_sent..] {
-        events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
-    }
-    if let Some(e) = &report.error {
-        events.push(Event::MediaIssue { camera: prepared.id.clone(), at: "end".into(), what: e.clone() });
-    }
-    let _ = tx.send(events);
+        match next {
+            Ok(Some(_)) => {}
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e.to_string()),
+        }
+    };
     report.frames_analyzed = analyzer.frames_analyzed();
     report.frames_skipped = analyzer.frames_skipped();
     report.duration_s = analyzer.last_t_s().map_or(0.0, |t| t + camera.fps.map_or(0.0, |f| 1.0 / f));
     report.issues = source.issues().to_vec();
-    report.wall_s = started.elapsed().as_secs_f64();
-    report
+    if analyzer.frames_wrong_size() > 0 {
+        report.issues.push(MediaIssue {
+            at: "whole stream".into(),
+            what: format!(
+                "{} frames were not {}x{} like the stream's header says; skipped",
+                analyzer.frames_wrong_size(),
+                info.width_px,
+                info.height_px
+            ),
+        });
+    }
+    result
 }
 
 /// Analyses every camera of `config` to the end of its input, passing each event to
