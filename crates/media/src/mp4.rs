@@ -40,7 +40,8 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     // when it was written for streaming; read it as if the file were whole, and let the
     // missing samples end the stream where they start.
     let mut file = file;
-    let declared_size = crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
+    let declared_size =
+        crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
     let size = declared_size.max(file_size);
     // The mp4 crate is not hardened against every malformed box: a panic in it is a
     // damaged file, not a crash of the camera task.

@@ -111,8 +111,7 @@ fn analyze_camera(
 ) -> Result<(), String> {
     let camera = config.camera(&prepared.id).ok_or("camera vanished from the configuration")?;
     let info = prepared.info.as_ref().map_err(Clone::clone)?;
-    let mut analyzer =
-        CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(|e| e.to_string())?;
+    let mut analyzer = CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(|e| e.to_string())?;
     let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0)).map_err(|e| e.to_string())?;
     let mut events = Vec::new();
     let mut issues_sent = 0;
@@ -127,7 +126,11 @@ fn analyze_camera(
             }
         }
         for issue in &source.issues()[issues_sent..] {
-            events.push(Event::MediaIssue { camera: prepared.id.clone(), at: issue.at.clone(), what: issue.what.clone() });
+            events.push(Event::MediaIssue {
+                camera: prepared.id.clone(),
+                at: issue.at.clone(),
+                what: issue.what.clone(),
+            });
         }
         issues_sent = source.issues().len();
         if !events.is_empty() && tx.send(std::mem::take(&mut events)).is_err() {

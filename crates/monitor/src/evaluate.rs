@@ -54,6 +54,10 @@ pub struct Score {
     pub state: Agreement,
     pub strokes: StrokeScore,
     pub machines: BTreeMap<String, (Agreement, Agreement, StrokeScore)>,
+    /// Lamp agreement by the true mode (`unknown`: was a blocked lamp read as blocked?).
+    pub lamp_by_mode: BTreeMap<String, Agreement>,
+    /// State agreement by the true state.
+    pub state_by_state: BTreeMap<String, Agreement>,
     /// The first disagreements, for diagnosis: (machine, what, t, truth, detected).
     pub examples: Vec<(String, String, f64, String, String)>,
 }
@@ -90,47 +94,57 @@ fn timelines(events: &[Event]) -> Timelines {
     (lamps, states, strokes)
 }
 
-fn value_at(timeline: &Timeline, t: f64) -> Option<&str> {
+fn value_at(timeline: &Timeline, t: f64) -> Option<&(f64, String)> {
     let idx = timeline.partition_point(|e| e.0 <= t);
-    (idx > 0).then(|| timeline[idx - 1].1.as_str())
+    idx.checked_sub(1).map(|i| &timeline[i])
 }
 
-fn compare(
-    truth: &Timeline,
-    detected: Option<&Timeline>,
+/// Where one timeline is scored against another.
+struct Comparison<'a> {
     seconds: f64,
     ignore_s: f64,
-    label: &str,
-    machine: &str,
-    examples: &mut Vec<(String, String, f64, String, String)>,
-) -> Agreement {
-    let mut a = Agreement::default();
-    let empty = Vec::new();
-    let detected = detected.unwrap_or(&empty);
-    let mut k = 0.0;
-    while k + 0.5 < seconds {
-        let t = k + 0.5;
-        k += 1.0;
-        let Some(true_value) = value_at(truth, t) else { continue };
-        // skip just after a true change (the first value counts as a change at its time)
-        if truth.iter().any(|e| e.0 <= t && t - e.0 < ignore_s) {
-            continue;
+    machine: &'a str,
+    label: &'a str,
+}
+
+impl Comparison<'_> {
+    /// Scores `detected` against `truth` once a second; `by_truth` gets the agreement per
+    /// true value.
+    fn run(
+        &self,
+        truth: &Timeline,
+        detected: Option<&Timeline>,
+        by_truth: &mut BTreeMap<String, Agreement>,
+        examples: &mut Vec<(String, String, f64, String, String)>,
+    ) -> Agreement {
+        let mut a = Agreement::default();
+        let mut k = 0.0;
+        while k + 0.5 < self.seconds {
+            let t = k + 0.5;
+            k += 1.0;
+            // Not before the first true value, nor just after a true change.
+            let Some((since, true_value)) = value_at(truth, t) else { continue };
+            if t - since < self.ignore_s {
+                continue;
+            }
+            let got = detected.and_then(|d| value_at(d, t)).map(|e| e.1.as_str());
+            let hit = got == Some(true_value.as_str());
+            for agreement in [&mut a, by_truth.entry(true_value.clone()).or_default()] {
+                agreement.compared += 1;
+                agreement.agree += u64::from(hit);
+            }
+            if !hit && examples.len() < 40 {
+                examples.push((
+                    self.machine.to_string(),
+                    self.label.to_string(),
+                    t,
+                    true_value.clone(),
+                    got.unwrap_or("-").to_string(),
+                ));
+            }
         }
-        a.compared += 1;
-        let got = value_at(detected, t);
-        if got == Some(true_value) {
-            a.agree += 1;
-        } else if examples.len() < 40 {
-            examples.push((
-                machine.to_string(),
-                label.to_string(),
-                t,
-                true_value.to_string(),
-                got.unwrap_or("-").to_string(),
-            ));
-        }
+        a
     }
-    a
 }
 
 fn add(a: &mut Agreement, b: Agreement) {
@@ -144,20 +158,15 @@ pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_cha
     let (d_lamps, d_states, d_strokes) = timelines(detected);
     let mut s = Score { seconds, ..Score::default() };
     for ((machine, lamp), tl) in &t_lamps {
-        let a = compare(
-            tl,
-            d_lamps.get(&(machine.clone(), *lamp)),
-            seconds,
-            ignore_after_change_s,
-            &format!("lamp {lamp}"),
-            machine,
-            &mut s.examples,
-        );
+        let label = format!("lamp {lamp}");
+        let cmp = Comparison { seconds, ignore_s: ignore_after_change_s, machine, label: &label };
+        let a = cmp.run(tl, d_lamps.get(&(machine.clone(), *lamp)), &mut s.lamp_by_mode, &mut s.examples);
         add(&mut s.lamp, a);
         add(&mut s.machines.entry(machine.clone()).or_default().0, a);
     }
     for (machine, tl) in &t_states {
-        let a = compare(tl, d_states.get(machine), seconds, ignore_after_change_s, "state", machine, &mut s.examples);
+        let cmp = Comparison { seconds, ignore_s: ignore_after_change_s, machine, label: "state" };
+        let a = cmp.run(tl, d_states.get(machine), &mut s.state_by_state, &mut s.examples);
         add(&mut s.state, a);
         add(&mut s.machines.entry(machine.clone()).or_default().1, a);
     }
@@ -231,6 +240,11 @@ impl std::fmt::Display for Score {
             self.strokes.f1(),
             self.strokes.median_midpoint_error_s
         )?;
+        let by = |m: &BTreeMap<String, Agreement>| {
+            m.iter().map(|(k, a)| format!("{k} {:.2} %", 100.0 * a.ratio())).collect::<Vec<_>>().join(", ")
+        };
+        writeln!(f, "lamp by true mode: {}", by(&self.lamp_by_mode))?;
+        writeln!(f, "state by true state: {}", by(&self.state_by_state))?;
         writeln!(
             f,
             "lamp seconds {}/{}, state seconds {}/{}, strokes: {} true, {} detected, {} matched",
@@ -264,6 +278,8 @@ mod tests {
         let too_late = vec![lamp(0.5, LampMode::Off), lamp(13.2, LampMode::Steady)];
         let s = score(&truth, &too_late, 20.0, 2.0);
         assert_eq!(s.lamp.agree, 15, "12.5 s is wrong");
+        assert_eq!(s.lamp_by_mode["off"], Agreement { agree: 8, compared: 8 });
+        assert_eq!(s.lamp_by_mode["steady"], Agreement { agree: 7, compared: 8 });
     }
 
     #[test]

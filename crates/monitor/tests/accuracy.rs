@@ -10,7 +10,6 @@ use std::path::Path;
 use sheetsight_monitor::Event;
 use sheetsight_monitor::evaluate::score;
 use sheetsight_sim::{Nuisances, Scene, config_toml, shop_specs, write_video};
-use sheetsight_vision::lamp::LampMode;
 
 fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std::path::PathBuf, Vec<Event>) {
     let specs = shop_specs(1280, 720, 10.0, seconds, seed, nuisances);
@@ -62,58 +61,10 @@ fn every_nuisance_meets_the_targets() {
     assert!(s.strokes.f1() >= 0.995, "stroke F1 {}\n{s}", s.strokes.f1());
     assert!(s.strokes.median_midpoint_error_s <= 0.2, "{s}");
 
-    // The people: every second a lamp is truly blocked is read `unknown`, not a guess.
-    let blocked_truth: Vec<Event> =
-        truth.iter().filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, .. })).cloned().collect();
-    assert!(!blocked_truth.is_empty(), "the scene has people in front of stack lights");
-    let unknown_seconds = count_unknown_agreement(&truth, &events, seconds);
-    assert!(unknown_seconds.1 >= 20, "{unknown_seconds:?} blocked lamp-seconds scored");
-    assert!(
-        unknown_seconds.0 as f64 >= 0.95 * unknown_seconds.1 as f64,
-        "blocked lamps read unknown: {unknown_seconds:?}"
-    );
-}
-
-/// (agreeing, scored) lamp-seconds among those where the truth is `unknown`, outside
-/// the 2 s after each change.
-fn count_unknown_agreement(truth: &[Event], events: &[Event], seconds: f64) -> (u64, u64) {
-    let only_unknown_truth: Vec<Event> = truth.iter().filter(|e| matches!(e, Event::Lamp { .. })).cloned().collect();
-    let mut agree = 0;
-    let mut scored = 0;
-    let mut k = 0.5;
-    while k < seconds {
-        for e in &only_unknown_truth {
-            let Event::Lamp { machine, lamp, mode: LampMode::Unknown, t, .. } = e else { continue };
-            // the truth interval of this unknown: until the lamp's next truth event
-            let end = only_unknown_truth
-                .iter()
-                .filter_map(|x| match x {
-                    Event::Lamp { machine: m, lamp: l, t: tx, .. } if m == machine && l == lamp && tx > t => Some(*tx),
-                    _ => None,
-                })
-                .fold(f64::INFINITY, f64::min);
-            if k >= t + 2.0 && k < end {
-                scored += 1;
-                let read = events
-                    .iter()
-                    .rev()
-                    .filter_map(|x| match x {
-                        Event::Lamp { machine: m, lamp: l, mode, t: tx, .. }
-                            if m == machine && l == lamp && *tx <= k =>
-                        {
-                            Some(*mode)
-                        }
-                        _ => None,
-                    })
-                    .next();
-                if read == Some(LampMode::Unknown) {
-                    agree += 1;
-                }
-            }
-        }
-        k += 1.0;
-    }
-    (agree, scored)
+    // The people: the seconds a lamp is truly blocked are read `unknown`, not guessed.
+    let blocked = s.lamp_by_mode.get("unknown").copied().unwrap_or_default();
+    assert!(blocked.compared >= 20, "{blocked:?} blocked lamp-seconds scored");
+    assert!(blocked.ratio() >= 0.95, "blocked lamps read unknown: {blocked:?}");
 }
 
 #[test]

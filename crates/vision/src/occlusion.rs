@@ -118,7 +118,14 @@ impl OcclusionGuard {
             }
         }
         let n = lamp_boxes.len();
-        Self { tuning, cells, last_t_s: None, last_distances: Vec::new(), blocked: vec![false; n], disturbed: vec![false; n] }
+        Self {
+            tuning,
+            cells,
+            last_t_s: None,
+            last_distances: Vec::new(),
+            blocked: vec![false; n],
+            disturbed: vec![false; n],
+        }
     }
 
     /// Each cell's distance from its reference in the last frame (1 = threshold), lamp

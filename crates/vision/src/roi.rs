@@ -139,7 +139,6 @@ impl PolygonRoi {
         let nc = self.chroma_pixel_count.max(1) as f32;
         RegionMeans { luma: luma_sum as f32 / n, u: u_sum as f32 / nc - 128.0, v: v_sum as f32 / nc - 128.0 }
     }
-
 }
 
 fn sum_u8(px: &[u8]) -> u64 {
