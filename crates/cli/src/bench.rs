@@ -38,11 +38,7 @@ fn decoded_frames(scene: &Scene, n: usize) -> anyhow::Result<Vec<YuvFrame>> {
     let mut frames = Vec::with_capacity(n);
     for i in 0..n {
         let picture = encoder.encode(&renderer.render(i as f64 / scene.spec.fps)).map_err(anyhow::Error::msg)?;
-        let mut annex_b = Vec::new();
-        for nal in &picture.nal_units {
-            annex_b.extend_from_slice(&[0, 0, 0, 1]);
-            annex_b.extend_from_slice(nal);
-        }
+        let annex_b = picture.to_annex_b();
         frames.extend(decoder.decode(&annex_b, i as i64).map_err(anyhow::Error::msg)?.into_iter().map(|(_, f)| f));
     }
     frames.extend(decoder.flush().into_iter().map(|(_, f)| f));

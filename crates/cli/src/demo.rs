@@ -63,11 +63,7 @@ fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::S
             continue;
         }
         let picture = encoder.encode(&renderer.render(t_s)).map_err(anyhow::Error::msg)?;
-        let mut annex_b = Vec::new();
-        for nal in &picture.nal_units {
-            annex_b.extend_from_slice(&[0, 0, 0, 1]);
-            annex_b.extend_from_slice(nal);
-        }
+        let annex_b = picture.to_annex_b();
         let mut events = Vec::new();
         for (pts, frame) in decoder.decode(&annex_b, i as i64).map_err(anyhow::Error::msg)? {
             analyzer.process(&TimedFrame { t_s: pts as f64 / scene.spec.fps, frame }, &mut events);

@@ -117,6 +117,18 @@ pub struct EncodedPicture {
     pub is_idr: bool,
 }
 
+impl EncodedPicture {
+    /// The picture as an Annex B byte stream (start codes), as the decoder takes it.
+    pub fn to_annex_b(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.nal_units.iter().map(|n| n.len() + 4).sum());
+        for nal in &self.nal_units {
+            out.extend_from_slice(&[0, 0, 0, 1]);
+            out.extend_from_slice(nal);
+        }
+        out
+    }
+}
+
 /// Settings of the H.264 encoder.
 #[derive(Clone, Copy, Debug)]
 pub struct EncoderSettings {
@@ -197,12 +209,7 @@ mod tests {
         for i in 0..30u8 {
             let f = YuvFrame::filled(64, 48, 60 + i * 4, 120, 140);
             let pic = enc.encode(&f).expect("encode");
-            let mut annex_b = Vec::new();
-            for nal in &pic.nal_units {
-                annex_b.extend_from_slice(&[0, 0, 0, 1]);
-                annex_b.extend_from_slice(nal);
-            }
-            frames.extend(dec.decode(&annex_b, i64::from(i)).expect("decode"));
+            frames.extend(dec.decode(&pic.to_annex_b(), i64::from(i)).expect("decode"));
         }
         frames.extend(dec.flush());
         assert_eq!(frames.len(), 30);
