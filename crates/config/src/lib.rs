@@ -95,6 +95,8 @@ pub struct Config {
     pub machines: Vec<MachineConfig>,
     text: String,
     roi_spans: Vec<RoiSpan>,
+    /// Where each camera's `source` value stands, for errors found when opening it.
+    source_spans: Vec<Range<usize>>,
 }
 
 #[derive(Clone, Debug)]
@@ -324,6 +326,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     }
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut cameras = Vec::new();
+    let mut source_spans = Vec::new();
     for (i, cam) in raw.camera.iter().enumerate() {
         let cam = cam.get_ref();
         let key = |k: &str| format!("camera[{i}].{k}");
@@ -362,6 +365,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             None => None,
         };
         cameras.push(CameraConfig { id: cam.id.get_ref().clone(), source, fps });
+        source_spans.push(cam.source.span());
     }
 
     let mut machines = Vec::new();
@@ -437,7 +441,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             rules,
         });
     }
-    Ok(Config { path: path.to_path_buf(), cameras, machines, text: text.to_string(), roi_spans })
+    Ok(Config { path: path.to_path_buf(), cameras, machines, text: text.to_string(), roi_spans, source_spans })
 }
 
 fn parse_state(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<MachineState, ConfigError> {
@@ -558,21 +562,8 @@ impl Config {
     pub fn source_error(&self, camera: &str, message: impl Into<String>) -> ConfigError {
         let loc = Located { file: &self.path, text: &self.text };
         let index = self.cameras.iter().position(|c| c.id == camera).unwrap_or(0);
-        // Find the camera's `source` line by scanning for the index-th [[camera]] table.
-        let mut offset = 0;
-        let mut seen = 0;
-        let mut found = 0..0;
-        for line in self.text.split_inclusive('\n') {
-            if line.trim_start().starts_with("[[camera]]") {
-                seen += 1;
-            }
-            if seen == index + 1 && line.trim_start().starts_with("source") {
-                found = offset..offset + line.len();
-                break;
-            }
-            offset += line.len();
-        }
-        loc.error(found, format!("camera[{index}].source"), message)
+        let span = self.source_spans.get(index).cloned().unwrap_or(0..0);
+        loc.error(span, format!("camera[{index}].source"), message)
     }
 }
 

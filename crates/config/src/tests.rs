@@ -47,6 +47,8 @@ fn good_config_loads_with_default_rules() {
     assert!(c.machines[0].motion.is_some());
     assert_eq!(c.machines[0].rules, StateRules::default());
     c.check_frame_sizes("cam1", 640, 360).expect("fits");
+    let e = c.source_error("cam1", "cannot be read");
+    assert_eq!((e.line, e.column, e.key.as_str()), (4, 10, "camera[0].source"), "{e}");
 }
 
 #[test]
