@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use sheetsight_monitor::Event;
-use sheetsight_monitor::evaluate::score;
+use sheetsight_monitor::evaluate::{Score, score};
 use sheetsight_sim::{Nuisances, Scene, config_toml, shop_specs, write_video};
 
 fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std::path::PathBuf, Vec<Event>) {
@@ -28,21 +28,20 @@ fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std
     (config, truth)
 }
 
-fn analyse(config: &Path) -> Vec<Event> {
-    let config = sheetsight_config::load(config).expect("config loads");
+/// Synthesises a shop of `seconds`, analyses it and scores it against its truth.
+fn synthesize_and_score(seconds: f64, seed: u64, nuisances: Nuisances) -> Score {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (config, truth) = synthesize(dir.path(), seconds, seed, nuisances);
+    let config = sheetsight_config::load(&config).expect("config loads");
     let mut events = Vec::new();
     let report = sheetsight_monitor::analyze::analyze(&config, |e| events.push(e.clone())).expect("analysis runs");
     assert_eq!(report.failed_cameras().count(), 0);
-    events
+    score(&truth, &events, seconds, 2.0)
 }
 
 #[test]
 fn every_nuisance_meets_the_targets() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let seconds = 240.0;
-    let (config, truth) = synthesize(dir.path(), seconds, 42, Nuisances::ALL);
-    let events = analyse(&config);
-    let s = score(&truth, &events, seconds, 2.0);
+    let s = synthesize_and_score(240.0, 42, Nuisances::ALL);
     eprintln!("{s}");
     assert!(s.lamp.compared > 3000 && s.state.compared > 900, "{s}");
     assert!(
@@ -69,11 +68,7 @@ fn every_nuisance_meets_the_targets() {
 
 #[test]
 fn clean_scenes_are_read_perfectly() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let seconds = 90.0;
-    let (config, truth) = synthesize(dir.path(), seconds, 5, Nuisances::NONE);
-    let events = analyse(&config);
-    let s = score(&truth, &events, seconds, 2.0);
+    let s = synthesize_and_score(90.0, 5, Nuisances::NONE);
     assert_eq!(s.lamp.ratio(), 1.0, "{s}");
     assert_eq!(s.state.ratio(), 1.0, "{s}");
     assert_eq!(s.strokes.f1(), 1.0, "{s}");
