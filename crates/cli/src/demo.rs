@@ -122,6 +122,7 @@ fn event_text(e: &Event) -> String {
             format!("{t:8.1} s  {machine:<8} motion {}", if *active { "active" } else { "quiet" })
         }
         Event::MediaIssue { camera, at, what } => format!("camera {camera}: {at}: {what}"),
+        Event::Health { camera, health, .. } => format!("camera {camera}: {}", health.as_str()),
     }
 }
 

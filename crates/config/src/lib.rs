@@ -38,6 +38,10 @@ use sheetsight_vision::roi::{PointPx, PolygonRoi};
 use sheetsight_vision::state::{LampSelector, MachineState, StateRule, StateRules};
 use toml::Spanned;
 
+pub mod shift;
+pub use shift::{Shift, ShiftWindow};
+use shift::RawShift;
+
 /// A configuration error, located in its file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}:{line}:{column}: {key}: {message}")]
@@ -59,12 +63,64 @@ pub enum SourceSpec {
     Url(String),
 }
 
+/// How RTP packets travel from an RTSP camera.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RtspTransport {
+    /// Interleaved in the RTSP TCP connection: passes firewalls and NAT, no loss.
+    #[default]
+    Tcp,
+    /// Separate UDP ports: less latency on a clean LAN, no reordering.
+    Udp,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CameraConfig {
     pub id: String,
     pub source: SourceSpec,
     /// Analysis rate; frames above it are skipped.
     pub fps: Option<f64>,
+    /// Files only: start again at the end (demos, tests).
+    pub loop_file: bool,
+    /// RTSP only.
+    pub transport: RtspTransport,
+    /// Credentials given apart from the URL (they take precedence over the URL's).
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// Frames older than this when analysis gets to them are dropped and counted.
+    pub max_frame_age_ms: u64,
+    /// Longest wait between reconnection attempts.
+    pub retry_max_s: f64,
+}
+
+impl CameraConfig {
+    /// The source for logs and screens: a URL's password is replaced by `***`.
+    pub fn source_for_display(&self) -> String {
+        match &self.source {
+            SourceSpec::File(p) => p.display().to_string(),
+            SourceSpec::Url(u) => mask_url_password(u),
+        }
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` by `***`.
+pub fn mask_url_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_string() };
+    let user_info = &rest[..at];
+    let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
+    let masked = if user_info.contains(':') { format!("{user}:***") } else { user.to_string() };
+    format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+}
+
+/// Where and how long history is kept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StorageConfig {
+    /// Folder of the database (default: `sheetsight-data` beside the config file).
+    pub data_dir: PathBuf,
+    /// Closed intervals older than this are deleted.
+    pub retention_days: u32,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -93,6 +149,8 @@ pub struct Config {
     pub path: PathBuf,
     pub cameras: Vec<CameraConfig>,
     pub machines: Vec<MachineConfig>,
+    pub storage: StorageConfig,
+    pub shifts: Vec<Shift>,
     text: String,
     roi_spans: Vec<RoiSpan>,
     /// Where each camera's `source` value stands, for errors found when opening it.
@@ -116,6 +174,16 @@ struct RawConfig {
     camera: Vec<Spanned<RawCamera>>,
     #[serde(default)]
     machine: Vec<Spanned<RawMachine>>,
+    storage: Option<RawStorage>,
+    #[serde(default)]
+    shift: Vec<Spanned<RawShift>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    data_dir: Option<Spanned<String>>,
+    retention_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +192,13 @@ struct RawCamera {
     id: Spanned<String>,
     source: Spanned<String>,
     fps: Option<Spanned<f64>>,
+    #[serde(rename = "loop")]
+    loop_file: Option<Spanned<bool>>,
+    transport: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    max_frame_age_ms: Option<Spanned<i64>>,
+    retry_max_s: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -163,13 +238,13 @@ struct RawRule {
 
 // ---- errors -----------------------------------------------------------------------
 
-struct Located<'a> {
+pub(crate) struct Located<'a> {
     file: &'a Path,
     text: &'a str,
 }
 
 impl Located<'_> {
-    fn error(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn error(&self, span: Range<usize>, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         let (line, column) = line_column(self.text, span.start);
         ConfigError { file: self.file.to_path_buf(), line, column, key: key.into(), message: message.into() }
     }
@@ -193,7 +268,7 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
-fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
     nearest(word, candidates).map_or(String::new(), |n| format!("; did you mean `{n}`?"))
 }
 
@@ -364,7 +439,70 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             Some(f) => Some(*f.get_ref()),
             None => None,
         };
-        cameras.push(CameraConfig { id: cam.id.get_ref().clone(), source, fps });
+        let is_file = matches!(source, SourceSpec::File(_));
+        let is_rtsp = src.to_ascii_lowercase().starts_with("rtsp://");
+        if let Some(l) = &cam.loop_file
+            && !is_file
+        {
+            return Err(loc.error(l.span(), key("loop"), "`loop` applies to file sources only"));
+        }
+        let transport = match &cam.transport {
+            None => RtspTransport::Tcp,
+            Some(t) if !is_rtsp => {
+                return Err(loc.error(t.span(), key("transport"), "`transport` applies to rtsp:// sources only"));
+            }
+            Some(t) => match t.get_ref().as_str() {
+                "tcp" => RtspTransport::Tcp,
+                "udp" => RtspTransport::Udp,
+                other => {
+                    return Err(loc.error(
+                        t.span(),
+                        key("transport"),
+                        format!("unknown transport `{other}`{}; valid: tcp, udp", suggestion(other, ["tcp", "udp"])),
+                    ));
+                }
+            },
+        };
+        for (k, v) in [("username", &cam.username), ("password", &cam.password)] {
+            if let Some(v) = v
+                && is_file
+            {
+                return Err(loc.error(v.span(), key(k), format!("`{k}` applies to camera URLs only")));
+            }
+        }
+        let max_frame_age_ms = match &cam.max_frame_age_ms {
+            None => 2000,
+            Some(a) if (50..=600_000).contains(a.get_ref()) => *a.get_ref() as u64,
+            Some(a) => {
+                return Err(loc.error(
+                    a.span(),
+                    key("max_frame_age_ms"),
+                    format!("max_frame_age_ms must be 50 to 600000, not {}", a.get_ref()),
+                ));
+            }
+        };
+        let retry_max_s = match &cam.retry_max_s {
+            None => 30.0,
+            Some(r) if r.get_ref().is_finite() && (1.0..=3600.0).contains(r.get_ref()) => *r.get_ref(),
+            Some(r) => {
+                return Err(loc.error(
+                    r.span(),
+                    key("retry_max_s"),
+                    format!("retry_max_s must be 1 to 3600 seconds, not {}", r.get_ref()),
+                ));
+            }
+        };
+        cameras.push(CameraConfig {
+            id: cam.id.get_ref().clone(),
+            source,
+            fps,
+            loop_file: cam.loop_file.as_ref().is_some_and(|l| *l.get_ref()),
+            transport,
+            username: cam.username.as_ref().map(|u| u.get_ref().clone()),
+            password: cam.password.as_ref().map(|p| p.get_ref().clone()),
+            max_frame_age_ms,
+            retry_max_s,
+        });
         source_spans.push(cam.source.span());
     }
 
@@ -441,7 +579,40 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             rules,
         });
     }
-    Ok(Config { path: path.to_path_buf(), cameras, machines, text: text.to_string(), roi_spans, source_spans })
+    let storage = parse_storage(&loc, &base, raw.storage.as_ref())?;
+    let shifts = shift::parse_shifts(&loc, &raw.shift)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        cameras,
+        machines,
+        storage,
+        shifts,
+        text: text.to_string(),
+        roi_spans,
+        source_spans,
+    })
+}
+
+fn parse_storage(loc: &Located<'_>, base: &Path, raw: Option<&RawStorage>) -> Result<StorageConfig, ConfigError> {
+    let data_dir = match raw.and_then(|r| r.data_dir.as_ref()) {
+        Some(d) if d.get_ref().trim().is_empty() => {
+            return Err(loc.error(d.span(), "storage.data_dir", "the data folder is empty"));
+        }
+        Some(d) => base.join(d.get_ref().trim()),
+        None => base.join("sheetsight-data"),
+    };
+    let retention_days = match raw.and_then(|r| r.retention_days.as_ref()) {
+        None => 365,
+        Some(d) if (1..=36500).contains(d.get_ref()) => *d.get_ref() as u32,
+        Some(d) => {
+            return Err(loc.error(
+                d.span(),
+                "storage.retention_days",
+                format!("retention_days must be 1 to 36500, not {}", d.get_ref()),
+            ));
+        }
+    };
+    Ok(StorageConfig { data_dir, retention_days })
 }
 
 fn parse_state(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<MachineState, ConfigError> {

@@ -50,13 +50,57 @@ pub enum Event {
     },
     /// Damage in a camera's input that was skipped, or the error that ended it.
     MediaIssue { camera: String, at: String, what: String },
+    /// A live camera's health changed; `detail` says why (never with credentials).
+    Health {
+        camera: String,
+        health: CameraHealth,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+        #[serde(serialize_with = "ms")]
+        t: f64,
+    },
+}
+
+/// What a live camera is doing. Every machine on a camera that is not `Streaming` is
+/// `NotAvailable`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CameraHealth {
+    /// Opening the stream (or waiting to try again after a refusal).
+    Connecting,
+    /// Frames arrive at the expected rate.
+    Streaming,
+    /// Connected, but no frame for several expected frame intervals.
+    Stalled,
+    /// The last attempt failed (refused, unreachable, garbage); retried with backoff.
+    Failed,
+}
+
+impl CameraHealth {
+    pub const ALL: [CameraHealth; 4] = [Self::Connecting, Self::Streaming, Self::Stalled, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "connecting",
+            Self::Streaming => "streaming",
+            Self::Stalled => "stalled",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for CameraHealth {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|h| h.as_str() == s).ok_or_else(|| format!("unknown camera health `{s}`"))
+    }
 }
 
 impl Event {
     /// When it happened (a stroke: its end).
     pub fn t(&self) -> f64 {
         match self {
-            Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } => *t,
+            Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } | Self::Health { t, .. } => *t,
             Self::Stroke { end_t, .. } => *end_t,
             Self::MediaIssue { .. } => 0.0,
         }

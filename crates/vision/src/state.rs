@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::lamp::{LampColor, LampMode};
 
 /// OPC 40001-1 MachineryItemState.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum MachineState {
     Executing,
     NotExecuting,

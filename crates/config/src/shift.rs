@@ -1,0 +1,174 @@
+//! Shifts: named daily time windows in a time zone, on chosen days of the week.
+//!
+//! A shift whose end is not after its start runs past midnight (`22:00`–`06:00`) and
+//! belongs to the day it starts on. Windows are computed in the shift's zone and turned
+//! into UTC, so a day with a daylight-saving change gives a shift of 7 or 9 hours.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::{ConfigError, Located, suggestion};
+
+const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawShift {
+    name: Spanned<String>,
+    start: Spanned<String>,
+    end: Spanned<String>,
+    days: Option<Spanned<Vec<Spanned<String>>>>,
+    time_zone: Option<Spanned<String>>,
+}
+
+/// One configured shift.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shift {
+    pub name: String,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    /// Monday first.
+    pub days: [bool; 7],
+    pub time_zone: Tz,
+}
+
+/// One occurrence of a shift.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ShiftWindow {
+    pub shift: String,
+    /// The local date the shift starts on.
+    pub date: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Shift {
+    /// The occurrences that start on the local dates `from..=to`.
+    pub fn windows(&self, from: NaiveDate, to: NaiveDate) -> Vec<ShiftWindow> {
+        let mut out = Vec::new();
+        let mut date = from;
+        while date <= to {
+            if self.days[date.weekday().num_days_from_monday() as usize] {
+                let end_date = if self.end > self.start { date } else { date + Duration::days(1) };
+                let start = local_to_utc(self.time_zone, date.and_time(self.start));
+                let end = local_to_utc(self.time_zone, end_date.and_time(self.end));
+                out.push(ShiftWindow { shift: self.name.clone(), date, start, end });
+            }
+            date += Duration::days(1);
+        }
+        out
+    }
+}
+
+/// A local time in `tz` as UTC: the earlier of two in the autumn's repeated hour, and one
+/// hour later for a time that does not exist in the spring's skipped hour.
+fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    tz.from_local_datetime(&local)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(local + Duration::hours(1))).earliest())
+        .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc))
+}
+
+fn parse_time(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<NaiveTime, ConfigError> {
+    NaiveTime::parse_from_str(s.get_ref(), "%H:%M")
+        .map_err(|_| loc.error(s.span(), key, format!("`{}` is not a time of day: write HH:MM, e.g. 06:30", s.get_ref())))
+}
+
+pub(crate) fn parse_shifts(loc: &Located<'_>, raw: &[Spanned<RawShift>]) -> Result<Vec<Shift>, ConfigError> {
+    let mut shifts: Vec<Shift> = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let r = r.get_ref();
+        let key = |k: &str| format!("shift[{i}].{k}");
+        let name = r.name.get_ref().trim().to_string();
+        if name.is_empty() || name.len() > 64 {
+            return Err(loc.error(r.name.span(), key("name"), "a shift needs a name of 1 to 64 characters"));
+        }
+        if shifts.iter().any(|s| s.name == name) {
+            return Err(loc.error(r.name.span(), key("name"), format!("shift name `{name}` is used twice")));
+        }
+        let start = parse_time(loc, &r.start, &key("start"))?;
+        let end = parse_time(loc, &r.end, &key("end"))?;
+        if start == end {
+            return Err(loc.error(r.end.span(), key("end"), "a shift cannot end when it starts"));
+        }
+        let mut days = [r.days.is_none(); 7];
+        if let Some(list) = &r.days {
+            if list.get_ref().is_empty() {
+                return Err(loc.error(list.span(), key("days"), "list at least one day, e.g. [\"mon\", \"tue\"]"));
+            }
+            for d in list.get_ref() {
+                let lower = d.get_ref().to_ascii_lowercase();
+                let index = DAY_NAMES.iter().position(|n| lower == *n)
+                    .or_else(|| lower.parse::<Weekday>().ok().map(|w| w.num_days_from_monday() as usize));
+                match index {
+                    Some(k) => days[k] = true,
+                    None => {
+                        return Err(loc.error(
+                            d.span(),
+                            key("days"),
+                            format!(
+                                "unknown day `{}`{}; valid: {}",
+                                d.get_ref(),
+                                suggestion(&lower, DAY_NAMES),
+                                DAY_NAMES.join(", ")
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let time_zone = match &r.time_zone {
+            None => Tz::UTC,
+            Some(z) => z.get_ref().parse::<Tz>().map_err(|_| {
+                loc.error(
+                    z.span(),
+                    key("time_zone"),
+                    format!("unknown time zone `{}`: use an IANA name such as Europe/Berlin or UTC", z.get_ref()),
+                )
+            })?,
+        };
+        shifts.push(Shift { name, start, end, days, time_zone });
+    }
+    Ok(shifts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shift(start: &str, end: &str, tz: Tz) -> Shift {
+        Shift {
+            name: "s".into(),
+            start: NaiveTime::parse_from_str(start, "%H:%M").expect("time"),
+            end: NaiveTime::parse_from_str(end, "%H:%M").expect("time"),
+            days: [true, true, true, true, true, false, false],
+            time_zone: tz,
+        }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn night_shift_crosses_midnight_and_weekends_are_skipped() {
+        let w = shift("22:00", "06:00", Tz::UTC).windows(date("2026-11-06"), date("2026-11-09"));
+        // Fri 6th and Mon 9th; Sat and Sun are off.
+        assert_eq!(w.len(), 2);
+        assert_eq!(w[0].start.to_rfc3339(), "2026-11-06T22:00:00+00:00");
+        assert_eq!(w[0].end.to_rfc3339(), "2026-11-07T06:00:00+00:00");
+        assert_eq!(w[1].date, date("2026-11-09"));
+    }
+
+    #[test]
+    fn daylight_saving_change_lengthens_the_night() {
+        // Berlin leaves summer time in the night of Sunday 25 October 2026.
+        let mut s = shift("22:00", "06:00", chrono_tz::Europe::Berlin);
+        s.days = [true; 7];
+        let w = s.windows(date("2026-10-24"), date("2026-10-24"));
+        assert_eq!((w[0].end - w[0].start).num_hours(), 9);
+        assert_eq!(w[0].start.to_rfc3339(), "2026-10-24T20:00:00+00:00");
+    }
+}

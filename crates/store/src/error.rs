@@ -1,0 +1,33 @@
+//! The one error type of storage, with a kind a caller can act on.
+
+/// What went wrong, coarsely.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// The database cannot be opened or created (path, permissions, not a database).
+    Open,
+    /// The schema could not be brought to this version.
+    Migrate,
+    /// A read or write failed (disk full, locked too long, I/O).
+    Io,
+    /// A stored value is not one this version understands.
+    Corrupt,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct StoreError {
+    pub kind: StoreErrorKind,
+    /// What was being done, e.g. `opening /var/lib/sheetsight/history.db`.
+    pub what: String,
+    pub message: String,
+}
+
+impl StoreError {
+    pub fn new(kind: StoreErrorKind, what: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self { kind, what: what.into(), message: message.to_string() }
+    }
+
+    pub(crate) fn io(what: &str) -> impl FnOnce(sqlx::Error) -> Self + '_ {
+        move |e| Self::new(StoreErrorKind::Io, what, e)
+    }
+}

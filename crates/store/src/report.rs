@@ -1,0 +1,280 @@
+//! The shift report: per machine and shift occurrence, time in each state, availability,
+//! strokes and the longest stop. Pure: it takes stored intervals and computes.
+//!
+//! Definitions (also in the README):
+//! - planned time: the shift's window, up to now for a shift still running;
+//! - `NotAvailable`: stored `NotAvailable` time plus time with no record at all (the
+//!   service was not running); it is never counted as running or standing;
+//! - availability = `Executing` / planned time; `availability_seen` = `Executing` / the
+//!   planned time in which the machine was seen;
+//! - strokes: strokes that ended in the window; strokes per hour of planned time;
+//! - a stop: consecutive time in `NotExecuting` or `OutOfService`; the longest is given.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sheetsight_config::ShiftWindow;
+use sheetsight_vision::state::MachineState;
+
+use crate::{Millis, StateInterval, StrokeRecord, rfc3339};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ReportRow {
+    pub machine: String,
+    pub shift: String,
+    /// Local date the shift started on.
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    pub planned_s: f64,
+    pub executing_s: f64,
+    pub not_executing_s: f64,
+    pub out_of_service_s: f64,
+    /// Stored `NotAvailable` plus unrecorded time.
+    pub not_available_s: f64,
+    /// Part of `not_available_s` with no record at all (service not running).
+    pub unrecorded_s: f64,
+    pub availability: Option<f64>,
+    pub availability_seen: Option<f64>,
+    pub strokes: u64,
+    pub strokes_per_hour: Option<f64>,
+    pub longest_stop_s: f64,
+    pub longest_stop_start: Option<String>,
+}
+
+fn seconds(ms: Millis) -> f64 {
+    ms as f64 / 1000.0
+}
+
+/// Computes the report rows of `machines` over `windows`; intervals still open end at `now`.
+pub fn compute(
+    windows: &[ShiftWindow],
+    machines: &[String],
+    states: &[StateInterval],
+    strokes: &[StrokeRecord],
+    now: Millis,
+) -> Vec<ReportRow> {
+    let mut by_machine: BTreeMap<&str, Vec<&StateInterval>> = BTreeMap::new();
+    for s in states {
+        by_machine.entry(s.key.as_str()).or_default().push(s);
+    }
+    let mut rows = Vec::new();
+    for machine in machines {
+        let intervals = by_machine.get(machine.as_str()).map(Vec::as_slice).unwrap_or_default();
+        for w in windows {
+            let start = w.start.timestamp_millis();
+            let end = w.end.timestamp_millis().min(now);
+            if end <= start {
+                continue;
+            }
+            let mut in_state: BTreeMap<MachineState, Millis> = BTreeMap::new();
+            let mut covered: Millis = 0;
+            let mut stop: Option<(Millis, Millis)> = None;
+            let mut longest: Option<(Millis, Millis)> = None;
+            for i in intervals.iter() {
+                let a = i.start.max(start);
+                let b = i.end.unwrap_or(now).min(end);
+                if b <= a {
+                    continue;
+                }
+                *in_state.entry(i.value).or_default() += b - a;
+                covered += b - a;
+                let is_stop = matches!(i.value, MachineState::NotExecuting | MachineState::OutOfService);
+                stop = match (stop, is_stop) {
+                    (Some((s, e)), true) if a - e <= 1000 => Some((s, b)),
+                    (_, true) => Some((a, b)),
+                    (_, false) => None,
+                };
+                if let Some((s, e)) = stop
+                    && longest.is_none_or(|(ls, le)| e - s > le - ls)
+                {
+                    longest = Some((s, e));
+                }
+            }
+            let planned = end - start;
+            let unrecorded = (planned - covered).max(0);
+            let get = |s| in_state.get(&s).copied().unwrap_or(0);
+            let not_available = get(MachineState::NotAvailable) + unrecorded;
+            let executing = get(MachineState::Executing);
+            let n_strokes =
+                strokes.iter().filter(|s| &s.machine == machine && s.end >= start && s.end < end).count() as u64;
+            let seen = planned - not_available;
+            rows.push(ReportRow {
+                machine: machine.clone(),
+                shift: w.shift.clone(),
+                date: w.date.to_string(),
+                start: rfc3339(start),
+                end: rfc3339(end),
+                planned_s: seconds(planned),
+                executing_s: seconds(executing),
+                not_executing_s: seconds(get(MachineState::NotExecuting)),
+                out_of_service_s: seconds(get(MachineState::OutOfService)),
+                not_available_s: seconds(not_available),
+                unrecorded_s: seconds(unrecorded),
+                availability: (planned > 0).then(|| executing as f64 / planned as f64),
+                availability_seen: (seen > 0).then(|| executing as f64 / seen as f64),
+                strokes: n_strokes,
+                strokes_per_hour: (planned > 0).then(|| n_strokes as f64 * 3_600_000.0 / planned as f64),
+                longest_stop_s: longest.map_or(0.0, |(s, e)| seconds(e - s)),
+                longest_stop_start: longest.map(|(s, _)| rfc3339(s)),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.machine, &a.start, &a.shift).cmp(&(&b.machine, &b.start, &b.shift)));
+    rows
+}
+
+fn hours_minutes(s: f64) -> String {
+    let m = (s / 60.0).round() as i64;
+    format!("{}:{:02}", m / 60, m % 60)
+}
+
+fn percent(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".into(), |x| format!("{:.1}", 100.0 * x))
+}
+
+/// A fixed-width table for people (durations as h:mm).
+pub fn table(rows: &[ReportRow]) -> String {
+    let mut out = format!(
+        "{:<12} {:<10} {:<10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>12}\n",
+        "machine",
+        "shift",
+        "date",
+        "planned",
+        "Executing",
+        "NotExec",
+        "OutOfSvc",
+        "NotAvail",
+        "avail%",
+        "strokes",
+        "str/h",
+        "long stop",
+        "stop at"
+    );
+    for r in rows {
+        let stop_at = r.longest_stop_start.as_deref().map_or("-", |s| s.get(11..19).unwrap_or(s));
+        out.push_str(&format!(
+            "{:<12} {:<10} {:<10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>12}\n",
+            r.machine,
+            r.shift,
+            r.date,
+            hours_minutes(r.planned_s),
+            hours_minutes(r.executing_s),
+            hours_minutes(r.not_executing_s),
+            hours_minutes(r.out_of_service_s),
+            hours_minutes(r.not_available_s),
+            percent(r.availability),
+            r.strokes,
+            r.strokes_per_hour.map_or_else(|| "-".into(), |x| format!("{x:.1}")),
+            hours_minutes(r.longest_stop_s),
+            stop_at,
+        ));
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+/// CSV with a header row; durations in seconds, ratios 0..1, times RFC 3339 UTC.
+pub fn csv(rows: &[ReportRow]) -> String {
+    let mut out = String::from(
+        "machine,shift,date,start,end,planned_s,executing_s,not_executing_s,out_of_service_s,not_available_s,\
+         unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start\n",
+    );
+    let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
+    for r in rows {
+        let fields = [
+            csv_field(&r.machine),
+            csv_field(&r.shift),
+            r.date.clone(),
+            r.start.clone(),
+            r.end.clone(),
+            format!("{:.3}", r.planned_s),
+            format!("{:.3}", r.executing_s),
+            format!("{:.3}", r.not_executing_s),
+            format!("{:.3}", r.out_of_service_s),
+            format!("{:.3}", r.not_available_s),
+            format!("{:.3}", r.unrecorded_s),
+            opt(r.availability),
+            opt(r.availability_seen),
+            r.strokes.to_string(),
+            opt(r.strokes_per_hour),
+            format!("{:.3}", r.longest_stop_s),
+            r.longest_stop_start.clone().unwrap_or_default(),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Interval;
+    use chrono::{NaiveDate, TimeZone, Utc};
+
+    const H: Millis = 3_600_000;
+
+    fn window(start_h: i64, end_h: i64) -> ShiftWindow {
+        ShiftWindow {
+            shift: "day".into(),
+            date: NaiveDate::from_ymd_opt(2026, 11, 2).expect("date"),
+            start: Utc.timestamp_millis_opt(start_h * H).single().expect("t"),
+            end: Utc.timestamp_millis_opt(end_h * H).single().expect("t"),
+        }
+    }
+
+    fn state(v: MachineState, a: Millis, b: Option<Millis>) -> StateInterval {
+        Interval { key: "m".into(), value: v, start: a, end: b }
+    }
+
+    #[test]
+    fn states_are_clipped_to_the_shift_and_gaps_are_not_available() {
+        use MachineState::*;
+        let states = [
+            state(Executing, 7 * H, Some(9 * H)),  // 1 h before the shift is cut off
+            state(NotExecuting, 9 * H, Some(10 * H)),
+            state(OutOfService, 10 * H, Some(10 * H + H / 2)),
+            // 10:30-11:00 unrecorded (service down)
+            state(NotAvailable, 11 * H, Some(12 * H)),
+            state(Executing, 12 * H, None), // still open: ends at `now`
+        ];
+        let strokes = [
+            StrokeRecord { machine: "m".into(), start: 8 * H, end: 8 * H + 2000 },
+            StrokeRecord { machine: "m".into(), start: 12 * H, end: 12 * H + 2000 },
+            StrokeRecord { machine: "m".into(), start: 7 * H, end: 7 * H + 2000 }, // before the shift
+            StrokeRecord { machine: "other".into(), start: 8 * H, end: 8 * H + 2000 },
+        ];
+        let rows = compute(&[window(8, 16)], &["m".into()], &states, &strokes, 14 * H);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.planned_s, 6.0 * 3600.0, "planned time ends at now");
+        assert_eq!(r.executing_s, 3.0 * 3600.0);
+        assert_eq!(r.not_executing_s, 3600.0);
+        assert_eq!(r.out_of_service_s, 1800.0);
+        assert_eq!(r.unrecorded_s, 1800.0);
+        assert_eq!(r.not_available_s, 1.5 * 3600.0);
+        assert_eq!(r.availability, Some(0.5));
+        assert_eq!(r.availability_seen, Some(3.0 / 4.5));
+        assert_eq!(r.strokes, 2);
+        assert_eq!(r.longest_stop_s, 1.5 * 3600.0, "NotExecuting then OutOfService is one stop");
+        assert_eq!(r.longest_stop_start.as_deref(), Some("1970-01-01T09:00:00.000Z"));
+    }
+
+    #[test]
+    fn a_shift_in_the_future_is_left_out_and_csv_has_a_header() {
+        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], 7 * H);
+        assert!(rows.is_empty());
+        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], 20 * H);
+        assert_eq!(rows[0].not_available_s, 8.0 * 3600.0, "no record at all is not available");
+        assert_eq!(rows[0].availability, Some(0.0));
+        assert_eq!(rows[0].availability_seen, None);
+        let text = csv(&rows);
+        assert!(text.starts_with("machine,shift,date,"));
+        assert_eq!(text.lines().count(), 2);
+        assert!(table(&rows).contains("8:00"));
+    }
+}

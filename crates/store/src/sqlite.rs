@@ -1,0 +1,427 @@
+//! The embedded store: one SQLite file (`history.db`) in the data folder, in WAL mode.
+//!
+//! WAL with `synchronous = NORMAL` keeps every committed batch through a crash of the
+//! process (a power cut may lose the last batches, never the file). Migrations are the
+//! numbered files in `migrations/sqlite`, applied at open.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::lamp::{LampColor, LampMode};
+use sheetsight_vision::state::MachineState;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+
+use crate::{
+    HealthInterval, Interval, LampInterval, Millis, Query, RunRecord, StateInterval, Store, StoreError,
+    StoreErrorKind, StrokeRecord, millis,
+};
+
+/// The file name of the database inside the data folder.
+pub const DATABASE_FILE: &str = "history.db";
+
+/// SQLite history in one file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `history.db` in `data_dir` and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join(DATABASE_FILE);
+        let what = format!("opening {}", path.display());
+        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::new(StoreErrorKind::Open, &what, e))?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::new(StoreErrorKind::Open, &what, e))?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::new(StoreErrorKind::Migrate, &what, e))?;
+        Ok(Self { pool, path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `PRAGMA integrity_check`: `ok` for a sound file.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::io("checking the database"))?;
+        Ok(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("; "))
+    }
+
+    /// Waits for the writes to be checkpointed and closes the pool.
+    pub async fn close(&self) {
+        let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
+        self.pool.close().await;
+    }
+}
+
+fn parse<T: FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|e| StoreError::new(StoreErrorKind::Corrupt, "reading history", e))
+}
+
+/// Closes the open interval of a key at `at` and opens the next one.
+async fn close_open(
+    tx: &mut Transaction<'_, Sqlite>,
+    sql: &'static str, at: Millis, key: &[&str]) -> Result<(), StoreError> {
+    let mut q = sqlx::query(sql).bind(at);
+    for k in key {
+        q = q.bind(*k);
+    }
+    q.execute(&mut **tx).await.map_err(StoreError::io("closing an interval"))?;
+    Ok(())
+}
+
+async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) -> Result<(), StoreError> {
+    let io = StoreError::io("storing an event");
+    match event {
+        Event::State { machine, state, t } => {
+            let at = millis(*t);
+            close_open(
+                tx,
+                "UPDATE machine_state SET end_ms = max(start_ms, ?) WHERE machine = ? AND end_ms IS NULL",
+                at,
+                &[machine],
+            )
+            .await?;
+            sqlx::query("INSERT INTO machine_state (machine, state, start_ms, run_id) VALUES (?, ?, ?, ?)")
+                .bind(machine)
+                .bind(state.as_str())
+                .bind(at)
+                .bind(run)
+                .execute(&mut **tx)
+                .await
+                .map_err(io)?;
+        }
+        Event::Lamp { machine, lamp, color, mode, t } => {
+            let at = millis(*t);
+            let lamp = lamp.to_string();
+            close_open(
+                tx,
+                "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE machine = ? AND lamp = ? AND end_ms IS NULL",
+                at,
+                &[machine, &lamp],
+            )
+            .await?;
+            sqlx::query(
+                "INSERT INTO lamp_mode (machine, lamp, color, mode, start_ms, run_id) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(machine)
+            .bind(lamp)
+            .bind(color.as_str())
+            .bind(mode.as_str())
+            .bind(at)
+            .bind(run)
+            .execute(&mut **tx)
+            .await
+            .map_err(io)?;
+        }
+        Event::Health { camera, health, detail, t } => {
+            let at = millis(*t);
+            close_open(
+                tx,
+                "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL",
+                at,
+                &[camera],
+            )
+            .await?;
+            sqlx::query("INSERT INTO camera_health (camera, health, detail, start_ms, run_id) VALUES (?, ?, ?, ?, ?)")
+                .bind(camera)
+                .bind(health.as_str())
+                .bind(detail)
+                .bind(at)
+                .bind(run)
+                .execute(&mut **tx)
+                .await
+                .map_err(io)?;
+        }
+        Event::Stroke { machine, start_t, end_t } => {
+            sqlx::query("INSERT INTO stroke (machine, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?)")
+                .bind(machine)
+                .bind(millis(*start_t))
+                .bind(millis(*end_t))
+                .bind(run)
+                .execute(&mut **tx)
+                .await
+                .map_err(io)?;
+        }
+        Event::Motion { .. } | Event::MediaIssue { .. } => {}
+    }
+    Ok(())
+}
+
+/// Rows overlapping `from..to` (bound as to, from), of one key or all (bound twice).
+macro_rules! overlapping {
+    ($select:literal, $key:literal, $order:literal) => {
+        concat!(
+            $select,
+            " WHERE start_ms < ? AND (end_ms IS NULL OR end_ms > ?) AND (? IS NULL OR ",
+            $key,
+            " = ?) ORDER BY ",
+            $order
+        )
+    };
+}
+
+impl Store for SqliteStore {
+    async fn begin_run(&self, now: Millis, version: &str) -> Result<i64, StoreError> {
+        let io = StoreError::io("starting a run");
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        let crashed: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, heartbeat_ms FROM service_run WHERE stopped_ms IS NULL ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(StoreError::io("finding crashed runs"))?;
+        for (id, heartbeat) in crashed {
+            let recover = StoreError::io("closing a crashed run");
+            let open: Vec<(String, String, i64)> = sqlx::query_as(
+                "SELECT machine, state, start_ms FROM machine_state WHERE end_ms IS NULL AND run_id = ?",
+            )
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(StoreError::io("closing a crashed run"))?;
+            for (machine, state, start) in open {
+                let known_until = heartbeat.max(start);
+                if state == MachineState::NotAvailable.as_str() {
+                    // Unknown until now, as it already was.
+                    sqlx::query("UPDATE machine_state SET end_ms = ? WHERE machine = ? AND end_ms IS NULL")
+                        .bind(now.max(start))
+                        .bind(&machine)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::io("closing a crashed run"))?;
+                    continue;
+                }
+                sqlx::query("UPDATE machine_state SET end_ms = ? WHERE machine = ? AND end_ms IS NULL")
+                    .bind(known_until)
+                    .bind(&machine)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::io("closing a crashed run"))?;
+                sqlx::query(
+                    "INSERT INTO machine_state (machine, state, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&machine)
+                .bind(MachineState::NotAvailable.as_str())
+                .bind(known_until)
+                .bind(now.max(known_until))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::io("closing a crashed run"))?;
+            }
+            for sql in [
+                "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
+                "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
+            ] {
+                sqlx::query(sql)
+                .bind(heartbeat)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::io("closing a crashed run"))?;
+            }
+            sqlx::query("UPDATE service_run SET stopped_ms = heartbeat_ms, stop_reason = 'crash' WHERE id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(recover)?;
+            tracing::warn!(run = id, last_heartbeat = %crate::rfc3339(heartbeat), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
+        }
+        let (run,): (i64,) = sqlx::query_as(
+            "INSERT INTO service_run (started_ms, heartbeat_ms, version) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(version)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::io("starting a run"))?;
+        tx.commit().await.map_err(StoreError::io("starting a run"))?;
+        Ok(run)
+    }
+
+    async fn write(&self, run: i64, events: &[Event], heartbeat: Millis) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(StoreError::io("storing events"))?;
+        for e in events {
+            write_event(&mut tx, run, e).await?;
+        }
+        sqlx::query("UPDATE service_run SET heartbeat_ms = max(heartbeat_ms, ?) WHERE id = ?")
+            .bind(heartbeat)
+            .bind(run)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::io("storing the heartbeat"))?;
+        tx.commit().await.map_err(StoreError::io("committing events"))
+    }
+
+    async fn end_run(&self, run: i64, now: Millis) -> Result<(), StoreError> {
+        let io = StoreError::io("stopping the run");
+        let mut tx = self.pool.begin().await.map_err(io)?;
+        for sql in [
+            "UPDATE machine_state SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
+            "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
+            "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
+        ] {
+            sqlx::query(sql)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::io("stopping the run"))?;
+        }
+        sqlx::query(
+            "UPDATE service_run SET stopped_ms = ?, heartbeat_ms = max(heartbeat_ms, ?), stop_reason = 'stop' WHERE id = ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(run)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::io("stopping the run"))?;
+        tx.commit().await.map_err(StoreError::io("stopping the run"))
+    }
+
+    async fn purge(&self, before: Millis) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        let mut tx = self.pool.begin().await.map_err(StoreError::io("purging old history"))?;
+        for sql in [
+            "DELETE FROM machine_state WHERE end_ms IS NOT NULL AND end_ms < ?",
+            "DELETE FROM lamp_mode WHERE end_ms IS NOT NULL AND end_ms < ?",
+            "DELETE FROM camera_health WHERE end_ms IS NOT NULL AND end_ms < ?",
+            "DELETE FROM stroke WHERE end_ms < ?",
+        ] {
+            deleted += sqlx::query(sql)
+                .bind(before)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::io("purging old history"))?
+                .rows_affected();
+        }
+        deleted += sqlx::query(
+            "DELETE FROM service_run WHERE stopped_ms IS NOT NULL AND stopped_ms < ? AND id NOT IN \
+             (SELECT run_id FROM machine_state UNION SELECT run_id FROM lamp_mode \
+              UNION SELECT run_id FROM camera_health UNION SELECT run_id FROM stroke)",
+        )
+        .bind(before)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::io("purging old history"))?
+        .rows_affected();
+        tx.commit().await.map_err(StoreError::io("purging old history"))?;
+        Ok(deleted)
+    }
+
+    async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
+            "SELECT id, started_ms, heartbeat_ms, stopped_ms, stop_reason, version FROM service_run ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading runs"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, started, heartbeat, stopped, stop_reason, version)| RunRecord {
+                id,
+                started,
+                heartbeat,
+                stopped,
+                stop_reason,
+                version,
+            })
+            .collect())
+    }
+
+    async fn states(&self, q: &Query) -> Result<Vec<StateInterval>, StoreError> {
+        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(overlapping!(
+            "SELECT machine, state, start_ms, end_ms FROM machine_state",
+            "machine",
+            "machine, start_ms"
+        ))
+        .bind(q.to)
+        .bind(q.from)
+        .bind(&q.key)
+        .bind(&q.key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading machine states"))?;
+        rows.into_iter()
+            .map(|(key, state, start, end)| Ok(Interval { key, value: parse(&state)?, start, end }))
+            .collect()
+    }
+
+    async fn lamps(&self, q: &Query) -> Result<Vec<LampInterval>, StoreError> {
+        let rows: Vec<(String, i64, String, String, i64, Option<i64>)> = sqlx::query_as(overlapping!(
+            "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
+            "machine",
+            "machine, lamp, start_ms"
+        ))
+        .bind(q.to)
+        .bind(q.from)
+        .bind(&q.key)
+        .bind(&q.key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading lamp modes"))?;
+        rows.into_iter()
+            .map(|(machine, lamp, color, mode, start, end)| {
+                let value: (LampColor, LampMode) = (parse(&color)?, parse(&mode)?);
+                Ok(Interval { key: (machine, lamp as u32), value, start, end })
+            })
+            .collect()
+    }
+
+    async fn health(&self, q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
+        let rows: Vec<(String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(overlapping!(
+            "SELECT camera, health, detail, start_ms, end_ms FROM camera_health",
+            "camera",
+            "camera, start_ms"
+        ))
+        .bind(q.to)
+        .bind(q.from)
+        .bind(&q.key)
+        .bind(&q.key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading camera health"))?;
+        rows.into_iter()
+            .map(|(key, health, detail, start, end)| {
+                let health: CameraHealth = parse(&health)?;
+                Ok(Interval { key, value: (health, detail), start, end })
+            })
+            .collect()
+    }
+
+    async fn strokes(&self, q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT machine, start_ms, end_ms FROM stroke WHERE end_ms >= ? AND end_ms < ? \
+             AND (? IS NULL OR machine = ?) ORDER BY machine, end_ms",
+        )
+        .bind(q.from)
+        .bind(q.to)
+        .bind(&q.key)
+        .bind(&q.key)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading strokes"))?;
+        Ok(rows.into_iter().map(|(machine, start, end)| StrokeRecord { machine, start, end }).collect())
+    }
+}
