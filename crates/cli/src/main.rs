@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod live;
 mod offline;
 mod scenes;
 mod synth;
@@ -33,6 +34,31 @@ enum Command {
         /// Also write the per-machine summary as JSON.
         #[arg(long)]
         summary_json: Option<PathBuf>,
+    },
+    /// Watch the configured cameras around the clock and store what every machine does
+    /// (stops cleanly on Ctrl-C or SIGTERM).
+    Run {
+        /// The configuration file (TOML).
+        config: PathBuf,
+        /// Also write every event as it happens (JSON Lines).
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
+    /// Per machine and shift: time in each state, availability, strokes, longest stop.
+    Report {
+        /// The configuration file (TOML) whose history and shifts to use.
+        config: PathBuf,
+        /// First local date (YYYY-MM-DD) a shift starts on.
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last local date (YYYY-MM-DD) a shift starts on.
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this machine.
+        #[arg(long)]
+        machine: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: live::ReportFormat,
     },
     /// A simulated shop analysed live, in real time, with a live view in the terminal.
     Demo {
@@ -119,6 +145,10 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Analyze { config, events, summary_json } => {
             offline::analyze(&config, &events, summary_json.as_deref())
+        }
+        Command::Run { config, events } => live::run(&config, events.as_deref()),
+        Command::Report { config, from, to, machine, format } => {
+            live::report(&live::ReportOptions { config, from, to, machine, format })
         }
         Command::Demo { duration_s, speed, events, plain, seed } => {
             demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed })

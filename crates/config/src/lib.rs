@@ -39,8 +39,8 @@ use sheetsight_vision::state::{LampSelector, MachineState, StateRule, StateRules
 use toml::Spanned;
 
 pub mod shift;
-pub use shift::{Shift, ShiftWindow};
 use shift::RawShift;
+pub use shift::{Shift, ShiftWindow};
 
 /// A configuration error, located in its file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -93,6 +93,21 @@ pub struct CameraConfig {
 }
 
 impl CameraConfig {
+    /// A camera with every optional key at its default.
+    pub fn new(id: impl Into<String>, source: SourceSpec, fps: Option<f64>) -> Self {
+        Self {
+            id: id.into(),
+            source,
+            fps,
+            loop_file: false,
+            transport: RtspTransport::Tcp,
+            username: None,
+            password: None,
+            max_frame_age_ms: 2000,
+            retry_max_s: 30.0,
+        }
+    }
+
     /// The source for logs and screens: a URL's password is replaced by `***`.
     pub fn source_for_display(&self) -> String {
         match &self.source {
@@ -706,6 +721,19 @@ fn parse_rules(loc: &Located<'_>, i: usize, m: &RawMachine, lamps: &[LampConfig]
 }
 
 impl Config {
+    /// A configuration built in code (simulated cameras, benchmarks): nothing to locate
+    /// errors in, so region errors name only the key.
+    pub fn from_parts(
+        path: PathBuf,
+        cameras: Vec<CameraConfig>,
+        machines: Vec<MachineConfig>,
+        storage: StorageConfig,
+        shifts: Vec<Shift>,
+    ) -> Self {
+        let source_spans = vec![0..0; cameras.len()];
+        Self { path, cameras, machines, storage, shifts, text: String::new(), roi_spans: Vec::new(), source_spans }
+    }
+
     /// Checks every region of the machines on `camera` against its frame size and
     /// rasterises it.
     pub fn check_frame_sizes(&self, camera: &str, width_px: u32, height_px: u32) -> Result<(), ConfigError> {

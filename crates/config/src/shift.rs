@@ -5,7 +5,8 @@
 //! into UTC, so a day with a daylight-saving change gives a shift of 7 or 9 hours.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
+pub use chrono_tz::Tz;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -72,8 +73,9 @@ fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
 }
 
 fn parse_time(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<NaiveTime, ConfigError> {
-    NaiveTime::parse_from_str(s.get_ref(), "%H:%M")
-        .map_err(|_| loc.error(s.span(), key, format!("`{}` is not a time of day: write HH:MM, e.g. 06:30", s.get_ref())))
+    NaiveTime::parse_from_str(s.get_ref(), "%H:%M").map_err(|_| {
+        loc.error(s.span(), key, format!("`{}` is not a time of day: write HH:MM, e.g. 06:30", s.get_ref()))
+    })
 }
 
 pub(crate) fn parse_shifts(loc: &Located<'_>, raw: &[Spanned<RawShift>]) -> Result<Vec<Shift>, ConfigError> {
@@ -100,7 +102,9 @@ pub(crate) fn parse_shifts(loc: &Located<'_>, raw: &[Spanned<RawShift>]) -> Resu
             }
             for d in list.get_ref() {
                 let lower = d.get_ref().to_ascii_lowercase();
-                let index = DAY_NAMES.iter().position(|n| lower == *n)
+                let index = DAY_NAMES
+                    .iter()
+                    .position(|n| lower == *n)
                     .or_else(|| lower.parse::<Weekday>().ok().map(|w| w.num_days_from_monday() as usize));
                 match index {
                     Some(k) => days[k] = true,

@@ -1,1 +1,18 @@
+//! The long-running service: every camera supervised by its own task and analysed by its
+//! own worker thread, every event stored, and a clean stop that flushes everything.
+//!
+//! ```text
+//!  supervisor task ──packets, health──▶ worker thread ──events──▶ writer task ──▶ Store
+//!  (ingest: connect,                     (decode, analyse,          (1 s batches)
+//!   stall, backoff)                       NotAvailable when blind)  └──▶ broadcast (live views)
+//! ```
+//!
+//! Invariants: one camera's failure or panic never stops another; while a camera is not
+//! `streaming`, every machine on it is `NotAvailable` and its lamps `unknown`; times are
+//! wall-clock seconds since 1970 UTC.
 
+pub mod service;
+pub mod worker;
+
+pub use service::{Service, ServiceError, StopReport};
+pub use worker::{CameraStatus, WorkerStats};

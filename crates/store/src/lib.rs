@@ -35,9 +35,7 @@ pub fn millis(t_s: f64) -> Millis {
 
 /// Now, as [`Millis`].
 pub fn now_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
 }
 
 /// RFC 3339 UTC text of a time.
@@ -94,8 +92,12 @@ pub trait Store: Send + Sync + 'static {
     fn begin_run(&self, now: Millis, version: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// Stores a batch of events in one transaction and sets the run's heartbeat.
-    fn write(&self, run: i64, events: &[Event], heartbeat: Millis)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn write(
+        &self,
+        run: i64,
+        events: &[Event],
+        heartbeat: Millis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Closes every open interval at `now` and marks the run stopped.
     fn end_run(&self, run: i64, now: Millis) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -235,7 +235,7 @@ mod tests {
     fn states_are_clipped_to_the_shift_and_gaps_are_not_available() {
         use MachineState::*;
         let states = [
-            state(Executing, 7 * H, Some(9 * H)),  // 1 h before the shift is cut off
+            state(Executing, 7 * H, Some(9 * H)), // 1 h before the shift is cut off
             state(NotExecuting, 9 * H, Some(10 * H)),
             state(OutOfService, 10 * H, Some(10 * H + H / 2)),
             // 10:30-11:00 unrecorded (service down)

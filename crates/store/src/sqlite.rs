@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::{
-    HealthInterval, Interval, LampInterval, Millis, Query, RunRecord, StateInterval, Store, StoreError,
-    StoreErrorKind, StrokeRecord, millis,
+    HealthInterval, Interval, LampInterval, Millis, Query, RunRecord, StateInterval, Store, StoreError, StoreErrorKind,
+    StrokeRecord, millis,
 };
 
 /// The file name of the database inside the data folder.
@@ -81,7 +81,10 @@ fn parse<T: FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T, StoreError> {
 /// Closes the open interval of a key at `at` and opens the next one.
 async fn close_open(
     tx: &mut Transaction<'_, Sqlite>,
-    sql: &'static str, at: Millis, key: &[&str]) -> Result<(), StoreError> {
+    sql: &'static str,
+    at: Millis,
+    key: &[&str],
+) -> Result<(), StoreError> {
     let mut q = sqlx::query(sql).bind(at);
     for k in key {
         q = q.bind(*k);
@@ -234,11 +237,11 @@ impl Store for SqliteStore {
                 "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
             ] {
                 sqlx::query(sql)
-                .bind(heartbeat)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::io("closing a crashed run"))?;
+                    .bind(heartbeat)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::io("closing a crashed run"))?;
             }
             sqlx::query("UPDATE service_run SET stopped_ms = heartbeat_ms, stop_reason = 'crash' WHERE id = ?")
                 .bind(id)
@@ -247,15 +250,14 @@ impl Store for SqliteStore {
                 .map_err(recover)?;
             tracing::warn!(run = id, last_heartbeat = %crate::rfc3339(heartbeat), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
         }
-        let (run,): (i64,) = sqlx::query_as(
-            "INSERT INTO service_run (started_ms, heartbeat_ms, version) VALUES (?, ?, ?) RETURNING id",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(version)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::io("starting a run"))?;
+        let (run,): (i64,) =
+            sqlx::query_as("INSERT INTO service_run (started_ms, heartbeat_ms, version) VALUES (?, ?, ?) RETURNING id")
+                .bind(now)
+                .bind(now)
+                .bind(version)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::io("starting a run"))?;
         tx.commit().await.map_err(StoreError::io("starting a run"))?;
         Ok(run)
     }
@@ -282,11 +284,7 @@ impl Store for SqliteStore {
             "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
             "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
         ] {
-            sqlx::query(sql)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::io("stopping the run"))?;
+            sqlx::query(sql).bind(now).execute(&mut *tx).await.map_err(StoreError::io("stopping the run"))?;
         }
         sqlx::query(
             "UPDATE service_run SET stopped_ms = ?, heartbeat_ms = max(heartbeat_ms, ?), stop_reason = 'stop' WHERE id = ?",

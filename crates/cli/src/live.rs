@@ -1,0 +1,196 @@
+//! `sheetsight run` and `sheetsight report`: the service over real cameras, and the shift
+//! report from its history.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use chrono::NaiveDate;
+use sheetsight_config::{Config, Shift};
+use sheetsight_ingest::NetworkOpener;
+use sheetsight_ingest::source::SharedOpener;
+use sheetsight_service::{Service, StopReport};
+use sheetsight_store::sqlite::SqliteStore;
+use sheetsight_store::{Query, Store, report};
+use tokio::sync::broadcast;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Writes every live event to `path` as JSON Lines, each line flushed as it comes.
+pub fn spawn_event_log(
+    path: &Path,
+    mut rx: broadcast::Receiver<sheetsight_vision::event::Event>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::LineWriter::new(file);
+    Ok(tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    if let Err(err) = sheetsight_monitor::jsonl::write_event(&mut out, &e) {
+                        tracing::error!(error = %err, "cannot write the event log");
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(skipped = n, "the event log fell behind");
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    let _ = out.flush();
+                    return;
+                }
+            }
+        }
+    }))
+}
+
+pub fn print_stop_report(report: &StopReport) {
+    eprintln!("sheetsight: stopped run {}; {} events stored", report.run, report.writer.events_written);
+    for (camera, stats, dropped) in &report.cameras {
+        eprintln!(
+            "  camera {camera}: {} frames decoded, {} analysed, {} stale, {} corrupt, {} packets dropped",
+            stats.frames_decoded, stats.frames_analyzed, stats.frames_stale, stats.decode_errors, dropped
+        );
+    }
+    if report.writer.events_lost > 0 {
+        eprintln!("  {} events could not be stored", report.writer.events_lost);
+    }
+}
+
+/// Runs the service on `config` until Ctrl-C or SIGTERM.
+pub fn run(config_path: &Path, events: Option<&Path>) -> anyhow::Result<bool> {
+    let config = sheetsight_config::load(config_path)?;
+    runtime()?.block_on(serve(config, Arc::new(NetworkOpener), events))
+}
+
+pub async fn serve(config: Config, opener: SharedOpener, events: Option<&Path>) -> anyhow::Result<bool> {
+    let store = Arc::new(
+        SqliteStore::open(&config.storage.data_dir)
+            .await
+            .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
+    );
+    let live = Service::<SqliteStore>::live_channel();
+    let log = match events {
+        Some(p) => Some(spawn_event_log(p, live.subscribe())?),
+        None => None,
+    };
+    let service = Service::start(&config, opener, store.clone(), VERSION, live).await?;
+    eprintln!(
+        "sheetsight: run {} watching {} cameras, {} machines; history in {}; Ctrl-C to stop",
+        service.run_id(),
+        config.cameras.len(),
+        config.machines.len(),
+        store.path().display()
+    );
+    shutdown_signal().await;
+    eprintln!("sheetsight: stopping");
+    let report = service.stop().await?;
+    if let Some(log) = log {
+        let _ = log.await;
+    }
+    store.close().await;
+    print_stop_report(&report);
+    Ok(true)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+/// Without configured shifts, the report is per whole day (UTC).
+fn shifts_or_whole_days(config: &Config) -> Vec<Shift> {
+    if !config.shifts.is_empty() {
+        return config.shifts.clone();
+    }
+    vec![Shift {
+        name: "day".into(),
+        start: chrono::NaiveTime::MIN,
+        end: chrono::NaiveTime::MIN,
+        days: [true; 7],
+        time_zone: sheetsight_config::shift::Tz::UTC,
+    }]
+}
+
+pub struct ReportOptions {
+    pub config: PathBuf,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub machine: Option<String>,
+    pub format: ReportFormat,
+}
+
+pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
+    anyhow::ensure!(o.from <= o.to, "--from {} is after --to {}", o.from, o.to);
+    let config = sheetsight_config::load(&o.config)?;
+    let machines: Vec<String> = match &o.machine {
+        Some(m) if config.machines.iter().any(|x| &x.id == m) => vec![m.clone()],
+        Some(m) => {
+            let ids: Vec<&str> = config.machines.iter().map(|x| x.id.as_str()).collect();
+            let hint = sheetsight_config::nearest(m, ids.iter().copied())
+                .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+            anyhow::bail!("--machine: no machine `{m}` in {}{hint}; machines: {}", o.config.display(), ids.join(", "));
+        }
+        None => config.machines.iter().map(|m| m.id.clone()).collect(),
+    };
+    let windows: Vec<_> = shifts_or_whole_days(&config).iter().flat_map(|s| s.windows(o.from, o.to)).collect();
+    let (Some(from), Some(to)) = (
+        windows.iter().map(|w| w.start.timestamp_millis()).min(),
+        windows.iter().map(|w| w.end.timestamp_millis()).max(),
+    ) else {
+        println!("no shift falls between {} and {}", o.from, o.to);
+        return Ok(true);
+    };
+    let data_dir = &config.storage.data_dir;
+    anyhow::ensure!(
+        data_dir.join(sheetsight_store::sqlite::DATABASE_FILE).exists(),
+        "no history in {}: `sheetsight run {}` stores it there",
+        data_dir.display(),
+        o.config.display()
+    );
+    let rows = runtime()?.block_on(async {
+        let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
+        let q = Query { from, to, key: o.machine.clone() };
+        let states = store.states(&q).await?;
+        let strokes = store.strokes(&q).await?;
+        store.close().await;
+        anyhow::Ok(report::compute(&windows, &machines, &states, &strokes, sheetsight_store::now_millis()))
+    })?;
+    let text = match o.format {
+        ReportFormat::Table => report::table(&rows),
+        ReportFormat::Csv => report::csv(&rows),
+        ReportFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+    };
+    print!("{text}");
+    Ok(true)
+}

@@ -1,0 +1,216 @@
+//! One task per camera: connect, read, judge health, retry forever.
+//!
+//! Health is judged on frames *decoded* by the camera's worker (counted in [`Progress`]),
+//! not on bytes received, so a camera that sends garbage is not `streaming`:
+//! - `connecting` while a connection is being opened;
+//! - `streaming` from the first decoded frame;
+//! - `stalled` after no decoded frame for [`stall_after`]: ten of the camera's own frame
+//!   intervals (measured, else announced, else its `fps`), at least 2 s;
+//! - `failed` when the source errs, or stays stalled three times that long; then it is
+//!   retried: at once when an unreachable camera answers a TCP probe (one a second),
+//!   otherwise after a capped, jittered [`Backoff`].
+//!
+//! Packets go to the worker through an unbounded channel, but never more than
+//! [`MAX_QUEUED_PACKETS`] at a time: beyond that they are dropped (and counted), and an
+//! H.264/H.265 stream then waits for its next key frame.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sheetsight_config::CameraConfig;
+use sheetsight_vision::event::CameraHealth;
+use tokio::sync::watch;
+
+use crate::backoff::Backoff;
+use crate::source::{LiveSource, Packet, SharedOpener, SourceError, SourceErrorKind};
+use crate::wall_s;
+
+pub const MAX_QUEUED_PACKETS: usize = 32;
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+const CHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// What the supervisor tells the camera's worker, in order.
+#[derive(Debug)]
+pub enum CameraMsg {
+    Health { health: CameraHealth, detail: Option<String>, t_s: f64 },
+    Packet(Packet),
+}
+
+/// Counters shared by the supervisor and the worker.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Frames decoded by the worker since the start.
+    pub frames_decoded: AtomicU64,
+    /// The worker's running estimate of the camera's frame interval, µs (0: none yet).
+    pub frame_interval_us: AtomicU64,
+    /// Packets sent to the worker and not yet taken.
+    pub queued: AtomicUsize,
+    /// Packets dropped because the worker was too far behind.
+    pub packets_dropped: AtomicU64,
+    /// Connections opened.
+    pub connections: AtomicU64,
+}
+
+/// The sending side of a camera's worker.
+#[derive(Clone)]
+pub struct WorkerLink {
+    pub tx: std::sync::mpsc::Sender<CameraMsg>,
+    pub progress: Arc<Progress>,
+}
+
+impl WorkerLink {
+    fn health(&self, health: CameraHealth, detail: Option<String>) {
+        let _ = self.tx.send(CameraMsg::Health { health, detail, t_s: wall_s() });
+    }
+}
+
+/// Ten frame intervals, at least 2 s.
+pub fn stall_after(interval_s: f64) -> Duration {
+    Duration::from_secs_f64((10.0 * interval_s).max(2.0))
+}
+
+enum StreamEnd {
+    Stop,
+    Failed(SourceError),
+}
+
+/// Runs one camera until `stop` turns true.
+pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerLink, mut stop: watch::Receiver<bool>) {
+    let seed =
+        camera.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut backoff = Backoff::new(0.5, camera.retry_max_s, seed);
+    let display = camera.source_for_display();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        link.health(CameraHealth::Connecting, None);
+        let opened = tokio::select! {
+            r = tokio::time::timeout(OPEN_TIMEOUT, opener.open(&camera)) => r,
+            _ = stop.changed() => return,
+        };
+        let failure = match opened {
+            Err(_) => SourceError::new(
+                SourceErrorKind::Unreachable,
+                format!("{display}: no answer within {} s", OPEN_TIMEOUT.as_secs()),
+            ),
+            Ok(Err(e)) => e,
+            Ok(Ok(mut source)) => {
+                link.progress.connections.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
+                match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {
+                    StreamEnd::Stop => return,
+                    StreamEnd::Failed(e) => e,
+                }
+            }
+        };
+        tracing::warn!(camera = %camera.id, error = %failure.message, kind = ?failure.kind, "camera failed");
+        link.health(CameraHealth::Failed, Some(failure.message.clone()));
+        if failure.kind == SourceErrorKind::Ended {
+            // A file that does not loop: nothing more will come.
+            return;
+        }
+        let delay = backoff.next_delay();
+        let address = (failure.kind == SourceErrorKind::Unreachable).then(|| opener.address(&camera)).flatten();
+        let waited = tokio::select! {
+            _ = wait(delay, address) => true,
+            _ = stop.changed() => false,
+        };
+        if !waited {
+            return;
+        }
+    }
+}
+
+/// Waits `delay`, or less if `address` starts accepting TCP connections.
+async fn wait(delay: Duration, address: Option<String>) {
+    let Some(address) = address else {
+        tokio::time::sleep(delay).await;
+        return;
+    };
+    let deadline = tokio::time::Instant::now() + delay;
+    loop {
+        let probe = tokio::time::timeout(PROBE_INTERVAL, tokio::net::TcpStream::connect(&address)).await;
+        if matches!(probe, Ok(Ok(_))) {
+            return;
+        }
+        let next = tokio::time::Instant::now() + PROBE_INTERVAL;
+        if next >= deadline {
+            tokio::time::sleep_until(deadline).await;
+            return;
+        }
+        tokio::time::sleep_until(next).await;
+    }
+}
+
+async fn read(
+    camera: &CameraConfig,
+    source: &mut dyn LiveSource,
+    link: &WorkerLink,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> StreamEnd {
+    let fallback_interval_s = source.announced_interval_s().or(camera.fps.map(|f| 1.0 / f)).unwrap_or(1.0);
+    let progress = &link.progress;
+    let mut decoded = progress.frames_decoded.load(Ordering::Relaxed);
+    let mut last_frame = Instant::now();
+    let mut health = CameraHealth::Connecting;
+    let mut wait_for_key = false;
+    let mut check = tokio::time::interval(CHECK_INTERVAL);
+    loop {
+        let next = source.next();
+        tokio::pin!(next);
+        loop {
+            tokio::select! {
+                packet = &mut next => {
+                    match packet {
+                        Ok(p) => {
+                            if progress.queued.load(Ordering::Relaxed) >= MAX_QUEUED_PACKETS
+                                || (wait_for_key && !p.payload.is_key())
+                            {
+                                wait_for_key = true;
+                                progress.packets_dropped.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                wait_for_key = false;
+                                progress.queued.fetch_add(1, Ordering::Relaxed);
+                                let _ = link.tx.send(CameraMsg::Packet(p));
+                            }
+                        }
+                        Err(e) => return StreamEnd::Failed(e),
+                    }
+                    break;
+                }
+                _ = check.tick() => {
+                    let now_decoded = progress.frames_decoded.load(Ordering::Relaxed);
+                    if now_decoded != decoded {
+                        decoded = now_decoded;
+                        last_frame = Instant::now();
+                        if health != CameraHealth::Streaming {
+                            health = CameraHealth::Streaming;
+                            backoff.reset();
+                            link.health(health, None);
+                        }
+                        continue;
+                    }
+                    let measured_us = progress.frame_interval_us.load(Ordering::Relaxed);
+                    let interval_s = if measured_us > 0 { measured_us as f64 / 1e6 } else { fallback_interval_s };
+                    let stall = stall_after(interval_s);
+                    let silent = last_frame.elapsed();
+                    if silent > 3 * stall {
+                        return StreamEnd::Failed(SourceError::new(
+                            SourceErrorKind::Protocol,
+                            format!("no usable frame for {:.1} s (expected one every {interval_s:.2} s)", silent.as_secs_f64()),
+                        ));
+                    }
+                    if silent > stall && health == CameraHealth::Streaming {
+                        health = CameraHealth::Stalled;
+                        link.health(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())));
+                    }
+                }
+                _ = stop.changed() => return StreamEnd::Stop,
+            }
+        }
+    }
+}

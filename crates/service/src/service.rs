@@ -1,0 +1,150 @@
+//! Starting and stopping the service.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sheetsight_config::Config;
+use sheetsight_ingest::source::SharedOpener;
+use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
+use sheetsight_ingest::wall_s;
+use sheetsight_store::writer::{self, WriterOptions, WriterStats};
+use sheetsight_store::{Store, StoreError, now_millis};
+use sheetsight_vision::event::{CameraHealth, Event};
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::worker::{CameraStatus, Worker, WorkerStats};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("history: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot start the worker of camera `{camera}`: {message}")]
+    Worker { camera: String, message: String },
+}
+
+/// What a stopped service did.
+#[derive(Debug)]
+pub struct StopReport {
+    pub run: i64,
+    pub cameras: Vec<(String, WorkerStats, u64)>,
+    pub writer: WriterStats,
+}
+
+struct CameraTask {
+    id: String,
+    supervisor: JoinHandle<()>,
+    worker: std::thread::JoinHandle<WorkerStats>,
+    progress: Arc<Progress>,
+}
+
+/// A running service.
+pub struct Service<S: Store> {
+    store: Arc<S>,
+    run: i64,
+    stop_tx: watch::Sender<bool>,
+    cameras: Vec<CameraTask>,
+    statuses: Vec<Arc<Mutex<CameraStatus>>>,
+    writer: JoinHandle<WriterStats>,
+    live: broadcast::Sender<Event>,
+}
+
+impl<S: Store> Service<S> {
+    /// Starts a run in `store` and every camera of `config`, opened through `opener`.
+    /// Every event is also sent to `live` (subscribe before starting to miss none).
+    /// Must be called within a Tokio runtime.
+    pub async fn start(
+        config: &Config,
+        opener: SharedOpener,
+        store: Arc<S>,
+        version: &str,
+        live: broadcast::Sender<Event>,
+    ) -> Result<Self, ServiceError> {
+        let run = store.begin_run(now_millis(), version).await?;
+        let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 86_400);
+        let (sink, writer) =
+            writer::spawn(store.clone(), run, WriterOptions { retention: Some(retention), ..Default::default() });
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut cameras = Vec::new();
+        let mut statuses = Vec::new();
+        for camera in &config.cameras {
+            let machines: Vec<_> = config.machines_on(&camera.id).cloned().collect();
+            let progress = Arc::new(Progress::default());
+            let status = Arc::new(Mutex::new(CameraStatus {
+                id: camera.id.clone(),
+                health: CameraHealth::Connecting,
+                detail: None,
+                since_s: wall_s(),
+                stats: WorkerStats::default(),
+                machines: Vec::new(),
+            }));
+            let (tx, rx) = std::sync::mpsc::channel();
+            let sink = sink.clone();
+            let live_tx = live.clone();
+            let out = move |e: Event| {
+                let _ = live_tx.send(e.clone());
+                sink.send(e);
+            };
+            let worker = Worker::new(camera.clone(), machines, progress.clone(), status.clone(), out);
+            let worker = std::thread::Builder::new()
+                .name(format!("cam-{}", camera.id))
+                .spawn(move || worker.run(rx))
+                .map_err(|e| ServiceError::Worker { camera: camera.id.clone(), message: e.to_string() })?;
+            let link = WorkerLink { tx, progress: progress.clone() };
+            let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
+            tracing::info!(camera = %camera.id, source = %camera.source_for_display(), "camera started");
+            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress });
+            statuses.push(status);
+        }
+        drop(sink);
+        Ok(Self { store, run, stop_tx, cameras, statuses, writer, live })
+    }
+
+    pub fn run_id(&self) -> i64 {
+        self.run
+    }
+
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// Every event as it happens (a receiver that falls behind skips, it never blocks
+    /// the analysis).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.live.subscribe()
+    }
+
+    /// A channel for [`Self::start`]'s `live`.
+    pub fn live_channel() -> broadcast::Sender<Event> {
+        broadcast::channel(4096).0
+    }
+
+    /// A snapshot of every camera.
+    pub fn statuses(&self) -> Vec<CameraStatus> {
+        self.statuses.iter().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone()).collect()
+    }
+
+    /// Stops every camera, writes what is pending and closes the run.
+    pub async fn stop(self) -> Result<StopReport, ServiceError> {
+        let _ = self.stop_tx.send(true);
+        let mut reports = Vec::new();
+        for c in self.cameras {
+            if let Err(e) = c.supervisor.await {
+                tracing::error!(camera = %c.id, error = %e, "camera task ended abnormally");
+            }
+            // The supervisor held the worker's only sender: the worker ends now.
+            let stats = match tokio::task::spawn_blocking(move || c.worker.join()).await {
+                Ok(Ok(stats)) => stats,
+                _ => {
+                    tracing::error!(camera = %c.id, "camera worker ended abnormally");
+                    WorkerStats::default()
+                }
+            };
+            reports.push((c.id, stats, c.progress.packets_dropped.load(Ordering::Relaxed)));
+        }
+        let writer = self.writer.await.unwrap_or_default();
+        self.store.end_run(self.run, now_millis()).await?;
+        Ok(StopReport { run: self.run, cameras: reports, writer })
+    }
+}

@@ -1,0 +1,278 @@
+//! A camera's worker thread: decodes what the supervisor received, runs the camera's
+//! machine analyzers, and makes the camera's health visible in the machines' states.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use sheetsight_config::{CameraConfig, MachineConfig};
+use sheetsight_ingest::decode::FrameDecoder;
+use sheetsight_ingest::supervisor::{CameraMsg, Progress};
+use sheetsight_ingest::wall_s;
+use sheetsight_monitor::CameraAnalyzer;
+use sheetsight_monitor::machine::MachineStatus;
+use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::lamp::LampMode;
+use sheetsight_vision::state::MachineState;
+
+/// Live view of one camera.
+#[derive(Clone, Debug)]
+pub struct CameraStatus {
+    pub id: String,
+    pub health: CameraHealth,
+    pub detail: Option<String>,
+    pub since_s: f64,
+    pub stats: WorkerStats,
+    pub machines: Vec<MachineStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub frames_decoded: u64,
+    pub frames_analyzed: u64,
+    /// Frames older than `max_frame_age_ms` when their turn came: not analysed.
+    pub frames_stale: u64,
+    pub frames_wrong_size: u64,
+    pub decode_errors: u64,
+    pub panics: u64,
+}
+
+/// Where a worker's events go.
+pub trait EventOut: Send {
+    fn send(&mut self, event: Event);
+}
+
+impl<F: FnMut(Event) + Send> EventOut for F {
+    fn send(&mut self, event: Event) {
+        self(event)
+    }
+}
+
+pub struct Worker<O: EventOut> {
+    camera: CameraConfig,
+    machines: Vec<MachineConfig>,
+    progress: Arc<Progress>,
+    status: Arc<Mutex<CameraStatus>>,
+    out: O,
+    decoder: FrameDecoder,
+    analyzer: Option<CameraAnalyzer>,
+    health: CameraHealth,
+    /// Last state and lamp modes sent, to send only changes.
+    states: HashMap<String, MachineState>,
+    lamps: HashMap<(String, usize), LampMode>,
+    last_frame_t_s: Option<f64>,
+    interval_s: Option<f64>,
+    stats: WorkerStats,
+    fatal: Option<String>,
+}
+
+impl<O: EventOut> Worker<O> {
+    pub fn new(
+        camera: CameraConfig,
+        machines: Vec<MachineConfig>,
+        progress: Arc<Progress>,
+        status: Arc<Mutex<CameraStatus>>,
+        out: O,
+    ) -> Self {
+        Self {
+            camera,
+            machines,
+            progress,
+            status,
+            out,
+            decoder: FrameDecoder::new(),
+            analyzer: None,
+            health: CameraHealth::Connecting,
+            states: HashMap::new(),
+            lamps: HashMap::new(),
+            last_frame_t_s: None,
+            interval_s: None,
+            stats: WorkerStats::default(),
+            fatal: None,
+        }
+    }
+
+    /// Runs until the supervisor hangs up.
+    pub fn run(mut self, rx: Receiver<CameraMsg>) -> WorkerStats {
+        self.blind(wall_s());
+        for msg in rx {
+            let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(msg)));
+            if outcome.is_err() {
+                // A bug must not take the camera down: start the analysis afresh.
+                self.stats.panics += 1;
+                tracing::error!(camera = %self.camera.id, "analysis panicked; restarting it");
+                self.decoder = FrameDecoder::new();
+                self.analyzer = None;
+                self.blind(wall_s());
+            }
+        }
+        self.stats
+    }
+
+    fn handle(&mut self, msg: CameraMsg) {
+        match msg {
+            CameraMsg::Health { health, detail, t_s } => {
+                let detail = if health == CameraHealth::Failed { self.fatal.clone().or(detail) } else { detail };
+                self.health = health;
+                self.out.send(Event::Health { camera: self.camera.id.clone(), health, detail: detail.clone(), t: t_s });
+                if health != CameraHealth::Streaming {
+                    self.blind(t_s);
+                }
+                if health == CameraHealth::Connecting {
+                    self.decoder = FrameDecoder::new();
+                    self.fatal = None;
+                }
+                let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                status.health = health;
+                status.detail = detail;
+                status.since_s = t_s;
+            }
+            CameraMsg::Packet(packet) => {
+                self.progress.queued.fetch_sub(1, Ordering::Relaxed);
+                if self.fatal.is_some() {
+                    return;
+                }
+                match self.decoder.decode(packet) {
+                    Ok(frames) => {
+                        for (t_s, frame) in frames {
+                            self.frame(t_s, &frame);
+                        }
+                    }
+                    Err(e) => {
+                        self.stats.decode_errors += 1;
+                        if e.fatal {
+                            tracing::error!(camera = %self.camera.id, error = %e.message, "cannot decode this camera");
+                            self.fatal = Some(e.message.clone());
+                        } else if self.stats.decode_errors.is_power_of_two() {
+                            tracing::warn!(camera = %self.camera.id, error = %e.message, count = self.stats.decode_errors, "corrupt frame skipped");
+                        }
+                        self.out.send(Event::MediaIssue {
+                            camera: self.camera.id.clone(),
+                            at: sheetsight_store::rfc3339(sheetsight_store::millis(wall_s())),
+                            what: e.message,
+                        });
+                    }
+                }
+                self.publish();
+            }
+        }
+    }
+
+    fn frame(&mut self, t_s: f64, frame: &sheetsight_vision::YuvFrame) {
+        self.stats.frames_decoded += 1;
+        self.progress.frames_decoded.fetch_add(1, Ordering::Relaxed);
+        if let Some(last) = self.last_frame_t_s {
+            let dt = t_s - last;
+            if dt > 0.0 && dt < 10.0 {
+                let estimate = self.interval_s.map_or(dt, |i| 0.9 * i + 0.1 * dt);
+                self.interval_s = Some(estimate);
+                self.progress.frame_interval_us.store((estimate * 1e6) as u64, Ordering::Relaxed);
+            }
+        }
+        self.last_frame_t_s = Some(t_s);
+        let age_ms = (wall_s() - t_s) * 1000.0;
+        if age_ms > self.camera.max_frame_age_ms as f64 {
+            self.stats.frames_stale += 1;
+            return;
+        }
+        if self.health != CameraHealth::Streaming {
+            // Frames decoded before the supervisor saw them count for health, not analysis.
+            return;
+        }
+        if self.analyzer.is_none() {
+            match CameraAnalyzer::from_machines(
+                &self.camera.id,
+                self.camera.fps,
+                &self.machines,
+                frame.width_px(),
+                frame.height_px(),
+            ) {
+                Ok(a) => self.analyzer = Some(a),
+                Err(e) => {
+                    self.stats.frames_wrong_size += 1;
+                    if self.stats.frames_wrong_size.is_power_of_two() {
+                        tracing::error!(camera = %self.camera.id, error = %e, width_px = frame.width_px(), height_px = frame.height_px(), "the configured regions do not fit this camera's frames");
+                    }
+                    return;
+                }
+            }
+        }
+        let Some(analyzer) = self.analyzer.as_mut() else { return };
+        let mut events = Vec::new();
+        analyzer.process_frame(t_s, frame, &mut events);
+        self.stats.frames_analyzed = self.stats.frames_analyzed.saturating_add(1);
+        if analyzer.frames_wrong_size() > 0 {
+            // The camera changed its resolution: build the analyzers for the new size.
+            self.stats.frames_wrong_size += analyzer.frames_wrong_size();
+            self.analyzer = None;
+        }
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    /// Sends an event unless it repeats the current state or lamp mode.
+    fn emit(&mut self, event: Event) {
+        match &event {
+            Event::State { machine, state, .. } => {
+                if self.states.insert(machine.clone(), *state) == Some(*state) {
+                    return;
+                }
+            }
+            Event::Lamp { machine, lamp, mode, .. } => {
+                if self.lamps.insert((machine.clone(), *lamp), *mode) == Some(*mode) {
+                    return;
+                }
+            }
+            _ => {}
+        }
+        self.out.send(event);
+    }
+
+    /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,
+    /// and analysis starts afresh when frames come back.
+    fn blind(&mut self, t_s: f64) {
+        self.analyzer = None;
+        let machines = std::mem::take(&mut self.machines);
+        for m in &machines {
+            if !m.lamps.is_empty() {
+                self.emit(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: t_s });
+            }
+            for (i, lamp) in m.lamps.iter().enumerate() {
+                if self.lamps.contains_key(&(m.id.clone(), i)) {
+                    self.emit(Event::Lamp {
+                        machine: m.id.clone(),
+                        lamp: i,
+                        color: lamp.color,
+                        mode: LampMode::Unknown,
+                        t: t_s,
+                    });
+                }
+            }
+        }
+        self.machines = machines;
+        self.publish();
+    }
+
+    fn publish(&mut self) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.stats = self.stats.clone();
+        status.machines = match &self.analyzer {
+            Some(a) => a.statuses(),
+            None => self
+                .machines
+                .iter()
+                .map(|m| MachineStatus {
+                    id: m.id.clone(),
+                    lamps: m.lamps.iter().map(|l| (l.color, None)).collect(),
+                    state: (!m.lamps.is_empty()).then_some(MachineState::NotAvailable),
+                    state_since_s: status.since_s,
+                    strokes: 0,
+                    motion_active: false,
+                })
+                .collect(),
+        };
+    }
+}
