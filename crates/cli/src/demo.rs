@@ -1,25 +1,33 @@
-//! `sheetsight demo`: a simulated shop analysed live.
+//! `sheetsight demo`: a simulated shop analysed live by the real service.
 //!
-//! Two simulated cameras (five machines) are rendered in real time, encoded to H.264 as
-//! an IP camera would, decoded again and analysed, each camera on its own thread. The
-//! terminal shows every machine's lamps, state and strokes as they happen.
+//! Two simulated IP cameras (five machines) render their scenes in real time and encode
+//! them to H.264; the service opens them through the same interface as RTSP cameras,
+//! supervises them, decodes, analyses and stores everything in its history. Camera `cam2`
+//! loses its network for 15 s every 5 minutes, so the view shows a camera failing, its
+//! machines `NotAvailable`, and the camera coming back. At the end, the history of the
+//! run is read back from the database and reported.
 
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
-use sheetsight_media::TimedFrame;
-use sheetsight_media::h264::{H264Decoder, H264Encoder};
-use sheetsight_monitor::machine::MachineStatus;
-use sheetsight_monitor::summary::{summarize, table};
-use sheetsight_monitor::{CameraAnalyzer, Event};
-use sheetsight_sim::{Nuisances, Renderer, Scene, encoder_settings, shop_specs};
+use sheetsight_config::{CameraConfig, Config, SourceSpec, StorageConfig};
+use sheetsight_monitor::Event;
+use sheetsight_service::Service;
+use sheetsight_sim::{Nuisances, Scene, shop_specs};
+use sheetsight_store::sqlite::SqliteStore;
+use sheetsight_store::{Query, Store, millis, report};
+use sheetsight_vision::event::CameraHealth;
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
+use tokio::sync::broadcast::error::TryRecvError;
 
+use crate::live::{VERSION, print_stop_report, runtime, shutdown_signal, spawn_event_log};
 use crate::scenes::machine_configs;
+use crate::sim_camera::{SimulatedCamera, SimulatedOpener};
 
 pub struct DemoOptions {
     pub duration_s: Option<f64>,
@@ -27,53 +35,7 @@ pub struct DemoOptions {
     pub events: Option<PathBuf>,
     pub plain: bool,
     pub seed: u64,
-}
-
-/// What a camera thread reports.
-enum Update {
-    Frame { camera: String, t_s: f64, statuses: Vec<MachineStatus>, events: Vec<Event>, dropped: u64 },
-    Failed { camera: String, error: String },
-}
-
-fn camera_loop(id: String, scene: Scene, speed: f64, stop_at_s: f64, tx: mpsc::Sender<Update>) -> anyhow::Result<()> {
-    let configs = machine_configs(&id, &scene);
-    let mut analyzer =
-        CameraAnalyzer::from_machines(&id, Some(scene.spec.fps), &configs, scene.spec.width_px, scene.spec.height_px)?;
-    let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(&scene))
-        .map_err(anyhow::Error::msg)?;
-    let mut decoder = H264Decoder::new().map_err(anyhow::Error::msg)?;
-    let started = Instant::now();
-    let mut dropped = 0u64;
-    let mut i: u64 = 0;
-    loop {
-        let t_s = i as f64 / scene.spec.fps;
-        if t_s > stop_at_s {
-            return Ok(());
-        }
-        let due = Duration::from_secs_f64(t_s / speed);
-        let now = started.elapsed();
-        if now < due {
-            std::thread::sleep(due - now);
-        } else if now > due + Duration::from_millis(500) {
-            // Behind by more than half a second: skip frames like a live camera would.
-            let skip = ((now - due).as_secs_f64() * speed * scene.spec.fps) as u64;
-            dropped += skip;
-            i += skip.max(1);
-            continue;
-        }
-        let picture = encoder.encode(&renderer.render(t_s)).map_err(anyhow::Error::msg)?;
-        let annex_b = picture.to_annex_b();
-        let mut events = Vec::new();
-        for (pts, frame) in decoder.decode(&annex_b, i as i64).map_err(anyhow::Error::msg)? {
-            analyzer.process(&TimedFrame { t_s: pts as f64 / scene.spec.fps, frame }, &mut events);
-        }
-        let update = Update::Frame { camera: id.clone(), t_s, statuses: analyzer.statuses(), events, dropped };
-        if tx.send(update).is_err() {
-            return Ok(());
-        }
-        i += 1;
-    }
+    pub data_dir: PathBuf,
 }
 
 fn lamp_symbol(color: LampColor, mode: Option<LampMode>, ansi: bool) -> String {
@@ -109,7 +71,8 @@ fn state_text(state: Option<MachineState>, ansi: bool) -> String {
     if ansi { format!("\x1b[{code}m{text:<13}\x1b[0m") } else { format!("{text:<13}") }
 }
 
-fn event_text(e: &Event) -> String {
+fn event_text(e: &Event, epoch_s: f64) -> String {
+    let e = &shift_time(e, epoch_s);
     match e {
         Event::Lamp { machine, lamp, color, mode, t } => {
             format!("{t:8.1} s  {machine:<8} lamp {lamp} ({}) -> {}", color.as_str(), mode.as_str())
@@ -122,121 +85,197 @@ fn event_text(e: &Event) -> String {
             format!("{t:8.1} s  {machine:<8} motion {}", if *active { "active" } else { "quiet" })
         }
         Event::MediaIssue { camera, at, what } => format!("camera {camera}: {at}: {what}"),
-        Event::Health { camera, health, .. } => format!("camera {camera}: {}", health.as_str()),
+        Event::Health { camera, health, detail, t } => {
+            format!(
+                "{t:8.1} s  camera {camera} {}{}",
+                health.as_str(),
+                detail.as_ref().map_or(String::new(), |d| format!(": {d}"))
+            )
+        }
     }
 }
 
+/// The event with its times as scene seconds (from the demo's start).
+fn shift_time(e: &Event, epoch_s: f64) -> Event {
+    let mut e = e.clone();
+    match &mut e {
+        Event::Lamp { t, .. } | Event::State { t, .. } | Event::Motion { t, .. } | Event::Health { t, .. } => {
+            *t -= epoch_s
+        }
+        Event::Stroke { start_t, end_t, .. } => {
+            *start_t -= epoch_s;
+            *end_t -= epoch_s;
+        }
+        Event::MediaIssue { .. } => {}
+    }
+    e
+}
 pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
     anyhow::ensure!(o.speed > 0.0 && o.speed <= 20.0, "--speed must be above 0 and at most 20");
     let schedule_s = o.duration_s.unwrap_or(24.0 * 3600.0).max(1.0);
-    let specs = shop_specs(1280, 720, 10.0, schedule_s + 1.0, o.seed, Nuisances::ALL);
-    let mut events_out = match &o.events {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => None,
-    };
-    let ansi = !o.plain && std::io::stdout().is_terminal();
-    let (tx, rx) = mpsc::channel();
-    let mut machine_order = Vec::new();
+    let specs = shop_specs(1280, 720, 10.0, schedule_s * o.speed + 60.0, o.seed, Nuisances::ALL);
+    let mut cameras = Vec::new();
+    let mut machines = Vec::new();
+    let mut simulated = HashMap::new();
     for (id, spec) in specs {
         let scene = Scene::generate(&spec);
-        machine_order.extend(scene.machines.iter().map(|m| (m.id.clone(), id.clone())));
-        let tx = tx.clone();
-        let (speed, stop) = (o.speed, schedule_s);
-        std::thread::Builder::new().name(format!("camera {id}")).spawn(move || {
-            if let Err(e) = camera_loop(id.clone(), scene, speed, stop, tx.clone()) {
-                let _ = tx.send(Update::Failed { camera: id, error: format!("{e:#}") });
-            }
-        })?;
+        machines.extend(machine_configs(&id, &scene));
+        cameras.push(CameraConfig::new(id.clone(), SourceSpec::Url(format!("sim://{id}")), Some(spec.fps)));
+        let outage_s = (id == "cam2").then_some((200.0..215.0, 300.0));
+        simulated.insert(id, SimulatedCamera { scene, outage_s });
     }
-    drop(tx);
-    println!(
-        "SheetSight demo: a simulated shop of {} machines on 2 cameras (1280x720, 10 fps, H.264), analysed live.",
-        machine_order.len()
+    let config = Config::from_parts(
+        o.data_dir.join("demo.toml"),
+        cameras,
+        machines,
+        StorageConfig { data_dir: o.data_dir.clone(), retention_days: 30 },
+        Vec::new(),
     );
-    println!("Stack lights, people walking past, light changes and camera shake are simulated; press Ctrl-C to stop.");
-    let mut statuses: std::collections::BTreeMap<String, MachineStatus> = Default::default();
-    let mut camera_t: std::collections::BTreeMap<String, (f64, u64)> = Default::default();
-    let mut recent: std::collections::VecDeque<String> = Default::default();
-    let mut all = Vec::new();
-    let mut last_draw = Instant::now() - Duration::from_secs(1);
-    let mut failed = false;
-    for update in rx {
-        match update {
-            Update::Frame { camera, t_s, statuses: st, events, dropped } => {
-                camera_t.insert(camera, (t_s, dropped));
-                for s in st {
-                    statuses.insert(s.id.clone(), s);
-                }
-                for e in events {
-                    if let Some(out) = events_out.as_mut() {
-                        sheetsight_monitor::jsonl::write_event(out, &e)?;
+    let opener = Arc::new(SimulatedOpener::new(simulated, o.speed));
+    runtime()?.block_on(show(&o, config, opener, schedule_s))
+}
+
+async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
+    let store = Arc::new(
+        SqliteStore::open(&config.storage.data_dir)
+            .await
+            .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
+    );
+    let live = Service::<SqliteStore>::live_channel();
+    let log = match &o.events {
+        Some(p) => Some(spawn_event_log(p, live.subscribe())?),
+        None => None,
+    };
+    let mut events = live.subscribe();
+    let service = Service::start(&config, opener.clone(), store.clone(), VERSION, live).await?;
+    let ansi = !o.plain && std::io::stdout().is_terminal();
+    let machine_ids: Vec<String> = config.machines.iter().map(|m| m.id.clone()).collect();
+    println!(
+        "SheetSight demo: a simulated shop of {} machines on {} cameras (1280x720, 10 fps, H.264), analysed live.",
+        machine_ids.len(),
+        config.cameras.len()
+    );
+    println!(
+        "Stack lights, people walking past, light changes, camera shake and a network outage of cam2 are simulated."
+    );
+    println!("History goes to {}; press Ctrl-C to stop.", store.path().display());
+    let mut recent: VecDeque<String> = VecDeque::new();
+    let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tick.tick() => {}
+        }
+        loop {
+            match events.try_recv() {
+                Ok(e) => {
+                    if let Event::Stroke { machine, .. } = &e {
+                        *strokes.entry(machine.clone()).or_default() += 1;
                     }
-                    if !matches!(e, Event::Motion { .. }) {
-                        recent.push_back(event_text(&e));
-                        if !ansi {
-                            println!("{}", event_text(&e));
-                        }
+                    if matches!(e, Event::Motion { .. }) {
+                        continue;
                     }
+                    let line = event_text(&e, opener.epoch_wall_s());
+                    if !ansi {
+                        println!("{line}");
+                    }
+                    recent.push_back(line);
                     while recent.len() > 10 {
                         recent.pop_front();
                     }
-                    if matches!(e, Event::State { .. } | Event::Stroke { .. }) {
-                        all.push(e);
-                    }
                 }
-            }
-            Update::Failed { camera, error } => {
-                eprintln!("camera {camera} failed: {error}");
-                failed = true;
+                Err(TryRecvError::Lagged(_)) => {}
+                Err(_) => break,
             }
         }
-        if ansi && last_draw.elapsed() >= Duration::from_millis(250) {
-            last_draw = Instant::now();
-            let t = camera_t.values().map(|v| v.0).fold(0.0, f64::max);
-            let mut screen = String::from("\x1b[H\x1b[2J");
-            screen += &format!("SheetSight demo: simulated shop, analysed live   t = {t:.1} s   (Ctrl-C to stop)\n\n");
-            screen += &format!(
-                "{:<10} {:<7} {:<12} {:<13} {:>9} {:>8} {:>10}  {}\n",
-                "machine", "camera", "lamps", "state", "for", "strokes", "strokes/h", "motion"
-            );
-            for (id, cam) in &machine_order {
-                let Some(s) = statuses.get(id) else { continue };
-                let lamps: String = s.lamps.iter().map(|&(c, m)| lamp_symbol(c, m, true)).collect::<Vec<_>>().join(" ");
-                let pad = 12usize.saturating_sub(s.lamps.len() * 2);
-                let per_hour = if t > 0.0 { s.strokes as f64 * 3600.0 / t } else { 0.0 };
-                screen += &format!(
-                    "{:<10} {:<7} {}{} {} {:>8.0}s {:>8} {:>10.0}  {}\n",
-                    id,
-                    cam,
-                    lamps,
-                    " ".repeat(pad),
-                    state_text(s.state, true),
-                    (t - s.state_since_s).max(0.0),
-                    s.strokes,
-                    per_hour,
-                    if s.motion_active { "active" } else { "quiet" }
-                );
-            }
-            screen += "\nlamps: ○ off  ● steady  ◐ blinking  ✱ flashing  ? unknown (blocked)\n\nrecent events:\n";
-            for line in &recent {
-                screen += &format!("  {line}\n");
-            }
-            for (cam, (_, dropped)) in &camera_t {
-                if *dropped > 0 {
-                    screen += &format!("camera {cam}: {dropped} frames dropped for lack of CPU\n");
-                }
-            }
-            print!("{screen}");
+        let t = opener.scene_t_s();
+        if ansi {
+            print!("{}", screen(&service, &opener, &strokes, &recent, t));
             std::io::stdout().flush()?;
         }
+        if t >= schedule_s * o.speed {
+            break;
+        }
     }
-    if let Some(mut out) = events_out {
-        out.flush()?;
+    let report = service.stop().await?;
+    if let Some(log) = log {
+        let _ = log.await;
     }
-    let t = camera_t.values().map(|v| v.0).fold(0.0, f64::max);
-    let ids: Vec<String> = machine_order.iter().map(|m| m.0.clone()).collect();
-    println!("\nsummary of {t:.0} s:\n{}", table(&summarize(&all, &ids, t)));
-    Ok(!failed)
+    print_stop_report(&report);
+    // The run as stored: read back from the database. Times are on the scene clock
+    // (wall-clock time at --speed 1).
+    let started_ms = millis(opener.epoch_wall_s());
+    let ended_ms = millis(opener.epoch_wall_s() + opener.scene_t_s());
+    let q = Query { from: started_ms, to: ended_ms, key: None };
+    let states = store.states(&q).await?;
+    let stored_strokes = store.strokes(&q).await?;
+    let health = store.health(&q).await?;
+    store.close().await;
+    let window = sheetsight_config::ShiftWindow {
+        shift: "demo".into(),
+        date: chrono::Utc::now().date_naive(),
+        start: chrono::DateTime::from_timestamp_millis(started_ms).unwrap_or_default(),
+        end: chrono::DateTime::from_timestamp_millis(ended_ms).unwrap_or_default(),
+    };
+    let rows = report::compute(&[window], &machine_ids, &states, &stored_strokes, ended_ms);
+    println!("\nhistory of this run, read back from {}:\n{}", store.path().display(), report::table(&rows));
+    let outages = health.iter().filter(|h| h.value.0 == CameraHealth::Failed).count();
+    println!("camera health intervals stored: {} ({} failures)", health.len(), outages);
+    Ok(report.cameras.iter().all(|(_, stats, _)| stats.panics == 0))
+}
+
+fn screen(
+    service: &Service<SqliteStore>,
+    opener: &SimulatedOpener,
+    strokes: &BTreeMap<String, u64>,
+    recent: &VecDeque<String>,
+    t: f64,
+) -> String {
+    let now_t = opener.epoch_wall_s() + t;
+    let mut screen = String::from("\x1b[H\x1b[2J");
+    screen += &format!("SheetSight demo: simulated shop, analysed live   t = {t:.1} s   (Ctrl-C to stop)\n\n");
+    screen += &format!(
+        "{:<10} {:<7} {:<12} {:<13} {:>9} {:>8} {:>10}  {}\n",
+        "machine", "camera", "lamps", "state", "for", "strokes", "strokes/h", "motion"
+    );
+    let statuses = service.statuses();
+    for cam in &statuses {
+        for s in &cam.machines {
+            let lamps: String = s.lamps.iter().map(|&(c, m)| lamp_symbol(c, m, true)).collect::<Vec<_>>().join(" ");
+            let pad = 12usize.saturating_sub(s.lamps.len() * 2);
+            let n = strokes.get(&s.id).copied().unwrap_or(0);
+            let per_hour = if t > 0.0 { n as f64 * 3600.0 / t } else { 0.0 };
+            screen += &format!(
+                "{:<10} {:<7} {}{} {} {:>8.0}s {:>8} {:>10.0}  {}\n",
+                s.id,
+                cam.id,
+                lamps,
+                " ".repeat(pad),
+                state_text(s.state, true),
+                (now_t - s.state_since_s).max(0.0),
+                n,
+                per_hour,
+                if s.motion_active { "active" } else { "quiet" }
+            );
+        }
+    }
+    screen += "\ncameras:\n";
+    for cam in &statuses {
+        screen += &format!(
+            "  {:<6} {:<10} {:>6} frames decoded  {}\n",
+            cam.id,
+            cam.health.as_str(),
+            cam.stats.frames_decoded,
+            cam.detail.as_deref().unwrap_or("")
+        );
+    }
+    screen +=
+        "\nlamps: ○ off  ● steady  ◐ blinking  ✱ flashing  ? unknown (blocked or camera down)\n\nrecent events:\n";
+    for line in recent {
+        screen += &format!("  {line}\n");
+    }
+    screen
 }

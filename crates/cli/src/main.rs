@@ -5,6 +5,7 @@ mod demo;
 mod live;
 mod offline;
 mod scenes;
+mod sim_camera;
 mod synth;
 
 use std::path::PathBuf;
@@ -76,6 +77,9 @@ enum Command {
         plain: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Where the demo's history is kept.
+        #[arg(long, default_value = "sheetsight-data/demo")]
+        data_dir: PathBuf,
     },
     /// Write a synthetic shop: H.264 videos, ground truth and a matching configuration.
     Synth {
@@ -150,8 +154,8 @@ fn main() -> std::process::ExitCode {
         Command::Report { config, from, to, machine, format } => {
             live::report(&live::ReportOptions { config, from, to, machine, format })
         }
-        Command::Demo { duration_s, speed, events, plain, seed } => {
-            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed })
+        Command::Demo { duration_s, speed, events, plain, seed, data_dir } => {
+            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir })
         }
         Command::Synth { out, minutes, width, height, fps, seed, clean } => {
             synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean }).map(|_| true)

@@ -67,6 +67,15 @@ impl FrameDecoder {
 
 /// A JPEG picture as a frame; a truncated or corrupt picture is an error, not a panic.
 pub fn decode_jpeg(bytes: &[u8]) -> Result<YuvFrame, DecodeError> {
+    // The decoder fills a cut-off picture with grey rather than failing; a picture
+    // without its end marker would read as a lamp gone dark, so it is refused here.
+    let end = bytes.iter().rposition(|b| !matches!(b, 0 | b'\r' | b'\n')).map_or(0, |i| i + 1);
+    if !bytes.starts_with(&[0xFF, 0xD8]) || !bytes[..end].ends_with(&[0xFF, 0xD9]) {
+        return Err(corrupt(format!(
+            "JPEG of {} bytes is truncated or not a JPEG (no start or end marker)",
+            bytes.len()
+        )));
+    }
     let image = image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg)
         .map_err(|e| corrupt(format!("JPEG of {} bytes: {e}", bytes.len())))?
         .to_rgb8();

@@ -125,8 +125,8 @@ pub fn compute(
 }
 
 fn hours_minutes(s: f64) -> String {
-    let m = (s / 60.0).round() as i64;
-    format!("{}:{:02}", m / 60, m % 60)
+    let s = s.round() as i64;
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -136,7 +136,7 @@ fn percent(x: Option<f64>) -> String {
 /// A fixed-width table for people (durations as h:mm).
 pub fn table(rows: &[ReportRow]) -> String {
     let mut out = format!(
-        "{:<12} {:<10} {:<10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>12}\n",
+        "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
         "machine",
         "shift",
         "date",
@@ -154,7 +154,7 @@ pub fn table(rows: &[ReportRow]) -> String {
     for r in rows {
         let stop_at = r.longest_stop_start.as_deref().map_or("-", |s| s.get(11..19).unwrap_or(s));
         out.push_str(&format!(
-            "{:<12} {:<10} {:<10} {:>7} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>12}\n",
+            "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
             r.machine,
             r.shift,
             r.date,
@@ -275,6 +275,6 @@ mod tests {
         let text = csv(&rows);
         assert!(text.starts_with("machine,shift,date,"));
         assert_eq!(text.lines().count(), 2);
-        assert!(table(&rows).contains("8:00"));
+        assert!(table(&rows).contains("8:00:00"));
     }
 }

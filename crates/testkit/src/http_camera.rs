@@ -1,0 +1,123 @@
+//! HTTP cameras that behave as badly as real ones: an MJPEG stream that sends a
+//! truncated picture, then garbage, then hangs; a snapshot URL.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What one connection gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Good pictures at `fps` until the client leaves.
+    Good,
+    /// A few good pictures, a truncated one, more good ones, garbage, then silence.
+    TruncatedGarbageHang,
+}
+
+/// An HTTP camera on loopback, running on its own thread and runtime.
+pub struct HttpCamera {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpCamera {
+    /// `script[i]` is the behaviour of connection `i` (the last one repeats). With
+    /// `snapshot`, every request gets one JPEG instead of a stream.
+    pub fn start(script: Vec<Behaviour>, snapshot: bool, fps: f64) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let counter = connections.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("listener");
+                let serve = async {
+                    loop {
+                        let Ok((socket, _)) = listener.accept().await else { continue };
+                        let n = counter.fetch_add(1, Ordering::SeqCst);
+                        let behaviour = script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Good);
+                        tokio::spawn(serve_one(socket, behaviour, snapshot, fps));
+                    }
+                };
+                tokio::select! {
+                    _ = serve => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Self { port, connections, stop: Some(stop), thread: Some(thread) }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/video", self.port)
+    }
+}
+
+impl Drop for HttpCamera {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve_one(mut socket: TcpStream, behaviour: Behaviour, snapshot: bool, fps: f64) {
+    let mut request = [0u8; 4096];
+    if socket.read(&mut request).await.is_err() {
+        return;
+    }
+    let picture = crate::jpeg(320, 240, 90);
+    if snapshot {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            picture.len()
+        );
+        let _ = socket.write_all(head.as_bytes()).await;
+        let _ = socket.write_all(&picture).await;
+        return;
+    }
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nConnection: close\r\n\r\n";
+    if socket.write_all(head.as_bytes()).await.is_err() {
+        return;
+    }
+    let interval = Duration::from_secs_f64(1.0 / fps);
+    let part = |body: &[u8]| {
+        let mut p =
+            format!("--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n", body.len()).into_bytes();
+        p.extend_from_slice(body);
+        p.extend_from_slice(b"\r\n");
+        p
+    };
+    let mut sent = 0u64;
+    loop {
+        let chunk = match behaviour {
+            Behaviour::TruncatedGarbageHang if sent == 10 => part(&picture[..picture.len() / 3]),
+            Behaviour::TruncatedGarbageHang if sent == 20 => {
+                (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect()
+            }
+            Behaviour::TruncatedGarbageHang if sent > 20 => {
+                // Hang: keep the connection open and send nothing.
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                return;
+            }
+            _ => part(&picture),
+        };
+        if socket.write_all(&chunk).await.is_err() {
+            return;
+        }
+        sent += 1;
+        tokio::time::sleep(interval).await;
+    }
+}

@@ -1,0 +1,167 @@
+//! Peers for SheetSight's integration tests, started on loopback and stopped on drop.
+//!
+//! A test that needs an external program fails with a message naming the Debian
+//! packages to install; it never skips silently (`.ci/run` installs them).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub mod http_camera;
+
+/// The Debian packages of the RTSP test server.
+pub const GSTREAMER_PACKAGES: &str = "gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 python3-gi \
+     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+     gstreamer1.0-plugins-ugly";
+
+/// A free TCP port on loopback (free when asked; tests bind it soon after).
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port on loopback");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Panics with the remedy unless `program` runs.
+pub fn require_program(program: &str, args: &[&str], packages: &str) {
+    let ok = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "this test needs `{program}`, which is missing or broken: install the Debian packages {packages} (.ci/run does)"
+    );
+}
+
+/// The repository's `tests/support` folder.
+pub fn support_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/support")
+}
+
+/// Writes a test video with `ffmpeg`: `seconds` of a moving test pattern, `codec_args`
+/// e.g. `["-c:v", "libx264", "-profile:v", "high"]`.
+pub fn make_video(path: &Path, width_px: u32, height_px: u32, fps: u32, seconds: u32, codec_args: &[&str]) {
+    require_program("ffmpeg", &["-version"], "ffmpeg");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("testsrc2=size={width_px}x{height_px}:rate={fps}:duration={seconds}"))
+        .args(codec_args)
+        .args(["-pix_fmt", "yuv420p", "-an"])
+        .arg(path)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg could not write {}", path.display());
+}
+
+/// GStreamer's RTSP server (Debian's), serving files or test patterns as cameras.
+pub struct RtspServer {
+    child: Child,
+    pub port: u16,
+    args: Vec<String>,
+}
+
+impl RtspServer {
+    /// Starts `tests/support/rtsp_server.py` on `port` with `mount=source` pairs.
+    pub fn start(port: u16, mounts: &[(&str, String)], credentials: Option<(&str, &str)>) -> Self {
+        require_program(
+            "/usr/bin/python3",
+            &["-c", "import gi; gi.require_version('GstRtspServer', '1.0'); from gi.repository import GstRtspServer"],
+            GSTREAMER_PACKAGES,
+        );
+        let mut args: Vec<String> = mounts.iter().map(|(m, s)| format!("{m}={s}")).collect();
+        if let Some((user, password)) = credentials {
+            args.extend(["--user".into(), user.into(), "--password".into(), password.into()]);
+        }
+        let child = Self::spawn(port, &args);
+        Self { child, port, args }
+    }
+
+    fn spawn(port: u16, args: &[String]) -> Child {
+        let mut child = Command::new("/usr/bin/python3")
+            .arg(support_dir().join("rtsp_server.py"))
+            .arg(port.to_string())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the RTSP server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read from the RTSP server");
+        assert_eq!(line.trim(), "ready", "the RTSP server did not start on port {port}");
+        child
+    }
+
+    /// Kills the server (as a crash or a power cut would: no goodbye to clients).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts it again on the same port; returns when it listens.
+    pub fn restart(&mut self) -> Instant {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The old socket may linger a moment.
+            if TcpListener::bind(("127.0.0.1", self.port)).is_ok() || Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child = Self::spawn(self.port, &self.args);
+        Instant::now()
+    }
+
+    pub fn url(&self, mount: &str) -> String {
+        format!("rtsp://127.0.0.1:{}/{mount}", self.port)
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A small JPEG picture of a flat colour.
+pub fn jpeg(width_px: u32, height_px: u32, shade: u8) -> Vec<u8> {
+    let image =
+        image::RgbImage::from_fn(width_px, height_px, |x, y| image::Rgb([shade, (x % 256) as u8, (y % 256) as u8]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageFormat::Jpeg).expect("encode a JPEG");
+    out.into_inner()
+}
+
+/// A simulated camera of the shop (`index` 0 or 1 of `shop_specs`, no nuisances),
+/// written as H.264 by the simulator and then re-encoded by `ffmpeg` with
+/// `codec_args` (e.g. a Main or High profile with B-frames). Returns the configuration
+/// TOML of its machines for a camera `camera` with source `source`.
+pub fn shop_camera_video(
+    path: &Path,
+    index: usize,
+    seconds: f64,
+    codec_args: &[&str],
+    camera: &str,
+    source: &str,
+) -> String {
+    require_program("ffmpeg", &["-version"], "ffmpeg");
+    let specs = sheetsight_sim::shop_specs(640, 360, 10.0, seconds, 11, sheetsight_sim::Nuisances::NONE);
+    let (_, spec) = &specs[index];
+    let scene = sheetsight_sim::Scene::generate(spec);
+    let baseline = path.with_extension("baseline.mp4");
+    sheetsight_sim::write_video(&scene, &baseline, |_, _| {}).expect("write the simulated video");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(&baseline)
+        .args(codec_args)
+        .args(["-pix_fmt", "yuv420p", "-an"])
+        .arg(path)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg could not re-encode {}", baseline.display());
+    let toml = sheetsight_sim::config_toml(&[(camera.to_string(), source.to_string(), &scene)]);
+    toml.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n") + "\n"
+}
