@@ -145,3 +145,104 @@ fn syntax_errors_are_located() {
     let e = err("");
     assert!(e.message.contains("no [[camera]]"), "{e}");
 }
+
+const LIVE: &str = r#"
+[[camera]]
+id = "door"
+source = "rtsp://admin:pa%40ss@192.168.1.20:554/stream1"
+transport = "udp"
+max_frame_age_ms = 500
+retry_max_s = 10
+
+[[camera]]
+id = "gate"
+source = "http://192.168.1.21/mjpeg"
+username = "viewer"
+password = "secret"
+
+[[camera]]
+id = "file"
+source = "video.mp4"
+loop = true
+
+[storage]
+data_dir = "/var/lib/sheetsight"
+retention_days = 90
+
+[[shift]]
+name = "early"
+start = "06:00"
+end = "14:00"
+days = ["mon", "tue", "wed", "thu", "friday"]
+time_zone = "Europe/Berlin"
+
+[[shift]]
+name = "night"
+start = "22:00"
+end = "06:00"
+"#;
+
+#[test]
+fn live_cameras_storage_and_shifts_load() {
+    let (dir, path) = setup(LIVE);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.cameras[0].transport, RtspTransport::Udp);
+    assert_eq!((c.cameras[0].max_frame_age_ms, c.cameras[0].retry_max_s), (500, 10.0));
+    assert_eq!(c.cameras[1].username.as_deref(), Some("viewer"));
+    assert!(c.cameras[2].loop_file);
+    assert_eq!((c.cameras[1].max_frame_age_ms, c.cameras[1].retry_max_s), (2000, 30.0), "defaults");
+    assert_eq!(c.storage, StorageConfig { data_dir: "/var/lib/sheetsight".into(), retention_days: 90 });
+    assert_eq!(c.shifts.len(), 2);
+    assert_eq!(c.shifts[0].days, [true, true, true, true, true, false, false]);
+    assert_eq!(c.shifts[0].time_zone, chrono_tz::Europe::Berlin);
+    assert_eq!(c.shifts[1].days, [true; 7], "every day by default");
+    assert_eq!(c.shifts[1].time_zone, chrono_tz::UTC, "UTC by default");
+    // Without [storage]: a folder beside the configuration.
+    let (dir2, path2) = setup(GOOD);
+    assert_eq!(load(&path2).expect("loads").storage.data_dir, dir2.path().join("sheetsight-data"));
+    drop(dir);
+}
+
+#[test]
+fn passwords_are_masked_for_display() {
+    let (_dir, path) = setup(LIVE);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.cameras[0].source_for_display(), "rtsp://admin:***@192.168.1.20:554/stream1");
+    assert_eq!(mask_url_password("rtsp://cam/live"), "rtsp://cam/live");
+    assert_eq!(mask_url_password("http://user@cam/x@y"), "http://user@cam/x@y");
+    assert_eq!(mask_url_password("rtsp://u:p:q@h/a"), "rtsp://u:***@h/a");
+}
+
+#[test]
+fn live_keys_in_the_wrong_place_or_with_bad_values_are_located() {
+    let e = err(&LIVE.replace("transport = \"udp\"", "transport = \"upd\""));
+    assert_eq!((e.line, e.key.as_str()), (5, "camera[0].transport"), "{e}");
+    assert!(e.message.contains("did you mean `udp`"), "{e}");
+    let e = err(&LIVE.replace("loop = true", "loop = true\ntransport = \"tcp\""));
+    assert_eq!(e.key, "camera[2].transport", "{e}");
+    assert!(e.message.contains("rtsp:// sources only"), "{e}");
+    let e = err(&LIVE.replace("username = \"viewer\"", "loop = true"));
+    assert_eq!(e.key, "camera[1].loop", "{e}");
+    let e = err(&LIVE.replace("max_frame_age_ms = 500", "max_frame_age_ms = 0"));
+    assert!(e.message.contains("50 to 600000"), "{e}");
+    let e = err(&LIVE.replace("retention_days = 90", "retention_days = 0"));
+    assert_eq!(e.key, "storage.retention_days", "{e}");
+    let e = err(&LIVE.replace("retention_days = 90", "retention = 90"));
+    assert!(e.message.contains("did you mean `retention_days`"), "{e}");
+}
+
+#[test]
+fn shift_errors_are_located() {
+    let e = err(&LIVE.replace("\"06:00\"\nend = \"14:00\"", "\"6 am\"\nend = \"14:00\""));
+    assert_eq!((e.line, e.key.as_str()), (26, "shift[0].start"), "{e}");
+    assert!(e.message.contains("HH:MM"), "{e}");
+    let e = err(&LIVE.replace("\"friday\"", "\"fri-day\""));
+    assert_eq!(e.key, "shift[0].days", "{e}");
+    let e = err(&LIVE.replace("Europe/Berlin", "Europe/Berln"));
+    assert_eq!(e.key, "shift[0].time_zone", "{e}");
+    assert!(e.message.contains("IANA"), "{e}");
+    let e = err(&LIVE.replace("name = \"night\"", "name = \"early\""));
+    assert!(e.message.contains("used twice"), "{e}");
+    let e = err(&LIVE.replace("end = \"06:00\"", "end = \"22:00\""));
+    assert!(e.message.contains("cannot end when it starts"), "{e}");
+}

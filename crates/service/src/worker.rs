@@ -215,20 +215,16 @@ impl<O: EventOut> Worker<O> {
 
     /// Sends an event unless it repeats the current state or lamp mode.
     fn emit(&mut self, event: Event) {
-        match &event {
-            Event::State { machine, state, .. } => {
-                if self.states.insert(machine.clone(), *state) == Some(*state) {
-                    return;
-                }
-            }
+        let repeated = match &event {
+            Event::State { machine, state, .. } => self.states.insert(machine.clone(), *state) == Some(*state),
             Event::Lamp { machine, lamp, mode, .. } => {
-                if self.lamps.insert((machine.clone(), *lamp), *mode) == Some(*mode) {
-                    return;
-                }
+                self.lamps.insert((machine.clone(), *lamp), *mode) == Some(*mode)
             }
-            _ => {}
+            _ => false,
+        };
+        if !repeated {
+            self.out.send(event);
         }
-        self.out.send(event);
     }
 
     /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,

@@ -171,6 +171,11 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
     Ok(())
 }
 
+/// id, started, heartbeat, stopped, stop reason, version.
+type RunRow = (i64, i64, i64, Option<i64>, Option<String>, String);
+/// camera, health, detail, start, end.
+type HealthRow = (String, String, Option<String>, i64, Option<i64>);
+
 /// Rows overlapping `from..to` (bound as to, from), of one key or all (bound twice).
 macro_rules! overlapping {
     ($select:literal, $key:literal, $order:literal) => {
@@ -329,7 +334,7 @@ impl Store for SqliteStore {
     }
 
     async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let rows: Vec<(i64, i64, i64, Option<i64>, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_ms, heartbeat_ms, stopped_ms, stop_reason, version FROM service_run ORDER BY id",
         )
         .fetch_all(&self.pool)
@@ -388,7 +393,7 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self, q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
-        let rows: Vec<(String, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(overlapping!(
+        let rows: Vec<HealthRow> = sqlx::query_as(overlapping!(
             "SELECT camera, health, detail, start_ms, end_ms FROM camera_health",
             "camera",
             "camera, start_ms"
