@@ -37,6 +37,9 @@ pub struct WorkerStats {
     pub frames_wrong_size: u64,
     pub decode_errors: u64,
     pub panics: u64,
+    /// CPU time this camera's thread spent decoding (not wall time: with many cameras
+    /// on few cores a decode is often preempted).
+    pub decode_ns: u64,
 }
 
 /// Where a worker's events go.
@@ -134,7 +137,10 @@ impl<O: EventOut> Worker<O> {
                 if self.fatal.is_some() {
                     return;
                 }
-                match self.decoder.decode(packet) {
+                let started_ns = thread_cpu_ns();
+                let decoded = self.decoder.decode(packet);
+                self.stats.decode_ns += thread_cpu_ns().saturating_sub(started_ns);
+                match decoded {
                     Ok(frames) => {
                         for (t_s, frame) in frames {
                             self.frame(t_s, &frame);
@@ -271,4 +277,20 @@ impl<O: EventOut> Worker<O> {
                 .collect(),
         };
     }
+}
+
+/// CPU time of the calling thread.
+#[cfg(unix)]
+fn thread_cpu_ns() -> u64 {
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
+        return 0;
+    }
+    t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_ns() -> u64 {
+    0
 }

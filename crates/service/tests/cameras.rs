@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use sheetsight_config::Config;
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_service::Service;
+use sheetsight_sim::Nuisances;
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store};
 use sheetsight_testkit::http_camera::{Behaviour, HttpCamera};
-use sheetsight_testkit::{RtspServer, free_port, make_video, shop_camera_video};
+use sheetsight_testkit::{RtspServer, camera_config_toml, free_port, make_video, shop_camera_video};
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::state::MachineState;
 
@@ -105,8 +106,10 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     // Two simulated shop cameras with stack lights, re-encoded as Main and as High with B-frames.
     let main_args = ["-c:v", "libx264", "-profile:v", "main", "-g", "20"];
     let high_args = ["-c:v", "libx264", "-profile:v", "high", "-bf", "3", "-g", "20"];
-    let toml = shop_camera_video(&main, 0, 120.0, &main_args, "main", &url("main"))
-        + &shop_camera_video(&high, 1, 120.0, &high_args, "high", &url("high"));
+    let main_scene = shop_camera_video(&main, 0, (640, 360), 120.0, Nuisances::NONE, &main_args);
+    let high_scene = shop_camera_video(&high, 1, (640, 360), 120.0, Nuisances::NONE, &high_args);
+    let toml =
+        camera_config_toml("main", &url("main"), &main_scene) + &camera_config_toml("high", &url("high"), &high_scene);
     let mut server =
         RtspServer::start(port, &[("main", main.display().to_string()), ("high", high.display().to_string())], None);
     let mut h = Harness::start(&toml).await;

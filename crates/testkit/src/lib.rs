@@ -135,20 +135,20 @@ pub fn jpeg(width_px: u32, height_px: u32, shade: u8) -> Vec<u8> {
     out.into_inner()
 }
 
-/// A simulated camera of the shop (`index` 0 or 1 of `shop_specs`, no nuisances),
+/// A simulated camera of the shop (`index` 0 or 1 of `shop_specs`),
 /// written as H.264 by the simulator and then re-encoded by `ffmpeg` with
-/// `codec_args` (e.g. a Main or High profile with B-frames). Returns the configuration
-/// TOML of its machines for a camera `camera` with source `source`.
+/// `codec_args` (e.g. a Main or High profile with B-frames), as an IP camera would send
+/// it. Returns the scene, whose machines the configuration needs.
 pub fn shop_camera_video(
     path: &Path,
     index: usize,
+    (width_px, height_px): (u32, u32),
     seconds: f64,
+    nuisances: sheetsight_sim::Nuisances,
     codec_args: &[&str],
-    camera: &str,
-    source: &str,
-) -> String {
+) -> sheetsight_sim::Scene {
     require_program("ffmpeg", &["-version"], "ffmpeg");
-    let specs = sheetsight_sim::shop_specs(640, 360, 10.0, seconds, 11, sheetsight_sim::Nuisances::NONE);
+    let specs = sheetsight_sim::shop_specs(width_px, height_px, 10.0, seconds, 11, nuisances);
     let (_, spec) = &specs[index];
     let scene = sheetsight_sim::Scene::generate(spec);
     let baseline = path.with_extension("baseline.mp4");
@@ -162,6 +162,12 @@ pub fn shop_camera_video(
         .status()
         .expect("run ffmpeg");
     assert!(status.success(), "ffmpeg could not re-encode {}", baseline.display());
-    let toml = sheetsight_sim::config_toml(&[(camera.to_string(), source.to_string(), &scene)]);
+    let _ = std::fs::remove_file(&baseline);
+    scene
+}
+
+/// The configuration of a simulated camera `camera` reading `source`.
+pub fn camera_config_toml(camera: &str, source: &str, scene: &sheetsight_sim::Scene) -> String {
+    let toml = sheetsight_sim::config_toml(&[(camera.to_string(), source.to_string(), scene)]);
     toml.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n") + "\n"
 }
