@@ -219,6 +219,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         date: chrono::Utc::now().date_naive(),
         start: chrono::DateTime::from_timestamp_millis(started_ms).unwrap_or_default(),
         end: chrono::DateTime::from_timestamp_millis(ended_ms).unwrap_or_default(),
+        time_zone: sheetsight_config::shift::Tz::UTC,
     };
     let rows = report::compute(&[window], &machine_ids, &states, &stored_strokes, ended_ms);
     println!("\nhistory of this run, read back from {}:\n{}", store.path().display(), report::table(&rows));

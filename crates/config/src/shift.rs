@@ -43,6 +43,8 @@ pub struct ShiftWindow {
     pub date: NaiveDate,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// The shift's zone, for showing its times as the shop reads them.
+    pub time_zone: Tz,
 }
 
 impl Shift {
@@ -55,7 +57,7 @@ impl Shift {
                 let end_date = if self.end > self.start { date } else { date + Duration::days(1) };
                 let start = local_to_utc(self.time_zone, date.and_time(self.start));
                 let end = local_to_utc(self.time_zone, end_date.and_time(self.end));
-                out.push(ShiftWindow { shift: self.name.clone(), date, start, end });
+                out.push(ShiftWindow { shift: self.name.clone(), date, start, end, time_zone: self.time_zone });
             }
             date += Duration::days(1);
         }

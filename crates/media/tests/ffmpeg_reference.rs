@@ -5,7 +5,7 @@
 //! Needs the `ffmpeg` program (Debian package `ffmpeg`, installed by `.ci/run`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sheetsight_media::{MediaError, open, probe};
 
@@ -15,16 +15,7 @@ const FPS: usize = 25;
 const SECONDS: usize = 8;
 
 fn ffmpeg() -> &'static str {
-    let ok = Command::new("ffmpeg")
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "these tests need the `ffmpeg` program: install it (Debian: apt-get install ffmpeg); .ci/run installs it"
-    );
+    sheetsight_testkit::require_program("ffmpeg", &["-version"], "ffmpeg");
     "ffmpeg"
 }
 

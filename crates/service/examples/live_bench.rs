@@ -12,7 +12,7 @@
 //! ```
 //! Needs `ffmpeg` and GStreamer's RTSP server (Debian packages; see `.ci/run`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -20,8 +20,8 @@ use sheetsight_ingest::NetworkOpener;
 use sheetsight_service::Service;
 use sheetsight_sim::Nuisances;
 use sheetsight_store::sqlite::SqliteStore;
+use sheetsight_testkit::event_log::EventLog;
 use sheetsight_testkit::{RtspServer, camera_config_toml, free_port, shop_camera_video};
-use sheetsight_vision::event::{CameraHealth, Event};
 
 #[derive(Parser)]
 struct Args {
@@ -76,29 +76,6 @@ fn ffmpeg_decode_ms(path: &std::path::Path, frames: u64) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0 / frames.max(1) as f64
 }
 
-async fn wait_all_streaming(events: &Arc<Mutex<Vec<(Instant, Event)>>>, after: Instant, cameras: usize) -> Option<f64> {
-    let deadline = after + Duration::from_secs(60);
-    loop {
-        let back: std::collections::HashSet<String> = events
-            .lock()
-            .expect("events")
-            .iter()
-            .filter(|(at, _)| *at >= after)
-            .filter_map(|(_, e)| match e {
-                Event::Health { camera, health: CameraHealth::Streaming, .. } => Some(camera.clone()),
-                _ => None,
-            })
-            .collect();
-        if back.len() == cameras {
-            return Some(after.elapsed().as_secs_f64());
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -134,19 +111,13 @@ async fn main() {
     let machines = config.machines.len();
     let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
     let live = Service::<SqliteStore>::live_channel();
-    let mut rx = live.subscribe();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    tokio::spawn(async move {
-        while let Ok(e) = rx.recv().await {
-            sink.lock().expect("events").push((Instant::now(), e));
-        }
-    });
+    let log = EventLog::spawn(live.subscribe());
     let rss_before = rss_kib();
     let started = Instant::now();
     let service =
         Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live).await.expect("service");
-    let up_s = wait_all_streaming(&events, started, args.cameras).await.expect("every camera streams");
+    let up_s =
+        log.wait_all_streaming(started, args.cameras, Duration::from_secs(60)).await.expect("every camera streams");
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let snapshot =
@@ -199,7 +170,7 @@ async fn main() {
     server.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let ready = server.restart();
-    let back_s = wait_all_streaming(&events, ready, args.cameras).await;
+    let back_s = log.wait_all_streaming(ready, args.cameras, Duration::from_secs(60)).await;
     println!("  server restarted: every camera streaming again {:.2} s after it listens", back_s.unwrap_or(f64::NAN));
 
     if args.soak_minutes > 0.0 {

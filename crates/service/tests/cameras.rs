@@ -2,7 +2,7 @@
 //! restarted, with wrong passwords, wrong paths and closed ports) and HTTP cameras that
 //! send truncated pictures, garbage, and then nothing.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sheetsight_config::Config;
@@ -11,6 +11,7 @@ use sheetsight_service::Service;
 use sheetsight_sim::Nuisances;
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store};
+use sheetsight_testkit::event_log::EventLog;
 use sheetsight_testkit::http_camera::{Behaviour, HttpCamera};
 use sheetsight_testkit::{RtspServer, camera_config_toml, free_port, make_video, shop_camera_video};
 use sheetsight_vision::event::{CameraHealth, Event};
@@ -20,7 +21,7 @@ use sheetsight_vision::state::MachineState;
 struct Harness {
     service: Option<Service<SqliteStore>>,
     store: Arc<SqliteStore>,
-    events: Arc<Mutex<Vec<(Instant, Event)>>>,
+    log: EventLog,
     _dir: tempfile::TempDir,
 }
 
@@ -39,41 +40,23 @@ impl Harness {
         let config: Config = sheetsight_config::parse(&path, toml).expect("config");
         let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
         let live = Service::<SqliteStore>::live_channel();
-        let mut rx = live.subscribe();
-        let events = Arc::new(Mutex::new(Vec::new()));
-        let sink = events.clone();
-        tokio::spawn(async move {
-            while let Ok(e) = rx.recv().await {
-                sink.lock().expect("events").push((Instant::now(), e));
-            }
-        });
+        let log = EventLog::spawn(live.subscribe());
         let service =
             Service::start(&config, Arc::new(NetworkOpener), store.clone(), "test", live).await.expect("service");
-        Self { service: Some(service), store, events, _dir: dir }
+        Self { service: Some(service), store, log, _dir: dir }
     }
 
     fn service(&self) -> &Service<SqliteStore> {
         self.service.as_ref().expect("running")
     }
 
-    /// When the first event after `after` matching `f` arrived, waiting up to `timeout`.
     async fn wait_for(&self, after: Instant, timeout: Duration, f: impl Fn(&Event) -> bool) -> Option<Instant> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some((at, _)) = self.events.lock().expect("events").iter().find(|(at, e)| *at >= after && f(e)) {
-                return Some(*at);
-            }
-            if Instant::now() > deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.log.wait_for(after, timeout, f).await
     }
 
     fn health_events(&self, camera: &str) -> Vec<(CameraHealth, Option<String>, f64)> {
-        self.events
-            .lock()
-            .expect("events")
+        self.log
+            .events()
             .iter()
             .filter_map(|(_, e)| match e {
                 Event::Health { camera: c, health, detail, t } if c == camera => Some((*health, detail.clone(), *t)),
@@ -143,7 +126,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
         assert!(h.wait_for(killed, Duration::from_secs(15), lost).await.is_some(), "{cam} notices the server is gone");
     }
     {
-        let events = h.events.lock().expect("events");
+        let events = h.log.events();
         for (machine, cam) in &machines {
             let lost_t = events.iter().find_map(|(at, e)| match e {
                 Event::Health { camera, health, t, .. }

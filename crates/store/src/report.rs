@@ -40,6 +40,8 @@ pub struct ReportRow {
     pub strokes_per_hour: Option<f64>,
     pub longest_stop_s: f64,
     pub longest_stop_start: Option<String>,
+    /// The shift's time zone (IANA); the table shows times in it.
+    pub time_zone: String,
 }
 
 fn seconds(ms: Millis) -> f64 {
@@ -117,6 +119,7 @@ pub fn compute(
                 strokes_per_hour: (planned > 0).then(|| n_strokes as f64 * 3_600_000.0 / planned as f64),
                 longest_stop_s: longest.map_or(0.0, |(s, e)| seconds(e - s)),
                 longest_stop_start: longest.map(|(s, _)| rfc3339(s)),
+                time_zone: w.time_zone.name().to_string(),
             });
         }
     }
@@ -127,6 +130,15 @@ pub fn compute(
 fn hours_minutes(s: f64) -> String {
     let s = s.round() as i64;
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `HH:MM:SS` of an RFC 3339 time in the zone `tz`; `-` for none.
+fn local_time(t: Option<&str>, tz: &str) -> String {
+    let Some(t) = t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()) else { return "-".into() };
+    match tz.parse::<sheetsight_config::shift::Tz>() {
+        Ok(tz) => t.with_timezone(&tz).format("%H:%M:%S").to_string(),
+        Err(_) => t.format("%H:%M:%S").to_string(),
+    }
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -152,7 +164,7 @@ pub fn table(rows: &[ReportRow]) -> String {
         "stop at"
     );
     for r in rows {
-        let stop_at = r.longest_stop_start.as_deref().map_or("-", |s| s.get(11..19).unwrap_or(s));
+        let stop_at = local_time(r.longest_stop_start.as_deref(), &r.time_zone);
         out.push_str(&format!(
             "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
             r.machine,
@@ -181,7 +193,7 @@ fn csv_field(s: &str) -> String {
 pub fn csv(rows: &[ReportRow]) -> String {
     let mut out = String::from(
         "machine,shift,date,start,end,planned_s,executing_s,not_executing_s,out_of_service_s,not_available_s,\
-         unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start\n",
+         unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start,time_zone\n",
     );
     let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
     for r in rows {
@@ -203,6 +215,7 @@ pub fn csv(rows: &[ReportRow]) -> String {
             opt(r.strokes_per_hour),
             format!("{:.3}", r.longest_stop_s),
             r.longest_stop_start.clone().unwrap_or_default(),
+            csv_field(&r.time_zone),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -224,6 +237,7 @@ mod tests {
             date: NaiveDate::from_ymd_opt(2026, 11, 2).expect("date"),
             start: Utc.timestamp_millis_opt(start_h * H).single().expect("t"),
             end: Utc.timestamp_millis_opt(end_h * H).single().expect("t"),
+            time_zone: sheetsight_config::shift::Tz::Europe__Berlin,
         }
     }
 
@@ -262,6 +276,7 @@ mod tests {
         assert_eq!(r.strokes, 2);
         assert_eq!(r.longest_stop_s, 1.5 * 3600.0, "NotExecuting then OutOfService is one stop");
         assert_eq!(r.longest_stop_start.as_deref(), Some("1970-01-01T09:00:00.000Z"));
+        assert!(table(&rows).contains("10:00:00"), "the stop's start in Berlin time:\n{}", table(&rows));
     }
 
     #[test]

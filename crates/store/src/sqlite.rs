@@ -189,6 +189,23 @@ macro_rules! overlapping {
     };
 }
 
+impl SqliteStore {
+    /// Rows of `sql` (whose parameters are to, from, key, key) for `q`.
+    async fn fetch<R>(&self, sql: &'static str, q: &Query, what: &'static str) -> Result<Vec<R>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    {
+        sqlx::query_as(sql)
+            .bind(q.to)
+            .bind(q.from)
+            .bind(&q.key)
+            .bind(&q.key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::io(what))
+    }
+}
+
 impl Store for SqliteStore {
     async fn begin_run(&self, now: Millis, version: &str) -> Result<i64, StoreError> {
         let io = StoreError::io("starting a run");
@@ -354,36 +371,34 @@ impl Store for SqliteStore {
     }
 
     async fn states(&self, q: &Query) -> Result<Vec<StateInterval>, StoreError> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(overlapping!(
-            "SELECT machine, state, start_ms, end_ms FROM machine_state",
-            "machine",
-            "machine, start_ms"
-        ))
-        .bind(q.to)
-        .bind(q.from)
-        .bind(&q.key)
-        .bind(&q.key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::io("reading machine states"))?;
+        let rows: Vec<(String, String, i64, Option<i64>)> = self
+            .fetch(
+                overlapping!(
+                    "SELECT machine, state, start_ms, end_ms FROM machine_state",
+                    "machine",
+                    "machine, start_ms"
+                ),
+                q,
+                "reading machine states",
+            )
+            .await?;
         rows.into_iter()
             .map(|(key, state, start, end)| Ok(Interval { key, value: parse(&state)?, start, end }))
             .collect()
     }
 
     async fn lamps(&self, q: &Query) -> Result<Vec<LampInterval>, StoreError> {
-        let rows: Vec<(String, i64, String, String, i64, Option<i64>)> = sqlx::query_as(overlapping!(
-            "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
-            "machine",
-            "machine, lamp, start_ms"
-        ))
-        .bind(q.to)
-        .bind(q.from)
-        .bind(&q.key)
-        .bind(&q.key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::io("reading lamp modes"))?;
+        let rows: Vec<(String, i64, String, String, i64, Option<i64>)> = self
+            .fetch(
+                overlapping!(
+                    "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
+                    "machine",
+                    "machine, lamp, start_ms"
+                ),
+                q,
+                "reading lamp modes",
+            )
+            .await?;
         rows.into_iter()
             .map(|(machine, lamp, color, mode, start, end)| {
                 let value: (LampColor, LampMode) = (parse(&color)?, parse(&mode)?);
@@ -393,18 +408,17 @@ impl Store for SqliteStore {
     }
 
     async fn health(&self, q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
-        let rows: Vec<HealthRow> = sqlx::query_as(overlapping!(
-            "SELECT camera, health, detail, start_ms, end_ms FROM camera_health",
-            "camera",
-            "camera, start_ms"
-        ))
-        .bind(q.to)
-        .bind(q.from)
-        .bind(&q.key)
-        .bind(&q.key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::io("reading camera health"))?;
+        let rows: Vec<HealthRow> = self
+            .fetch(
+                overlapping!(
+                    "SELECT camera, health, detail, start_ms, end_ms FROM camera_health",
+                    "camera",
+                    "camera, start_ms"
+                ),
+                q,
+                "reading camera health",
+            )
+            .await?;
         rows.into_iter()
             .map(|(key, health, detail, start, end)| {
                 let health: CameraHealth = parse(&health)?;
@@ -414,17 +428,14 @@ impl Store for SqliteStore {
     }
 
     async fn strokes(&self, q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-            "SELECT machine, start_ms, end_ms FROM stroke WHERE end_ms >= ? AND end_ms < ? \
-             AND (? IS NULL OR machine = ?) ORDER BY machine, end_ms",
-        )
-        .bind(q.from)
-        .bind(q.to)
-        .bind(&q.key)
-        .bind(&q.key)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::io("reading strokes"))?;
+        let rows: Vec<(String, i64, i64)> = self
+            .fetch(
+                "SELECT machine, start_ms, end_ms FROM stroke WHERE end_ms < ? AND end_ms >= ? \
+                 AND (? IS NULL OR machine = ?) ORDER BY machine, end_ms",
+                q,
+                "reading strokes",
+            )
+            .await?;
         Ok(rows.into_iter().map(|(machine, start, end)| StrokeRecord { machine, start, end }).collect())
     }
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod event_log;
 pub mod http_camera;
 
 /// The Debian packages of the RTSP test server.
