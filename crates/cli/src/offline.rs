@@ -12,6 +12,8 @@ use sheetsight_monitor::summary::table;
 /// Runs `analyze`; `Ok(false)` when a camera broke (its events are still written).
 pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Path>) -> anyhow::Result<bool> {
     let config = sheetsight_config::load(config_path)?;
+    // Everything that can be checked is, before the output is created.
+    let prepared = sheetsight_monitor::analyze::prepare(&config)?;
     let mut out: Box<dyn Write> = if events_path == Path::new("-") {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -20,13 +22,13 @@ pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Pat
         Box::new(std::io::BufWriter::new(file))
     };
     let mut write_error = None;
-    let report = sheetsight_monitor::analyze::analyze(&config, |e| {
+    let report = sheetsight_monitor::analyze::analyze_prepared(&config, &prepared, |e| {
         if write_error.is_none()
             && let Err(err) = write_event(&mut out, e)
         {
             write_error = Some(err);
         }
-    })?;
+    });
     if let Some(e) = write_error {
         return Err(e).with_context(|| format!("cannot write {}", events_path.display()));
     }

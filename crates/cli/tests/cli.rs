@@ -106,6 +106,7 @@ fn configuration_errors_name_file_line_and_key() {
     let o = sheetsight(&["analyze", bad.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("live `rtsp://` cameras"), "{}", text(&o.stderr));
+    assert!(!Path::new("events.jsonl").exists(), "nothing is written before the configuration is checked");
 }
 
 #[test]
@@ -173,10 +174,27 @@ fn image_folders_are_a_camera_source() {
 fn demo_runs_live_and_stops() {
     let dir = tempfile::tempdir().expect("tempdir");
     let events = dir.path().join("demo.jsonl");
-    let o = sheetsight(&["demo", "--duration-s", "4", "--plain", "--events", events.to_str().expect("path")]);
+    let data = dir.path().join("data");
+    let o = sheetsight(&[
+        "demo",
+        "--duration-s",
+        "5",
+        "--plain",
+        "--events",
+        events.to_str().expect("path"),
+        "--data-dir",
+        data.to_str().expect("path"),
+    ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(out.contains("state -> "), "{out}");
-    assert!(out.contains("summary of"), "{out}");
-    assert!(std::fs::read_to_string(&events).expect("events").contains(r#""type":"state""#));
+    assert!(out.contains("camera cam1 streaming"), "{out}");
+    // The history of the run, read back from the database it wrote.
+    assert!(out.contains("history of this run, read back from"), "{out}");
+    for m in ["brake-1", "brake-2", "punch-1", "brake-3", "laser-1"] {
+        assert!(out.lines().any(|l| l.starts_with(m) && l.contains("demo")), "{m} in the history:\n{out}");
+    }
+    assert!(data.join("history.db").exists());
+    let log = std::fs::read_to_string(&events).expect("events");
+    assert!(log.contains(r#""type":"state""#) && log.contains(r#""type":"health""#), "{log}");
 }

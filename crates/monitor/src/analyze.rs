@@ -66,7 +66,7 @@ pub fn prepare(config: &Config) -> Result<Vec<Prepared>, ConfigError> {
                 let scheme = url.split("://").next().unwrap_or("url");
                 return Err(config.source_error(
                     &cam.id,
-                    format!("`analyze` reads recorded video (files and image folders); live `{scheme}://` cameras are watched by the live service"),
+                    format!("`analyze` reads recorded video (files and image folders); live `{scheme}://` cameras are watched by `sheetsight run`"),
                 ));
             }
         };
@@ -162,8 +162,13 @@ fn analyze_camera(
 
 /// Analyses every camera of `config` to the end of its input, passing each event to
 /// `sink` as it happens.
-pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeReport, ConfigError> {
+pub fn analyze(config: &Config, sink: impl FnMut(&Event)) -> Result<AnalyzeReport, ConfigError> {
     let prepared = prepare(config)?;
+    Ok(analyze_prepared(config, &prepared, sink))
+}
+
+/// [`analyze`] of cameras already [`prepare`]d (checked before anything is written).
+pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl FnMut(&Event)) -> AnalyzeReport {
     let (tx, rx) = mpsc::channel::<Vec<Event>>();
     let mut all_events = Vec::new();
     let cameras = std::thread::scope(|scope| {
@@ -183,7 +188,7 @@ pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeR
         }
         handles
             .into_iter()
-            .zip(&prepared)
+            .zip(prepared)
             .map(|(h, p)| {
                 h.join().unwrap_or_else(|_| CameraReport {
                     id: p.id.clone(),
@@ -204,5 +209,5 @@ pub fn analyze(config: &Config, mut sink: impl FnMut(&Event)) -> Result<AnalyzeR
         let ids: Vec<String> = config.machines_on(&cam.id).map(|m| m.id.clone()).collect();
         summaries.extend(summarize(&all_events, &ids, cam.duration_s));
     }
-    Ok(AnalyzeReport { cameras, summaries })
+    AnalyzeReport { cameras, summaries }
 }
