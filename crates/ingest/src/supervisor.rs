@@ -5,7 +5,8 @@
 //! - `connecting` while a connection is being opened;
 //! - `streaming` from the first decoded frame;
 //! - `stalled` after no decoded frame for [`stall_after`]: ten of the camera's own frame
-//!   intervals (measured, else announced, else its `fps`), at least 2 s;
+//!   intervals (measured, else announced, else its `fps`), at least 2 s; dated back to
+//!   when the missing frame was due, so its machines are `NotAvailable` from then;
 //! - `failed` when the source errs, or stays stalled three times that long; then it is
 //!   retried: at once when an unreachable camera answers a TCP probe (one a second),
 //!   otherwise after a capped, jittered [`Backoff`].
@@ -62,7 +63,11 @@ pub struct WorkerLink {
 
 impl WorkerLink {
     fn health(&self, health: CameraHealth, detail: Option<String>) {
-        let _ = self.tx.send(CameraMsg::Health { health, detail, t_s: wall_s() });
+        self.health_at(health, detail, wall_s());
+    }
+
+    fn health_at(&self, health: CameraHealth, detail: Option<String>, t_s: f64) {
+        let _ = self.tx.send(CameraMsg::Health { health, detail, t_s });
     }
 }
 
@@ -205,8 +210,10 @@ async fn read(
                         ));
                     }
                     if silent > stall && health == CameraHealth::Streaming {
+                        // The camera went blind when the frame after the last one was due.
                         health = CameraHealth::Stalled;
-                        link.health(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())));
+                        let since_s = wall_s() - silent.as_secs_f64() + interval_s;
+                        link.health_at(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())), since_s);
                     }
                 }
                 _ = stop.changed() => return StreamEnd::Stop,
