@@ -30,6 +30,11 @@ impl EventLog {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Forgets what was collected (long runs keep memory flat).
+    pub fn clear(&self) {
+        self.events().clear();
+    }
+
     /// When the first event after `after` matching `f` arrived, waiting up to `timeout`.
     pub async fn wait_for(&self, after: Instant, timeout: Duration, f: impl Fn(&Event) -> bool) -> Option<Instant> {
         let deadline = Instant::now() + timeout;
