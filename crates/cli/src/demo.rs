@@ -141,7 +141,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
             .await
             .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
     );
-    let live = Service::<SqliteStore>::live_channel();
+    let live = sheetsight_service::live_channel();
     let log = match &o.events {
         Some(p) => Some(spawn_event_log(p, live.subscribe())?),
         None => None,

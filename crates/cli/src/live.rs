@@ -97,7 +97,7 @@ pub async fn serve(config: Config, opener: SharedOpener, events: Option<&Path>) 
             .await
             .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
     );
-    let live = Service::<SqliteStore>::live_channel();
+    let live = sheetsight_service::live_channel();
     let log = match events {
         Some(p) => Some(spawn_event_log(p, live.subscribe())?),
         None => None,

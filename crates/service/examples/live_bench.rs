@@ -110,7 +110,7 @@ async fn main() {
     let config = sheetsight_config::load(&config_path).expect("config");
     let machines = config.machines.len();
     let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
-    let live = Service::<SqliteStore>::live_channel();
+    let live = sheetsight_service::live_channel();
     let log = EventLog::spawn(live.subscribe());
     let rss_before = rss_kib();
     let started = Instant::now();

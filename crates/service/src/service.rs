@@ -24,6 +24,11 @@ pub enum ServiceError {
     Worker { camera: String, message: String },
 }
 
+/// A channel for [`Service::start`]'s `live` events.
+pub fn live_channel() -> broadcast::Sender<Event> {
+    broadcast::channel(4096).0
+}
+
 /// What a stopped service did.
 #[derive(Debug)]
 pub struct StopReport {
@@ -113,11 +118,6 @@ impl<S: Store> Service<S> {
     /// the analysis).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.live.subscribe()
-    }
-
-    /// A channel for [`Self::start`]'s `live`.
-    pub fn live_channel() -> broadcast::Sender<Event> {
-        broadcast::channel(4096).0
     }
 
     /// A snapshot of every camera.

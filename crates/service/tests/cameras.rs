@@ -39,7 +39,7 @@ impl Harness {
         let path = dir.path().join("sheetsight.toml");
         let config: Config = sheetsight_config::parse(&path, toml).expect("config");
         let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
-        let live = Service::<SqliteStore>::live_channel();
+        let live = sheetsight_service::live_channel();
         let log = EventLog::spawn(live.subscribe());
         let service =
             Service::start(&config, Arc::new(NetworkOpener), store.clone(), "test", live).await.expect("service");
