@@ -7,7 +7,8 @@
 //! - `stalled` after no decoded frame for [`stall_after`]: ten of the camera's own frame
 //!   intervals (measured, else announced, else its `fps`), at least 2 s; dated back to
 //!   when the missing frame was due, so its machines are `NotAvailable` from then;
-//! - `failed` when the source errs, or stays stalled three times that long; then it is
+//! - `failed` when the source errs, its frames cannot be decoded (a codec without a
+//!   decoder, reported by the worker), or it stays stalled three times that long; then it is
 //!   retried: at once when an unreachable camera answers a TCP probe (one a second),
 //!   otherwise after a capped, jittered [`Backoff`].
 //!
@@ -52,6 +53,9 @@ pub struct Progress {
     pub packets_dropped: AtomicU64,
     /// Connections opened.
     pub connections: AtomicU64,
+    /// Set by the worker when this connection's frames can never be decoded (a codec
+    /// without a decoder): the supervisor then fails the connection at once.
+    pub undecodable: std::sync::Mutex<Option<String>>,
 }
 
 /// The sending side of a camera's worker.
@@ -159,6 +163,8 @@ async fn read(
 ) -> StreamEnd {
     let fallback_interval_s = source.announced_interval_s().or(camera.fps.map(|f| 1.0 / f)).unwrap_or(1.0);
     let progress = &link.progress;
+    // A verdict about an earlier connection does not apply to this one.
+    progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()).take();
     let mut decoded = progress.frames_decoded.load(Ordering::Relaxed);
     let mut last_frame = Instant::now();
     let mut health = CameraHealth::Connecting;
@@ -188,6 +194,9 @@ async fn read(
                     break;
                 }
                 _ = check.tick() => {
+                    if let Some(reason) = progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                        return StreamEnd::Failed(SourceError::new(SourceErrorKind::Unsupported, reason));
+                    }
                     let now_decoded = progress.frames_decoded.load(Ordering::Relaxed);
                     if now_decoded != decoded {
                         decoded = now_decoded;

@@ -117,7 +117,6 @@ impl<O: EventOut> Worker<O> {
     fn handle(&mut self, msg: CameraMsg) {
         match msg {
             CameraMsg::Health { health, detail, t_s } => {
-                let detail = if health == CameraHealth::Failed { self.fatal.clone().or(detail) } else { detail };
                 self.health = health;
                 self.out.send(Event::Health { camera: self.camera.id.clone(), health, detail: detail.clone(), t: t_s });
                 if health != CameraHealth::Streaming {
@@ -151,6 +150,8 @@ impl<O: EventOut> Worker<O> {
                         if e.fatal {
                             tracing::error!(camera = %self.camera.id, error = %e.message, "cannot decode this camera");
                             self.fatal = Some(e.message.clone());
+                            *self.progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()) =
+                                Some(e.message.clone());
                         } else if self.stats.decode_errors.is_power_of_two() {
                             tracing::warn!(camera = %self.camera.id, error = %e.message, count = self.stats.decode_errors, "corrupt frame skipped");
                         }
