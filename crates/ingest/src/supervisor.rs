@@ -15,10 +15,14 @@
 //! Packets go to the worker through an unbounded channel, but never more than
 //! [`MAX_QUEUED_PACKETS`] at a time: beyond that they are dropped (and counted), and an
 //! H.264/H.265 stream then waits for its next key frame.
+//!
+//! All waiting is on Tokio's clock, so tests run it on a paused, simulated clock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use sheetsight_config::CameraConfig;
 use sheetsight_vision::event::CameraHealth;
@@ -139,13 +143,13 @@ async fn wait(delay: Duration, address: Option<String>) {
         tokio::time::sleep(delay).await;
         return;
     };
-    let deadline = tokio::time::Instant::now() + delay;
+    let deadline = Instant::now() + delay;
     loop {
         let probe = tokio::time::timeout(PROBE_INTERVAL, tokio::net::TcpStream::connect(&address)).await;
         if matches!(probe, Ok(Ok(_))) {
             return;
         }
-        let next = tokio::time::Instant::now() + PROBE_INTERVAL;
+        let next = Instant::now() + PROBE_INTERVAL;
         if next >= deadline {
             tokio::time::sleep_until(deadline).await;
             return;
