@@ -95,6 +95,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
         camera.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut backoff = Backoff::new(0.5, camera.retry_max_s, seed);
     let display = camera.source_for_display();
+    let mut last_failure: Option<String> = None;
     loop {
         if *stop.borrow() {
             return;
@@ -113,13 +114,20 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             Ok(Ok(mut source)) => {
                 link.progress.connections.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
+                last_failure = None;
                 match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {
                     StreamEnd::Stop => return,
                     StreamEnd::Failed(e) => e,
                 }
             }
         };
-        tracing::warn!(camera = %camera.id, error = %failure.message, kind = ?failure.kind, "camera failed");
+        // A camera down for days fails the same way every 30 s: say it once, then at debug level.
+        if last_failure.as_deref() == Some(failure.message.as_str()) {
+            tracing::debug!(camera = %camera.id, error = %failure.message, "camera failed again");
+        } else {
+            tracing::warn!(camera = %camera.id, error = %failure.message, kind = ?failure.kind, "camera failed");
+            last_failure = Some(failure.message.clone());
+        }
         link.health(CameraHealth::Failed, Some(failure.message.clone()));
         if failure.kind == SourceErrorKind::Ended {
             // A file that does not loop: nothing more will come.
