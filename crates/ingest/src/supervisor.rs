@@ -145,24 +145,32 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
     }
 }
 
-/// Waits `delay`, or less if `address` starts accepting TCP connections.
+/// Waits `delay`, or less if `address`, which refuses TCP connections now, starts
+/// accepting them. A camera that accepts connections but then fails waits the whole
+/// delay: the probe only shortens waits for cameras that are really unreachable.
 async fn wait(delay: Duration, address: Option<String>) {
+    let deadline = Instant::now() + delay;
+    let accepts = |address: String| async move {
+        matches!(tokio::time::timeout(PROBE_INTERVAL, tokio::net::TcpStream::connect(address)).await, Ok(Ok(_)))
+    };
     let Some(address) = address else {
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep_until(deadline).await;
         return;
     };
-    let deadline = Instant::now() + delay;
+    if accepts(address.clone()).await {
+        tokio::time::sleep_until(deadline).await;
+        return;
+    }
     loop {
-        let probe = tokio::time::timeout(PROBE_INTERVAL, tokio::net::TcpStream::connect(&address)).await;
-        if matches!(probe, Ok(Ok(_))) {
-            return;
-        }
         let next = Instant::now() + PROBE_INTERVAL;
         if next >= deadline {
             tokio::time::sleep_until(deadline).await;
             return;
         }
         tokio::time::sleep_until(next).await;
+        if accepts(address.clone()).await {
+            return;
+        }
     }
 }
 
