@@ -112,8 +112,10 @@ pub struct MultipartParser {
     buf: Vec<u8>,
 }
 
+/// The parser searches its buffer again as each chunk arrives; `memmem` keeps that a
+/// small cost even for parts without `Content-Length`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 impl MultipartParser {

@@ -55,8 +55,6 @@ pub struct Progress {
     pub queued: AtomicUsize,
     /// Packets dropped because the worker was too far behind.
     pub packets_dropped: AtomicU64,
-    /// Connections opened.
-    pub connections: AtomicU64,
     /// Set by the worker when this connection's frames can never be decoded (a codec
     /// without a decoder): the supervisor then fails the connection at once.
     pub undecodable: std::sync::Mutex<Option<String>>,
@@ -112,7 +110,6 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             ),
             Ok(Err(e)) => e,
             Ok(Ok(mut source)) => {
-                link.progress.connections.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
                 last_failure = None;
                 match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {

@@ -110,10 +110,6 @@ impl<S: Store> Service<S> {
         self.run
     }
 
-    pub fn store(&self) -> &Arc<S> {
-        &self.store
-    }
-
     /// Every event as it happens (a receiver that falls behind skips, it never blocks
     /// the analysis).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
