@@ -120,20 +120,19 @@ async fn main() {
         log.wait_all_streaming(started, args.cameras, Duration::from_secs(60)).await.expect("every camera streams");
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let snapshot =
-        |service: &Service<SqliteStore>| service.statuses().iter().map(|s| s.stats.clone()).collect::<Vec<_>>();
+    let snapshot = |service: &Service<SqliteStore>| service.statuses();
     let (cpu0, t0, stats0) = (cpu_s(), Instant::now(), snapshot(&service));
     tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
     let (cpu1, wall_s, stats1) = (cpu_s(), t0.elapsed().as_secs_f64(), snapshot(&service));
     let cpu_percent = 100.0 * (cpu1 - cpu0) / wall_s;
-    let delta = |f: fn(&sheetsight_service::WorkerStats) -> u64| -> Vec<u64> {
+    let delta = |f: fn(&sheetsight_service::CameraStatus) -> u64| -> Vec<u64> {
         stats0.iter().zip(&stats1).map(|(a, b)| f(b) - f(a)).collect()
     };
-    let decoded = delta(|s| s.frames_decoded);
-    let analysed = delta(|s| s.frames_analyzed);
-    let stale = delta(|s| s.frames_stale);
-    let decode_ns = delta(|s| s.decode_ns);
-    let stale_since_start: u64 = service.statuses().iter().map(|s| s.stats.frames_stale).sum();
+    let decoded = delta(|s| s.stats.frames_decoded);
+    let analysed = delta(|s| s.stats.frames_analyzed);
+    let stale = delta(|s| s.stats.frames_stale);
+    let dropped = delta(|s| s.packets_dropped);
+    let decode_ns = delta(|s| s.stats.decode_ns);
     let expected = (10.0 * wall_s).round() as u64;
     let min_decoded = decoded.iter().copied().min().unwrap_or(0);
     let service_decode_ms = decode_ns.iter().sum::<u64>() as f64 / 1e6 / decoded.iter().sum::<u64>().max(1) as f64;
@@ -156,7 +155,8 @@ async fn main() {
         analysed.iter().sum::<u64>()
     );
     println!(
-        "  dropped for lack of CPU {} stale frames in the window ({stale_since_start} since start)",
+        "  dropped for lack of CPU {} packets dropped, {} frames too old to analyse",
+        dropped.iter().sum::<u64>(),
         stale.iter().sum::<u64>()
     );
     println!(

@@ -82,6 +82,7 @@ impl<S: Store> Service<S> {
                 detail: None,
                 since_s: wall_s(),
                 stats: WorkerStats::default(),
+                packets_dropped: 0,
                 machines: Vec::new(),
             }));
             let (tx, rx) = std::sync::mpsc::channel();
@@ -118,7 +119,15 @@ impl<S: Store> Service<S> {
 
     /// A snapshot of every camera.
     pub fn statuses(&self) -> Vec<CameraStatus> {
-        self.statuses.iter().map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).clone()).collect()
+        self.statuses
+            .iter()
+            .zip(&self.cameras)
+            .map(|(s, c)| {
+                let mut status = s.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                status.packets_dropped = c.progress.packets_dropped.load(Ordering::Relaxed);
+                status
+            })
+            .collect()
     }
 
     /// Stops every camera, writes what is pending and closes the run.

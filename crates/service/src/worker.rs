@@ -25,6 +25,8 @@ pub struct CameraStatus {
     pub detail: Option<String>,
     pub since_s: f64,
     pub stats: WorkerStats,
+    /// Packets the supervisor dropped because this camera's worker was too far behind.
+    pub packets_dropped: u64,
     pub machines: Vec<MachineStatus>,
 }
 
@@ -69,7 +71,12 @@ pub struct Worker<O: EventOut> {
     interval_s: Option<f64>,
     stats: WorkerStats,
     fatal: Option<String>,
+    /// When the live status was last refreshed (it is not rebuilt for every packet).
+    published: Option<std::time::Instant>,
 }
+
+/// How often the live status is refreshed while frames flow.
+const PUBLISH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl<O: EventOut> Worker<O> {
     pub fn new(
@@ -94,6 +101,7 @@ impl<O: EventOut> Worker<O> {
             interval_s: None,
             stats: WorkerStats::default(),
             fatal: None,
+            published: None,
         }
     }
 
@@ -162,7 +170,9 @@ impl<O: EventOut> Worker<O> {
                         });
                     }
                 }
-                self.publish();
+                if self.published.is_none_or(|p| p.elapsed() >= PUBLISH_INTERVAL) {
+                    self.publish();
+                }
             }
         }
     }
@@ -260,6 +270,7 @@ impl<O: EventOut> Worker<O> {
     }
 
     fn publish(&mut self) {
+        self.published = Some(std::time::Instant::now());
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.stats = self.stats.clone();
         status.machines = match &self.analyzer {
