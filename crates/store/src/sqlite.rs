@@ -176,6 +176,51 @@ type RunRow = (i64, i64, i64, Option<i64>, Option<String>, String);
 /// camera, health, detail, start, end.
 type HealthRow = (String, String, Option<String>, i64, Option<i64>);
 
+/// Closes what crashed run `id` left open: known up to its `heartbeat`, then
+/// `NotAvailable` until `now` (a machine that was `NotAvailable` simply stays so).
+async fn close_crashed_run(
+    tx: &mut Transaction<'_, Sqlite>,
+    id: i64,
+    heartbeat: Millis,
+    now: Millis,
+) -> Result<(), sqlx::Error> {
+    let open: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT machine, state, start_ms FROM machine_state WHERE end_ms IS NULL AND run_id = ?")
+            .bind(id)
+            .fetch_all(&mut **tx)
+            .await?;
+    for (machine, state, start) in open {
+        let known_until = heartbeat.max(start);
+        let unknown_already = state == MachineState::NotAvailable.as_str();
+        sqlx::query("UPDATE machine_state SET end_ms = ? WHERE machine = ? AND end_ms IS NULL")
+            .bind(if unknown_already { now.max(start) } else { known_until })
+            .bind(&machine)
+            .execute(&mut **tx)
+            .await?;
+        if !unknown_already {
+            sqlx::query("INSERT INTO machine_state (machine, state, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?, ?)")
+                .bind(&machine)
+                .bind(MachineState::NotAvailable.as_str())
+                .bind(known_until)
+                .bind(now.max(known_until))
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    for sql in [
+        "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
+        "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
+    ] {
+        sqlx::query(sql).bind(heartbeat).bind(id).execute(&mut **tx).await?;
+    }
+    sqlx::query("UPDATE service_run SET stopped_ms = heartbeat_ms, stop_reason = 'crash' WHERE id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Rows overlapping `from..to` (bound as to, from), of one key or all (bound twice).
 macro_rules! overlapping {
     ($select:literal, $key:literal, $order:literal) => {
@@ -216,60 +261,7 @@ impl Store for SqliteStore {
                 .await
                 .map_err(StoreError::io("finding crashed runs"))?;
         for (id, heartbeat) in crashed {
-            let recover = StoreError::io("closing a crashed run");
-            let open: Vec<(String, String, i64)> = sqlx::query_as(
-                "SELECT machine, state, start_ms FROM machine_state WHERE end_ms IS NULL AND run_id = ?",
-            )
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(StoreError::io("closing a crashed run"))?;
-            for (machine, state, start) in open {
-                let known_until = heartbeat.max(start);
-                if state == MachineState::NotAvailable.as_str() {
-                    // Unknown until now, as it already was.
-                    sqlx::query("UPDATE machine_state SET end_ms = ? WHERE machine = ? AND end_ms IS NULL")
-                        .bind(now.max(start))
-                        .bind(&machine)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(StoreError::io("closing a crashed run"))?;
-                    continue;
-                }
-                sqlx::query("UPDATE machine_state SET end_ms = ? WHERE machine = ? AND end_ms IS NULL")
-                    .bind(known_until)
-                    .bind(&machine)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::io("closing a crashed run"))?;
-                sqlx::query(
-                    "INSERT INTO machine_state (machine, state, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&machine)
-                .bind(MachineState::NotAvailable.as_str())
-                .bind(known_until)
-                .bind(now.max(known_until))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::io("closing a crashed run"))?;
-            }
-            for sql in [
-                "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
-                "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
-            ] {
-                sqlx::query(sql)
-                    .bind(heartbeat)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::io("closing a crashed run"))?;
-            }
-            sqlx::query("UPDATE service_run SET stopped_ms = heartbeat_ms, stop_reason = 'crash' WHERE id = ?")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(recover)?;
+            close_crashed_run(&mut tx, id, heartbeat, now).await.map_err(StoreError::io("closing a crashed run"))?;
             tracing::warn!(run = id, last_heartbeat = %crate::rfc3339(heartbeat), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
         }
         let (run,): (i64,) =
