@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use sheetsight_config::{CameraConfig, Config, SourceSpec, StorageConfig};
 use sheetsight_monitor::Event;
 use sheetsight_service::Service;
@@ -25,7 +24,7 @@ use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 use tokio::sync::broadcast::error::TryRecvError;
 
-use crate::live::{VERSION, print_stop_report, runtime, shutdown_signal, spawn_event_log};
+use crate::live::{Running, runtime, shutdown_signal};
 use crate::scenes::machine_configs;
 use crate::sim_camera::{SimulatedCamera, SimulatedOpener};
 
@@ -136,18 +135,9 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
 }
 
 async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
-    let store = Arc::new(
-        SqliteStore::open(&config.storage.data_dir)
-            .await
-            .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
-    );
     let live = sheetsight_service::live_channel();
-    let log = match &o.events {
-        Some(p) => Some(spawn_event_log(p, live.subscribe())?),
-        None => None,
-    };
     let mut events = live.subscribe();
-    let service = Service::start(&config, opener.clone(), store.clone(), VERSION, live).await?;
+    let running = Running::start(&config, opener.clone(), o.events.as_deref(), live).await?;
     let ansi = !o.plain && std::io::stdout().is_terminal();
     let machine_ids: Vec<String> = config.machines.iter().map(|m| m.id.clone()).collect();
     println!(
@@ -158,7 +148,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     println!(
         "Stack lights, people walking past, light changes, camera shake and a network outage of cam2 are simulated."
     );
-    println!("History goes to {}; press Ctrl-C to stop.", store.path().display());
+    println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
     let mut recent: VecDeque<String> = VecDeque::new();
     let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
     let stop = shutdown_signal();
@@ -193,18 +183,14 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         }
         let t = opener.scene_t_s();
         if ansi {
-            print!("{}", screen(&service, &opener, &strokes, &recent, t));
+            print!("{}", screen(&running.service, &opener, &strokes, &recent, t));
             std::io::stdout().flush()?;
         }
         if t >= schedule_s * o.speed {
             break;
         }
     }
-    let report = service.stop().await?;
-    if let Some(log) = log {
-        let _ = log.await;
-    }
-    print_stop_report(&report);
+    let (report, store) = running.stop().await?;
     // The run as stored: read back from the database. Times are on the scene clock
     // (wall-clock time at --speed 1).
     let started_ms = millis(opener.epoch_wall_s());

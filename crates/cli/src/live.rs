@@ -91,33 +91,60 @@ pub fn run(config_path: &Path, events: Option<&Path>) -> anyhow::Result<bool> {
     runtime()?.block_on(serve(config, Arc::new(NetworkOpener), events))
 }
 
+/// The service on its history, with the optional event log: what `run` and `demo` share.
+pub struct Running {
+    pub service: Service<SqliteStore>,
+    pub store: Arc<SqliteStore>,
+    log: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Opens the history of `config` and starts its cameras through `opener`; every
+    /// event also goes to `live` (subscribe before, to miss none) and to `events`.
+    pub async fn start(
+        config: &Config,
+        opener: SharedOpener,
+        events: Option<&Path>,
+        live: broadcast::Sender<sheetsight_vision::event::Event>,
+    ) -> anyhow::Result<Self> {
+        let store = Arc::new(
+            SqliteStore::open(&config.storage.data_dir)
+                .await
+                .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
+        );
+        let log = match events {
+            Some(p) => Some(spawn_event_log(p, live.subscribe())?),
+            None => None,
+        };
+        let service = Service::start(config, opener, store.clone(), VERSION, live).await?;
+        Ok(Self { service, store, log })
+    }
+
+    /// Stops the cameras, writes what is pending, prints what each camera did; the
+    /// history stays open for reading.
+    pub async fn stop(self) -> anyhow::Result<(StopReport, Arc<SqliteStore>)> {
+        let report = self.service.stop().await?;
+        if let Some(log) = self.log {
+            let _ = log.await;
+        }
+        print_stop_report(&report);
+        Ok((report, self.store))
+    }
+}
+
 pub async fn serve(config: Config, opener: SharedOpener, events: Option<&Path>) -> anyhow::Result<bool> {
-    let store = Arc::new(
-        SqliteStore::open(&config.storage.data_dir)
-            .await
-            .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
-    );
-    let live = sheetsight_service::live_channel();
-    let log = match events {
-        Some(p) => Some(spawn_event_log(p, live.subscribe())?),
-        None => None,
-    };
-    let service = Service::start(&config, opener, store.clone(), VERSION, live).await?;
+    let running = Running::start(&config, opener, events, sheetsight_service::live_channel()).await?;
     eprintln!(
         "sheetsight: run {} watching {} cameras, {} machines; history in {}; Ctrl-C to stop",
-        service.run_id(),
+        running.service.run_id(),
         config.cameras.len(),
         config.machines.len(),
-        store.path().display()
+        running.store.path().display()
     );
     shutdown_signal().await;
     eprintln!("sheetsight: stopping");
-    let report = service.stop().await?;
-    if let Some(log) = log {
-        let _ = log.await;
-    }
+    let (_, store) = running.stop().await?;
     store.close().await;
-    print_stop_report(&report);
     Ok(true)
 }
 
