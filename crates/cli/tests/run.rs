@@ -118,7 +118,7 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         let states = store.states(&all).await.expect("states");
         let lamps = store.lamps(&all).await.expect("lamps");
         let strokes = store.strokes(&all).await.expect("strokes");
-        assert!(states.iter().chain(std::iter::empty()).all(|s| s.end.is_some()), "nothing left open");
+        assert!(states.iter().all(|s| s.end.is_some()), "nothing left open");
         assert!(lamps.iter().all(|s| s.end.is_some()), "nothing left open");
 
         // Everything the first run saw up to a second before the kill is stored.
@@ -147,6 +147,7 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         // What was open at the kill ends at the heartbeat, then NotAvailable until the restart.
         let restart = runs[1].started;
         let machines: std::collections::BTreeSet<&String> = states.iter().map(|s| &s.key).collect();
+        let mut closed_at_heartbeat = 0;
         for m in machines {
             let mine: Vec<_> = states.iter().filter(|s| &s.key == m).collect();
             let gap = mine
@@ -154,10 +155,13 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
                 .find(|s| s.value == MachineState::NotAvailable && s.start <= heartbeat && s.end >= Some(restart))
                 .unwrap_or_else(|| panic!("{m}: no NotAvailable over the crash: {mine:?}"));
             let before = mine.iter().filter(|s| s.start < gap.start).max_by_key(|s| s.start);
-            if let Some(before) = before {
+            if let Some(before) = before.filter(|b| b.value != MachineState::NotAvailable) {
                 assert_eq!(before.end, Some(gap.start), "{m}: known up to the heartbeat, not beyond");
+                assert_eq!(gap.start, heartbeat, "{m}: the gap starts at the heartbeat");
+                closed_at_heartbeat += 1;
             }
         }
+        assert!(closed_at_heartbeat >= 3, "machines in a known state at the kill: {closed_at_heartbeat}");
     });
 
     // The report over both runs: every second of the day is in exactly one column.
