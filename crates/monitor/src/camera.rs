@@ -107,10 +107,10 @@ impl CameraAnalyzer {
         }
     }
 
-    /// The camera cannot see any more (its source ended in an error).
+    /// The camera cannot see (its source failed or stalled): see [`MachineMonitor::blind`].
     pub fn blind(&mut self, t_s: f64, events: &mut Vec<Event>) {
         for m in &mut self.machines {
-            events.extend(m.set_not_available(t_s));
+            m.blind(t_s, events);
         }
     }
 }

@@ -31,10 +31,18 @@ pub struct MachineStatus {
 }
 
 /// All analyzers of one machine.
+///
+/// Events report changes only: a lamp's mode or the state is sent when it differs from
+/// what was last sent, also across [`Self::blind`], after which the readers start
+/// afresh and re-decide every lamp.
 pub struct MachineMonitor {
     id: String,
     stack_light: Option<StackLightReader>,
     motion: Option<MotionAnalyzer>,
+    /// The readers as built, restored when the camera goes blind.
+    fresh: (Option<StackLightReader>, Option<MotionAnalyzer>),
+    /// The last mode sent for each lamp.
+    reported_modes: Vec<Option<LampMode>>,
     rules: StateRules,
     state: Option<MachineState>,
     state_since_s: f64,
@@ -63,6 +71,8 @@ impl MachineMonitor {
         };
         Ok(Self {
             id: config.id.clone(),
+            fresh: (stack_light.clone(), motion.clone()),
+            reported_modes: vec![None; config.lamps.len()],
             stack_light,
             motion,
             rules: config.rules.clone(),
@@ -95,9 +105,25 @@ impl MachineMonitor {
         }
     }
 
-    /// Marks the machine `NotAvailable` (its camera cannot see); returns the event.
-    pub fn set_not_available(&mut self, t_s: f64) -> Option<Event> {
-        self.set_state(Some(MachineState::NotAvailable), t_s)
+    /// The camera cannot see: the lamps read `unknown` and a machine with lamps is
+    /// `NotAvailable` from `t_s`; the readers start afresh with the next frame.
+    pub fn blind(&mut self, t_s: f64, events: &mut Vec<Event>) {
+        if let Some(stack_light) = &self.stack_light {
+            for (lamp, spec) in stack_light.lamps().iter().enumerate() {
+                if self.reported_modes[lamp].is_some_and(|m| m != LampMode::Unknown) {
+                    self.reported_modes[lamp] = Some(LampMode::Unknown);
+                    events.push(Event::Lamp {
+                        machine: self.id.clone(),
+                        lamp,
+                        color: spec.color,
+                        mode: LampMode::Unknown,
+                        t: t_s,
+                    });
+                }
+            }
+            events.extend(self.set_state(Some(MachineState::NotAvailable), t_s));
+        }
+        (self.stack_light, self.motion) = self.fresh.clone();
     }
 
     fn set_state(&mut self, state: Option<MachineState>, t_s: f64) -> Option<Event> {
@@ -116,6 +142,9 @@ impl MachineMonitor {
             let changes = stack_light.process(t_s, frame, global);
             if !changes.is_empty() {
                 for c in &changes {
+                    if self.reported_modes[c.lamp].replace(c.mode) == Some(c.mode) {
+                        continue;
+                    }
                     events.push(Event::Lamp {
                         machine: self.id.clone(),
                         lamp: c.lamp,

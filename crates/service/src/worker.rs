@@ -1,7 +1,6 @@
 //! A camera's worker thread: decodes what the supervisor received, runs the camera's
 //! machine analyzers, and makes the camera's health visible in the machines' states.
 
-use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -14,7 +13,6 @@ use sheetsight_ingest::wall_s;
 use sheetsight_monitor::CameraAnalyzer;
 use sheetsight_monitor::machine::MachineStatus;
 use sheetsight_vision::event::{CameraHealth, Event};
-use sheetsight_vision::lamp::LampMode;
 use sheetsight_vision::state::MachineState;
 
 /// Live view of one camera.
@@ -64,9 +62,6 @@ pub struct Worker<O: EventOut> {
     decoder: FrameDecoder,
     analyzer: Option<CameraAnalyzer>,
     health: CameraHealth,
-    /// Last state and lamp modes sent, to send only changes.
-    states: HashMap<String, MachineState>,
-    lamps: HashMap<(String, usize), LampMode>,
     last_frame_t_s: Option<f64>,
     interval_s: Option<f64>,
     stats: WorkerStats,
@@ -95,8 +90,6 @@ impl<O: EventOut> Worker<O> {
             decoder: FrameDecoder::new(),
             analyzer: None,
             health: CameraHealth::Connecting,
-            states: HashMap::new(),
-            lamps: HashMap::new(),
             last_frame_t_s: None,
             interval_s: None,
             stats: WorkerStats::default(),
@@ -107,7 +100,12 @@ impl<O: EventOut> Worker<O> {
 
     /// Runs until the supervisor hangs up.
     pub fn run(mut self, rx: Receiver<CameraMsg>) -> WorkerStats {
-        self.blind(wall_s());
+        // Nothing seen yet: the machines' states are unknown until the camera streams.
+        let t_s = wall_s();
+        for m in self.machines.iter().filter(|m| !m.lamps.is_empty()) {
+            self.out.send(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: t_s });
+        }
+        self.publish();
         for msg in rx {
             let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| self.handle(msg)));
             if outcome.is_err() {
@@ -115,7 +113,6 @@ impl<O: EventOut> Worker<O> {
                 self.stats.panics += 1;
                 tracing::error!(camera = %self.camera.id, "analysis panicked; restarting it");
                 self.decoder = FrameDecoder::new();
-                self.analyzer = None;
                 self.blind(wall_s());
             }
         }
@@ -226,46 +223,20 @@ impl<O: EventOut> Worker<O> {
             self.analyzer = None;
         }
         for e in events {
-            self.emit(e);
-        }
-    }
-
-    /// Sends an event unless it repeats the current state or lamp mode.
-    fn emit(&mut self, event: Event) {
-        let repeated = match &event {
-            Event::State { machine, state, .. } => self.states.insert(machine.clone(), *state) == Some(*state),
-            Event::Lamp { machine, lamp, mode, .. } => {
-                self.lamps.insert((machine.clone(), *lamp), *mode) == Some(*mode)
-            }
-            _ => false,
-        };
-        if !repeated {
-            self.out.send(event);
+            self.out.send(e);
         }
     }
 
     /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,
-    /// and analysis starts afresh when frames come back.
+    /// and their readers start afresh when frames come back.
     fn blind(&mut self, t_s: f64) {
-        self.analyzer = None;
-        let machines = std::mem::take(&mut self.machines);
-        for m in &machines {
-            if !m.lamps.is_empty() {
-                self.emit(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: t_s });
-            }
-            for (i, lamp) in m.lamps.iter().enumerate() {
-                if self.lamps.contains_key(&(m.id.clone(), i)) {
-                    self.emit(Event::Lamp {
-                        machine: m.id.clone(),
-                        lamp: i,
-                        color: lamp.color,
-                        mode: LampMode::Unknown,
-                        t: t_s,
-                    });
-                }
+        if let Some(analyzer) = self.analyzer.as_mut() {
+            let mut events = Vec::new();
+            analyzer.blind(t_s, &mut events);
+            for e in events {
+                self.out.send(e);
             }
         }
-        self.machines = machines;
         self.publish();
     }
 

@@ -248,6 +248,8 @@ async fn mjpeg_truncated_picture_then_garbage_then_hang_is_survived() {
         h.wait_for(failed.expect("failed"), Duration::from_secs(15), is_health("mjpeg", CameraHealth::Streaming)).await;
     assert!(back.is_some(), "{:?}", h.health_events("mjpeg"));
     assert!(camera.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    // The second connection streams on (the live status is refreshed every 200 ms).
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let stats = h.service().statuses()[0].stats.clone();
     assert!(stats.decode_errors >= 1 && stats.frames_decoded >= 20, "{stats:?}");
     h.stop().await;

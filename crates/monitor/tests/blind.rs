@@ -1,0 +1,65 @@
+//! A camera that goes blind and comes back: lamps `unknown` and the machine
+//! `NotAvailable` from that moment, readings decided afresh afterwards, and no event
+//! repeated that did not change.
+
+use sheetsight_config::{LampConfig, MachineConfig, MotionConfig};
+use sheetsight_monitor::{CameraAnalyzer, Event};
+use sheetsight_sim::{Nuisances, Renderer, Scene, shop_specs};
+use sheetsight_vision::lamp::LampMode;
+use sheetsight_vision::state::{MachineState, StateRules};
+
+fn analyse(analyzer: &mut CameraAnalyzer, renderer: &mut Renderer, from_s: f64, to_s: f64) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut t = from_s;
+    while t < to_s {
+        analyzer.process_frame(t, &renderer.render(t), &mut events);
+        t += 0.1;
+    }
+    events
+}
+
+#[test]
+fn blind_then_back() {
+    let (_, spec) = shop_specs(640, 360, 10.0, 30.0, 4, Nuisances::NONE).remove(0);
+    let scene = Scene::generate(&spec);
+    let machines: Vec<MachineConfig> = scene
+        .machines
+        .iter()
+        .map(|m| MachineConfig {
+            id: m.id.clone(),
+            camera: "cam".into(),
+            lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
+            motion: Some(MotionConfig { roi_px: m.motion_roi() }),
+            rules: StateRules::default(),
+        })
+        .collect();
+    let lamps: usize = machines.iter().map(|m| m.lamps.len()).sum();
+    let mut analyzer = CameraAnalyzer::from_machines("cam", Some(10.0), &machines, 640, 360).expect("analyzer");
+    let mut renderer = Renderer::new(scene.clone());
+
+    let before = analyse(&mut analyzer, &mut renderer, 0.0, 5.0);
+    let states_before = before.iter().filter(|e| matches!(e, Event::State { .. })).count();
+    assert_eq!(states_before, machines.len(), "every machine has a state: {before:?}");
+
+    let mut blind = Vec::new();
+    analyzer.blind(5.0, &mut blind);
+    let unknown =
+        blind.iter().filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, t, .. } if *t == 5.0)).count();
+    let not_available = blind
+        .iter()
+        .filter(|e| matches!(e, Event::State { state: MachineState::NotAvailable, t, .. } if *t == 5.0))
+        .count();
+    assert_eq!((unknown, not_available), (lamps, machines.len()), "{blind:?}");
+    let mut again = Vec::new();
+    analyzer.blind(6.0, &mut again);
+    assert!(again.is_empty(), "nothing changed, nothing sent: {again:?}");
+
+    // Back: every lamp and machine is decided again, from fresh readers.
+    let after = analyse(&mut analyzer, &mut renderer, 10.0, 15.0);
+    let lamps_after =
+        after.iter().filter(|e| matches!(e, Event::Lamp { mode, .. } if *mode != LampMode::Unknown)).count();
+    assert!(lamps_after >= lamps, "{after:?}");
+    let states_after: Vec<_> = after.iter().filter(|e| matches!(e, Event::State { .. })).collect();
+    assert!(states_after.len() >= machines.len(), "{after:?}");
+    assert!(states_after.iter().all(|e| matches!(e, Event::State { t, .. } if *t >= 10.0)));
+}
