@@ -485,28 +485,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
                 return Err(loc.error(v.span(), key(k), format!("`{k}` applies to camera URLs only")));
             }
         }
-        let max_frame_age_ms = match &cam.max_frame_age_ms {
-            None => 2000,
-            Some(a) if (50..=600_000).contains(a.get_ref()) => *a.get_ref() as u64,
-            Some(a) => {
-                return Err(loc.error(
-                    a.span(),
-                    key("max_frame_age_ms"),
-                    format!("max_frame_age_ms must be 50 to 600000, not {}", a.get_ref()),
-                ));
-            }
-        };
-        let retry_max_s = match &cam.retry_max_s {
-            None => 30.0,
-            Some(r) if r.get_ref().is_finite() && (1.0..=3600.0).contains(r.get_ref()) => *r.get_ref(),
-            Some(r) => {
-                return Err(loc.error(
-                    r.span(),
-                    key("retry_max_s"),
-                    format!("retry_max_s must be 1 to 3600 seconds, not {}", r.get_ref()),
-                ));
-            }
-        };
+        let max_frame_age_ms =
+            in_range(&loc, cam.max_frame_age_ms.as_ref(), 2000, 50..=600_000, &key("max_frame_age_ms"))? as u64;
+        let retry_max_s = in_range(&loc, cam.retry_max_s.as_ref(), 30.0, 1.0..=3600.0, &key("retry_max_s"))?;
         cameras.push(CameraConfig {
             id: cam.id.get_ref().clone(),
             source,
@@ -616,18 +597,31 @@ fn parse_storage(loc: &Located<'_>, base: &Path, raw: Option<&RawStorage>) -> Re
         Some(d) => base.join(d.get_ref().trim()),
         None => base.join("sheetsight-data"),
     };
-    let retention_days = match raw.and_then(|r| r.retention_days.as_ref()) {
-        None => 365,
-        Some(d) if (1..=36500).contains(d.get_ref()) => *d.get_ref() as u32,
-        Some(d) => {
-            return Err(loc.error(
-                d.span(),
-                "storage.retention_days",
-                format!("retention_days must be 1 to 36500, not {}", d.get_ref()),
-            ));
-        }
-    };
+    let retention_days =
+        in_range(loc, raw.and_then(|r| r.retention_days.as_ref()), 365, 1..=36500, "storage.retention_days")? as u32;
     Ok(StorageConfig { data_dir, retention_days })
+}
+
+/// An optional number: `default` when absent, else it must lie in `range` (a NaN never does).
+fn in_range<T: Copy + PartialOrd + std::fmt::Display>(
+    loc: &Located<'_>,
+    value: Option<&Spanned<T>>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    key: &str,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if range.contains(v.get_ref()) => Ok(*v.get_ref()),
+        Some(v) => {
+            let name = key.rsplit('.').next().unwrap_or(key);
+            Err(loc.error(
+                v.span(),
+                key,
+                format!("{name} must be {} to {}, not {}", range.start(), range.end(), v.get_ref()),
+            ))
+        }
+    }
 }
 
 fn parse_state(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<MachineState, ConfigError> {
