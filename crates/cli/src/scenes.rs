@@ -15,6 +15,7 @@ pub fn machine_configs(camera: &str, scene: &Scene) -> Vec<MachineConfig> {
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),
+            ideal_strokes_per_hour: None,
         })
         .collect()
 }

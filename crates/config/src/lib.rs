@@ -38,7 +38,10 @@ use sheetsight_vision::roi::{PointPx, PolygonRoi};
 use sheetsight_vision::state::{LampSelector, MachineState, StateRule, StateRules};
 use toml::Spanned;
 
+pub mod integration;
 pub mod shift;
+pub use integration::{AlertCondition, AlertRule, AlertsConfig, DowntimeConfig, MqttConfig, ServerConfig};
+use integration::{RawAlertRule, RawAlerts, RawDowntime, RawMqtt, RawServer};
 use shift::RawShift;
 pub use shift::{Shift, ShiftWindow};
 
@@ -156,6 +159,8 @@ pub struct MachineConfig {
     pub lamps: Vec<LampConfig>,
     pub motion: Option<MotionConfig>,
     pub rules: StateRules,
+    /// The stroke rate of this machine at full speed, for OEE's performance.
+    pub ideal_strokes_per_hour: Option<f64>,
 }
 
 /// A checked configuration.
@@ -166,6 +171,10 @@ pub struct Config {
     pub machines: Vec<MachineConfig>,
     pub storage: StorageConfig,
     pub shifts: Vec<Shift>,
+    pub server: ServerConfig,
+    pub mqtt: Option<MqttConfig>,
+    pub alerts: AlertsConfig,
+    pub downtime: DowntimeConfig,
     text: String,
     roi_spans: Vec<RoiSpan>,
     /// Where each camera's `source` value stands, for errors found when opening it.
@@ -192,6 +201,12 @@ struct RawConfig {
     storage: Option<RawStorage>,
     #[serde(default)]
     shift: Vec<Spanned<RawShift>>,
+    server: Option<RawServer>,
+    mqtt: Option<RawMqtt>,
+    alerts: Option<RawAlerts>,
+    #[serde(default)]
+    alert: Vec<Spanned<RawAlertRule>>,
+    downtime: Option<RawDowntime>,
 }
 
 #[derive(Deserialize)]
@@ -227,6 +242,7 @@ struct RawMachine {
     #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
     otherwise: Option<Spanned<String>>,
+    ideal_strokes_per_hour: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -573,16 +589,30 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             lamps,
             motion,
             rules,
+            ideal_strokes_per_hour: match &m.ideal_strokes_per_hour {
+                Some(v) => Some(in_range(&loc, Some(v), 0.0, 1.0..=100_000.0, &key("ideal_strokes_per_hour"))?),
+                None => None,
+            },
         });
     }
     let storage = parse_storage(&loc, &base, raw.storage.as_ref())?;
     let shifts = shift::parse_shifts(&loc, &raw.shift)?;
+    let server = integration::parse_server(&loc, raw.server.as_ref())?;
+    let mqtt = integration::parse_mqtt(&loc, raw.mqtt.as_ref())?;
+    let machine_ids: Vec<&str> = machines.iter().map(|m| m.id.as_str()).collect();
+    let camera_ids: Vec<&str> = cameras.iter().map(|c| c.id.as_str()).collect();
+    let alerts = integration::parse_alerts(&loc, raw.alerts.as_ref(), &raw.alert, &machine_ids, &camera_ids)?;
+    let downtime = integration::parse_downtime(&loc, raw.downtime.as_ref())?;
     Ok(Config {
         path: path.to_path_buf(),
         cameras,
         machines,
         storage,
         shifts,
+        server,
+        mqtt,
+        alerts,
+        downtime,
         text: text.to_string(),
         roi_spans,
         source_spans,
@@ -603,7 +633,7 @@ fn parse_storage(loc: &Located<'_>, base: &Path, raw: Option<&RawStorage>) -> Re
 }
 
 /// An optional number: `default` when absent, else it must lie in `range` (a NaN never does).
-fn in_range<T: Copy + PartialOrd + std::fmt::Display>(
+pub(crate) fn in_range<T: Copy + PartialOrd + std::fmt::Display>(
     loc: &Located<'_>,
     value: Option<&Spanned<T>>,
     default: T,
@@ -725,7 +755,20 @@ impl Config {
         shifts: Vec<Shift>,
     ) -> Self {
         let source_spans = vec![0..0; cameras.len()];
-        Self { path, cameras, machines, storage, shifts, text: String::new(), roi_spans: Vec::new(), source_spans }
+        Self {
+            path,
+            cameras,
+            machines,
+            storage,
+            shifts,
+            server: ServerConfig::default(),
+            mqtt: None,
+            alerts: AlertsConfig::default(),
+            downtime: DowntimeConfig::default(),
+            text: String::new(),
+            roi_spans: Vec::new(),
+            source_spans,
+        }
     }
 
     /// Checks every region of the machines on `camera` against its frame size and
@@ -740,6 +783,11 @@ impl Config {
                 .map_err(|e| loc.error(r.span.clone(), &r.key, format!("{e} of camera `{camera}`")))?;
         }
         Ok(())
+    }
+
+    /// The configuration's text as read (empty for one built in code).
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     pub fn camera(&self, id: &str) -> Option<&CameraConfig> {

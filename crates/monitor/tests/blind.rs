@@ -31,6 +31,7 @@ fn blind_then_back() {
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),
+            ideal_strokes_per_hour: None,
         })
         .collect();
     let lamps: usize = machines.iter().map(|m| m.lamps.len()).sum();

@@ -14,7 +14,7 @@ use sheetsight_vision::event::{CameraHealth, Event};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-use crate::worker::{CameraStatus, Worker, WorkerStats};
+use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -42,6 +42,7 @@ struct CameraTask {
     supervisor: JoinHandle<()>,
     worker: std::thread::JoinHandle<WorkerStats>,
     progress: Arc<Progress>,
+    pending: PendingMachines,
 }
 
 /// A running service.
@@ -84,7 +85,9 @@ impl<S: Store> Service<S> {
                 stats: WorkerStats::default(),
                 packets_dropped: 0,
                 machines: Vec::new(),
+                frame: None,
             }));
+            let pending = PendingMachines::default();
             let (tx, rx) = std::sync::mpsc::channel();
             let sink = sink.clone();
             let live_tx = live.clone();
@@ -92,7 +95,7 @@ impl<S: Store> Service<S> {
                 let _ = live_tx.send(e.clone());
                 sink.send(e);
             };
-            let worker = Worker::new(camera.clone(), machines, progress.clone(), status.clone(), out);
+            let worker = Worker::new(camera.clone(), machines, progress.clone(), status.clone(), pending.clone(), out);
             let worker = std::thread::Builder::new()
                 .name(format!("cam-{}", camera.id))
                 .spawn(move || worker.run(rx))
@@ -100,7 +103,7 @@ impl<S: Store> Service<S> {
             let link = WorkerLink { tx, progress: progress.clone() };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
             tracing::info!(camera = %camera.id, source = %camera.source_for_display(), "camera started");
-            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress });
+            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress, pending });
             statuses.push(status);
         }
         drop(sink);
@@ -128,6 +131,23 @@ impl<S: Store> Service<S> {
                 status
             })
             .collect()
+    }
+
+    /// Gives each camera's worker the machines `config` puts on it (edited regions, rules);
+    /// a worker whose machines changed starts its analysis afresh with the next frame.
+    /// Cameras cannot be added or removed while running. Returns the cameras changed.
+    pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
+        let mut changed = Vec::new();
+        for c in &self.cameras {
+            let before: Vec<_> = old.machines_on(&c.id).collect();
+            let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
+            if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
+                continue;
+            }
+            *c.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(after);
+            changed.push(c.id.clone());
+        }
+        changed
     }
 
     /// Stops every camera, writes what is pending and closes the run.

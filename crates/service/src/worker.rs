@@ -12,6 +12,7 @@ use sheetsight_ingest::supervisor::{CameraMsg, Progress};
 use sheetsight_ingest::wall_s;
 use sheetsight_monitor::CameraAnalyzer;
 use sheetsight_monitor::machine::MachineStatus;
+use sheetsight_vision::YuvFrame;
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::state::MachineState;
 
@@ -26,6 +27,8 @@ pub struct CameraStatus {
     /// Packets the supervisor dropped because this camera's worker was too far behind.
     pub packets_dropped: u64,
     pub machines: Vec<MachineStatus>,
+    /// The newest analysed frame, refreshed with the status (for live views).
+    pub frame: Option<(f64, Arc<YuvFrame>)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -40,6 +43,10 @@ pub struct WorkerStats {
     /// CPU time this camera's thread spent decoding (not wall time: with many cameras
     /// on few cores a decode is often preempted).
     pub decode_ns: u64,
+    /// CPU time this camera's thread spent analysing frames.
+    pub analysis_ns: u64,
+    /// Times the camera came back to `streaming` after it was lost.
+    pub reconnects: u64,
 }
 
 /// Where a worker's events go.
@@ -53,9 +60,14 @@ impl<F: FnMut(Event) + Send> EventOut for F {
     }
 }
 
+/// New machine settings for a running worker (regions edited while it runs).
+pub type PendingMachines = Arc<Mutex<Option<Vec<MachineConfig>>>>;
+
 pub struct Worker<O: EventOut> {
     camera: CameraConfig,
     machines: Vec<MachineConfig>,
+    pending: PendingMachines,
+    streamed_before: bool,
     progress: Arc<Progress>,
     status: Arc<Mutex<CameraStatus>>,
     out: O,
@@ -68,6 +80,8 @@ pub struct Worker<O: EventOut> {
     fatal: Option<String>,
     /// When the live status was last refreshed (it is not rebuilt for every packet).
     published: Option<std::time::Instant>,
+    /// The frame to show in the next status.
+    latest: Option<(f64, Arc<YuvFrame>)>,
 }
 
 /// How often the live status is refreshed while frames flow.
@@ -79,11 +93,14 @@ impl<O: EventOut> Worker<O> {
         machines: Vec<MachineConfig>,
         progress: Arc<Progress>,
         status: Arc<Mutex<CameraStatus>>,
+        pending: PendingMachines,
         out: O,
     ) -> Self {
         Self {
             camera,
             machines,
+            pending,
+            streamed_before: false,
             progress,
             status,
             out,
@@ -95,6 +112,7 @@ impl<O: EventOut> Worker<O> {
             stats: WorkerStats::default(),
             fatal: None,
             published: None,
+            latest: None,
         }
     }
 
@@ -123,6 +141,12 @@ impl<O: EventOut> Worker<O> {
         match msg {
             CameraMsg::Health { health, detail, t_s } => {
                 self.health = health;
+                if health == CameraHealth::Streaming {
+                    if self.streamed_before {
+                        self.stats.reconnects += 1;
+                    }
+                    self.streamed_before = true;
+                }
                 self.out.send(Event::Health { camera: self.camera.id.clone(), health, detail: detail.clone(), t: t_s });
                 if health != CameraHealth::Streaming {
                     self.blind(t_s);
@@ -146,8 +170,15 @@ impl<O: EventOut> Worker<O> {
                 self.stats.decode_ns += thread_cpu_ns().saturating_sub(started_ns);
                 match decoded {
                     Ok(frames) => {
-                        for (t_s, frame) in frames {
-                            self.frame(t_s, &frame);
+                        let due = self.published.is_none_or(|p| p.elapsed() >= PUBLISH_INTERVAL);
+                        let count = frames.len();
+                        for (i, (t_s, frame)) in frames.into_iter().enumerate() {
+                            let started_ns = thread_cpu_ns();
+                            let analysed = self.frame(t_s, &frame);
+                            self.stats.analysis_ns += thread_cpu_ns().saturating_sub(started_ns);
+                            if due && analysed && i + 1 == count {
+                                self.latest = Some((t_s, Arc::new(frame)));
+                            }
                         }
                     }
                     Err(e) => {
@@ -174,7 +205,8 @@ impl<O: EventOut> Worker<O> {
         }
     }
 
-    fn frame(&mut self, t_s: f64, frame: &sheetsight_vision::YuvFrame) {
+    /// Decodes' output: returns whether the frame was analysed.
+    fn frame(&mut self, t_s: f64, frame: &YuvFrame) -> bool {
         self.stats.frames_decoded += 1;
         self.progress.frames_decoded.fetch_add(1, Ordering::Relaxed);
         if let Some(last) = self.last_frame_t_s {
@@ -189,11 +221,16 @@ impl<O: EventOut> Worker<O> {
         let age_ms = (wall_s() - t_s) * 1000.0;
         if age_ms > self.camera.max_frame_age_ms as f64 {
             self.stats.frames_stale += 1;
-            return;
+            return false;
         }
         if self.health != CameraHealth::Streaming {
             // Frames decoded before the supervisor saw them count for health, not analysis.
-            return;
+            return false;
+        }
+        if let Some(machines) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            tracing::info!(camera = %self.camera.id, "regions changed: the analysis starts afresh");
+            self.machines = machines;
+            self.analyzer = None;
         }
         if self.analyzer.is_none() {
             match CameraAnalyzer::from_machines(
@@ -209,11 +246,11 @@ impl<O: EventOut> Worker<O> {
                     if self.stats.frames_wrong_size.is_power_of_two() {
                         tracing::error!(camera = %self.camera.id, error = %e, width_px = frame.width_px(), height_px = frame.height_px(), "the configured regions do not fit this camera's frames");
                     }
-                    return;
+                    return false;
                 }
             }
         }
-        let Some(analyzer) = self.analyzer.as_mut() else { return };
+        let Some(analyzer) = self.analyzer.as_mut() else { return false };
         let mut events = Vec::new();
         analyzer.process_frame(t_s, frame, &mut events);
         self.stats.frames_analyzed = self.stats.frames_analyzed.saturating_add(1);
@@ -225,6 +262,7 @@ impl<O: EventOut> Worker<O> {
         for e in events {
             self.out.send(e);
         }
+        true
     }
 
     /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,
@@ -244,6 +282,9 @@ impl<O: EventOut> Worker<O> {
         self.published = Some(std::time::Instant::now());
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.stats = self.stats.clone();
+        if let Some(frame) = self.latest.take() {
+            status.frame = Some(frame);
+        }
         status.machines = match &self.analyzer {
             Some(a) => a.statuses(),
             None => self

@@ -11,6 +11,8 @@ pub enum StoreErrorKind {
     Io,
     /// A stored value is not one this version understands.
     Corrupt,
+    /// The row exists already (a unique name taken).
+    Conflict,
 }
 
 #[derive(Debug, thiserror::Error)]

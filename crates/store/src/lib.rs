@@ -20,6 +20,7 @@ use sheetsight_vision::state::MachineState;
 
 pub mod error;
 pub mod report;
+pub mod site;
 pub mod sqlite;
 pub mod writer;
 

@@ -71,28 +71,17 @@ pub fn compute(
             }
             let mut in_state: BTreeMap<MachineState, Millis> = BTreeMap::new();
             let mut covered: Millis = 0;
-            let mut stop: Option<(Millis, Millis)> = None;
-            let mut longest: Option<(Millis, Millis)> = None;
             for i in intervals.iter() {
                 let a = i.start.max(start);
                 let b = i.end.unwrap_or(now).min(end);
-                if b <= a {
-                    continue;
-                }
-                *in_state.entry(i.value).or_default() += b - a;
-                covered += b - a;
-                let is_stop = matches!(i.value, MachineState::NotExecuting | MachineState::OutOfService);
-                stop = match (stop, is_stop) {
-                    (Some((s, e)), true) if a - e <= 1000 => Some((s, b)),
-                    (_, true) => Some((a, b)),
-                    (_, false) => None,
-                };
-                if let Some((s, e)) = stop
-                    && longest.is_none_or(|(ls, le)| e - s > le - ls)
-                {
-                    longest = Some((s, e));
+                if b > a {
+                    *in_state.entry(i.value).or_default() += b - a;
+                    covered += b - a;
                 }
             }
+            let longest = stops(intervals.iter().copied(), start, end, now)
+                .into_iter()
+                .max_by_key(|s| (s.end_ms - s.start_ms, -s.start_ms));
             let planned = end - start;
             let unrecorded = (planned - covered).max(0);
             let get = |s| in_state.get(&s).copied().unwrap_or(0);
@@ -117,14 +106,57 @@ pub fn compute(
                 availability_seen: (seen > 0).then(|| executing as f64 / seen as f64),
                 strokes: n_strokes,
                 strokes_per_hour: (planned > 0).then(|| n_strokes as f64 * 3_600_000.0 / planned as f64),
-                longest_stop_s: longest.map_or(0.0, |(s, e)| seconds(e - s)),
-                longest_stop_start: longest.map(|(s, _)| rfc3339(s)),
+                longest_stop_s: longest.map_or(0.0, |s| seconds(s.end_ms - s.start_ms)),
+                longest_stop_start: longest.map(|s| rfc3339(s.start_ms)),
                 time_zone: w.time_zone.name().to_string(),
             });
         }
     }
     rows.sort_by(|a, b| (&a.machine, &a.start, &a.shift).cmp(&(&b.machine, &b.start, &b.shift)));
     rows
+}
+
+/// A stop: consecutive time in `NotExecuting` or `OutOfService` (gaps up to 1 s joined).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Stop {
+    pub start_ms: Millis,
+    pub end_ms: Millis,
+    /// The stop is still going on at `now`.
+    pub open: bool,
+}
+
+/// The stops of one machine's `intervals` (ordered by start) within `from..to`; open
+/// intervals end at `now`.
+pub fn stops<'a>(
+    intervals: impl IntoIterator<Item = &'a StateInterval>,
+    from: Millis,
+    to: Millis,
+    now: Millis,
+) -> Vec<Stop> {
+    let mut out: Vec<Stop> = Vec::new();
+    let mut joining = false;
+    for i in intervals {
+        let a = i.start.max(from);
+        let b = i.end.unwrap_or(now).min(to);
+        if b <= a {
+            continue;
+        }
+        let is_stop = matches!(i.value, MachineState::NotExecuting | MachineState::OutOfService);
+        if !is_stop {
+            joining = false;
+            continue;
+        }
+        let open = i.end.is_none() && b == now;
+        match out.last_mut() {
+            Some(last) if joining && a - last.end_ms <= 1000 => {
+                last.end_ms = b;
+                last.open = open;
+            }
+            _ => out.push(Stop { start_ms: a, end_ms: b, open }),
+        }
+        joining = true;
+    }
+    out
 }
 
 fn hours_minutes(s: f64) -> String {

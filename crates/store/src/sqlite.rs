@@ -58,6 +58,10 @@ impl SqliteStore {
         &self.path
     }
 
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// `PRAGMA integrity_check`: `ok` for a sound file.
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
