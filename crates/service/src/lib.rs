@@ -14,5 +14,5 @@
 pub mod service;
 pub mod worker;
 
-pub use service::{Service, ServiceError, StopReport, live_channel};
+pub use service::{Service, ServiceError, ServiceHandle, StopReport, live_channel};
 pub use worker::{CameraStatus, WorkerStats};

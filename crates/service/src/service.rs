@@ -8,7 +8,7 @@ use sheetsight_config::Config;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
 use sheetsight_ingest::wall_s;
-use sheetsight_store::writer::{self, WriterOptions, WriterStats};
+use sheetsight_store::writer::{self, WriteTimings, WriterOptions, WriterStats};
 use sheetsight_store::{Store, StoreError, now_millis};
 use sheetsight_vision::event::{CameraHealth, Event};
 use tokio::sync::{broadcast, watch};
@@ -42,7 +42,6 @@ struct CameraTask {
     supervisor: JoinHandle<()>,
     worker: std::thread::JoinHandle<WorkerStats>,
     progress: Arc<Progress>,
-    pending: PendingMachines,
 }
 
 /// A running service.
@@ -51,9 +50,70 @@ pub struct Service<S: Store> {
     run: i64,
     stop_tx: watch::Sender<bool>,
     cameras: Vec<CameraTask>,
-    statuses: Vec<Arc<Mutex<CameraStatus>>>,
     writer: JoinHandle<WriterStats>,
+    handle: ServiceHandle,
+}
+
+/// What the web side and MQTT see of a running service: live statuses, events, write
+/// timings, and live region changes. Cheap to clone; after the service stops, statuses
+/// stay at their last values.
+#[derive(Clone)]
+pub struct ServiceHandle {
+    cameras: Arc<Vec<CameraLink>>,
     live: broadcast::Sender<Event>,
+    timings: Arc<WriteTimings>,
+}
+
+struct CameraLink {
+    id: String,
+    status: Arc<Mutex<CameraStatus>>,
+    progress: Arc<Progress>,
+    pending: PendingMachines,
+}
+
+impl ServiceHandle {
+    /// Every event as it happens (a receiver that falls behind skips, it never blocks
+    /// the analysis).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.live.subscribe()
+    }
+
+    /// A snapshot of every camera, in the configuration's order.
+    pub fn statuses(&self) -> Vec<CameraStatus> {
+        self.cameras.iter().map(Self::status_of).collect()
+    }
+
+    /// A snapshot of one camera.
+    pub fn status(&self, camera: &str) -> Option<CameraStatus> {
+        self.cameras.iter().find(|c| c.id == camera).map(Self::status_of)
+    }
+
+    fn status_of(c: &CameraLink) -> CameraStatus {
+        let mut status = c.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        status.packets_dropped = c.progress.packets_dropped.load(Ordering::Relaxed);
+        status
+    }
+
+    pub fn write_timings(&self) -> &WriteTimings {
+        &self.timings
+    }
+
+    /// Gives each camera's worker the machines `new` puts on it (edited regions, rules);
+    /// a worker whose machines changed starts its analysis afresh with the next frame.
+    /// Cameras cannot be added or removed while running. Returns the cameras changed.
+    pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
+        let mut changed = Vec::new();
+        for c in self.cameras.iter() {
+            let before: Vec<_> = old.machines_on(&c.id).collect();
+            let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
+            if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
+                continue;
+            }
+            *c.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(after);
+            changed.push(c.id.clone());
+        }
+        changed
+    }
 }
 
 impl<S: Store> Service<S> {
@@ -69,11 +129,15 @@ impl<S: Store> Service<S> {
     ) -> Result<Self, ServiceError> {
         let run = store.begin_run(now_millis(), version).await?;
         let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 86_400);
-        let (sink, writer) =
-            writer::spawn(store.clone(), run, WriterOptions { retention: Some(retention), ..Default::default() });
+        let timings = Arc::new(WriteTimings::default());
+        let (sink, writer) = writer::spawn(
+            store.clone(),
+            run,
+            WriterOptions { retention: Some(retention), timings: timings.clone(), ..Default::default() },
+        );
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut cameras = Vec::new();
-        let mut statuses = Vec::new();
+        let mut links = Vec::new();
         for camera in &config.cameras {
             let machines: Vec<_> = config.machines_on(&camera.id).cloned().collect();
             let progress = Arc::new(Progress::default());
@@ -103,51 +167,31 @@ impl<S: Store> Service<S> {
             let link = WorkerLink { tx, progress: progress.clone() };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
             tracing::info!(camera = %camera.id, source = %camera.source_for_display(), "camera started");
-            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress, pending });
-            statuses.push(status);
+            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress: progress.clone() });
+            links.push(CameraLink { id: camera.id.clone(), status, progress, pending });
         }
         drop(sink);
-        Ok(Self { store, run, stop_tx, cameras, statuses, writer, live })
+        let handle = ServiceHandle { cameras: Arc::new(links), live, timings };
+        Ok(Self { store, run, stop_tx, cameras, writer, handle })
     }
 
     pub fn run_id(&self) -> i64 {
         self.run
     }
 
-    /// Every event as it happens (a receiver that falls behind skips, it never blocks
-    /// the analysis).
+    /// The live side of the service, for the web server and MQTT.
+    pub fn handle(&self) -> ServiceHandle {
+        self.handle.clone()
+    }
+
+    /// Every event as it happens (see [`ServiceHandle::subscribe`]).
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
-        self.live.subscribe()
+        self.handle.subscribe()
     }
 
     /// A snapshot of every camera.
     pub fn statuses(&self) -> Vec<CameraStatus> {
-        self.statuses
-            .iter()
-            .zip(&self.cameras)
-            .map(|(s, c)| {
-                let mut status = s.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                status.packets_dropped = c.progress.packets_dropped.load(Ordering::Relaxed);
-                status
-            })
-            .collect()
-    }
-
-    /// Gives each camera's worker the machines `config` puts on it (edited regions, rules);
-    /// a worker whose machines changed starts its analysis afresh with the next frame.
-    /// Cameras cannot be added or removed while running. Returns the cameras changed.
-    pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
-        let mut changed = Vec::new();
-        for c in &self.cameras {
-            let before: Vec<_> = old.machines_on(&c.id).collect();
-            let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
-            if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
-                continue;
-            }
-            *c.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(after);
-            changed.push(c.id.clone());
-        }
-        changed
+        self.handle.statuses()
     }
 
     /// Stops every camera, writes what is pending and closes the run.

@@ -6,6 +6,7 @@
 //! unwritable long enough for [`MAX_PENDING`] events to pile up.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sheetsight_vision::event::Event;
@@ -36,11 +37,34 @@ pub struct WriterOptions {
     pub flush_interval: Duration,
     /// Closed history older than this is purged once at start and then hourly.
     pub retention: Option<Duration>,
+    /// Where the time of each batch's write is counted (for metrics).
+    pub timings: Arc<WriteTimings>,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        Self { flush_interval: Duration::from_secs(1), retention: None }
+        Self { flush_interval: Duration::from_secs(1), retention: None, timings: Arc::default() }
+    }
+}
+
+/// Upper bounds (seconds) of the [`WriteTimings`] buckets; the last bucket is unbounded.
+pub const WRITE_BUCKETS_S: [f64; 9] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// A histogram of batch write times, readable while the writer runs.
+#[derive(Debug, Default)]
+pub struct WriteTimings {
+    /// Non-cumulative counts per bucket of [`WRITE_BUCKETS_S`], then the overflow.
+    pub buckets: [AtomicU64; 10],
+    pub sum_us: AtomicU64,
+    pub failures: AtomicU64,
+}
+
+impl WriteTimings {
+    fn record(&self, elapsed: Duration) {
+        let s = elapsed.as_secs_f64();
+        let i = WRITE_BUCKETS_S.iter().position(|&b| s <= b).unwrap_or(WRITE_BUCKETS_S.len());
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_us.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 }
 
@@ -59,8 +83,17 @@ pub fn spawn<S: Store>(store: Arc<S>, run: i64, options: WriterOptions) -> (Even
     (EventSink(tx), tokio::spawn(write_loop(store, run, options, rx)))
 }
 
-async fn flush<S: Store>(store: &S, run: i64, pending: &mut Vec<Event>, stats: &mut WriterStats) {
-    match store.write(run, pending, now_millis()).await {
+async fn flush<S: Store>(
+    store: &S,
+    run: i64,
+    pending: &mut Vec<Event>,
+    stats: &mut WriterStats,
+    timings: &WriteTimings,
+) {
+    let started = std::time::Instant::now();
+    let written = store.write(run, pending, now_millis()).await;
+    timings.record(started.elapsed());
+    match written {
         Ok(()) => {
             stats.events_written += pending.len() as u64;
             stats.batches += 1;
@@ -68,6 +101,7 @@ async fn flush<S: Store>(store: &S, run: i64, pending: &mut Vec<Event>, stats: &
         }
         Err(e) => {
             stats.failed_writes += 1;
+            timings.failures.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, pending = pending.len(), "cannot write history; retrying at the next tick");
             if pending.len() > MAX_PENDING {
                 let lost = pending.len() - MAX_PENDING;
@@ -105,12 +139,12 @@ async fn write_loop<S: Store>(
                 Some(e) => {
                     pending.push(e);
                     if pending.len() >= BATCH_EVENTS {
-                        flush(&*store, run, &mut pending, &mut stats).await;
+                        flush(&*store, run, &mut pending, &mut stats, &options.timings).await;
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => flush(&*store, run, &mut pending, &mut stats).await,
+            _ = tick.tick() => flush(&*store, run, &mut pending, &mut stats, &options.timings).await,
             _ = purge_tick.tick(), if options.retention.is_some() => {
                 if let Some(r) = options.retention {
                     purge(&*store, r).await;
@@ -120,7 +154,7 @@ async fn write_loop<S: Store>(
     }
     // The last flush: try a few times, a locked database often frees within seconds.
     for _ in 0..5 {
-        flush(&*store, run, &mut pending, &mut stats).await;
+        flush(&*store, run, &mut pending, &mut stats, &options.timings).await;
         if pending.is_empty() {
             break;
         }
