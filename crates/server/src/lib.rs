@@ -1,1 +1,188 @@
-//! x
+//! SheetSight's web side: the dashboard (embedded assets), the REST API under `/api/v1`
+//! with its OpenAPI document, live events (SSE), camera views, the region editor,
+//! alerts, users and roles, and Prometheus metrics.
+//!
+//! The server reads the running service through a [`ServiceHandle`] and the history
+//! through the [`SqliteStore`]; it never blocks the analysis (live events reach it
+//! through a broadcast channel that skips for a slow reader).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::{delete, get, post};
+use serde::Serialize;
+use sheetsight_config::Config;
+use sheetsight_service::ServiceHandle;
+use sheetsight_store::site::{AlertRecord, NoteRecord};
+use sheetsight_store::sqlite::SqliteStore;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+pub mod alerts;
+pub mod api;
+pub mod auth;
+pub mod camera_view;
+pub mod error;
+pub mod floor;
+pub mod live;
+pub mod metrics;
+pub mod openapi;
+pub mod regions;
+pub mod routes;
+pub mod ui;
+
+/// Something people or other systems did, or an alert: sent to the dashboard (SSE) and
+/// to MQTT beside the analysis events.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Notice {
+    /// An alert was raised, cleared or acknowledged (`change`).
+    Alert { change: &'static str, alert: AlertRecord },
+    /// A downtime reason or a job was given.
+    Note { note: NoteRecord },
+    /// Regions were edited; the cameras' analysis restarted.
+    Regions { cameras: Vec<String> },
+}
+
+pub struct AppState {
+    pub store: Arc<SqliteStore>,
+    pub service: ServiceHandle,
+    config: RwLock<Arc<Config>>,
+    pub notices: broadcast::Sender<Notice>,
+    pub floor: floor::FloorCache,
+    /// Serialises rewrites of the configuration file.
+    pub config_write: tokio::sync::Mutex<()>,
+    pub jpegs: camera_view::JpegCache,
+    /// Turns true when the server stops: live streams end on it.
+    pub stopping: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn set_config(&self, config: Config) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+    }
+}
+
+/// What the server needs to start.
+pub struct ServerOptions {
+    pub listen: SocketAddr,
+    pub config: Config,
+    pub store: Arc<SqliteStore>,
+    pub service: ServiceHandle,
+    /// Alerts and notes go here too (MQTT subscribes).
+    pub notices: broadcast::Sender<Notice>,
+}
+
+pub fn notice_channel() -> broadcast::Sender<Notice> {
+    broadcast::channel(1024).0
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot create the first user: {0}")]
+    FirstAdmin(String),
+}
+
+/// A running web server.
+pub struct Server {
+    pub addr: SocketAddr,
+    /// The password of `admin` when this start created it with a random one (show it
+    /// once).
+    pub first_admin_password: Option<String>,
+    pub state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let api = Router::new()
+        .route("/", get(ui::index))
+        .route("/assets/{file}", get(ui::asset))
+        .route("/metrics", get(metrics::scrape))
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .route("/api/v1/login", post(api::login))
+        .route("/api/v1/logout", post(api::logout))
+        .route("/api/v1/session", get(api::session))
+        .route("/api/v1/overview", get(floor::overview))
+        .route("/api/v1/events", get(live::events))
+        .route("/api/v1/machines", get(api::machines))
+        .route("/api/v1/machines/{id}", get(api::machine))
+        .route("/api/v1/machines/{id}/timeline", get(api::timeline))
+        .route("/api/v1/machines/{id}/shift", get(api::shift))
+        .route("/api/v1/machines/{id}/stops", get(api::stops))
+        .route("/api/v1/machines/{id}/notes", get(api::notes))
+        .route("/api/v1/machines/{id}/reason", post(api::give_reason))
+        .route("/api/v1/machines/{id}/job", post(api::give_job))
+        .route("/api/v1/downtime-reasons", get(api::downtime_reasons))
+        .route("/api/v1/cameras", get(camera_view::cameras))
+        .route("/api/v1/cameras/{id}/snapshot.jpg", get(camera_view::snapshot))
+        .route("/api/v1/cameras/{id}/mjpeg", get(camera_view::mjpeg))
+        .route("/api/v1/cameras/{id}/regions", get(regions::get_regions).put(regions::put_regions))
+        .route("/api/v1/report", get(api::report))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
+        .route("/api/v1/users", get(api::users).post(api::put_user))
+        .route("/api/v1/users/{name}", delete(api::delete_user))
+        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
+        .route("/api/v1/tokens/{name}", delete(api::delete_token));
+    api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
+        .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+impl Server {
+    /// Binds `listen`, creates the first admin if there is no user, and serves until
+    /// [`Server::stop`].
+    pub async fn start(o: ServerOptions) -> Result<Self, ServerError> {
+        let (stop, stop_rx) = watch::channel(false);
+        let state = Arc::new(AppState {
+            stopping: stop_rx.clone(),
+            store: o.store,
+            service: o.service,
+            floor: floor::FloorCache::default(),
+            config: RwLock::new(Arc::new(o.config)),
+            notices: o.notices,
+            config_write: tokio::sync::Mutex::new(()),
+            jpegs: camera_view::JpegCache::default(),
+        });
+        let first_admin_password =
+            auth::ensure_first_admin(&state).await.map_err(|e| ServerError::FirstAdmin(e.message))?;
+        let listener = tokio::net::TcpListener::bind(o.listen)
+            .await
+            .map_err(|source| ServerError::Listen { addr: o.listen, source })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Listen { addr: o.listen, source })?;
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(floor::refresh_loop(state.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(alerts::engine(state.clone(), stop_rx.clone())));
+        let app = router(state.clone());
+        let mut shutdown = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    let _ = shutdown.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "the web server stopped");
+            }
+        }));
+        tracing::info!(%addr, "web server listening");
+        Ok(Self { addr, first_admin_password, state, stop, tasks })
+    }
+
+    /// Stops serving (open live streams end) and waits for the server's tasks.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+        }
+    }
+}

@@ -338,6 +338,17 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    pub async fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        let row: Option<AlertRow> = sqlx::query_as(
+            "SELECT id, rule, subject, message, raised_ms, cleared_ms, acked_by, acked_ms FROM alert WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::io("reading an alert"))?;
+        Ok(row.map(alert))
+    }
+
     /// Alerts not yet acknowledged (`unacked_only`), or all raised in `from..to`; newest first.
     pub async fn alerts(
         &self,

@@ -1,0 +1,241 @@
+//! Alerts: the configured rules watched on the live events, raised into the history,
+//! sent to the webhook (JSON POST, retried) and, as notices, to the dashboard and MQTT;
+//! shown until someone acknowledges them.
+//!
+//! A rule holds for a subject (machine or camera) from the moment its condition became
+//! true; with shifts configured, only time inside a shift counts and nothing is raised
+//! outside shifts. An alert is cleared (not acknowledged) when its condition ends.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use sheetsight_config::{AlertCondition, AlertRule, Config};
+use sheetsight_store::site::AlertRecord;
+use sheetsight_store::{Millis, millis, now_millis};
+use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::state::MachineState;
+use tokio::sync::{broadcast, watch};
+
+use crate::api::{Page, RangeQuery, page};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, Notice};
+
+/// Webhook attempts per notice, waiting 1, 2, 4, 8 s between them.
+const WEBHOOK_ATTEMPTS: u32 = 5;
+
+/// What each rule watches: a subject's current value and since when.
+#[derive(Default)]
+struct Watch {
+    states: HashMap<String, (MachineState, Millis)>,
+    health: HashMap<String, (CameraHealth, Millis)>,
+    /// (rule, subject) → the raised alert's id.
+    active: HashMap<(String, String), i64>,
+}
+
+/// Since when the rule's condition holds for `subject`, if it does.
+fn holding_since(w: &Watch, rule: &AlertRule, subject: &str) -> Option<Millis> {
+    match &rule.condition {
+        AlertCondition::MachineState { states } => {
+            w.states.get(subject).filter(|(s, _)| states.contains(s)).map(|(_, since)| *since)
+        }
+        AlertCondition::CameraDown => {
+            w.health.get(subject).filter(|(h, _)| *h != CameraHealth::Streaming).map(|(_, since)| *since)
+        }
+    }
+}
+
+fn subjects(config: &Config, rule: &AlertRule) -> Vec<String> {
+    if !rule.subjects.is_empty() {
+        return rule.subjects.clone();
+    }
+    match rule.condition {
+        AlertCondition::MachineState { .. } => config.machines.iter().map(|m| m.id.clone()).collect(),
+        AlertCondition::CameraDown => config.cameras.iter().map(|c| c.id.clone()).collect(),
+    }
+}
+
+/// The start of the shift running at `now`; `Some(0)` without shifts (always counts),
+/// `None` outside every shift.
+fn shift_start(config: &Config, now: Millis) -> Option<Millis> {
+    if config.shifts.is_empty() {
+        return Some(0);
+    }
+    let t = chrono::DateTime::from_timestamp_millis(now)?;
+    let today = t.date_naive();
+    config
+        .shifts
+        .iter()
+        .flat_map(|s| s.windows(today - chrono::Duration::days(1), today))
+        .filter(|w| w.start <= t && t < w.end)
+        .map(|w| w.start.timestamp_millis())
+        .min()
+}
+
+fn describe(rule: &AlertRule, subject: &str, minutes: f64, what: &str) -> String {
+    match &rule.condition {
+        AlertCondition::MachineState { .. } => format!("{subject} has been {what} for {minutes:.0} min"),
+        AlertCondition::CameraDown => format!("camera {subject} has been down ({what}) for {minutes:.0} min"),
+    }
+}
+
+async fn evaluate(state: &AppState, w: &mut Watch, now: Millis) {
+    let config = state.config();
+    let counting_from = shift_start(&config, now);
+    for rule in &config.alerts.rules {
+        for subject in subjects(&config, rule) {
+            let key = (rule.name.clone(), subject.clone());
+            let since = holding_since(w, rule, &subject).zip(counting_from).map(|(s, c)| s.max(c));
+            let due = since.is_some_and(|s| (now - s) as f64 >= rule.minutes * 60_000.0);
+            match (due, w.active.get(&key).copied()) {
+                (true, None) => {
+                    let what = match &rule.condition {
+                        AlertCondition::MachineState { .. } => w.states.get(&subject).map(|s| s.0.as_str()),
+                        AlertCondition::CameraDown => w.health.get(&subject).map(|h| h.0.as_str()),
+                    };
+                    let message = describe(rule, &subject, rule.minutes, what.unwrap_or("?"));
+                    match state.store.raise_alert(&rule.name, &subject, &message, now).await {
+                        Ok(id) => {
+                            tracing::warn!(rule = %rule.name, %subject, %message, "alert raised");
+                            w.active.insert(key, id);
+                            notify(state, "raised", id).await;
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot store an alert"),
+                    }
+                }
+                (false, Some(id)) if since.is_none() || counting_from.is_none() => {
+                    w.active.remove(&key);
+                    if let Err(e) = state.store.clear_alert(id, now).await {
+                        tracing::error!(error = %e, "cannot clear an alert");
+                    }
+                    notify(state, "cleared", id).await;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+async fn notify(state: &AppState, change: &'static str, id: i64) {
+    let Some(alert) = find(state, id).await else { return };
+    crate::floor::refresh_now(state).await;
+    let notice = Notice::Alert { change, alert };
+    if let Some(url) = state.config().alerts.webhook.clone() {
+        tokio::spawn(post_webhook(url, notice.clone()));
+    }
+    let _ = state.notices.send(notice);
+}
+
+async fn find(state: &AppState, id: i64) -> Option<AlertRecord> {
+    state.store.alert(id).await.ok().flatten()
+}
+
+/// POSTs the notice as JSON, retrying with backoff; gives up after [`WEBHOOK_ATTEMPTS`].
+pub async fn post_webhook(url: String, notice: Notice) {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => return tracing::error!(error = %e, "cannot build the webhook client"),
+    };
+    let mut wait = Duration::from_secs(1);
+    for attempt in 1..=WEBHOOK_ATTEMPTS {
+        match client.post(&url).json(&notice).send().await {
+            Ok(r) if r.status().is_success() => return,
+            Ok(r) => tracing::warn!(status = %r.status(), attempt, "the alert webhook refused"),
+            Err(e) => tracing::warn!(error = %e, attempt, "the alert webhook is unreachable"),
+        }
+        if attempt < WEBHOOK_ATTEMPTS {
+            tokio::time::sleep(wait).await;
+            wait *= 2;
+        }
+    }
+    tracing::error!(url = %url, "the alert webhook failed {WEBHOOK_ATTEMPTS} times; the alert stays in the dashboard");
+}
+
+/// Watches the live events and evaluates the rules every second until the server stops.
+pub async fn engine(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    let mut rx = state.service.subscribe();
+    let mut w = Watch::default();
+    for cam in state.service.statuses() {
+        w.health.insert(cam.id.clone(), (cam.health, millis(cam.since_s)));
+        for m in &cam.machines {
+            if let Some(s) = m.state {
+                w.states.insert(m.id.clone(), (s, millis(m.state_since_s)));
+            }
+        }
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {
+                if !state.config().alerts.rules.is_empty() {
+                    evaluate(&state, &mut w, now_millis()).await;
+                }
+            }
+            e = rx.recv() => match e {
+                Ok(Event::State { machine, state: s, t }) => {
+                    w.states.insert(machine, (s, millis(t)));
+                }
+                Ok(Event::Health { camera, health, t, .. }) => {
+                    let since = match w.health.get(&camera) {
+                        // Down stays down from its first moment through connecting/failed/stalled.
+                        Some((h, since)) if *h != CameraHealth::Streaming && health != CameraHealth::Streaming => *since,
+                        _ => millis(t),
+                    };
+                    w.health.insert(camera, (health, since));
+                }
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(skipped = n, "alerts fell behind the events"),
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AlertQuery {
+    /// `true`: only alerts not yet acknowledged (default), `false`: all in the range.
+    pub open: Option<bool>,
+    #[serde(flatten)]
+    pub range: RangeQuery,
+}
+
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<AlertQuery>,
+) -> ApiResult<Json<Page<AlertRecord>>> {
+    let (limit, offset) = q.range.page()?;
+    let open = q.open.unwrap_or(true);
+    let (from, to) =
+        if open && q.range.from.is_none() && q.range.to.is_none() { (0, Millis::MAX) } else { q.range.range()? };
+    let all = state.store.alerts(open, from, to, (offset + limit + 1) as i64, 0).await?;
+    Ok(Json(page(all, limit, offset)))
+}
+
+pub async fn ack(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<AlertRecord>> {
+    if !state.store.ack_alert(id, &p.name, now_millis()).await? {
+        return Err(match find(&state, id).await {
+            Some(_) => ApiError::conflict(format!("alert {id} is acknowledged already")),
+            None => ApiError::not_found(format!("no alert {id}")),
+        });
+    }
+    let alert = find(&state, id).await.ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
+    crate::floor::refresh_now(&state).await;
+    let notice = Notice::Alert { change: "acknowledged", alert: alert.clone() };
+    if let Some(url) = state.config().alerts.webhook.clone() {
+        tokio::spawn(post_webhook(url, notice.clone()));
+    }
+    let _ = state.notices.send(notice);
+    tracing::info!(id, by = %p.name, "alert acknowledged");
+    Ok(Json(alert))
+}

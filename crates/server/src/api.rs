@@ -1,0 +1,626 @@
+//! JSON handlers of `/api/v1`: sessions, machines (timeline, shift figures, stops,
+//! reasons, jobs), the report, users and tokens. Cameras, regions, alerts and live
+//! events have their own modules.
+//!
+//! Conventions: times in queries and bodies are RFC 3339 or milliseconds since 1970 UTC;
+//! times in answers are RFC 3339 UTC. Lists take `limit` (default 100, at most 1000) and
+//! `offset`, and answer `{"items": [...], "limit", "offset", "next_offset"}`.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sheetsight_config::{Config, MachineConfig, Shift, ShiftWindow};
+use sheetsight_store::report::{self, Stop};
+use sheetsight_store::site::NoteRecord;
+use sheetsight_store::{Millis, Store, now_millis, rfc3339};
+
+use crate::auth::{self, Principal, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, Notice};
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such page or API route (the API is under /api/v1, described at /api/v1/openapi.json)")
+}
+
+/// A time given as RFC 3339 or as milliseconds since 1970 UTC.
+pub fn parse_time(s: &str, name: &str) -> ApiResult<Millis> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|_| {
+        ApiError::bad_request(format!(
+            "`{name}`: `{s}` is not a time: give RFC 3339 (2026-11-29T06:00:00Z) or ms since 1970"
+        ))
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct RangeQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+    pub min_minutes: Option<f64>,
+}
+
+impl RangeQuery {
+    /// `from..to`, by default the last 24 hours; at most 400 days.
+    pub fn range(&self) -> ApiResult<(Millis, Millis)> {
+        let now = now_millis();
+        let to = self.to.as_deref().map(|t| parse_time(t, "to")).transpose()?.unwrap_or(now);
+        let from = self.from.as_deref().map(|t| parse_time(t, "from")).transpose()?.unwrap_or(to - 86_400_000);
+        if from >= to {
+            return Err(ApiError::bad_request(format!(
+                "`from` ({}) must be before `to` ({})",
+                rfc3339(from),
+                rfc3339(to)
+            )));
+        }
+        if to - from > 400 * 86_400_000 {
+            return Err(ApiError::bad_request("the range is longer than 400 days"));
+        }
+        Ok((from, to))
+    }
+
+    pub fn page(&self) -> ApiResult<(usize, usize)> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(ApiError::bad_request(format!("`limit` must be 1 to {MAX_LIMIT}")));
+        }
+        Ok((limit, self.offset.unwrap_or(0)))
+    }
+}
+
+#[derive(Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub limit: usize,
+    pub offset: usize,
+    /// The `offset` of the next page; `null` on the last.
+    pub next_offset: Option<usize>,
+}
+
+pub fn page<T>(all: Vec<T>, limit: usize, offset: usize) -> Page<T> {
+    let total = all.len();
+    let items: Vec<T> = all.into_iter().skip(offset).take(limit).collect();
+    let next_offset = (offset + items.len() < total).then_some(offset + items.len());
+    Page { items, limit, offset, next_offset }
+}
+
+pub fn machine_config(config: &Config, id: &str) -> ApiResult<MachineConfig> {
+    config.machines.iter().find(|m| m.id == id).cloned().ok_or_else(|| {
+        let ids: Vec<&str> = config.machines.iter().map(|m| m.id.as_str()).collect();
+        ApiError::not_found(format!("no machine `{id}`; machines: {}", ids.join(", ")))
+    })
+}
+
+// ---- session ---------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct Login {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize)]
+pub struct SessionInfo {
+    pub name: String,
+    pub role: Role,
+    pub via: &'static str,
+    /// Send it as `X-CSRF-Token` with every change made through this session.
+    pub csrf: Option<String>,
+}
+
+pub async fn login(State(state): State<Arc<AppState>>, Json(body): Json<Login>) -> ApiResult<Response> {
+    let user = state.store.user(&body.name).await?;
+    // Verify against a dummy hash for unknown names too, so timing does not tell names.
+    let dummy = DUMMY_HASH.get_or_init(|| auth::hash_password("not a password of anyone").unwrap_or_default());
+    let hash = user.as_ref().map_or(dummy.as_str(), |u| u.password_hash.as_str());
+    let ok = auth::verify_password(&body.password, hash) && user.is_some();
+    let Some(user) = user.filter(|_| ok) else {
+        tracing::warn!(name = %body.name, "failed login");
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong name or password"));
+    };
+    let token = auth::random_hex(32)?;
+    let csrf = auth::random_hex(16)?;
+    let max_age_s = u64::from(state.config().server.session_hours) * 3600;
+    state.store.put_session(&auth::digest(&token), &user.name, &csrf, now_millis() + max_age_s as i64 * 1000).await?;
+    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    let info = SessionInfo { name: user.name, role, via: "session", csrf: Some(csrf) };
+    Ok(([(header::SET_COOKIE, auth::session_cookie(Some(&token), max_age_s))], Json(info)).into_response())
+}
+
+/// A hash checked against when the name is unknown, so that timing does not tell names.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+pub async fn logout(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> ApiResult<Response> {
+    if let Some(cookie) = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == auth::SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+    {
+        state.store.delete_session(&auth::digest(&cookie), now_millis()).await?;
+    }
+    Ok(([(header::SET_COOKIE, auth::session_cookie(None, 0))], StatusCode::NO_CONTENT).into_response())
+}
+
+pub async fn session(Extension(p): Extension<Principal>) -> Json<SessionInfo> {
+    Json(SessionInfo { name: p.name, role: p.role, via: p.via, csrf: p.csrf })
+}
+
+// ---- machines --------------------------------------------------------------------
+
+#[derive(Serialize)]
+pub struct MachineInfo {
+    pub id: String,
+    pub camera: String,
+    pub lamps: Vec<&'static str>,
+    pub has_motion: bool,
+    pub ideal_strokes_per_hour: Option<f64>,
+}
+
+fn machine_info(m: &MachineConfig) -> MachineInfo {
+    MachineInfo {
+        id: m.id.clone(),
+        camera: m.camera.clone(),
+        lamps: m.lamps.iter().map(|l| l.color.as_str()).collect(),
+        has_motion: m.motion.is_some(),
+        ideal_strokes_per_hour: m.ideal_strokes_per_hour,
+    }
+}
+
+pub async fn machines(State(state): State<Arc<AppState>>) -> Json<Vec<MachineInfo>> {
+    Json(state.config().machines.iter().map(machine_info).collect())
+}
+
+#[derive(Serialize)]
+pub struct MachineDetail {
+    #[serde(flatten)]
+    pub info: MachineInfo,
+    pub live: Option<crate::floor::MachineView>,
+}
+
+pub async fn machine(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<MachineDetail>> {
+    let m = machine_config(&state.config(), &id)?;
+    let live = crate::floor::build(&state).machines.into_iter().find(|v| v.id == id);
+    Ok(Json(MachineDetail { info: machine_info(&m), live }))
+}
+
+#[derive(Serialize)]
+pub struct StateSpan {
+    pub state: &'static str,
+    pub start: String,
+    pub end: String,
+    pub open: bool,
+}
+
+#[derive(Serialize)]
+pub struct Timeline {
+    pub machine: String,
+    pub from: String,
+    pub to: String,
+    pub states: Vec<StateSpan>,
+    pub notes: Vec<NoteRecord>,
+}
+
+pub async fn timeline(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Timeline>> {
+    machine_config(&state.config(), &id)?;
+    let (from, to) = q.range()?;
+    let now = now_millis();
+    let intervals = state.store.states(&sheetsight_store::Query { from, to, key: Some(id.clone()) }).await?;
+    let states = intervals
+        .iter()
+        .filter_map(|i| {
+            let a = i.start.max(from);
+            let b = i.end.unwrap_or(now).min(to);
+            (b > a).then(|| StateSpan {
+                state: i.value.as_str(),
+                start: rfc3339(a),
+                end: rfc3339(b),
+                open: i.end.is_none(),
+            })
+        })
+        .collect();
+    let notes = state.store.notes(Some(&id), from, to).await?;
+    Ok(Json(Timeline { machine: id, from: rfc3339(from), to: rfc3339(to), states, notes }))
+}
+
+#[derive(Serialize)]
+pub struct StopView {
+    pub start: String,
+    pub end: String,
+    pub duration_s: f64,
+    pub open: bool,
+    pub reason: Option<String>,
+    pub start_ms: Millis,
+}
+
+async fn stop_views(
+    state: &AppState,
+    id: &str,
+    from: Millis,
+    to: Millis,
+    min_minutes: f64,
+) -> ApiResult<Vec<StopView>> {
+    let now = now_millis();
+    let intervals = state.store.states(&sheetsight_store::Query { from, to, key: Some(id.to_string()) }).await?;
+    let notes = state.store.notes(Some(id), from, to).await?;
+    let min_ms = (min_minutes * 60_000.0) as Millis;
+    Ok(report::stops(&intervals, from, to, now)
+        .into_iter()
+        .filter(|s: &Stop| s.end_ms - s.start_ms >= min_ms)
+        .map(|s| StopView {
+            start: rfc3339(s.start_ms),
+            end: rfc3339(s.end_ms),
+            duration_s: (s.end_ms - s.start_ms) as f64 / 1000.0,
+            open: s.open,
+            reason: notes
+                .iter()
+                .rev()
+                .find(|n| n.kind == "reason" && n.start_ms < s.end_ms && n.end_ms.is_none_or(|e| e > s.start_ms))
+                .map(|n| n.value.clone()),
+            start_ms: s.start_ms,
+        })
+        .collect())
+}
+
+fn min_minutes(q: &RangeQuery) -> ApiResult<f64> {
+    let m = q.min_minutes.unwrap_or(5.0);
+    if !(m.is_finite() && m >= 0.0) {
+        return Err(ApiError::bad_request("`min_minutes` must be 0 or more"));
+    }
+    Ok(m)
+}
+
+pub async fn stops(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Page<StopView>>> {
+    machine_config(&state.config(), &id)?;
+    let (from, to) = q.range()?;
+    let (limit, offset) = q.page()?;
+    let mut all = stop_views(&state, &id, from, to, min_minutes(&q)?).await?;
+    all.reverse(); // newest first
+    Ok(Json(page(all, limit, offset)))
+}
+
+pub async fn notes(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<RangeQuery>,
+) -> ApiResult<Json<Page<NoteRecord>>> {
+    machine_config(&state.config(), &id)?;
+    let (from, to) = q.range()?;
+    let (limit, offset) = q.page()?;
+    Ok(Json(page(state.store.notes(Some(&id), from, to).await?, limit, offset)))
+}
+
+/// Without configured shifts, a shift is a whole UTC day.
+pub fn shifts_or_whole_days(config: &Config) -> Vec<Shift> {
+    if !config.shifts.is_empty() {
+        return config.shifts.clone();
+    }
+    vec![Shift {
+        name: "day".into(),
+        start: chrono::NaiveTime::MIN,
+        end: chrono::NaiveTime::MIN,
+        days: [true; 7],
+        time_zone: sheetsight_config::shift::Tz::UTC,
+    }]
+}
+
+#[derive(Deserialize)]
+pub struct ShiftQuery {
+    /// The local date the shift starts on (default: the shift running now, else the
+    /// last one).
+    pub date: Option<String>,
+    pub shift: Option<String>,
+    pub min_minutes: Option<f64>,
+}
+
+#[derive(Serialize)]
+pub struct HourStrokes {
+    pub hour_start: String,
+    pub strokes: u64,
+}
+
+#[derive(Serialize)]
+pub struct ShiftFigures {
+    #[serde(flatten)]
+    pub row: report::ReportRow,
+    /// Strokes / (Executing hours × ideal strokes per hour); `null` without an ideal rate.
+    pub performance: Option<f64>,
+    /// Good parts / all parts: not measured by the cameras, taken as 1.
+    pub quality: f64,
+    pub oee: Option<f64>,
+    pub strokes_by_hour: Vec<HourStrokes>,
+    pub stops: Vec<StopView>,
+    pub min_stop_minutes: f64,
+}
+
+fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftWindow> {
+    let shifts = shifts_or_whole_days(config);
+    if let Some(name) = &q.shift
+        && !shifts.iter().any(|s| &s.name == name)
+    {
+        let names: Vec<&str> = shifts.iter().map(|s| s.name.as_str()).collect();
+        return Err(ApiError::bad_request(format!("no shift `{name}`; shifts: {}", names.join(", "))));
+    }
+    let (from, to) = match &q.date {
+        Some(d) => {
+            let d = NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request(format!("`date`: `{d}` is not a date (YYYY-MM-DD)")))?;
+            (d, d)
+        }
+        None => {
+            let today = chrono::DateTime::from_timestamp_millis(now).map_or(NaiveDate::MIN, |t| t.date_naive());
+            (today - chrono::Duration::days(2), today + chrono::Duration::days(1))
+        }
+    };
+    let windows: Vec<ShiftWindow> = shifts
+        .iter()
+        .filter(|s| q.shift.as_ref().is_none_or(|n| *n == s.name))
+        .flat_map(|s| s.windows(from, to))
+        .filter(|w| w.start.timestamp_millis() <= now)
+        .collect();
+    windows.into_iter().max_by_key(|w| w.start).ok_or_else(|| ApiError::not_found("no such shift has started yet"))
+}
+
+pub async fn shift(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ShiftQuery>,
+) -> ApiResult<Json<ShiftFigures>> {
+    let config = state.config();
+    let m = machine_config(&config, &id)?;
+    let now = now_millis();
+    let w = pick_window(&config, &q, now)?;
+    let (from, to) = (w.start.timestamp_millis(), w.end.timestamp_millis().min(now));
+    let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
+    let states = state.store.states(&query).await?;
+    let strokes = state.store.strokes(&query).await?;
+    let Some(row) = report::compute(std::slice::from_ref(&w), std::slice::from_ref(&id), &states, &strokes, now).pop()
+    else {
+        return Err(ApiError::not_found("the shift has not started"));
+    };
+    let performance = m
+        .ideal_strokes_per_hour
+        .filter(|_| row.executing_s > 0.0)
+        .map(|ideal| row.strokes as f64 / (row.executing_s / 3600.0 * ideal));
+    let oee = match (row.availability, performance) {
+        (Some(a), Some(p)) => Some(a * p),
+        _ => None,
+    };
+    let mut strokes_by_hour = Vec::new();
+    let mut hour = from - from.rem_euclid(3_600_000);
+    while hour < to {
+        let n = strokes.iter().filter(|s| s.end >= hour.max(from) && s.end < (hour + 3_600_000).min(to)).count();
+        strokes_by_hour.push(HourStrokes { hour_start: rfc3339(hour), strokes: n as u64 });
+        hour += 3_600_000;
+    }
+    let min_stop_minutes = q.min_minutes.unwrap_or(5.0).max(0.0);
+    let stops = stop_views(&state, &id, from, to, min_stop_minutes).await?;
+    Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
+}
+
+#[derive(Deserialize)]
+pub struct ReasonBody {
+    /// The stop's start (RFC 3339 or ms), as the stops list gives it.
+    pub start: serde_json::Value,
+    /// Its end; default: open (until the machine runs again).
+    pub end: Option<serde_json::Value>,
+    pub reason: String,
+}
+
+fn time_value(v: &serde_json::Value, name: &str) -> ApiResult<Millis> {
+    match v {
+        serde_json::Value::Number(n) => {
+            n.as_i64().ok_or_else(|| ApiError::bad_request(format!("`{name}` must be whole milliseconds")))
+        }
+        serde_json::Value::String(s) => parse_time(s, name),
+        _ => Err(ApiError::bad_request(format!("`{name}` must be an RFC 3339 string or ms since 1970"))),
+    }
+}
+
+pub async fn give_reason(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(body): Json<ReasonBody>,
+) -> ApiResult<(StatusCode, Json<NoteRecord>)> {
+    let config = state.config();
+    machine_config(&config, &id)?;
+    let reason = body.reason.trim();
+    if !config.downtime.reasons.iter().any(|r| r == reason) {
+        return Err(ApiError::bad_request(format!(
+            "`{reason}` is not a configured downtime reason; reasons: {}",
+            config.downtime.reasons.join(", ")
+        )));
+    }
+    let start = time_value(&body.start, "start")?;
+    let end = body.end.as_ref().map(|e| time_value(e, "end")).transpose()?;
+    if end.is_some_and(|e| e <= start) {
+        return Err(ApiError::bad_request("`end` must be after `start`"));
+    }
+    let note = state.store.add_note(&id, "reason", reason, start, end, &p.name, now_millis()).await?;
+    tracing::info!(machine = %id, reason, by = %p.name, "downtime reason given");
+    let _ = state.notices.send(Notice::Note { note: note.clone() });
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[derive(Deserialize)]
+pub struct JobBody {
+    pub job: String,
+    /// Default: now.
+    pub start: Option<serde_json::Value>,
+}
+
+pub async fn give_job(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    Json(body): Json<JobBody>,
+) -> ApiResult<(StatusCode, Json<NoteRecord>)> {
+    machine_config(&state.config(), &id)?;
+    let job = body.job.trim();
+    if job.is_empty() || job.len() > 120 {
+        return Err(ApiError::bad_request("`job` must be 1-120 characters"));
+    }
+    let now = now_millis();
+    let start = body.start.as_ref().map(|s| time_value(s, "start")).transpose()?.unwrap_or(now);
+    let note = state.store.add_note(&id, "job", job, start, None, &p.name, now).await?;
+    let _ = state.notices.send(Notice::Note { note: note.clone() });
+    crate::floor::refresh_now(&state).await;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+pub async fn downtime_reasons(State(state): State<Arc<AppState>>) -> Json<Vec<String>> {
+    Json(state.config().downtime.reasons.clone())
+}
+
+// ---- report ------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+pub struct ReportQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub machine: Option<String>,
+    pub format: Option<String>,
+}
+
+pub async fn report(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
+    let config = state.config();
+    let now = now_millis();
+    let today = chrono::DateTime::from_timestamp_millis(now).map_or(NaiveDate::MIN, |t| t.date_naive());
+    let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
+        match s {
+            None => Ok(today),
+            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::bad_request(format!("`{name}`: `{d}` is not a date (YYYY-MM-DD)"))),
+        }
+    };
+    let (from, to) = (date(&q.from, "from")?, date(&q.to, "to")?);
+    if from > to || (to - from).num_days() > 400 {
+        return Err(ApiError::bad_request("`from` must not be after `to`, and at most 400 days before it"));
+    }
+    let machines: Vec<String> = match &q.machine {
+        Some(m) => vec![machine_config(&config, m)?.id],
+        None => config.machines.iter().map(|m| m.id.clone()).collect(),
+    };
+    let windows: Vec<ShiftWindow> = shifts_or_whole_days(&config).iter().flat_map(|s| s.windows(from, to)).collect();
+    let rows = match (
+        windows.iter().map(|w| w.start.timestamp_millis()).min(),
+        windows.iter().map(|w| w.end.timestamp_millis()).max(),
+    ) {
+        (Some(a), Some(b)) => {
+            let query = sheetsight_store::Query { from: a, to: b, key: q.machine.clone() };
+            let states = state.store.states(&query).await?;
+            let strokes = state.store.strokes(&query).await?;
+            report::compute(&windows, &machines, &states, &strokes, now)
+        }
+        _ => Vec::new(),
+    };
+    match q.format.as_deref() {
+        None | Some("json") => Ok(Json(rows).into_response()),
+        Some("csv") => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"sheetsight-report-{from}-{to}.csv\"")),
+            ],
+            report::csv(&rows),
+        )
+            .into_response()),
+        Some(other) => Err(ApiError::bad_request(format!("`format`: `{other}` is not json or csv"))),
+    }
+}
+
+// ---- users and tokens --------------------------------------------------------------
+
+pub async fn users(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<sheetsight_store::site::UserRecord>>> {
+    Ok(Json(state.store.users().await?))
+}
+
+#[derive(Deserialize)]
+pub struct UserBody {
+    pub name: String,
+    pub password: String,
+    pub role: String,
+}
+
+fn role(s: &str) -> ApiResult<Role> {
+    Role::parse(s).ok_or_else(|| ApiError::bad_request(format!("`{s}` is not a role: viewer, operator or admin")))
+}
+
+pub async fn put_user(
+    State(state): State<Arc<AppState>>,
+    Json(body): Json<UserBody>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    auth::check_name(&body.name, "user name")?;
+    auth::check_new_password(&body.password)?;
+    let role = role(&body.role)?;
+    state.store.put_user(&body.name, &auth::hash_password(&body.password)?, role.as_str(), now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role}))))
+}
+
+pub async fn delete_user(
+    State(state): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    if p.name == name {
+        return Err(ApiError::conflict("you cannot delete yourself"));
+    }
+    if state.store.delete_user(&name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no user `{name}`")))
+    }
+}
+
+pub async fn tokens(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<sheetsight_store::site::TokenRecord>>> {
+    Ok(Json(state.store.tokens().await?))
+}
+
+#[derive(Deserialize)]
+pub struct TokenBody {
+    pub name: String,
+    pub role: String,
+}
+
+pub async fn create_token(
+    State(state): State<Arc<AppState>>,
+    Json(body): Json<TokenBody>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    auth::check_name(&body.name, "token name")?;
+    let role = role(&body.role)?;
+    let token = format!("sst_{}", auth::random_hex(24)?);
+    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role, "token": token}))))
+}
+
+pub async fn delete_token(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<StatusCode> {
+    if state.store.delete_token(&name).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("no token `{name}`")))
+    }
+}

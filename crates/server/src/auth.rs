@@ -1,0 +1,207 @@
+//! Users, roles, sessions, API tokens and CSRF protection.
+//!
+//! - Roles are ordered: `viewer` < `operator` < `admin`; a route names the least role it
+//!   needs ([`crate::routes::ROUTES`]) and the [`authorize`] middleware enforces it
+//!   before any handler runs.
+//! - A browser logs in with a name and password (argon2id) and gets a session cookie
+//!   (`HttpOnly`, `SameSite=Strict`); every request that changes something must carry
+//!   the session's CSRF token in `X-CSRF-Token`.
+//! - A program sends `Authorization: Bearer <token>`; tokens carry a role, need no CSRF
+//!   token, and are stored only as SHA-256 digests.
+//! - The first start creates the user `admin`, with the password from
+//!   `SHEETSIGHT_ADMIN_PASSWORD` or a random one printed once.
+
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sheetsight_store::now_millis;
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+pub const SESSION_COOKIE: &str = "sheetsight_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Operator,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Who sent a request.
+#[derive(Clone, Debug, Serialize)]
+pub struct Principal {
+    pub name: String,
+    pub role: Role,
+    /// `session` (a browser) or `token` (a program).
+    pub via: &'static str,
+    #[serde(skip)]
+    pub csrf: Option<String>,
+}
+
+/// Random bytes as hex (tokens, CSRF tokens, passwords); an error rather than a weak
+/// secret when the operating system gives no randomness.
+pub fn random_hex(bytes: usize) -> ApiResult<String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| internal(format!("no random bytes from the operating system: {e}")))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn internal(message: String) -> ApiError {
+    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, message)
+}
+
+pub fn digest(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| internal(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| internal(e.to_string()))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+pub fn check_new_password(password: &str) -> ApiResult<()> {
+    if password.chars().count() < 10 {
+        return Err(ApiError::bad_request("a password needs at least 10 characters"));
+    }
+    Ok(())
+}
+
+pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!("`{name}` is not a valid {what}: use 1-64 letters, digits, - _ . @")))
+    }
+}
+
+/// Creates `admin` if there is no user yet. Returns the password when it was generated
+/// here (to be shown once).
+pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiError> {
+    if state.store.user_count().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match std::env::var("SHEETSIGHT_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (random_hex(8)?, true),
+    };
+    check_new_password(&password)
+        .map_err(|e| ApiError::bad_request(format!("SHEETSIGHT_ADMIN_PASSWORD: {}", e.message)))?;
+    state.store.put_user("admin", &hash_password(&password)?, Role::Admin.as_str(), now_millis()).await?;
+    tracing::info!("created the first user `admin`");
+    Ok(generated.then_some(password))
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The principal of a request, if its cookie or token is valid.
+pub async fn identify(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "the Authorization header must be `Bearer <token>`",
+            ));
+        };
+        let Some(t) = state.store.token(&digest(token)).await? else {
+            return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "unknown or revoked API token"));
+        };
+        let role = Role::parse(&t.role).unwrap_or(Role::Viewer);
+        return Ok(Some(Principal { name: format!("token:{}", t.name), role, via: "token", csrf: None }));
+    }
+    let Some(cookie) = cookie_value(headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(s) = state.store.session(&digest(cookie), now_millis()).await? else { return Ok(None) };
+    let role = Role::parse(&s.user.role).unwrap_or(Role::Viewer);
+    Ok(Some(Principal { name: s.user.name, role, via: "session", csrf: Some(s.csrf) }))
+}
+
+/// Enforces the role of the matched route and, for browser sessions, the CSRF token on
+/// every method that changes something. Public routes pass with no principal.
+pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let method = req.method().clone();
+    let Some(route) = path.as_deref().and_then(|p| crate::routes::find(&method, p)) else {
+        // Every served route is in the table; anything else is refused, not let through.
+        return ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such route").into_response();
+    };
+    let principal = match identify(&state, req.headers()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(needed) = route.role {
+        let Some(p) = &principal else { return ApiError::unauthorized().into_response() };
+        if p.role < needed {
+            return ApiError::forbidden(needed.as_str(), p.role.as_str()).into_response();
+        }
+        let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if changes && p.via == "session" {
+            let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+            if sent.is_none() || sent != p.csrf.as_deref() {
+                return ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "missing or wrong X-CSRF-Token header (GET /api/v1/session gives it)",
+                )
+                .into_response();
+            }
+        }
+    }
+    if let Some(p) = principal {
+        req.extensions_mut().insert(p);
+    }
+    next.run(req).await
+}
+
+/// `Set-Cookie` for a new session (or, with `None`, one that ends it).
+pub fn session_cookie(token: Option<&str>, max_age_s: u64) -> String {
+    match token {
+        Some(t) => format!("{SESSION_COOKIE}={t}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}"),
+        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    }
+}

@@ -1,0 +1,175 @@
+//! Cameras for people: the list (health and counters, never credentials), the newest
+//! analysed frame as JPEG, and a live MJPEG stream of it (about 5 frames a second, as
+//! often as the worker refreshes its status). A frame is encoded once however many
+//! people watch.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use sheetsight_config::{CameraConfig, SourceSpec};
+use sheetsight_service::CameraStatus;
+use sheetsight_store::{millis, rfc3339};
+
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+
+const MJPEG_BOUNDARY: &str = "sheetsight-frame";
+const MJPEG_INTERVAL: Duration = Duration::from_millis(200);
+const JPEG_QUALITY: u8 = 75;
+
+/// The newest JPEG of each camera, by frame time.
+#[derive(Default)]
+pub struct JpegCache(Mutex<HashMap<String, (f64, Bytes)>>);
+
+#[derive(Serialize)]
+pub struct CameraInfo {
+    pub id: String,
+    /// Where frames come from, without credentials: `rtsp://10.0.0.5:554/stream1`.
+    pub source: String,
+    pub health: &'static str,
+    pub detail: Option<String>,
+    pub since: String,
+    pub frames_decoded: u64,
+    pub frames_analyzed: u64,
+    pub frames_stale: u64,
+    pub decode_errors: u64,
+    pub packets_dropped: u64,
+    pub reconnects: u64,
+    pub machines: Vec<String>,
+    pub frame_width_px: Option<u32>,
+    pub frame_height_px: Option<u32>,
+}
+
+/// A source as it may be shown: URLs lose their user, password and query.
+pub fn public_source(camera: &CameraConfig) -> String {
+    match &camera.source {
+        SourceSpec::File(p) => p.file_name().map_or_else(|| "file".into(), |f| f.to_string_lossy().into_owned()),
+        SourceSpec::Url(u) => match u.split_once("://") {
+            Some((scheme, rest)) => {
+                let rest = rest.split(['?', '#']).next().unwrap_or_default();
+                let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+                format!("{scheme}://{host}/{path}")
+            }
+            None => "(url)".into(),
+        },
+    }
+}
+
+fn info(camera: &CameraConfig, status: &CameraStatus) -> CameraInfo {
+    CameraInfo {
+        id: camera.id.clone(),
+        source: public_source(camera),
+        health: status.health.as_str(),
+        detail: status.detail.clone(),
+        since: rfc3339(millis(status.since_s)),
+        frames_decoded: status.stats.frames_decoded,
+        frames_analyzed: status.stats.frames_analyzed,
+        frames_stale: status.stats.frames_stale,
+        decode_errors: status.stats.decode_errors,
+        packets_dropped: status.packets_dropped,
+        reconnects: status.stats.reconnects,
+        machines: status.machines.iter().map(|m| m.id.clone()).collect(),
+        frame_width_px: status.frame.as_ref().map(|f| f.1.width_px()),
+        frame_height_px: status.frame.as_ref().map(|f| f.1.height_px()),
+    }
+}
+
+pub async fn cameras(State(state): State<Arc<AppState>>) -> Json<Vec<CameraInfo>> {
+    let config = state.config();
+    let statuses = state.service.statuses();
+    Json(config.cameras.iter().filter_map(|c| statuses.iter().find(|s| s.id == c.id).map(|s| info(c, s))).collect())
+}
+
+pub fn known_camera(state: &AppState, id: &str) -> ApiResult<CameraStatus> {
+    state.service.status(id).ok_or_else(|| {
+        let ids: Vec<String> = state.config().cameras.iter().map(|c| c.id.clone()).collect();
+        ApiError::not_found(format!("no camera `{id}`; cameras: {}", ids.join(", ")))
+    })
+}
+
+/// The newest frame of a camera as JPEG, with its time; `None` before the first frame.
+fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
+    let status = known_camera(state, id)?;
+    let Some((t_s, frame)) = status.frame else { return Ok(None) };
+    if let Some(hit) = state.jpegs.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).filter(|c| c.0 == t_s) {
+        return Ok(Some(hit.clone()));
+    }
+    let rgb = frame.to_rgb8();
+    let mut out = Vec::with_capacity(rgb.len() / 10);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode(&rgb, frame.width_px(), frame.height_px(), image::ExtendedColorType::Rgb8)
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("JPEG encoding: {e}")))?;
+    let bytes = Bytes::from(out);
+    state.jpegs.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (t_s, bytes.clone()));
+    Ok(Some((t_s, bytes)))
+}
+
+pub async fn snapshot(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {
+    let Some((t_s, bytes)) = jpeg(&state, &id)? else {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            format!("camera `{id}` has no analysed frame yet"),
+        ));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/jpeg".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::HeaderName::from_static("x-frame-time"), rfc3339(millis(t_s))),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn mjpeg(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {
+    known_camera(&state, &id)?;
+    let mut stopping = state.stopping.clone();
+    let stream = async_stream(state, id, async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, format!("multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// Each new frame as one part, until the viewer leaves or the server stops.
+fn async_stream(
+    state: Arc<AppState>,
+    id: String,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    use futures::StreamExt;
+    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(MJPEG_INTERVAL));
+    let mut last_t = f64::NEG_INFINITY;
+    ticks.take_until(Box::pin(stop)).filter_map(move |_| {
+        let next = match jpeg(&state, &id) {
+            Ok(Some((t, bytes))) if t > last_t => {
+                last_t = t;
+                let mut part = format!(
+                    "--{MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    bytes.len()
+                )
+                .into_bytes();
+                part.extend_from_slice(&bytes);
+                part.extend_from_slice(b"\r\n");
+                Some(Ok(Bytes::from(part)))
+            }
+            _ => None,
+        };
+        async move { next }
+    })
+}

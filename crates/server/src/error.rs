@@ -1,0 +1,54 @@
+//! The API's one error type: an HTTP status and a message for the person or program that
+//! sent the request. Bodies are `{"error": {"status": 400, "message": "..."}}`.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sheetsight_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "log in first (session cookie or `Authorization: Bearer` token)")
+    }
+    pub fn forbidden(needed: &str, have: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, format!("this needs the role `{needed}`; you are `{have}`"))
+    }
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "history");
+        if e.kind == sheetsight_store::StoreErrorKind::Conflict {
+            return Self::conflict(e.to_string());
+        }
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("history: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({"error": {"status": self.status.as_u16(), "message": self.message}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

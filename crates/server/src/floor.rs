@@ -1,0 +1,195 @@
+//! The floor overview: every machine's live state and lamps (from the running service)
+//! with today's availability and strokes (from the history, refreshed every few seconds
+//! in the background so that the overview query never waits for the database).
+//!
+//! "Today" starts at midnight in the time zone of the first configured shift (UTC
+//! without shifts); availability today = `Executing` time / time since then.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{TimeZone, Utc};
+use serde::Serialize;
+use sheetsight_config::Config;
+use sheetsight_store::{Millis, Query, Store, now_millis, rfc3339};
+use sheetsight_vision::state::MachineState;
+use tokio::sync::watch;
+
+use crate::AppState;
+use crate::error::ApiResult;
+
+/// How often today's figures are recomputed from the history.
+pub const REFRESH: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Default)]
+pub struct Today {
+    pub day_start: Millis,
+    pub executing_ms: HashMap<String, Millis>,
+    pub strokes: HashMap<String, u64>,
+    pub jobs: HashMap<String, String>,
+    pub open_alerts: usize,
+    pub computed_at: Millis,
+}
+
+#[derive(Default)]
+pub struct FloorCache(Mutex<Arc<Today>>);
+
+impl FloorCache {
+    pub fn get(&self) -> Arc<Today> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn set(&self, today: Today) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(today);
+    }
+}
+
+/// Midnight of `now`'s date in the first shift's zone (UTC without shifts).
+pub fn day_start(config: &Config, now: Millis) -> Millis {
+    let tz = config.shifts.first().map_or(sheetsight_config::shift::Tz::UTC, |s| s.time_zone);
+    let Some(now) = chrono::DateTime::from_timestamp_millis(now) else { return now };
+    let local = now.with_timezone(&tz).date_naive();
+    tz.from_local_datetime(&local.and_time(chrono::NaiveTime::MIN)).earliest().map_or_else(
+        || Utc.from_utc_datetime(&local.and_time(chrono::NaiveTime::MIN)).timestamp_millis(),
+        |t| t.timestamp_millis(),
+    )
+}
+
+async fn compute(state: &AppState) -> ApiResult<Today> {
+    let config = state.config();
+    let now = now_millis();
+    let from = day_start(&config, now);
+    let q = Query { from, to: now, key: None };
+    let mut today = Today { day_start: from, computed_at: now, ..Default::default() };
+    for s in state.store.states(&q).await? {
+        if s.value == MachineState::Executing {
+            let a = s.start.max(from);
+            let b = s.end.unwrap_or(now).min(now);
+            *today.executing_ms.entry(s.key).or_default() += (b - a).max(0);
+        }
+    }
+    for s in state.store.strokes(&q).await? {
+        *today.strokes.entry(s.machine).or_default() += 1;
+    }
+    for n in state.store.notes(None, now, now + 1).await? {
+        if n.kind == "job" {
+            today.jobs.insert(n.machine, n.value);
+        }
+    }
+    today.open_alerts = state.store.alerts(true, 0, Millis::MAX, 1000, 0).await?.len();
+    Ok(today)
+}
+
+/// Recomputes today's figures every [`REFRESH`] until the server stops.
+pub async fn refresh_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    loop {
+        match compute(&state).await {
+            Ok(t) => state.floor.set(t),
+            Err(e) => tracing::warn!(error = %e.message, "cannot compute today's figures"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(REFRESH) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Recomputes now (after a note or an acknowledgement, so the overview shows it).
+pub async fn refresh_now(state: &AppState) {
+    if let Ok(t) = compute(state).await {
+        state.floor.set(t);
+    }
+}
+
+#[derive(Serialize)]
+pub struct LampView {
+    pub index: usize,
+    pub color: &'static str,
+    /// `off`, `steady`, `blinking`, `flashing`, `unknown`; `null` before it is decided.
+    pub mode: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct MachineView {
+    pub id: String,
+    pub camera: String,
+    /// OPC UA Machinery state; `null` for a machine without lamps.
+    pub state: Option<&'static str>,
+    pub state_since: String,
+    pub lamps: Vec<LampView>,
+    pub motion_active: bool,
+    pub strokes_today: u64,
+    pub availability_today: Option<f64>,
+    pub job: Option<String>,
+    pub camera_health: &'static str,
+}
+
+#[derive(Serialize)]
+pub struct CameraView {
+    pub id: String,
+    pub health: &'static str,
+    pub detail: Option<String>,
+    pub since: String,
+}
+
+#[derive(Serialize)]
+pub struct Overview {
+    pub generated_at: String,
+    pub day_start: String,
+    pub machines: Vec<MachineView>,
+    pub cameras: Vec<CameraView>,
+    pub open_alerts: usize,
+}
+
+pub fn build(state: &AppState) -> Overview {
+    let today = state.floor.get();
+    let now = now_millis();
+    let elapsed = (now - today.day_start).max(1);
+    let mut machines = Vec::new();
+    let mut cameras = Vec::new();
+    for cam in state.service.statuses() {
+        cameras.push(CameraView {
+            id: cam.id.clone(),
+            health: cam.health.as_str(),
+            detail: cam.detail.clone(),
+            since: rfc3339(sheetsight_store::millis(cam.since_s)),
+        });
+        for m in &cam.machines {
+            machines.push(MachineView {
+                id: m.id.clone(),
+                camera: cam.id.clone(),
+                state: m.state.map(|s| s.as_str()),
+                state_since: rfc3339(sheetsight_store::millis(m.state_since_s)),
+                lamps: m
+                    .lamps
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (color, mode))| LampView {
+                        index,
+                        color: color.as_str(),
+                        mode: mode.map(|m| m.as_str()),
+                    })
+                    .collect(),
+                motion_active: m.motion_active,
+                strokes_today: today.strokes.get(&m.id).copied().unwrap_or(0),
+                availability_today: (today.day_start > 0 && m.state.is_some())
+                    .then(|| today.executing_ms.get(&m.id).copied().unwrap_or(0) as f64 / elapsed as f64),
+                job: today.jobs.get(&m.id).cloned(),
+                camera_health: cam.health.as_str(),
+            });
+        }
+    }
+    Overview {
+        generated_at: rfc3339(now),
+        day_start: rfc3339(today.day_start),
+        machines,
+        cameras,
+        open_alerts: today.open_alerts,
+    }
+}
+
+pub async fn overview(State(state): State<Arc<AppState>>) -> Json<Overview> {
+    Json(build(&state))
+}

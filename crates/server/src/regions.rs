@@ -1,0 +1,216 @@
+//! The region editor's back end: the lamp and motion polygons of the machines on a
+//! camera, read from the running configuration and written back into its file.
+//!
+//! A save rewrites only the `roi` values it changes (`toml_edit` keeps every comment,
+//! key order and format of the rest), checks the whole new file exactly as `sheetsight
+//! run` would plus every region against the camera's frame size, then replaces the file
+//! atomically (write beside, fsync, rename; the previous version stays as `.bak`) and
+//! hands the new machines to the camera's worker: no restart.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path as UrlPath, State};
+use serde::{Deserialize, Serialize};
+use sheetsight_config::Config;
+use toml_edit::{Array, DocumentMut, Item, Value};
+
+use crate::camera_view::known_camera;
+use crate::error::{ApiError, ApiResult};
+use crate::{AppState, Notice};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LampRegion {
+    pub index: usize,
+    pub color: String,
+    pub roi: Vec<[f64; 2]>,
+    /// The lamp's current reading (ignored in a save).
+    #[serde(default, skip_deserializing)]
+    pub mode: Option<&'static str>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct MachineRegions {
+    pub id: String,
+    pub lamps: Vec<LampRegion>,
+    pub motion: Option<Vec<[f64; 2]>>,
+}
+
+#[derive(Serialize)]
+pub struct CameraRegions {
+    pub camera: String,
+    pub frame_width_px: Option<u32>,
+    pub frame_height_px: Option<u32>,
+    /// Saving needs the configuration to come from a file.
+    pub editable: bool,
+    pub machines: Vec<MachineRegions>,
+}
+
+fn regions_of(config: &Config, state: &AppState, camera: &str) -> ApiResult<CameraRegions> {
+    let status = known_camera(state, camera)?;
+    let machines = config
+        .machines_on(camera)
+        .map(|m| {
+            let live = status.machines.iter().find(|s| s.id == m.id);
+            MachineRegions {
+                id: m.id.clone(),
+                lamps: m
+                    .lamps
+                    .iter()
+                    .enumerate()
+                    .map(|(index, l)| LampRegion {
+                        index,
+                        color: l.color.as_str().into(),
+                        roi: l.roi_px.clone(),
+                        mode: live.and_then(|s| s.lamps.get(index)).and_then(|l| l.1).map(|m| m.as_str()),
+                    })
+                    .collect(),
+                motion: m.motion.as_ref().map(|mo| mo.roi_px.clone()),
+            }
+        })
+        .collect();
+    Ok(CameraRegions {
+        camera: camera.to_string(),
+        frame_width_px: status.frame.as_ref().map(|f| f.1.width_px()),
+        frame_height_px: status.frame.as_ref().map(|f| f.1.height_px()),
+        editable: !config.text().is_empty(),
+        machines,
+    })
+}
+
+pub async fn get_regions(
+    State(state): State<Arc<AppState>>,
+    UrlPath(id): UrlPath<String>,
+) -> ApiResult<Json<CameraRegions>> {
+    Ok(Json(regions_of(&state.config(), &state, &id)?))
+}
+
+#[derive(Deserialize)]
+pub struct SaveRegions {
+    pub machines: Vec<MachineRegions>,
+}
+
+fn polygon(points: &[[f64; 2]]) -> Value {
+    let mut outer = Array::new();
+    for p in points {
+        let mut pair = Array::new();
+        for v in p {
+            let rounded = (v * 10.0).round() / 10.0;
+            if rounded.fract() == 0.0 && rounded.abs() < 1e9 {
+                pair.push(rounded as i64);
+            } else {
+                pair.push(rounded);
+            }
+        }
+        outer.push(pair);
+    }
+    Value::Array(outer)
+}
+
+/// The configuration text with the given machines' regions replaced.
+pub fn rewrite(text: &str, camera: &str, machines: &[MachineRegions]) -> Result<String, String> {
+    let mut doc: DocumentMut = text.parse().map_err(|e| format!("the configuration file no longer parses: {e}"))?;
+    let Some(tables) = doc.get_mut("machine").and_then(Item::as_array_of_tables_mut) else {
+        return Err("the configuration has no [[machine]]".into());
+    };
+    for edit in machines {
+        let Some(table) = tables.iter_mut().find(|t| t.get("id").and_then(Item::as_str) == Some(edit.id.as_str()))
+        else {
+            return Err(format!("no machine `{}` in the configuration file", edit.id));
+        };
+        if table.get("camera").and_then(Item::as_str) != Some(camera) {
+            return Err(format!("machine `{}` is not on camera `{camera}`", edit.id));
+        }
+        let lamp_count = table.get("lamp").and_then(Item::as_array_of_tables).map_or(0, |a| a.len());
+        if edit.lamps.len() != lamp_count {
+            return Err(format!(
+                "machine `{}` has {lamp_count} lamps; the editor sent {} (lamps are added in the file)",
+                edit.id,
+                edit.lamps.len()
+            ));
+        }
+        if let Some(lamps) = table.get_mut("lamp").and_then(Item::as_array_of_tables_mut) {
+            for (k, lamp) in lamps.iter_mut().enumerate() {
+                let Some(new) = edit.lamps.iter().find(|l| l.index == k) else {
+                    return Err(format!("machine `{}`: lamp {k} is missing", edit.id));
+                };
+                lamp["roi"] = Item::Value(polygon(&new.roi));
+            }
+        }
+        match (&edit.motion, table.get_mut("motion").and_then(Item::as_table_like_mut)) {
+            (Some(roi), Some(motion)) => {
+                motion.insert("roi", Item::Value(polygon(roi)));
+            }
+            (Some(roi), None) => {
+                let mut motion = toml_edit::Table::new();
+                motion.insert("roi", Item::Value(polygon(roi)));
+                table.insert("motion", Item::Table(motion));
+            }
+            (None, Some(_)) => {
+                table.remove("motion");
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Replaces `path` with `text`: written beside it, synced, renamed over it; the old file
+/// is kept as `<name>.bak`.
+pub fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("toml.saving");
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    if path.exists() {
+        std::fs::copy(path, path.with_extension("toml.bak"))?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+pub async fn put_regions(
+    State(state): State<Arc<AppState>>,
+    axum::Extension(p): axum::Extension<crate::auth::Principal>,
+    UrlPath(camera): UrlPath<String>,
+    Json(body): Json<SaveRegions>,
+) -> ApiResult<Json<CameraRegions>> {
+    let status = known_camera(&state, &camera)?;
+    let _guard = state.config_write.lock().await;
+    let old = state.config();
+    if old.text().is_empty() {
+        return Err(ApiError::conflict("this configuration was not read from a file, so regions cannot be saved"));
+    }
+    let text = rewrite(old.text(), &camera, &body.machines).map_err(ApiError::bad_request)?;
+    let new = sheetsight_config::parse(&old.path, &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if let Some((_, frame)) = &status.frame {
+        new.check_frame_sizes(&camera, frame.width_px(), frame.height_px())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
+    let path = old.path.clone();
+    let written = tokio::task::spawn_blocking(move || replace_file(&path, &text)).await;
+    match written {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write {}: {e}", old.path.display()),
+            ));
+        }
+        Err(e) => return Err(ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+    let changed = state.service.reconfigure(&old, &new);
+    tracing::info!(camera = %camera, by = %p.name, file = %old.path.display(), "regions saved");
+    state.set_config(new);
+    let _ = state.notices.send(Notice::Regions { cameras: changed });
+    Ok(Json(regions_of(&state.config(), &state, &camera)?))
+}
