@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sheetsight_config::{CameraConfig, Config, SourceSpec, StorageConfig};
+use anyhow::Context;
+use sheetsight_config::Config;
 use sheetsight_monitor::Event;
 use sheetsight_service::Service;
 use sheetsight_sim::{Nuisances, Scene, shop_specs};
@@ -25,8 +26,10 @@ use sheetsight_vision::state::MachineState;
 use tokio::sync::broadcast::error::TryRecvError;
 
 use crate::live::{Running, runtime, shutdown_signal};
-use crate::scenes::machine_configs;
 use crate::sim_camera::{SimulatedCamera, SimulatedOpener};
+
+/// The demo's login (`admin`), set at every start unless `SHEETSIGHT_ADMIN_PASSWORD` is.
+pub const DEMO_PASSWORD: &str = "sheetsight-demo";
 
 pub struct DemoOptions {
     pub duration_s: Option<f64>,
@@ -35,6 +38,8 @@ pub struct DemoOptions {
     pub plain: bool,
     pub seed: u64,
     pub data_dir: PathBuf,
+    pub listen: std::net::SocketAddr,
+    pub mqtt: Option<String>,
 }
 
 fn lamp_symbol(color: LampColor, mode: Option<LampMode>, ansi: bool) -> String {
@@ -113,31 +118,50 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
     anyhow::ensure!(o.speed > 0.0 && o.speed <= 20.0, "--speed must be above 0 and at most 20");
     let schedule_s = o.duration_s.unwrap_or(24.0 * 3600.0).max(1.0);
     let specs = shop_specs(1280, 720, 10.0, schedule_s * o.speed + 60.0, o.seed, Nuisances::ALL);
-    let mut cameras = Vec::new();
-    let mut machines = Vec::new();
     let mut simulated = HashMap::new();
     for (id, spec) in specs {
         let scene = Scene::generate(&spec);
-        machines.extend(machine_configs(&id, &scene));
-        cameras.push(CameraConfig::new(id.clone(), SourceSpec::Url(format!("sim://{id}")), Some(spec.fps)));
         let outage_s = (id == "cam2").then_some((200.0..215.0, 300.0));
         simulated.insert(id, SimulatedCamera { scene, outage_s });
     }
-    let config = Config::from_parts(
-        o.data_dir.join("demo.toml"),
-        cameras,
-        machines,
-        StorageConfig { data_dir: o.data_dir.clone(), retention_days: 30 },
-        Vec::new(),
-    );
+    let config = write_config(&o, &simulated)?;
     let opener = Arc::new(SimulatedOpener::new(simulated, o.speed));
     runtime()?.block_on(show(&o, config, opener, schedule_s))
+}
+
+/// The demo's configuration as a real file (`<data-dir>/demo.toml`, written afresh at
+/// each start), so that the region editor saves into it like into a shop's own.
+fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -> anyhow::Result<Config> {
+    let mut ids: Vec<&String> = simulated.keys().collect();
+    ids.sort();
+    let cameras: Vec<(String, String, &Scene)> =
+        ids.iter().map(|id| ((*id).clone(), format!("sim://{id}"), &simulated[*id].scene)).collect();
+    let mut text = sheetsight_sim::config_toml(&cameras);
+    text = text.replace(
+        "# Written by `sheetsight synth`: cameras of a synthetic shop with ground truth.",
+        "# The demo's shop, written by `sheetsight demo` at each start. Regions edited in the\n\
+         # dashboard are saved here (and last until the demo starts again).",
+    );
+    text += "\n[storage]\ndata_dir = \".\"\nretention_days = 30\n";
+    text += "\n[[alert]]\nname = \"camera-down\"\nwhen = \"camera_down\"\nminutes = 0.2\n";
+    text += "\n[[alert]]\nname = \"long-stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 2\n";
+    if let Some(broker) = &o.mqtt {
+        text +=
+            &format!("\n[mqtt]\nbroker = \"{broker}\"\nclient_id = \"sheetsight-demo\"\nsparkplug_group = \"demo\"\n");
+    }
+    std::fs::create_dir_all(&o.data_dir).with_context(|| format!("cannot create {}", o.data_dir.display()))?;
+    let path = o.data_dir.join("demo.toml");
+    std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(sheetsight_config::parse(&path, &text)?)
 }
 
 async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
     let live = sheetsight_service::live_channel();
     let mut events = live.subscribe();
-    let running = Running::start(&config, opener.clone(), o.events.as_deref(), live).await?;
+    let password = std::env::var("SHEETSIGHT_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_PASSWORD.to_string());
+    let running =
+        Running::start(&config, opener.clone(), o.events.as_deref(), live, Some(o.listen), Some(password.clone()))
+            .await?;
     let ansi = !o.plain && std::io::stdout().is_terminal();
     let machine_ids: Vec<String> = config.machines.iter().map(|m| m.id.clone()).collect();
     println!(
@@ -149,6 +173,8 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         "Stack lights, people walking past, light changes, camera shake and a network outage of cam2 are simulated."
     );
     println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
+    println!("Dashboard: http://{}/", running.server.addr);
+    println!("Log in as `admin` with the password `{password}` (SHEETSIGHT_ADMIN_PASSWORD sets another).");
     let mut recent: VecDeque<String> = VecDeque::new();
     let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
     let stop = shutdown_signal();
@@ -183,7 +209,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         }
         let t = opener.scene_t_s();
         if ansi {
-            print!("{}", screen(&running.service, &opener, &strokes, &recent, t));
+            print!("{}", screen(&running.service, &opener, &strokes, &recent, t, running.server.addr));
             std::io::stdout().flush()?;
         }
         if t >= schedule_s * o.speed {
@@ -220,10 +246,12 @@ fn screen(
     strokes: &BTreeMap<String, u64>,
     recent: &VecDeque<String>,
     t: f64,
+    web: std::net::SocketAddr,
 ) -> String {
     let now_t = opener.epoch_wall_s() + t;
     let mut screen = String::from("\x1b[H\x1b[2J");
-    screen += &format!("SheetSight demo: simulated shop, analysed live   t = {t:.1} s   (Ctrl-C to stop)\n\n");
+    screen += &format!("SheetSight demo: simulated shop, analysed live   t = {t:.1} s   (Ctrl-C to stop)\n");
+    screen += &format!("dashboard: http://{web}/  (user admin, password {DEMO_PASSWORD} unless set otherwise)\n\n");
     screen += &format!(
         "{:<10} {:<7} {:<12} {:<13} {:>9} {:>8} {:>10}  {}\n",
         "machine", "camera", "lamps", "state", "for", "strokes", "strokes/h", "motion"

@@ -2,6 +2,7 @@
 //! report from its history.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,6 +11,8 @@ use chrono::NaiveDate;
 use sheetsight_config::{Config, Shift};
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
+use sheetsight_mqtt::{Extra, MqttLinks};
+use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store, report};
@@ -86,16 +89,44 @@ pub fn print_stop_report(report: &StopReport) {
 }
 
 /// Runs the service on `config` until Ctrl-C or SIGTERM.
-pub fn run(config_path: &Path, events: Option<&Path>) -> anyhow::Result<bool> {
+pub fn run(config_path: &Path, events: Option<&Path>, listen: Option<SocketAddr>) -> anyhow::Result<bool> {
     let config = sheetsight_config::load(config_path)?;
-    runtime()?.block_on(serve(config, Arc::new(NetworkOpener), events))
+    runtime()?.block_on(serve(config, Arc::new(NetworkOpener), events, listen))
 }
 
-/// The service on its history, with the optional event log: what `run` and `demo` share.
+/// The service on its history, with the optional event log, the web server and MQTT:
+/// what `run` and `demo` share.
 pub struct Running {
     pub service: Service<SqliteStore>,
     pub store: Arc<SqliteStore>,
+    pub server: Server,
     log: Option<tokio::task::JoinHandle<()>>,
+    mqtt: Option<MqttLinks>,
+    bridge: tokio::task::JoinHandle<()>,
+}
+
+/// Alerts and notes to MQTT (`<prefix>/alert`, `<prefix>/<machine>/reason|job`).
+fn spawn_notice_bridge(
+    mut notices: broadcast::Receiver<Notice>,
+    extra: broadcast::Sender<Extra>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let notice = match notices.recv().await {
+                Ok(n) => n,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            let subtopic = match &notice {
+                Notice::Alert { .. } => "alert".to_string(),
+                Notice::Note { note } => format!("{}/{}", note.machine, note.kind),
+                Notice::Regions { .. } => continue,
+            };
+            if let Ok(payload) = serde_json::to_value(&notice) {
+                let _ = extra.send(Extra { subtopic, payload });
+            }
+        }
+    })
 }
 
 impl Running {
@@ -106,6 +137,8 @@ impl Running {
         opener: SharedOpener,
         events: Option<&Path>,
         live: broadcast::Sender<sheetsight_vision::event::Event>,
+        listen: Option<SocketAddr>,
+        admin_password: Option<String>,
     ) -> anyhow::Result<Self> {
         let store = Arc::new(
             SqliteStore::open(&config.storage.data_dir)
@@ -117,12 +150,48 @@ impl Running {
             None => None,
         };
         let service = Service::start(config, opener, store.clone(), VERSION, live).await?;
-        Ok(Self { service, store, log })
+        let notices = sheetsight_server::notice_channel();
+        let extra = broadcast::channel(256).0;
+        let bridge = spawn_notice_bridge(notices.subscribe(), extra.clone());
+        let server = Server::start(ServerOptions {
+            listen: listen.unwrap_or(config.server.listen),
+            config: config.clone(),
+            store: store.clone(),
+            service: service.handle(),
+            notices,
+            admin_password,
+        })
+        .await;
+        let server = match server {
+            Ok(s) => s,
+            Err(e) => {
+                // The cameras started: stop them cleanly before giving up.
+                let _ = service.stop().await;
+                return Err(e).context("the web server (set another address with --listen or [server] listen)");
+            }
+        };
+        let mqtt = config.mqtt.as_ref().map(|m| MqttLinks::start(m, service.handle(), extra));
+        Ok(Self { service, store, server, log, mqtt, bridge })
+    }
+
+    /// Tells where the dashboard is and, at the first start, how to log in.
+    pub fn print_web_address(&self) {
+        eprintln!("sheetsight: dashboard and API at http://{}/", self.server.addr);
+        if let Some(password) = &self.server.first_admin_password {
+            eprintln!(
+                "sheetsight: first login: user `admin`, password `{password}` (shown only now; add users under Users)"
+            );
+        }
     }
 
     /// Stops the cameras, writes what is pending, prints what each camera did; the
     /// history stays open for reading.
     pub async fn stop(self) -> anyhow::Result<(StopReport, Arc<SqliteStore>)> {
+        if let Some(mqtt) = self.mqtt {
+            mqtt.stop().await;
+        }
+        self.server.stop().await;
+        self.bridge.abort();
         let report = self.service.stop().await?;
         if let Some(log) = self.log {
             let _ = log.await;
@@ -132,8 +201,13 @@ impl Running {
     }
 }
 
-pub async fn serve(config: Config, opener: SharedOpener, events: Option<&Path>) -> anyhow::Result<bool> {
-    let running = Running::start(&config, opener, events, sheetsight_service::live_channel()).await?;
+pub async fn serve(
+    config: Config,
+    opener: SharedOpener,
+    events: Option<&Path>,
+    listen: Option<SocketAddr>,
+) -> anyhow::Result<bool> {
+    let running = Running::start(&config, opener, events, sheetsight_service::live_channel(), listen, None).await?;
     eprintln!(
         "sheetsight: run {} watching {} cameras, {} machines; history in {}; Ctrl-C to stop",
         running.service.run_id(),
@@ -141,6 +215,7 @@ pub async fn serve(config: Config, opener: SharedOpener, events: Option<&Path>) 
         config.machines.len(),
         running.store.path().display()
     );
+    running.print_web_address();
     shutdown_signal().await;
     eprintln!("sheetsight: stopping");
     let (_, store) = running.stop().await?;

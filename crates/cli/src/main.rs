@@ -44,6 +44,9 @@ enum Command {
         /// Also write every event as it happens (JSON Lines).
         #[arg(long)]
         events: Option<PathBuf>,
+        /// Serve the dashboard and API here (default: `[server] listen`, else 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
     },
     /// Per machine and shift: time in each state, availability, strokes, longest stop.
     Report {
@@ -77,9 +80,16 @@ enum Command {
         plain: bool,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Where the demo's history is kept.
+        /// Where the demo's history and configuration (`demo.toml`) are kept.
         #[arg(long, default_value = "sheetsight-data/demo")]
         data_dir: PathBuf,
+        /// Serve the dashboard and API here.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Also publish to this MQTT broker (HOST:PORT): JSON topics under `sheetsight`
+        /// and Sparkplug B in group `demo`.
+        #[arg(long)]
+        mqtt: Option<String>,
     },
     /// Write a synthetic shop: H.264 videos, ground truth and a matching configuration.
     Synth {
@@ -150,12 +160,12 @@ fn main() -> std::process::ExitCode {
         Command::Analyze { config, events, summary_json } => {
             offline::analyze(&config, &events, summary_json.as_deref())
         }
-        Command::Run { config, events } => live::run(&config, events.as_deref()),
+        Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
         Command::Report { config, from, to, machine, format } => {
             live::report(&live::ReportOptions { config, from, to, machine, format })
         }
-        Command::Demo { duration_s, speed, events, plain, seed, data_dir } => {
-            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir })
+        Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
+            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir, listen, mqtt })
         }
         Command::Synth { out, minutes, width, height, fps, seed, clean } => {
             synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean }).map(|_| true)

@@ -62,7 +62,8 @@ pub struct ConfigError {
 pub enum SourceSpec {
     /// A video file or image folder (resolved against the config file's folder).
     File(PathBuf),
-    /// A network camera URL (`rtsp://`, `http://`, `https://`).
+    /// A network camera URL (`rtsp://`, `http://`, `https://`), or `sim://` for the
+    /// demo's simulated cameras.
     Url(String),
 }
 
@@ -441,7 +442,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             return Err(loc.error(cam.id.span(), key("id"), format!("camera id `{}` is used twice", cam.id.get_ref())));
         }
         let src = cam.source.get_ref().trim();
-        let source = if ["rtsp://", "http://", "https://"].iter().any(|p| src.to_ascii_lowercase().starts_with(p)) {
+        // `sim://<camera>`: a simulated camera, opened only by `sheetsight demo`.
+        let schemes = ["rtsp://", "http://", "https://", "sim://"];
+        let source = if schemes.iter().any(|p| src.to_ascii_lowercase().starts_with(p)) {
             SourceSpec::Url(src.to_string())
         } else if src.is_empty() {
             return Err(loc.error(cam.source.span(), key("source"), "the source is empty"));
@@ -624,6 +627,7 @@ fn parse_storage(loc: &Located<'_>, base: &Path, raw: Option<&RawStorage>) -> Re
         Some(d) if d.get_ref().trim().is_empty() => {
             return Err(loc.error(d.span(), "storage.data_dir", "the data folder is empty"));
         }
+        Some(d) if d.get_ref().trim() == "." => base.to_path_buf(),
         Some(d) => base.join(d.get_ref().trim()),
         None => base.join("sheetsight-data"),
     };

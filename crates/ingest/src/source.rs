@@ -104,6 +104,10 @@ impl SourceOpener for NetworkOpener {
                 SourceSpec::Url(u) if u.to_ascii_lowercase().starts_with("rtsp://") => {
                     crate::rtsp::open(camera, u).await.map(|s| Box::new(s) as Box<dyn LiveSource>)
                 }
+                SourceSpec::Url(u) if u.to_ascii_lowercase().starts_with("sim://") => Err(SourceError::new(
+                    SourceErrorKind::Unsupported,
+                    format!("{u} is a simulated camera: only `sheetsight demo` opens it"),
+                )),
                 SourceSpec::Url(u) => crate::http::open(camera, u).await,
             }
         })

@@ -144,16 +144,8 @@ pub async fn login(State(state): State<Arc<AppState>>, Json(body): Json<Login>) 
 static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 pub async fn logout(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> ApiResult<Response> {
-    if let Some(cookie) = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == auth::SESSION_COOKIE)
-        .map(|(_, v)| v.to_string())
-    {
-        state.store.delete_session(&auth::digest(&cookie), now_millis()).await?;
+    if let Some(cookie) = auth::cookie_value(&headers, auth::SESSION_COOKIE) {
+        state.store.delete_session(&auth::digest(cookie), now_millis()).await?;
     }
     Ok(([(header::SET_COOKIE, auth::session_cookie(None, 0))], StatusCode::NO_CONTENT).into_response())
 }

@@ -129,7 +129,14 @@ pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiE
     Ok(generated.then_some(password))
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Sets (or creates) `admin` with `password`.
+pub async fn set_admin_password(state: &AppState, password: &str) -> Result<(), ApiError> {
+    check_new_password(password)?;
+    state.store.put_user("admin", &hash_password(password)?, Role::Admin.as_str(), now_millis()).await?;
+    Ok(())
+}
+
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -76,6 +76,9 @@ pub struct ServerOptions {
     pub service: ServiceHandle,
     /// Alerts and notes go here too (MQTT subscribes).
     pub notices: broadcast::Sender<Notice>,
+    /// Set `admin`'s password to this at start (the demo's known login); `None`: create
+    /// the first admin only when there is no user.
+    pub admin_password: Option<String>,
 }
 
 pub fn notice_channel() -> broadcast::Sender<Notice> {
@@ -153,8 +156,13 @@ impl Server {
             config_write: tokio::sync::Mutex::new(()),
             jpegs: camera_view::JpegCache::default(),
         });
-        let first_admin_password =
-            auth::ensure_first_admin(&state).await.map_err(|e| ServerError::FirstAdmin(e.message))?;
+        let first_admin_password = match &o.admin_password {
+            Some(p) => {
+                auth::set_admin_password(&state, p).await.map_err(|e| ServerError::FirstAdmin(e.message))?;
+                None
+            }
+            None => auth::ensure_first_admin(&state).await.map_err(|e| ServerError::FirstAdmin(e.message))?,
+        };
         let listener = tokio::net::TcpListener::bind(o.listen)
             .await
             .map_err(|source| ServerError::Listen { addr: o.listen, source })?;

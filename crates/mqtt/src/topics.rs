@@ -1,0 +1,99 @@
+//! The plain JSON topics, under the configured prefix:
+//!
+//! | topic | retained | payload |
+//! |---|---|---|
+//! | `<prefix>/status` | yes | `online`, or `offline` (also the last will) |
+//! | `<prefix>/<machine>/state` | yes | `{"state": "Executing", "at": "..."}` |
+//! | `<prefix>/<machine>/lamp/<n>` | yes | `{"color": "green", "mode": "steady", "at": "..."}` |
+//! | `<prefix>/<machine>/motion` | yes | `{"active": true, "at": "..."}` |
+//! | `<prefix>/<machine>/stroke` | no | `{"start": "...", "end": "...", "duration_s": 1.8}` |
+//! | `<prefix>/camera/<id>/health` | yes | `{"health": "streaming", "detail": null, "at": "..."}` |
+//! | `<prefix>/alert` | no | the alert with `change`: raised, cleared, acknowledged |
+//! | `<prefix>/<machine>/reason`, `<prefix>/<machine>/job` | no | the note |
+//!
+//! Retained topics are published again at every connection, so a broker restarted
+//! without persistence has the current values again at once.
+
+use serde_json::json;
+use sheetsight_service::CameraStatus;
+use sheetsight_store::{millis, rfc3339};
+use sheetsight_vision::event::Event;
+
+/// One message to publish.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+fn msg(topic: String, value: serde_json::Value, retain: bool) -> Message {
+    Message { topic, payload: value.to_string().into_bytes(), retain }
+}
+
+fn at(t_s: f64) -> String {
+    rfc3339(millis(t_s))
+}
+
+pub fn status_topic(prefix: &str) -> String {
+    format!("{prefix}/status")
+}
+
+/// The message of one analysis event, if it has a topic.
+pub fn event_message(prefix: &str, e: &Event) -> Option<Message> {
+    Some(match e {
+        Event::State { machine, state, t } => {
+            msg(format!("{prefix}/{machine}/state"), json!({"state": state.as_str(), "at": at(*t)}), true)
+        }
+        Event::Lamp { machine, lamp, color, mode, t } => msg(
+            format!("{prefix}/{machine}/lamp/{lamp}"),
+            json!({"color": color.as_str(), "mode": mode.as_str(), "at": at(*t)}),
+            true,
+        ),
+        Event::Motion { machine, active, t } => {
+            msg(format!("{prefix}/{machine}/motion"), json!({"active": active, "at": at(*t)}), true)
+        }
+        Event::Stroke { machine, start_t, end_t } => msg(
+            format!("{prefix}/{machine}/stroke"),
+            json!({"start": at(*start_t), "end": at(*end_t), "duration_s": ((end_t - start_t) * 1000.0).round() / 1000.0}),
+            false,
+        ),
+        Event::Health { camera, health, detail, t } => msg(
+            format!("{prefix}/camera/{camera}/health"),
+            json!({"health": health.as_str(), "detail": detail, "at": at(*t)}),
+            true,
+        ),
+        Event::MediaIssue { .. } => return None,
+    })
+}
+
+/// The retained values of the present moment, published at every connection.
+pub fn current_values(prefix: &str, statuses: &[CameraStatus]) -> Vec<Message> {
+    let mut out = vec![Message { topic: status_topic(prefix), payload: b"online".to_vec(), retain: true }];
+    for cam in statuses {
+        out.push(msg(
+            format!("{prefix}/camera/{}/health", cam.id),
+            json!({"health": cam.health.as_str(), "detail": cam.detail, "at": at(cam.since_s)}),
+            true,
+        ));
+        for m in &cam.machines {
+            if let Some(state) = m.state {
+                out.push(msg(
+                    format!("{prefix}/{}/state", m.id),
+                    json!({"state": state.as_str(), "at": at(m.state_since_s)}),
+                    true,
+                ));
+            }
+            for (n, (color, mode)) in m.lamps.iter().enumerate() {
+                if let Some(mode) = mode {
+                    out.push(msg(
+                        format!("{prefix}/{}/lamp/{n}", m.id),
+                        json!({"color": color.as_str(), "mode": mode.as_str(), "at": at(m.state_since_s)}),
+                        true,
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
