@@ -184,10 +184,14 @@ fn demo_runs_live_and_stops() {
         events.to_str().expect("path"),
         "--data-dir",
         data.to_str().expect("path"),
+        "--listen",
+        "127.0.0.1:0",
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     let out = text(&o.stdout);
     assert!(out.contains("state -> "), "{out}");
+    assert!(out.contains("Dashboard: http://127.0.0.1:"), "{out}");
+    assert!(data.join("demo.toml").exists(), "the demo's configuration is a file");
     assert!(out.contains("camera cam1 streaming"), "{out}");
     // The history of the run, read back from the database it wrote.
     assert!(out.contains("history of this run, read back from"), "{out}");

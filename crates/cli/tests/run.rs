@@ -38,6 +38,7 @@ fn start(config: &Path, events: &Path, env: &[(&str, &str)]) -> Child {
         .arg(config)
         .arg("--events")
         .arg(events)
+        .args(["--listen", "127.0.0.1:0"])
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

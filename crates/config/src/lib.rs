@@ -112,25 +112,23 @@ impl CameraConfig {
         }
     }
 
-    /// The source for logs and screens: a URL's password is replaced by `***`.
+    /// The source for logs and screens: a URL's credentials are replaced by `***`.
     pub fn source_for_display(&self) -> String {
         match &self.source {
             SourceSpec::File(p) => p.display().to_string(),
-            SourceSpec::Url(u) => mask_url_password(u),
+            SourceSpec::Url(u) => mask_url_credentials(u),
         }
     }
 }
 
-/// Replaces the password of `scheme://user:password@host/...` by `***`.
-pub fn mask_url_password(url: &str) -> String {
+/// Replaces the credentials of `scheme://user:password@host/...` by `***`: neither the
+/// user nor the password is shown anywhere (logs, API, dashboard).
+pub fn mask_url_credentials(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
     let rest = &url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let Some(at) = rest[..authority_end].rfind('@') else { return url.to_string() };
-    let user_info = &rest[..at];
-    let user = user_info.split_once(':').map_or(user_info, |(u, _)| u);
-    let masked = if user_info.contains(':') { format!("{user}:***") } else { user.to_string() };
-    format!("{}{masked}{}", &url[..scheme_end], &rest[at..])
+    format!("{}***{}", &url[..scheme_end], &rest[at..])
 }
 
 /// Where and how long history is kept.

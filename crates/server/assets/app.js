@@ -1,0 +1,419 @@
+// SheetSight dashboard: a small single-page app over the REST API and the live events.
+// No framework and no build step; every view reads /api/v1 like any other client.
+"use strict";
+(() => {
+const $ = (sel, root = document) => root.querySelector(sel);
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const k of kids.flat()) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+};
+const SVG = "http://www.w3.org/2000/svg";
+const svg = (tag, attrs = {}) => { const e = document.createElementNS(SVG, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); return e; };
+
+// ---- language ----
+let lang = localStorage.getItem("lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en");
+const t = (k) => (window.I18N[lang] && window.I18N[lang][k]) || window.I18N.en[k] || k;
+function applyI18n(root = document) {
+  document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+  for (const e of root.querySelectorAll("[data-i18n]")) e.textContent = t(e.dataset.i18n);
+  $("#lang").textContent = lang === "zh" ? "English" : "中文";
+}
+$("#lang").addEventListener("click", () => { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("lang", lang); applyI18n(); route(); });
+
+// ---- API ----
+let session = null;
+async function api(method, path, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (session && session.csrf && method !== "GET") headers["X-CSRF-Token"] = session.csrf;
+  const r = await fetch("/api/v1" + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (r.status === 401 && path !== "/login") { showLogin(); throw new Error("login"); }
+  if (r.status === 204) return null;
+  const data = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((data && data.error && data.error.message) || r.statusText);
+  return data;
+}
+const can = (role) => session && ["viewer", "operator", "admin"].indexOf(session.role) >= ["viewer", "operator", "admin"].indexOf(role);
+
+// ---- formatting ----
+const pct = (x) => x === null || x === undefined ? "–" : (x * 100).toFixed(1) + " %";
+function dur(s) {
+  s = Math.max(0, Math.round(s));
+  const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, ss = s % 60;
+  return h ? `${h} h ${m} min` : m ? `${m} min ${ss} s` : `${ss} s`;
+}
+const clock = (iso) => new Date(iso).toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+const stateName = (s) => s ? t("state." + s) : t("state.none");
+function showError(where, e) { if (e.message !== "login") where.replaceChildren(el("p", { class: "error" }, t("error") + ": " + e.message)); }
+
+// ---- login ----
+function showLogin() {
+  session = null;
+  $("#login").hidden = false; $("#view").hidden = true; $("#nav").hidden = true; $("#logout").hidden = true; $("#alerts").hidden = true;
+  stopEvents();
+}
+$("#login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  try {
+    session = await api("POST", "/login", { name: f.get("name"), password: f.get("password") });
+    $("#login-error").textContent = ""; ev.target.reset(); start();
+  } catch (e) { $("#login-error").textContent = t("login.wrong"); }
+});
+$("#logout").addEventListener("click", async () => { try { await api("POST", "/logout"); } catch (e) {} showLogin(); });
+
+// ---- live events ----
+let source = null;
+const handlers = new Set();
+function startEvents() {
+  if (source) return;
+  source = new EventSource("/api/v1/events");
+  source.onopen = () => { $("#live").classList.add("on"); $("#live").dataset.i18n = "live.on"; applyI18n($("#live").parentNode); };
+  source.onerror = () => { $("#live").classList.remove("on"); $("#live").dataset.i18n = "live.off"; applyI18n($("#live").parentNode); };
+  for (const kind of ["lamp", "state", "stroke", "motion", "health", "alert", "note", "regions", "lagged"]) {
+    source.addEventListener(kind, (m) => { const d = JSON.parse(m.data); for (const h of handlers) h(kind, d); });
+  }
+}
+function stopEvents() { if (source) { source.close(); source = null; } }
+handlers.add((kind) => { if (kind === "alert") loadAlerts(); });
+
+// ---- alerts ----
+async function loadAlerts() {
+  const box = $("#alerts");
+  try {
+    const page = await api("GET", "/alerts?open=true&limit=20");
+    box.replaceChildren(...page.items.map((a) => el("div", { class: "alert", "data-alert": a.id },
+      el("span", { class: "msg" }, `⚠ ${a.message}`, el("span", { class: "muted" }, ` (${clock(new Date(a.raised_ms).toISOString())}${a.cleared_ms ? ", ✓" : ""})`)),
+      can("operator") ? el("button", { class: "small", onclick: async () => { await api("POST", `/alerts/${a.id}/ack`); loadAlerts(); } }, t("alert.ack")) : null)));
+    box.hidden = page.items.length === 0;
+  } catch (e) { /* shown on the next event */ }
+}
+
+// ---- overview ----
+let tickTimer = null;
+function lampEl(l) {
+  return el("div", { class: `lamp c-${l.color}`, "data-lamp": l.index, "data-mode": l.mode || "", title: `${l.color}: ${l.mode ? t("lamp." + l.mode) : "–"}` });
+}
+function tile(m) {
+  return el("a", { class: "tile", href: `#/machine/${encodeURIComponent(m.id)}`, "data-machine": m.id, "data-state": m.state || "" },
+    el("div", { class: "lamps" }, m.lamps.map(lampEl)),
+    el("h2", {}, m.id),
+    el("div", { class: `state st-${m.state}`, "data-role": "state" }, stateName(m.state)),
+    el("div", { class: "muted" }, t("tile.for"), " ", el("span", { class: "since", "data-since": m.state_since }, "")),
+    el("dl", { class: "kv" },
+      el("dt", {}, t("tile.availability")), el("dd", { "data-role": "availability" }, pct(m.availability_today)),
+      el("dt", {}, t("tile.strokes")), el("dd", { "data-role": "strokes" }, m.strokes_today),
+      el("dt", {}, t("tile.job")), el("dd", {}, m.job || "–"),
+      el("dt", {}, t("tile.camera")), el("dd", { "data-role": "camera" }, `${m.camera} · ${m.camera_health}`)));
+}
+function tickSince() {
+  for (const s of document.querySelectorAll("[data-since]")) s.textContent = dur((Date.now() - Date.parse(s.dataset.since)) / 1000);
+}
+async function overview(view) {
+  const grid = el("div", { class: "grid", id: "tiles" });
+  view.replaceChildren(grid);
+  const load = async () => {
+    const o = await api("GET", "/overview");
+    grid.replaceChildren(...o.machines.map(tile));
+    tickSince();
+  };
+  try { await load(); } catch (e) { return showError(view, e); }
+  const onEvent = (kind, d) => {
+    const tileEl = d.machine && grid.querySelector(`[data-machine="${CSS.escape(d.machine)}"]`);
+    if (kind === "lamp" && tileEl) {
+      const l = tileEl.querySelector(`[data-lamp="${d.lamp}"]`);
+      if (l) { l.dataset.mode = d.mode; l.title = `${d.color}: ${t("lamp." + d.mode)}`; l.dataset.eventT = Math.round(d.t * 1000); l.dataset.sentMs = d.sent_ms; l.dataset.shownAt = Date.now(); }
+    } else if (kind === "state" && tileEl) {
+      tileEl.dataset.state = d.state;
+      const s = tileEl.querySelector("[data-role=state]"); s.className = `state st-${d.state}`; s.textContent = stateName(d.state);
+      tileEl.querySelector("[data-since]").dataset.since = d.at; tickSince();
+    } else if (kind === "stroke" && tileEl) {
+      const s = tileEl.querySelector("[data-role=strokes]"); s.textContent = Number(s.textContent) + 1;
+    } else if (kind === "note" || kind === "lagged" || kind === "regions") { load().catch(() => {}); }
+  };
+  handlers.add(onEvent);
+  const refresh = setInterval(() => load().catch(() => {}), 15000);
+  return () => { handlers.delete(onEvent); clearInterval(refresh); };
+}
+
+// ---- machine page ----
+function gantt(rows, from, to) {
+  // rows: [{id, states:[{state,start,end}], highlight}]
+  const W = 1000, rowH = 26, top = 22, labelW = 110;
+  const box = el("div");
+  let a = from, b = to;
+  const draw = () => {
+    const s = svg("svg", { viewBox: `0 0 ${W} ${top + rows.length * rowH + 6}`, class: "gantt", "data-from": a, "data-to": b });
+    const x = (ms) => labelW + (Math.min(Math.max(ms, a), b) - a) / (b - a) * (W - labelW - 6);
+    const step = [60e3, 300e3, 900e3, 3600e3, 7200e3, 14400e3].find((st) => (b - a) / st <= 12) || 14400e3;
+    for (let g = Math.ceil(a / step) * step; g <= b; g += step) {
+      s.append(svg("line", { x1: x(g), x2: x(g), y1: top - 4, y2: top + rows.length * rowH, stroke: "#e5e7eb" }));
+      const tx = svg("text", { x: x(g) + 2, y: 12, class: "tick" }); tx.textContent = clock(new Date(g).toISOString()); s.append(tx);
+    }
+    rows.forEach((r, i) => {
+      const y = top + i * rowH;
+      const lb = svg("text", { x: 0, y: y + 16, class: "lbl", "font-weight": r.highlight ? 700 : 400 }); lb.textContent = r.id; s.append(lb);
+      for (const st of r.states) {
+        const s0 = Date.parse(st.start), s1 = Date.parse(st.end);
+        if (s1 <= a || s0 >= b) continue;
+        const rect = svg("rect", { x: x(s0), y: y + 2, width: Math.max(0.5, x(s1) - x(s0)), height: rowH - 6, class: `fill-${st.state}` });
+        const ti = svg("title"); ti.textContent = `${stateName(st.state)} ${clock(st.start)}–${clock(st.end)} (${dur((s1 - s0) / 1000)})`; rect.append(ti);
+        s.append(rect);
+      }
+    });
+    s.addEventListener("wheel", (ev) => { ev.preventDefault(); zoom(ev.deltaY < 0 ? 0.5 : 2); }, { passive: false });
+    let dragX = null;
+    s.addEventListener("pointerdown", (ev) => { dragX = ev.clientX; });
+    s.addEventListener("pointerup", (ev) => {
+      if (dragX === null) return;
+      const dx = (ev.clientX - dragX) / s.getBoundingClientRect().width * (b - a) * W / (W - labelW);
+      dragX = null; if (Math.abs(dx) > 1) { const span = b - a; a = Math.max(from, Math.min(to - span, a - dx)); b = a + span; draw(); }
+    });
+    box.replaceChildren(s);
+  };
+  const zoom = (f) => { const mid = (a + b) / 2, span = Math.min(to - from, Math.max(60e3, (b - a) * f)); a = Math.max(from, mid - span / 2); b = Math.min(to, a + span); a = b - span; draw(); };
+  draw();
+  const legend = el("div", { class: "legend" }, ["Executing", "NotExecuting", "OutOfService", "NotAvailable"].map((s) => el("span", {}, el("i", { class: `bg-${s}` }), stateName(s))));
+  const controls = el("div", { class: "row" },
+    el("button", { class: "small", onclick: () => zoom(0.5) }, t("machine.zoomin")),
+    el("button", { class: "small", onclick: () => zoom(2) }, t("machine.zoomout")),
+    el("button", { class: "small", onclick: () => { a = from; b = to; draw(); } }, t("machine.reset")), legend);
+  return el("div", {}, controls, box);
+}
+function strokeBars(hours) {
+  const W = 600, H = 120, max = Math.max(1, ...hours.map((h) => h.strokes)), bw = W / Math.max(1, hours.length);
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H + 16}`, class: "bars", width: "100%" });
+  hours.forEach((h, i) => {
+    const hh = h.strokes / max * H;
+    s.append(svg("rect", { x: i * bw + 2, y: H - hh, width: Math.max(1, bw - 4), height: hh }));
+    const tx = svg("text", { x: i * bw + 2, y: H + 13 }); tx.textContent = `${clock(h.hour_start)} ${h.strokes}`; s.append(tx);
+  });
+  return s;
+}
+async function machinePage(view, id) {
+  let range = "shift", minMinutes = 5;
+  const render = async () => {
+    const [fig, machines, reasons] = await Promise.all([
+      api("GET", `/machines/${encodeURIComponent(id)}/shift?min_minutes=${minMinutes}`),
+      api("GET", "/machines"), api("GET", "/downtime-reasons")]);
+    const now = Date.now();
+    const from = range === "shift" ? Date.parse(fig.start) : new Date(new Date().setHours(0, 0, 0, 0)).getTime();
+    const to = range === "shift" ? Math.min(now, Date.parse(fig.end)) : now;
+    const lines = await Promise.all(machines.map(async (m) => {
+      const tl = await api("GET", `/machines/${encodeURIComponent(m.id)}/timeline?from=${from}&to=${Math.max(to, from + 1000)}`);
+      return { id: m.id, states: tl.states, highlight: m.id === id };
+    }));
+    lines.sort((p, q) => (q.highlight ? 1 : 0) - (p.highlight ? 1 : 0));
+    const stops = fig.stops.slice().reverse();
+    view.replaceChildren(
+      el("div", { class: "card" },
+        el("div", { class: "row" }, el("h1", {}, id), el("span", { class: "spacer" }),
+          el("button", { class: "small", onclick: () => { range = "day"; render().catch((e) => showError(view, e)); } }, t("machine.day")),
+          el("button", { class: "small", onclick: () => { range = "shift"; render().catch((e) => showError(view, e)); } }, t("machine.shift"))),
+        el("h2", {}, t("machine.timeline"), el("span", { class: "muted" }, ` ${fig.shift} ${fig.date}`)),
+        gantt(lines, from, Math.max(to, from + 1000))),
+      el("div", { class: "card" }, el("h2", {}, t("machine.figures")),
+        el("div", { class: "figures" },
+          el("div", { class: "figure", "data-figure": "availability" }, t("machine.availability"), el("b", {}, pct(fig.availability))),
+          el("div", { class: "figure", "data-figure": "performance" }, t("machine.performance"), el("b", {}, pct(fig.performance)), fig.performance === null ? el("small", { class: "muted" }, t("machine.noideal")) : null),
+          el("div", { class: "figure", "data-figure": "oee" }, t("machine.oee"), el("b", {}, pct(fig.oee))),
+          el("div", { class: "figure", "data-figure": "strokes" }, t("machine.strokes"), el("b", {}, fig.strokes))),
+        el("h3", {}, t("machine.perhour")), strokeBars(fig.strokes_by_hour)),
+      el("div", { class: "card" },
+        el("div", { class: "row" }, el("h2", {}, t("machine.stops")), el("span", {}, t("machine.longer")),
+          el("input", { type: "number", min: 0, step: 1, value: minMinutes, style: "width:5em", onchange: (ev) => { minMinutes = Number(ev.target.value) || 0; render().catch((e) => showError(view, e)); } }),
+          el("span", {}, t("machine.minutes"))),
+        stops.length === 0 ? el("p", { class: "muted" }, t("machine.nostops")) :
+        el("div", { class: "scroll" }, el("table", { id: "stops" },
+          el("tr", {}, el("th", {}, t("machine.start")), el("th", {}, t("machine.duration")), el("th", {}, t("machine.reason"))),
+          stops.map((s) => el("tr", { "data-stop": s.start_ms },
+            el("td", {}, clock(s.start)), el("td", {}, dur(s.duration_s), s.open ? el("span", { class: "muted" }, ` (${t("machine.ongoing")})`) : null),
+            el("td", {}, can("operator")
+              ? el("select", { "data-role": "reason", onchange: async (ev) => {
+                  ev.target.disabled = true;
+                  try { await api("POST", `/machines/${encodeURIComponent(id)}/reason`, { start: s.start_ms, end: s.open ? undefined : Date.parse(s.end), reason: ev.target.value }); ev.target.dataset.saved = ev.target.value; }
+                  catch (e) { alert(e.message); } finally { ev.target.disabled = false; } } },
+                  el("option", { value: "", disabled: true, selected: !s.reason }, t("machine.pick")),
+                  reasons.map((r) => el("option", { value: r, selected: r === s.reason }, r)))
+              : (s.reason || "–"))))))),
+      can("operator") ? el("form", { class: "card row", onsubmit: async (ev) => {
+          ev.preventDefault(); const job = new FormData(ev.target).get("job");
+          try { await api("POST", `/machines/${encodeURIComponent(id)}/job`, { job }); ev.target.reset(); } catch (e) { alert(e.message); } } },
+        el("label", {}, t("machine.job"), " ", el("input", { name: "job", required: true, maxlength: 120 })), el("button", {}, t("machine.setjob"))) : null);
+  };
+  try { await render(); } catch (e) { showError(view, e); }
+  const timer = setInterval(() => { if (!view.querySelector("select:focus")) render().catch(() => {}); }, 60000);
+  return () => clearInterval(timer);
+}
+
+// ---- cameras ----
+async function camerasPage(view) {
+  try {
+    const cams = await api("GET", "/cameras");
+    view.replaceChildren(el("div", { class: "card scroll" }, el("table", {},
+      el("tr", {}, el("th", {}, t("nav.cameras")), el("th", {}, t("camera.health")), el("th", {}, t("camera.frames")), el("th", {}, t("camera.dropped")), el("th", {}, t("camera.reconnects"))),
+      cams.map((c) => el("tr", { "data-camera": c.id },
+        el("td", {}, el("a", { href: `#/camera/${encodeURIComponent(c.id)}` }, c.id), el("div", { class: "muted" }, c.source)),
+        el("td", {}, c.health, c.detail ? el("div", { class: "muted" }, c.detail) : null),
+        el("td", {}, c.frames_analyzed), el("td", {}, c.frames_stale + c.packets_dropped), el("td", {}, c.reconnects))))));
+  } catch (e) { showError(view, e); }
+}
+
+async function cameraPage(view, id) {
+  let regions;
+  try { regions = await api("GET", `/cameras/${encodeURIComponent(id)}/regions`); } catch (e) { return showError(view, e); }
+  let editing = null, drawing = null, selected = null;
+  const w = regions.frame_width_px || 1280, h = regions.frame_height_px || 720;
+  const img = el("img", { src: `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`, alt: t("camera.live"), width: w, height: h });
+  const overlay = svg("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none", id: "overlay" });
+  const status = el("p", { class: "muted", id: "edit-status" });
+  const list = el("div", { class: "editlist" });
+  const shapes = () => (editing || regions).machines.flatMap((m) => [
+    ...m.lamps.map((l) => ({ key: `${m.id}/lamp/${l.index}`, label: `${m.id} ${t("camera.lamp")} ${l.index} (${l.color})`, pts: l.roi, mode: l.mode, motion: false, m: m.id, i: l.index })),
+    ...(m.motion ? [{ key: `${m.id}/motion`, label: `${m.id} ${t("camera.motion")}`, pts: m.motion, motion: true, m: m.id }] : [])]);
+  const toImage = (ev) => { const r = overlay.getBoundingClientRect(); return [Math.round((ev.clientX - r.left) / r.width * w), Math.round((ev.clientY - r.top) / r.height * h)]; };
+  const draw = () => {
+    overlay.replaceChildren();
+    for (const s of shapes()) {
+      const poly = svg("polygon", { points: s.pts.map((p) => p.join(",")).join(" "), class: `roi${s.motion ? " motion" : ""}${selected === s.key ? " sel" : ""}`, "data-region": s.key });
+      overlay.append(poly);
+      const lb = svg("text", { x: s.pts[0][0], y: Math.max(14, s.pts[0][1] - 4), class: "roilabel", "data-label": s.key });
+      lb.textContent = s.motion ? s.label : `${s.i}: ${s.mode ? t("lamp." + s.mode) : "–"}`; overlay.append(lb);
+      if (editing && !drawing) s.pts.forEach((p, k) => {
+        const c = svg("circle", { cx: p[0], cy: p[1], r: Math.max(4, w / 250), class: "vertex" });
+        c.addEventListener("pointerdown", (ev) => {
+          ev.preventDefault(); selected = s.key; c.setPointerCapture(ev.pointerId);
+          const move = (e2) => { const q = toImage(e2); p[0] = Math.max(0, Math.min(w - 1, q[0])); p[1] = Math.max(0, Math.min(h - 1, q[1])); c.setAttribute("cx", p[0]); c.setAttribute("cy", p[1]); poly.setAttribute("points", s.pts.map((x) => x.join(",")).join(" ")); };
+          c.addEventListener("pointermove", move);
+          c.addEventListener("pointerup", () => { c.removeEventListener("pointermove", move); draw(); }, { once: true });
+        });
+        overlay.append(c);
+      });
+    }
+    if (drawing && drawing.pts.length) {
+      overlay.append(svg("polyline", { points: drawing.pts.map((p) => p.join(",")).join(" "), class: "roi sel", fill: "none" }));
+      for (const p of drawing.pts) overlay.append(svg("circle", { cx: p[0], cy: p[1], r: Math.max(4, w / 250), class: "vertex" }));
+    }
+  };
+  overlay.addEventListener("click", (ev) => { if (drawing) { drawing.pts.push(toImage(ev)); draw(); } });
+  const controls = () => {
+    list.replaceChildren();
+    if (!can("admin") || !regions.editable) return;
+    if (!editing) { list.append(el("button", { id: "edit-regions", onclick: startEdit }, t("camera.edit"))); return; }
+    for (const s of shapes()) list.append(el("button", { class: "small", "data-redraw": s.key, onclick: () => {
+      drawing = { target: s, pts: [] }; selected = s.key; status.textContent = t("camera.drawhint"); controls(); draw(); } }, `${t("camera.redraw")}: ${s.label}`));
+    if (drawing) list.append(el("button", { id: "draw-done", onclick: () => {
+      if (drawing.pts.length >= 3) { drawing.target.pts.splice(0, drawing.target.pts.length, ...drawing.pts); }
+      drawing = null; status.textContent = ""; controls(); draw(); } }, t("camera.done")));
+    list.append(el("button", { id: "save-regions", onclick: save }, t("camera.save")),
+      el("button", { class: "plain", style: "color:inherit", onclick: () => { editing = null; drawing = null; img.src = `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`; controls(); draw(); } }, t("camera.cancel")));
+  };
+  function startEdit() {
+    editing = JSON.parse(JSON.stringify(regions));
+    img.src = `/api/v1/cameras/${encodeURIComponent(id)}/snapshot.jpg?${Date.now()}`;
+    controls(); draw();
+  }
+  async function save() {
+    try {
+      const body = { machines: editing.machines.map((m) => ({ id: m.id, lamps: m.lamps.map((l) => ({ index: l.index, color: l.color, roi: l.roi })), motion: m.motion })) };
+      regions = await api("PUT", `/cameras/${encodeURIComponent(id)}/regions`, body);
+      editing = null; status.textContent = t("camera.saved");
+      img.src = `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`;
+    } catch (e) { status.textContent = t("error") + ": " + e.message; }
+    controls(); draw();
+  }
+  const onEvent = (kind, d) => {
+    if (kind !== "lamp") return;
+    for (const m of regions.machines) if (m.id === d.machine && m.lamps[d.lamp]) { m.lamps[d.lamp].mode = d.mode; }
+    if (!editing) draw();
+  };
+  handlers.add(onEvent);
+  view.replaceChildren(el("div", { class: "card" }, el("h1", {}, id), el("div", { class: "camview" }, img, overlay), status, list));
+  controls(); draw();
+  return () => { handlers.delete(onEvent); img.src = ""; };
+}
+
+// ---- reports ----
+async function reportsPage(view) {
+  const today = new Date().toISOString().slice(0, 10);
+  const form = el("form", { class: "row" },
+    el("label", {}, t("reports.from"), " ", el("input", { type: "date", name: "from", value: today })),
+    el("label", {}, t("reports.to"), " ", el("input", { type: "date", name: "to", value: today })),
+    el("button", {}, t("reports.show")), el("a", { id: "csv", href: "#" }, t("reports.csv")));
+  const out = el("div", { class: "scroll" });
+  const show = async () => {
+    const f = new FormData(form), q = `from=${f.get("from")}&to=${f.get("to")}`;
+    $("#csv", form).href = `/api/v1/report?${q}&format=csv`;
+    try {
+      const rows = await api("GET", `/report?${q}`);
+      out.replaceChildren(rows.length === 0 ? el("p", { class: "muted" }, t("reports.none")) : el("table", { id: "report" },
+        el("tr", {}, ["machine", "shift", "date", "planned", "executing", "availability", "strokes", "longest"].map((k) => el("th", {}, t("reports." + k)))),
+        rows.map((r) => el("tr", {}, el("td", {}, r.machine), el("td", {}, r.shift), el("td", {}, r.date), el("td", {}, dur(r.planned_s)),
+          el("td", {}, dur(r.executing_s)), el("td", {}, pct(r.availability)), el("td", {}, r.strokes), el("td", {}, dur(r.longest_stop_s))))));
+    } catch (e) { showError(out, e); }
+  };
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); show(); });
+  view.replaceChildren(el("div", { class: "card" }, el("h1", {}, t("reports.title")), form, out));
+  await show();
+}
+
+// ---- users ----
+async function usersPage(view) {
+  const render = async () => {
+    const [users, tokens] = await Promise.all([api("GET", "/users"), api("GET", "/tokens")]);
+    const roleSelect = () => el("select", { name: "role" }, ["viewer", "operator", "admin"].map((r) => el("option", { value: r }, r)));
+    const tokenOut = el("p", { class: "muted" });
+    view.replaceChildren(
+      el("div", { class: "card scroll" }, el("h1", {}, t("users.title")), el("table", {},
+        users.map((u) => el("tr", {}, el("td", {}, u.name), el("td", {}, u.role),
+          el("td", {}, u.name === session.name ? "" : el("button", { class: "small", onclick: async () => { await api("DELETE", `/users/${encodeURIComponent(u.name)}`); render(); } }, t("users.delete")))))),
+        el("form", { class: "row", onsubmit: async (ev) => { ev.preventDefault(); const f = new FormData(ev.target);
+            try { await api("POST", "/users", { name: f.get("name"), password: f.get("password"), role: f.get("role") }); render(); } catch (e) { alert(e.message); } } },
+          el("input", { name: "name", placeholder: t("login.name"), required: true }), el("input", { name: "password", type: "password", placeholder: t("login.password"), minlength: 10, required: true }),
+          roleSelect(), el("button", {}, t("users.add")))),
+      el("div", { class: "card scroll" }, el("h2", {}, t("users.tokens")), el("table", {},
+        tokens.map((k) => el("tr", {}, el("td", {}, k.name), el("td", {}, k.role),
+          el("td", {}, el("button", { class: "small", onclick: async () => { await api("DELETE", `/tokens/${encodeURIComponent(k.name)}`); render(); } }, t("users.delete")))))),
+        el("form", { class: "row", onsubmit: async (ev) => { ev.preventDefault(); const f = new FormData(ev.target);
+            try { const r = await api("POST", "/tokens", { name: f.get("name"), role: f.get("role") }); tokenOut.replaceChildren(t("users.tokenonce"), " ", el("code", {}, r.token)); } catch (e) { alert(e.message); } } },
+          el("input", { name: "name", placeholder: t("login.name"), required: true }), roleSelect(), el("button", {}, t("users.newtoken"))), tokenOut));
+  };
+  try { await render(); } catch (e) { showError(view, e); }
+}
+
+// ---- router ----
+let cleanup = null;
+async function route() {
+  if (!session) return;
+  if (cleanup) { cleanup(); cleanup = null; }
+  const view = $("#view");
+  const [, page, arg] = (location.hash || "#/").split("/").map(decodeURIComponent);
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${page || ""}` || (page === "machine" && a.getAttribute("href") === "#/"));
+  applyI18n();
+  let c;
+  if (page === "machine" && arg) c = await machinePage(view, arg);
+  else if (page === "cameras") c = await camerasPage(view);
+  else if (page === "camera" && arg) c = await cameraPage(view, arg);
+  else if (page === "reports") c = await reportsPage(view);
+  else if (page === "users" && can("admin")) c = await usersPage(view);
+  else c = await overview(view);
+  cleanup = typeof c === "function" ? c : null;
+}
+window.addEventListener("hashchange", route);
+
+async function start() {
+  $("#login").hidden = true; $("#view").hidden = false; $("#nav").hidden = false; $("#logout").hidden = false;
+  $("#nav-users").hidden = !can("admin");
+  document.body.dataset.role = session.role;
+  startEvents(); loadAlerts(); await route();
+}
+setInterval(tickSince, 1000);
+applyI18n();
+api("GET", "/session").then((s) => { session = s; start(); }).catch(() => showLogin());
+})();

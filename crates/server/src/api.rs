@@ -20,7 +20,7 @@ use sheetsight_store::site::NoteRecord;
 use sheetsight_store::{Millis, Store, now_millis, rfc3339};
 
 use crate::auth::{self, Principal, Role};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::{AppState, Notice};
 
 /// Request bodies larger than this are refused with 413.
@@ -121,7 +121,7 @@ pub struct SessionInfo {
     pub csrf: Option<String>,
 }
 
-pub async fn login(State(state): State<Arc<AppState>>, Json(body): Json<Login>) -> ApiResult<Response> {
+pub async fn login(State(state): State<Arc<AppState>>, ApiJson(body): ApiJson<Login>) -> ApiResult<Response> {
     let user = state.store.user(&body.name).await?;
     // Verify against a dummy hash for unknown names too, so timing does not tell names.
     let dummy = DUMMY_HASH.get_or_init(|| auth::hash_password("not a password of anyone").unwrap_or_default());
@@ -437,7 +437,7 @@ pub async fn give_reason(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    Json(body): Json<ReasonBody>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<(StatusCode, Json<NoteRecord>)> {
     let config = state.config();
     machine_config(&config, &id)?;
@@ -470,7 +470,7 @@ pub async fn give_job(
     State(state): State<Arc<AppState>>,
     Extension(p): Extension<Principal>,
     Path(id): Path<String>,
-    Json(body): Json<JobBody>,
+    ApiJson(body): ApiJson<JobBody>,
 ) -> ApiResult<(StatusCode, Json<NoteRecord>)> {
     machine_config(&state.config(), &id)?;
     let job = body.job.trim();
@@ -564,7 +564,7 @@ fn role(s: &str) -> ApiResult<Role> {
 
 pub async fn put_user(
     State(state): State<Arc<AppState>>,
-    Json(body): Json<UserBody>,
+    ApiJson(body): ApiJson<UserBody>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     auth::check_name(&body.name, "user name")?;
     auth::check_new_password(&body.password)?;
@@ -600,7 +600,7 @@ pub struct TokenBody {
 
 pub async fn create_token(
     State(state): State<Arc<AppState>>,
-    Json(body): Json<TokenBody>,
+    ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     auth::check_name(&body.name, "token name")?;
     let role = role(&body.role)?;

@@ -1,8 +1,8 @@
 //! Live events for the dashboard as Server-Sent Events: every analysis event (lamp,
 //! state, stroke, motion, camera health) the moment the camera's worker sends it, and
 //! every notice (alerts, reasons, jobs, region edits). Event times are RFC 3339 in
-//! `at` beside the event's own fields; a reader that falls behind gets a `lagged`
-//! event and should reload the overview.
+//! `at` beside the event's own fields, and `sent_ms` is when the server sent it; a
+//! reader that falls behind gets a `lagged` event and should reload the overview.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -26,6 +26,10 @@ pub fn event_json(e: &Event) -> Option<(String, serde_json::Value)> {
         && let Some(obj) = v.as_object_mut()
     {
         obj.insert("at".into(), sheetsight_store::rfc3339(sheetsight_store::millis(e.t())).into());
+    }
+    if let Some(obj) = v.as_object_mut() {
+        // When the server sent it: with `t` (the frame's time), how long the way took.
+        obj.insert("sent_ms".into(), sheetsight_store::now_millis().into());
     }
     Some((kind, v))
 }

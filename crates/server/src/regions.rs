@@ -18,7 +18,7 @@ use sheetsight_config::Config;
 use toml_edit::{Array, DocumentMut, Item, Value};
 
 use crate::camera_view::known_camera;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::{AppState, Notice};
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -182,7 +182,7 @@ pub async fn put_regions(
     State(state): State<Arc<AppState>>,
     axum::Extension(p): axum::Extension<crate::auth::Principal>,
     UrlPath(camera): UrlPath<String>,
-    Json(body): Json<SaveRegions>,
+    ApiJson(body): ApiJson<SaveRegions>,
 ) -> ApiResult<Json<CameraRegions>> {
     let status = known_camera(&state, &camera)?;
     let _guard = state.config_write.lock().await;

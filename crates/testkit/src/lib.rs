@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod browser;
 pub mod event_log;
 pub mod http_camera;
+pub mod mosquitto;
 
 /// The Debian packages of the RTSP test server.
 pub const GSTREAMER_PACKAGES: &str = "gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 python3-gi \

@@ -1,0 +1,173 @@
+//! Shared by the web, API and MQTT tests: the product binary started as a process (its
+//! dashboard address read from its output), and an HTTP client that logs in.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+pub fn sheetsight() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sheetsight"))
+}
+
+/// A running `sheetsight` with its web address; killed on drop.
+pub struct Proc {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub output: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+/// Reads `stream` line by line into `output`, sending the dashboard's address when a
+/// line names it.
+fn drain(
+    stream: impl Read + Send + 'static,
+    marker: &'static str,
+    tx: mpsc::Sender<SocketAddr>,
+    output: std::sync::Arc<std::sync::Mutex<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split(marker).nth(1)
+                && let Some(addr) = rest.trim_start_matches("http://").split('/').next()
+                && let Ok(addr) = addr.parse()
+            {
+                let _ = tx.send(addr);
+            }
+            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+            out.push_str(&line);
+            out.push('\n');
+        }
+    });
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command) -> Self {
+        let mut child = cmd
+            .env("SHEETSIGHT_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sheetsight");
+        let (tx, rx) = mpsc::channel();
+        let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        drain(child.stdout.take().expect("stdout"), "Dashboard: ", tx.clone(), output.clone());
+        drain(child.stderr.take().expect("stderr"), "dashboard and API at ", tx, output.clone());
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("sheetsight did not print its dashboard address:\n{}", output.lock().expect("output"));
+            }
+        };
+        Self { child, addr, output }
+    }
+
+    /// `sheetsight run CONFIG --listen 127.0.0.1:0`.
+    pub fn run(config: &Path) -> Self {
+        let mut cmd = sheetsight();
+        cmd.arg("run").arg(config).args(["--listen", "127.0.0.1:0"]);
+        Self::spawn(cmd)
+    }
+
+    /// `sheetsight demo --plain --listen 127.0.0.1:0 --data-dir DATA` and `extra` arguments.
+    pub fn demo(data: &Path, extra: &[&str]) -> Self {
+        let mut cmd = sheetsight();
+        cmd.args(["demo", "--plain", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data).args(extra);
+        Self::spawn(cmd)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// SIGTERM, then the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let code = self.child.wait().ok().and_then(|s| s.code());
+        code
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A synthetic shop of two looping 640x360 file cameras, with `extra` appended to its
+/// configuration.
+pub fn looping_shop(dir: &Path, extra: &str) -> PathBuf {
+    let out = dir.to_str().expect("utf-8 path");
+    let o = sheetsight()
+        .args(["synth", "--out", out, "--minutes", "1", "--width", "640", "--height", "360", "--seed", "5"])
+        .output()
+        .expect("synth");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let config = dir.join("sheetsight.toml");
+    let text = std::fs::read_to_string(&config).expect("config").replace("fps = 10\n", "fps = 10\nloop = true\n");
+    std::fs::write(&config, format!("{text}\n{extra}")).expect("write config");
+    config
+}
+
+/// An HTTP client with a cookie jar; `login` keeps the CSRF token for changes.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub csrf: Option<String>,
+    pub token: Option<String>,
+}
+
+impl Api {
+    pub fn new(base: String) -> Self {
+        let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        Self { http, base, csrf: None, token: None }
+    }
+
+    pub fn with_token(base: String, token: &str) -> Self {
+        let mut api = Self::new(base);
+        api.token = Some(token.to_string());
+        api
+    }
+
+    pub async fn login(base: String, name: &str, password: &str) -> Self {
+        let mut api = Self::new(base);
+        let r = api.send("POST", "/api/v1/login", Some(serde_json::json!({"name": name, "password": password}))).await;
+        assert_eq!(r.status(), 200, "login as {name}");
+        let s: serde_json::Value = r.json().await.expect("session json");
+        api.csrf = s["csrf"].as_str().map(String::from);
+        api
+    }
+
+    pub async fn send(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> reqwest::Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(c) = &self.csrf {
+            req = req.header("X-CSRF-Token", c);
+        }
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.timeout(Duration::from_secs(30)).send().await.expect("request")
+    }
+
+    pub async fn json(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let r = self.send(method, path, body).await;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+}

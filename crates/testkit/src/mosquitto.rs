@@ -1,0 +1,69 @@
+//! Mosquitto (Debian's `mosquitto`) on a free loopback port, stoppable and restartable
+//! on the same port, with no persistence: a restart forgets retained messages.
+
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::free_port;
+
+pub const MOSQUITTO_PACKAGES: &str = "mosquitto mosquitto-clients";
+
+pub struct Mosquitto {
+    pub port: u16,
+    child: Option<Child>,
+    config: tempfile::NamedTempFile,
+}
+
+impl Mosquitto {
+    pub fn start() -> Self {
+        require_mosquitto();
+        let port = free_port();
+        let mut config = tempfile::NamedTempFile::new().expect("a config file");
+        writeln!(config, "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false").expect("write config");
+        let mut broker = Self { port, child: None, config };
+        broker.restart();
+        broker
+    }
+
+    /// Starts the broker (again) and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.stop();
+        let child = Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(self.config.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mosquitto");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not listen on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Mosquitto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `mosquitto -h` exits with 3 on Debian; check that the program runs at all.
+fn require_mosquitto() {
+    let runs =
+        Command::new("/usr/sbin/mosquitto").arg("-h").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    assert!(
+        runs,
+        "this test needs `/usr/sbin/mosquitto`: install the Debian packages {MOSQUITTO_PACKAGES} (.ci/run does)"
+    );
+}
