@@ -1,0 +1,188 @@
+//! MQTT against a real broker (Mosquitto): the JSON topics and Sparkplug B of a running
+//! demo, a broker restart mid-run (SheetSight reconnects, publishes its retained values
+//! again and is born again with the next bdSeq), and its last wills when it is killed.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Proc;
+use prost::Message as _;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sheetsight_mqtt::sparkplug::{Payload, Value};
+use sheetsight_testkit::mosquitto::Mosquitto;
+
+const MACHINES: [&str; 5] = ["brake-1", "brake-2", "punch-1", "brake-3", "laser-1"];
+
+#[derive(Clone, Debug)]
+struct Got {
+    topic: String,
+    payload: Vec<u8>,
+    retain: bool,
+}
+
+type Log = Arc<Mutex<Vec<Got>>>;
+
+/// A subscriber to everything, re-subscribing after each reconnection.
+fn subscribe(port: u16, client_id: &str) -> Log {
+    let log: Log = Arc::default();
+    let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(5));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let sink = log.clone();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.subscribe("sheetsight/#", QoS::AtLeastOnce).await;
+                    let _ = client.subscribe("spBv1.0/#", QoS::AtLeastOnce).await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let got = Got { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain };
+                    sink.lock().expect("log").push(got);
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    });
+    log
+}
+
+async fn wait_for(log: &Log, what: &str, timeout: Duration, f: impl Fn(&[Got]) -> bool) -> Vec<Got> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let got = log.lock().expect("log").clone();
+        if f(&got) {
+            return got;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}; got topics: {:?}", topics(&got));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn topics(got: &[Got]) -> Vec<&str> {
+    let mut t: Vec<&str> = got.iter().map(|g| g.topic.as_str()).collect();
+    t.dedup();
+    t
+}
+
+fn sparkplug(got: &[Got], kind: &str) -> Vec<(String, Payload)> {
+    got.iter()
+        .filter(|g| g.topic.split('/').nth(2) == Some(kind))
+        .map(|g| (g.topic.clone(), Payload::decode(g.payload.as_slice()).expect("a Sparkplug B payload")))
+        .collect()
+}
+
+fn metric<'a>(p: &'a Payload, name: &str) -> Option<&'a sheetsight_mqtt::sparkplug::Metric> {
+    p.metrics.iter().find(|m| m.name.as_deref() == Some(name))
+}
+
+fn bd_seq(p: &Payload) -> u64 {
+    match metric(p, "bdSeq").and_then(|m| m.value.clone()) {
+        Some(Value::LongValue(v)) => v,
+        other => panic!("bdSeq: {other:?}"),
+    }
+}
+
+fn json(g: &Got) -> serde_json::Value {
+    serde_json::from_slice(&g.payload).unwrap_or_else(|_| panic!("JSON on {}", g.topic))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_and_sparkplug_survive_a_broker_restart() {
+    let mut broker = Mosquitto::start();
+    let log = subscribe(broker.port, "test-subscriber");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut demo = Proc::demo(&dir.path().join("data"), &["--mqtt", &format!("127.0.0.1:{}", broker.port)]);
+
+    // The JSON topics: availability, every machine's state and lamps, camera health.
+    let got = wait_for(&log, "JSON states and Sparkplug births", Duration::from_secs(60), |g| {
+        let has = |t: &str| g.iter().any(|x| x.topic == t);
+        has("sheetsight/status")
+            && MACHINES.iter().all(|m| has(&format!("sheetsight/{m}/state")) && has(&format!("sheetsight/{m}/lamp/0")))
+            && has("sheetsight/camera/cam1/health")
+            && sparkplug(g, "DBIRTH").len() >= 5
+            && g.iter().any(|x| x.topic.starts_with("spBv1.0/demo/DDATA/"))
+    })
+    .await;
+    let status = got.iter().rev().find(|g| g.topic == "sheetsight/status").expect("status");
+    assert_eq!(status.payload, b"online");
+    let state = got.iter().find(|g| g.topic == "sheetsight/brake-1/state").expect("state");
+    let state_json = json(state);
+    assert!(["Executing", "NotExecuting", "OutOfService", "NotAvailable"].contains(&state_json["state"].as_str().unwrap_or("")));
+    assert!(state_json["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{state_json}");
+    let lamp = json(got.iter().find(|g| g.topic == "sheetsight/brake-1/lamp/0").expect("lamp"));
+    assert_eq!(lamp["color"], "red");
+    // A late subscriber gets the current values at once, as retained messages.
+    let late = subscribe(broker.port, "late-subscriber");
+    let retained = wait_for(&late, "retained values", Duration::from_secs(10), |g| {
+        MACHINES.iter().all(|m| g.iter().any(|x| x.topic == format!("sheetsight/{m}/state") && x.retain))
+            && g.iter().any(|x| x.topic == "sheetsight/status" && x.retain && x.payload == b"online")
+            && g.iter().any(|x| x.topic == "sheetsight/camera/cam2/health" && x.retain)
+    })
+    .await;
+    assert!(!retained.iter().any(|x| x.topic.ends_with("/stroke") && x.retain), "strokes are not retained");
+
+    // Sparkplug: NBIRTH (seq 0, bdSeq, rebirth control), a DBIRTH per machine with the
+    // OPC UA metrics, then data with consecutive sequence numbers.
+    let births = sparkplug(&got, "NBIRTH");
+    let (topic, nbirth) = births.last().expect("NBIRTH");
+    assert_eq!(topic, "spBv1.0/demo/NBIRTH/sheetsight");
+    assert_eq!(nbirth.seq, Some(0));
+    let first_bd_seq = bd_seq(nbirth);
+    assert!(metric(nbirth, "Node Control/Rebirth").is_some());
+    for (topic, dbirth) in sparkplug(&got, "DBIRTH") {
+        let device = topic.rsplit('/').next().expect("device");
+        assert!(MACHINES.contains(&device), "{topic}");
+        for name in ["MachineryItemState/CurrentState", "Stacklight/StacklightMode", "Stacklight/Lamp0/SignalColor", "Stacklight/Lamp0/SignalOn", "Stacklight/Lamp0/SignalMode", "Strokes"] {
+            assert!(metric(&dbirth, name).is_some(), "{name} in the DBIRTH of {device}");
+        }
+    }
+    let spb: Vec<Payload> = got
+        .iter()
+        .filter(|g| g.topic.starts_with("spBv1.0/demo/") && !g.topic.contains("/NDEATH/"))
+        .map(|g| Payload::decode(g.payload.as_slice()).expect("payload"))
+        .collect();
+    let start = spb.iter().rposition(|p| metric(p, "bdSeq").is_some()).expect("an NBIRTH");
+    for pair in spb[start..].windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq.map(|s| (s + 1) % 256), "consecutive seq");
+    }
+    let brake1 = sparkplug(&got, "DBIRTH").into_iter().find(|(t, _)| t.ends_with("/brake-1")).expect("brake-1").1;
+    assert_eq!(
+        metric(&brake1, "Stacklight/Lamp0/SignalColor").and_then(|m| m.value.clone()),
+        Some(Value::IntValue(1)),
+        "a red lamp is SignalColor Red (1)"
+    );
+
+    // The broker restarts (forgetting every retained message): SheetSight reconnects,
+    // publishes its retained values again and is born again with the next bdSeq.
+    broker.restart();
+    log.lock().expect("log").clear();
+    let restarted = Instant::now();
+    let got = wait_for(&log, "rebirth after the broker restart", Duration::from_secs(30), |g| {
+        let has = |t: &str| g.iter().any(|x| x.topic == t);
+        has("sheetsight/status")
+            && MACHINES.iter().all(|m| has(&format!("sheetsight/{m}/state")))
+            && !sparkplug(g, "NBIRTH").is_empty()
+            && sparkplug(g, "DBIRTH").len() >= 5
+    })
+    .await;
+    eprintln!("reborn {:.1} s after the broker restart", restarted.elapsed().as_secs_f64());
+    let (_, nbirth) = sparkplug(&got, "NBIRTH").pop().expect("NBIRTH");
+    assert_eq!(nbirth.seq, Some(0));
+    assert_eq!(bd_seq(&nbirth), (first_bd_seq + 1) % 256, "a new session has the next bdSeq");
+
+    // Killed without a goodbye: the broker publishes the last wills.
+    log.lock().expect("log").clear();
+    let _ = demo.child.kill();
+    let got = wait_for(&log, "the last wills", Duration::from_secs(30), |g| {
+        g.iter().any(|x| x.topic == "sheetsight/status" && x.payload == b"offline") && !sparkplug(g, "NDEATH").is_empty()
+    })
+    .await;
+    let (_, ndeath) = sparkplug(&got, "NDEATH").pop().expect("NDEATH");
+    assert_eq!(bd_seq(&ndeath), bd_seq(&nbirth), "the NDEATH names the session it ends");
+    let _ = demo.child.wait();
+}
