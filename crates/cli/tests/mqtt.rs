@@ -112,7 +112,10 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
     assert_eq!(status.payload, b"online");
     let state = got.iter().find(|g| g.topic == "sheetsight/brake-1/state").expect("state");
     let state_json = json(state);
-    assert!(["Executing", "NotExecuting", "OutOfService", "NotAvailable"].contains(&state_json["state"].as_str().unwrap_or("")));
+    assert!(
+        ["Executing", "NotExecuting", "OutOfService", "NotAvailable"]
+            .contains(&state_json["state"].as_str().unwrap_or(""))
+    );
     assert!(state_json["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{state_json}");
     let lamp = json(got.iter().find(|g| g.topic == "sheetsight/brake-1/lamp/0").expect("lamp"));
     assert_eq!(lamp["color"], "red");
@@ -137,7 +140,14 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
     for (topic, dbirth) in sparkplug(&got, "DBIRTH") {
         let device = topic.rsplit('/').next().expect("device");
         assert!(MACHINES.contains(&device), "{topic}");
-        for name in ["MachineryItemState/CurrentState", "Stacklight/StacklightMode", "Stacklight/Lamp0/SignalColor", "Stacklight/Lamp0/SignalOn", "Stacklight/Lamp0/SignalMode", "Strokes"] {
+        for name in [
+            "MachineryItemState/CurrentState",
+            "Stacklight/StacklightMode",
+            "Stacklight/Lamp0/SignalColor",
+            "Stacklight/Lamp0/SignalOn",
+            "Stacklight/Lamp0/SignalMode",
+            "Strokes",
+        ] {
             assert!(metric(&dbirth, name).is_some(), "{name} in the DBIRTH of {device}");
         }
     }
@@ -179,7 +189,8 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
     log.lock().expect("log").clear();
     let _ = demo.child.kill();
     let got = wait_for(&log, "the last wills", Duration::from_secs(30), |g| {
-        g.iter().any(|x| x.topic == "sheetsight/status" && x.payload == b"offline") && !sparkplug(g, "NDEATH").is_empty()
+        g.iter().any(|x| x.topic == "sheetsight/status" && x.payload == b"offline")
+            && !sparkplug(g, "NDEATH").is_empty()
     })
     .await;
     let (_, ndeath) = sparkplug(&got, "NDEATH").pop().expect("NDEATH");

@@ -56,6 +56,16 @@ impl CameraAnalyzer {
         &self.id
     }
 
+    /// Carries each machine's reported state over from `old` (see
+    /// [`MachineMonitor::continue_from`]); machines new to this camera start afresh.
+    pub fn continue_from(&mut self, old: &CameraAnalyzer) {
+        for m in &mut self.machines {
+            if let Some(o) = old.machines.iter().find(|o| o.id() == m.id()) {
+                m.continue_from(o);
+            }
+        }
+    }
+
     pub fn statuses(&self) -> Vec<MachineStatus> {
         self.machines.iter().map(MachineMonitor::status).collect()
     }

@@ -86,6 +86,18 @@ impl MachineMonitor {
         &self.id
     }
 
+    /// Takes over what `old` (the same machine before its regions or rules changed) has
+    /// reported: its state and since when, its lamps' modes and its strokes, so that the
+    /// new readers send only real changes once they have decided.
+    pub fn continue_from(&mut self, old: &MachineMonitor) {
+        if old.reported_modes.len() == self.reported_modes.len() {
+            self.reported_modes.clone_from(&old.reported_modes);
+        }
+        self.state = old.state;
+        self.state_since_s = old.state_since_s;
+        self.strokes = old.strokes;
+    }
+
     pub fn stack_light(&self) -> Option<&StackLightReader> {
         self.stack_light.as_ref()
     }

@@ -105,7 +105,7 @@ function tile(m) {
     el("div", { class: "lamps" }, m.lamps.map(lampEl)),
     el("h2", {}, m.id),
     el("div", { class: `state st-${m.state}`, "data-role": "state" }, stateName(m.state)),
-    el("div", { class: "muted" }, t("tile.for"), " ", el("span", { class: "since", "data-since": m.state_since }, "")),
+    el("div", { class: "muted" }, t("tile.for"), " ", el("span", { class: "since", "data-since": m.state ? m.state_since : null }, "–")),
     el("dl", { class: "kv" },
       el("dt", {}, t("tile.availability")), el("dd", { "data-role": "availability" }, pct(m.availability_today)),
       el("dt", {}, t("tile.strokes")), el("dd", { "data-role": "strokes" }, m.strokes_today),
@@ -132,7 +132,7 @@ async function overview(view) {
     } else if (kind === "state" && tileEl) {
       tileEl.dataset.state = d.state;
       const s = tileEl.querySelector("[data-role=state]"); s.className = `state st-${d.state}`; s.textContent = stateName(d.state);
-      tileEl.querySelector("[data-since]").dataset.since = d.at; tickSince();
+      tileEl.querySelector(".since").dataset.since = d.at; tickSince();
     } else if (kind === "stroke" && tileEl) {
       const s = tileEl.querySelector("[data-role=strokes]"); s.textContent = Number(s.textContent) + 1;
     } else if (kind === "note" || kind === "lagged" || kind === "regions") { load().catch(() => {}); }
@@ -188,7 +188,7 @@ function gantt(rows, from, to) {
 }
 function strokeBars(hours) {
   const W = 600, H = 120, max = Math.max(1, ...hours.map((h) => h.strokes)), bw = W / Math.max(1, hours.length);
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H + 16}`, class: "bars", width: "100%" });
+  const s = svg("svg", { viewBox: `0 0 ${W} ${H + 16}`, class: "bars" });
   hours.forEach((h, i) => {
     const hh = h.strokes / max * H;
     s.append(svg("rect", { x: i * bw + 2, y: H - hh, width: Math.max(1, bw - 4), height: hh }));

@@ -82,6 +82,8 @@ pub struct Worker<O: EventOut> {
     published: Option<std::time::Instant>,
     /// The frame to show in the next status.
     latest: Option<(f64, Arc<YuvFrame>)>,
+    /// The analyser before a region edit, whose reported states the next one continues.
+    previous: Option<CameraAnalyzer>,
 }
 
 /// How often the live status is refreshed while frames flow.
@@ -113,6 +115,7 @@ impl<O: EventOut> Worker<O> {
             fatal: None,
             published: None,
             latest: None,
+            previous: None,
         }
     }
 
@@ -230,7 +233,7 @@ impl<O: EventOut> Worker<O> {
         if let Some(machines) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take() {
             tracing::info!(camera = %self.camera.id, "regions changed: the analysis starts afresh");
             self.machines = machines;
-            self.analyzer = None;
+            self.previous = self.analyzer.take();
         }
         if self.analyzer.is_none() {
             match CameraAnalyzer::from_machines(
@@ -240,7 +243,12 @@ impl<O: EventOut> Worker<O> {
                 frame.width_px(),
                 frame.height_px(),
             ) {
-                Ok(a) => self.analyzer = Some(a),
+                Ok(mut a) => {
+                    if let Some(previous) = self.previous.take() {
+                        a.continue_from(&previous);
+                    }
+                    self.analyzer = Some(a)
+                }
                 Err(e) => {
                     self.stats.frames_wrong_size += 1;
                     if self.stats.frames_wrong_size.is_power_of_two() {
@@ -268,7 +276,7 @@ impl<O: EventOut> Worker<O> {
     /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,
     /// and their readers start afresh when frames come back.
     fn blind(&mut self, t_s: f64) {
-        if let Some(analyzer) = self.analyzer.as_mut() {
+        if let Some(analyzer) = self.analyzer.as_mut().or(self.previous.as_mut()) {
             let mut events = Vec::new();
             analyzer.blind(t_s, &mut events);
             for e in events {
@@ -285,7 +293,7 @@ impl<O: EventOut> Worker<O> {
         if let Some(frame) = self.latest.take() {
             status.frame = Some(frame);
         }
-        status.machines = match &self.analyzer {
+        status.machines = match self.analyzer.as_ref().or(self.previous.as_ref()) {
             Some(a) => a.statuses(),
             None => self
                 .machines

@@ -174,3 +174,4 @@ pub fn camera_config_toml(camera: &str, source: &str, scene: &sheetsight_sim::Sc
     let toml = sheetsight_sim::config_toml(&[(camera.to_string(), source.to_string(), scene)]);
     toml.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n") + "\n"
 }
+pub use fantoccini;

@@ -1,0 +1,293 @@
+//! The dashboard in a real browser (Debian's headless Chromium through ChromeDriver)
+//! against a running demo: log in, watch the overview follow a lamp change, switch the
+//! language, pick a downtime reason, draw a region and save it, read the report, and
+//! look at it all on a phone-sized screen. Screenshots go to
+//! `target/tmp/screenshots/`.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::{ADMIN_PASSWORD, Proc};
+use serde_json::Value;
+use sheetsight_testkit::browser::Browser;
+use sheetsight_testkit::fantoccini::Locator;
+use sheetsight_testkit::fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+
+fn shot(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots").join(name)
+}
+
+/// Records every lamp change the page shows: its frame time, when the server sent it
+/// and when the tile showed it (all ms since 1970 on this machine's clock).
+const WATCH_LAMPS: &str = r#"
+window.__changes = [];
+new MutationObserver((ms) => { for (const m of ms) { const d = m.target.dataset;
+  if (m.attributeName === 'data-shown-at' && d.shownAt) window.__changes.push({
+    machine: m.target.closest('[data-machine]').dataset.machine, lamp: d.lamp, mode: d.mode,
+    event_t: Number(d.eventT), sent: Number(d.sentMs), shown: Number(d.shownAt),
+    painted: performance.timeOrigin + performance.now() }); } })
+  .observe(document.getElementById('tiles'), { subtree: true, attributes: true, attributeFilter: ['data-shown-at'] });
+return true;"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let demo = Proc::demo(&data, &[]);
+    let browser = Browser::start(1280, 900).await;
+    let c = &browser.client;
+    let js = |s: &'static str| async move { c.execute(s, vec![]).await.expect("script") };
+
+    // Log in.
+    c.goto(&demo.url("/")).await.expect("open the dashboard");
+    browser
+        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
+        .await;
+    browser.screenshot(&shot("login.png")).await;
+    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
+    c.find(Locator::Css("#login input[name=password]"))
+        .await
+        .expect("pw")
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
+    browser
+        .wait_for(
+            "five machine tiles",
+            Duration::from_secs(30),
+            "return document.querySelectorAll('#tiles .tile').length === 5",
+        )
+        .await;
+
+    // The overview follows the lamps live: wait for lamp changes shown through the events.
+    js(WATCH_LAMPS).await;
+    browser
+        .wait_for("a lamp change on the overview", Duration::from_secs(120), "return window.__changes.length >= 3")
+        .await;
+    browser.screenshot(&shot("overview.png")).await;
+    let changes = js("return window.__changes").await;
+    let changes = changes.as_array().expect("changes");
+    let mut frame_to_screen = Vec::new();
+    let mut server_to_screen = Vec::new();
+    for ch in changes {
+        let f = |k: &str| ch[k].as_f64().unwrap_or(f64::NAN);
+        frame_to_screen.push(f("shown") - f("event_t"));
+        server_to_screen.push(f("shown") - f("sent"));
+    }
+    let max = |v: &[f64]| v.iter().cloned().fold(f64::MIN, f64::max);
+    eprintln!(
+        "lamp changes shown: {}; frame -> screen max {:.0} ms; server -> screen max {:.0} ms",
+        changes.len(),
+        max(&frame_to_screen),
+        max(&server_to_screen)
+    );
+    assert!(
+        max(&frame_to_screen) < 1000.0,
+        "a lamp change took longer than 1 s from its frame to the screen: {changes:?}"
+    );
+    // What the tile shows is what the API says.
+    let last = changes.last().expect("a change");
+    let shown_mode = last["mode"].as_str().expect("mode").to_string();
+    let machine = last["machine"].as_str().expect("machine").to_string();
+    let lamp: usize = last["lamp"].as_str().and_then(|l| l.parse().ok()).expect("lamp index");
+    let api_mode = c
+        .execute(
+            "return fetch('/api/v1/machines/' + arguments[0]).then(r => r.json()).then(m => m.live.lamps[arguments[1]].mode)",
+            vec![Value::from(machine.clone()), Value::from(lamp)],
+        )
+        .await
+        .expect("fetch");
+    // The lamp may have changed again since; then the tile shows the newer mode too.
+    let tile_mode = c
+        .execute(
+            "return document.querySelector(`[data-machine='${arguments[0]}'] [data-lamp='${arguments[1]}']`).dataset.mode",
+            vec![Value::from(machine.clone()), Value::from(lamp)],
+        )
+        .await
+        .expect("tile");
+    assert_eq!(tile_mode, api_mode, "{machine} lamp {lamp}: tile and API agree (last event: {shown_mode})");
+
+    // The page weight of the overview, loaded afresh.
+    c.refresh().await.expect("reload");
+    browser
+        .wait_for(
+            "tiles after reload",
+            Duration::from_secs(20),
+            "return document.querySelectorAll('#tiles .tile').length === 5",
+        )
+        .await;
+    let weight = js("const n = performance.getEntriesByType('navigation')[0]; \
+        return n.transferSize + performance.getEntriesByType('resource').filter(r => !r.name.includes('/events')).reduce((s, r) => s + r.transferSize, 0)")
+        .await
+        .as_f64()
+        .expect("bytes");
+    eprintln!("overview page weight: {:.1} kB", weight / 1000.0);
+    assert!(weight > 10_000.0 && weight < 300_000.0, "page weight {weight} bytes");
+
+    // Switch to Chinese and back.
+    c.find(Locator::Css("#lang")).await.expect("lang").click().await.expect("click");
+    browser
+        .wait_for(
+            "Chinese navigation",
+            Duration::from_secs(5),
+            "return document.querySelector('#nav a').textContent === '总览'",
+        )
+        .await;
+    let states = js("return [...document.querySelectorAll('[data-role=state]')].map(e => e.textContent)").await;
+    assert!(
+        states
+            .as_array()
+            .expect("states")
+            .iter()
+            .all(|s| ["运行中", "待机", "故障", "不可用", "无状态"].contains(&s.as_str().unwrap_or(""))),
+        "{states}"
+    );
+    assert_eq!(js("return document.documentElement.lang").await, "zh-CN");
+    browser.screenshot(&shot("overview-zh.png")).await;
+    c.find(Locator::Css("#lang")).await.expect("lang").click().await.expect("click");
+    browser
+        .wait_for(
+            "English navigation",
+            Duration::from_secs(5),
+            "return document.querySelector('#nav a').textContent === 'Overview'",
+        )
+        .await;
+
+    // A machine: timeline, figures, and a downtime reason in two clicks.
+    c.goto(&demo.url("/#/machine/brake-1")).await.expect("machine page");
+    browser
+        .wait_for(
+            "the timeline",
+            Duration::from_secs(20),
+            "return document.querySelectorAll('svg.gantt rect').length > 0",
+        )
+        .await;
+    let span_before = js("const g = document.querySelector('svg.gantt'); return g.dataset.to - g.dataset.from").await;
+    c.find(Locator::XPath("//button[text()='Zoom in']")).await.expect("zoom").click().await.expect("click");
+    let span_after = js("const g = document.querySelector('svg.gantt'); return g.dataset.to - g.dataset.from").await;
+    assert!(span_after.as_f64() < span_before.as_f64(), "zoomed: {span_before} -> {span_after}");
+    // Clearing the field redraws the page with the new minimum: find the field again.
+    c.find(Locator::Css("input[type=number]")).await.expect("min minutes").clear().await.expect("clear");
+    browser
+        .wait_for(
+            "the page redrawn",
+            Duration::from_secs(10),
+            "return document.querySelector('input[type=number]').value === '0'",
+        )
+        .await;
+    browser
+        .wait_for(
+            "a stop to explain",
+            Duration::from_secs(30),
+            "return document.querySelector('select[data-role=reason]') !== null",
+        )
+        .await;
+    let select = c.find(Locator::Css("select[data-role=reason]")).await.expect("select");
+    select.click().await.expect("first click");
+    select.select_by_value("Tool change").await.expect("second click");
+    browser
+        .wait_for(
+            "the reason saved",
+            Duration::from_secs(10),
+            "return document.querySelector('select[data-role=reason]').dataset.saved === 'Tool change'",
+        )
+        .await;
+    let notes = browser
+        .wait_for("the reason in the API", Duration::from_secs(10), "return fetch('/api/v1/machines/brake-1/notes').then(r => r.json()).then(p => p.items.some(n => n.kind === 'reason' && n.value === 'Tool change' && n.author === 'admin') || null)")
+        .await;
+    assert_eq!(notes, true);
+    browser.screenshot(&shot("machine.png")).await;
+
+    // The region editor: redraw a lamp region on the picture, save, and see it in the file.
+    c.goto(&demo.url("/#/camera/cam1")).await.expect("camera page");
+    browser
+        .wait_for(
+            "regions over the live view",
+            Duration::from_secs(20),
+            "return document.querySelectorAll('#overlay polygon').length > 3",
+        )
+        .await;
+    browser
+        .wait_for(
+            "the live picture",
+            Duration::from_secs(20),
+            "const i = document.querySelector('.camview img'); return i.complete && i.naturalWidth > 0",
+        )
+        .await;
+    c.find(Locator::Css("#edit-regions")).await.expect("edit").click().await.expect("click");
+    c.find(Locator::Css("[data-redraw='brake-1/lamp/0']")).await.expect("redraw").click().await.expect("click");
+    // WebDriver aims at the element's visible centre: show all of the picture first.
+    js("document.getElementById('overlay').scrollIntoView({block: 'center'}); return true").await;
+    let before =
+        js("return [...document.querySelector(\"[data-region='brake-1/lamp/0']\").points].map(p => [p.x, p.y])").await;
+    let (x0, y0) = (before[0][0].as_f64().expect("x"), before[0][1].as_f64().expect("y"));
+    let size = js("const r = document.getElementById('overlay').getBoundingClientRect(); const v = document.getElementById('overlay').viewBox.baseVal; return [r.width, r.height, v.width, v.height]").await;
+    let f = |i: usize| size[i].as_f64().expect("size");
+    let (css_w, css_h, img_w, img_h) = (f(0), f(1), f(2), f(3));
+    let corners = [(x0 - 4.0, y0 - 4.0), (x0 + 30.0, y0 - 4.0), (x0 + 30.0, y0 + 26.0), (x0 - 4.0, y0 + 26.0)];
+    let overlay = c.find(Locator::Css("#overlay")).await.expect("overlay");
+    let mut mouse = MouseActions::new("mouse".into());
+    for (x, y) in corners {
+        mouse = mouse
+            .then(PointerAction::MoveToElement {
+                element: overlay.clone(),
+                duration: None,
+                x: (x / img_w * css_w - css_w / 2.0).round(),
+                y: (y / img_h * css_h - css_h / 2.0).round(),
+            })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT });
+    }
+    c.perform_actions(mouse).await.expect("draw the corners");
+    browser.screenshot(&shot("region-drawing.png")).await;
+    c.find(Locator::Css("#draw-done")).await.expect("done").click().await.expect("click");
+    c.find(Locator::Css("#save-regions")).await.expect("save").click().await.expect("click");
+    browser
+        .wait_for(
+            "the save",
+            Duration::from_secs(10),
+            "return document.getElementById('edit-status').textContent.includes('Saved')",
+        )
+        .await;
+    let after =
+        js("return [...document.querySelector(\"[data-region='brake-1/lamp/0']\").points].map(p => [p.x, p.y])").await;
+    let after = after.as_array().expect("points");
+    assert_eq!(after.len(), 4, "{after:?}");
+    // Clicks land within a pixel or two of where they were aimed (CSS px rounding).
+    for (p, (x, y)) in after.iter().zip(corners) {
+        let (px, py) = (p[0].as_f64().expect("x"), p[1].as_f64().expect("y"));
+        assert!((px - x).abs() <= 3.0 && (py - y).abs() <= 3.0, "{p} vs ({x}, {y})");
+    }
+    let file = std::fs::read_to_string(data.join("demo.toml")).expect("demo.toml");
+    let saved = format!("[{}, {}]", after[0][0], after[0][1]);
+    assert!(file.contains(&saved), "{saved} in demo.toml:\n{file}");
+    browser.screenshot(&shot("camera.png")).await;
+
+    // The report, with its CSV.
+    c.goto(&demo.url("/#/reports")).await.expect("reports");
+    browser
+        .wait_for("report rows", Duration::from_secs(20), "return document.querySelectorAll('#report tr').length >= 6")
+        .await;
+    let csv = js("return fetch(document.getElementById('csv').href).then(r => r.text())").await;
+    assert!(csv.as_str().is_some_and(|t| t.starts_with("machine,shift,date")), "{csv}");
+    browser.screenshot(&shot("reports.png")).await;
+
+    // A phone: the overview fits the width.
+    c.set_window_size(390, 844).await.expect("phone size");
+    c.goto(&demo.url("/#/")).await.expect("overview");
+    browser
+        .wait_for(
+            "tiles on a phone",
+            Duration::from_secs(20),
+            "return document.querySelectorAll('#tiles .tile').length === 5",
+        )
+        .await;
+    let overflow = js("return document.documentElement.scrollWidth - window.innerWidth").await;
+    assert!(overflow.as_f64().is_some_and(|o| o <= 0.0), "horizontal overflow on a phone: {overflow} px");
+    browser.screenshot(&shot("phone.png")).await;
+    browser.close().await;
+    assert_eq!(demo.terminate(), Some(0));
+}
