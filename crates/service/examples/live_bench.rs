@@ -21,7 +21,7 @@ use sheetsight_service::Service;
 use sheetsight_sim::Nuisances;
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_testkit::event_log::EventLog;
-use sheetsight_testkit::{RtspServer, camera_config_toml, free_port, shop_camera_video};
+use sheetsight_testkit::{rtsp_shop, shop_camera_video};
 
 #[derive(Parser)]
 struct Args {
@@ -94,19 +94,8 @@ async fn main() {
     println!("  ffmpeg -threads 1      {ffmpeg_ms:6.2} ms/frame");
     println!("  ratio                  {:6.2}", ours_ms / ffmpeg_ms);
 
-    let port = free_port();
-    let mounts: Vec<(String, String)> =
-        (0..args.cameras).map(|i| (format!("cam{i:02}"), video.display().to_string())).collect();
-    let mount_refs: Vec<(&str, String)> = mounts.iter().map(|(m, s)| (m.as_str(), s.clone())).collect();
-    let mut server = RtspServer::start(port, &mount_refs, None);
-    let mut toml = String::new();
-    for (i, (mount, _)) in mounts.iter().enumerate() {
-        let cam_toml = camera_config_toml(mount, &server.url(mount), &scene);
-        // Machine ids must be unique: prefix them with the camera.
-        toml += &cam_toml.replace("[[machine]]\nid = \"", &format!("[[machine]]\nid = \"c{i:02}-"));
-    }
     let config_path = dir.path().join("bench.toml");
-    std::fs::write(&config_path, &toml).expect("write config");
+    let mut server = rtsp_shop(&video, &scene, args.cameras, &config_path);
     let config = sheetsight_config::load(&config_path).expect("config");
     let machines = config.machines.len();
     let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));

@@ -174,4 +174,22 @@ pub fn camera_config_toml(camera: &str, source: &str, scene: &sheetsight_sim::Sc
     let toml = sheetsight_sim::config_toml(&[(camera.to_string(), source.to_string(), scene)]);
     toml.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n") + "\n"
 }
+
+/// `cameras` RTSP cameras on GStreamer's server, each streaming `video` (a simulated shop
+/// camera showing `scene`), and the configuration of all of them (machine ids prefixed
+/// with `cNN-` to stay unique) written to `config_path`.
+pub fn rtsp_shop(video: &Path, scene: &sheetsight_sim::Scene, cameras: usize, config_path: &Path) -> RtspServer {
+    let mounts: Vec<(String, String)> =
+        (0..cameras).map(|i| (format!("cam{i:02}"), video.display().to_string())).collect();
+    let mount_refs: Vec<(&str, String)> = mounts.iter().map(|(m, s)| (m.as_str(), s.clone())).collect();
+    let server = RtspServer::start(free_port(), &mount_refs, None);
+    let mut toml = String::new();
+    for (i, (mount, _)) in mounts.iter().enumerate() {
+        let cam_toml = camera_config_toml(mount, &server.url(mount), scene);
+        toml += &cam_toml.replace("[[machine]]\nid = \"", &format!("[[machine]]\nid = \"c{i:02}-"));
+    }
+    std::fs::write(config_path, &toml).expect("write config");
+    server
+}
+
 pub use fantoccini;
