@@ -167,6 +167,34 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
         "a red lamp is SignalColor Red (1)"
     );
 
+    // A SCADA host asks for a rebirth (NCMD): the node is born again in the same session.
+    log.lock().expect("log").clear();
+    let mut options = MqttOptions::new("scada-host", "127.0.0.1", broker.port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (host, mut host_loop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while host_loop.poll().await.is_ok() {} });
+    let rebirth = Payload {
+        timestamp: Some(0),
+        metrics: vec![sheetsight_mqtt::sparkplug::Metric::boolean("Node Control/Rebirth", Some(true), 0)],
+        ..Default::default()
+    };
+    host.publish("spBv1.0/demo/NCMD/sheetsight", QoS::AtLeastOnce, false, rebirth.encode_to_vec()).await.expect("NCMD");
+    let got = wait_for(&log, "the rebirth", Duration::from_secs(10), |g| sparkplug(g, "DBIRTH").len() >= 5).await;
+    let (_, reborn) = sparkplug(&got, "NBIRTH").pop().expect("NBIRTH");
+    assert_eq!((reborn.seq, bd_seq(&reborn)), (Some(0), first_bd_seq), "same session, sequence from 0");
+
+    // An external system marks a job through the API: it is published too.
+    let api = common::Api::login(demo.url(""), "admin", common::ADMIN_PASSWORD).await;
+    let (status, _) =
+        api.json("POST", "/api/v1/machines/brake-2/job", Some(serde_json::json!({"job": "ORDER-7"}))).await;
+    assert_eq!(status, 201);
+    let got = wait_for(&log, "the job on MQTT", Duration::from_secs(10), |g| {
+        g.iter().any(|x| x.topic == "sheetsight/brake-2/job")
+    })
+    .await;
+    let job = json(got.iter().find(|x| x.topic == "sheetsight/brake-2/job").expect("job"));
+    assert_eq!(job["note"]["value"], "ORDER-7");
+
     // The broker restarts (forgetting every retained message): SheetSight reconnects,
     // publishes its retained values again and is born again with the next bdSeq.
     broker.restart();

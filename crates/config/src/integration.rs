@@ -180,6 +180,9 @@ fn check_topic_part(loc: &Located<'_>, v: &Spanned<String>, key: &str, slashes: 
 pub(crate) fn parse_mqtt(loc: &Located<'_>, raw: Option<&RawMqtt>) -> Result<Option<MqttConfig>, ConfigError> {
     let Some(raw) = raw else { return Ok(None) };
     let broker = raw.broker.get_ref().trim();
+    if broker.starts_with("mqtts://") || broker.starts_with("ssl://") {
+        return Err(loc.error(raw.broker.span(), "mqtt.broker", "TLS to the broker is not supported yet: use mqtt://"));
+    }
     let hostport = broker.strip_prefix("mqtt://").unwrap_or(broker);
     let (host, port) = match hostport.rsplit_once(':') {
         Some((h, p)) => (h, p.parse::<u16>().ok()),
@@ -192,9 +195,6 @@ pub(crate) fn parse_mqtt(loc: &Located<'_>, raw: Option<&RawMqtt>) -> Result<Opt
             format!("`{broker}` is not a broker address: write HOST or HOST:PORT, e.g. 127.0.0.1:1883"),
         ));
     };
-    if broker.starts_with("mqtts://") || broker.starts_with("ssl://") {
-        return Err(loc.error(raw.broker.span(), "mqtt.broker", "TLS to the broker is not supported yet: use mqtt://"));
-    }
     let prefix = match &raw.prefix {
         Some(p) => check_topic_part(loc, p, "mqtt.prefix", true)?.trim_end_matches('/').to_string(),
         None => "sheetsight".into(),

@@ -246,3 +246,75 @@ fn shift_errors_are_located() {
     let e = err(&LIVE.replace("end = \"06:00\"", "end = \"22:00\""));
     assert!(e.message.contains("cannot end when it starts"), "{e}");
 }
+
+#[test]
+fn server_mqtt_alerts_and_downtime_load() {
+    let text = format!(
+        "{GOOD}\n[server]\nlisten = \"0.0.0.0:9090\"\nsession_hours = 8\n\n[mqtt]\nbroker = \"mqtt.local\"\nprefix = \"shop/a\"\nsparkplug_group = \"shop-a\"\n\n[downtime]\nreasons = [\"Setup\", \"Waiting for crane\"]\n\n[alerts]\nwebhook = \"http://mes.local/hook\"\n\n[[alert]]\nname = \"long-fault\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 10\nmachines = [\"brake-1\"]\n\n[[alert]]\nname = \"camera\"\nwhen = \"camera_down\"\nminutes = 2.5\n"
+    );
+    let (_dir, path) = setup(&text);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.server.listen.to_string(), "0.0.0.0:9090");
+    assert_eq!(c.server.session_hours, 8);
+    let mqtt = c.mqtt.expect("mqtt");
+    assert_eq!((mqtt.host.as_str(), mqtt.port, mqtt.prefix.as_str()), ("mqtt.local", 1883, "shop/a"));
+    assert_eq!(mqtt.sparkplug_group.as_deref(), Some("shop-a"));
+    assert_eq!(mqtt.sparkplug_node, "sheetsight");
+    assert_eq!(c.downtime.reasons, ["Setup", "Waiting for crane"]);
+    assert_eq!(c.alerts.webhook.as_deref(), Some("http://mes.local/hook"));
+    assert_eq!(c.alerts.rules.len(), 2);
+    assert_eq!(c.alerts.rules[0].condition, AlertCondition::MachineState { states: vec![MachineState::OutOfService] });
+    assert_eq!(c.alerts.rules[0].subjects, ["brake-1"]);
+    assert_eq!((c.alerts.rules[1].condition.clone(), c.alerts.rules[1].minutes), (AlertCondition::CameraDown, 2.5));
+    // Without the sections: defaults.
+    let (_dir, path) = setup(GOOD);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+    assert!(c.mqtt.is_none() && c.alerts.rules.is_empty() && !c.downtime.reasons.is_empty());
+}
+
+#[test]
+fn server_mqtt_and_alert_errors_are_located() {
+    for (extra, key, words) in [
+        ("[server]\nlisten = \"localhost\"\n", "server.listen", "IP:PORT"),
+        ("[mqtt]\nbroker = \"mqtts://x:8883\"\n", "mqtt.broker", "TLS"),
+        ("[mqtt]\nbroker = \"x:port\"\n", "mqtt.broker", "HOST:PORT"),
+        ("[mqtt]\nbroker = \"x\"\nprefix = \"a/#\"\n", "mqtt.prefix", "#"),
+        ("[mqtt]\nbroker = \"x\"\nsparkplug_group = \"a/b\"\n", "mqtt.sparkplug_group", "/"),
+        ("[alerts]\nwebhook = \"ftp://x\"\n", "alerts.webhook", "http://"),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = \"machine_stat\"\nminutes = 1\n",
+            "alert[0].when",
+            "did you mean `machine_state`",
+        ),
+        ("[[alert]]\nname = \"a\"\nwhen = \"machine_state\"\nminutes = 1\n", "alert[0].states", "list the `states`"),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = \"machine_state\"\nstates = [\"Running\"]\nminutes = 1\n",
+            "alert[0].states",
+            "unknown machine state",
+        ),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 1\nmachines = [\"brake1\"]\n",
+            "alert[0].machines",
+            "did you mean `brake-1`",
+        ),
+        ("[[alert]]\nname = \"a\"\nwhen = \"camera_down\"\nminutes = 0\n", "alert[0].minutes", "above 0"),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = \"camera_down\"\nminutes = 1\nmachines = [\"brake-1\"]\n",
+            "alert[0].machines",
+            "takes `cameras`",
+        ),
+        ("[downtime]\nreasons = []\n", "downtime.reasons", "at least one"),
+        ("[downtime]\nreasons = [\"a\", \"a\"]\n", "downtime.reasons", "differ"),
+        (
+            "[[machine]]\nid = \"m2\"\ncamera = \"cam1\"\nideal_strokes_per_hour = 0\n[machine.motion]\nroi = [[1, 1], [5, 1], [5, 5]]\n",
+            "machine[1].ideal_strokes_per_hour",
+            "1 to 100000",
+        ),
+    ] {
+        let e = err(&format!("{GOOD}\n{extra}"));
+        assert_eq!(e.key, key, "{extra}: {e}");
+        assert!(e.message.contains(words), "{extra}: {e}");
+        assert!(e.line > 20, "{extra}: located in the file: {e}");
+    }
+}

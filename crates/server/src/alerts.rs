@@ -239,3 +239,46 @@ pub async fn ack(
     tracing::info!(id, by = %p.name, "alert acknowledged");
     Ok(Json(alert))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(condition: AlertCondition) -> AlertRule {
+        AlertRule { name: "r".into(), condition, minutes: 1.0, subjects: Vec::new() }
+    }
+
+    #[test]
+    fn conditions_hold_from_their_start() {
+        let mut w = Watch::default();
+        w.states.insert("m".into(), (MachineState::OutOfService, 1000));
+        w.health.insert("c".into(), (CameraHealth::Failed, 2000));
+        let faults = rule(AlertCondition::MachineState { states: vec![MachineState::OutOfService] });
+        assert_eq!(holding_since(&w, &faults, "m"), Some(1000));
+        assert_eq!(holding_since(&w, &faults, "other"), None);
+        let idle = rule(AlertCondition::MachineState { states: vec![MachineState::NotExecuting] });
+        assert_eq!(holding_since(&w, &idle, "m"), None);
+        assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), Some(2000));
+        w.health.insert("c".into(), (CameraHealth::Streaming, 3000));
+        assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), None);
+    }
+
+    #[test]
+    fn only_time_inside_a_shift_counts() {
+        let text = "[[camera]]\nid = \"c\"\nsource = \"rtsp://c/1\"\n\n[[shift]]\nname = \"night\"\nstart = \"22:00\"\nend = \"06:00\"\ntime_zone = \"Europe/Berlin\"\n";
+        let config = sheetsight_config::parse(std::path::Path::new("/tmp/s.toml"), text).expect("config");
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").timestamp_millis();
+        // 23:30 in Berlin (UTC+1 in November): inside the night shift that began at 22:00.
+        assert_eq!(shift_start(&config, at("2026-11-28T22:30:00Z")), Some(at("2026-11-28T21:00:00Z")));
+        // 03:00 the next morning: the same shift, begun the day before.
+        assert_eq!(shift_start(&config, at("2026-11-29T02:00:00Z")), Some(at("2026-11-28T21:00:00Z")));
+        // 12:00: no shift, no alert.
+        assert_eq!(shift_start(&config, at("2026-11-29T11:00:00Z")), None);
+        let no_shifts = sheetsight_config::parse(
+            std::path::Path::new("/tmp/s.toml"),
+            "[[camera]]\nid = \"c\"\nsource = \"rtsp://c/1\"\n",
+        )
+        .expect("config");
+        assert_eq!(shift_start(&no_shifts, at("2026-11-29T11:00:00Z")), Some(0));
+    }
+}

@@ -212,3 +212,32 @@ pub fn session_cookie(token: Option<&str>, max_age_s: u64) -> String {
         None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_tokens() {
+        let hash = hash_password("correct horse battery").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("correct horse battery!", &hash));
+        assert!(!verify_password("x", "not a hash"));
+        assert_ne!(hash_password("same").expect("hash"), hash_password("same").expect("hash"), "salted");
+        assert_eq!(random_hex(16).expect("random").len(), 32);
+        assert_eq!(digest("abc").len(), 64);
+        assert!(check_new_password("short").is_err() && check_new_password("long enough!").is_ok());
+        assert!(check_name("otto", "user name").is_ok() && check_name("a b", "user name").is_err());
+    }
+
+    #[test]
+    fn roles_are_ordered_and_cookies_parsed() {
+        assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, "a=1; sheetsight_session=tok; b=2".parse().expect("header"));
+        assert_eq!(cookie_value(&headers, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie_value(&headers, "c"), None);
+        assert!(session_cookie(Some("t"), 60).contains("HttpOnly; SameSite=Strict"));
+    }
+}

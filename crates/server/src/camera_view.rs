@@ -173,3 +173,18 @@ fn async_stream(
         async move { next }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_sources_carry_no_credentials() {
+        let url = |u: &str| CameraConfig::new("c", SourceSpec::Url(u.into()), None);
+        assert_eq!(public_source(&url("rtsp://admin:pa@ss@10.0.0.5:554/s1?token=x")), "rtsp://10.0.0.5:554/s1");
+        assert_eq!(public_source(&url("http://user@cam/mjpeg")), "http://cam/mjpeg");
+        assert_eq!(public_source(&url("rtsp://cam")), "rtsp://cam/");
+        let file = CameraConfig::new("c", SourceSpec::File("/srv/videos/secret-dir/a.mp4".into()), None);
+        assert_eq!(public_source(&file), "a.mp4");
+    }
+}

@@ -214,3 +214,51 @@ pub async fn put_regions(
     let _ = state.notices.send(Notice::Regions { cameras: changed });
     Ok(Json(regions_of(&state.config(), &state, &camera)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "# The shop's notes.\n[[camera]]\nid = \"cam1\"\nsource = \"rtsp://cam/1\"\n\n[[machine]]\nid = \"brake-1\" # the big one\ncamera = \"cam1\"\n\n[[machine.lamp]]\ncolor = \"red\"\nroi = [[1, 1], [9, 1], [9, 9]] # red lamp\n\n[[machine]]\nid = \"brake-2\"\ncamera = \"cam1\"\n\n[[machine.lamp]]\ncolor = \"green\"\nroi = [[1, 1], [9, 1], [9, 9]]\n";
+
+    fn edit(lamp: Vec<[f64; 2]>, motion: Option<Vec<[f64; 2]>>) -> Vec<MachineRegions> {
+        vec![MachineRegions {
+            id: "brake-1".into(),
+            lamps: vec![LampRegion { index: 0, color: "red".into(), roi: lamp, mode: None }],
+            motion,
+        }]
+    }
+
+    #[test]
+    fn only_the_edited_values_change_and_comments_stay() {
+        let out = rewrite(
+            TEXT,
+            "cam1",
+            &edit(vec![[2.0, 2.0], [10.5, 2.0], [10.0, 10.0]], Some(vec![[0.0, 0.0], [5.0, 0.0], [5.0, 5.0]])),
+        )
+        .expect("rewrite");
+        assert!(out.starts_with("# The shop's notes.\n"), "{out}");
+        assert!(out.contains("id = \"brake-1\" # the big one"), "{out}");
+        assert!(out.contains("roi = [[2, 2], [10.5, 2], [10, 10]]"), "{out}");
+        assert!(out.contains("[machine.motion]\nroi = [[0, 0], [5, 0], [5, 5]]"), "{out}");
+        // brake-2 is untouched.
+        assert!(out.ends_with("[[machine.lamp]]\ncolor = \"green\"\nroi = [[1, 1], [9, 1], [9, 9]]\n"), "{out}");
+        let config = sheetsight_config::parse(Path::new("/tmp/x.toml"), &out).expect("still a valid configuration");
+        assert_eq!(config.machines[0].lamps[0].roi_px[1], [10.5, 2.0]);
+        assert!(config.machines[0].motion.is_some() && config.machines[1].motion.is_none());
+    }
+
+    #[test]
+    fn edits_that_do_not_fit_the_file_are_refused() {
+        let wrong_camera = rewrite(TEXT, "cam2", &edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None));
+        assert!(wrong_camera.is_err_and(|e| e.contains("not on camera `cam2`")));
+        let mut unknown = edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None);
+        unknown[0].id = "brake-9".into();
+        assert!(rewrite(TEXT, "cam1", &unknown).is_err_and(|e| e.contains("no machine `brake-9`")));
+        let mut extra_lamp = edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None);
+        let copy = extra_lamp[0].lamps[0].clone();
+        extra_lamp[0].lamps.push(copy);
+        assert!(rewrite(TEXT, "cam1", &extra_lamp).is_err_and(|e| e.contains("has 1 lamps")));
+        assert!(rewrite("[[machine", "cam1", &[]).is_err_and(|e| e.contains("no longer parses")));
+    }
+}
