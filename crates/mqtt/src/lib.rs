@@ -106,7 +106,7 @@ impl Sparkplug {
         let p = sparkplug::Payload {
             timestamp: Some(now_ms()),
             metrics,
-            seq: with_seq.then(|| self.seq.next()),
+            seq: with_seq.then(|| self.seq.next_value()),
             ..Default::default()
         };
         p.encode_to_vec()

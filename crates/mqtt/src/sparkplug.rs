@@ -170,7 +170,7 @@ impl Sequence {
     pub fn reset(&mut self) {
         self.0 = 0;
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_value(&mut self) -> u64 {
         let v = self.0;
         self.0 = (self.0 + 1) % 256;
         v

@@ -93,8 +93,7 @@ impl Proc {
     pub fn terminate(mut self) -> Option<i32> {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let code = self.child.wait().ok().and_then(|s| s.code());
-        code
+        self.child.wait().ok().and_then(|s| s.code())
     }
 }
 
