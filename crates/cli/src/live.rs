@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use sheetsight_config::{Config, Shift};
+use sheetsight_config::Config;
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_mqtt::{Extra, MqttLinks};
@@ -230,20 +230,6 @@ pub enum ReportFormat {
     Json,
 }
 
-/// Without configured shifts, the report is per whole day (UTC).
-fn shifts_or_whole_days(config: &Config) -> Vec<Shift> {
-    if !config.shifts.is_empty() {
-        return config.shifts.clone();
-    }
-    vec![Shift {
-        name: "day".into(),
-        start: chrono::NaiveTime::MIN,
-        end: chrono::NaiveTime::MIN,
-        days: [true; 7],
-        time_zone: sheetsight_config::shift::Tz::UTC,
-    }]
-}
-
 pub struct ReportOptions {
     pub config: PathBuf,
     pub from: NaiveDate,
@@ -265,7 +251,7 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
         }
         None => config.machines.iter().map(|m| m.id.clone()).collect(),
     };
-    let windows: Vec<_> = shifts_or_whole_days(&config).iter().flat_map(|s| s.windows(o.from, o.to)).collect();
+    let windows: Vec<_> = config.shifts_or_whole_days().iter().flat_map(|s| s.windows(o.from, o.to)).collect();
     let (Some(from), Some(to)) = (
         windows.iter().map(|w| w.start.timestamp_millis()).min(),
         windows.iter().map(|w| w.end.timestamp_millis()).max(),

@@ -1,8 +1,8 @@
 //! `sheetsight run` as a process: killed with SIGKILL while it writes and restarted,
 //! stopped with SIGTERM, its history reported; and a codec it cannot decode.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sheetsight_store::sqlite::SqliteStore;
@@ -10,26 +10,12 @@ use sheetsight_store::{Query, Store, millis};
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::state::MachineState;
 
-fn sheetsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheetsight"))
-}
+mod common;
+
+use common::{looping_shop, sheetsight};
 
 fn wall_s() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64()
-}
-
-/// A synthetic shop of two looping file cameras (640x360).
-fn looping_shop(dir: &Path) -> PathBuf {
-    let out = dir.to_str().expect("utf-8 path");
-    let o = sheetsight()
-        .args(["synth", "--out", out, "--minutes", "1", "--width", "640", "--height", "360", "--seed", "5"])
-        .output()
-        .expect("synth");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let config = dir.join("sheetsight.toml");
-    let text = std::fs::read_to_string(&config).expect("config").replace("fps = 10\n", "fps = 10\nloop = true\n");
-    std::fs::write(&config, text).expect("write config");
-    config
 }
 
 fn start(config: &Path, events: &Path, env: &[(&str, &str)]) -> Child {
@@ -73,7 +59,7 @@ fn terminate(child: Child) -> (i32, String) {
 #[test]
 fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = looping_shop(dir.path());
+    let config = looping_shop(dir.path(), "");
     let (ev1, ev2) = (dir.path().join("run1.jsonl"), dir.path().join("run2.jsonl"));
 
     let mut first = start(&config, &ev1, &[]);

@@ -787,6 +787,21 @@ impl Config {
         Ok(())
     }
 
+    /// The configured shifts; without any, one shift `day` from midnight to midnight
+    /// UTC, so that reports and shift figures are per whole day.
+    pub fn shifts_or_whole_days(&self) -> Vec<Shift> {
+        if !self.shifts.is_empty() {
+            return self.shifts.clone();
+        }
+        vec![Shift {
+            name: "day".into(),
+            start: chrono::NaiveTime::MIN,
+            end: chrono::NaiveTime::MIN,
+            days: [true; 7],
+            time_zone: shift::Tz::UTC,
+        }]
+    }
+
     /// The configuration's text as read (empty for one built in code).
     pub fn text(&self) -> &str {
         &self.text

@@ -18,11 +18,9 @@ fn analyse(analyzer: &mut CameraAnalyzer, renderer: &mut Renderer, from_s: f64, 
     events
 }
 
-#[test]
-fn blind_then_back() {
-    let (_, spec) = shop_specs(640, 360, 10.0, 30.0, 4, Nuisances::NONE).remove(0);
-    let scene = Scene::generate(&spec);
-    let machines: Vec<MachineConfig> = scene
+/// What a user would configure for every machine of a synthetic scene.
+fn machines_of(scene: &Scene) -> Vec<MachineConfig> {
+    scene
         .machines
         .iter()
         .map(|m| MachineConfig {
@@ -33,7 +31,14 @@ fn blind_then_back() {
             rules: StateRules::default(),
             ideal_strokes_per_hour: None,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn blind_then_back() {
+    let (_, spec) = shop_specs(640, 360, 10.0, 30.0, 4, Nuisances::NONE).remove(0);
+    let scene = Scene::generate(&spec);
+    let machines = machines_of(&scene);
     let lamps: usize = machines.iter().map(|m| m.lamps.len()).sum();
     let mut analyzer = CameraAnalyzer::from_machines("cam", Some(10.0), &machines, 640, 360).expect("analyzer");
     let mut renderer = Renderer::new(scene.clone());
@@ -69,18 +74,7 @@ fn blind_then_back() {
 fn edited_regions_continue_the_reported_states() {
     let (_, spec) = shop_specs(640, 360, 10.0, 30.0, 4, Nuisances::NONE).remove(0);
     let scene = Scene::generate(&spec);
-    let machines: Vec<MachineConfig> = scene
-        .machines
-        .iter()
-        .map(|m| MachineConfig {
-            id: m.id.clone(),
-            camera: "cam".into(),
-            lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
-            motion: Some(MotionConfig { roi_px: m.motion_roi() }),
-            rules: StateRules::default(),
-            ideal_strokes_per_hour: None,
-        })
-        .collect();
+    let machines = machines_of(&scene);
     let mut old = CameraAnalyzer::from_machines("cam", Some(10.0), &machines, 640, 360).expect("analyzer");
     let mut renderer = Renderer::new(scene.clone());
     analyse(&mut old, &mut renderer, 0.0, 5.0);

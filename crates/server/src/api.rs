@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sheetsight_config::{Config, MachineConfig, Shift, ShiftWindow};
+use sheetsight_config::{Config, MachineConfig, ShiftWindow};
 use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
 use sheetsight_store::{Millis, Store, now_millis, rfc3339};
@@ -306,20 +306,6 @@ pub async fn notes(
     Ok(Json(page(state.store.notes(Some(&id), from, to).await?, limit, offset)))
 }
 
-/// Without configured shifts, a shift is a whole UTC day.
-pub fn shifts_or_whole_days(config: &Config) -> Vec<Shift> {
-    if !config.shifts.is_empty() {
-        return config.shifts.clone();
-    }
-    vec![Shift {
-        name: "day".into(),
-        start: chrono::NaiveTime::MIN,
-        end: chrono::NaiveTime::MIN,
-        days: [true; 7],
-        time_zone: sheetsight_config::shift::Tz::UTC,
-    }]
-}
-
 #[derive(Deserialize)]
 pub struct ShiftQuery {
     /// The local date the shift starts on (default: the shift running now, else the
@@ -350,7 +336,7 @@ pub struct ShiftFigures {
 }
 
 fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftWindow> {
-    let shifts = shifts_or_whole_days(config);
+    let shifts = config.shifts_or_whole_days();
     if let Some(name) = &q.shift
         && !shifts.iter().any(|s| &s.name == name)
     {
@@ -518,7 +504,7 @@ pub async fn report(State(state): State<Arc<AppState>>, Query(q): Query<ReportQu
         Some(m) => vec![machine_config(&config, m)?.id],
         None => config.machines.iter().map(|m| m.id.clone()).collect(),
     };
-    let windows: Vec<ShiftWindow> = shifts_or_whole_days(&config).iter().flat_map(|s| s.windows(from, to)).collect();
+    let windows: Vec<ShiftWindow> = config.shifts_or_whole_days().iter().flat_map(|s| s.windows(from, to)).collect();
     let rows = match (
         windows.iter().map(|w| w.start.timestamp_millis()).min(),
         windows.iter().map(|w| w.end.timestamp_millis()).max(),

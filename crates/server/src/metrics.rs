@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeCounterValue, EncodeMetric};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
@@ -32,15 +32,12 @@ impl std::fmt::Debug for ServiceCollector {
 
 type Labels = Vec<(&'static str, String)>;
 
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, rows: &[(Labels, u64)]) -> std::fmt::Result {
-    let mut m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
-    for (labels, v) in rows {
-        ConstCounter::new(*v).encode(m.encode_family(labels)?)?;
-    }
-    Ok(())
-}
-
-fn counter_f(e: &mut DescriptorEncoder, name: &str, help: &str, rows: &[(Labels, f64)]) -> std::fmt::Result {
+fn counter<N: EncodeCounterValue + Copy>(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: &[(Labels, N)],
+) -> std::fmt::Result {
     let mut m = e.encode_descriptor(name, help, None, MetricType::Counter)?;
     for (labels, v) in rows {
         ConstCounter::new(*v).encode(m.encode_family(labels)?)?;
@@ -91,13 +88,8 @@ impl Collector for ServiceCollector {
         let secs = |f: &dyn Fn(&sheetsight_service::CameraStatus) -> u64| -> Vec<(Labels, f64)> {
             statuses.iter().map(|s| (vec![("camera", s.id.clone())], f(s) as f64 / 1e9)).collect()
         };
-        counter_f(
-            &mut e,
-            "sheetsight_camera_decode_seconds",
-            "CPU time spent decoding",
-            &secs(&|s| s.stats.decode_ns),
-        )?;
-        counter_f(
+        counter(&mut e, "sheetsight_camera_decode_seconds", "CPU time spent decoding", &secs(&|s| s.stats.decode_ns))?;
+        counter(
             &mut e,
             "sheetsight_camera_analysis_seconds",
             "CPU time spent analysing",
