@@ -422,3 +422,35 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     }
     assert_eq!(proc.terminate(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_admin_is_created_once_with_a_password_shown_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sheetsight.toml");
+    std::fs::write(&config, door_camera(sheetsight_testkit::free_port())).expect("config");
+    let first = Proc::run_without_admin_password(&config);
+    let line_of = |out: &str| out.lines().find(|l| l.contains("first login")).map(String::from);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        if let Some(l) = line_of(&first.output()) {
+            break l;
+        }
+        assert!(Instant::now() < deadline, "no first-login line:\n{}", first.output());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let password = line.split('`').nth(3).expect("the password between backquotes").to_string();
+    assert!(password.len() >= 10, "{line}");
+    Api::login(first.url(""), "admin", &password).await;
+    let wrong = Api::new(first.url(""));
+    let (status, _) =
+        wrong.json("POST", "/api/v1/login", Some(json!({"name": "admin", "password": "guess-guess-guess"}))).await;
+    assert_eq!(status, 401);
+    assert_eq!(first.terminate(), Some(0));
+
+    // The second start keeps the user and prints no password.
+    let second = Proc::run_without_admin_password(&config);
+    Api::login(second.url(""), "admin", &password).await;
+    assert!(line_of(&second.output()).is_none(), "{}", second.output());
+    assert!(!second.output().contains(&password));
+    assert_eq!(second.terminate(), Some(0));
+}

@@ -110,7 +110,7 @@ function tile(m) {
       el("dt", {}, t("tile.availability")), el("dd", { "data-role": "availability" }, pct(m.availability_today)),
       el("dt", {}, t("tile.strokes")), el("dd", { "data-role": "strokes" }, m.strokes_today),
       el("dt", {}, t("tile.job")), el("dd", {}, m.job || "–"),
-      el("dt", {}, t("tile.camera")), el("dd", { "data-role": "camera" }, `${m.camera} · ${m.camera_health}`)));
+      el("dt", {}, t("tile.camera")), el("dd", { "data-role": "camera" }, `${m.camera} · ${t("health." + m.camera_health)}`)));
 }
 function tickSince() {
   for (const s of document.querySelectorAll("[data-since]")) s.textContent = dur((Date.now() - Date.parse(s.dataset.since)) / 1000);
@@ -135,7 +135,7 @@ async function overview(view) {
       tileEl.querySelector(".since").dataset.since = d.at; tickSince();
     } else if (kind === "stroke" && tileEl) {
       const s = tileEl.querySelector("[data-role=strokes]"); s.textContent = Number(s.textContent) + 1;
-    } else if (kind === "note" || kind === "lagged" || kind === "regions") { load().catch(() => {}); }
+    } else if (kind === "note" || kind === "lagged" || kind === "regions" || kind === "health") { load().catch(() => {}); }
   };
   handlers.add(onEvent);
   const refresh = setInterval(() => load().catch(() => {}), 15000);
@@ -260,7 +260,7 @@ async function camerasPage(view) {
       el("tr", {}, el("th", {}, t("nav.cameras")), el("th", {}, t("camera.health")), el("th", {}, t("camera.frames")), el("th", {}, t("camera.dropped")), el("th", {}, t("camera.reconnects"))),
       cams.map((c) => el("tr", { "data-camera": c.id },
         el("td", {}, el("a", { href: `#/camera/${encodeURIComponent(c.id)}` }, c.id), el("div", { class: "muted" }, c.source)),
-        el("td", {}, c.health, c.detail ? el("div", { class: "muted" }, c.detail) : null),
+        el("td", {}, t("health." + c.health), c.detail ? el("div", { class: "muted" }, c.detail) : null),
         el("td", {}, c.frames_analyzed), el("td", {}, c.frames_stale + c.packets_dropped), el("td", {}, c.reconnects))))));
   } catch (e) { showError(view, e); }
 }

@@ -31,6 +31,7 @@ window.I18N = {
     "reports.longest": "Longest stop", "reports.none": "No rows.",
     "users.title": "Users", "users.add": "Add or change", "users.role": "Role", "users.delete": "Delete",
     "users.tokens": "API tokens", "users.newtoken": "Create token", "users.tokenonce": "Copy this token now, it is not shown again:",
+    "health.connecting": "connecting", "health.streaming": "streaming", "health.stalled": "stalled", "health.failed": "failed",
     "error": "Error",
   },
   zh: {
@@ -62,6 +63,7 @@ window.I18N = {
     "reports.longest": "最长停机", "reports.none": "没有数据。",
     "users.title": "用户", "users.add": "添加或修改", "users.role": "角色", "users.delete": "删除",
     "users.tokens": "API 令牌", "users.newtoken": "创建令牌", "users.tokenonce": "请立即复制此令牌，之后不再显示：",
+    "health.connecting": "连接中", "health.streaming": "正常", "health.stalled": "卡顿", "health.failed": "故障",
     "error": "错误",
   },
 };

@@ -47,12 +47,18 @@ fn drain(
 
 impl Proc {
     fn spawn(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .env("SHEETSIGHT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start sheetsight");
+        Self::spawn_as(cmd.env("SHEETSIGHT_ADMIN_PASSWORD", ADMIN_PASSWORD))
+    }
+
+    /// `sheetsight run CONFIG --listen 127.0.0.1:0` without `SHEETSIGHT_ADMIN_PASSWORD`.
+    pub fn run_without_admin_password(config: &Path) -> Self {
+        let mut cmd = sheetsight();
+        cmd.arg("run").arg(config).args(["--listen", "127.0.0.1:0"]).env_remove("SHEETSIGHT_ADMIN_PASSWORD");
+        Self::spawn_as(&mut cmd)
+    }
+
+    fn spawn_as(cmd: &mut Command) -> Self {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start sheetsight");
         let (tx, rx) = mpsc::channel();
         let output = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
         drain(child.stdout.take().expect("stdout"), "Dashboard: ", tx.clone(), output.clone());
