@@ -99,7 +99,8 @@ impl ServiceHandle {
     }
 
     /// Gives each camera's worker the machines `new` puts on it (edited regions, rules);
-    /// a worker whose machines changed starts its analysis afresh with the next frame.
+    /// a worker whose machines changed builds new analysers with its next frame, which
+    /// continue what the old ones reported (states, since when, lamp modes, strokes).
     /// Cameras cannot be added or removed while running. Returns the cameras changed.
     pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
         let mut changed = Vec::new();

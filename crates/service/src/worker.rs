@@ -208,7 +208,8 @@ impl<O: EventOut> Worker<O> {
         }
     }
 
-    /// Decodes' output: returns whether the frame was analysed.
+    /// Analyses one decoded frame; false when it was not (stale, camera not yet
+    /// streaming, regions that do not fit).
     fn frame(&mut self, t_s: f64, frame: &YuvFrame) -> bool {
         self.stats.frames_decoded += 1;
         self.progress.frames_decoded.fetch_add(1, Ordering::Relaxed);
