@@ -24,7 +24,7 @@ struct Got {
 
 type Log = Arc<Mutex<Vec<Got>>>;
 
-/// A subscriber to everything, re-subscribing after each reconnection.
+/// A subscriber to every topic, re-subscribing after each reconnection.
 fn subscribe(port: u16, client_id: &str) -> Log {
     let log: Log = Arc::default();
     let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
@@ -36,8 +36,7 @@ fn subscribe(port: u16, client_id: &str) -> Log {
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.subscribe("sheetsight/#", QoS::AtLeastOnce).await;
-                    let _ = client.subscribe("spBv1.0/#", QoS::AtLeastOnce).await;
+                    let _ = client.subscribe("#", QoS::AtLeastOnce).await;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) => {
                     let got = Got { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain };
@@ -224,4 +223,41 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
     let (_, ndeath) = sparkplug(&got, "NDEATH").pop().expect("NDEATH");
     assert_eq!(bd_seq(&ndeath), bd_seq(&nbirth), "the NDEATH names the session it ends");
     let _ = demo.child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_camera_health_reach_mqtt_and_a_clean_stop_says_offline() {
+    let broker = Mosquitto::start();
+    let log = subscribe(broker.port, "alert-subscriber");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("sheetsight.toml");
+    let closed = sheetsight_testkit::free_port();
+    std::fs::write(
+        &config,
+        format!(
+            "[[camera]]\nid = \"door\"\nsource = \"rtsp://127.0.0.1:{closed}/live\"\n\n[mqtt]\nbroker = \"127.0.0.1:{}\"\nprefix = \"hall2\"\n\n[[alert]]\nname = \"door-down\"\nwhen = \"camera_down\"\nminutes = 0.02\n",
+            broker.port
+        ),
+    )
+    .expect("config");
+    let run = Proc::run(&config);
+    let got =
+        wait_for(&log, "the alert on MQTT", Duration::from_secs(30), |g| g.iter().any(|x| x.topic == "hall2/alert"))
+            .await;
+    let alert = json(got.iter().find(|x| x.topic == "hall2/alert").expect("alert"));
+    assert_eq!(
+        (alert["change"].as_str(), alert["alert"]["subject"].as_str()),
+        (Some("raised"), Some("door")),
+        "{alert}"
+    );
+    assert_eq!(alert["alert"]["rule"], "door-down");
+    let health = json(got.iter().rev().find(|x| x.topic == "hall2/camera/door/health").expect("health"));
+    assert!(["connecting", "failed"].contains(&health["health"].as_str().unwrap_or("")), "{health}");
+    assert!(!got.iter().any(|x| x.topic.starts_with("spBv1.0/")), "no Sparkplug without a group");
+    log.lock().expect("log").clear();
+    assert_eq!(run.terminate(), Some(0));
+    wait_for(&log, "offline at a clean stop", Duration::from_secs(10), |g| {
+        g.iter().any(|x| x.topic == "hall2/status" && x.payload == b"offline")
+    })
+    .await;
 }

@@ -78,9 +78,10 @@ fn shift_start(config: &Config, now: Millis) -> Option<Millis> {
 }
 
 fn describe(rule: &AlertRule, subject: &str, minutes: f64, what: &str) -> String {
+    let time = if minutes < 1.0 { format!("{:.0} s", minutes * 60.0) } else { format!("{minutes:.0} min") };
     match &rule.condition {
-        AlertCondition::MachineState { .. } => format!("{subject} has been {what} for {minutes:.0} min"),
-        AlertCondition::CameraDown => format!("camera {subject} has been down ({what}) for {minutes:.0} min"),
+        AlertCondition::MachineState { .. } => format!("{subject} has been {what} for {time}"),
+        AlertCondition::CameraDown => format!("camera {subject} has been down ({what}) for {time}"),
     }
 }
 

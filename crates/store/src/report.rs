@@ -324,4 +324,31 @@ mod tests {
         assert_eq!(text.lines().count(), 2);
         assert!(table(&rows).contains("8:00:00"));
     }
+
+    #[test]
+    fn stops_join_standing_and_faults_and_end_at_running() {
+        use MachineState::*;
+        let states = [
+            state(Executing, 8 * H, Some(9 * H)),
+            state(NotExecuting, 9 * H, Some(9 * H + H / 4)),
+            state(OutOfService, 9 * H + H / 4 + 500, Some(10 * H)), // a 0.5 s gap is joined
+            state(Executing, 10 * H, Some(11 * H)),
+            state(NotExecuting, 11 * H, Some(11 * H + 60_000)),
+            state(NotAvailable, 11 * H + 60_000, Some(12 * H)), // not a stop: unknown
+            state(NotExecuting, 12 * H, None),                  // open at now
+        ];
+        let found = stops(&states, 8 * H, 16 * H, 13 * H);
+        assert_eq!(
+            found,
+            vec![
+                Stop { start_ms: 9 * H, end_ms: 10 * H, open: false },
+                Stop { start_ms: 11 * H, end_ms: 11 * H + 60_000, open: false },
+                Stop { start_ms: 12 * H, end_ms: 13 * H, open: true },
+            ]
+        );
+        // Clipped to the range: a stop running into it starts at its start.
+        let clipped = stops(&states, 9 * H + H / 2, 12 * H + H / 2, 13 * H);
+        assert_eq!(clipped[0], Stop { start_ms: 9 * H + H / 2, end_ms: 10 * H, open: false });
+        assert_eq!(clipped[2], Stop { start_ms: 12 * H, end_ms: 12 * H + H / 2, open: false });
+    }
 }

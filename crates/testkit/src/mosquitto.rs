@@ -16,18 +16,30 @@ pub struct Mosquitto {
 }
 
 impl Mosquitto {
+    /// Starts a broker on a free port (another port is tried if another program took the
+    /// one chosen before the broker could bind it).
     pub fn start() -> Self {
         require_mosquitto();
-        let port = free_port();
-        let mut config = tempfile::NamedTempFile::new().expect("a config file");
-        writeln!(config, "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false").expect("write config");
-        let mut broker = Self { port, child: None, config };
-        broker.restart();
-        broker
+        for _ in 0..5 {
+            let port = free_port();
+            let mut config = tempfile::NamedTempFile::new().expect("a config file");
+            writeln!(config, "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false")
+                .expect("write config");
+            let mut broker = Self { port, child: None, config };
+            if broker.try_start() {
+                return broker;
+            }
+        }
+        panic!("mosquitto could not listen on any of 5 free ports");
     }
 
-    /// Starts the broker (again) and waits until it accepts connections.
+    /// Starts the broker again on its port.
     pub fn restart(&mut self) {
+        assert!(self.try_start(), "mosquitto did not come back on port {}", self.port);
+    }
+
+    /// Starts the broker and waits until it listens; false if it exited (port taken).
+    fn try_start(&mut self) -> bool {
         self.stop();
         let child = Command::new("/usr/sbin/mosquitto")
             .arg("-c")
@@ -38,7 +50,18 @@ impl Mosquitto {
             .expect("start mosquitto");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        loop {
+            if let Some(c) = self.child.as_mut()
+                && c.try_wait().ok().flatten().is_some()
+            {
+                self.child = None;
+                return false;
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                // Listening, and it is ours if it is still running a moment later.
+                std::thread::sleep(Duration::from_millis(100));
+                return self.child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none());
+            }
             assert!(Instant::now() < deadline, "mosquitto did not listen on port {}", self.port);
             std::thread::sleep(Duration::from_millis(50));
         }
