@@ -85,38 +85,61 @@ fn describe(rule: &AlertRule, subject: &str, minutes: f64, what: &str) -> String
     }
 }
 
-async fn evaluate(state: &AppState, w: &mut Watch, now: Millis) {
-    let config = state.config();
-    let counting_from = shift_start(&config, now);
+/// What the rules call for at `now`.
+#[derive(Debug, PartialEq)]
+enum Decision {
+    Raise { rule: String, subject: String, message: String },
+    Clear { rule: String, subject: String, id: i64 },
+}
+
+/// The rules of `config` against what `w` watches: alerts to raise (due and not yet
+/// raised) and to clear (raised, and the condition has ended or the shift is over).
+fn decide(config: &Config, w: &Watch, now: Millis) -> Vec<Decision> {
+    let counting_from = shift_start(config, now);
+    let mut out = Vec::new();
     for rule in &config.alerts.rules {
-        for subject in subjects(&config, rule) {
-            let key = (rule.name.clone(), subject.clone());
+        for subject in subjects(config, rule) {
+            let active = w.active.get(&(rule.name.clone(), subject.clone())).copied();
             let since = holding_since(w, rule, &subject).zip(counting_from).map(|(s, c)| s.max(c));
             let due = since.is_some_and(|s| (now - s) as f64 >= rule.minutes * 60_000.0);
-            match (due, w.active.get(&key).copied()) {
+            match (due, active) {
                 (true, None) => {
                     let what = match &rule.condition {
                         AlertCondition::MachineState { .. } => w.states.get(&subject).map(|s| s.0.as_str()),
                         AlertCondition::CameraDown => w.health.get(&subject).map(|h| h.0.as_str()),
                     };
                     let message = describe(rule, &subject, rule.minutes, what.unwrap_or("?"));
-                    match state.store.raise_alert(&rule.name, &subject, &message, now).await {
-                        Ok(id) => {
-                            tracing::warn!(rule = %rule.name, %subject, %message, "alert raised");
-                            w.active.insert(key, id);
-                            notify(state, "raised", id).await;
-                        }
-                        Err(e) => tracing::error!(error = %e, "cannot store an alert"),
-                    }
+                    out.push(Decision::Raise { rule: rule.name.clone(), subject, message });
                 }
-                (false, Some(id)) if since.is_none() || counting_from.is_none() => {
-                    w.active.remove(&key);
-                    if let Err(e) = state.store.clear_alert(id, now).await {
-                        tracing::error!(error = %e, "cannot clear an alert");
-                    }
-                    notify(state, "cleared", id).await;
+                (false, Some(id)) if since.is_none() => {
+                    out.push(Decision::Clear { rule: rule.name.clone(), subject, id });
                 }
                 _ => {}
+            }
+        }
+    }
+    out
+}
+
+async fn evaluate(state: &AppState, w: &mut Watch, now: Millis) {
+    for decision in decide(&state.config(), w, now) {
+        match decision {
+            Decision::Raise { rule, subject, message } => {
+                match state.store.raise_alert(&rule, &subject, &message, now).await {
+                    Ok(id) => {
+                        tracing::warn!(%rule, %subject, %message, "alert raised");
+                        w.active.insert((rule, subject), id);
+                        notify(state, "raised", id).await;
+                    }
+                    Err(e) => tracing::error!(error = %e, "cannot store an alert"),
+                }
+            }
+            Decision::Clear { rule, subject, id } => {
+                w.active.remove(&(rule, subject));
+                if let Err(e) = state.store.clear_alert(id, now).await {
+                    tracing::error!(error = %e, "cannot clear an alert");
+                }
+                notify(state, "cleared", id).await;
             }
         }
     }
@@ -262,6 +285,48 @@ mod tests {
         assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), Some(2000));
         w.health.insert("c".into(), (CameraHealth::Streaming, 3000));
         assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), None);
+    }
+
+    fn with_rule(extra: &str) -> Config {
+        let text = format!(
+            "[[camera]]\nid = \"c\"\nsource = \"rtsp://c/1\"\n\n[[machine]]\nid = \"m\"\ncamera = \"c\"\n[machine.motion]\nroi = [[1, 1], [5, 1], [5, 5]]\n\n[[alert]]\nname = \"stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\", \"NotExecuting\"]\nminutes = 10\n{extra}"
+        );
+        sheetsight_config::parse(std::path::Path::new("/tmp/a.toml"), &text).expect("config")
+    }
+
+    #[test]
+    fn a_machine_standing_too_long_in_a_shift_is_raised_once_then_cleared() {
+        const MIN: Millis = 60_000;
+        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").timestamp_millis();
+        // The early shift, 06:00-14:00 UTC.
+        let config = with_rule("\n[[shift]]\nname = \"early\"\nstart = \"06:00\"\nend = \"14:00\"\n");
+        let mut w = Watch::default();
+        // Standing since 05:55: only the time from 06:00 counts.
+        w.states.insert("m".into(), (MachineState::NotExecuting, at("2026-11-30T05:55:00Z")));
+        assert!(decide(&config, &w, at("2026-11-30T06:09:00Z")).is_empty(), "9 min inside the shift");
+        let raised = decide(&config, &w, at("2026-11-30T06:10:00Z"));
+        assert_eq!(raised.len(), 1, "{raised:?}");
+        let Decision::Raise { message, .. } = &raised[0] else { panic!("{raised:?}") };
+        assert_eq!(message, "m has been NotExecuting for 10 min");
+        w.active.insert(("stop".into(), "m".into()), 7);
+        assert!(decide(&config, &w, at("2026-11-30T07:00:00Z")).is_empty(), "raised once");
+        // A fault continues the stop: still one alert.
+        w.states.insert("m".into(), (MachineState::OutOfService, at("2026-11-30T07:00:00Z")));
+        assert!(decide(&config, &w, at("2026-11-30T07:05:00Z")).is_empty());
+        // Running again: cleared.
+        w.states.insert("m".into(), (MachineState::Executing, at("2026-11-30T07:06:00Z")));
+        assert_eq!(
+            decide(&config, &w, at("2026-11-30T07:06:01Z")),
+            vec![Decision::Clear { rule: "stop".into(), subject: "m".into(), id: 7 }]
+        );
+        // Outside the shift nothing is raised, however long it stands.
+        w.active.clear();
+        w.states.insert("m".into(), (MachineState::OutOfService, at("2026-11-30T14:00:00Z")));
+        assert!(decide(&config, &w, at("2026-11-30T20:00:00Z")).is_empty());
+        // Without shifts, all time counts.
+        let always = with_rule("");
+        assert_eq!(decide(&always, &w, at("2026-11-30T14:00:00Z") + 10 * MIN).len(), 1);
+        assert!(decide(&always, &w, at("2026-11-30T14:00:00Z") + 9 * MIN).is_empty());
     }
 
     #[test]
