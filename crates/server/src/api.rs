@@ -122,15 +122,29 @@ pub struct SessionInfo {
 }
 
 pub async fn login(State(state): State<Arc<AppState>>, ApiJson(body): ApiJson<Login>) -> ApiResult<Response> {
+    if let Some(wait) = state.logins.locked_for(&body.name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("too many failed logins for `{}`: try again in {} s", body.name, wait.as_secs() + 1),
+        ));
+    }
     let user = state.store.user(&body.name).await?;
-    // Verify against a dummy hash for unknown names too, so timing does not tell names.
-    let dummy = DUMMY_HASH.get_or_init(|| auth::hash_password("not a password of anyone").unwrap_or_default());
-    let hash = user.as_ref().map_or(dummy.as_str(), |u| u.password_hash.as_str());
-    let ok = auth::verify_password(&body.password, hash) && user.is_some();
-    let Some(user) = user.filter(|_| ok) else {
+    // Verify against a dummy hash for unknown names too, so timing does not tell names;
+    // off the async threads, as a hash takes tens of milliseconds.
+    let hash = match &user {
+        Some(u) => u.password_hash.clone(),
+        None => DUMMY_HASH.get_or_init(|| auth::hash_password("not a password of anyone").unwrap_or_default()).clone(),
+    };
+    let password = body.password.clone();
+    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
+    let Some(user) = user.filter(|_| verified) else {
+        state.logins.failed(&body.name);
         tracing::warn!(name = %body.name, "failed login");
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong name or password"));
     };
+    state.logins.succeeded(&body.name);
+    // Expired sessions go at every login.
+    state.store.delete_session("", now_millis()).await?;
     let token = auth::random_hex(32)?;
     let csrf = auth::random_hex(16)?;
     let max_age_s = u64::from(state.config().server.session_hours) * 3600;

@@ -64,6 +64,45 @@ pub struct Principal {
     pub csrf: Option<String>,
 }
 
+/// Failed logins per user name: after [`LoginGuard::MAX_FAILURES`] within
+/// [`LoginGuard::WINDOW`], the name is refused for [`LoginGuard::LOCKOUT`] after its last
+/// failure, whatever password comes. In memory: a restart forgets it.
+#[derive(Default)]
+pub struct LoginGuard(std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>);
+
+impl LoginGuard {
+    pub const MAX_FAILURES: usize = 5;
+    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+    pub const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn recent(&self, name: &str) -> Vec<std::time::Instant> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = map.entry(name.to_lowercase()).or_default();
+        entry.retain(|t| t.elapsed() < Self::WINDOW);
+        entry.clone()
+    }
+
+    /// How long `name` is still locked out, if it is.
+    pub fn locked_for(&self, name: &str) -> Option<std::time::Duration> {
+        let recent = self.recent(name);
+        let last = recent.last().filter(|_| recent.len() >= Self::MAX_FAILURES)?;
+        Self::LOCKOUT.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
+    }
+
+    pub fn failed(&self, name: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(name.to_lowercase()).or_default().push(std::time::Instant::now());
+        if map.len() > 10_000 {
+            // Names tried by a scan: keep memory bounded.
+            map.retain(|_, v| v.last().is_some_and(|t| t.elapsed() < Self::WINDOW));
+        }
+    }
+
+    pub fn succeeded(&self, name: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&name.to_lowercase());
+    }
+}
+
 /// Random bytes as hex (tokens, CSRF tokens, passwords); an error rather than a weak
 /// secret when the operating system gives no randomness.
 pub fn random_hex(bytes: usize) -> ApiResult<String> {

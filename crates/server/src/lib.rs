@@ -54,6 +54,7 @@ pub struct AppState {
     /// Serialises rewrites of the configuration file.
     pub config_write: tokio::sync::Mutex<()>,
     pub jpegs: camera_view::JpegCache,
+    pub logins: auth::LoginGuard,
     /// Turns true when the server stops: live streams end on it.
     pub stopping: watch::Receiver<bool>,
 }
@@ -155,6 +156,7 @@ impl Server {
             notices: o.notices,
             config_write: tokio::sync::Mutex::new(()),
             jpegs: camera_view::JpegCache::default(),
+            logins: auth::LoginGuard::default(),
         });
         let first_admin_password = match &o.admin_password {
             Some(p) => {
