@@ -142,6 +142,8 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
         "# The demo's shop, written by `sheetsight demo` at each start. Regions edited in the\n\
          # dashboard are saved here (and last until the demo starts again).",
     );
+    // An assumed full speed of the simulated presses, so that the dashboard shows OEE.
+    text = text.replace("\ncamera = \"", "\nideal_strokes_per_hour = 600\ncamera = \"");
     text += "\n[storage]\ndata_dir = \".\"\nretention_days = 30\n";
     text += "\n[[alert]]\nname = \"camera-down\"\nwhen = \"camera_down\"\nminutes = 0.2\n";
     text += "\n[[alert]]\nname = \"long-stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 2\n";
