@@ -227,7 +227,7 @@ async function machinePage(view, id) {
         el("h3", {}, t("machine.perhour")), strokeBars(fig.strokes_by_hour)),
       el("div", { class: "card" },
         el("div", { class: "row" }, el("h2", {}, t("machine.stops")), el("span", {}, t("machine.longer")),
-          el("input", { type: "number", min: 0, step: 1, value: minMinutes, style: "width:5em", onchange: (ev) => { minMinutes = Number(ev.target.value) || 0; render().catch((e) => showError(view, e)); } }),
+          el("input", { type: "number", min: 0, step: 1, value: minMinutes, class: "narrow", onchange: (ev) => { minMinutes = Number(ev.target.value) || 0; render().catch((e) => showError(view, e)); } }),
           el("span", {}, t("machine.minutes"))),
         stops.length === 0 ? el("p", { class: "muted" }, t("machine.nostops")) :
         el("div", { class: "scroll" }, el("table", { id: "stops" },
@@ -312,7 +312,7 @@ async function cameraPage(view, id) {
       if (drawing.pts.length >= 3) { drawing.target.pts.splice(0, drawing.target.pts.length, ...drawing.pts); }
       drawing = null; status.textContent = ""; controls(); draw(); } }, t("camera.done")));
     list.append(el("button", { id: "save-regions", onclick: save }, t("camera.save")),
-      el("button", { class: "plain", style: "color:inherit", onclick: () => { editing = null; drawing = null; img.src = `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`; controls(); draw(); } }, t("camera.cancel")));
+      el("button", { class: "secondary", onclick: () => { editing = null; drawing = null; img.src = `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`; controls(); draw(); } }, t("camera.cancel")));
   };
   function startEdit() {
     editing = JSON.parse(JSON.stringify(regions));
