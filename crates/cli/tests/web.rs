@@ -282,5 +282,14 @@ async fn dashboard_in_a_real_browser() {
     let violations = js("return window.__csp").await;
     assert_eq!(violations, serde_json::json!([]), "blocked by the Content-Security-Policy");
     browser.close().await;
+
+    // A browser set to Chinese gets the dashboard in Chinese at its first visit.
+    let chinese = Browser::start_with_language(1280, 900, "zh-CN").await;
+    chinese.client.goto(&demo.url("/")).await.expect("open the dashboard");
+    chinese
+        .wait_for("the Chinese login form", Duration::from_secs(20), "return !document.getElementById('login').hidden && document.querySelector('#login h1').textContent === '登录'")
+        .await;
+    chinese.screenshot(&shot("login-zh.png")).await;
+    chinese.close().await;
     assert_eq!(demo.terminate(), Some(0));
 }

@@ -21,11 +21,21 @@ pub struct Browser {
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium with a `width`x`height` window.
     pub async fn start(width: u32, height: u32) -> Self {
+        Self::start_with_language(width, height, "en-US").await
+    }
+
+    /// The same, with the browser's language (`navigator.language`) set to `language`.
+    pub async fn start_with_language(width: u32, height: u32, language: &str) -> Self {
         require_program("/usr/bin/chromium", &["--version"], CHROMIUM_PACKAGES);
         require_program("/usr/bin/chromedriver", &["--version"], CHROMIUM_PACKAGES);
         let port = free_port();
+        // Headless Chromium on Linux takes `navigator.language` from the environment it
+        // inherits and from `--accept-lang`; `--lang` alone is not enough.
+        let locale = language.replace('-', "_");
         let driver = Command::new("/usr/bin/chromedriver")
             .arg(format!("--port={port}"))
+            .env("LANGUAGE", &locale)
+            .env("LANG", format!("{locale}.UTF-8"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -42,6 +52,8 @@ impl Browser {
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
             format!("--window-size={width},{height}"),
+            format!("--lang={language}"),
+            format!("--accept-lang={language}"),
             format!("--user-data-dir={}", profile.path().display()),
         ];
         let mut caps = serde_json::Map::new();
