@@ -1,4 +1,5 @@
-//! Reads every `.dxf` under a folder and prints what was read, or why not.
+//! Reads every `.dxf` under a folder and prints what was read (curves, parts and their
+//! holes, slots and cut-outs, open gaps), or why not.
 //!
 //! ```text
 //! cargo run --release -p sheetsight-drawing --example read_corpus -- ../shared/data/dxf
@@ -37,15 +38,22 @@ fn main() {
         match sheetsight_drawing::read_dxf(&bytes, &sheetsight_drawing::ReadOptions::default()) {
             Ok(d) => {
                 read += 1;
-                let circles =
-                    d.curves.iter().filter(|c| matches!(c.shape, sheetsight_drawing::Shape::Circle { .. })).count();
+                let t = sheetsight_drawing::topology::build(&d, 0.01);
+                let count = |k: fn(&sheetsight_drawing::FeatureKind) -> bool| {
+                    t.parts.iter().flat_map(|p| &p.features).filter(|f| k(&f.kind)).count()
+                };
                 println!(
-                    "{}: {} curves ({circles} circles), {:?}{}, layers {:?}, {:.1} ms",
+                    "{}: {} curves, {:?}{}, layers {:?}; {} parts, {} holes, {} slots, {} cut-outs, {} gaps; {:.1} ms",
                     f.display(),
                     d.curves.len(),
                     d.units,
                     if d.units_assumed { " (assumed)" } else { "" },
                     d.layers_read,
+                    t.parts.len(),
+                    count(|k| matches!(k, sheetsight_drawing::FeatureKind::Hole { .. })),
+                    count(|k| matches!(k, sheetsight_drawing::FeatureKind::Slot { .. })),
+                    count(|k| matches!(k, sheetsight_drawing::FeatureKind::Cutout { .. })),
+                    t.gaps.len(),
                     started.elapsed().as_secs_f64() * 1000.0
                 );
             }

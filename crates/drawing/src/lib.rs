@@ -11,9 +11,11 @@
 
 pub mod flatten;
 pub mod read;
+pub mod topology;
 pub mod units;
 
 pub use read::{Curve, DrawingError, PartDrawing, ReadOptions, Shape, read_dxf};
+pub use topology::{Feature, FeatureKind, Gap, Loop, Part, Topology};
 pub use units::LengthUnit;
 
 /// A point in millimetres.
