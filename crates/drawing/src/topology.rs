@@ -171,8 +171,7 @@ fn chain(mut pieces: Vec<Vec<Point>>, tol: f64) -> (Vec<Vec<Point>>, Vec<Vec<Poi
     let mut closed = Vec::new();
     let mut open = Vec::new();
     while let Some(mut current) = pieces.pop() {
-        loop {
-            let (Some(&head), Some(&tail)) = (current.first(), current.last()) else { break };
+        while let (Some(&head), Some(&tail)) = (current.first(), current.last()) {
             if current.len() > 2 && (tail - head).norm() <= tol {
                 current.pop();
                 closed.push(current);
@@ -250,18 +249,18 @@ fn nest(mut loops: Vec<Loop>) -> Vec<Part> {
         }
         d
     };
-    let mut parts: Vec<(usize, Part)> = Vec::new();
-    for i in 0..loops.len() {
-        if depth(i) % 2 == 0 {
-            parts.push((i, Part { outline: loops[i].clone(), features: Vec::new() }));
-        }
-    }
-    for i in 0..loops.len() {
+    let mut parts: Vec<(usize, Part)> = loops
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| depth(i) % 2 == 0)
+        .map(|(i, l)| (i, Part { outline: l.clone(), features: Vec::new() }))
+        .collect();
+    for (i, l) in loops.iter().enumerate() {
         if depth(i) % 2 == 1
             && let Some(owner) = parent[i]
             && let Some((_, part)) = parts.iter_mut().find(|(k, _)| *k == owner)
         {
-            part.features.push(Feature { kind: classify(&loops[i]), outline: loops[i].clone() });
+            part.features.push(Feature { kind: classify(l), outline: l.clone() });
         }
     }
     parts.into_iter().map(|(_, p)| p).collect()
