@@ -4,6 +4,7 @@ mod bench;
 mod demo;
 mod live;
 mod offline;
+mod plate;
 mod scenes;
 mod sim_camera;
 mod synth;
@@ -126,6 +127,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Write a calibration plate drawing (DXF) to cut on the shop's own laser.
+    Plate {
+        #[arg(long)]
+        width_mm: f64,
+        #[arg(long)]
+        height_mm: f64,
+        /// Distance between hole centres.
+        #[arg(long, default_value_t = 25.0)]
+        pitch_mm: f64,
+        /// Hole diameter (at most half the pitch).
+        #[arg(long, default_value_t = 8.0)]
+        hole_mm: f64,
+        /// The DXF file to write.
+        #[arg(short = 'o', long = "out")]
+        out: PathBuf,
+    },
     /// Measure speed: analysis alone (frames decoded beforehand), and decode + analysis.
     Bench {
         /// Seconds of 1280x720 10 fps video to measure on.
@@ -172,6 +189,10 @@ fn main() -> std::process::ExitCode {
         }
         Command::Evaluate { truth, events, seconds, grace_s, json } => {
             offline::evaluate(&truth, &events, seconds, grace_s, json)
+        }
+        Command::Plate { width_mm, height_mm, pitch_mm, hole_mm, out } => {
+            plate::write(&sheetsight_drawing::plate::PlateSpec { width_mm, height_mm, pitch_mm, hole_mm }, &out)
+                .map(|_| true)
         }
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
         Command::Accuracy { minutes, width, height, seed, keep } => {

@@ -202,3 +202,43 @@ fn demo_runs_live_and_stops() {
     let log = std::fs::read_to_string(&events).expect("events");
     assert!(log.contains(r#""type":"state""#) && log.contains(r#""type":"health""#), "{log}");
 }
+
+#[test]
+fn plate_writes_a_drawing_that_reads_back_and_refuses_what_cannot_calibrate() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("plate.dxf");
+    let p = path.to_str().expect("path");
+    let o = sheetsight(&[
+        "plate",
+        "--width-mm",
+        "300",
+        "--height-mm",
+        "200",
+        "--pitch-mm",
+        "20",
+        "--hole-mm",
+        "6",
+        "-o",
+        p,
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("15 x 10 holes of 6 mm"), "{}", text(&o.stdout));
+    let drawing =
+        sheetsight_drawing::read_dxf(&std::fs::read(&path).expect("plate.dxf"), &Default::default()).expect("reads");
+    assert_eq!(drawing.curves.len(), 1 + 15 * 10 + 1);
+    let o = sheetsight(&[
+        "plate",
+        "--width-mm",
+        "300",
+        "--height-mm",
+        "200",
+        "--pitch-mm",
+        "20",
+        "--hole-mm",
+        "12",
+        "-o",
+        p,
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("at most half the pitch"), "{}", text(&o.stderr));
+}

@@ -10,6 +10,7 @@
 //!   [`PartDrawing::skipped`], never taken for edges.
 
 pub mod flatten;
+pub mod plate;
 pub mod read;
 pub mod topology;
 pub mod units;

@@ -130,3 +130,45 @@ fn several_parts_on_one_sheet_and_a_part_inside_a_cutout() {
     areas.sort_by(|a, b| a.0.total_cmp(&b.0));
     assert_eq!(areas, vec![(25.0, 0), (300.0, 0), (1600.0, 1)]);
 }
+
+#[test]
+fn the_calibration_plate_reads_back_as_its_grid_and_marker() {
+    use sheetsight_drawing::plate::PlateSpec;
+    let spec = PlateSpec { width_mm: 600.0, height_mm: 450.0, pitch_mm: 25.0, hole_mm: 8.0 };
+    let (bytes, layout) = spec.to_dxf().expect("plate");
+    assert_eq!((layout.columns, layout.rows), (24, 18));
+    let drawing = sheetsight_drawing::read_dxf(&bytes, &Default::default()).expect("read back");
+    assert_eq!(drawing.layers_read, ["INTERIOR_PROFILES", "OUTER_PROFILES"]);
+    let t = build(&drawing, 0.01);
+    assert_eq!(t.parts.len(), 1);
+    assert!((t.parts[0].outline.area() - 600.0 * 450.0).abs() < 1e-6);
+    let mut holes: Vec<(f64, f64, f64)> = t.parts[0]
+        .features
+        .iter()
+        .map(|f| match f.kind {
+            FeatureKind::Hole { center, diameter_mm, .. } => (center.x, center.y, diameter_mm),
+            ref other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(holes.len(), 24 * 18 + 1);
+    holes.sort_by(|a, b| a.2.total_cmp(&b.2));
+    // The marker: half a hole, in the middle of the bottom-left cell.
+    assert_eq!(holes[0], (12.5 + 12.5, 12.5 + 12.5, 4.0));
+    assert!(holes[1..].iter().all(|h| h.2 == 8.0 && ((h.0 - 12.5) / 25.0).fract().abs() < 1e-9));
+}
+
+#[test]
+fn plates_that_cannot_calibrate_are_refused_with_the_reason() {
+    use sheetsight_drawing::plate::PlateSpec;
+    let spec = |w, h, p, d| PlateSpec { width_mm: w, height_mm: h, pitch_mm: p, hole_mm: d };
+    for (s, words) in [
+        (spec(600.0, 450.0, 25.0, 13.0), "at most half the pitch"),
+        (spec(60.0, 450.0, 25.0, 8.0), "at least 3 x 3"),
+        (spec(600.0, -1.0, 25.0, 8.0), "--height-mm must be a positive"),
+        (spec(600.0, 450.0, f64::NAN, 8.0), "--pitch-mm"),
+        (spec(100_000.0, 100_000.0, 10.0, 2.0), "at most 100 000"),
+    ] {
+        let e = s.layout().expect_err("refused");
+        assert!(e.to_string().contains(words), "{e}");
+    }
+}
