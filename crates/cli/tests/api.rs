@@ -217,6 +217,25 @@ async fn roles_openapi_errors_and_secrets() {
     check(&doc, &json!({"$ref": "#/components/schemas/Error"}), &body, "404", &mut errors);
     assert!(errors.is_empty(), "answers that do not fit the document:\n{}", errors.join("\n"));
 
+    // The shift's strokes per hour add up to its strokes (on a machine that has some).
+    let stroking = std::cell::RefCell::new(String::new());
+    wait_for("strokes in the history", Duration::from_secs(60), || async {
+        let (_, o) = viewer.json("GET", "/api/v1/overview", None).await;
+        let found =
+            o["machines"].as_array().into_iter().flatten().find(|m| m["strokes_today"].as_u64().unwrap_or(0) > 0);
+        if let Some(id) = found.and_then(|m| m["id"].as_str()) {
+            *stroking.borrow_mut() = id.to_string();
+        }
+        found.is_some()
+    })
+    .await;
+    let machine = stroking.into_inner();
+    let (_, figures) = viewer.json("GET", &format!("/api/v1/machines/{machine}/shift?min_minutes=0"), None).await;
+    let by_hour: u64 =
+        figures["strokes_by_hour"].as_array().expect("hours").iter().filter_map(|h| h["strokes"].as_u64()).sum();
+    assert!(by_hour > 0, "{figures}");
+    assert_eq!(Some(by_hour), figures["strokes"].as_u64(), "{figures}");
+
     // Bad requests: 4xx with a message that names what is wrong.
     for (path, status, words) in [
         ("/api/v1/machines/brake-1/timeline?from=yesterday", 400, "`from`"),
@@ -226,6 +245,7 @@ async fn roles_openapi_errors_and_secrets() {
         ("/api/v1/cameras/cam9/regions", 404, "cam1"),
         ("/api/v1/report?format=xml", 400, "csv"),
         ("/api/v1/machines/brake-1/shift?date=29.11.2026", 400, "YYYY-MM-DD"),
+        ("/api/v1/machines/brake-1/shift?min_minutes=-1", 400, "`min_minutes`"),
     ] {
         let (got, body) = viewer.json("GET", path, None).await;
         assert_eq!(got, status, "{path}: {body}");

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sheetsight_config::{Config, MachineConfig, ShiftWindow};
 use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
-use sheetsight_store::{Millis, Store, now_millis, rfc3339};
+use sheetsight_store::{Millis, StateInterval, Store, now_millis, rfc3339};
 
 use crate::auth::{self, Principal, Role};
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -259,18 +259,17 @@ pub struct StopView {
     pub start_ms: Millis,
 }
 
-async fn stop_views(
-    state: &AppState,
-    id: &str,
+/// The stops of one machine's `intervals` (as stored for `from..to`) at least
+/// `min_minutes` long, each with the last reason given to it.
+fn stop_views(
+    intervals: &[StateInterval],
+    notes: &[NoteRecord],
     from: Millis,
     to: Millis,
     min_minutes: f64,
-) -> ApiResult<Vec<StopView>> {
-    let now = now_millis();
-    let intervals = state.store.states(&sheetsight_store::Query { from, to, key: Some(id.to_string()) }).await?;
-    let notes = state.store.notes(Some(id), from, to).await?;
+) -> Vec<StopView> {
     let min_ms = (min_minutes * 60_000.0) as Millis;
-    Ok(report::stops(&intervals, from, to, now)
+    report::stops(intervals, from, to, now_millis())
         .into_iter()
         .filter(|s: &Stop| s.end_ms - s.start_ms >= min_ms)
         .map(|s| StopView {
@@ -285,11 +284,12 @@ async fn stop_views(
                 .map(|n| n.value.clone()),
             start_ms: s.start_ms,
         })
-        .collect())
+        .collect()
 }
 
-fn min_minutes(q: &RangeQuery) -> ApiResult<f64> {
-    let m = q.min_minutes.unwrap_or(5.0);
+/// The shortest stop to list: 5 minutes unless given; never negative.
+fn min_minutes(given: Option<f64>) -> ApiResult<f64> {
+    let m = given.unwrap_or(5.0);
     if !(m.is_finite() && m >= 0.0) {
         return Err(ApiError::bad_request("`min_minutes` must be 0 or more"));
     }
@@ -304,7 +304,10 @@ pub async fn stops(
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
     let (limit, offset) = q.page()?;
-    let mut all = stop_views(&state, &id, from, to, min_minutes(&q)?).await?;
+    let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
+    let intervals = state.store.states(&query).await?;
+    let notes = state.store.notes(Some(&id), from, to).await?;
+    let mut all = stop_views(&intervals, &notes, from, to, min_minutes(q.min_minutes)?);
     all.reverse(); // newest first
     Ok(Json(page(all, limit, offset)))
 }
@@ -386,6 +389,7 @@ pub async fn shift(
     let m = machine_config(&config, &id)?;
     let now = now_millis();
     let w = pick_window(&config, &q, now)?;
+    let min_stop_minutes = min_minutes(q.min_minutes)?;
     let (from, to) = (w.start.timestamp_millis(), w.end.timestamp_millis().min(now));
     let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
     let states = state.store.states(&query).await?;
@@ -402,15 +406,20 @@ pub async fn shift(
         (Some(a), Some(p)) => Some(a * p),
         _ => None,
     };
-    let mut strokes_by_hour = Vec::new();
-    let mut hour = from - from.rem_euclid(3_600_000);
-    while hour < to {
-        let n = strokes.iter().filter(|s| s.end >= hour.max(from) && s.end < (hour + 3_600_000).min(to)).count();
-        strokes_by_hour.push(HourStrokes { hour_start: rfc3339(hour), strokes: n as u64 });
-        hour += 3_600_000;
+    // One pass over the strokes into the clock hours the shift touches.
+    const HOUR: Millis = 3_600_000;
+    let first_hour = from - from.rem_euclid(HOUR);
+    let mut counts = vec![0u64; ((to - first_hour + HOUR - 1) / HOUR).max(0) as usize];
+    for s in strokes.iter().filter(|s| s.end >= from && s.end < to) {
+        counts[((s.end - first_hour) / HOUR) as usize] += 1;
     }
-    let min_stop_minutes = q.min_minutes.unwrap_or(5.0).max(0.0);
-    let stops = stop_views(&state, &id, from, to, min_stop_minutes).await?;
+    let strokes_by_hour = counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, strokes)| HourStrokes { hour_start: rfc3339(first_hour + i as Millis * HOUR), strokes })
+        .collect();
+    let notes = state.store.notes(Some(&id), from, to).await?;
+    let stops = stop_views(&states, &notes, from, to, min_stop_minutes);
     Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
 }
 

@@ -31,7 +31,6 @@ pub struct Today {
     pub strokes: HashMap<String, u64>,
     pub jobs: HashMap<String, String>,
     pub open_alerts: usize,
-    pub computed_at: Millis,
 }
 
 #[derive(Default)]
@@ -62,7 +61,7 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
     let now = now_millis();
     let from = day_start(&config, now);
     let q = Query { from, to: now, key: None };
-    let mut today = Today { day_start: from, computed_at: now, ..Default::default() };
+    let mut today = Today { day_start: from, ..Default::default() };
     for s in state.store.states(&q).await? {
         if s.value == MachineState::Executing {
             let a = s.start.max(from);
@@ -78,7 +77,7 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
             today.jobs.insert(n.machine, n.value);
         }
     }
-    today.open_alerts = state.store.alerts(true, 0, Millis::MAX, 1000, 0).await?.len();
+    today.open_alerts = state.store.open_alert_count().await?;
     Ok(today)
 }
 

@@ -338,6 +338,15 @@ impl SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Alerts not yet acknowledged.
+    pub async fn open_alert_count(&self) -> Result<usize, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM alert WHERE acked_ms IS NULL")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::io("counting alerts"))?;
+        Ok(n as usize)
+    }
+
     pub async fn alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
         let row: Option<AlertRow> = sqlx::query_as(
             "SELECT id, rule, subject, message, raised_ms, cleared_ms, acked_by, acked_ms FROM alert WHERE id = ?",
