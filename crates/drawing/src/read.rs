@@ -95,7 +95,7 @@ pub fn read_dxf(bytes: &[u8], options: &ReadOptions) -> Result<PartDrawing, Draw
     let mut reader = Reader {
         blocks: &blocks,
         layers: &selected,
-        chord_error: options.chord_error_mm / units.mm(),
+        chord_error_mm: options.chord_error_mm,
         out: Vec::new(),
         skipped: BTreeMap::new(),
     };
@@ -182,8 +182,8 @@ fn select_layers(all: &BTreeSet<String>, options: &ReadOptions) -> Result<BTreeS
 struct Reader<'a> {
     blocks: &'a BTreeMap<String, &'a dxf::Block>,
     layers: &'a BTreeSet<String>,
-    /// In drawing units.
-    chord_error: f64,
+    /// On the part, after every scale (units, blocks) is applied.
+    chord_error_mm: f64,
     out: Vec<Curve>,
     skipped: BTreeMap<String, usize>,
 }
@@ -199,6 +199,12 @@ fn ocs(normal: &dxf::Vector) -> Option<Matrix3<f64>> {
         return None;
     }
     Some(if normal.z < 0.0 { Matrix3::new_nonuniform_scaling(&Vector2::new(-1.0, 1.0)) } else { Matrix3::identity() })
+}
+
+/// The largest factor by which `m` lengthens a vector (its largest singular value).
+fn max_stretch(m: &Matrix3<f64>) -> f64 {
+    let linear = m.fixed_view::<2, 2>(0, 0).into_owned();
+    linear.singular_values().max().max(1e-12)
 }
 
 /// Scale of a transform if it keeps circles circles (a similarity), else `None`.
@@ -234,7 +240,9 @@ impl Reader<'_> {
     ) -> Result<(), DrawingError> {
         let layer = effective_layer(e, insert_layer).to_string();
         let wanted = self.layers.contains(&layer);
-        let tol = self.chord_error;
+        // Curves are flattened in their own units, then placed: the error allowed there
+        // is the one on the part divided by the largest stretch of the placement.
+        let tol = self.chord_error_mm / max_stretch(m);
         match &e.specific {
             EntityType::Insert(ins) => {
                 let Some(block) = self.blocks.get(&ins.name).copied() else {

@@ -220,3 +220,25 @@ fn text_and_broken_files_are_refused_with_a_reason() {
         Err(DrawingError::Parse(_)) | Err(DrawingError::Empty { .. })
     ));
 }
+
+#[test]
+fn the_chord_error_holds_on_the_part_also_in_a_scaled_block() {
+    let tol = 0.002;
+    let mut d = drawing(dxf::enums::Units::Millimeters, Vec::new());
+    let mut block = Block::default();
+    block.name = "ROUND".into();
+    block.entities.push(on("0", EntityType::Arc(Arc::new(Point::new(0.0, 0.0, 0.0), 1.0, 0.0, 180.0))));
+    d.add_block(block);
+    // A 1 mm arc drawn 50 times larger.
+    let mut insert = Insert::default();
+    insert.name = "ROUND".into();
+    insert.x_scale_factor = 50.0;
+    insert.y_scale_factor = 50.0;
+    d.add_entity(on("CUT", EntityType::Insert(insert)));
+    let p = read_dxf(&bytes(&d), &ReadOptions { chord_error_mm: tol, ..Default::default() }).expect("read");
+    let points = polylines(&p)[0];
+    assert!(points.iter().all(|q| (q.x.hypot(q.y) - 50.0).abs() < 1e-9), "vertices on the 50 mm arc");
+    let worst =
+        points.windows(2).map(|w| 50.0 - ((w[0].x + w[1].x) / 2.0).hypot((w[0].y + w[1].y) / 2.0)).fold(0.0, f64::max);
+    assert!(worst <= tol + 1e-9, "chords stray {worst} mm from the placed arc, more than {tol}");
+}
