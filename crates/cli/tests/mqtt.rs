@@ -118,7 +118,12 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
     assert!(state_json["at"].as_str().is_some_and(|t| t.ends_with('Z')), "{state_json}");
     let lamp = json(got.iter().find(|g| g.topic == "sheetsight/brake-1/lamp/0").expect("lamp"));
     assert_eq!(lamp["color"], "red");
-    // A late subscriber gets the current values at once, as retained messages.
+    // A late subscriber gets the current values at once, as retained messages, but no
+    // stroke (an event, not a value): wait until a stroke has been published.
+    let stroke =
+        wait_for(&log, "a stroke", Duration::from_secs(60), |g| g.iter().any(|x| x.topic.ends_with("/stroke"))).await;
+    let stroke = json(stroke.iter().find(|x| x.topic.ends_with("/stroke")).expect("stroke"));
+    assert!(stroke["duration_s"].as_f64().is_some_and(|d| d > 0.0), "{stroke}");
     let late = subscribe(broker.port, "late-subscriber");
     let retained = wait_for(&late, "retained values", Duration::from_secs(10), |g| {
         MACHINES.iter().all(|m| g.iter().any(|x| x.topic == format!("sheetsight/{m}/state") && x.retain))
