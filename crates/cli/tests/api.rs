@@ -190,6 +190,7 @@ async fn roles_openapi_errors_and_secrets() {
     assert_eq!(status, 201);
     let bad = Api::with_token(base.clone(), "sst_not-a-token");
     assert_eq!(bad.send("GET", "/api/v1/overview", None).await.status(), 401);
+    assert_eq!(bad.send("GET", "/api/v1/openapi.json", None).await.status(), 200, "public routes ignore tokens");
 
     // The OpenAPI document describes exactly the served routes, and real answers fit it.
     let (status, doc) = anonymous.json("GET", "/api/v1/openapi.json", None).await;

@@ -209,7 +209,7 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> ApiResult<Option
 }
 
 /// Enforces the role of the matched route and, for browser sessions, the CSRF token on
-/// every method that changes something. Public routes pass with no principal.
+/// every method that changes something. Public routes pass without a lookup.
 pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
     let path = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let method = req.method().clone();
@@ -217,30 +217,29 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
         // Every served route is in the table; anything else is refused, not let through.
         return ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such route").into_response();
     };
+    // Public routes (the page, its assets, the document, the login) need nobody: no
+    // session lookup, and a stale token sent along does not stand in the way.
+    let Some(needed) = route.role else { return next.run(req).await };
     let principal = match identify(&state, req.headers()).await {
-        Ok(p) => p,
+        Ok(Some(p)) => p,
+        Ok(None) => return ApiError::unauthorized().into_response(),
         Err(e) => return e.into_response(),
     };
-    if let Some(needed) = route.role {
-        let Some(p) = &principal else { return ApiError::unauthorized().into_response() };
-        if p.role < needed {
-            return ApiError::forbidden(needed.as_str(), p.role.as_str()).into_response();
-        }
-        let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-        if changes && p.via == "session" {
-            let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            if sent.is_none() || sent != p.csrf.as_deref() {
-                return ApiError::new(
-                    axum::http::StatusCode::FORBIDDEN,
-                    "missing or wrong X-CSRF-Token header (GET /api/v1/session gives it)",
-                )
-                .into_response();
-            }
+    if principal.role < needed {
+        return ApiError::forbidden(needed.as_str(), principal.role.as_str()).into_response();
+    }
+    let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes && principal.via == "session" {
+        let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        if sent.is_none() || sent != principal.csrf.as_deref() {
+            return ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "missing or wrong X-CSRF-Token header (GET /api/v1/session gives it)",
+            )
+            .into_response();
         }
     }
-    if let Some(p) = principal {
-        req.extensions_mut().insert(p);
-    }
+    req.extensions_mut().insert(principal);
     next.run(req).await
 }
 
