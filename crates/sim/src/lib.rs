@@ -5,6 +5,7 @@
 //! (JSON Lines in the event format) and a matching SheetSight configuration. The same
 //! scenes feed the tests, the benchmarks and `sheetsight demo`.
 
+pub mod backlit;
 pub mod render;
 pub mod scene;
 

@@ -1,0 +1,369 @@
+//! Calibration from a photo of the plate: its holes found to a fraction of a pixel,
+//! matched to the drawing's grid (the half-size marker hole tells which way round the
+//! plate lies), and the table's camera model fitted to them (homography, radial and
+//! tangential distortion, distortion centre) by Levenberg–Marquardt on the centres of
+//! the imaged circles (which, under perspective, are not the images of the centres).
+
+use image::GrayImage;
+use nalgebra::Vector2;
+use serde::{Deserialize, Serialize};
+use sheetsight_drawing::{FeatureKind, Part};
+
+use crate::fit::{fit_ellipse_center, fit_homography};
+use crate::silhouette::{PhotoError, Silhouette};
+use crate::table::{Distortion, Mm, Px, TableModel, apply_h, imaged_circle_center};
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum CalibrationError {
+    #[error("the plate drawing: {0}")]
+    Plate(String),
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(
+        "only {found} of the plate's {expected} holes were found in the photo (at least {needed} are needed); light the whole plate evenly and keep it fully in view"
+    )]
+    TooFewHoles { found: usize, expected: usize, needed: usize },
+    #[error("the marker hole (half the size of the others) {0}; is this the plate of the drawing given?")]
+    Marker(String),
+    #[error(
+        "the camera model fits the plate poorly: {rms_px:.2} px RMS (at most {limit_px} px); the plate may be bent or not lying flat, or the photo smeared"
+    )]
+    PoorFit { rms_px: f64, limit_px: f64 },
+}
+
+/// The plate's grid, as drawn.
+#[derive(Clone, Debug)]
+pub struct PlateGrid {
+    pub origin_mm: Mm,
+    pub pitch_mm: f64,
+    pub columns: usize,
+    pub rows: usize,
+    pub hole_mm: f64,
+    pub marker_mm: (Mm, f64),
+}
+
+impl PlateGrid {
+    /// The grid of a plate drawing: equal round holes on a square pitch, and one
+    /// smaller marker hole.
+    pub fn from_part(part: &Part) -> Result<Self, CalibrationError> {
+        let bad = |m: &str| Err(CalibrationError::Plate(m.to_string()));
+        let holes: Vec<(Mm, f64)> = part
+            .features
+            .iter()
+            .filter_map(|f| match f.kind {
+                FeatureKind::Hole { center, diameter_mm, .. } => Some((center, diameter_mm)),
+                _ => None,
+            })
+            .collect();
+        if holes.len() < 10 {
+            return bad("it has fewer than 10 round holes; write one with `sheetsight plate`");
+        }
+        let mut sizes: Vec<f64> = holes.iter().map(|h| h.1).collect();
+        sizes.sort_by(f64::total_cmp);
+        let hole_mm = sizes[sizes.len() / 2];
+        let markers: Vec<&(Mm, f64)> = holes.iter().filter(|h| h.1 < 0.75 * hole_mm).collect();
+        let [marker] = markers[..] else {
+            return bad("it needs exactly one marker hole smaller than the others");
+        };
+        let regular: Vec<Mm> = holes.iter().filter(|h| (h.1 - hole_mm).abs() < 0.05 * hole_mm).map(|h| h.0).collect();
+        let pitch_mm = {
+            let mut nearest: Vec<f64> = regular
+                .iter()
+                .map(|p| regular.iter().filter(|q| *q != p).map(|q| (q - p).norm()).fold(f64::MAX, f64::min))
+                .collect();
+            nearest.sort_by(f64::total_cmp);
+            nearest[nearest.len() / 2]
+        };
+        let origin_mm = Mm::new(
+            regular.iter().map(|p| p.x).fold(f64::MAX, f64::min),
+            regular.iter().map(|p| p.y).fold(f64::MAX, f64::min),
+        );
+        let index = |v: f64| (v / pitch_mm).round() as usize;
+        let columns = regular.iter().map(|p| index(p.x - origin_mm.x)).max().unwrap_or(0) + 1;
+        let rows = regular.iter().map(|p| index(p.y - origin_mm.y)).max().unwrap_or(0) + 1;
+        let on_grid = regular.iter().all(|p| {
+            let g = Mm::new(
+                origin_mm.x + index(p.x - origin_mm.x) as f64 * pitch_mm,
+                origin_mm.y + index(p.y - origin_mm.y) as f64 * pitch_mm,
+            );
+            (g - p).norm() < 0.01 * pitch_mm
+        });
+        if !on_grid || regular.len() != columns * rows {
+            return bad("its holes are not a full square grid");
+        }
+        Ok(Self { origin_mm, pitch_mm, columns, rows, hole_mm, marker_mm: *marker })
+    }
+
+    pub fn hole(&self, i: usize, j: usize) -> Mm {
+        Mm::new(self.origin_mm.x + i as f64 * self.pitch_mm, self.origin_mm.y + j as f64 * self.pitch_mm)
+    }
+}
+
+/// One hole used in the fit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HoleResidual {
+    pub table_mm: [f64; 2],
+    pub measured_px: [f64; 2],
+    pub residual_px: [f64; 2],
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Calibration {
+    #[serde(flatten)]
+    pub model: TableModel,
+    pub mm_per_px: f64,
+    pub residual_rms_px: f64,
+    pub residual_rms_mm: f64,
+    pub residual_max_px: f64,
+    pub holes_used: usize,
+    pub holes_expected: usize,
+    pub plate_upside_down: bool,
+    pub residuals: Vec<HoleResidual>,
+}
+
+/// The largest RMS residual accepted.
+pub const MAX_RMS_PX: f64 = 0.3;
+
+/// A grid hole `(column, row)` and where it was seen.
+type Match = (usize, usize, Px);
+
+/// A hole seen in the photo.
+struct Seen {
+    center: Px,
+    area_px: u64,
+}
+
+pub fn calibrate(img: &GrayImage, grid: &PlateGrid) -> Result<Calibration, CalibrationError> {
+    let silhouette = Silhouette::find(img)?;
+    silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
+    let plate = silhouette
+        .material
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, c)| c.area_px)
+        .map(|(i, _)| i as u32)
+        .ok_or(PhotoError::NoPart { min_px: 0 })?;
+    let holes = silhouette.holes_of(plate, 12);
+    let mut points: Vec<Vec<Px>> = vec![Vec::new(); silhouette.lit.len()];
+    for e in &silhouette.edges {
+        if e.material == plate {
+            points[e.lit as usize].push(e.px);
+        }
+    }
+    let seen: Vec<Seen> = holes
+        .iter()
+        .filter_map(|&h| {
+            let center = fit_ellipse_center(&points[h as usize])?;
+            Some(Seen { center, area_px: silhouette.lit[h as usize].area_px })
+        })
+        .collect();
+    let expected = grid.columns * grid.rows;
+    let needed = (expected * 7 / 10).max(12);
+    if seen.len() < needed {
+        return Err(CalibrationError::TooFewHoles { found: seen.len(), expected, needed });
+    }
+    let mut areas: Vec<u64> = seen.iter().map(|s| s.area_px).collect();
+    areas.sort();
+    let typical = areas[areas.len() / 2] as f64;
+    let is_regular = |s: &Seen| (s.area_px as f64 - typical).abs() < 0.3 * typical;
+    let markers: Vec<&Seen> = seen.iter().filter(|s| (0.1..0.5).contains(&(s.area_px as f64 / typical))).collect();
+    let marker = match markers[..] {
+        [m] => m,
+        [] => return Err(CalibrationError::Marker("is not in the photo".into())),
+        _ => return Err(CalibrationError::Marker(format!("is not unique: {} holes of its size", markers.len()))),
+    };
+    let regular: Vec<Px> = seen.iter().filter(|s| is_regular(s)).map(|s| s.center).collect();
+
+    // The four holes around the marker; the grid's corner among them has two neighbours.
+    let mut around: Vec<Px> = regular.clone();
+    around.sort_by(|a, b| (a - marker.center).norm().total_cmp(&(b - marker.center).norm()));
+    around.truncate(4);
+    if around.len() < 4 {
+        return Err(CalibrationError::Marker("has not four holes around it".into()));
+    }
+    let side_px = (around[0] - marker.center).norm() * std::f64::consts::SQRT_2;
+    let neighbours = |p: Px| regular.iter().filter(|q| **q != p && (*q - p).norm() < 1.3 * side_px).count();
+    let corners: Vec<Px> = around.iter().copied().filter(|p| neighbours(*p) == 2).collect();
+    let [corner] = corners[..] else {
+        return Err(CalibrationError::Marker("does not lie in a corner cell of the grid".into()));
+    };
+    let mut adjacent: Vec<Px> = around.iter().copied().filter(|p| *p != corner).collect();
+    adjacent.sort_by(|a, b| (a - corner).norm().total_cmp(&(b - corner).norm()));
+    let (a, b, diagonal) = (adjacent[0], adjacent[1], adjacent[2]);
+
+    let mut best: Option<(Vec<Match>, bool)> = None;
+    for (x_dir, y_dir) in [(a, b), (b, a)] {
+        let start = [(0, 0, corner), (1, 0, x_dir), (0, 1, y_dir), (1, 1, diagonal)];
+        let matched = grow(grid, &regular, &start, side_px);
+        let h = homography_of(grid, &matched);
+        let proper = h.is_some_and(|h| {
+            let (o, x, y) = (apply_h(&h, grid.hole(0, 0)), apply_h(&h, grid.hole(1, 0)), apply_h(&h, grid.hole(0, 1)));
+            let (u, v) = (x - o, y - o);
+            u.x * v.y - u.y * v.x < 0.0
+        });
+        let better = match &best {
+            None => true,
+            Some((m, p)) => matched.len() > m.len() || (matched.len() == m.len() && proper && !p),
+        };
+        if better {
+            best = Some((matched, proper));
+        }
+    }
+    let (mut matched, proper) = best.unwrap_or_default();
+    if !proper {
+        // Face down: the grid is symmetric, so index it as seen from above.
+        for m in &mut matched {
+            m.0 = grid.columns - 1 - m.0;
+        }
+    }
+    if matched.len() < needed {
+        return Err(CalibrationError::TooFewHoles { found: matched.len(), expected, needed });
+    }
+    let (w, h) = img.dimensions();
+    let mut fit = fit_model(grid, &matched, w, h);
+    // Drop holes far off the fit (a speck in a hole) and fit again.
+    let mut errors: Vec<f64> = residuals(grid, &matched, &fit).iter().map(|r| r.norm()).collect();
+    let mut sorted = errors.clone();
+    sorted.sort_by(f64::total_cmp);
+    let limit = (5.0 * sorted[sorted.len() / 2]).max(0.05);
+    if errors.iter().any(|&e| e > limit) {
+        let mut k = 0;
+        matched.retain(|_| {
+            k += 1;
+            errors[k - 1] <= limit
+        });
+        fit = fit_model(grid, &matched, w, h);
+        errors = residuals(grid, &matched, &fit).iter().map(|r| r.norm()).collect();
+    }
+    let rms_px = (errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64).sqrt();
+    let centre_mm = fit.to_table(Px::new(w as f64 / 2.0, h as f64 / 2.0));
+    let mm_per_px = fit.mm_per_px_at(centre_mm);
+    let res = residuals(grid, &matched, &fit);
+    let calibration = Calibration {
+        mm_per_px,
+        residual_rms_px: rms_px,
+        residual_rms_mm: (matched
+            .iter()
+            .zip(&res)
+            .map(|(m, r)| (r.norm() * fit.mm_per_px_at(grid.hole(m.0, m.1))).powi(2))
+            .sum::<f64>()
+            / res.len() as f64)
+            .sqrt(),
+        residual_max_px: errors.iter().cloned().fold(0.0, f64::max),
+        holes_used: matched.len(),
+        holes_expected: expected,
+        plate_upside_down: !proper,
+        residuals: matched
+            .iter()
+            .zip(&res)
+            .map(|(m, r)| {
+                let t = grid.hole(m.0, m.1);
+                HoleResidual { table_mm: [t.x, t.y], measured_px: [m.2.x, m.2.y], residual_px: [r.x, r.y] }
+            })
+            .collect(),
+        model: TableModel { camera: fit.camera_position(), ..fit },
+    };
+    if rms_px > MAX_RMS_PX {
+        return Err(CalibrationError::PoorFit { rms_px, limit_px: MAX_RMS_PX });
+    }
+    Ok(calibration)
+}
+
+/// Grows the match from the marker's cell outwards: predict each grid hole from a
+/// homography of the matches so far, take the nearest hole seen within a third of a
+/// pitch, refit, and double the reach.
+fn grow(grid: &PlateGrid, seen: &[Px], start: &[Match], side_px: f64) -> Vec<Match> {
+    let mut matched: Vec<Match> = start.to_vec();
+    let mut reach = 2;
+    loop {
+        let Some(h) = homography_of(grid, &matched) else { return matched };
+        let mut next = Vec::new();
+        for j in 0..grid.rows.min(reach + 1) {
+            for i in 0..grid.columns.min(reach + 1) {
+                let predicted = apply_h(&h, grid.hole(i, j));
+                let nearest = seen
+                    .iter()
+                    .map(|p| (*p, (p - predicted).norm()))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                    .filter(|(_, d)| *d < side_px / 3.0);
+                if let Some((p, _)) = nearest {
+                    next.push((i, j, p));
+                }
+            }
+        }
+        let done = reach >= grid.columns.max(grid.rows);
+        matched = next;
+        if done {
+            return matched;
+        }
+        reach *= 2;
+    }
+}
+
+fn homography_of(grid: &PlateGrid, matched: &[Match]) -> Option<nalgebra::Matrix3<f64>> {
+    let from: Vec<Mm> = matched.iter().map(|m| grid.hole(m.0, m.1)).collect();
+    let to: Vec<Px> = matched.iter().map(|m| m.2).collect();
+    fit_homography(&from, &to)
+}
+
+fn model_of(p: &[f64], w: u32, h: u32) -> TableModel {
+    let homography = [[p[0], p[1], p[2]], [p[3], p[4], p[5]], [p[6], p[7], 1.0]];
+    let distortion = Distortion {
+        center_px: [p[12], p[13]],
+        scale_px: w.max(h) as f64 / 2.0,
+        k1: p[8],
+        k2: p[9],
+        p1: p[10],
+        p2: p[11],
+    };
+    TableModel { image_width_px: w, image_height_px: h, homography, distortion, camera: None }
+}
+
+fn predicted(grid: &PlateGrid, model: &TableModel, i: usize, j: usize) -> Px {
+    let centre = imaged_circle_center(&model.h(), grid.hole(i, j), grid.hole_mm / 2.0);
+    model.distortion.apply(centre)
+}
+
+fn residuals(grid: &PlateGrid, matched: &[Match], model: &TableModel) -> Vec<Vector2<f64>> {
+    matched.iter().map(|m| m.2 - predicted(grid, model, m.0, m.1)).collect()
+}
+
+fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel {
+    let start_h = homography_of(grid, matched).unwrap_or_else(nalgebra::Matrix3::identity);
+    let none = Distortion::none(w, h);
+    let start = [
+        start_h[(0, 0)],
+        start_h[(0, 1)],
+        start_h[(0, 2)],
+        start_h[(1, 0)],
+        start_h[(1, 1)],
+        start_h[(1, 2)],
+        start_h[(2, 0)],
+        start_h[(2, 1)],
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        none.center_px[0],
+        none.center_px[1],
+    ];
+    let scale: Vec<f64> = start.iter().map(|v| v.abs().max(1e-6)).chain([]).collect();
+    let scale: Vec<f64> = scale
+        .iter()
+        .enumerate()
+        .map(|(k, s)| match k {
+            8..=11 => 1e-3,
+            12 | 13 => 1.0,
+            _ => *s,
+        })
+        .collect();
+    let fitted = crate::lm::minimise(&start, &scale, 2 * matched.len(), 200, |p, out| {
+        let model = model_of(p, w, h);
+        for (k, m) in matched.iter().enumerate() {
+            let r = m.2 - predicted(grid, &model, m.0, m.1);
+            out[2 * k] = r.x;
+            out[2 * k + 1] = r.y;
+        }
+    });
+    model_of(&fitted.params, w, h)
+}

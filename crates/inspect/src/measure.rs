@@ -1,0 +1,418 @@
+//! One inspection: the photo's silhouette mapped to the table, the drawing placed on it,
+//! a thick part's silhouette corrected for perspective, every feature measured and
+//! judged against the tolerance.
+//!
+//! Matching: each lit region inside the part (a hole or cut-out in the photo) is matched
+//! to the nearest feature of the drawing within its reach (a third of the feature's
+//! size, at least 2 mm, at most half the way to the next feature); what is left over in
+//! the drawing is missing, what is left over in the photo is extra.
+
+use image::GrayImage;
+use nalgebra::Vector2;
+use sheetsight_drawing::{FeatureKind, Part};
+
+use crate::fit::fit_circle;
+use crate::nominal::NominalIndex;
+use crate::pose::{self, Moments, Pose};
+use crate::report::{Extra, FeatureReport, HoleSize, Position, Report, Verdict, round};
+use crate::silhouette::{PhotoError, Silhouette};
+use crate::table::{Mm, Px, TableModel};
+
+#[derive(Clone, Debug)]
+pub struct InspectOptions {
+    pub tolerance_mm: f64,
+    pub thickness_mm: f64,
+}
+
+impl Default for InspectOptions {
+    fn default() -> Self {
+        Self { tolerance_mm: 0.2, thickness_mm: 0.0 }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InspectError {
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    #[error(
+        "the photo is {photo_w}x{photo_h} px but the calibration is for {cal_w}x{cal_h} px; calibrate this camera at this resolution"
+    )]
+    Resolution { photo_w: u32, photo_h: u32, cal_w: u32, cal_h: u32 },
+    #[error(
+        "the drawing cannot be placed on the part (after the best fit, {inliers_percent:.0} % of its edges lie within {rms_mm:.2} mm RMS); is this the part of this drawing?"
+    )]
+    NoPose { rms_mm: f64, inliers_percent: f64 },
+    #[error(
+        "--thickness-mm needs the camera's position over the table, and the calibration has none (the camera looked straight down); tilt it by a few degrees and calibrate again"
+    )]
+    NoCameraPosition,
+    #[error(
+        "the part in the photo is {measured:.0} mm² but the drawing's is {drawn:.0} mm²; is this the part of this drawing, and the calibration of this table?"
+    )]
+    WrongSize { measured: f64, drawn: f64 },
+}
+
+/// What an inspection found, with what the pictures need.
+pub struct Inspection {
+    pub report: Report,
+    /// Every edge point of the part: photo pixel, deviation from the drawing (mm,
+    /// positive where the part has void), and the report feature it belongs to.
+    pub edges: Vec<(Px, f64, Option<usize>)>,
+    pub edge_width_px: f64,
+}
+
+/// A lit region inside the part, measured.
+struct Region {
+    points: Vec<Mm>,
+    centre: Mm,
+    circle: Option<(Mm, f64)>,
+    roundness_mm: f64,
+}
+
+pub fn inspect(
+    img: &GrayImage,
+    model: &TableModel,
+    part: &Part,
+    options: &InspectOptions,
+) -> Result<Inspection, InspectError> {
+    let (w, h) = img.dimensions();
+    if (w, h) != (model.image_width_px, model.image_height_px) {
+        return Err(InspectError::Resolution {
+            photo_w: w,
+            photo_h: h,
+            cal_w: model.image_width_px,
+            cal_h: model.image_height_px,
+        });
+    }
+    let camera = match (options.thickness_mm > 0.0, &model.camera) {
+        (false, _) => None,
+        (true, Some(c)) => Some(c.clone()),
+        (true, None) => return Err(InspectError::NoCameraPosition),
+    };
+    let silhouette = Silhouette::find(img)?;
+    silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
+    let part_label = silhouette.part()?;
+    let h_inv = model.inverse_h();
+
+    // The part's edge points on the table.
+    let edge_index: Vec<usize> =
+        (0..silhouette.edges.len()).filter(|&i| silhouette.edges[i].material == part_label).collect();
+    let mut table: Vec<Mm> = edge_index.iter().map(|&i| model.to_table_with(&h_inv, silhouette.edges[i].px)).collect();
+
+    // Moments of the silhouette, from every other pixel of every other row.
+    let mut sums = [0.0; 6];
+    for run in silhouette.material_runs.iter().filter(|r| r.component == part_label && r.y % 2 == 0) {
+        for x in (run.x0..run.x1).step_by(2) {
+            let p = model.to_table_with(&h_inv, Px::new(x as f64, run.y as f64));
+            for (s, v) in sums.iter_mut().zip([1.0, p.x, p.y, p.x * p.x, p.y * p.y, p.x * p.y]) {
+                *s += v;
+            }
+        }
+    }
+    let mut measured = Moments::from_sums(sums);
+    measured.area *= 4.0 * model.mm_per_px_at(Mm::new(measured.cx, measured.cy)).powi(2);
+    let drawn = Moments::of_part(part);
+    if !(0.5..2.0).contains(&(measured.area / drawn.area)) {
+        return Err(InspectError::WrongSize { measured: measured.area, drawn: drawn.area });
+    }
+    let index = NominalIndex::new(part);
+    let fits = pose::find(&index, &drawn, &measured, &table);
+    let Some(&first) = fits.first() else {
+        return Err(InspectError::NoPose { rms_mm: f64::NAN, inliers_percent: 0.0 });
+    };
+    let raw = table.clone();
+    if let Some(cam) = &camera {
+        // A thick part: where the top face's edge is what the camera sees, move the
+        // edge point back by the perspective's push (away from the camera's nadir).
+        let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
+        let push = options.thickness_mm / (cam.height_mm - options.thickness_mm);
+        for q in table.iter_mut() {
+            let p = first.pose.to_drawing(*q);
+            if let Some(n) = index.nearest(p, 5.0) {
+                let normal = first.pose.turn_to_table(n.void_normal);
+                let shift = (push * (*q - nadir).dot(&normal)).max(0.0);
+                *q -= normal * shift;
+            }
+        }
+    }
+    // Both mirror states again, on the corrected points.
+    let fit = fits
+        .iter()
+        .map(|f| if camera.is_some() { pose::refine(&index, &f.pose, &table) } else { *f })
+        .min_by(|a, b| a.score().total_cmp(&b.score()))
+        .unwrap_or(first);
+    let fit = pose::refine(&index, &fit.pose, &table);
+    if fit.inliers < 0.6 || fit.rms_mm > 1.0 {
+        return Err(InspectError::NoPose { rms_mm: fit.rms_mm, inliers_percent: 100.0 * fit.inliers });
+    }
+    let pose = fit.pose;
+    let drawing: Vec<Mm> = table.iter().map(|q| pose.to_drawing(*q)).collect();
+    // A silhouette point of a thick part lies on the bottom face's edge or on the top
+    // face's edge as projected: its deviation is the smaller of the two. (Where the top
+    // face hides a narrow notch, the silhouette follows the top face.)
+    let top_face: Option<Vec<Mm>> = camera.as_ref().map(|cam| {
+        let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
+        let s = cam.height_mm / (cam.height_mm - options.thickness_mm);
+        raw.iter().map(|q| pose.to_drawing(nadir + (q - nadir) / s)).collect()
+    });
+    let deviation_of = |i: usize, loop_index: usize, far: f64| {
+        let at = |p: Mm| index.nearest_in(p, 50.0, loop_index).map_or(far, |n| n.signed_mm);
+        let bottom = at(pose.to_drawing(raw[i]));
+        match &top_face {
+            Some(top) => {
+                let t = at(top[i]);
+                if t.abs() < bottom.abs() { t } else { bottom }
+            }
+            None => bottom,
+        }
+    };
+
+    // Regions inside the part (holes and cut-outs in the photo), and the outline's points.
+    let min_area_px = 6;
+    let holes = silhouette.holes_of(part_label, min_area_px);
+    let mut slot_of = vec![usize::MAX; silhouette.lit.len()];
+    for (k, &l) in holes.iter().enumerate() {
+        slot_of[l as usize] = k;
+    }
+    let mut region_points: Vec<Vec<usize>> = vec![Vec::new(); holes.len()];
+    let mut outline_points = Vec::new();
+    for (k, &i) in edge_index.iter().enumerate() {
+        let lit = silhouette.edges[i].lit as usize;
+        if silhouette.lit[lit].touches_border {
+            outline_points.push(k);
+        } else if slot_of[lit] != usize::MAX {
+            region_points[slot_of[lit]].push(k);
+        }
+    }
+    let regions: Vec<Region> = region_points
+        .iter()
+        .map(|idx| {
+            let points: Vec<Mm> = idx.iter().map(|&k| drawing[k]).collect();
+            let n = points.len().max(1) as f64;
+            let centre =
+                Mm::new(points.iter().map(|p| p.x).sum::<f64>() / n, points.iter().map(|p| p.y).sum::<f64>() / n);
+            let circle = trimmed_circle(&points);
+            let roundness_mm =
+                circle.map_or(f64::MAX, |(c, r)| points.iter().map(|p| ((p - c).norm() - r).abs()).fold(0.0, f64::max));
+            Region { points, centre, circle, roundness_mm }
+        })
+        .collect();
+
+    // Match regions to features.
+    let features = &part.features;
+    let centre_of = |k: usize| match features[k].kind {
+        FeatureKind::Hole { center, .. } => center,
+        FeatureKind::Slot { center, .. } => center,
+        FeatureKind::Cutout { centroid } => centroid,
+    };
+    let size_of = |k: usize| (features[k].outline.area() / std::f64::consts::PI).sqrt() * 2.0;
+    let reach: Vec<f64> = (0..features.len())
+        .map(|k| {
+            let neighbour = (0..features.len())
+                .filter(|&j| j != k)
+                .map(|j| (centre_of(j) - centre_of(k)).norm())
+                .fold(f64::MAX, f64::min);
+            (size_of(k) / 3.0).max(2.0).min(neighbour / 2.0)
+        })
+        .collect();
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::new();
+    for (r, region) in regions.iter().enumerate() {
+        for (k, &reach_k) in reach.iter().enumerate() {
+            let d = (region.centre - centre_of(k)).norm();
+            if d <= reach_k {
+                pairs.push((d, k, r));
+            }
+        }
+    }
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut feature_region, mut region_taken) = (vec![None; features.len()], vec![false; regions.len()]);
+    for (_, k, r) in pairs {
+        if feature_region[k].is_none() && !region_taken[r] {
+            feature_region[k] = Some(r);
+            region_taken[r] = true;
+        }
+    }
+
+    let tol = options.tolerance_mm;
+    let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
+    let mut reports = Vec::new();
+    let mut point_feature: Vec<Option<usize>> = vec![None; drawing.len()];
+    let mut deviation: Vec<f64> = vec![0.0; drawing.len()];
+    let (mut holes_n, mut cutouts_n) = (0, 0);
+    for (k, f) in features.iter().enumerate() {
+        let region = feature_region[k].map(|r| &regions[r]);
+        if let Some(r) = feature_region[k] {
+            for &i in &region_points[r] {
+                point_feature[i] = Some(reports.len());
+                deviation[i] = deviation_of(i, k + 1, 50.0);
+            }
+        }
+        match f.kind {
+            FeatureKind::Hole { center, diameter_mm, .. } => {
+                holes_n += 1;
+                // A hole drawn as a polygon is cut as one: its nominal circle is the one
+                // fitted to its sides, as the measured one is.
+                let (center, diameter_mm) = match f.outline.circle {
+                    Some(_) => (center, diameter_mm),
+                    None => {
+                        fit_circle(&along(&f.outline.points, 0.02)).map_or((center, diameter_mm), |(c, r)| (c, 2.0 * r))
+                    }
+                };
+                let nominal = HoleSize { x_mm: round(center.x), y_mm: round(center.y), d_mm: round(diameter_mm) };
+                let fitted = region.and_then(|r| r.circle.map(|c| (c, r.roundness_mm)));
+                reports.push(match fitted {
+                    Some(((c, radius), roundness)) => {
+                        let position_error = (c - center).norm();
+                        let diameter_error = 2.0 * radius - diameter_mm;
+                        FeatureReport::Hole {
+                            id: format!("hole-{holes_n}"),
+                            nominal,
+                            measured: Some(HoleSize { x_mm: round(c.x), y_mm: round(c.y), d_mm: round(2.0 * radius) }),
+                            position_error_mm: Some(round(position_error)),
+                            diameter_error_mm: Some(round(diameter_error)),
+                            verdict: judge(position_error <= tol && diameter_error.abs() <= tol && roundness <= tol),
+                        }
+                    }
+                    None => FeatureReport::Hole {
+                        id: format!("hole-{holes_n}"),
+                        nominal,
+                        measured: None,
+                        position_error_mm: None,
+                        diameter_error_mm: None,
+                        verdict: Verdict::Missing,
+                    },
+                });
+            }
+            FeatureKind::Slot { center, .. } | FeatureKind::Cutout { centroid: center } => {
+                cutouts_n += 1;
+                let nominal = Position { x_mm: round(center.x), y_mm: round(center.y) };
+                reports.push(match feature_region[k] {
+                    Some(r) => {
+                        let shift = translation_onto(&index, &regions[r].points, k + 1);
+                        let max_dev = region_points[r].iter().map(|&i| deviation[i].abs()).fold(0.0, f64::max);
+                        FeatureReport::Cutout {
+                            id: format!("cutout-{cutouts_n}"),
+                            nominal,
+                            measured: Some(Position {
+                                x_mm: round(center.x + shift.x),
+                                y_mm: round(center.y + shift.y),
+                            }),
+                            max_deviation_mm: Some(round(max_dev)),
+                            verdict: judge(max_dev <= tol),
+                        }
+                    }
+                    None => FeatureReport::Cutout {
+                        id: format!("cutout-{cutouts_n}"),
+                        nominal,
+                        measured: None,
+                        max_deviation_mm: None,
+                        verdict: Verdict::Missing,
+                    },
+                });
+            }
+        }
+    }
+    // The outline: distances of its points to the drawn outline (far ones count as far).
+    let outline_id = reports.len();
+    let outline_dev: Vec<f64> = outline_points
+        .iter()
+        .map(|&i| {
+            point_feature[i] = Some(outline_id);
+            let d = deviation_of(i, 0, 50.0);
+            deviation[i] = d;
+            d.abs()
+        })
+        .collect();
+    let max_dev = outline_dev.iter().cloned().fold(0.0, f64::max);
+    let rms_dev = (outline_dev.iter().map(|d| d * d).sum::<f64>() / outline_dev.len().max(1) as f64).sqrt();
+    reports.push(FeatureReport::Outline {
+        id: "outline".into(),
+        max_deviation_mm: round(max_dev),
+        rms_deviation_mm: round(rms_dev),
+        verdict: judge(max_dev <= tol),
+    });
+
+    let extra: Vec<Extra> = regions
+        .iter()
+        .enumerate()
+        .filter(|&(r, _)| !region_taken[r])
+        .map(|(_, region)| {
+            let round_enough = region.circle.is_some_and(|(_, radius)| region.roundness_mm < (0.1 * radius).max(tol));
+            let (c, d) = match region.circle {
+                Some((c, radius)) if round_enough => (c, 2.0 * radius),
+                _ => {
+                    (region.centre, 2.0 * region.points.iter().map(|p| (p - region.centre).norm()).fold(0.0, f64::max))
+                }
+            };
+            Extra {
+                kind: if round_enough { "hole" } else { "cutout" }.into(),
+                x_mm: round(c.x),
+                y_mm: round(c.y),
+                d_mm: round(d),
+            }
+        })
+        .collect();
+    let verdict = if extra.is_empty() && reports.iter().all(|r| r.verdict() == Verdict::Pass) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    let report = Report {
+        verdict,
+        pose: Pose {
+            x_mm: round(pose.x_mm),
+            y_mm: round(pose.y_mm),
+            angle_deg: round(pose.angle_deg.rem_euclid(360.0)),
+            mirrored: pose.mirrored,
+        },
+        features: reports,
+        extra,
+    };
+    let edges =
+        edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k], point_feature[k])).collect();
+    Ok(Inspection { report, edges, edge_width_px: silhouette.edge_width_px })
+}
+
+/// The translation that best lays `points` on loop `loop_index` (point-to-line,
+/// a few Gauss–Newton steps): how far a cut-out sits from where it is drawn.
+fn translation_onto(index: &NominalIndex, points: &[Mm], loop_index: usize) -> Vector2<f64> {
+    let mut t = Vector2::zeros();
+    for _ in 0..10 {
+        let (mut a, mut b) = (nalgebra::Matrix2::<f64>::zeros(), Vector2::<f64>::zeros());
+        for p in points {
+            if let Some(n) = index.nearest_in(p - t, 50.0, loop_index) {
+                a += n.void_normal * n.void_normal.transpose();
+                b += n.void_normal * n.signed_mm;
+            }
+        }
+        let Some(step) = a.lu().solve(&b) else { break };
+        t += step;
+        if step.norm() < 1e-7 {
+            break;
+        }
+    }
+    t
+}
+
+/// A circle fitted to all points, then again without those more than three robust
+/// standard deviations off (the blurred cusps of a thick part's hole, a speck of dust).
+fn trimmed_circle(points: &[Mm]) -> Option<(Mm, f64)> {
+    let (c, r) = fit_circle(points)?;
+    let mut off: Vec<f64> = points.iter().map(|p| ((p - c).norm() - r).abs()).collect();
+    off.sort_by(f64::total_cmp);
+    let limit = (3.0 * 1.4826 * off[off.len() / 2]).max(0.01);
+    let kept: Vec<Mm> = points.iter().copied().filter(|p| ((p - c).norm() - r).abs() <= limit).collect();
+    if kept.len() * 2 < points.len() { Some((c, r)) } else { fit_circle(&kept) }
+}
+
+/// Points every `step_mm` along a closed polygon.
+fn along(points: &[Mm], step_mm: f64) -> Vec<Mm> {
+    let n = points.len();
+    let mut out = Vec::new();
+    for i in 0..n {
+        let (a, b) = (points[i], points[(i + 1) % n]);
+        let k = ((b - a).norm() / step_mm).ceil().max(1.0) as usize;
+        out.extend((0..k).map(|j| a + (b - a) * (j as f64 / k as f64)));
+    }
+    out
+}

@@ -1,0 +1,492 @@
+//! The silhouette of what lies on the backlit table, to a fraction of a pixel.
+//!
+//! The backlight is uneven, so the threshold between lit table and dark material is
+//! set locally: half-way between the light level (estimated on a grid of blocks and
+//! filled in under the part) and the material's dark level. Each row becomes runs of
+//! lit pixels; runs join into components (lit: 4-connected, material: 8-connected, so
+//! that the two topologies are each other's complement). An edge point is where the
+//! threshold is crossed between two neighbouring pixels, placed by linear
+//! interpolation: it knows the lit component (table around the part, or one hole) and
+//! the material component on either side.
+//!
+//! Invariants: every edge point lies between the centres of its two pixels; runs of a
+//! row are sorted and disjoint.
+
+use image::GrayImage;
+
+use crate::table::Px;
+
+/// Blocks of the light-level grid, in pixels.
+const BLOCK_PX: u32 = 64;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PhotoError {
+    #[error("the photo is too small ({0}x{1} px); inspection needs at least 64x64")]
+    TooSmall(u32, u32),
+    #[error(
+        "the photo is overexposed: {percent:.0} % of the lit table is clipped at white, which eats into the edges; lower the exposure or the backlight until the table reads about 200 of 255"
+    )]
+    Overexposed { percent: f64 },
+    #[error(
+        "the photo has too little contrast between the lit table ({light:.0}) and the part ({dark:.0}); switch the backlight on and the room lights down"
+    )]
+    NoContrast { light: f64, dark: f64 },
+    #[error(
+        "the photo is blurred: its edges are {width_px:.1} px wide (at most {limit_px:.1} px); focus the camera on the table"
+    )]
+    Blurred { width_px: f64, limit_px: f64 },
+    #[error("no part in the photo: nothing dark of at least {min_px} px lies on the lit table")]
+    NoPart { min_px: u64 },
+    #[error("{count} parts in the photo; lay one part at a time on the table")]
+    SeveralParts { count: usize },
+    #[error("the part touches the border of the photo; move it fully into view")]
+    TouchesBorder,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Component {
+    pub area_px: u64,
+    pub sum_x: f64,
+    pub sum_y: f64,
+    pub min: (u32, u32),
+    pub max: (u32, u32),
+    pub touches_border: bool,
+}
+
+impl Component {
+    pub fn centroid_px(&self) -> Px {
+        Px::new(self.sum_x / self.area_px as f64, self.sum_y / self.area_px as f64)
+    }
+
+    fn add_run(&mut self, y: u32, x0: u32, x1: u32, width: u32, height: u32) {
+        let n = (x1 - x0) as u64;
+        if self.area_px == 0 {
+            self.min = (x0, y);
+            self.max = (x1 - 1, y);
+        }
+        self.area_px += n;
+        self.sum_x += (x0 as f64 + x1 as f64 - 1.0) * n as f64 / 2.0;
+        self.sum_y += y as f64 * n as f64;
+        self.min = (self.min.0.min(x0), self.min.1.min(y));
+        self.max = (self.max.0.max(x1 - 1), self.max.1.max(y));
+        self.touches_border |= x0 == 0 || x1 == width || y == 0 || y + 1 == height;
+    }
+}
+
+/// A sub-pixel edge point and the components on its two sides.
+#[derive(Clone, Copy, Debug)]
+pub struct EdgePoint {
+    pub px: Px,
+    pub lit: u32,
+    pub material: u32,
+}
+
+/// A run of lit pixels `x0..x1` in row `y`, and its component.
+#[derive(Clone, Copy, Debug)]
+pub struct Run {
+    pub y: u32,
+    pub x0: u32,
+    pub x1: u32,
+    pub component: u32,
+}
+
+pub struct Silhouette {
+    pub width: u32,
+    pub height: u32,
+    pub lit: Vec<Component>,
+    pub material: Vec<Component>,
+    pub lit_runs: Vec<Run>,
+    pub material_runs: Vec<Run>,
+    pub edges: Vec<EdgePoint>,
+    /// The light level of the table (high percentile over the blocks) and the part's.
+    pub light_level: f64,
+    pub dark_level: f64,
+    /// The median width of an edge: contrast over steepest slope (2.5 σ for a Gaussian blur).
+    pub edge_width_px: f64,
+    /// Share of the lit table at 254 or 255.
+    pub clipped_fraction: f64,
+}
+
+/// The level field: light level per block, filled in where the part covers a block.
+struct Levels {
+    columns: usize,
+    rows: usize,
+    light: Vec<f32>,
+    dark: f32,
+}
+
+impl Levels {
+    fn estimate(img: &GrayImage) -> Self {
+        let (w, h) = img.dimensions();
+        let (columns, rows) = (w.div_ceil(BLOCK_PX) as usize, h.div_ceil(BLOCK_PX) as usize);
+        let mut p90 = vec![0f32; columns * rows];
+        let mut p10 = vec![0f32; columns * rows];
+        let raw = img.as_raw();
+        for by in 0..rows {
+            for bx in 0..columns {
+                let mut hist = [0u32; 256];
+                let mut n = 0;
+                let (x0, y0) = (bx as u32 * BLOCK_PX, by as u32 * BLOCK_PX);
+                for y in (y0..(y0 + BLOCK_PX).min(h)).step_by(2) {
+                    let row = &raw[(y * w) as usize..];
+                    for x in (x0..(x0 + BLOCK_PX).min(w)).step_by(2) {
+                        hist[row[x as usize] as usize] += 1;
+                        n += 1;
+                    }
+                }
+                p90[by * columns + bx] = percentile(&hist, n, 0.9);
+                p10[by * columns + bx] = percentile(&hist, n, 0.1);
+            }
+        }
+        let mut sorted = p90.clone();
+        sorted.sort_by(f32::total_cmp);
+        let reference = sorted[((sorted.len() - 1) as f64 * 0.95) as usize];
+        let lit: Vec<bool> = p90.iter().map(|&v| v > 0.6 * reference).collect();
+        let mut dark_blocks: Vec<f32> =
+            p90.iter().zip(&p10).filter(|&(&hi, _)| hi < 0.4 * reference).map(|(_, &lo)| lo).collect();
+        let dark = if dark_blocks.is_empty() {
+            // No block lies fully on the part: take the darkest blocks' low end.
+            let mut lows = p10.clone();
+            lows.sort_by(f32::total_cmp);
+            lows[0]
+        } else {
+            dark_blocks.sort_by(f32::total_cmp);
+            dark_blocks[dark_blocks.len() / 2]
+        };
+        let light = fill_in(&p90, &lit, columns, rows);
+        Levels { columns, rows, light, dark }
+    }
+
+    /// The light level at pixel `(x, y)`: bilinear between block centres.
+    fn light_at(&self, x: f64, y: f64) -> f32 {
+        let gx = (x + 0.5) / BLOCK_PX as f64 - 0.5;
+        let gy = (y + 0.5) / BLOCK_PX as f64 - 0.5;
+        let cx = gx.clamp(0.0, (self.columns - 1) as f64);
+        let cy = gy.clamp(0.0, (self.rows - 1) as f64);
+        let (ix, iy) = (cx.floor() as usize, cy.floor() as usize);
+        let (jx, jy) = ((ix + 1).min(self.columns - 1), (iy + 1).min(self.rows - 1));
+        let (fx, fy) = ((cx - ix as f64) as f32, (cy - iy as f64) as f32);
+        let v = |i: usize, j: usize| self.light[j * self.columns + i];
+        let top = v(ix, iy) * (1.0 - fx) + v(jx, iy) * fx;
+        let bottom = v(ix, jy) * (1.0 - fx) + v(jx, jy) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+
+    fn threshold_at(&self, x: u32, y: u32) -> f32 {
+        (self.light_at(x as f64, y as f64) + self.dark) / 2.0
+    }
+
+    /// The threshold along row `y`.
+    fn threshold_row(&self, y: u32, out: &mut [f32]) {
+        for (x, t) in out.iter_mut().enumerate() {
+            *t = self.threshold_at(x as u32, y);
+        }
+    }
+}
+
+fn percentile(hist: &[u32; 256], n: u32, q: f64) -> f32 {
+    let target = (n as f64 * q).ceil() as u32;
+    let mut seen = 0;
+    for (v, &c) in hist.iter().enumerate() {
+        seen += c;
+        if seen >= target.max(1) {
+            return v as f32;
+        }
+    }
+    255.0
+}
+
+/// Blocks not lit take the mean of their lit (or already filled) neighbours, in
+/// rings growing from the lit ones.
+fn fill_in(values: &[f32], known: &[bool], columns: usize, rows: usize) -> Vec<f32> {
+    let mut out = values.to_vec();
+    let mut known = known.to_vec();
+    if !known.iter().any(|&k| k) {
+        return out;
+    }
+    loop {
+        let mut next = known.clone();
+        let mut changed = false;
+        for j in 0..rows {
+            for i in 0..columns {
+                if known[j * columns + i] {
+                    continue;
+                }
+                let (mut sum, mut n) = (0.0, 0);
+                for dj in -1i64..=1 {
+                    for di in -1i64..=1 {
+                        let (ni, nj) = (i as i64 + di, j as i64 + dj);
+                        if ni >= 0 && nj >= 0 && (ni as usize) < columns && (nj as usize) < rows {
+                            let k = nj as usize * columns + ni as usize;
+                            if known[k] {
+                                sum += out[k];
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+                if n > 0 {
+                    out[j * columns + i] = sum / n as f32;
+                    next[j * columns + i] = true;
+                    changed = true;
+                }
+            }
+        }
+        known = next;
+        if !changed {
+            return out;
+        }
+    }
+}
+
+struct UnionFind(Vec<u32>);
+
+impl UnionFind {
+    fn add(&mut self) -> u32 {
+        self.0.push(self.0.len() as u32);
+        (self.0.len() - 1) as u32
+    }
+    fn find(&mut self, mut a: u32) -> u32 {
+        while self.0[a as usize] != a {
+            let up = self.0[self.0[a as usize] as usize];
+            self.0[a as usize] = up;
+            a = up;
+        }
+        a
+    }
+    fn union(&mut self, a: u32, b: u32) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0[a.max(b) as usize] = a.min(b);
+        }
+    }
+}
+
+/// Runs of one row (lit ones, and the material between them), by index range.
+struct Row {
+    lit: std::ops::Range<usize>,
+    material: std::ops::Range<usize>,
+}
+
+impl Silhouette {
+    pub fn find(img: &GrayImage) -> Result<Self, PhotoError> {
+        let (w, h) = img.dimensions();
+        if w < 64 || h < 64 {
+            return Err(PhotoError::TooSmall(w, h));
+        }
+        let levels = Levels::estimate(img);
+        let raw = img.as_raw();
+        let mut threshold = vec![0f32; w as usize];
+        // Runs: (x0, x1, provisional label).
+        let mut lit_runs: Vec<(u32, u32, u32, u32)> = Vec::new();
+        let mut material_runs: Vec<(u32, u32, u32, u32)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::with_capacity(h as usize);
+        let (mut lit_uf, mut material_uf) = (UnionFind(Vec::new()), UnionFind(Vec::new()));
+        let (mut clipped, mut lit_pixels) = (0u64, 0u64);
+        for y in 0..h {
+            levels.threshold_row(y, &mut threshold);
+            let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
+            let (lit_start, material_start) = (lit_runs.len(), material_runs.len());
+            let mut x = 0u32;
+            while x < w {
+                let is_lit = row[x as usize] as f32 >= threshold[x as usize];
+                let start = x;
+                while x < w && (row[x as usize] as f32 >= threshold[x as usize]) == is_lit {
+                    if is_lit {
+                        lit_pixels += 1;
+                        clipped += (row[x as usize] >= 254) as u64;
+                    }
+                    x += 1;
+                }
+                if is_lit {
+                    lit_runs.push((y, start, x, lit_uf.add()));
+                } else {
+                    material_runs.push((y, start, x, material_uf.add()));
+                }
+            }
+            let here = Row { lit: lit_start..lit_runs.len(), material: material_start..material_runs.len() };
+            if let Some(above) = rows.last() {
+                join(&lit_runs, above.lit.clone(), here.lit.clone(), 0, &mut lit_uf);
+                join(&material_runs, above.material.clone(), here.material.clone(), 1, &mut material_uf);
+            }
+            rows.push(here);
+        }
+        let clipped_fraction = clipped as f64 / lit_pixels.max(1) as f64;
+        let light_level = {
+            let mut l = levels.light.clone();
+            l.sort_by(f32::total_cmp);
+            l[l.len() / 2] as f64
+        };
+        let dark_level = levels.dark as f64;
+        if clipped_fraction > 0.05 {
+            return Err(PhotoError::Overexposed { percent: 100.0 * clipped_fraction });
+        }
+        if light_level - dark_level < 30.0 {
+            return Err(PhotoError::NoContrast { light: light_level, dark: dark_level });
+        }
+        let (lit, lit_label) = components(&lit_runs, &mut lit_uf, w, h);
+        let (material, material_label) = components(&material_runs, &mut material_uf, w, h);
+        let runs: Vec<Run> = lit_runs
+            .iter()
+            .enumerate()
+            .map(|(i, &(y, x0, x1, _))| Run { y, x0, x1, component: lit_label[i] })
+            .collect();
+        let dark_runs: Vec<Run> = material_runs
+            .iter()
+            .enumerate()
+            .map(|(i, &(y, x0, x1, _))| Run { y, x0, x1, component: material_label[i] })
+            .collect();
+
+        // Edge points.
+        let value = |x: u32, y: u32| raw[(y * w + x) as usize] as f32 - levels.threshold_at(x, y);
+        let mut edges = Vec::new();
+        let mut widths = Vec::new();
+        let mut crossing = |a: (u32, u32), b: (u32, u32), lit: u32, material: u32| {
+            let (va, vb) = (value(a.0, a.1), value(b.0, b.1));
+            let t = (va / (va - vb)).clamp(0.0, 1.0) as f64;
+            let px = Px::new(a.0 as f64 + t * (b.0 as f64 - a.0 as f64), a.1 as f64 + t * (b.1 as f64 - a.1 as f64));
+            edges.push(EdgePoint { px, lit, material });
+            let contrast = 2.0 * (levels.threshold_at(a.0, a.1) - levels.dark);
+            if contrast > 0.0 && edges.len() % 7 == 0 {
+                widths.push(contrast / (va - vb).abs().max(1e-3));
+            }
+        };
+        for (y, row) in rows.iter().enumerate() {
+            let y = y as u32;
+            // Along the row: at each end of a lit run inside the picture.
+            let mats = &material_runs[row.material.clone()];
+            let mat_label = |x: u32| {
+                let k = mats.partition_point(|r| r.2 <= x);
+                material_label[row.material.start + k]
+            };
+            for i in row.lit.clone() {
+                let (_, x0, x1, _) = lit_runs[i];
+                if x0 > 0 {
+                    crossing((x0 - 1, y), (x0, y), lit_label[i], mat_label(x0 - 1));
+                }
+                if x1 < w {
+                    crossing((x1, y), (x1 - 1, y), lit_label[i], mat_label(x1));
+                }
+            }
+            // Down to the next row: where one is lit and the other not.
+            if let Some(next) = rows.get(y as usize + 1) {
+                for (upper, lower, dy) in [(row, next, 1i32), (next, row, -1)] {
+                    // Pixels lit in `upper`'s row and material in `lower`'s row.
+                    let lower_mats = &material_runs[lower.material.clone()];
+                    for i in upper.lit.clone() {
+                        let (ly, x0, x1, _) = lit_runs[i];
+                        let k0 = lower_mats.partition_point(|r| r.2 <= x0);
+                        for (k, m) in lower_mats.iter().enumerate().skip(k0) {
+                            if m.1 >= x1 {
+                                break;
+                            }
+                            let my = (ly as i32 + dy) as u32;
+                            for x in x0.max(m.1)..x1.min(m.2) {
+                                crossing((x, my), (x, ly), lit_label[i], material_label[lower.material.start + k]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        widths.sort_by(f32::total_cmp);
+        let edge_width_px = widths.get(widths.len() / 2).copied().unwrap_or(0.0) as f64;
+        Ok(Silhouette {
+            width: w,
+            height: h,
+            lit,
+            material,
+            lit_runs: runs,
+            material_runs: dark_runs,
+            edges,
+            light_level,
+            dark_level,
+            edge_width_px,
+            clipped_fraction,
+        })
+    }
+
+    /// Refuses a blurred photo.
+    pub fn check_sharp(&self, limit_px: f64) -> Result<(), PhotoError> {
+        if self.edge_width_px > limit_px {
+            return Err(PhotoError::Blurred { width_px: self.edge_width_px, limit_px });
+        }
+        Ok(())
+    }
+
+    /// The one part on the table: its material component, or why there is none.
+    pub fn part(&self) -> Result<u32, PhotoError> {
+        let min_px = ((self.width as u64 * self.height as u64) / 2000).max(400);
+        let mut big: Vec<(u32, &Component)> =
+            self.material.iter().enumerate().filter(|(_, c)| c.area_px >= min_px).map(|(i, c)| (i as u32, c)).collect();
+        big.sort_by_key(|(_, c)| std::cmp::Reverse(c.area_px));
+        let Some(&(part, largest)) = big.first() else {
+            return Err(PhotoError::NoPart { min_px });
+        };
+        let count = big.iter().filter(|(_, c)| c.area_px * 10 >= largest.area_px).count();
+        if count > 1 {
+            return Err(PhotoError::SeveralParts { count });
+        }
+        if largest.touches_border {
+            return Err(PhotoError::TouchesBorder);
+        }
+        Ok(part)
+    }
+
+    /// The lit components inside the part (its holes and cut-outs), smallest specks
+    /// of `min_area_px` and below left out.
+    pub fn holes_of(&self, part: u32, min_area_px: u64) -> Vec<u32> {
+        let mut inside = vec![false; self.lit.len()];
+        for e in &self.edges {
+            if e.material == part {
+                inside[e.lit as usize] = true;
+            }
+        }
+        (0..self.lit.len() as u32)
+            .filter(|&i| {
+                inside[i as usize] && !self.lit[i as usize].touches_border && self.lit[i as usize].area_px > min_area_px
+            })
+            .collect()
+    }
+}
+
+/// Joins the runs of two neighbouring rows that touch: overlapping (lit, 4-connected)
+/// or overlapping when widened by `widen` (material, 8-connected).
+fn join(
+    runs: &[(u32, u32, u32, u32)],
+    above: std::ops::Range<usize>,
+    here: std::ops::Range<usize>,
+    widen: u32,
+    uf: &mut UnionFind,
+) {
+    let (mut i, mut j) = (above.start, here.start);
+    while i < above.end && j < here.end {
+        let (a, b) = (runs[i], runs[j]);
+        if a.1 < b.2 + widen && b.1 < a.2 + widen {
+            uf.union(a.3, b.3);
+        }
+        if a.2 < b.2 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+}
+
+/// Final labels (dense, 0..) of every run, and each component's figures.
+fn components(runs: &[(u32, u32, u32, u32)], uf: &mut UnionFind, w: u32, h: u32) -> (Vec<Component>, Vec<u32>) {
+    let mut dense = vec![u32::MAX; uf.0.len()];
+    let mut comps: Vec<Component> = Vec::new();
+    let mut labels = Vec::with_capacity(runs.len());
+    for &(y, x0, x1, provisional) in runs {
+        let root = uf.find(provisional) as usize;
+        if dense[root] == u32::MAX {
+            dense[root] = comps.len() as u32;
+            comps.push(Component::default());
+        }
+        let label = dense[root];
+        comps[label as usize].add_run(y, x0, x1, w, h);
+        labels.push(label);
+    }
+    (comps, labels)
+}

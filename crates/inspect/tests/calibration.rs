@@ -1,0 +1,59 @@
+//! Calibration on rendered photos of the plate, against the true camera.
+
+use nalgebra::{Point2, Vector3};
+use sheetsight_drawing::plate::PlateSpec;
+use sheetsight_drawing::{ReadOptions, read_dxf, topology};
+use sheetsight_inspect::{PlateGrid, calibrate};
+use sheetsight_sim::backlit::{Lighting, Pinhole, Placement, Solid, render};
+
+fn plate() -> (sheetsight_drawing::Part, PlateGrid) {
+    let (dxf, _) =
+        PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 }.to_dxf().expect("plate");
+    let drawing = read_dxf(&dxf, &ReadOptions::default()).expect("read");
+    let part = topology::build(&drawing, 0.01).parts.remove(0);
+    let grid = PlateGrid::from_part(&part).expect("grid");
+    (part, grid)
+}
+
+fn camera() -> Pinhole {
+    let mut cam = Pinhole::overhead(4000, 3000, Point2::new(275.0, 200.0), 1000.0, 0.15, (5.0, -3.0));
+    cam.k1 = -0.06;
+    cam.k2 = 0.01;
+    cam.p1 = 4e-4;
+    cam.p2 = -3e-4;
+    cam.principal_px = (2030.0, 1470.0);
+    cam
+}
+
+#[test]
+fn calibration_matches_the_true_camera() {
+    let (part, grid) = plate();
+    let cam = camera();
+    let t0 = std::time::Instant::now();
+    let solid = Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, 0.0);
+    let img = render(&cam, &[solid], &Lighting::default(), 1);
+    eprintln!("render {:?}", t0.elapsed());
+    img.save("/tmp/plate.png").ok();
+    let t0 = std::time::Instant::now();
+    let cal = calibrate(&img, &grid).expect("calibrates");
+    eprintln!(
+        "calibrate {:?}: rms {:.4} px, {:.4} mm, max {:.3} px, {} holes, camera {:?}",
+        t0.elapsed(),
+        cal.residual_rms_px,
+        cal.residual_rms_mm,
+        cal.residual_max_px,
+        cal.holes_used,
+        cal.model.camera
+    );
+    let mut worst: f64 = 0.0;
+    for i in 0..=20 {
+        for j in 0..=15 {
+            let p = Point2::new(20.0 + i as f64 * 25.5, 10.0 + j as f64 * 25.5);
+            let truth = cam.project(Vector3::new(p.x, p.y, 0.0));
+            let model = cal.model.to_pixel(p);
+            worst = worst.max((truth - model).norm());
+        }
+    }
+    eprintln!("model vs truth: worst {worst:.4} px; {:?}; true centre {:?}", cal.model.distortion, cam.centre_mm);
+    assert!(cal.residual_rms_px <= 0.1);
+}

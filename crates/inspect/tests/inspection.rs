@@ -1,0 +1,149 @@
+//! Inspection of rendered photos of real parts (random poses, upside down, uneven
+//! light, blur, noise, JPEG, thick sheets, defects) against their ground truth.
+
+use std::sync::OnceLock;
+
+use nalgebra::Point2;
+use sheetsight_drawing::plate::PlateSpec;
+use sheetsight_drawing::{Part, ReadOptions, read_dxf, topology};
+use sheetsight_inspect::report::{FeatureReport, Verdict};
+use sheetsight_inspect::{Calibration, InspectOptions, PlateGrid, calibrate, inspect};
+use sheetsight_sim::backlit::{self, Defect, Lighting, Pinhole, Placement, Solid};
+
+fn camera() -> Pinhole {
+    let mut cam = Pinhole::overhead(4000, 3000, Point2::new(275.0, 200.0), 1000.0, 0.15, (5.0, -3.0));
+    cam.k1 = -0.06;
+    cam.k2 = 0.01;
+    cam.p1 = 4e-4;
+    cam.p2 = -3e-4;
+    cam.principal_px = (2030.0, 1470.0);
+    cam
+}
+
+fn table() -> &'static Calibration {
+    static TABLE: OnceLock<Calibration> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let (dxf, _) =
+            PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 }.to_dxf().expect("plate");
+        let part = largest(&read_dxf(&dxf, &ReadOptions::default()).expect("read"));
+        let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
+        let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 0.0)], &Lighting::default(), 7);
+        calibrate(&img, &PlateGrid::from_part(&part).expect("grid")).expect("calibrates")
+    })
+}
+
+fn largest(drawing: &sheetsight_drawing::PartDrawing) -> Part {
+    let mut parts = topology::build(drawing, 0.01).parts;
+    parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
+    parts.remove(0)
+}
+
+fn drawing(file: &str) -> Part {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    largest(&read_dxf(&bytes, &ReadOptions::default()).expect("read"))
+}
+
+fn centre(f: &sheetsight_drawing::Feature) -> Point2<f64> {
+    match f.kind {
+        sheetsight_drawing::FeatureKind::Hole { center, .. } | sheetsight_drawing::FeatureKind::Slot { center, .. } => {
+            center
+        }
+        sheetsight_drawing::FeatureKind::Cutout { centroid } => centroid,
+    }
+}
+
+struct Tally {
+    position: Vec<f64>,
+    diameter: Vec<f64>,
+}
+
+fn run(file: &str, count: usize, seed: u64, tally: &mut Tally) {
+    let part = drawing(file);
+    let cal = table();
+    let cam = camera();
+    for (k, case) in
+        backlit::cases(&part, (Point2::new(40.0, 40.0), Point2::new(510.0, 360.0)), count, seed).iter().enumerate()
+    {
+        let img = backlit::render_case(&cam, &part, case);
+        let options = InspectOptions { tolerance_mm: 0.2, thickness_mm: case.thickness_mm };
+        let result = inspect(&img, &cal.model, &part, &options).unwrap_or_else(|e| panic!("{file} case {k}: {e}"));
+        let r = &result.report;
+        let label = format!(
+            "{file} case {k} {:?} thickness {:.1} defects {:?}",
+            case.placement, case.thickness_mm, case.defects
+        );
+        // The pose is the true one, or (for a symmetric part) one that lays every
+        // feature where the true one does.
+        let true_centres: Vec<Point2<f64>> = part.features.iter().map(|f| case.placement.apply(centre(f))).collect();
+        let equivalent = part.features.iter().all(|f| {
+            let q = r.pose.to_table(centre(f));
+            true_centres.iter().any(|t| (t - q).norm() < 0.1)
+        });
+        if r.pose.mirrored == case.placement.mirrored {
+            let d_angle = (r.pose.angle_deg - case.placement.angle_deg).rem_euclid(360.0);
+            assert!(d_angle.min(360.0 - d_angle) < 0.1 || equivalent, "{label}: angle {}", r.pose.angle_deg);
+        } else {
+            assert!(equivalent, "{label}: mirrored {}", r.pose.mirrored);
+        }
+        let failing: Vec<&FeatureReport> = r.features.iter().filter(|f| f.verdict() != Verdict::Pass).collect();
+        eprintln!("{label}: {:?}, {} failing, {} extra", r.verdict, failing.len(), r.extra.len());
+        if case.defects.is_empty() {
+            assert!(failing.is_empty() && r.extra.is_empty(), "{label}: false failure {failing:?} {:?}", r.extra);
+            assert_eq!(r.verdict, Verdict::Pass);
+            for f in &r.features {
+                if let FeatureReport::Hole { position_error_mm: Some(p), diameter_error_mm: Some(d), .. } = f {
+                    tally.position.push(*p);
+                    tally.diameter.push(*d);
+                }
+            }
+        } else {
+            assert_eq!(r.verdict, Verdict::Fail, "{label}: defect not found");
+            let holes: Vec<&FeatureReport> =
+                r.features.iter().filter(|f| matches!(f, FeatureReport::Hole { .. })).collect();
+            let hole_report = |index: usize| {
+                let n = (0..index)
+                    .filter(|&j| matches!(part.features[j].kind, sheetsight_drawing::FeatureKind::Hole { .. }))
+                    .count();
+                holes[n]
+            };
+            match &case.defects[0] {
+                Defect::Moved { index, .. } | Defect::Resized { index, .. } => {
+                    assert_eq!(hole_report(*index).verdict(), Verdict::Fail, "{label}");
+                    assert_eq!(failing.len(), 1, "{label}: {failing:?}");
+                }
+                Defect::Missing { index } => {
+                    assert_eq!(hole_report(*index).verdict(), Verdict::Missing, "{label}");
+                    assert_eq!(failing.len(), 1, "{label}: {failing:?}");
+                }
+                Defect::Extra { .. } => assert_eq!(r.extra.len(), 1, "{label}: {:?}", r.extra),
+                Defect::Notch { .. } => {
+                    assert!(failing.iter().any(|f| f.id() == "outline"), "{label}: {failing:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn rendered_parts_are_measured_against_their_drawings() {
+    let mut tally = Tally { position: Vec::new(), diameter: Vec::new() };
+    for (file, count, seed) in [
+        ("open65_plate.dxf", 6, 1),
+        ("mendel90_y_carriage.dxf", 6, 2),
+        ("laser4diy_chamber_sheet_left.dxf", 6, 3),
+        ("laser4diy_bigshim.dxf", 6, 4),
+    ] {
+        run(file, count, seed, &mut tally);
+    }
+    let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len() as f64).sqrt();
+    eprintln!(
+        "holes on exact parts: {}; position error RMS {:.4} mm (max {:.4}); diameter error RMS {:.4} mm (max {:.4})",
+        tally.position.len(),
+        rms(&tally.position),
+        tally.position.iter().cloned().fold(0.0, f64::max),
+        rms(&tally.diameter),
+        tally.diameter.iter().map(|d| d.abs()).fold(0.0, f64::max)
+    );
+    assert!(rms(&tally.position) <= 0.03 && rms(&tally.diameter) <= 0.03);
+}

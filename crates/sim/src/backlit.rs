@@ -1,0 +1,608 @@
+//! Photos of parts on a backlit table, with ground truth: a real pinhole camera
+//! (tilted, off-centre principal point, radial and tangential distortion) over the
+//! table, the part's silhouette anti-aliased from its exact geometry (the bottom face
+//! and, for a thick part, the top face as the camera sees it), an uneven backlight,
+//! lens blur and sensor noise.
+//!
+//! The geometry is evaluated from the drawing's loops and circles directly (signed
+//! distances, per pixel near an edge), independently of how the inspection measures.
+
+use image::GrayImage;
+use nalgebra::{Matrix3, Point2, Vector2, Vector3};
+use rand::{Rng, SeedableRng, rngs::SmallRng};
+use sheetsight_drawing::{Loop, Part};
+
+type Mm = Point2<f64>;
+
+/// A pinhole camera looking down at the table (world: table millimetres, z up).
+#[derive(Clone, Debug)]
+pub struct Pinhole {
+    pub width_px: u32,
+    pub height_px: u32,
+    pub f_px: f64,
+    pub principal_px: (f64, f64),
+    /// Brown–Conrady, on normalised coordinates.
+    pub k1: f64,
+    pub k2: f64,
+    pub p1: f64,
+    pub p2: f64,
+    /// World to camera.
+    pub rotation: Matrix3<f64>,
+    pub centre_mm: Vector3<f64>,
+}
+
+impl Pinhole {
+    /// A camera `height_mm` above the table, aimed at `target`, tilted by
+    /// `tilt_deg` (about its x and y axes), with `f_px` giving `mm_per_px` at the
+    /// target's distance.
+    pub fn overhead(
+        width_px: u32,
+        height_px: u32,
+        target: Mm,
+        height_mm: f64,
+        mm_per_px: f64,
+        tilt_deg: (f64, f64),
+    ) -> Self {
+        let down = Matrix3::new(1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0);
+        let (a, b) = (tilt_deg.0.to_radians(), tilt_deg.1.to_radians());
+        let rx = Matrix3::new(1.0, 0.0, 0.0, 0.0, a.cos(), -a.sin(), 0.0, a.sin(), a.cos());
+        let ry = Matrix3::new(b.cos(), 0.0, b.sin(), 0.0, 1.0, 0.0, -b.sin(), 0.0, b.cos());
+        let rotation = rx * ry * down;
+        let axis = rotation.transpose() * Vector3::new(0.0, 0.0, 1.0);
+        let distance = height_mm / -axis.z;
+        let centre_mm = Vector3::new(target.x, target.y, 0.0) - axis * distance;
+        Self {
+            width_px,
+            height_px,
+            f_px: distance / mm_per_px,
+            principal_px: ((width_px as f64 - 1.0) / 2.0, (height_px as f64 - 1.0) / 2.0),
+            k1: 0.0,
+            k2: 0.0,
+            p1: 0.0,
+            p2: 0.0,
+            rotation,
+            centre_mm,
+        }
+    }
+
+    fn distort(&self, x: f64, y: f64) -> (f64, f64) {
+        let r2 = x * x + y * y;
+        let radial = 1.0 + self.k1 * r2 + self.k2 * r2 * r2;
+        (
+            x * radial + 2.0 * self.p1 * x * y + self.p2 * (r2 + 2.0 * x * x),
+            y * radial + self.p1 * (r2 + 2.0 * y * y) + 2.0 * self.p2 * x * y,
+        )
+    }
+
+    /// A world point to its pixel.
+    pub fn project(&self, p: Vector3<f64>) -> Point2<f64> {
+        let c = self.rotation * (p - self.centre_mm);
+        let (x, y) = self.distort(c.x / c.z, c.y / c.z);
+        Point2::new(self.principal_px.0 + self.f_px * x, self.principal_px.1 + self.f_px * y)
+    }
+
+    /// Where the ray through pixel `px` meets the plane at height `z_mm`.
+    pub fn ray_at(&self, px: Point2<f64>, z_mm: f64) -> Mm {
+        let (xd, yd) = ((px.x - self.principal_px.0) / self.f_px, (px.y - self.principal_px.1) / self.f_px);
+        let (mut x, mut y) = (xd, yd);
+        for _ in 0..12 {
+            let (dx, dy) = self.distort(x, y);
+            x += xd - dx;
+            y += yd - dy;
+        }
+        let dir = self.rotation.transpose() * Vector3::new(x, y, 1.0);
+        let s = (z_mm - self.centre_mm.z) / dir.z;
+        Mm::new(self.centre_mm.x + s * dir.x, self.centre_mm.y + s * dir.y)
+    }
+}
+
+/// Where a part lies on the table: drawing frame to table frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    pub x_mm: f64,
+    pub y_mm: f64,
+    pub angle_deg: f64,
+    /// Upside down: the drawing's x axis reversed before turning.
+    pub mirrored: bool,
+}
+
+impl Placement {
+    pub fn apply(&self, p: Mm) -> Mm {
+        let x = if self.mirrored { -p.x } else { p.x };
+        let (s, c) = self.angle_deg.to_radians().sin_cos();
+        Mm::new(self.x_mm + c * x - s * p.y, self.y_mm + s * x + c * p.y)
+    }
+
+    pub fn place_loop(&self, l: &Loop) -> Loop {
+        Loop {
+            points: l.points.iter().map(|p| self.apply(*p)).collect(),
+            circle: l.circle.map(|(c, r)| (self.apply(c), r)),
+        }
+    }
+}
+
+/// What lies on the table: material inside `outline` and outside every void.
+#[derive(Clone, Debug)]
+pub struct Solid {
+    pub outline: Loop,
+    pub voids: Vec<Loop>,
+    pub thickness_mm: f64,
+}
+
+impl Solid {
+    pub fn placed(part: &Part, placement: &Placement, thickness_mm: f64) -> Self {
+        Solid {
+            outline: placement.place_loop(&part.outline),
+            voids: part.features.iter().map(|f| placement.place_loop(&f.outline)).collect(),
+            thickness_mm,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Lighting {
+    /// The backlight's level at the image centre (0..255).
+    pub light: f64,
+    /// How much darker the corners are (0.3: 30 %).
+    pub falloff: f64,
+    /// A linear slope across the picture, as a fraction of `light` (x, y).
+    pub slope: (f64, f64),
+    /// The part's level (ambient light on its top face).
+    pub dark: f64,
+    pub blur_px: f64,
+    pub noise: f64,
+}
+
+impl Default for Lighting {
+    fn default() -> Self {
+        Self { light: 205.0, falloff: 0.25, slope: (0.05, -0.04), dark: 22.0, blur_px: 1.0, noise: 2.0 }
+    }
+}
+
+/// One loop's edges, on a grid, for signed distances near the edge.
+struct Edges {
+    /// (a, b, loop): a segment, or a circle as (centre, (r, NaN)).
+    elements: Vec<(Mm, Mm, usize)>,
+    cell_mm: f64,
+    origin: Mm,
+    columns: usize,
+    rows: usize,
+    cells: Vec<Vec<u32>>,
+    /// Each loop's bounding box and whether it is the outline.
+    loops: Vec<(Loop, Mm, Mm, bool)>,
+}
+
+impl Edges {
+    fn new(solid: &Solid, cell_mm: f64) -> Self {
+        let mut elements = Vec::new();
+        let mut loops = Vec::new();
+        for (k, (l, outline)) in
+            std::iter::once((&solid.outline, true)).chain(solid.voids.iter().map(|v| (v, false))).enumerate()
+        {
+            let (lo, hi) = match l.circle {
+                Some((c, r)) => {
+                    elements.push((c, Mm::new(r, f64::NAN), k));
+                    (Mm::new(c.x - r, c.y - r), Mm::new(c.x + r, c.y + r))
+                }
+                None => {
+                    let n = l.points.len();
+                    for i in 0..n {
+                        elements.push((l.points[i], l.points[(i + 1) % n], k));
+                    }
+                    let xs = l.points.iter().map(|p| p.x);
+                    let ys = l.points.iter().map(|p| p.y);
+                    (
+                        Mm::new(xs.clone().fold(f64::MAX, f64::min), ys.clone().fold(f64::MAX, f64::min)),
+                        Mm::new(xs.fold(f64::MIN, f64::max), ys.fold(f64::MIN, f64::max)),
+                    )
+                }
+            };
+            loops.push((l.clone(), lo, hi, outline));
+        }
+        let lo = Mm::new(loops[0].1.x - 10.0, loops[0].1.y - 10.0);
+        let hi = Mm::new(loops[0].2.x + 10.0, loops[0].2.y + 10.0);
+        let columns = ((hi.x - lo.x) / cell_mm).ceil() as usize + 1;
+        let rows = ((hi.y - lo.y) / cell_mm).ceil() as usize + 1;
+        let mut cells = vec![Vec::new(); columns * rows];
+        for (i, &(a, b, k)) in elements.iter().enumerate() {
+            let (l0, l1) = if b.y.is_nan() {
+                (loops[k].1, loops[k].2)
+            } else {
+                (Mm::new(a.x.min(b.x), a.y.min(b.y)), Mm::new(a.x.max(b.x), a.y.max(b.y)))
+            };
+            let cx = |v: f64| (((v - lo.x) / cell_mm).floor().max(0.0) as usize).min(columns - 1);
+            let cy = |v: f64| (((v - lo.y) / cell_mm).floor().max(0.0) as usize).min(rows - 1);
+            for y in cy(l0.y)..=cy(l1.y) {
+                for x in cx(l0.x)..=cx(l1.x) {
+                    cells[y * columns + x].push(i as u32);
+                }
+            }
+        }
+        Edges { elements, cell_mm, origin: lo, columns, rows, cells, loops }
+    }
+
+    /// Whether `p` lies inside each loop.
+    fn inside_flags(&self, p: Mm, out: &mut Vec<bool>) {
+        out.clear();
+        out.extend(
+            self.loops
+                .iter()
+                .map(|(l, lo, hi, _)| p.x >= lo.x && p.x <= hi.x && p.y >= lo.y && p.y <= hi.y && l.contains(p)),
+        );
+    }
+
+    /// The signed distance to the material's edge (positive in material), clamped to
+    /// `reach_mm`; loops with no edge within reach take their side from `inside`.
+    fn material_distance(&self, p: Mm, reach_mm: f64, inside: &[bool], nearest: &mut Vec<f64>) -> f64 {
+        nearest.clear();
+        nearest.resize(self.loops.len(), f64::INFINITY);
+        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
+        let (x0, x1) =
+            (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
+        let (y0, y1) = (cell(p.y - reach_mm, self.origin.y, self.rows), cell(p.y + reach_mm, self.origin.y, self.rows));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                for &i in &self.cells[y * self.columns + x] {
+                    let (a, b, k) = self.elements[i as usize];
+                    let d = if b.y.is_nan() {
+                        ((p - a).norm() - b.x).abs()
+                    } else {
+                        let ab = b - a;
+                        let t = ((p - a).dot(&ab) / ab.norm_squared().max(1e-300)).clamp(0.0, 1.0);
+                        (p - (a + ab * t)).norm()
+                    };
+                    nearest[k] = nearest[k].min(d);
+                }
+            }
+        }
+        let mut sd = f64::INFINITY;
+        for (k, (l, _, _, outline)) in self.loops.iter().enumerate() {
+            let d = nearest[k].min(reach_mm);
+            let is_inside = if nearest[k] < reach_mm {
+                match l.circle {
+                    Some((c, r)) => (p - c).norm() < r,
+                    None => l.contains(p),
+                }
+            } else {
+                inside[k]
+            };
+            // Material is inside the outline and outside every void.
+            let term = if *outline == is_inside { d } else { -d };
+            sd = sd.min(term);
+        }
+        sd
+    }
+}
+
+/// Renders `solids` on the backlit table as `camera` sees them.
+pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64) -> GrayImage {
+    let (w, h) = (camera.width_px as usize, camera.height_px as usize);
+    let mut coverage = vec![0f32; w * h];
+    const TILE: usize = 8;
+    for solid in solids {
+        let edges = Edges::new(solid, 1.0);
+        let top = solid.thickness_mm;
+        let (mut flags_bottom, mut flags_top, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+        for ty in (0..h).step_by(TILE) {
+            for tx in (0..w).step_by(TILE) {
+                let centre = Point2::new((tx + TILE / 2) as f64, (ty + TILE / 2) as f64);
+                let pb = camera.ray_at(centre, 0.0);
+                let mm_per_px = (camera.ray_at(Point2::new(centre.x + 1.0, centre.y), 0.0) - pb).norm();
+                let tile_mm = TILE as f64 * mm_per_px;
+                let reach = 3.0 * tile_mm;
+                edges.inside_flags(pb, &mut flags_bottom);
+                let mut sd_centre = edges.material_distance(pb, reach, &flags_bottom, &mut scratch);
+                let pt = (top > 0.0).then(|| camera.ray_at(centre, top));
+                if let Some(pt) = pt {
+                    edges.inside_flags(pt, &mut flags_top);
+                    sd_centre = sd_centre.max(edges.material_distance(pt, reach, &flags_top, &mut scratch));
+                }
+                let uniform = sd_centre.abs() >= reach - 1e-9;
+                for y in ty..(ty + TILE).min(h) {
+                    for x in tx..(tx + TILE).min(w) {
+                        let value = if uniform {
+                            if sd_centre > 0.0 { 1.0 } else { 0.0 }
+                        } else {
+                            let px = Point2::new(x as f64, y as f64);
+                            let mut sd =
+                                edges.material_distance(camera.ray_at(px, 0.0), reach, &flags_bottom, &mut scratch);
+                            if top > 0.0 {
+                                sd = sd.max(edges.material_distance(
+                                    camera.ray_at(px, top),
+                                    reach,
+                                    &flags_top,
+                                    &mut scratch,
+                                ));
+                            }
+                            (0.5 + sd / mm_per_px).clamp(0.0, 1.0) as f32
+                        };
+                        let c = &mut coverage[y * w + x];
+                        *c = c.max(value);
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
+    let r_max2 = cx * cx + cy * cy;
+    let mut image: Vec<f32> = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f64, (i / w) as f64);
+            let light = lighting.light
+                * (1.0 - lighting.falloff * ((x - cx).powi(2) + (y - cy).powi(2)) / r_max2)
+                * (1.0 + lighting.slope.0 * (x - cx) / cx + lighting.slope.1 * (y - cy) / cy);
+            let c = coverage[i] as f64;
+            (light * (1.0 - c) + lighting.dark * c) as f32
+        })
+        .collect();
+    blur(&mut image, w, h, lighting.blur_px);
+    GrayImage::from_fn(w as u32, h as u32, |x, y| {
+        let v = image[y as usize * w + x as usize] as f64 + lighting.noise * gaussian(&mut rng);
+        image::Luma([v.round().clamp(0.0, 255.0) as u8])
+    })
+}
+
+fn gaussian(rng: &mut SmallRng) -> f64 {
+    let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// A separable Gaussian blur of standard deviation `sigma_px`.
+fn blur(image: &mut [f32], w: usize, h: usize, sigma_px: f64) {
+    if sigma_px <= 0.0 {
+        return;
+    }
+    let radius = (3.0 * sigma_px).ceil() as isize;
+    let kernel: Vec<f32> =
+        (-radius..=radius).map(|i| (-(i * i) as f64 / (2.0 * sigma_px * sigma_px)).exp() as f32).collect();
+    let sum: f32 = kernel.iter().sum();
+    let kernel: Vec<f32> = kernel.iter().map(|k| k / sum).collect();
+    let mut tmp = vec![0f32; w.max(h)];
+    for y in 0..h {
+        let row = &mut image[y * w..(y + 1) * w];
+        for x in 0..w {
+            tmp[x] = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, kv)| kv * row[(x as isize + k as isize - radius).clamp(0, w as isize - 1) as usize])
+                .sum();
+        }
+        row.copy_from_slice(&tmp[..w]);
+    }
+    for x in 0..w {
+        for y in 0..h {
+            tmp[y] = kernel
+                .iter()
+                .enumerate()
+                .map(|(k, kv)| kv * image[(y as isize + k as isize - radius).clamp(0, h as isize - 1) as usize * w + x])
+                .sum();
+        }
+        for y in 0..h {
+            image[y * w + x] = tmp[y];
+        }
+    }
+}
+
+/// The picture's truth about a placed point: where the table point appears.
+pub fn pixel_of(camera: &Pinhole, p: Mm) -> Point2<f64> {
+    camera.project(Vector3::new(p.x, p.y, 0.0))
+}
+
+/// The offset of `v` turned by the placement (for directions).
+pub fn turn(placement: &Placement, v: Vector2<f64>) -> Vector2<f64> {
+    placement.apply(Mm::new(v.x, v.y)) - placement.apply(Mm::origin())
+}
+
+/// What is wrong with a cut part, on purpose.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Defect {
+    /// Feature `index` (of the drawing's part) cut `by_mm` away from where it is drawn.
+    Moved {
+        index: usize,
+        by_mm: Vector2<f64>,
+    },
+    /// A round hole cut with a diameter `by_mm` larger (or smaller).
+    Resized {
+        index: usize,
+        by_mm: f64,
+    },
+    Missing {
+        index: usize,
+    },
+    /// A hole the drawing has not (drawing frame).
+    Extra {
+        at: Mm,
+        d_mm: f64,
+    },
+    /// A round bite of radius `r_mm` out of the outline at `at` (drawing frame).
+    Notch {
+        at: Mm,
+        r_mm: f64,
+    },
+}
+
+/// The part as cut: the drawing with the defects applied.
+pub fn as_cut(part: &Part, defects: &[Defect]) -> Part {
+    let mut cut = part.clone();
+    let circle = |at: Mm, r: f64| sheetsight_drawing::Feature {
+        kind: sheetsight_drawing::FeatureKind::Cutout { centroid: at },
+        outline: Loop { points: Vec::new(), circle: Some((at, r)) },
+    };
+    let mut missing = Vec::new();
+    for d in defects {
+        match d {
+            Defect::Moved { index, by_mm } => {
+                let l = &mut cut.features[*index].outline;
+                l.points.iter_mut().for_each(|p| *p += by_mm);
+                if let Some((c, _)) = &mut l.circle {
+                    *c += by_mm;
+                }
+            }
+            Defect::Resized { index, by_mm } => {
+                let l = &mut cut.features[*index].outline;
+                if let Some((_, r)) = &mut l.circle {
+                    *r += by_mm / 2.0;
+                } else if let Some((c, r)) = sheetsight_drawing::topology::fit_circle(&l.points) {
+                    let scale = (r + by_mm / 2.0) / r;
+                    l.points.iter_mut().for_each(|p| *p = c + (*p - c) * scale);
+                }
+            }
+            Defect::Missing { index } => missing.push(*index),
+            Defect::Extra { at, d_mm } => cut.features.push(circle(*at, d_mm / 2.0)),
+            Defect::Notch { at, r_mm } => cut.features.push(circle(*at, *r_mm)),
+        }
+    }
+    let mut k = 0;
+    cut.features.retain(|_| {
+        k += 1;
+        !missing.contains(&(k - 1))
+    });
+    cut
+}
+
+/// One test photo of a part: where it lies, the light, the camera's nuisances, and
+/// what is wrong with it.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub placement: Placement,
+    pub lighting: Lighting,
+    pub defects: Vec<Defect>,
+    pub thickness_mm: f64,
+    /// Saved as a JPEG of this quality and read back.
+    pub jpeg_quality: Option<u8>,
+    pub seed: u64,
+}
+
+/// `count` varied photos of `part` lying within `area_mm` (min, max corners) of the
+/// table: random poses, a third upside down, varied light, blur and noise, some as
+/// JPEG, some thick; every third exact, the others with one defect of 0.3 mm or more.
+pub fn cases(part: &Part, area_mm: (Mm, Mm), count: usize, seed: u64) -> Vec<Case> {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let (lo, hi) = bounds(&part.outline);
+    let middle = nalgebra::center(&lo, &hi);
+    let radius = (hi - lo).norm() / 2.0;
+    let holes: Vec<usize> = (0..part.features.len())
+        .filter(|&k| matches!(part.features[k].kind, sheetsight_drawing::FeatureKind::Hole { .. }))
+        .collect();
+    (0..count)
+        .map(|k| {
+            let (lo, hi) = area_mm;
+            let centre = |a: f64, b: f64, rng: &mut SmallRng| {
+                if b - a > 2.0 * radius { rng.random_range(a + radius..b - radius) } else { (a + b) / 2.0 }
+            };
+            let target = Mm::new(centre(lo.x, hi.x, &mut rng), centre(lo.y, hi.y, &mut rng));
+            let turned =
+                Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: rng.random_range(0.0..360.0), mirrored: k % 3 == 1 };
+            let offset = turned.apply(middle);
+            let placement = Placement { x_mm: target.x - offset.x, y_mm: target.y - offset.y, ..turned };
+            let lighting = Lighting {
+                light: rng.random_range(170.0..225.0),
+                falloff: rng.random_range(0.1..0.35),
+                slope: (rng.random_range(-0.08..0.08), rng.random_range(-0.08..0.08)),
+                dark: rng.random_range(10.0..40.0),
+                blur_px: rng.random_range(0.7..1.4),
+                noise: rng.random_range(1.0..3.5),
+            };
+            let mut defects = Vec::new();
+            if k % 3 != 0 {
+                let angle = rng.random_range(0.0..std::f64::consts::TAU);
+                let size = rng.random_range(0.3..1.0);
+                let kind = (k / 3 + k) % 5;
+                match (kind, holes.is_empty()) {
+                    (0, false) => defects.push(Defect::Moved {
+                        index: holes[rng.random_range(0..holes.len())],
+                        by_mm: Vector2::new(angle.cos(), angle.sin()) * size,
+                    }),
+                    (1, false) => defects.push(Defect::Resized {
+                        index: holes[rng.random_range(0..holes.len())],
+                        by_mm: if rng.random_bool(0.5) { size } else { -size },
+                    }),
+                    (2, false) => defects.push(Defect::Missing { index: holes[rng.random_range(0..holes.len())] }),
+                    (3, _) => {
+                        if let Some(at) = free_spot(part, 4.0, &mut rng) {
+                            defects.push(Defect::Extra { at, d_mm: 3.0 });
+                        }
+                    }
+                    _ => {
+                        let at = outline_point(part, &mut rng);
+                        defects.push(Defect::Notch { at, r_mm: size.max(0.4) });
+                    }
+                }
+            }
+            Case {
+                placement,
+                lighting,
+                defects,
+                thickness_mm: if k % 4 == 3 { rng.random_range(1.0..3.0) } else { 0.0 },
+                jpeg_quality: (k % 5 == 2).then_some(90),
+                seed: seed ^ (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+            }
+        })
+        .collect()
+}
+
+/// A point of the part's material at least `clear_mm` from every edge.
+fn free_spot(part: &Part, clear_mm: f64, rng: &mut SmallRng) -> Option<Mm> {
+    let edges = Edges::new(
+        &Solid {
+            outline: part.outline.clone(),
+            voids: part.features.iter().map(|f| f.outline.clone()).collect(),
+            thickness_mm: 0.0,
+        },
+        1.0,
+    );
+    let (lo, hi) = bounds(&part.outline);
+    let (mut flags, mut scratch) = (Vec::new(), Vec::new());
+    for _ in 0..2000 {
+        let p = Mm::new(rng.random_range(lo.x..hi.x.max(lo.x + 1e-9)), rng.random_range(lo.y..hi.y.max(lo.y + 1e-9)));
+        edges.inside_flags(p, &mut flags);
+        if edges.material_distance(p, clear_mm, &flags, &mut scratch) >= clear_mm {
+            return Some(p);
+        }
+    }
+    None
+}
+
+/// A point on the part's outline, away from its corners where possible.
+fn outline_point(part: &Part, rng: &mut SmallRng) -> Mm {
+    if let Some((c, r)) = part.outline.circle {
+        let a = rng.random_range(0.0..std::f64::consts::TAU);
+        return Mm::new(c.x + r * a.cos(), c.y + r * a.sin());
+    }
+    let pts = &part.outline.points;
+    let n = pts.len();
+    // The longest edge's middle third.
+    let k = (0..n)
+        .max_by(|&a, &b| (pts[(a + 1) % n] - pts[a]).norm().total_cmp(&(pts[(b + 1) % n] - pts[b]).norm()))
+        .unwrap_or(0);
+    let t = rng.random_range(0.33..0.67);
+    pts[k] + (pts[(k + 1) % n] - pts[k]) * t
+}
+
+/// The photo of a case.
+pub fn render_case(camera: &Pinhole, part: &Part, case: &Case) -> GrayImage {
+    let cut = as_cut(part, &case.defects);
+    let img = render(camera, &[Solid::placed(&cut, &case.placement, case.thickness_mm)], &case.lighting, case.seed);
+    match case.jpeg_quality {
+        Some(q) => {
+            let mut bytes = Vec::new();
+            let encoded = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, q).encode_image(&img);
+            match encoded.ok().and_then(|_| image::load_from_memory(&bytes).ok()) {
+                Some(decoded) => decoded.to_luma8(),
+                None => img,
+            }
+        }
+        None => img,
+    }
+}
+
+/// A loop's bounding box.
+fn bounds(l: &Loop) -> (Mm, Mm) {
+    if let Some((c, r)) = l.circle {
+        return (Mm::new(c.x - r, c.y - r), Mm::new(c.x + r, c.y + r));
+    }
+    l.points.iter().fold((Mm::new(f64::MAX, f64::MAX), Mm::new(f64::MIN, f64::MIN)), |(a, b), p| {
+        (Mm::new(a.x.min(p.x), a.y.min(p.y)), Mm::new(b.x.max(p.x), b.y.max(p.y)))
+    })
+}
