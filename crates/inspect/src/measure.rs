@@ -63,6 +63,7 @@ pub struct Inspection {
 
 /// A lit region inside the part, measured.
 struct Region {
+    lit: u32,
     points: Vec<Mm>,
     centre: Mm,
     circle: Option<(Mm, f64)>,
@@ -186,7 +187,8 @@ pub fn inspect(
     }
     let regions: Vec<Region> = region_points
         .iter()
-        .map(|idx| {
+        .zip(&holes)
+        .map(|(idx, &lit)| {
             let points: Vec<Mm> = idx.iter().map(|&k| drawing[k]).collect();
             let n = points.len().max(1) as f64;
             let centre =
@@ -194,7 +196,7 @@ pub fn inspect(
             let circle = trimmed_circle(&points);
             let roundness_mm =
                 circle.map_or(f64::MAX, |(c, r)| points.iter().map(|p| ((p - c).norm() - r).abs()).fold(0.0, f64::max));
-            Region { points, centre, circle, roundness_mm }
+            Region { lit, points, centre, circle, roundness_mm }
         })
         .collect();
 
@@ -259,7 +261,20 @@ pub fn inspect(
                     }
                 };
                 let nominal = HoleSize { x_mm: round(center.x), y_mm: round(center.y), d_mm: round(diameter_mm) };
-                let fitted = region.and_then(|r| r.circle.map(|c| (c, r.roundness_mm)));
+                // The diameter from the light through the hole (free of the blur's
+                // bias), where the hole stands clear; else from the fitted circle.
+                let fitted = region.and_then(|r| {
+                    let (c, radius) = r.circle?;
+                    let by_area = (camera.is_none())
+                        .then(|| silhouette.lit_area_px(img, r.lit, 6))
+                        .flatten()
+                        .map(|area_px| {
+                            let at = silhouette.lit[r.lit as usize].centroid_px();
+                            (area_px * model.mm2_per_px_at(&h_inv, at) / std::f64::consts::PI).sqrt()
+                        })
+                        .filter(|r_area| (r_area - radius).abs() < 0.05 * radius);
+                    Some(((c, by_area.unwrap_or(radius)), r.roundness_mm))
+                });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
                         let position_error = (c - center).norm();

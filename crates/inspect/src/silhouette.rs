@@ -105,6 +105,7 @@ pub struct Silhouette {
     pub edge_width_px: f64,
     /// Share of the lit table at 254 or 255.
     pub clipped_fraction: f64,
+    levels: Levels,
 }
 
 /// The level field: light level per block, filled in where the part covers a block.
@@ -121,6 +122,7 @@ impl Levels {
         let (columns, rows) = (w.div_ceil(BLOCK_PX) as usize, h.div_ceil(BLOCK_PX) as usize);
         let mut p90 = vec![0f32; columns * rows];
         let mut p10 = vec![0f32; columns * rows];
+        let mut median = vec![0f32; columns * rows];
         let raw = img.as_raw();
         for by in 0..rows {
             for bx in 0..columns {
@@ -134,8 +136,16 @@ impl Levels {
                         n += 1;
                     }
                 }
-                p90[by * columns + bx] = percentile(&hist, n, 0.9);
+                let high = percentile(&hist, n, 0.9);
+                p90[by * columns + bx] = high;
                 p10[by * columns + bx] = percentile(&hist, n, 0.1);
+                // The light level: the median of the pixels near the top (a high
+                // percentile would sit above it by the noise).
+                let floor = (0.85 * high) as usize;
+                let mut top = [0u32; 256];
+                top[floor..].copy_from_slice(&hist[floor..]);
+                let count: u32 = top.iter().sum();
+                median[by * columns + bx] = percentile(&top, count, 0.5);
             }
         }
         let mut sorted = p90.clone();
@@ -153,7 +163,7 @@ impl Levels {
             dark_blocks.sort_by(f32::total_cmp);
             dark_blocks[dark_blocks.len() / 2]
         };
-        let light = fill_in(&p90, &lit, columns, rows);
+        let light = fill_in(&median, &lit, columns, rows);
         Levels { columns, rows, light, dark }
     }
 
@@ -403,6 +413,7 @@ impl Silhouette {
             dark_level,
             edge_width_px,
             clipped_fraction,
+            levels,
         })
     }
 
@@ -412,6 +423,57 @@ impl Silhouette {
             return Err(PhotoError::Blurred { width_px: self.edge_width_px, limit_px });
         }
         Ok(())
+    }
+
+    /// The lit area of component `lit` in pixels, from the light that reaches the
+    /// camera through it: Σ (I − dark) / (light − dark) over its box widened by
+    /// `margin_px`. Blur moves light around but keeps its sum, so this area is free of
+    /// the blur's bias on curved edges. `None` when the box meets another lit region
+    /// or the border.
+    pub fn lit_area_px(&self, img: &GrayImage, lit: u32, margin_px: u32) -> Option<f64> {
+        let c = &self.lit[lit as usize];
+        let (x0, y0) = (c.min.0.checked_sub(margin_px)?, c.min.1.checked_sub(margin_px)?);
+        let (x1, y1) = (c.max.0 + margin_px, c.max.1 + margin_px);
+        if x1 >= self.width || y1 >= self.height {
+            return None;
+        }
+        let first = self.lit_runs.partition_point(|r| r.y < y0);
+        for r in self.lit_runs[first..].iter().take_while(|r| r.y <= y1) {
+            if r.component != lit && r.x0 <= x1 && r.x1 > x0 {
+                return None;
+            }
+        }
+        // The material's level right around the region: the median of the box's rim.
+        let mut rim: Vec<u8> = (x0..=x1)
+            .flat_map(|x| [img.get_pixel(x, y0).0[0], img.get_pixel(x, y1).0[0]])
+            .chain((y0..=y1).flat_map(|y| [img.get_pixel(x0, y).0[0], img.get_pixel(x1, y).0[0]]))
+            .collect();
+        rim.sort_unstable();
+        let dark = rim[rim.len() / 2] as f32;
+        // The light's level through it: the median of its pixels well inside (3 px
+        // from the edge of a round region), scaled along the backlight's shape.
+        let centre = c.centroid_px();
+        let inner_px = (c.area_px as f64 / std::f64::consts::PI).sqrt() - 3.0;
+        let mut inner: Vec<f32> = Vec::new();
+        if inner_px > 1.5 {
+            for y in (centre.y - inner_px).ceil() as u32..=(centre.y + inner_px).floor() as u32 {
+                for x in (centre.x - inner_px).ceil() as u32..=(centre.x + inner_px).floor() as u32 {
+                    if (x as f64 - centre.x).powi(2) + (y as f64 - centre.y).powi(2) <= inner_px * inner_px {
+                        inner.push(img.get_pixel(x, y).0[0] as f32 / self.levels.light_at(x as f64, y as f64));
+                    }
+                }
+            }
+        }
+        inner.sort_by(f32::total_cmp);
+        let gain = if inner.len() >= 9 { inner[inner.len() / 2] } else { 1.0 };
+        let mut area = 0.0;
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let light = gain * self.levels.light_at(x as f64, y as f64);
+                area += ((img.get_pixel(x, y).0[0] as f32 - dark) / (light - dark).max(1.0)) as f64;
+            }
+        }
+        Some(area)
     }
 
     /// The one part on the table: its material component, or why there is none.

@@ -120,6 +120,14 @@ impl TableModel {
         2.0 / ((bx - a).norm() + (by - a).norm())
     }
 
+    /// The table area one photo pixel covers at pixel `p`, mm².
+    pub fn mm2_per_px_at(&self, h_inv: &Matrix3<f64>, p: Px) -> f64 {
+        let a = self.to_table_with(h_inv, p);
+        let bx = self.to_table_with(h_inv, Px::new(p.x + 1.0, p.y)) - a;
+        let by = self.to_table_with(h_inv, Px::new(p.x, p.y + 1.0)) - a;
+        (bx.x * by.y - bx.y * by.x).abs()
+    }
+
     /// Where the camera is, from the homography, taking square pixels and the principal
     /// point at the distortion centre; `None` when the view is too close to straight
     /// down to tell the focal length (then give the camera height yourself).
