@@ -221,21 +221,20 @@ impl Edges {
         Edges { elements, cell_mm, origin: lo, columns, rows, cells, loops }
     }
 
-    /// Whether `p` lies inside each loop.
-    fn inside_flags(&self, p: Mm, out: &mut Vec<bool>) {
+    /// The loops on whose void side `p` lies (outside the outline, inside a void).
+    fn void_sides(&self, p: Mm, out: &mut Vec<usize>) {
         out.clear();
-        out.extend(
-            self.loops
-                .iter()
-                .map(|(l, lo, hi, _)| p.x >= lo.x && p.x <= hi.x && p.y >= lo.y && p.y <= hi.y && l.contains(p)),
-        );
+        out.extend(self.loops.iter().enumerate().filter_map(|(k, (l, lo, hi, outline))| {
+            let inside = p.x >= lo.x && p.x <= hi.x && p.y >= lo.y && p.y <= hi.y && l.contains(p);
+            (inside != *outline).then_some(k)
+        }));
     }
 
     /// The signed distance to the material's edge (positive in material), clamped to
-    /// `reach_mm`; loops with no edge within reach take their side from `inside`.
-    fn material_distance(&self, p: Mm, reach_mm: f64, inside: &[bool], nearest: &mut Vec<f64>) -> f64 {
-        nearest.clear();
-        nearest.resize(self.loops.len(), f64::INFINITY);
+    /// `reach_mm`; loops with no edge within reach take their side from a point near
+    /// by, whose void sides are `void_sides`.
+    fn material_distance(&self, p: Mm, reach_mm: f64, void_sides: &[usize], near: &mut Vec<(usize, f64)>) -> f64 {
+        near.clear();
         let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
         let (x0, x1) =
             (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
@@ -251,24 +250,30 @@ impl Edges {
                         let t = ((p - a).dot(&ab) / ab.norm_squared().max(1e-300)).clamp(0.0, 1.0);
                         (p - (a + ab * t)).norm()
                     };
-                    nearest[k] = nearest[k].min(d);
+                    match near.iter_mut().find(|(j, _)| *j == k) {
+                        Some(entry) => entry.1 = entry.1.min(d),
+                        None => near.push((k, d)),
+                    }
                 }
             }
         }
-        let mut sd = f64::INFINITY;
-        for (k, (l, _, _, outline)) in self.loops.iter().enumerate() {
-            let d = nearest[k].min(reach_mm);
-            let is_inside = if nearest[k] < reach_mm {
-                match l.circle {
-                    Some((c, r)) => (p - c).norm() < r,
-                    None => l.contains(p),
-                }
-            } else {
-                inside[k]
+        // Material is inside the outline and outside every void.
+        let term = |k: usize, is_inside: bool, d: f64| if self.loops[k].3 == is_inside { d } else { -d };
+        let mut sd = reach_mm;
+        // Loops without an edge in reach: only those that make the point void matter.
+        if void_sides.iter().any(|&k| !near.iter().any(|(j, d)| *j == k && *d < reach_mm)) {
+            sd = -reach_mm;
+        }
+        for &(k, d) in near.iter() {
+            if d >= reach_mm {
+                continue;
+            }
+            let l = &self.loops[k].0;
+            let is_inside = match l.circle {
+                Some((c, r)) => (p - c).norm() < r,
+                None => l.contains(p),
             };
-            // Material is inside the outline and outside every void.
-            let term = if *outline == is_inside { d } else { -d };
-            sd = sd.min(term);
+            sd = sd.min(term(k, is_inside, d));
         }
         sd
     }
@@ -290,11 +295,11 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
                 let mm_per_px = (camera.ray_at(Point2::new(centre.x + 1.0, centre.y), 0.0) - pb).norm();
                 let tile_mm = TILE as f64 * mm_per_px;
                 let reach = 3.0 * tile_mm;
-                edges.inside_flags(pb, &mut flags_bottom);
+                edges.void_sides(pb, &mut flags_bottom);
                 let mut sd_centre = edges.material_distance(pb, reach, &flags_bottom, &mut scratch);
                 let pt = (top > 0.0).then(|| camera.ray_at(centre, top));
                 if let Some(pt) = pt {
-                    edges.inside_flags(pt, &mut flags_top);
+                    edges.void_sides(pt, &mut flags_top);
                     sd_centre = sd_centre.max(edges.material_distance(pt, reach, &flags_top, &mut scratch));
                 }
                 let uniform = sd_centre.abs() >= reach - 1e-9;
@@ -556,7 +561,7 @@ fn free_spot(part: &Part, clear_mm: f64, rng: &mut SmallRng) -> Option<Mm> {
     let (mut flags, mut scratch) = (Vec::new(), Vec::new());
     for _ in 0..2000 {
         let p = Mm::new(rng.random_range(lo.x..hi.x.max(lo.x + 1e-9)), rng.random_range(lo.y..hi.y.max(lo.y + 1e-9)));
-        edges.inside_flags(p, &mut flags);
+        edges.void_sides(p, &mut flags);
         if edges.material_distance(p, clear_mm, &flags, &mut scratch) >= clear_mm {
             return Some(p);
         }
