@@ -1,7 +1,7 @@
 //! Calibration from a photo of the plate: its holes found to a fraction of a pixel,
 //! matched to the drawing's grid (the half-size marker hole tells which way round the
 //! plate lies), and the table's camera model fitted to them (homography, radial and
-//! tangential distortion, distortion centre) by Levenberg–Marquardt on the centres of
+//! tangential distortion about the image centre) by Levenberg–Marquardt on the centres of
 //! the imaged circles (which, under perspective, are not the images of the centres).
 
 use image::GrayImage;
@@ -29,6 +29,10 @@ pub enum CalibrationError {
         "the camera model fits the plate poorly: {rms_px:.2} px RMS (at most {limit_px} px); the plate may be bent or not lying flat, or the photo smeared"
     )]
     PoorFit { rms_px: f64, limit_px: f64 },
+    #[error(
+        "the plate's thickness needs the camera's position over the table, and the camera looks too straight down to tell it; tilt it by a few degrees, or give a plate thickness of 0 for a thin plate"
+    )]
+    NoCameraPosition,
 }
 
 /// The plate's grid, as drawn.
@@ -133,7 +137,11 @@ struct Seen {
     area_px: u64,
 }
 
-pub fn calibrate(img: &GrayImage, grid: &PlateGrid) -> Result<Calibration, CalibrationError> {
+/// Calibrates from a photo of the plate. The holes' outlines seen by the camera are
+/// their top and bottom edges, whose lens-shaped overlap is centred at half the plate's
+/// thickness: the fit is of that plane, moved down to the table when the camera's
+/// position is known.
+pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> Result<Calibration, CalibrationError> {
     let silhouette = Silhouette::find(img)?;
     silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
     let plate = silhouette
@@ -261,12 +269,33 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid) -> Result<Calibration, Calib
                 HoleResidual { table_mm: [t.x, t.y], measured_px: [m.2.x, m.2.y], residual_px: [r.x, r.y] }
             })
             .collect(),
-        model: TableModel { camera: fit.camera_position(), ..fit },
+        model: to_table_plane(fit, plate_thickness_mm / 2.0)?,
     };
     if rms_px > MAX_RMS_PX {
         return Err(CalibrationError::PoorFit { rms_px, limit_px: MAX_RMS_PX });
     }
     Ok(calibration)
+}
+
+/// The model of the plane `z_mm` above the table, moved down to the table: the ray to a
+/// table point crosses that plane closer to the nadir, by a factor 1 − z / height.
+fn to_table_plane(plane: TableModel, z_mm: f64) -> Result<TableModel, CalibrationError> {
+    let camera = plane.camera_position();
+    if z_mm <= 0.0 {
+        return Ok(TableModel { camera, ..plane });
+    }
+    let Some(cam) = camera else { return Err(CalibrationError::NoCameraPosition) };
+    let height_mm = cam.height_mm + z_mm;
+    let k = 1.0 - z_mm / height_mm;
+    let (nx, ny) = (cam.nadir_mm[0], cam.nadir_mm[1]);
+    let s = nalgebra::Matrix3::new(k, 0.0, (1.0 - k) * nx, 0.0, k, (1.0 - k) * ny, 0.0, 0.0, 1.0);
+    let h = plane.h() * s;
+    let h = h / h[(2, 2)];
+    Ok(TableModel {
+        homography: [[h[(0, 0)], h[(0, 1)], h[(0, 2)]], [h[(1, 0)], h[(1, 1)], h[(1, 2)]], [h[(2, 0)], h[(2, 1)], 1.0]],
+        camera: Some(crate::table::CameraPosition { nadir_mm: cam.nadir_mm, height_mm }),
+        ..plane
+    })
 }
 
 /// Grows the match from the marker's cell outwards: predict each grid hole from a
@@ -308,13 +337,14 @@ fn homography_of(grid: &PlateGrid, matched: &[Match]) -> Option<nalgebra::Matrix
 
 fn model_of(p: &[f64], w: u32, h: u32) -> TableModel {
     let homography = [[p[0], p[1], p[2]], [p[3], p[4], p[5]], [p[6], p[7], 1.0]];
+    // About the image's centre: a free centre trades off against the tangential terms
+    // and leaves the camera's position (which a thick part's correction needs) vague.
     let distortion = Distortion {
-        center_px: [p[12], p[13]],
-        scale_px: w.max(h) as f64 / 2.0,
         k1: p[8],
         k2: p[9],
         p1: p[10],
         p2: p[11],
+        ..Distortion::none(w, h)
     };
     TableModel { image_width_px: w, image_height_px: h, homography, distortion, camera: None }
 }
@@ -330,7 +360,6 @@ fn residuals(grid: &PlateGrid, matched: &[Match], model: &TableModel) -> Vec<Vec
 
 fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel {
     let start_h = homography_of(grid, matched).unwrap_or_else(nalgebra::Matrix3::identity);
-    let none = Distortion::none(w, h);
     let start = [
         start_h[(0, 0)],
         start_h[(0, 1)],
@@ -344,16 +373,13 @@ fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel 
         0.0,
         0.0,
         0.0,
-        none.center_px[0],
-        none.center_px[1],
     ];
-    let scale: Vec<f64> = start.iter().map(|v| v.abs().max(1e-6)).chain([]).collect();
+    let scale: Vec<f64> = start.iter().map(|v| v.abs().max(1e-6)).collect();
     let scale: Vec<f64> = scale
         .iter()
         .enumerate()
         .map(|(k, s)| match k {
             8..=11 => 1e-3,
-            12 | 13 => 1.0,
             _ => *s,
         })
         .collect();

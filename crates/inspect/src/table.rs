@@ -2,7 +2,7 @@
 //! the calibration plate's frame) appears in the photo (pixels), and back.
 //!
 //! A homography maps the table to undistorted pixels; Brown–Conrady distortion
-//! (radial `k1`, `k2`, tangential `p1`, `p2`, about a fitted centre, in units of
+//! (radial `k1`, `k2`, tangential `p1`, `p2`, about `center_px`, in units of
 //! `scale_px`) maps those to the pixels of the photo. Pixel `(i, j)`'s centre is at
 //! `(i, j)`. The model is what `sheetsight calibrate` writes as `table.json`.
 

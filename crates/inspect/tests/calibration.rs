@@ -27,15 +27,18 @@ fn camera() -> Pinhole {
 
 #[test]
 fn calibration_matches_the_true_camera() {
+    for thickness_mm in [0.0, 2.0] {
+        check(thickness_mm);
+    }
+}
+
+fn check(thickness_mm: f64) {
     let (part, grid) = plate();
     let cam = camera();
-    let t0 = std::time::Instant::now();
-    let solid = Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, 0.0);
+    let solid = Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, thickness_mm);
     let img = render(&cam, &[solid], &Lighting::default(), 1);
-    eprintln!("render {:?}", t0.elapsed());
-    img.save("/tmp/plate.png").ok();
     let t0 = std::time::Instant::now();
-    let cal = calibrate(&img, &grid).expect("calibrates");
+    let cal = calibrate(&img, &grid, thickness_mm).expect("calibrates");
     eprintln!(
         "calibrate {:?}: rms {:.4} px, {:.4} mm, max {:.3} px, {} holes, camera {:?}",
         t0.elapsed(),
@@ -54,6 +57,10 @@ fn calibration_matches_the_true_camera() {
             worst = worst.max((truth - model).norm());
         }
     }
-    eprintln!("model vs truth: worst {worst:.4} px; {:?}; true centre {:?}", cal.model.distortion, cam.centre_mm);
-    assert!(cal.residual_rms_px <= 0.1);
+    eprintln!("plate {thickness_mm} mm: model vs truth on the table: worst {worst:.4} px; camera {:?}, truly at {:?}", cal.model.camera, cam.centre_mm);
+    assert!(cal.residual_rms_px <= 0.1, "{}", cal.residual_rms_px);
+    assert!(worst < 0.2, "{worst}");
+    let camera = cal.model.camera.expect("camera position");
+    let nadir_error = ((camera.nadir_mm[0] - cam.centre_mm.x).powi(2) + (camera.nadir_mm[1] - cam.centre_mm.y).powi(2)).sqrt();
+    assert!(nadir_error < 20.0 && (camera.height_mm - cam.centre_mm.z).abs() < 0.03 * cam.centre_mm.z);
 }

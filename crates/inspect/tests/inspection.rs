@@ -27,8 +27,8 @@ fn table() -> &'static Calibration {
             PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 }.to_dxf().expect("plate");
         let part = largest(&read_dxf(&dxf, &ReadOptions::default()).expect("read"));
         let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
-        let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 0.0)], &Lighting::default(), 7);
-        calibrate(&img, &PlateGrid::from_part(&part).expect("grid")).expect("calibrates")
+        let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 2.0)], &Lighting::default(), 7);
+        calibrate(&img, &PlateGrid::from_part(&part).expect("grid"), 2.0).expect("calibrates")
     })
 }
 
