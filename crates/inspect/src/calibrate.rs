@@ -33,6 +33,8 @@ pub enum CalibrationError {
         "the plate's thickness needs the camera's position over the table, and the camera looks too straight down to tell it; tilt it by a few degrees, or give a plate thickness of 0 for a thin plate"
     )]
     NoCameraPosition,
+    #[error("no plate in the photo: nothing dark covers a twentieth of it; lay the calibration plate on the lit table")]
+    NoPlate,
 }
 
 /// The plate's grid, as drawn.
@@ -144,13 +146,15 @@ struct Seen {
 pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> Result<Calibration, CalibrationError> {
     let silhouette = Silhouette::find(img)?;
     silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
+    let min_px = (img.width() as u64 * img.height() as u64) / 20;
     let plate = silhouette
         .material
         .iter()
         .enumerate()
+        .filter(|(_, c)| c.area_px >= min_px)
         .max_by_key(|(_, c)| c.area_px)
         .map(|(i, _)| i as u32)
-        .ok_or(PhotoError::NoPart { min_px: 0 })?;
+        .ok_or(CalibrationError::NoPlate)?;
     let holes = silhouette.holes_of(plate, 12);
     let mut points: Vec<Vec<Px>> = vec![Vec::new(); silhouette.lit.len()];
     for e in &silhouette.edges {
@@ -339,13 +343,7 @@ fn model_of(p: &[f64], w: u32, h: u32) -> TableModel {
     let homography = [[p[0], p[1], p[2]], [p[3], p[4], p[5]], [p[6], p[7], 1.0]];
     // About the image's centre: a free centre trades off against the tangential terms
     // and leaves the camera's position (which a thick part's correction needs) vague.
-    let distortion = Distortion {
-        k1: p[8],
-        k2: p[9],
-        p1: p[10],
-        p2: p[11],
-        ..Distortion::none(w, h)
-    };
+    let distortion = Distortion { k1: p[8], k2: p[9], p1: p[10], p2: p[11], ..Distortion::none(w, h) };
     TableModel { image_width_px: w, image_height_px: h, homography, distortion, camera: None }
 }
 

@@ -35,7 +35,8 @@ fn calibration_matches_the_true_camera() {
 fn check(thickness_mm: f64) {
     let (part, grid) = plate();
     let cam = camera();
-    let solid = Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, thickness_mm);
+    let solid =
+        Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, thickness_mm);
     let img = render(&cam, &[solid], &Lighting::default(), 1);
     let t0 = std::time::Instant::now();
     let cal = calibrate(&img, &grid, thickness_mm).expect("calibrates");
@@ -57,10 +58,37 @@ fn check(thickness_mm: f64) {
             worst = worst.max((truth - model).norm());
         }
     }
-    eprintln!("plate {thickness_mm} mm: model vs truth on the table: worst {worst:.4} px; camera {:?}, truly at {:?}", cal.model.camera, cam.centre_mm);
+    eprintln!(
+        "plate {thickness_mm} mm: model vs truth on the table: worst {worst:.4} px; camera {:?}, truly at {:?}",
+        cal.model.camera, cam.centre_mm
+    );
     assert!(cal.residual_rms_px <= 0.1, "{}", cal.residual_rms_px);
     assert!(worst < 0.2, "{worst}");
     let camera = cal.model.camera.expect("camera position");
-    let nadir_error = ((camera.nadir_mm[0] - cam.centre_mm.x).powi(2) + (camera.nadir_mm[1] - cam.centre_mm.y).powi(2)).sqrt();
+    let nadir_error =
+        ((camera.nadir_mm[0] - cam.centre_mm.x).powi(2) + (camera.nadir_mm[1] - cam.centre_mm.y).powi(2)).sqrt();
     assert!(nadir_error < 20.0 && (camera.height_mm - cam.centre_mm.z).abs() < 0.03 * cam.centre_mm.z);
+}
+
+#[test]
+fn bad_plate_photos_are_refused() {
+    let (part, grid) = plate();
+    let cam = camera();
+    let placed = |x_mm: f64| Solid::placed(&part, &Placement { x_mm, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, 0.0);
+    let cases = [
+        ("half the plate out of view", render(&cam, &[placed(300.0)], &Lighting::default(), 2), "holes were found"),
+        (
+            "overexposed",
+            render(&cam, &[placed(0.0)], &Lighting { light: 330.0, ..Lighting::default() }, 2),
+            "overexposed",
+        ),
+        ("out of focus", render(&cam, &[placed(0.0)], &Lighting { blur_px: 4.5, ..Lighting::default() }, 2), "blurred"),
+        ("no plate", render(&cam, &[], &Lighting::default(), 2), "no plate"),
+    ];
+    for (what, img, expected) in &cases {
+        let message =
+            calibrate(img, &grid, 0.0).err().map(|e| e.to_string()).unwrap_or_else(|| panic!("{what}: calibrated"));
+        eprintln!("{what}: {message}");
+        assert!(message.contains(expected), "{what}: {message}");
+    }
 }

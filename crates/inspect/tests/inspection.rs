@@ -147,3 +147,64 @@ fn rendered_parts_are_measured_against_their_drawings() {
     );
     assert!(rms(&tally.position) <= 0.03 && rms(&tally.diameter) <= 0.03);
 }
+
+/// A bad photo gets a clear refusal, not a verdict.
+#[test]
+fn bad_photos_are_refused() {
+    let part = drawing("laser4diy_chamber_sheet_left.dxf");
+    let cal = table();
+    let cam = camera();
+    let at = |x_mm: f64, y_mm: f64| Placement { x_mm, y_mm, angle_deg: 0.0, mirrored: false };
+    let shoot = |solids: &[Solid], lighting: &Lighting| backlit::render(&cam, solids, lighting, 5);
+    let options = InspectOptions::default();
+    let refusal = |img: &image::GrayImage| match inspect(img, &cal.model, &part, &options) {
+        Ok(r) => panic!("a verdict ({:?}) where a refusal was due", r.report.verdict),
+        Err(e) => e.to_string(),
+    };
+    let cases: Vec<(&str, image::GrayImage, &str)> = vec![
+        ("empty table", shoot(&[], &Lighting::default()), "no part in the photo"),
+        (
+            "two parts",
+            shoot(
+                &[Solid::placed(&part, &at(70.0, 40.0), 0.0), Solid::placed(&part, &at(70.0, 250.0), 0.0)],
+                &Lighting::default(),
+            ),
+            "2 parts in the photo",
+        ),
+        (
+            "part over the border",
+            shoot(&[Solid::placed(&part, &at(-80.0, 150.0), 0.0)], &Lighting::default()),
+            "touches the border",
+        ),
+        (
+            "overexposed",
+            shoot(&[Solid::placed(&part, &at(70.0, 150.0), 0.0)], &Lighting { light: 320.0, ..Lighting::default() }),
+            "overexposed",
+        ),
+        (
+            "out of focus",
+            shoot(&[Solid::placed(&part, &at(70.0, 150.0), 0.0)], &Lighting { blur_px: 4.0, ..Lighting::default() }),
+            "blurred",
+        ),
+        (
+            "backlight off",
+            shoot(&[Solid::placed(&part, &at(70.0, 150.0), 0.0)], &Lighting { light: 40.0, ..Lighting::default() }),
+            "too little contrast",
+        ),
+    ];
+    for (what, img, expected) in &cases {
+        let message = refusal(img);
+        eprintln!("{what}: {message}");
+        assert!(message.contains(expected), "{what}: {message}");
+    }
+    // The wrong drawing for the part.
+    let other = drawing("laser4diy_bigshim.dxf");
+    let img = shoot(&[Solid::placed(&part, &at(70.0, 150.0), 0.0)], &Lighting::default());
+    let message = inspect(&img, &cal.model, &other, &options).err().map(|e| e.to_string()).unwrap_or_default();
+    eprintln!("wrong drawing: {message}");
+    assert!(message.contains("is this the part of this drawing"), "{message}");
+    // A photo of another resolution than the calibration's.
+    let small = image::GrayImage::from_pixel(640, 480, image::Luma([200]));
+    let message = refusal(&small);
+    assert!(message.contains("calibrate this camera at this resolution"), "{message}");
+}
