@@ -2,6 +2,8 @@
 
 mod bench;
 mod demo;
+mod inspect_bench;
+mod inspection;
 mod live;
 mod offline;
 mod plate;
@@ -17,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "sheetsight",
     version,
-    about = "Machine vision for sheet-metal shops: stack lights, machine states and strokes from ordinary cameras."
+    about = "Machine vision for sheet-metal shops: stack lights, machine states and strokes from ordinary cameras; cut parts checked against their DXF on a backlit table."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -143,11 +145,85 @@ enum Command {
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
     },
+    /// Find the calibration plate's holes in a photo of the backlit table and fit the
+    /// table's camera model (writes it as JSON, with a residual map picture).
+    Calibrate {
+        /// The plate's drawing (from `sheetsight plate`).
+        #[arg(long)]
+        plate: PathBuf,
+        /// The photo of the plate on the lit table (PNG or JPEG).
+        #[arg(long)]
+        image: PathBuf,
+        /// Where to write the calibration (JSON).
+        #[arg(long)]
+        out: PathBuf,
+        /// The plate's sheet thickness (its holes are seen at half of it).
+        #[arg(long, default_value_t = 0.0)]
+        plate_thickness_mm: f64,
+        /// Where to write the residual map (default: beside --out, `.residuals.png`).
+        #[arg(long)]
+        residual_map: Option<PathBuf>,
+    },
+    /// Compare a photo of a cut part on the backlit table with its DXF drawing (exit
+    /// status 0: pass, 1: fail, 2: no verdict).
+    Inspect {
+        /// The part's drawing.
+        #[arg(long)]
+        dxf: PathBuf,
+        /// The photo of the part on the lit table (PNG or JPEG).
+        #[arg(long)]
+        image: PathBuf,
+        /// The table's calibration (from `sheetsight calibrate`).
+        #[arg(long)]
+        calibration: PathBuf,
+        /// Largest accepted error of a position, diameter or edge.
+        #[arg(long, default_value_t = 0.2)]
+        tolerance_mm: f64,
+        /// The sheet's thickness: corrects the silhouette for the camera's perspective.
+        #[arg(long, default_value_t = 0.0)]
+        thickness_mm: f64,
+        /// Where to write the report (JSON).
+        #[arg(long)]
+        report: PathBuf,
+        /// Also draw the drawing over the photo, deviations coloured (PNG).
+        #[arg(long)]
+        overlay: Option<PathBuf>,
+        /// Also write a report page that prints well (HTML, the overlay inside).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The drawing's unit when it does not say (mm, cm, m, in).
+        #[arg(long)]
+        units: Option<String>,
+        /// Read only these layers (comma-separated).
+        #[arg(long)]
+        layers: Option<String>,
+        /// Leave these layers out (comma-separated).
+        #[arg(long)]
+        exclude_layers: Option<String>,
+        /// Ends of the drawing's curves closer than this are joined.
+        #[arg(long, default_value_t = 0.01)]
+        gap_tolerance_mm: f64,
+        /// Which part of a drawing with several (1: the largest).
+        #[arg(long)]
+        part: Option<usize>,
+    },
     /// Measure speed: analysis alone (frames decoded beforehand), and decode + analysis.
     Bench {
         /// Seconds of 1280x720 10 fps video to measure on.
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
+    },
+    /// Measure the part inspection: calibration and inspection time on one core, hole
+    /// accuracy, defects found, on rendered photos with ground truth.
+    BenchInspect {
+        /// Photos per sample drawing (a third exact, the others defective).
+        #[arg(long, default_value_t = 9)]
+        photos: usize,
+        #[arg(long, default_value_t = 11)]
+        seed: u64,
+        /// Keep the photos, drawings, calibration and truth here.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Measure accuracy: synthesise a shop with every nuisance, analyse it, score it.
     Accuracy {
@@ -194,7 +270,38 @@ fn main() -> std::process::ExitCode {
             plate::write(&sheetsight_drawing::plate::PlateSpec { width_mm, height_mm, pitch_mm, hole_mm }, &out)
                 .map(|_| true)
         }
+        Command::Calibrate { plate, image, out, plate_thickness_mm, residual_map } => {
+            inspection::calibrate(&inspection::CalibrateArgs { plate, image, out, plate_thickness_mm, residual_map })
+        }
+        Command::Inspect {
+            dxf,
+            image,
+            calibration,
+            tolerance_mm,
+            thickness_mm,
+            report,
+            overlay,
+            html,
+            units,
+            layers,
+            exclude_layers,
+            gap_tolerance_mm,
+            part,
+        } => inspection::inspect(&inspection::InspectArgs {
+            dxf,
+            image,
+            calibration,
+            tolerance_mm,
+            thickness_mm,
+            report,
+            overlay,
+            html,
+            drawing: inspection::DrawingOptions { units, layers, exclude_layers, gap_tolerance_mm, part },
+        }),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
+        Command::BenchInspect { photos, seed, out } => {
+            inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
+        }
         Command::Accuracy { minutes, width, height, seed, keep } => {
             offline::accuracy(minutes, width, height, seed, keep)
         }

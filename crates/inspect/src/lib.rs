@@ -13,6 +13,7 @@
 
 pub mod calibrate;
 pub mod fit;
+pub mod html;
 pub mod lm;
 pub mod measure;
 pub mod nominal;

@@ -90,7 +90,23 @@ impl NominalIndex {
         self.nearest_where(p, radius_mm, |k| k == loop_index)
     }
 
+    /// Searches a small square first and widens it only while nothing is found (a
+    /// wide search is slow: its cells grow with the square of the radius).
     fn nearest_where(&self, p: Mm, radius_mm: f64, keep: impl Fn(usize) -> bool) -> Option<Nearest> {
+        let mut reach = (2.0 * self.cell_mm).min(radius_mm);
+        loop {
+            // What lies within `reach` is the nearest overall: the square holds the circle.
+            if let Some(n) = self.nearest_within(p, reach, &keep) {
+                return Some(n);
+            }
+            if reach >= radius_mm {
+                return None;
+            }
+            reach = (reach * 4.0).min(radius_mm);
+        }
+    }
+
+    fn nearest_within(&self, p: Mm, radius_mm: f64, keep: &impl Fn(usize) -> bool) -> Option<Nearest> {
         let (x0, y0) = cell_of(self.origin, self.cell_mm, Mm::new(p.x - radius_mm, p.y - radius_mm));
         let (x1, y1) = cell_of(self.origin, self.cell_mm, Mm::new(p.x + radius_mm, p.y + radius_mm));
         let mut best: Option<Nearest> = None;

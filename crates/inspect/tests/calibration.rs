@@ -1,14 +1,12 @@
 //! Calibration on rendered photos of the plate, against the true camera.
 
 use nalgebra::{Point2, Vector3};
-use sheetsight_drawing::plate::PlateSpec;
 use sheetsight_drawing::{ReadOptions, read_dxf, topology};
 use sheetsight_inspect::{PlateGrid, calibrate};
-use sheetsight_sim::backlit::{Lighting, Pinhole, Placement, Solid, render};
+use sheetsight_sim::backlit::{self, Lighting, Pinhole, Placement, Solid, render};
 
 fn plate() -> (sheetsight_drawing::Part, PlateGrid) {
-    let (dxf, _) =
-        PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 }.to_dxf().expect("plate");
+    let (dxf, _) = backlit::TEST_PLATE.to_dxf().expect("plate");
     let drawing = read_dxf(&dxf, &ReadOptions::default()).expect("read");
     let part = topology::build(&drawing, 0.01).parts.remove(0);
     let grid = PlateGrid::from_part(&part).expect("grid");
@@ -16,13 +14,7 @@ fn plate() -> (sheetsight_drawing::Part, PlateGrid) {
 }
 
 fn camera() -> Pinhole {
-    let mut cam = Pinhole::overhead(4000, 3000, Point2::new(275.0, 200.0), 1000.0, 0.15, (5.0, -3.0));
-    cam.k1 = -0.06;
-    cam.k2 = 0.01;
-    cam.p1 = 4e-4;
-    cam.p2 = -3e-4;
-    cam.principal_px = (2030.0, 1470.0);
-    cam
+    backlit::table_camera()
 }
 
 #[test]

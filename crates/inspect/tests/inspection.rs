@@ -4,27 +4,19 @@
 use std::sync::OnceLock;
 
 use nalgebra::Point2;
-use sheetsight_drawing::plate::PlateSpec;
 use sheetsight_drawing::{Part, ReadOptions, read_dxf, topology};
 use sheetsight_inspect::report::{FeatureReport, Verdict};
 use sheetsight_inspect::{Calibration, InspectOptions, PlateGrid, calibrate, inspect};
 use sheetsight_sim::backlit::{self, Defect, Lighting, Pinhole, Placement, Solid};
 
 fn camera() -> Pinhole {
-    let mut cam = Pinhole::overhead(4000, 3000, Point2::new(275.0, 200.0), 1000.0, 0.15, (5.0, -3.0));
-    cam.k1 = -0.06;
-    cam.k2 = 0.01;
-    cam.p1 = 4e-4;
-    cam.p2 = -3e-4;
-    cam.principal_px = (2030.0, 1470.0);
-    cam
+    backlit::table_camera()
 }
 
 fn table() -> &'static Calibration {
     static TABLE: OnceLock<Calibration> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let (dxf, _) =
-            PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 }.to_dxf().expect("plate");
+        let (dxf, _) = backlit::TEST_PLATE.to_dxf().expect("plate");
         let part = largest(&read_dxf(&dxf, &ReadOptions::default()).expect("read"));
         let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
         let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 2.0)], &Lighting::default(), 7);
@@ -39,9 +31,8 @@ fn largest(drawing: &sheetsight_drawing::PartDrawing) -> Part {
 }
 
 fn drawing(file: &str) -> Part {
-    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    largest(&read_dxf(&bytes, &ReadOptions::default()).expect("read"))
+    let (_, bytes) = backlit::SAMPLE_DRAWINGS.iter().find(|(name, _)| *name == file).expect("a sample drawing");
+    largest(&read_dxf(bytes, &ReadOptions::default()).expect("read"))
 }
 
 fn centre(f: &sheetsight_drawing::Feature) -> Point2<f64> {
@@ -62,9 +53,7 @@ fn run(file: &str, count: usize, seed: u64, tally: &mut Tally) {
     let part = drawing(file);
     let cal = table();
     let cam = camera();
-    for (k, case) in
-        backlit::cases(&part, (Point2::new(40.0, 40.0), Point2::new(510.0, 360.0)), count, seed).iter().enumerate()
-    {
+    for (k, case) in backlit::cases(&part, backlit::TEST_AREA_MM, count, seed).iter().enumerate() {
         let img = backlit::render_case(&cam, &part, case);
         let options = InspectOptions { tolerance_mm: 0.2, thickness_mm: case.thickness_mm };
         let result = inspect(&img, &cal.model, &part, &options).unwrap_or_else(|e| panic!("{file} case {k}: {e}"));

@@ -611,3 +611,34 @@ fn bounds(l: &Loop) -> (Mm, Mm) {
         (Mm::new(a.x.min(p.x), a.y.min(p.y)), Mm::new(b.x.max(p.x), b.y.max(p.y)))
     })
 }
+
+/// The camera of the test material: 12 MP, 1 m over a 600 x 450 mm table (about
+/// 0.15 mm per pixel), tilted by 5° and 3°, barrel distortion, a tangential term and a
+/// principal point 30 px off the centre.
+pub fn table_camera() -> Pinhole {
+    let mut cam = Pinhole::overhead(4000, 3000, Mm::new(275.0, 200.0), 1000.0, 0.15, (5.0, -3.0));
+    cam.k1 = -0.06;
+    cam.k2 = 0.01;
+    cam.p1 = 4e-4;
+    cam.p2 = -3e-4;
+    cam.principal_px = (2030.0, 1470.0);
+    cam
+}
+
+/// The calibration plate of the test material (550 x 400 mm, 8 mm holes at 25 mm),
+/// cut from 2 mm sheet.
+pub const TEST_PLATE: sheetsight_drawing::plate::PlateSpec =
+    sheetsight_drawing::plate::PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 };
+pub const TEST_PLATE_THICKNESS_MM: f64 = 2.0;
+
+/// Where the test material's parts lie: the table within the camera's view.
+pub const TEST_AREA_MM: (Mm, Mm) = (Mm::new(40.0, 40.0), Mm::new(510.0, 360.0));
+
+/// Real part drawings (see `drawings/README.md` for where they come from and their
+/// licences): the parts of the test material and the demo.
+pub const SAMPLE_DRAWINGS: [(&str, &[u8]); 4] = [
+    ("open65_plate.dxf", include_bytes!("../drawings/open65_plate.dxf")),
+    ("mendel90_y_carriage.dxf", include_bytes!("../drawings/mendel90_y_carriage.dxf")),
+    ("laser4diy_chamber_sheet_left.dxf", include_bytes!("../drawings/laser4diy_chamber_sheet_left.dxf")),
+    ("laser4diy_bigshim.dxf", include_bytes!("../drawings/laser4diy_bigshim.dxf")),
+];

@@ -1,0 +1,242 @@
+//! `sheetsight calibrate` and `sheetsight inspect`: the part inspection on the backlit
+//! table, from files to files. The measuring itself is `sheetsight-inspect`'s; this
+//! module reads the drawing, the photo and the calibration, names the file in every
+//! error, and writes the results (each through a temporary file renamed into place, so
+//! that a half-written result never stands under its name).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use sheetsight_drawing::{LengthUnit, Part, ReadOptions, read_dxf, topology};
+use sheetsight_inspect::calibrate::{Calibration, PlateGrid};
+use sheetsight_inspect::report::Verdict;
+use sheetsight_inspect::{InspectOptions, html, overlay};
+
+/// Photos larger than this are refused before they are decoded (a 100 MP camera's).
+const MAX_PHOTO_PX: u64 = 100_000_000;
+
+pub struct DrawingOptions {
+    pub units: Option<String>,
+    pub layers: Option<String>,
+    pub exclude_layers: Option<String>,
+    pub gap_tolerance_mm: f64,
+    /// Which part of a drawing with several (1-based).
+    pub part: Option<usize>,
+}
+
+pub struct CalibrateArgs {
+    pub plate: PathBuf,
+    pub image: PathBuf,
+    pub out: PathBuf,
+    pub plate_thickness_mm: f64,
+    pub residual_map: Option<PathBuf>,
+}
+
+pub struct InspectArgs {
+    pub dxf: PathBuf,
+    pub image: PathBuf,
+    pub calibration: PathBuf,
+    pub tolerance_mm: f64,
+    pub thickness_mm: f64,
+    pub report: PathBuf,
+    pub overlay: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    pub drawing: DrawingOptions,
+}
+
+/// Reads a drawing and picks its part.
+pub fn read_part(path: &Path, options: &DrawingOptions) -> anyhow::Result<Part> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the drawing {}", path.display()))?;
+    let units = match options.units.as_deref() {
+        None => None,
+        Some(u) => Some(LengthUnit::parse(u).with_context(|| format!("--units {u}: give mm, cm, m or in"))?),
+    };
+    let list = |s: &Option<String>| {
+        s.as_ref().map(|s| s.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect::<Vec<_>>())
+    };
+    let read = ReadOptions {
+        units,
+        layers: list(&options.layers),
+        exclude_layers: list(&options.exclude_layers).unwrap_or_default(),
+        ..ReadOptions::default()
+    };
+    let drawing = read_dxf(&bytes, &read).with_context(|| format!("{}", path.display()))?;
+    if drawing.units_assumed {
+        eprintln!(
+            "warning: {} says nothing about its units: read as millimetres (give --units otherwise)",
+            path.display()
+        );
+    }
+    let mut topology = topology::build(&drawing, options.gap_tolerance_mm);
+    for gap in &topology.gaps {
+        eprintln!(
+            "warning: {}: a loop is open at ({:.3}, {:.3}) mm, a gap of {:.3} mm (more than --gap-tolerance-mm {})",
+            path.display(),
+            gap.at.x,
+            gap.at.y,
+            gap.width_mm,
+            options.gap_tolerance_mm
+        );
+    }
+    topology.parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
+    match (topology.parts.len(), options.part) {
+        (0, _) => bail!(
+            "{}: no closed outline in the drawing{}",
+            path.display(),
+            if topology.gaps.is_empty() { "" } else { " (see the gaps above)" }
+        ),
+        (1, None | Some(1)) => Ok(topology.parts.remove(0)),
+        (n, Some(k)) if (1..=n).contains(&k) => Ok(topology.parts.remove(k - 1)),
+        (n, Some(k)) => bail!("{}: --part {k}, but the drawing holds {n} part(s)", path.display()),
+        (n, None) => {
+            let list: Vec<String> = topology
+                .parts
+                .iter()
+                .enumerate()
+                .map(|(k, p)| format!("{}: {:.0} mm², {} features", k + 1, p.outline.area(), p.features.len()))
+                .collect();
+            bail!(
+                "{}: the drawing holds {n} parts (largest first: {}); choose one with --part N",
+                path.display(),
+                list.join("; ")
+            )
+        }
+    }
+}
+
+fn read_photo(path: &Path) -> anyhow::Result<image::GrayImage> {
+    let reader = image::ImageReader::open(path)
+        .with_context(|| format!("cannot read the photo {}", path.display()))?
+        .with_guessed_format()
+        .with_context(|| format!("cannot read the photo {}", path.display()))?;
+    let (w, h) = reader
+        .into_dimensions()
+        .with_context(|| format!("{}: not a picture this program reads (PNG, JPEG)", path.display()))?;
+    if w as u64 * h as u64 > MAX_PHOTO_PX {
+        bail!(
+            "{}: {w}x{h} px is more than this program takes ({} MP at most)",
+            path.display(),
+            MAX_PHOTO_PX / 1_000_000
+        );
+    }
+    let img = image::ImageReader::open(path)
+        .and_then(|r| r.with_guessed_format())
+        .with_context(|| format!("cannot read the photo {}", path.display()))?
+        .decode()
+        .with_context(|| format!("{}: the picture is damaged or not a PNG or JPEG", path.display()))?;
+    Ok(img.to_luma8())
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn png(picture: &image::RgbImage) -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    picture
+        .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .context("cannot encode the picture as PNG")?;
+    Ok(bytes)
+}
+
+pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
+    let options =
+        DrawingOptions { units: None, layers: None, exclude_layers: None, gap_tolerance_mm: 0.01, part: None };
+    let plate = read_part(&args.plate, &options)?;
+    let grid = PlateGrid::from_part(&plate).with_context(|| format!("{}", args.plate.display()))?;
+    let photo = read_photo(&args.image)?;
+    let started = std::time::Instant::now();
+    let calibration = sheetsight_inspect::calibrate(&photo, &grid, args.plate_thickness_mm)
+        .with_context(|| format!("{}", args.image.display()))?;
+    let elapsed = started.elapsed();
+    let json = serde_json::to_vec_pretty(&calibration).context("cannot write the calibration as JSON")?;
+    write_atomically(&args.out, &json)?;
+    let map = args.residual_map.clone().unwrap_or_else(|| args.out.with_extension("residuals.png"));
+    write_atomically(&map, &png(&overlay::residuals(&photo, &calibration))?)?;
+    println!(
+        "{}: {} of {} holes, residual {:.4} px RMS ({:.4} mm), at most {:.3} px; {:.4} mm per pixel at the centre{}{}; {:.2} s",
+        args.out.display(),
+        calibration.holes_used,
+        calibration.holes_expected,
+        calibration.residual_rms_px,
+        calibration.residual_rms_mm,
+        calibration.residual_max_px,
+        calibration.mm_per_px,
+        calibration.model.camera.as_ref().map_or(String::new(), |c| format!(
+            "; camera {:.0} mm over ({:.0}, {:.0}) mm",
+            c.height_mm, c.nadir_mm[0], c.nadir_mm[1]
+        )),
+        if calibration.plate_upside_down { "; the plate lay upside down (fine)" } else { "" },
+        elapsed.as_secs_f64()
+    );
+    println!("{}: the residual map", map.display());
+    Ok(true)
+}
+
+pub fn read_calibration(path: &Path) -> anyhow::Result<Calibration> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the calibration {}", path.display()))?;
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: not a calibration written by `sheetsight calibrate`", path.display()))
+}
+
+/// Inspects; `Ok(false)` when the part fails.
+pub fn inspect(args: &InspectArgs) -> anyhow::Result<bool> {
+    if !(args.tolerance_mm.is_finite() && args.tolerance_mm > 0.0) {
+        bail!("--tolerance-mm must be a positive number of millimetres, not {}", args.tolerance_mm);
+    }
+    if !(args.thickness_mm.is_finite() && args.thickness_mm >= 0.0 && args.thickness_mm < 100.0) {
+        bail!("--thickness-mm must be the sheet's thickness in millimetres (0 for thin), not {}", args.thickness_mm);
+    }
+    let part = read_part(&args.dxf, &args.drawing)?;
+    let calibration = read_calibration(&args.calibration)?;
+    let photo = read_photo(&args.image)?;
+    let options = InspectOptions { tolerance_mm: args.tolerance_mm, thickness_mm: args.thickness_mm };
+    let started = std::time::Instant::now();
+    let found = sheetsight_inspect::inspect(&photo, &calibration.model, &part, &options)
+        .with_context(|| format!("{}", args.image.display()))?;
+    let elapsed = started.elapsed();
+    let report = &found.report;
+    write_atomically(&args.report, &serde_json::to_vec_pretty(report).context("cannot write the report as JSON")?)?;
+    if args.overlay.is_some() || args.html.is_some() {
+        let picture = png(&overlay::inspection(&photo, &calibration.model, &part, &found, args.tolerance_mm))?;
+        if let Some(path) = &args.overlay {
+            write_atomically(path, &picture)?;
+        }
+        if let Some(path) = &args.html {
+            let sources = html::Sources {
+                drawing: &args.dxf.display().to_string(),
+                photo: &args.image.display().to_string(),
+                calibration: &args.calibration.display().to_string(),
+                tolerance_mm: args.tolerance_mm,
+                thickness_mm: args.thickness_mm,
+            };
+            write_atomically(path, html::page(report, &picture, &sources).as_bytes())?;
+        }
+    }
+    let bad: Vec<String> = report
+        .features
+        .iter()
+        .filter(|f| f.verdict() != Verdict::Pass)
+        .map(|f| format!("{} {:?}", f.id(), f.verdict()).to_lowercase())
+        .chain(report.extra.iter().map(|e| format!("extra {} at ({:.2}, {:.2})", e.kind, e.x_mm, e.y_mm)))
+        .collect();
+    let pass = report.verdict == Verdict::Pass;
+    println!(
+        "{}: {} ({} features{}); pose {:.2}, {:.2} mm, {:.2}°{}; {:.0} ms",
+        args.report.display(),
+        if pass { "PASS" } else { "FAIL" },
+        report.features.len(),
+        if bad.is_empty() { String::new() } else { format!("; {}", bad.join(", ")) },
+        report.pose.x_mm,
+        report.pose.y_mm,
+        report.pose.angle_deg,
+        if report.pose.mirrored { ", upside down" } else { "" },
+        elapsed.as_secs_f64() * 1000.0
+    );
+    Ok(pass)
+}
