@@ -131,11 +131,8 @@ pub fn inspection(
     }
     for e in &found.report.extra {
         let (x, y) = to_px(Mm::new(e.x_mm, e.y_mm));
-        let r = e.d_mm / 2.0 / model.mm_per_px_at(pose.to_table(Mm::new(e.x_mm, e.y_mm))) * view.scale + 4.0;
-        for k in 0..48 {
-            let (a, b) = (k as f64 / 48.0 * std::f64::consts::TAU, (k + 1) as f64 / 48.0 * std::f64::consts::TAU);
-            line(&mut picture, (x + r * a.cos(), y + r * a.sin()), (x + r * b.cos(), y + r * b.sin()), MAGENTA, 2.0);
-        }
+        let r = e.d_mm / 2.0 / model.mm_per_px_at(pose.to_table(Mm::new(e.x_mm, e.y_mm))) * view.scale + 8.0;
+        circle(&mut picture, (x, y), r, MAGENTA, 2.5);
         label(&mut picture, x + r + 4.0, y - 4.0, &format!("EXTRA {} D {:.2}", e.kind, e.d_mm), MAGENTA);
     }
     let verdict = match found.report.verdict {
@@ -150,7 +147,8 @@ pub fn inspection(
 pub fn residuals(photo: &GrayImage, calibration: &Calibration) -> RgbImage {
     let (w, h) = photo.dimensions();
     let (mut picture, view) = backdrop(photo, Px::new(0.0, 0.0), Px::new(w as f64, h as f64), 1600.0);
-    let magnify = 0.3 / calibration.residual_max_px.max(1e-6) * (w.max(h) as f64 / 40.0);
+    // The largest residual drawn two fifths of a pitch long (about 80 px of a 12 MP photo).
+    let magnify = (w.max(h) as f64 / 50.0) / calibration.residual_max_px.max(1e-6);
     let magnify = magnify.clamp(10.0, 10_000.0).round();
     for r in &calibration.residuals {
         let at = Px::new(r.measured_px[0], r.measured_px[1]);
@@ -165,7 +163,7 @@ pub fn residuals(photo: &GrayImage, calibration: &Calibration) -> RgbImage {
         let (x, y) = view.at(at);
         let tip = view.at(Px::new(at.x + magnify * r.residual_px[0], at.y + magnify * r.residual_px[1]));
         dot(&mut picture, x, y, 2.0, WHITE);
-        line(&mut picture, (x, y), tip, colour, 1.5);
+        line(&mut picture, (x, y), tip, colour, 2.5);
     }
     label(
         &mut picture,
@@ -190,6 +188,19 @@ fn ring(l: &Loop) -> Vec<Mm> {
             })
             .collect(),
         None => l.points.clone(),
+    }
+}
+
+fn circle(picture: &mut RgbImage, centre: (f64, f64), r: f64, colour: Rgb<u8>, width: f64) {
+    for k in 0..64 {
+        let (a, b) = (k as f64 / 64.0 * std::f64::consts::TAU, (k + 1) as f64 / 64.0 * std::f64::consts::TAU);
+        line(
+            picture,
+            (centre.0 + r * a.cos(), centre.1 + r * a.sin()),
+            (centre.0 + r * b.cos(), centre.1 + r * b.sin()),
+            colour,
+            width,
+        );
     }
 }
 
@@ -223,10 +234,12 @@ fn line(picture: &mut RgbImage, a: (f64, f64), b: (f64, f64), colour: Rgb<u8>, w
     }
 }
 
-/// Text in a 5x7 font at twice its size, on a dark box; lower case is drawn in capitals.
+/// Text in a 5x7 font at twice its size, on a dark box, kept inside the picture;
+/// lower case is drawn in capitals.
 fn label(picture: &mut RgbImage, x: f64, y: f64, text: &str, colour: Rgb<u8>) {
-    let (x, y) = (x.round() as i64, y.round() as i64);
     let width = text.chars().count() as i64 * 12 + 4;
+    let x = (x.round() as i64).min(picture.width() as i64 - width).max(2);
+    let y = (y.round() as i64).clamp(2, (picture.height() as i64 - 16).max(2));
     for dy in -2..16 {
         for dx in -2..width {
             put(picture, x + dx, y + dy, Rgb([0, 0, 0]));
