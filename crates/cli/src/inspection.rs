@@ -240,3 +240,23 @@ pub fn inspect(args: &InspectArgs) -> anyhow::Result<bool> {
     );
     Ok(pass)
 }
+
+/// `sheetsight holes`: the round holes of the part on the table, in table millimetres,
+/// without a drawing (a quick check, and the like-for-like comparison with OpenCV).
+pub fn holes(image: &Path, calibration: &Path, json: bool) -> anyhow::Result<bool> {
+    let calibration = read_calibration(calibration)?;
+    let photo = read_photo(image)?;
+    let started = std::time::Instant::now();
+    let holes = sheetsight_inspect::measure::holes(&photo, &calibration.model)
+        .with_context(|| format!("{}", image.display()))?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if json {
+        println!("{}", serde_json::json!({"holes": holes, "ms": ms}));
+    } else {
+        for h in &holes {
+            println!("{:10.3} {:10.3}  d {:8.3}  roundness {:.3} mm", h.x_mm, h.y_mm, h.d_mm, h.roundness_mm);
+        }
+        println!("{}: {} round holes; {ms:.0} ms", image.display(), holes.len());
+    }
+    Ok(true)
+}

@@ -207,6 +207,19 @@ enum Command {
         #[arg(long)]
         part: Option<usize>,
     },
+    /// List the round holes of the part on the backlit table (table millimetres, no
+    /// drawing needed).
+    Holes {
+        /// The photo of the part on the lit table (PNG or JPEG).
+        #[arg(long)]
+        image: PathBuf,
+        /// The table's calibration (from `sheetsight calibrate`).
+        #[arg(long)]
+        calibration: PathBuf,
+        /// Print JSON (with the time the measuring took).
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure speed: analysis alone (frames decoded beforehand), and decode + analysis.
     Bench {
         /// Seconds of 1280x720 10 fps video to measure on.
@@ -298,6 +311,7 @@ fn main() -> std::process::ExitCode {
             html,
             drawing: inspection::DrawingOptions { units, layers, exclude_layers, gap_tolerance_mm, part },
         }),
+        Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })

@@ -100,10 +100,10 @@ pub fn inspect(
         (0..silhouette.edges.len()).filter(|&i| silhouette.edges[i].material == part_label).collect();
     let mut table: Vec<Mm> = edge_index.iter().map(|&i| model.to_table_with(&h_inv, silhouette.edges[i].px)).collect();
 
-    // Moments of the silhouette, from every other pixel of every other row.
+    // Moments of the silhouette (for a first pose), from every 8th pixel of every 8th row.
     let mut sums = [0.0; 6];
-    for run in silhouette.material_runs.iter().filter(|r| r.component == part_label && r.y % 2 == 0) {
-        for x in (run.x0..run.x1).step_by(2) {
+    for run in silhouette.material_runs.iter().filter(|r| r.component == part_label && r.y % 8 == 0) {
+        for x in (run.x0.next_multiple_of(8)..run.x1).step_by(8) {
             let p = model.to_table_with(&h_inv, Px::new(x as f64, run.y as f64));
             for (s, v) in sums.iter_mut().zip([1.0, p.x, p.y, p.x * p.x, p.y * p.y, p.x * p.y]) {
                 *s += v;
@@ -111,7 +111,7 @@ pub fn inspect(
         }
     }
     let mut measured = Moments::from_sums(sums);
-    measured.area *= 4.0 * model.mm_per_px_at(Mm::new(measured.cx, measured.cy)).powi(2);
+    measured.area *= 64.0 * model.mm_per_px_at(Mm::new(measured.cx, measured.cy)).powi(2);
     let drawn = Moments::of_part(part);
     if !(0.5..2.0).contains(&(measured.area / drawn.area)) {
         return Err(InspectError::WrongSize { measured: measured.area, drawn: drawn.area });
@@ -265,15 +265,9 @@ pub fn inspect(
                 // bias), where the hole stands clear; else from the fitted circle.
                 let fitted = region.and_then(|r| {
                     let (c, radius) = r.circle?;
-                    let by_area = (camera.is_none())
-                        .then(|| silhouette.lit_area_px(img, r.lit, 6))
-                        .flatten()
-                        .map(|area_px| {
-                            let at = silhouette.lit[r.lit as usize].centroid_px();
-                            (area_px * model.mm2_per_px_at(&h_inv, at) / std::f64::consts::PI).sqrt()
-                        })
-                        .filter(|r_area| (r_area - radius).abs() < 0.05 * radius);
-                    Some(((c, by_area.unwrap_or(radius)), r.roundness_mm))
+                    let by_light =
+                        camera.is_none().then(|| radius_by_light(&silhouette, img, model, &h_inv, r.lit, radius));
+                    Some(((c, by_light.flatten().unwrap_or(radius)), r.roundness_mm))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
@@ -346,7 +340,6 @@ pub fn inspect(
         rms_deviation_mm: round(rms_dev),
         verdict: judge(max_dev <= tol),
     });
-
     let extra: Vec<Extra> = regions
         .iter()
         .enumerate()
@@ -391,10 +384,11 @@ pub fn inspect(
 /// The translation that best lays `points` on loop `loop_index` (point-to-line,
 /// a few Gauss–Newton steps): how far a cut-out sits from where it is drawn.
 fn translation_onto(index: &NominalIndex, points: &[Mm], loop_index: usize) -> Vector2<f64> {
+    let points: Vec<Mm> = points.iter().step_by((points.len() / 200).max(1)).copied().collect();
     let mut t = Vector2::zeros();
     for _ in 0..10 {
         let (mut a, mut b) = (nalgebra::Matrix2::<f64>::zeros(), Vector2::<f64>::zeros());
-        for p in points {
+        for p in &points {
             if let Some(n) = index.nearest_in(p - t, 50.0, loop_index) {
                 a += n.void_normal * n.void_normal.transpose();
                 b += n.void_normal * n.signed_mm;
@@ -402,11 +396,85 @@ fn translation_onto(index: &NominalIndex, points: &[Mm], loop_index: usize) -> V
         }
         let Some(step) = a.lu().solve(&b) else { break };
         t += step;
-        if step.norm() < 1e-7 {
+        if step.norm() < 1e-5 {
             break;
         }
     }
     t
+}
+
+/// The radius of lit region `lit` from the light through it (free of the blur's bias
+/// on its curved edge), if it stands clear of other regions and agrees with the fitted
+/// `radius` within 5 % (else it is not round, or not alone).
+fn radius_by_light(
+    silhouette: &Silhouette,
+    img: &GrayImage,
+    model: &TableModel,
+    h_inv: &nalgebra::Matrix3<f64>,
+    lit: u32,
+    radius: f64,
+) -> Option<f64> {
+    let area_px = silhouette.lit_area_px(img, lit, 6)?;
+    let at = silhouette.lit[lit as usize].centroid_px();
+    let r = (area_px * model.mm2_per_px_at(h_inv, at) / std::f64::consts::PI).sqrt();
+    ((r - radius).abs() < 0.05 * radius).then_some(r)
+}
+
+/// A round hole seen on the table, without a drawing: centre and diameter in table
+/// millimetres, and how far its edge strays from that circle.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TableHole {
+    pub x_mm: f64,
+    pub y_mm: f64,
+    pub d_mm: f64,
+    pub roundness_mm: f64,
+}
+
+/// Every round hole of the one part on the table (its edge within 2 % of the radius,
+/// or 0.05 mm, of a circle), in table millimetres: what `sheetsight holes` prints. No drawing, no pose,
+/// no thickness correction.
+pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, InspectError> {
+    let (w, h) = img.dimensions();
+    if (w, h) != (model.image_width_px, model.image_height_px) {
+        return Err(InspectError::Resolution {
+            photo_w: w,
+            photo_h: h,
+            cal_w: model.image_width_px,
+            cal_h: model.image_height_px,
+        });
+    }
+    let silhouette = Silhouette::find(img)?;
+    silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
+    let part = silhouette.part()?;
+    let h_inv = model.inverse_h();
+    let lits = silhouette.holes_of(part, 6);
+    let mut slot = vec![usize::MAX; silhouette.lit.len()];
+    for (k, &l) in lits.iter().enumerate() {
+        slot[l as usize] = k;
+    }
+    let mut points: Vec<Vec<Mm>> = vec![Vec::new(); lits.len()];
+    for e in silhouette.edges.iter().filter(|e| e.material == part) {
+        if let Some(k) = slot.get(e.lit as usize).filter(|k| **k != usize::MAX) {
+            points[*k].push(model.to_table_with(&h_inv, e.px));
+        }
+    }
+    Ok(lits
+        .iter()
+        .zip(&points)
+        .filter_map(|(&lit, pts)| {
+            let (c, radius) = trimmed_circle(pts)?;
+            let roundness_mm = pts.iter().map(|p| ((p - c).norm() - radius).abs()).fold(0.0, f64::max);
+            (roundness_mm <= (0.02 * radius).max(0.05)).then(|| {
+                let r = radius_by_light(&silhouette, img, model, &h_inv, lit, radius).unwrap_or(radius);
+                TableHole {
+                    x_mm: round(c.x),
+                    y_mm: round(c.y),
+                    d_mm: round(2.0 * r),
+                    roundness_mm: round(roundness_mm),
+                }
+            })
+        })
+        .collect())
 }
 
 /// A circle fitted to all points, then again without those more than three robust

@@ -36,7 +36,9 @@ pub struct NominalIndex {
     origin: Mm,
     columns: usize,
     rows: usize,
-    cells: Vec<Vec<u32>>,
+    /// Cell `k`'s elements are `members[starts[k]..starts[k + 1]]`.
+    starts: Vec<u32>,
+    members: Vec<u32>,
 }
 
 impl NominalIndex {
@@ -77,7 +79,14 @@ impl NominalIndex {
                 }
             }
         }
-        Self { elements, cell_mm, origin, columns, rows, cells }
+        let mut starts = Vec::with_capacity(cells.len() + 1);
+        let mut members = Vec::new();
+        for c in &cells {
+            starts.push(members.len() as u32);
+            members.extend_from_slice(c);
+        }
+        starts.push(members.len() as u32);
+        Self { elements, cell_mm, origin, columns, rows, starts, members }
     }
 
     /// The nearest edge within `radius_mm`, if any.
@@ -93,7 +102,7 @@ impl NominalIndex {
     /// Searches a small square first and widens it only while nothing is found (a
     /// wide search is slow: its cells grow with the square of the radius).
     fn nearest_where(&self, p: Mm, radius_mm: f64, keep: impl Fn(usize) -> bool) -> Option<Nearest> {
-        let mut reach = (2.0 * self.cell_mm).min(radius_mm);
+        let mut reach = self.cell_mm.min(radius_mm);
         loop {
             // What lies within `reach` is the nearest overall: the square holds the circle.
             if let Some(n) = self.nearest_within(p, reach, &keep) {
@@ -109,22 +118,28 @@ impl NominalIndex {
     fn nearest_within(&self, p: Mm, radius_mm: f64, keep: &impl Fn(usize) -> bool) -> Option<Nearest> {
         let (x0, y0) = cell_of(self.origin, self.cell_mm, Mm::new(p.x - radius_mm, p.y - radius_mm));
         let (x1, y1) = cell_of(self.origin, self.cell_mm, Mm::new(p.x + radius_mm, p.y + radius_mm));
-        let mut best: Option<Nearest> = None;
+        let mut best: Option<(f64, u32)> = None;
+        let limit = radius_mm * radius_mm;
         for y in y0..=y1.min(self.rows - 1) {
-            for x in x0..=x1.min(self.columns - 1) {
-                for &i in &self.cells[y * self.columns + x] {
-                    let (e, loop_index) = self.elements[i as usize];
-                    if !keep(loop_index) {
-                        continue;
-                    }
-                    let (d, void_normal, signed_mm) = distance(&e, p);
-                    if d <= radius_mm && best.is_none_or(|b| d < b.distance_mm) {
-                        best = Some(Nearest { distance_mm: d, void_normal, signed_mm, loop_index });
-                    }
+            let row = y * self.columns;
+            let (from, to) =
+                (self.starts[row + x0.min(self.columns - 1)], self.starts[row + x1.min(self.columns - 1) + 1]);
+            for &i in &self.members[from as usize..to as usize] {
+                let (e, loop_index) = &self.elements[i as usize];
+                if !keep(*loop_index) {
+                    continue;
+                }
+                let d2 = distance_squared(e, p);
+                if d2 <= limit && best.is_none_or(|(b, _)| d2 < b) {
+                    best = Some((d2, i));
                 }
             }
         }
-        best
+        best.map(|(_, i)| {
+            let (e, loop_index) = self.elements[i as usize];
+            let (distance_mm, void_normal, signed_mm) = distance(&e, p);
+            Nearest { distance_mm, void_normal, signed_mm, loop_index }
+        })
     }
 }
 
@@ -136,6 +151,17 @@ fn bounds(e: &Element) -> (Mm, Mm) {
     match *e {
         Element::Segment { a, b, .. } => (Mm::new(a.x.min(b.x), a.y.min(b.y)), Mm::new(a.x.max(b.x), a.y.max(b.y))),
         Element::Circle { c, r, .. } => (Mm::new(c.x - r, c.y - r), Mm::new(c.x + r, c.y + r)),
+    }
+}
+
+fn distance_squared(e: &Element, p: Mm) -> f64 {
+    match *e {
+        Element::Segment { a, b, .. } => {
+            let (ab, ap) = (b - a, p - a);
+            let t = (ap.dot(&ab) / ab.norm_squared()).clamp(0.0, 1.0);
+            (ap - ab * t).norm_squared()
+        }
+        Element::Circle { c, r, .. } => ((p - c).norm() - r).powi(2),
     }
 }
 

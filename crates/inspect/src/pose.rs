@@ -136,10 +136,13 @@ pub fn find(index: &NominalIndex, drawing: &Moments, measured: &Moments, edges: 
     if edges.len() < 10 {
         return Vec::new();
     }
-    let sample: Vec<Mm> = edges.iter().step_by((edges.len() / 400).max(1)).copied().collect();
-    let work: Vec<Mm> = edges.iter().step_by((edges.len() / 6000).max(1)).copied().collect();
+    let sample: Vec<Mm> = edges.iter().step_by((edges.len() / 150).max(1)).copied().collect();
+    let work: Vec<Mm> = edges.iter().step_by((edges.len() / 3000).max(1)).copied().collect();
     let size = drawing.area.sqrt();
     let reach = (0.05 * size).clamp(1.0, 10.0);
+    // A start's score counts a point at most this far off (a wrong start is far off
+    // for many points; a right one has them all within a fraction of a millimetre).
+    let score_reach = reach.min(3.0);
     let mut best: Vec<(f64, f64, Vector2<f64>, bool)> = Vec::new();
     for mirrored in [false, true] {
         let m = |x: f64| if mirrored { -x } else { x };
@@ -150,7 +153,7 @@ pub fn find(index: &NominalIndex, drawing: &Moments, measured: &Moments, edges: 
             let base = drawing.principal_angle() - m_angle;
             vec![base, base + std::f64::consts::PI]
         } else {
-            (0..180).map(|k| (k as f64 * 2.0).to_radians()).collect()
+            (0..120).map(|k| (k as f64 * 3.0).to_radians()).collect()
         };
         for phi in angles {
             // p = R(phi) · M q + u, the measured centroid onto the drawing's.
@@ -159,7 +162,7 @@ pub fn find(index: &NominalIndex, drawing: &Moments, measured: &Moments, edges: 
                 .iter()
                 .map(|q| {
                     let p = Rotation2::new(phi) * Vector2::new(m(q.x), q.y) + u;
-                    index.nearest(Mm::new(p.x, p.y), reach).map_or(reach, |n| n.distance_mm)
+                    index.nearest(Mm::new(p.x, p.y), score_reach).map_or(score_reach, |n| n.distance_mm)
                 })
                 .sum::<f64>()
                 / sample.len() as f64;
@@ -167,11 +170,20 @@ pub fn find(index: &NominalIndex, drawing: &Moments, measured: &Moments, edges: 
         }
     }
     best.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // Refine the best start of each mirror state; keep the better (ties: not mirrored).
+    // Refine the two best starts of each mirror state (a part symmetric but for its
+    // holes scores its half-turn nearly as well); keep each state's better fit.
+    // First on the small sample, then the better of the two on more points.
     let mut fits: Vec<Fit> = Vec::new();
     for mirrored in [false, true] {
-        let Some(&(_, phi, u, _)) = best.iter().find(|b| b.3 == mirrored) else { continue };
-        fits.push(icp(index, &work, phi, u, mirrored, reach));
+        let rough = best
+            .iter()
+            .filter(|b| b.3 == mirrored)
+            .take(2)
+            .map(|&(_, phi, u, _)| icp(index, &sample, phi, u, mirrored, reach))
+            .min_by(|a, b| a.score().total_cmp(&b.score()));
+        if let Some(rough) = rough {
+            fits.push(refine(index, &rough.pose, &work));
+        }
     }
     fits.sort_by(|a, b| a.score().total_cmp(&b.score()));
     fits
@@ -186,8 +198,10 @@ impl Fit {
     }
 }
 
-/// Refines the pose from `pose` with all of `edges`.
+/// Refines the pose from `pose` with (up to 8000 of) `edges`.
 pub fn refine(index: &NominalIndex, pose: &Pose, edges: &[Mm]) -> Fit {
+    let edges: Vec<Mm> = edges.iter().step_by((edges.len() / 8000).max(1)).copied().collect();
+    let edges = &edges[..];
     let phi = if pose.mirrored { pose.angle_deg.to_radians() } else { -pose.angle_deg.to_radians() };
     let m = |v: Vector2<f64>| if pose.mirrored { Vector2::new(-v.x, v.y) } else { v };
     let u = -(Rotation2::new(phi) * m(Vector2::new(pose.x_mm, pose.y_mm)));
@@ -224,7 +238,8 @@ fn icp(index: &NominalIndex, edges: &[Mm], mut phi: f64, mut u: Vector2<f64>, mi
         residuals.sort_by(f64::total_cmp);
         let median = residuals[residuals.len() / 2];
         cut = (cut * 0.5).max(6.0 * 1.4826 * median).max(0.15);
-        if iteration > 5 && step.norm() < 1e-9 {
+        // Settled: the cut-off at its floor and the step under 0.1 µm.
+        if iteration > 5 && step.norm() < 1e-7 {
             break;
         }
     }

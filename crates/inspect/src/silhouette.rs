@@ -129,9 +129,9 @@ impl Levels {
                 let mut hist = [0u32; 256];
                 let mut n = 0;
                 let (x0, y0) = (bx as u32 * BLOCK_PX, by as u32 * BLOCK_PX);
-                for y in (y0..(y0 + BLOCK_PX).min(h)).step_by(2) {
+                for y in (y0..(y0 + BLOCK_PX).min(h)).step_by(4) {
                     let row = &raw[(y * w) as usize..];
-                    for x in (x0..(x0 + BLOCK_PX).min(w)).step_by(2) {
+                    for x in (x0..(x0 + BLOCK_PX).min(w)).step_by(4) {
                         hist[row[x as usize] as usize] += 1;
                         n += 1;
                     }
@@ -186,11 +186,33 @@ impl Levels {
         (self.light_at(x as f64, y as f64) + self.dark) / 2.0
     }
 
-    /// The threshold along row `y`.
+    /// The threshold along row `y` (as [`Self::threshold_at`], a block at a time).
     fn threshold_row(&self, y: u32, out: &mut [f32]) {
-        for (x, t) in out.iter_mut().enumerate() {
-            *t = self.threshold_at(x as u32, y);
+        let gy = ((y as f64 + 0.5) / BLOCK_PX as f64 - 0.5).clamp(0.0, (self.rows - 1) as f64);
+        let iy = gy.floor() as usize;
+        let (jy, fy) = ((iy + 1).min(self.rows - 1), (gy - iy as f64) as f32);
+        // The light level at each block column's centre on this row.
+        let column: Vec<f32> = (0..self.columns)
+            .map(|i| self.light[iy * self.columns + i] * (1.0 - fy) + self.light[jy * self.columns + i] * fy)
+            .collect();
+        let (half, block, w) = (BLOCK_PX as usize / 2, BLOCK_PX as usize, out.len());
+        let dark = self.dark;
+        // Left of the first centre and right of the last: flat.
+        let first_end = half.min(w);
+        out[..first_end].fill((column[0] + dark) / 2.0);
+        for i in 0..self.columns.saturating_sub(1) {
+            let (x0, x1) = (half + i * block, (half + (i + 1) * block).min(w));
+            if x0 >= w {
+                break;
+            }
+            let (a, b) = (column[i], column[i + 1]);
+            for (k, t) in out[x0..x1].iter_mut().enumerate() {
+                let fx = (k as f32 + 0.5) / block as f32;
+                *t = (a + (b - a) * fx + dark) / 2.0;
+            }
         }
+        let last_start = (half + (self.columns - 1) * block).min(w);
+        out[last_start..].fill((column[self.columns - 1] + dark) / 2.0);
     }
 }
 
@@ -287,6 +309,10 @@ impl Silhouette {
         let levels = Levels::estimate(img);
         let raw = img.as_raw();
         let mut threshold = vec![0f32; w as usize];
+        // The threshold as a whole level per pixel (a pixel is lit when it is at least
+        // that), taken anew every 8 rows: the backlight changes far slower than that.
+        let mut threshold_u8 = vec![0u8; w as usize];
+        let mut lit_bits = vec![0u64; (w as usize).div_ceil(64)];
         // Runs: (x0, x1, provisional label).
         let mut lit_runs: Vec<(u32, u32, u32, u32)> = Vec::new();
         let mut material_runs: Vec<(u32, u32, u32, u32)> = Vec::new();
@@ -294,26 +320,48 @@ impl Silhouette {
         let (mut lit_uf, mut material_uf) = (UnionFind(Vec::new()), UnionFind(Vec::new()));
         let (mut clipped, mut lit_pixels) = (0u64, 0u64);
         for y in 0..h {
-            levels.threshold_row(y, &mut threshold);
             let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
-            let (lit_start, material_start) = (lit_runs.len(), material_runs.len());
-            let mut x = 0u32;
-            while x < w {
-                let is_lit = row[x as usize] as f32 >= threshold[x as usize];
-                let start = x;
-                while x < w && (row[x as usize] as f32 >= threshold[x as usize]) == is_lit {
-                    if is_lit {
-                        lit_pixels += 1;
-                        clipped += (row[x as usize] >= 254) as u64;
-                    }
-                    x += 1;
+            if y % 8 == 0 {
+                levels.threshold_row((y + 4).min(h - 1), &mut threshold);
+                for (t8, t) in threshold_u8.iter_mut().zip(&threshold) {
+                    *t8 = t.ceil().clamp(0.0, 255.0) as u8;
                 }
-                if is_lit {
-                    lit_runs.push((y, start, x, lit_uf.add()));
-                } else {
-                    material_runs.push((y, start, x, material_uf.add()));
+                for x in (0..w as usize).step_by(4) {
+                    if row[x] >= threshold_u8[x] {
+                        lit_pixels += 1;
+                        clipped += (row[x] >= 254) as u64;
+                    }
                 }
             }
+            lit_mask(row, &threshold_u8, &mut lit_bits);
+            let (lit_start, material_start) = (lit_runs.len(), material_runs.len());
+            let mut push = |start: u32, end: u32, lit: bool| {
+                if lit {
+                    lit_runs.push((y, start, end, lit_uf.add()));
+                } else {
+                    material_runs.push((y, start, end, material_uf.add()));
+                }
+            };
+            // Walk the changes between neighbouring pixels, a word of 64 at a time.
+            let mut state = lit_bits[0] & 1 == 1;
+            let mut start = 0u32;
+            for (k, &m) in lit_bits.iter().enumerate() {
+                let valid = (w as usize - 64 * k).min(64);
+                let mask = if valid == 64 { u64::MAX } else { (1u64 << valid) - 1 };
+                let previous = if state { 1 } else { 0 };
+                let mut changes = (m ^ ((m << 1) | previous)) & mask;
+                while changes != 0 {
+                    let i = changes.trailing_zeros();
+                    let x = 64 * k as u32 + i;
+                    if x > start {
+                        push(start, x, state);
+                    }
+                    start = x;
+                    state = !state;
+                    changes &= changes - 1;
+                }
+            }
+            push(start, w, state);
             let here = Row { lit: lit_start..lit_runs.len(), material: material_start..material_runs.len() };
             if let Some(above) = rows.last() {
                 join(&lit_runs, above.lit.clone(), here.lit.clone(), 0, &mut lit_uf);
@@ -346,7 +394,6 @@ impl Silhouette {
             .enumerate()
             .map(|(i, &(y, x0, x1, _))| Run { y, x0, x1, component: material_label[i] })
             .collect();
-
         // Edge points.
         let value = |x: u32, y: u32| raw[(y * w + x) as usize] as f32 - levels.threshold_at(x, y);
         let mut edges = Vec::new();
@@ -512,6 +559,41 @@ impl Silhouette {
     }
 }
 
+/// Bit `i` of word `k`: pixel `64 k + i` is at least its threshold.
+fn lit_mask(row: &[u8], threshold: &[u8], bits: &mut [u64]) {
+    let whole = row.len() / 64;
+    #[cfg(target_arch = "x86_64")]
+    for (k, word) in bits.iter_mut().enumerate().take(whole) {
+        use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8};
+        let mut m = 0u64;
+        for j in 0..4 {
+            let at = 64 * k + 16 * j;
+            // SAFETY: SSE2 is part of every x86-64 CPU; `at + 16 <= 64 * whole <= len`
+            // for both slices, so the unaligned 16-byte loads stay inside them.
+            let lanes = unsafe {
+                let p = _mm_loadu_si128(row.as_ptr().add(at) as *const __m128i);
+                let t = _mm_loadu_si128(threshold.as_ptr().add(at) as *const __m128i);
+                // p >= t exactly where max(p, t) == p.
+                _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(p, t), p)) as u16
+            };
+            m |= (lanes as u64) << (16 * j);
+        }
+        *word = m;
+    }
+    #[cfg(target_arch = "x86_64")]
+    let first = whole;
+    #[cfg(not(target_arch = "x86_64"))]
+    let first = 0;
+    for (k, word) in bits.iter_mut().enumerate().skip(first) {
+        let end = (64 * k + 64).min(row.len());
+        let mut m = 0u64;
+        for (i, (p, t)) in row[64 * k..end].iter().zip(&threshold[64 * k..end]).enumerate() {
+            m |= ((p >= t) as u64) << i;
+        }
+        *word = m;
+    }
+}
+
 /// Joins the runs of two neighbouring rows that touch: overlapping (lit, 4-connected)
 /// or overlapping when widened by `widen` (material, 8-connected).
 fn join(
@@ -551,4 +633,32 @@ fn components(runs: &[(u32, u32, u32, u32)], uf: &mut UnionFind, w: u32, h: u32)
         labels.push(label);
     }
     (comps, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_threshold_row_is_the_thresholds_of_its_pixels() {
+        let img = image::GrayImage::from_fn(300, 200, |x, y| image::Luma([(100 + (x * 7 + y * 3) % 120) as u8]));
+        let levels = super::Levels::estimate(&img);
+        for y in [0, 31, 32, 33, 100, 199] {
+            let mut row = vec![0f32; 300];
+            levels.threshold_row(y, &mut row);
+            for (x, t) in row.iter().enumerate() {
+                let exact = levels.threshold_at(x as u32, y);
+                assert!((t - exact).abs() < 1e-3, "({x}, {y}): {t} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn lit_mask_marks_the_pixels_at_or_above_their_threshold() {
+        let row: Vec<u8> = (0..200u32).map(|i| (i * 37 % 256) as u8).collect();
+        let threshold: Vec<u8> = (0..200u32).map(|i| (i * 91 % 256) as u8).collect();
+        let mut bits = vec![0u64; 4];
+        super::lit_mask(&row, &threshold, &mut bits);
+        for i in 0..200 {
+            assert_eq!(bits[i / 64] >> (i % 64) & 1 == 1, row[i] >= threshold[i], "pixel {i}");
+        }
+    }
 }

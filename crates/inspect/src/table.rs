@@ -78,7 +78,8 @@ impl Distortion {
         for _ in 0..20 {
             let (dx, dy) = self.offset(x, y);
             let (nx, ny) = (xd - dx, yd - dy);
-            let done = (nx - x).abs() + (ny - y).abs() < 1e-12;
+            // 1e-10 of `scale_px`: well under a millionth of a pixel.
+            let done = (nx - x).abs() + (ny - y).abs() < 1e-10;
             (x, y) = (nx, ny);
             if done {
                 break;
