@@ -179,6 +179,16 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     println!("Log in as `admin` with the password `{password}` (SHEETSIGHT_ADMIN_PASSWORD sets another).");
     let mut recent: VecDeque<String> = VecDeque::new();
     let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
+    // The backlit table beside the cameras: calibrated and its parts inspected on a
+    // thread of its own, its line shown when done.
+    let (inspection_dir, seed) = (o.data_dir.join("inspection"), o.seed);
+    let mut inspection = Some(std::thread::spawn(move || {
+        // Below the cameras' analysis: on Linux a thread's nice value is its own.
+        // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
+        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+        crate::demo_inspection::run(&inspection_dir, seed)
+    }));
+    let mut inspection_line: Option<String> = None;
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -208,6 +218,20 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
                 Err(TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
             }
+        }
+        if inspection.as_ref().is_some_and(|h| h.is_finished())
+            && let Some(handle) = inspection.take()
+        {
+            let line = match handle.join() {
+                Ok(Ok(line)) => line,
+                Ok(Err(e)) => format!("inspection: {e:#}"),
+                Err(_) => "inspection: stopped by an internal error".to_string(),
+            };
+            if !ansi {
+                println!("{line}");
+            }
+            recent.push_back(line.clone());
+            inspection_line = Some(line);
         }
         let t = opener.scene_t_s();
         if ansi {
@@ -239,6 +263,19 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     println!("\nhistory of this run, read back from {}:\n{}", store.path().display(), report::table(&rows));
     let outages = health.iter().filter(|h| h.value.0 == CameraHealth::Failed).count();
     println!("camera health intervals stored: {} ({} failures)", health.len(), outages);
+    let inspection_line = match (inspection_line, inspection) {
+        (Some(_), _) if !ansi => String::new(),
+        (Some(line), _) => line,
+        (None, Some(handle)) => match handle.join() {
+            Ok(Ok(line)) => line,
+            Ok(Err(e)) => format!("inspection: {e:#}"),
+            Err(_) => "inspection: stopped by an internal error".to_string(),
+        },
+        (None, None) => String::new(),
+    };
+    if !inspection_line.is_empty() {
+        println!("{inspection_line}");
+    }
     Ok(report.cameras.iter().all(|(_, stats, _)| stats.panics == 0))
 }
 

@@ -128,7 +128,7 @@ fn read_photo(path: &Path) -> anyhow::Result<image::GrayImage> {
 }
 
 /// Writes `bytes` to `path` through a temporary file beside it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
     let partial = PathBuf::from(partial);
@@ -136,7 +136,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&partial, path).with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn png(picture: &image::RgbImage) -> anyhow::Result<Vec<u8>> {
+pub(crate) fn png(picture: &image::RgbImage) -> anyhow::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     picture
         .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)

@@ -2,6 +2,7 @@
 
 mod bench;
 mod demo;
+mod demo_inspection;
 mod inspect_bench;
 mod inspection;
 mod live;

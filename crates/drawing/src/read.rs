@@ -78,10 +78,44 @@ const PROFILE_LAYERS: [&str; 2] = ["OUTER_PROFILES", "INTERIOR_PROFILES"];
 /// Nesting deeper than this is taken for a cycle.
 const MAX_BLOCK_DEPTH: usize = 32;
 
+std::thread_local! {
+    /// Set while this thread runs the DXF parser: its panics are its errors.
+    static IN_PARSER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The `dxf` crate's parser, whose panics on some damaged files (a date that
+/// overflows, say) become the file's error. The panic hook in place is wrapped once so
+/// that it stays silent for those panics only, on the parsing thread only.
+fn load(bytes: &[u8]) -> Result<dxf::Drawing, DrawingError> {
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_PARSER.with(|p| p.get()) {
+                previous(info);
+            }
+        }));
+    });
+    IN_PARSER.with(|p| p.set(true));
+    let loaded =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| dxf::Drawing::load(&mut std::io::Cursor::new(bytes))));
+    IN_PARSER.with(|p| p.set(false));
+    match loaded {
+        Ok(drawing) => drawing.map_err(|e| DrawingError::Parse(e.to_string())),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an internal error".into());
+            Err(DrawingError::Parse(format!("the DXF parser broke down on it ({why})")))
+        }
+    }
+}
+
 /// Reads a DXF file's bytes.
 pub fn read_dxf(bytes: &[u8], options: &ReadOptions) -> Result<PartDrawing, DrawingError> {
-    let drawing =
-        dxf::Drawing::load(&mut std::io::Cursor::new(bytes)).map_err(|e| DrawingError::Parse(e.to_string()))?;
+    let drawing = load(bytes)?;
     let file_units = LengthUnit::from_dxf(drawing.header.default_drawing_units);
     let units = options.units.or(file_units).unwrap_or(LengthUnit::Millimetre);
     let units_assumed = options.units.is_none() && file_units.is_none();

@@ -242,3 +242,16 @@ fn the_chord_error_holds_on_the_part_also_in_a_scaled_block() {
         points.windows(2).map(|w| 50.0 - ((w[0].x + w[1].x) / 2.0).hypot((w[0].y + w[1].y) / 2.0)).fold(0.0, f64::max);
     assert!(worst <= tol + 1e-9, "chords stray {worst} mm from the placed arc, more than {tol}");
 }
+
+/// Found by the fuzz target: a header date the parser cannot add up panics inside the
+/// `dxf` crate; it is the file's error instead, and nothing is printed.
+#[test]
+fn a_parser_panic_is_the_files_error() {
+    let text = "0\nSECTION\n2\nHEADER\n9\n$TDCREATE\n40\n1e300\n0\nENDSEC\n0\nSECTION\n2\nENTITIES\n0\nLINE\n10\n0\n20\n0\n11\n1\n21\n1\n0\nENDSEC\n0\nEOF\n";
+    let outcome = std::panic::catch_unwind(|| read_dxf(text.as_bytes(), &ReadOptions::default()));
+    let result = outcome.expect("no panic reaches the caller");
+    match result {
+        Err(e) => assert!(e.to_string().contains("broke down"), "{e}"),
+        Ok(d) => panic!("read {} curves from a damaged header", d.curves.len()),
+    }
+}
