@@ -17,7 +17,10 @@ use sheetsight_sim::backlit::{self, Lighting, Placement, Solid};
 use crate::inspection::{png, write_atomically};
 
 fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    let drawing = read_dxf(bytes, &ReadOptions { units: Some(sheetsight_drawing::LengthUnit::Millimetre), ..ReadOptions::default() })?;
+    let drawing = read_dxf(
+        bytes,
+        &ReadOptions { units: Some(sheetsight_drawing::LengthUnit::Millimetre), ..ReadOptions::default() },
+    )?;
     let mut parts = topology::build(&drawing, 0.01).parts;
     parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
     parts.into_iter().next().context("no part in the drawing")
@@ -30,7 +33,12 @@ pub fn run(dir: &Path, seed: u64) -> anyhow::Result<String> {
     let (plate_dxf, _) = backlit::TEST_PLATE.to_dxf()?;
     let plate = largest(&plate_dxf)?;
     let flat = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
-    let photo = backlit::render(&camera, &[Solid::placed(&plate, &flat, backlit::TEST_PLATE_THICKNESS_MM)], &Lighting::default(), seed);
+    let photo = backlit::render(
+        &camera,
+        &[Solid::placed(&plate, &flat, backlit::TEST_PLATE_THICKNESS_MM)],
+        &Lighting::default(),
+        seed,
+    );
     let calibration = calibrate(&photo, &PlateGrid::from_part(&plate)?, backlit::TEST_PLATE_THICKNESS_MM)?;
     write_atomically(&dir.join("plate.dxf"), &plate_dxf)?;
     write_atomically(&dir.join("table.json"), &serde_json::to_vec_pretty(&calibration)?)?;
@@ -42,7 +50,11 @@ pub fn run(dir: &Path, seed: u64) -> anyhow::Result<String> {
         write_atomically(&dir.join(name), bytes)?;
         // The first case of the test material is exact, the second has a defect.
         for case in backlit::cases(&part, backlit::TEST_AREA_MM, 2, seed + k as u64) {
-            let stem = format!("{}-{}", name.trim_end_matches(".dxf"), if case.defects.is_empty() { "as-drawn" } else { "defective" });
+            let stem = format!(
+                "{}-{}",
+                name.trim_end_matches(".dxf"),
+                if case.defects.is_empty() { "as-drawn" } else { "defective" }
+            );
             let photo = backlit::render_case(&camera, &part, &case);
             let options = InspectOptions { tolerance_mm: 0.2, thickness_mm: case.thickness_mm };
             let found = inspect(&photo, &calibration.model, &part, &options).with_context(|| stem.clone())?;
@@ -56,7 +68,10 @@ pub fn run(dir: &Path, seed: u64) -> anyhow::Result<String> {
             };
             write_atomically(&dir.join(format!("{stem}.report.json")), &serde_json::to_vec_pretty(&found.report)?)?;
             write_atomically(&dir.join(format!("{stem}.overlay.png")), &picture)?;
-            write_atomically(&dir.join(format!("{stem}.html")), html::page(&found.report, &picture, &sources).as_bytes())?;
+            write_atomically(
+                &dir.join(format!("{stem}.html")),
+                html::page(&found.report, &picture, &sources).as_bytes(),
+            )?;
             let pass = found.report.verdict == Verdict::Pass;
             if pass {
                 passed += 1;

@@ -23,7 +23,11 @@ pub struct Options {
 }
 
 fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    let drawing = read_dxf(bytes, &ReadOptions::default())?;
+    // The sample drawings are in millimetres (one says so only in its name).
+    let drawing = read_dxf(
+        bytes,
+        &ReadOptions { units: Some(sheetsight_drawing::LengthUnit::Millimetre), ..ReadOptions::default() },
+    )?;
     let mut parts = topology::build(&drawing, 0.01).parts;
     parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
     parts.into_iter().next().context("no part in the drawing")

@@ -233,11 +233,12 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
     }
     let (w, h) = img.dimensions();
     let mut fit = fit_model(grid, &matched, w, h);
-    // Drop holes far off the fit (a speck in a hole) and fit again.
+    // Drop holes far off the fit (a speck in a hole: five times the median residual,
+    // and at least 0.2 px) and fit again.
     let mut errors: Vec<f64> = residuals(grid, &matched, &fit).iter().map(|r| r.norm()).collect();
     let mut sorted = errors.clone();
     sorted.sort_by(f64::total_cmp);
-    let limit = (5.0 * sorted[sorted.len() / 2]).max(0.05);
+    let limit = (5.0 * sorted[sorted.len() / 2]).max(0.2);
     if errors.iter().any(|&e| e > limit) {
         let mut k = 0;
         matched.retain(|_| {
