@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sheetsight_drawing::{Part, ReadOptions, read_dxf, topology};
+use sheetsight_drawing::Part;
 use sheetsight_inspect::calibrate::PlateGrid;
 use sheetsight_inspect::report::Verdict;
 use sheetsight_inspect::{InspectOptions, calibrate, html, inspect, overlay};
@@ -17,13 +17,7 @@ use sheetsight_sim::backlit::{self, Lighting, Placement, Solid};
 use crate::inspection::{png, write_atomically};
 
 fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    let drawing = read_dxf(
-        bytes,
-        &ReadOptions { units: Some(sheetsight_drawing::LengthUnit::Millimetre), ..ReadOptions::default() },
-    )?;
-    let mut parts = topology::build(&drawing, 0.01).parts;
-    parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
-    parts.into_iter().next().context("no part in the drawing")
+    backlit::sample_part(bytes).context("no part in the drawing")
 }
 
 /// Runs the simulated table; returns a line for the demo's screen.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use sheetsight_drawing::{FeatureKind, Part, ReadOptions, read_dxf, topology};
+use sheetsight_drawing::{FeatureKind, Part};
 use sheetsight_inspect::calibrate::PlateGrid;
 use sheetsight_inspect::report::{FeatureReport, Verdict};
 use sheetsight_inspect::{InspectOptions, calibrate, inspect};
@@ -23,14 +23,7 @@ pub struct Options {
 }
 
 fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    // The sample drawings are in millimetres (one says so only in its name).
-    let drawing = read_dxf(
-        bytes,
-        &ReadOptions { units: Some(sheetsight_drawing::LengthUnit::Millimetre), ..ReadOptions::default() },
-    )?;
-    let mut parts = topology::build(&drawing, 0.01).parts;
-    parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
-    parts.into_iter().next().context("no part in the drawing")
+    backlit::sample_part(bytes).context("no part in the drawing")
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

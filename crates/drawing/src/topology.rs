@@ -134,6 +134,13 @@ pub struct Topology {
     pub open_chains: Vec<Vec<Point>>,
 }
 
+impl Topology {
+    /// The part with the largest outline (a sheet's main part; the plate of a plate).
+    pub fn largest_part(self) -> Option<Part> {
+        self.parts.into_iter().max_by(|a, b| a.outline.area().total_cmp(&b.outline.area()))
+    }
+}
+
 /// Builds the topology of `drawing`, joining ends up to `gap_tolerance_mm` apart.
 pub fn build(drawing: &PartDrawing, gap_tolerance_mm: f64) -> Topology {
     let mut loops = Vec::new();

@@ -76,15 +76,7 @@ pub fn inspect(
     part: &Part,
     options: &InspectOptions,
 ) -> Result<Inspection, InspectError> {
-    let (w, h) = img.dimensions();
-    if (w, h) != (model.image_width_px, model.image_height_px) {
-        return Err(InspectError::Resolution {
-            photo_w: w,
-            photo_h: h,
-            cal_w: model.image_width_px,
-            cal_h: model.image_height_px,
-        });
-    }
+    same_resolution(img, model)?;
     let camera = match (options.thickness_mm > 0.0, &model.camera) {
         (false, _) => None,
         (true, Some(c)) => Some(c.clone()),
@@ -434,15 +426,7 @@ pub struct TableHole {
 /// or 0.05 mm, of a circle), in table millimetres: what `sheetsight holes` prints. No drawing, no pose,
 /// no thickness correction.
 pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, InspectError> {
-    let (w, h) = img.dimensions();
-    if (w, h) != (model.image_width_px, model.image_height_px) {
-        return Err(InspectError::Resolution {
-            photo_w: w,
-            photo_h: h,
-            cal_w: model.image_width_px,
-            cal_h: model.image_height_px,
-        });
-    }
+    same_resolution(img, model)?;
     let silhouette = Silhouette::find(img)?;
     silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
     let part = silhouette.part()?;
@@ -475,6 +459,20 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
             })
         })
         .collect())
+}
+
+/// A photo must be of the resolution the table was calibrated at.
+fn same_resolution(img: &GrayImage, model: &TableModel) -> Result<(), InspectError> {
+    let (w, h) = img.dimensions();
+    if (w, h) != (model.image_width_px, model.image_height_px) {
+        return Err(InspectError::Resolution {
+            photo_w: w,
+            photo_h: h,
+            cal_w: model.image_width_px,
+            cal_h: model.image_height_px,
+        });
+    }
+    Ok(())
 }
 
 /// A circle fitted to all points, then again without those more than three robust

@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use nalgebra::Point2;
-use sheetsight_drawing::{Part, ReadOptions, read_dxf, topology};
+use sheetsight_drawing::Part;
 use sheetsight_inspect::report::{FeatureReport, Verdict};
 use sheetsight_inspect::{Calibration, InspectOptions, PlateGrid, calibrate, inspect};
 use sheetsight_sim::backlit::{self, Defect, Lighting, Pinhole, Placement, Solid};
@@ -17,22 +17,16 @@ fn table() -> &'static Calibration {
     static TABLE: OnceLock<Calibration> = OnceLock::new();
     TABLE.get_or_init(|| {
         let (dxf, _) = backlit::TEST_PLATE.to_dxf().expect("plate");
-        let part = largest(&read_dxf(&dxf, &ReadOptions::default()).expect("read"));
+        let part = backlit::sample_part(&dxf).expect("the plate");
         let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
         let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 2.0)], &Lighting::default(), 7);
         calibrate(&img, &PlateGrid::from_part(&part).expect("grid"), 2.0).expect("calibrates")
     })
 }
 
-fn largest(drawing: &sheetsight_drawing::PartDrawing) -> Part {
-    let mut parts = topology::build(drawing, 0.01).parts;
-    parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
-    parts.remove(0)
-}
-
 fn drawing(file: &str) -> Part {
     let (_, bytes) = backlit::SAMPLE_DRAWINGS.iter().find(|(name, _)| *name == file).expect("a sample drawing");
-    largest(&read_dxf(bytes, &ReadOptions::default()).expect("read"))
+    backlit::sample_part(bytes).expect("a part")
 }
 
 fn centre(f: &sheetsight_drawing::Feature) -> Point2<f64> {

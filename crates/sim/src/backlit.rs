@@ -634,6 +634,17 @@ pub const TEST_PLATE_THICKNESS_MM: f64 = 2.0;
 /// Where the test material's parts lie: the table within the camera's view.
 pub const TEST_AREA_MM: (Mm, Mm) = (Mm::new(40.0, 40.0), Mm::new(510.0, 360.0));
 
+/// The part of a sample drawing (read in millimetres: one of them says so only in its
+/// name), or of the test plate's drawing.
+pub fn sample_part(bytes: &[u8]) -> Option<Part> {
+    let options = sheetsight_drawing::ReadOptions {
+        units: Some(sheetsight_drawing::LengthUnit::Millimetre),
+        ..sheetsight_drawing::ReadOptions::default()
+    };
+    let drawing = sheetsight_drawing::read_dxf(bytes, &options).ok()?;
+    sheetsight_drawing::topology::build(&drawing, 0.01).largest_part()
+}
+
 /// Real part drawings (see `drawings/README.md` for where they come from and their
 /// licences): the parts of the test material and the demo.
 pub const SAMPLE_DRAWINGS: [(&str, &[u8]); 4] = [
