@@ -120,7 +120,7 @@ pub fn read_dxf(bytes: &[u8], options: &ReadOptions) -> Result<PartDrawing, Draw
     let units = options.units.or(file_units).unwrap_or(LengthUnit::Millimetre);
     let units_assumed = options.units.is_none() && file_units.is_none();
     if units_assumed {
-        tracing::warn!("the drawing has no units ($INSUNITS): read as millimetres");
+        tracing::debug!("the drawing has no units ($INSUNITS): read as millimetres");
     }
     let blocks: BTreeMap<String, &dxf::Block> = drawing.blocks().map(|b| (b.name.clone(), b)).collect();
     let mut all_layers = BTreeSet::new();
