@@ -84,6 +84,36 @@ pub fn page(report: &Report, overlay_png: &[u8], sources: &Sources) -> String {
         format!("<ul>{items}</ul>")
     };
     let failing = report.features.iter().filter(|f| f.verdict() != Verdict::Pass).count() + report.extra.len();
+    // What is wrong, first, in words.
+    let findings: String = report
+        .features
+        .iter()
+        .filter(|f| f.verdict() != Verdict::Pass)
+        .map(|f| match f {
+            FeatureReport::Hole { id, verdict: Verdict::Missing, .. }
+            | FeatureReport::Cutout { id, verdict: Verdict::Missing, .. } => {
+                format!("<li>{id}: missing</li>")
+            }
+            FeatureReport::Hole { id, position_error_mm, diameter_error_mm, .. } => format!(
+                "<li>{id}: position off by {} mm, diameter {} mm</li>",
+                mm(*position_error_mm),
+                diameter_error_mm.map_or("–".into(), |d| format!("{d:+.3}"))
+            ),
+            FeatureReport::Cutout { id, max_deviation_mm, .. } => {
+                format!("<li>{id}: edge up to {} mm off</li>", mm(*max_deviation_mm))
+            }
+            FeatureReport::Outline { id, max_deviation_mm, .. } => {
+                format!("<li>{id}: edge up to {max_deviation_mm:.3} mm off</li>")
+            }
+        })
+        .chain(
+            report
+                .extra
+                .iter()
+                .map(|e| format!("<li>extra {} at {:.3}, {:.3} mm</li>", escape(&e.kind), e.x_mm, e.y_mm)),
+        )
+        .collect();
+    let findings = if findings.is_empty() { String::new() } else { format!("<ul class=findings>{findings}</ul>") };
     let (verdict, class) = match report.verdict {
         Verdict::Pass => ("PASS".to_string(), "pass"),
         _ => (format!("FAIL: {failing} finding{}", if failing == 1 { "" } else { "s" }), "fail"),
@@ -102,12 +132,14 @@ h1 {{ font-size: 1.4em; margin: 0 0 .3em; }}
 table {{ border-collapse: collapse; width: 100%; margin: 1em 0; font-variant-numeric: tabular-nums; }}
 th, td {{ border-bottom: 1px solid #ccc; padding: .25em .5em; text-align: left; }}
 tr.bad {{ background: #fde8e8; }} td.fail, li.fail {{ color: #b71c1c; font-weight: 700; }} td.pass {{ color: #1b5e20; }}
-img {{ max-width: 100%; border: 1px solid #999; }}
+img {{ max-width: 100%; max-height: 85vh; border: 1px solid #999; }}
+ul.findings {{ color: #b71c1c; font-weight: 700; }}
 dl {{ display: grid; grid-template-columns: max-content auto; gap: .1em 1em; }} dt {{ color: #555; }}
 @media print {{ body {{ margin: 0; font-size: 10pt; }} img {{ max-height: 120mm; }} tr {{ break-inside: avoid; }} @page {{ size: A4; margin: 12mm; }} }}
 </style></head><body>
 <h1>Inspection of {title}</h1>
 <div class="banner {class}">{verdict}</div>
+{findings}
 <dl>
 <dt>Drawing</dt><dd>{drawing}</dd><dt>Photo</dt><dd>{photo}</dd><dt>Calibration</dt><dd>{calibration}</dd>
 <dt>Tolerance</dt><dd>± {tol:.3} mm</dd><dt>Sheet thickness</dt><dd>{thickness}</dd>
