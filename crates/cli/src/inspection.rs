@@ -15,12 +15,23 @@ use sheetsight_inspect::{InspectOptions, html, overlay};
 /// Photos larger than this are refused before they are decoded (a 100 MP camera's).
 const MAX_PHOTO_PX: u64 = 100_000_000;
 
+/// How to read the drawing.
+#[derive(clap::Args)]
 pub struct DrawingOptions {
+    /// The drawing's unit when it does not say (mm, cm, m, in).
+    #[arg(long)]
     pub units: Option<String>,
+    /// Read only these layers (comma-separated).
+    #[arg(long)]
     pub layers: Option<String>,
+    /// Leave these layers out (comma-separated).
+    #[arg(long)]
     pub exclude_layers: Option<String>,
+    /// Ends of the drawing's curves closer than this are joined.
+    #[arg(long, default_value_t = 0.01)]
     pub gap_tolerance_mm: f64,
-    /// Which part of a drawing with several (1-based).
+    /// Which part of a drawing with several (1: the largest).
+    #[arg(long)]
     pub part: Option<usize>,
 }
 
@@ -32,15 +43,33 @@ pub struct CalibrateArgs {
     pub residual_map: Option<PathBuf>,
 }
 
+#[derive(clap::Args)]
 pub struct InspectArgs {
+    /// The part's drawing.
+    #[arg(long)]
     pub dxf: PathBuf,
+    /// The photo of the part on the lit table (PNG or JPEG).
+    #[arg(long)]
     pub image: PathBuf,
+    /// The table's calibration (from `sheetsight calibrate`).
+    #[arg(long)]
     pub calibration: PathBuf,
+    /// Largest accepted error of a position, diameter or edge.
+    #[arg(long, default_value_t = 0.2)]
     pub tolerance_mm: f64,
+    /// The sheet's thickness: corrects the silhouette for the camera's perspective.
+    #[arg(long, default_value_t = 0.0)]
     pub thickness_mm: f64,
+    /// Where to write the report (JSON).
+    #[arg(long)]
     pub report: PathBuf,
+    /// Also draw the drawing over the photo, deviations coloured (PNG).
+    #[arg(long)]
     pub overlay: Option<PathBuf>,
+    /// Also write a report page that prints well (HTML, the overlay inside).
+    #[arg(long)]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
     pub drawing: DrawingOptions,
 }
 

@@ -167,47 +167,7 @@ enum Command {
     },
     /// Compare a photo of a cut part on the backlit table with its DXF drawing (exit
     /// status 0: pass, 1: fail, 2: no verdict).
-    Inspect {
-        /// The part's drawing.
-        #[arg(long)]
-        dxf: PathBuf,
-        /// The photo of the part on the lit table (PNG or JPEG).
-        #[arg(long)]
-        image: PathBuf,
-        /// The table's calibration (from `sheetsight calibrate`).
-        #[arg(long)]
-        calibration: PathBuf,
-        /// Largest accepted error of a position, diameter or edge.
-        #[arg(long, default_value_t = 0.2)]
-        tolerance_mm: f64,
-        /// The sheet's thickness: corrects the silhouette for the camera's perspective.
-        #[arg(long, default_value_t = 0.0)]
-        thickness_mm: f64,
-        /// Where to write the report (JSON).
-        #[arg(long)]
-        report: PathBuf,
-        /// Also draw the drawing over the photo, deviations coloured (PNG).
-        #[arg(long)]
-        overlay: Option<PathBuf>,
-        /// Also write a report page that prints well (HTML, the overlay inside).
-        #[arg(long)]
-        html: Option<PathBuf>,
-        /// The drawing's unit when it does not say (mm, cm, m, in).
-        #[arg(long)]
-        units: Option<String>,
-        /// Read only these layers (comma-separated).
-        #[arg(long)]
-        layers: Option<String>,
-        /// Leave these layers out (comma-separated).
-        #[arg(long)]
-        exclude_layers: Option<String>,
-        /// Ends of the drawing's curves closer than this are joined.
-        #[arg(long, default_value_t = 0.01)]
-        gap_tolerance_mm: f64,
-        /// Which part of a drawing with several (1: the largest).
-        #[arg(long)]
-        part: Option<usize>,
-    },
+    Inspect(inspection::InspectArgs),
     /// List the round holes of the part on the backlit table (table millimetres, no
     /// drawing needed).
     Holes {
@@ -287,31 +247,7 @@ fn main() -> std::process::ExitCode {
         Command::Calibrate { plate, image, out, plate_thickness_mm, residual_map } => {
             inspection::calibrate(&inspection::CalibrateArgs { plate, image, out, plate_thickness_mm, residual_map })
         }
-        Command::Inspect {
-            dxf,
-            image,
-            calibration,
-            tolerance_mm,
-            thickness_mm,
-            report,
-            overlay,
-            html,
-            units,
-            layers,
-            exclude_layers,
-            gap_tolerance_mm,
-            part,
-        } => inspection::inspect(&inspection::InspectArgs {
-            dxf,
-            image,
-            calibration,
-            tolerance_mm,
-            thickness_mm,
-            report,
-            overlay,
-            html,
-            drawing: inspection::DrawingOptions { units, layers, exclude_layers, gap_tolerance_mm, part },
-        }),
+        Command::Inspect(args) => inspection::inspect(&args),
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
         Command::BenchInspect { photos, seed, out } => {
