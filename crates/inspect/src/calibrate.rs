@@ -233,27 +233,29 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
     }
     let (w, h) = img.dimensions();
     let mut fit = fit_model(grid, &matched, w, h);
+    let mut res = residuals(grid, &matched, &fit);
     // Drop holes far off the fit (a speck in a hole: five times the median residual,
     // and at least 0.2 px) and fit again.
-    let mut errors: Vec<f64> = residuals(grid, &matched, &fit).iter().map(|r| r.norm()).collect();
-    let mut sorted = errors.clone();
+    let mut sorted: Vec<f64> = res.iter().map(|r| r.norm()).collect();
     sorted.sort_by(f64::total_cmp);
     let limit = (5.0 * sorted[sorted.len() / 2]).max(0.2);
-    if errors.iter().any(|&e| e > limit) {
+    if sorted[sorted.len() - 1] > limit {
+        let keep: Vec<bool> = res.iter().map(|r| r.norm() <= limit).collect();
         let mut k = 0;
         matched.retain(|_| {
             k += 1;
-            errors[k - 1] <= limit
+            keep[k - 1]
         });
         fit = fit_model(grid, &matched, w, h);
-        errors = residuals(grid, &matched, &fit).iter().map(|r| r.norm()).collect();
+        res = residuals(grid, &matched, &fit);
     }
-    let rms_px = (errors.iter().map(|e| e * e).sum::<f64>() / errors.len() as f64).sqrt();
+    let rms_px = (res.iter().map(|r| r.norm_squared()).sum::<f64>() / res.len() as f64).sqrt();
+    if rms_px > MAX_RMS_PX {
+        return Err(CalibrationError::PoorFit { rms_px, limit_px: MAX_RMS_PX });
+    }
     let centre_mm = fit.to_table(Px::new(w as f64 / 2.0, h as f64 / 2.0));
-    let mm_per_px = fit.mm_per_px_at(centre_mm);
-    let res = residuals(grid, &matched, &fit);
     let calibration = Calibration {
-        mm_per_px,
+        mm_per_px: fit.mm_per_px_at(centre_mm),
         residual_rms_px: rms_px,
         residual_rms_mm: (matched
             .iter()
@@ -262,7 +264,7 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
             .sum::<f64>()
             / res.len() as f64)
             .sqrt(),
-        residual_max_px: errors.iter().cloned().fold(0.0, f64::max),
+        residual_max_px: res.iter().map(|r| r.norm()).fold(0.0, f64::max),
         holes_used: matched.len(),
         holes_expected: expected,
         plate_upside_down: !proper,
@@ -276,9 +278,6 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
             .collect(),
         model: to_table_plane(fit, plate_thickness_mm / 2.0)?,
     };
-    if rms_px > MAX_RMS_PX {
-        return Err(CalibrationError::PoorFit { rms_px, limit_px: MAX_RMS_PX });
-    }
     Ok(calibration)
 }
 
@@ -373,15 +372,9 @@ fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel 
         0.0,
         0.0,
     ];
-    let scale: Vec<f64> = start.iter().map(|v| v.abs().max(1e-6)).collect();
-    let scale: Vec<f64> = scale
-        .iter()
-        .enumerate()
-        .map(|(k, s)| match k {
-            8..=11 => 1e-3,
-            _ => *s,
-        })
-        .collect();
+    // Typical sizes: the homography's own entries, 1e-3 for the distortion terms.
+    let scale: Vec<f64> =
+        start.iter().enumerate().map(|(k, v)| if k >= 8 { 1e-3 } else { v.abs().max(1e-6) }).collect();
     let fitted = crate::lm::minimise(&start, &scale, 2 * matched.len(), 200, |p, out| {
         let model = model_of(p, w, h);
         for (k, m) in matched.iter().enumerate() {
@@ -390,5 +383,5 @@ fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel 
             out[2 * k + 1] = r.y;
         }
     });
-    model_of(&fitted.params, w, h)
+    model_of(&fitted, w, h)
 }

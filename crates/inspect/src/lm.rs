@@ -4,15 +4,8 @@
 
 use nalgebra::{DMatrix, DVector};
 
-/// The result of a fit: the parameters and the final sum of squared residuals.
-pub struct Fitted {
-    pub params: Vec<f64>,
-    pub cost: f64,
-    pub iterations: usize,
-}
-
-/// Minimises the sum of squares of `residuals(params, out)` (which fills `out`, of
-/// length `m`) from `start`. `scale` gives each parameter's typical size, for the
+/// The parameters minimising the sum of squares of `residuals(params, out)` (which
+/// fills `out`, of length `m`), from `start`. `scale` gives each parameter's typical size, for the
 /// finite-difference steps.
 pub fn minimise(
     start: &[f64],
@@ -20,7 +13,7 @@ pub fn minimise(
     m: usize,
     max_iterations: usize,
     residuals: impl Fn(&[f64], &mut [f64]),
-) -> Fitted {
+) -> Vec<f64> {
     let n = start.len();
     let mut p = start.to_vec();
     let mut r = vec![0.0; m];
@@ -29,9 +22,7 @@ pub fn minimise(
     let mut lambda = 1e-3;
     let mut jac = DMatrix::<f64>::zeros(m, n);
     let mut r_step = vec![0.0; m];
-    let mut iterations = 0;
-    while iterations < max_iterations {
-        iterations += 1;
+    for _ in 0..max_iterations {
         for j in 0..n {
             let h = 1e-7 * p[j].abs().max(scale[j]);
             let mut q = p.clone();
@@ -71,7 +62,7 @@ pub fn minimise(
             break;
         }
     }
-    Fitted { params: p, cost, iterations }
+    p
 }
 
 #[cfg(test)]
@@ -85,6 +76,6 @@ mod tests {
                 out[i] = p[0] * (p[1] * x).exp() - ys[i];
             }
         });
-        assert!((fit.params[0] - 2.5).abs() < 1e-6 && (fit.params[1] + 1.3).abs() < 1e-6, "{:?}", fit.params);
+        assert!((fit[0] - 2.5).abs() < 1e-6 && (fit[1] + 1.3).abs() < 1e-6, "{fit:?}");
     }
 }

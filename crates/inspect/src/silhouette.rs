@@ -98,13 +98,8 @@ pub struct Silhouette {
     pub lit_runs: Vec<Run>,
     pub material_runs: Vec<Run>,
     pub edges: Vec<EdgePoint>,
-    /// The light level of the table (high percentile over the blocks) and the part's.
-    pub light_level: f64,
-    pub dark_level: f64,
     /// The median width of an edge: contrast over steepest slope (2.5 σ for a Gaussian blur).
     pub edge_width_px: f64,
-    /// Share of the lit table at 254 or 255.
-    pub clipped_fraction: f64,
     levels: Levels,
 }
 
@@ -165,6 +160,34 @@ impl Levels {
         };
         let light = fill_in(&median, &lit, columns, rows);
         Levels { columns, rows, light, dark }
+    }
+
+    /// Refuses, before any pass over the whole photo, one whose lit table is clipped at
+    /// white (more than 5 % of it at 254 or 255, sampled on every 4th pixel of every
+    /// 8th row) or too dark to tell from the part.
+    fn check_exposure(&self, img: &GrayImage) -> Result<(), PhotoError> {
+        let mut sorted = self.light.clone();
+        sorted.sort_by(f32::total_cmp);
+        let (light, dark) = (sorted[sorted.len() / 2] as f64, self.dark as f64);
+        let (w, h) = img.dimensions();
+        let (mut clipped, mut lit) = (0u64, 0u64);
+        for y in (0..h).step_by(8) {
+            for x in (0..w).step_by(4) {
+                let v = img.get_pixel(x, y).0[0];
+                if v as f32 >= self.threshold_at(x, y) {
+                    lit += 1;
+                    clipped += (v >= 254) as u64;
+                }
+            }
+        }
+        let clipped_fraction = clipped as f64 / lit.max(1) as f64;
+        if clipped_fraction > 0.05 {
+            return Err(PhotoError::Overexposed { percent: 100.0 * clipped_fraction });
+        }
+        if light - dark < 30.0 {
+            return Err(PhotoError::NoContrast { light, dark });
+        }
+        Ok(())
     }
 
     /// The light level at pixel `(x, y)`: bilinear between block centres.
@@ -307,6 +330,7 @@ impl Silhouette {
             return Err(PhotoError::TooSmall(w, h));
         }
         let levels = Levels::estimate(img);
+        levels.check_exposure(img)?;
         let raw = img.as_raw();
         let mut threshold = vec![0f32; w as usize];
         // The threshold as a whole level per pixel (a pixel is lit when it is at least
@@ -318,19 +342,12 @@ impl Silhouette {
         let mut material_runs: Vec<(u32, u32, u32, u32)> = Vec::new();
         let mut rows: Vec<Row> = Vec::with_capacity(h as usize);
         let (mut lit_uf, mut material_uf) = (UnionFind(Vec::new()), UnionFind(Vec::new()));
-        let (mut clipped, mut lit_pixels) = (0u64, 0u64);
         for y in 0..h {
             let row = &raw[(y * w) as usize..((y + 1) * w) as usize];
             if y % 8 == 0 {
                 levels.threshold_row((y + 4).min(h - 1), &mut threshold);
                 for (t8, t) in threshold_u8.iter_mut().zip(&threshold) {
                     *t8 = t.ceil().clamp(0.0, 255.0) as u8;
-                }
-                for x in (0..w as usize).step_by(4) {
-                    if row[x] >= threshold_u8[x] {
-                        lit_pixels += 1;
-                        clipped += (row[x] >= 254) as u64;
-                    }
                 }
             }
             lit_mask(row, &threshold_u8, &mut lit_bits);
@@ -368,19 +385,6 @@ impl Silhouette {
                 join(&material_runs, above.material.clone(), here.material.clone(), 1, &mut material_uf);
             }
             rows.push(here);
-        }
-        let clipped_fraction = clipped as f64 / lit_pixels.max(1) as f64;
-        let light_level = {
-            let mut l = levels.light.clone();
-            l.sort_by(f32::total_cmp);
-            l[l.len() / 2] as f64
-        };
-        let dark_level = levels.dark as f64;
-        if clipped_fraction > 0.05 {
-            return Err(PhotoError::Overexposed { percent: 100.0 * clipped_fraction });
-        }
-        if light_level - dark_level < 30.0 {
-            return Err(PhotoError::NoContrast { light: light_level, dark: dark_level });
         }
         let (lit, lit_label) = components(&lit_runs, &mut lit_uf, w, h);
         let (material, material_label) = components(&material_runs, &mut material_uf, w, h);
@@ -456,10 +460,7 @@ impl Silhouette {
             lit_runs: runs,
             material_runs: dark_runs,
             edges,
-            light_level,
-            dark_level,
             edge_width_px,
-            clipped_fraction,
             levels,
         })
     }

@@ -389,16 +389,6 @@ fn blur(image: &mut [f32], w: usize, h: usize, sigma_px: f64) {
     }
 }
 
-/// The picture's truth about a placed point: where the table point appears.
-pub fn pixel_of(camera: &Pinhole, p: Mm) -> Point2<f64> {
-    camera.project(Vector3::new(p.x, p.y, 0.0))
-}
-
-/// The offset of `v` turned by the placement (for directions).
-pub fn turn(placement: &Placement, v: Vector2<f64>) -> Vector2<f64> {
-    placement.apply(Mm::new(v.x, v.y)) - placement.apply(Mm::origin())
-}
-
 /// What is wrong with a cut part, on purpose.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Defect {
