@@ -113,7 +113,8 @@ pub fn inspect(
     let Some(&first) = fits.first() else {
         return Err(InspectError::NoPose { rms_mm: f64::NAN, inliers_percent: 0.0 });
     };
-    let raw = table.clone();
+    // A thick part's edge points as seen, before they are corrected.
+    let seen = camera.as_ref().map(|_| table.clone());
     if let Some(cam) = &camera {
         // A thick part: where the top face's edge is what the camera sees, move the
         // edge point back by the perspective's push (away from the camera's nadir).
@@ -143,20 +144,21 @@ pub fn inspect(
     // A silhouette point of a thick part lies on the bottom face's edge or on the top
     // face's edge as projected: its deviation is the smaller of the two. (Where the top
     // face hides a narrow notch, the silhouette follows the top face.)
-    let top_face: Option<Vec<Mm>> = camera.as_ref().map(|cam| {
+    let faces: Option<(Vec<Mm>, Vec<Mm>)> = camera.as_ref().zip(seen.as_ref()).map(|(cam, seen)| {
         let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
         let s = cam.height_mm / (cam.height_mm - options.thickness_mm);
-        raw.iter().map(|q| pose.to_drawing(nadir + (q - nadir) / s)).collect()
+        let bottom = seen.iter().map(|q| pose.to_drawing(*q)).collect();
+        let top = seen.iter().map(|q| pose.to_drawing(nadir + (q - nadir) / s)).collect();
+        (bottom, top)
     });
     let deviation_of = |i: usize, loop_index: usize, far: f64| {
         let at = |p: Mm| index.nearest_in(p, 50.0, loop_index).map_or(far, |n| n.signed_mm);
-        let bottom = at(pose.to_drawing(raw[i]));
-        match &top_face {
-            Some(top) => {
-                let t = at(top[i]);
-                if t.abs() < bottom.abs() { t } else { bottom }
+        match &faces {
+            Some((bottom, top)) => {
+                let (b, t) = (at(bottom[i]), at(top[i]));
+                if t.abs() < b.abs() { t } else { b }
             }
-            None => bottom,
+            None => at(drawing[i]),
         }
     };
 
@@ -337,7 +339,8 @@ pub fn inspect(
         .enumerate()
         .filter(|&(r, _)| !region_taken[r])
         .map(|(_, region)| {
-            let round_enough = region.circle.is_some_and(|(_, radius)| region.roundness_mm < (0.1 * radius).max(tol));
+            let round_enough =
+                region.circle.is_some_and(|circle| is_round(&region.points, circle, region.roundness_mm));
             let (c, d) = match region.circle {
                 Some((c, radius)) if round_enough => (c, 2.0 * radius),
                 _ => {
@@ -422,8 +425,7 @@ pub struct TableHole {
     pub roundness_mm: f64,
 }
 
-/// Every round hole of the one part on the table (its edge within 2 % of the radius,
-/// or 0.05 mm, of a circle), in table millimetres: what `sheetsight holes` prints. No drawing, no pose,
+/// Every round hole of the one part on the table (see [`is_round`]), in table millimetres: what `sheetsight holes` prints. No drawing, no pose,
 /// no thickness correction.
 pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, InspectError> {
     same_resolution(img, model)?;
@@ -448,7 +450,7 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
         .filter_map(|(&lit, pts)| {
             let (c, radius) = trimmed_circle(pts)?;
             let roundness_mm = pts.iter().map(|p| ((p - c).norm() - radius).abs()).fold(0.0, f64::max);
-            (roundness_mm <= (0.02 * radius).max(0.05)).then(|| {
+            is_round(pts, (c, radius), roundness_mm).then(|| {
                 let r = radius_by_light(&silhouette, img, model, &h_inv, lit, radius).unwrap_or(radius);
                 TableHole {
                     x_mm: round(c.x),
@@ -473,6 +475,15 @@ fn same_resolution(img: &GrayImage, model: &TableModel) -> Result<(), InspectErr
         });
     }
     Ok(())
+}
+
+/// Whether edge points are a round hole's: within 2 % of the radius (or 0.05 mm) of
+/// their circle, and around it (their mean near its centre; a nearly straight edge fits
+/// a huge circle closely).
+fn is_round(points: &[Mm], (centre, radius): (Mm, f64), roundness_mm: f64) -> bool {
+    let n = points.len().max(1) as f64;
+    let mean = Mm::new(points.iter().map(|p| p.x).sum::<f64>() / n, points.iter().map(|p| p.y).sum::<f64>() / n);
+    roundness_mm <= (0.02 * radius).max(0.05) && (mean - centre).norm() <= 0.1 * radius
 }
 
 /// A circle fitted to all points, then again without those more than three robust

@@ -80,6 +80,30 @@ fn run(file: &str, count: usize, seed: u64, tally: &mut Tally) {
                     tally.diameter.push(*d);
                 }
             }
+            // Without the drawing, `holes` finds the same round holes where they lie.
+            if case.thickness_mm == 0.0 {
+                let found =
+                    sheetsight_inspect::measure::holes(&img, &cal.model).unwrap_or_else(|e| panic!("{label}: {e}"));
+                let truth: Vec<(Point2<f64>, f64)> = part
+                    .features
+                    .iter()
+                    .filter_map(|f| match f.kind {
+                        sheetsight_drawing::FeatureKind::Hole { center, diameter_mm, .. } => {
+                            Some((case.placement.apply(center), diameter_mm))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(found.len(), truth.len(), "{label}: {found:?}");
+                for (at, d) in truth {
+                    assert!(
+                        found
+                            .iter()
+                            .any(|h| (Point2::new(h.x_mm, h.y_mm) - at).norm() < 0.1 && (h.d_mm - d).abs() < 0.1),
+                        "{label}: no hole of {d} mm at {at} in {found:?}"
+                    );
+                }
+            }
         } else {
             assert_eq!(r.verdict, Verdict::Fail, "{label}: defect not found");
             let holes: Vec<&FeatureReport> =
