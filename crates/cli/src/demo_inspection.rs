@@ -8,39 +8,27 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sheetsight_drawing::Part;
 use sheetsight_inspect::calibrate::PlateGrid;
 use sheetsight_inspect::report::Verdict;
 use sheetsight_inspect::{InspectOptions, calibrate, html, inspect, overlay};
-use sheetsight_sim::backlit::{self, Lighting, Placement, Solid};
+use sheetsight_sim::backlit;
 
 use crate::inspection::{png, write_atomically};
-
-fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    backlit::sample_part(bytes).context("no part in the drawing")
-}
 
 /// Runs the simulated table; returns a line for the demo's screen.
 pub fn run(dir: &Path, seed: u64) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let camera = backlit::table_camera();
-    let (plate_dxf, _) = backlit::TEST_PLATE.to_dxf()?;
-    let plate = largest(&plate_dxf)?;
-    let flat = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
-    let photo = backlit::render(
-        &camera,
-        &[Solid::placed(&plate, &flat, backlit::TEST_PLATE_THICKNESS_MM)],
-        &Lighting::default(),
-        seed,
-    );
-    let calibration = calibrate(&photo, &PlateGrid::from_part(&plate)?, backlit::TEST_PLATE_THICKNESS_MM)?;
-    write_atomically(&dir.join("plate.dxf"), &plate_dxf)?;
+    let plate = backlit::test_plate_photo(seed)?;
+    let photo = plate.photo;
+    let calibration = calibrate(&photo, &PlateGrid::from_part(&plate.part)?, backlit::TEST_PLATE_THICKNESS_MM)?;
+    write_atomically(&dir.join("plate.dxf"), &plate.dxf)?;
     write_atomically(&dir.join("table.json"), &serde_json::to_vec_pretty(&calibration)?)?;
     write_atomically(&dir.join("table.residuals.png"), &png(&overlay::residuals(&photo, &calibration))?)?;
     let mut rows = String::new();
     let (mut passed, mut failed) = (0, 0);
     for (k, (name, bytes)) in backlit::SAMPLE_DRAWINGS.iter().enumerate() {
-        let part = largest(bytes)?;
+        let part = backlit::sample_part(bytes).with_context(|| format!("{name}: no part"))?;
         write_atomically(&dir.join(name), bytes)?;
         // The first case of the test material is exact, the second has a defect.
         for case in backlit::cases(&part, backlit::TEST_AREA_MM, 2, seed + k as u64) {

@@ -10,20 +10,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::json;
-use sheetsight_drawing::{FeatureKind, Part};
+use sheetsight_drawing::FeatureKind;
 use sheetsight_inspect::calibrate::PlateGrid;
 use sheetsight_inspect::report::{FeatureReport, Verdict};
 use sheetsight_inspect::{InspectOptions, calibrate, inspect};
-use sheetsight_sim::backlit::{self, Lighting, Placement, Solid};
+use sheetsight_sim::backlit;
 
 pub struct Options {
     pub photos_per_drawing: usize,
     pub seed: u64,
     pub out: Option<PathBuf>,
-}
-
-fn largest(bytes: &[u8]) -> anyhow::Result<Part> {
-    backlit::sample_part(bytes).context("no part in the drawing")
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -43,16 +39,9 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let camera = backlit::table_camera();
-    let (plate_dxf, _) = backlit::TEST_PLATE.to_dxf()?;
-    let plate = largest(&plate_dxf)?;
-    let grid = PlateGrid::from_part(&plate)?;
-    let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
-    let plate_photo = backlit::render(
-        &camera,
-        &[Solid::placed(&plate, &identity, backlit::TEST_PLATE_THICKNESS_MM)],
-        &Lighting::default(),
-        options.seed,
-    );
+    let plate = backlit::test_plate_photo(options.seed)?;
+    let grid = PlateGrid::from_part(&plate.part)?;
+    let plate_photo = plate.photo;
     let mut calibration_times = Vec::new();
     let mut calibration = None;
     for _ in 0..5 {
@@ -61,7 +50,7 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         calibration_times.push(started.elapsed());
     }
     let calibration = calibration.context("no calibration")?;
-    save(&options.out, "plate.dxf", |p| Ok(std::fs::write(p, &plate_dxf)?))?;
+    save(&options.out, "plate.dxf", |p| Ok(std::fs::write(p, &plate.dxf)?))?;
     save(&options.out, "plate.png", |p| Ok(plate_photo.save(p)?))?;
     save(&options.out, "table.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&calibration)?)?))?;
 
@@ -69,7 +58,7 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
     let (mut exact, mut false_failures, mut defects, mut found, mut photos) = (0, 0, 0, 0, 0);
     let mut truth = Vec::new();
     for (k, (name, bytes)) in backlit::SAMPLE_DRAWINGS.iter().enumerate() {
-        let part = largest(bytes)?;
+        let part = backlit::sample_part(bytes).with_context(|| format!("{name}: no part"))?;
         save(&options.out, name, |p| Ok(std::fs::write(p, bytes)?))?;
         let cases = backlit::cases(&part, backlit::TEST_AREA_MM, options.photos_per_drawing, options.seed + k as u64);
         for (j, case) in cases.iter().enumerate() {

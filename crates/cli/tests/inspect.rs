@@ -75,7 +75,7 @@ fn plate_calibrate_inspect_as_a_shop_does() {
     let plate_drawing =
         read_dxf(&std::fs::read(d("plate.dxf")).expect("plate.dxf"), &ReadOptions::default()).expect("reads");
     let plate = topology::build(&plate_drawing, 0.01).parts.remove(0);
-    let flat = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
+    let flat = Placement::AS_DRAWN;
     backlit::render(&camera, &[Solid::placed(&plate, &flat, 2.0)], &Lighting::default(), 1)
         .save(d("plate.png"))
         .expect("plate.png");

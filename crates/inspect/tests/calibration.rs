@@ -27,8 +27,7 @@ fn calibration_matches_the_true_camera() {
 fn check(thickness_mm: f64) {
     let (part, grid) = plate();
     let cam = camera();
-    let solid =
-        Solid::placed(&part, &Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false }, thickness_mm);
+    let solid = Solid::placed(&part, &Placement::AS_DRAWN, thickness_mm);
     let img = render(&cam, &[solid], &Lighting::default(), 1);
     let t0 = std::time::Instant::now();
     let cal = calibrate(&img, &grid, thickness_mm).expect("calibrates");

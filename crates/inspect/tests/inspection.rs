@@ -16,11 +16,9 @@ fn camera() -> Pinhole {
 fn table() -> &'static Calibration {
     static TABLE: OnceLock<Calibration> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let (dxf, _) = backlit::TEST_PLATE.to_dxf().expect("plate");
-        let part = backlit::sample_part(&dxf).expect("the plate");
-        let identity = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
-        let img = backlit::render(&camera(), &[Solid::placed(&part, &identity, 2.0)], &Lighting::default(), 7);
-        calibrate(&img, &PlateGrid::from_part(&part).expect("grid"), 2.0).expect("calibrates")
+        let plate = backlit::test_plate_photo(7).expect("the test plate");
+        let grid = PlateGrid::from_part(&plate.part).expect("grid");
+        calibrate(&plate.photo, &grid, backlit::TEST_PLATE_THICKNESS_MM).expect("calibrates")
     })
 }
 

@@ -107,6 +107,9 @@ pub struct Placement {
 }
 
 impl Placement {
+    /// Where the drawing puts it.
+    pub const AS_DRAWN: Placement = Placement { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false };
+
     pub fn apply(&self, p: Mm) -> Mm {
         let x = if self.mirrored { -p.x } else { p.x };
         let (s, c) = self.angle_deg.to_radians().sin_cos();
@@ -620,6 +623,22 @@ pub fn table_camera() -> Pinhole {
 pub const TEST_PLATE: sheetsight_drawing::plate::PlateSpec =
     sheetsight_drawing::plate::PlateSpec { width_mm: 550.0, height_mm: 400.0, pitch_mm: 25.0, hole_mm: 8.0 };
 pub const TEST_PLATE_THICKNESS_MM: f64 = 2.0;
+
+/// The test plate's drawing, its part, and its photo on the table by the test camera.
+pub struct PlatePhoto {
+    pub dxf: Vec<u8>,
+    pub part: Part,
+    pub photo: GrayImage,
+}
+
+pub fn test_plate_photo(seed: u64) -> Result<PlatePhoto, sheetsight_drawing::plate::PlateError> {
+    let (dxf, _) = TEST_PLATE.to_dxf()?;
+    let part = sample_part(&dxf)
+        .ok_or_else(|| sheetsight_drawing::plate::PlateError::Write("the plate's drawing does not read back".into()))?;
+    let solid = Solid::placed(&part, &Placement::AS_DRAWN, TEST_PLATE_THICKNESS_MM);
+    let photo = render(&table_camera(), &[solid], &Lighting::default(), seed);
+    Ok(PlatePhoto { dxf, part, photo })
+}
 
 /// Where the test material's parts lie: the table within the camera's view.
 pub const TEST_AREA_MM: (Mm, Mm) = (Mm::new(40.0, 40.0), Mm::new(510.0, 360.0));
