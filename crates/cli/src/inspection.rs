@@ -134,11 +134,14 @@ pub fn read_part(path: &Path, options: &DrawingOptions) -> anyhow::Result<Part> 
 }
 
 fn read_photo(path: &Path) -> anyhow::Result<image::GrayImage> {
-    let reader = image::ImageReader::open(path)
-        .with_context(|| format!("cannot read the photo {}", path.display()))?
-        .with_guessed_format()
-        .with_context(|| format!("cannot read the photo {}", path.display()))?;
-    let (w, h) = reader
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the photo {}", path.display()))?;
+    let reader = || {
+        image::ImageReader::new(std::io::Cursor::new(&bytes[..]))
+            .with_guessed_format()
+            .with_context(|| format!("cannot read the photo {}", path.display()))
+    };
+    // The size from the header first: a huge picture is refused before it is decoded.
+    let (w, h) = reader()?
         .into_dimensions()
         .with_context(|| format!("{}: not a picture this program reads (PNG, JPEG)", path.display()))?;
     if w as u64 * h as u64 > MAX_PHOTO_PX {
@@ -148,9 +151,7 @@ fn read_photo(path: &Path) -> anyhow::Result<image::GrayImage> {
             MAX_PHOTO_PX / 1_000_000
         );
     }
-    let img = image::ImageReader::open(path)
-        .and_then(|r| r.with_guessed_format())
-        .with_context(|| format!("cannot read the photo {}", path.display()))?
+    let img = reader()?
         .decode()
         .with_context(|| format!("{}: the picture is damaged or not a PNG or JPEG", path.display()))?;
     Ok(img.to_luma8())
