@@ -1,5 +1,6 @@
 //! The `sheetsight` binary end to end: synth -> analyze -> evaluate, configuration
-//! errors, a broken camera beside a good one, image folders, and the demo.
+//! errors, a broken camera beside a good one, image folders, and the demo (cameras and
+//! the simulated inspection table).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -199,6 +200,12 @@ fn demo_runs_live_and_stops() {
         assert!(out.lines().any(|l| l.starts_with(m) && l.contains("demo")), "{m} in the history:\n{out}");
     }
     assert!(data.join("history.db").exists());
+    // The backlit table beside the cameras: each sample part as drawn passes, each
+    // with a defect made on purpose fails, and the reports are files.
+    assert!(out.contains("8 parts inspected, 4 pass, 4 fail"), "{out}");
+    let index = std::fs::read_to_string(data.join("inspection/index.html")).expect("the inspection's index");
+    assert_eq!(index.matches(">pass<").count(), 4, "{index}");
+    assert!(data.join("inspection/table.json").exists());
     let log = std::fs::read_to_string(&events).expect("events");
     assert!(log.contains(r#""type":"state""#) && log.contains(r#""type":"health""#), "{log}");
 }
