@@ -55,10 +55,9 @@ pub enum InspectError {
 /// What an inspection found, with what the pictures need.
 pub struct Inspection {
     pub report: Report,
-    /// Every edge point of the part: photo pixel, deviation from the drawing (mm,
-    /// positive where the part has void), and the report feature it belongs to.
-    pub edges: Vec<(Px, f64, Option<usize>)>,
-    pub edge_width_px: f64,
+    /// Every edge point of the part: photo pixel, and deviation from the drawing (mm,
+    /// positive where the part has void; 0 for a hole of the part the drawing has not).
+    pub edges: Vec<(Px, f64)>,
 }
 
 /// A lit region inside the part, measured.
@@ -232,14 +231,12 @@ pub fn inspect(
     let tol = options.tolerance_mm;
     let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
     let mut reports = Vec::new();
-    let mut point_feature: Vec<Option<usize>> = vec![None; drawing.len()];
     let mut deviation: Vec<f64> = vec![0.0; drawing.len()];
     let (mut holes_n, mut cutouts_n) = (0, 0);
     for (k, f) in features.iter().enumerate() {
         let region = feature_region[k].map(|r| &regions[r]);
         if let Some(r) = feature_region[k] {
             for &i in &region_points[r] {
-                point_feature[i] = Some(reports.len());
                 deviation[i] = deviation_of(i, k + 1, 50.0);
             }
         }
@@ -316,11 +313,9 @@ pub fn inspect(
         }
     }
     // The outline: distances of its points to the drawn outline (far ones count as far).
-    let outline_id = reports.len();
     let outline_dev: Vec<f64> = outline_points
         .iter()
         .map(|&i| {
-            point_feature[i] = Some(outline_id);
             let d = deviation_of(i, 0, 50.0);
             deviation[i] = d;
             d.abs()
@@ -371,9 +366,8 @@ pub fn inspect(
         features: reports,
         extra,
     };
-    let edges =
-        edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k], point_feature[k])).collect();
-    Ok(Inspection { report, edges, edge_width_px: silhouette.edge_width_px })
+    let edges = edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k])).collect();
+    Ok(Inspection { report, edges })
 }
 
 /// The translation that best lays `points` on loop `loop_index` (point-to-line,

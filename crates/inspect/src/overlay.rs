@@ -61,7 +61,7 @@ pub fn inspection(
     tolerance_mm: f64,
 ) -> RgbImage {
     let (mut min, mut max) = (Px::new(f64::MAX, f64::MAX), Px::new(f64::MIN, f64::MIN));
-    for (p, _, _) in &found.edges {
+    for (p, _) in &found.edges {
         min = Px::new(min.x.min(p.x), min.y.min(p.y));
         max = Px::new(max.x.max(p.x), max.y.max(p.y));
     }
@@ -91,7 +91,7 @@ pub fn inspection(
         }
     }
     // The measured edge, by deviation.
-    for (p, deviation, _) in &found.edges {
+    for (p, deviation) in &found.edges {
         let d = deviation.abs();
         let colour = if d <= tolerance_mm / 2.0 {
             continue;
