@@ -164,19 +164,21 @@ impl Levels {
 
     /// Refuses, before any pass over the whole photo, one whose lit table is clipped at
     /// white (more than 5 % of it at 254 or 255, sampled on every 4th pixel of every
-    /// 8th row) or too dark to tell from the part.
+    /// 16th row) or too dark to tell from the part.
     fn check_exposure(&self, img: &GrayImage) -> Result<(), PhotoError> {
         let mut sorted = self.light.clone();
         sorted.sort_by(f32::total_cmp);
         let (light, dark) = (sorted[sorted.len() / 2] as f64, self.dark as f64);
         let (w, h) = img.dimensions();
         let (mut clipped, mut lit) = (0u64, 0u64);
-        for y in (0..h).step_by(8) {
-            for x in (0..w).step_by(4) {
-                let v = img.get_pixel(x, y).0[0];
-                if v as f32 >= self.threshold_at(x, y) {
+        let mut threshold = vec![0f32; w as usize];
+        for y in (0..h).step_by(16) {
+            self.threshold_row(y, &mut threshold);
+            let row = &img.as_raw()[(y * w) as usize..((y + 1) * w) as usize];
+            for (v, t) in row.iter().zip(&threshold).step_by(4) {
+                if *v as f32 >= *t {
                     lit += 1;
-                    clipped += (v >= 254) as u64;
+                    clipped += (*v >= 254) as u64;
                 }
             }
         }
