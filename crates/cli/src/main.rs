@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod demo_inspection;
+mod field_accuracy;
 mod inspect_bench;
 mod inspection;
 mod live;
@@ -199,8 +200,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Measure accuracy: synthesise a shop with every nuisance, analyse it, score it.
+    /// Measure accuracy: synthesise a shop with every nuisance, analyse it, score it;
+    /// with `--set`, on a field set of varied scenes (`dev` to develop on, `validation`
+    /// to quote).
     Accuracy {
+        /// A field set instead of the classic shop: `dev` or `validation`.
+        #[arg(long, value_parser = ["dev", "validation"])]
+        set: Option<String>,
+        /// Scenes of the field set.
+        #[arg(long, default_value_t = 24)]
+        scenes: usize,
+        /// Seconds per field scene.
+        #[arg(long, default_value_t = 180.0)]
+        seconds: f64,
+        /// Keep the field set's videos here and reuse them while their scenes are unchanged.
+        #[arg(long)]
+        material: Option<PathBuf>,
+        /// Only render the field set into `--material`; measure nothing.
+        #[arg(long)]
+        render_only: bool,
         #[arg(long, default_value_t = 30.0)]
         minutes: f64,
         #[arg(long, default_value_t = 1280)]
@@ -253,7 +271,15 @@ fn main() -> std::process::ExitCode {
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
         }
-        Command::Accuracy { minutes, width, height, seed, keep } => {
+        Command::Accuracy { set: Some(set), scenes, seconds, material, render_only, .. } => {
+            let set = if set == "dev" {
+                sheetsight_sim::field::SceneSet::Development
+            } else {
+                sheetsight_sim::field::SceneSet::Validation
+            };
+            field_accuracy::run(&field_accuracy::FieldOptions { set, scenes, seconds, material, render_only })
+        }
+        Command::Accuracy { set: None, minutes, width, height, seed, keep, .. } => {
             offline::accuracy(minutes, width, height, seed, keep)
         }
     };

@@ -1,5 +1,5 @@
 //! Prints a machine's lamp readings and guard distances: `lamp_trace CONFIG MACHINE FROM_S TO_S`.
-use sheetsight_vision::occlusion::global_look;
+use sheetsight_vision::exposure::{ExposureTracker, ExposureTuning};
 
 mod common;
 
@@ -8,17 +8,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let info = src.info().clone();
     let mut m = sheetsight_monitor::MachineMonitor::new(&machine, info.width_px, info.height_px)?;
     let mut events = Vec::new();
+    let mut exposure = ExposureTracker::new(ExposureTuning::default());
     while let Some(f) = src.next_frame()? {
-        let g = global_look(&f.frame);
+        let g = exposure.measure(f.t_s, &f.frame);
         m.process(f.t_s, &f.frame, g, &mut events);
         if f.t_s >= from && f.t_s <= to {
             let sl = m.stack_light().ok_or("no lamps")?;
             let d: Vec<String> = sl.guard().last_distances().iter().map(|d| format!("{d:.2}")).collect();
             let lit: Vec<String> = sl.lit().iter().map(|l| format!("{}", u8::from(l.unwrap_or(false)))).collect();
+            let (scores, corrected) = sl.last_scores();
+            let s: Vec<String> = scores.iter().zip(corrected).map(|(s, c)| format!("{s:.0}/{c:.0}")).collect();
             println!(
-                "{:7.2} g={:.0} lit={} modes={:?} d=[{}]",
+                "{:7.2} g={:.0} x{:.2} s=[{}] lit={} modes={:?} d=[{}]",
                 f.t_s,
                 g.luma,
+                g.exposure_gain,
+                s.join(" "),
                 lit.join(""),
                 sl.modes().iter().map(|m| m.map_or("-", |m| m.as_str())).collect::<Vec<_>>(),
                 d.join(" ")

@@ -3,7 +3,7 @@
 use sheetsight_config::{CameraConfig, Config, MachineConfig};
 use sheetsight_media::{TimedFrame, YuvFrame};
 use sheetsight_vision::event::Event;
-use sheetsight_vision::occlusion::global_look;
+use sheetsight_vision::exposure::{ExposureTracker, ExposureTuning};
 
 use crate::machine::{MachineMonitor, MachineStatus, RegionError};
 
@@ -11,6 +11,7 @@ use crate::machine::{MachineMonitor, MachineStatus, RegionError};
 pub struct CameraAnalyzer {
     id: String,
     machines: Vec<MachineMonitor>,
+    exposure: ExposureTracker,
     frame_interval_s: Option<f64>,
     next_due_s: f64,
     frames_analyzed: u64,
@@ -41,6 +42,7 @@ impl CameraAnalyzer {
         Ok(Self {
             id: id.to_string(),
             machines,
+            exposure: ExposureTracker::new(ExposureTuning::default()),
             frame_interval_s: fps.map(|f| 1.0 / f),
             next_due_s: f64::NEG_INFINITY,
             frames_analyzed: 0,
@@ -111,7 +113,7 @@ impl CameraAnalyzer {
                 if t_s - self.next_due_s > interval { t_s + interval } else { self.next_due_s + interval };
         }
         self.frames_analyzed += 1;
-        let global = global_look(image);
+        let global = self.exposure.measure(t_s, image);
         for m in &mut self.machines {
             m.process(t_s, image, global, events);
         }

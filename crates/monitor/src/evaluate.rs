@@ -208,6 +208,44 @@ pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_cha
     s
 }
 
+/// After each global change `(machine, t)` (the whole picture changed at once), the
+/// longest time any lamp of that machine with nothing in front of it (its truth a mode
+/// from 1 s before the change to the window's end) read `unknown`, within `window_s`;
+/// one figure per change.
+pub fn false_unknown_after(truth: &[Event], detected: &[Event], changes: &[(String, f64)], window_s: f64) -> Vec<f64> {
+    let (t_lamps, _, _) = timelines(truth);
+    let (d_lamps, _, _) = timelines(detected);
+    let step_s = 0.02;
+    changes
+        .iter()
+        .map(|(machine, at_s)| {
+            let mut longest = 0.0f64;
+            for ((m, lamp), tl) in &t_lamps {
+                if m != machine {
+                    continue;
+                }
+                let Some(dl) = d_lamps.get(&(m.clone(), *lamp)) else { continue };
+                let covered = |t: f64| value_at(tl, t).is_some_and(|v| v.1 == "unknown");
+                let covered_in_window = covered(at_s - 1.0)
+                    || tl.iter().any(|(t, v)| v == "unknown" && (at_s - 1.0..=at_s + window_s).contains(t));
+                if covered_in_window {
+                    continue;
+                }
+                let mut run = 0.0f64;
+                let mut k = 0;
+                while (k as f64) * step_s <= window_s {
+                    let t = at_s + k as f64 * step_s;
+                    k += 1;
+                    let read_unknown = value_at(dl, t).is_some_and(|v| v.1 == "unknown");
+                    run = if read_unknown { run + step_s } else { 0.0 };
+                    longest = longest.max(run);
+                }
+            }
+            longest
+        })
+        .collect()
+}
+
 fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
@@ -280,6 +318,18 @@ mod tests {
         assert_eq!(s.lamp.agree, 15, "12.5 s is wrong");
         assert_eq!(s.lamp_by_mode["off"], Agreement { agree: 8, compared: 8 });
         assert_eq!(s.lamp_by_mode["steady"], Agreement { agree: 7, compared: 8 });
+    }
+
+    #[test]
+    fn unknown_after_a_global_change_is_timed_only_while_the_lamp_is_visible() {
+        let truth = vec![lamp(0.0, LampMode::Off), lamp(20.0, LampMode::Unknown), lamp(22.0, LampMode::Off)];
+        let read = vec![lamp(0.5, LampMode::Off), lamp(10.2, LampMode::Unknown), lamp(11.0, LampMode::Off)];
+        let changes = vec![("m".to_string(), 10.0), ("m".to_string(), 19.5)];
+        let longest = false_unknown_after(&truth, &read, &changes, 5.0);
+        assert!((longest[0] - 0.8).abs() < 0.03, "{longest:?}");
+        // Something truly stood in front within the window: not counted.
+        let blocked = vec![lamp(0.5, LampMode::Off), lamp(20.1, LampMode::Unknown), lamp(23.5, LampMode::Off)];
+        assert_eq!(false_unknown_after(&truth, &blocked, &changes[1..], 5.0), vec![0.0]);
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! scenes feed the tests, the benchmarks and `sheetsight demo`.
 
 pub mod backlit;
+pub mod field;
 pub mod render;
 pub mod scene;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use field::Encoding;
 use sheetsight_media::h264::{EncoderSettings, H264Encoder};
 use sheetsight_media::mp4::Mp4H264Writer;
 use sheetsight_vision::event::Event;
@@ -37,10 +39,28 @@ pub fn encoder_settings(scene: &Scene) -> EncoderSettings {
 }
 
 /// Renders a scene and writes it as an H.264 MP4. `progress` gets (frame, frames).
-pub fn write_video(scene: &Scene, path: &Path, mut progress: impl FnMut(u64, u64)) -> Result<(), SimError> {
+pub fn write_video(scene: &Scene, path: &Path, progress: impl FnMut(u64, u64)) -> Result<(), SimError> {
+    write_encoded_video(scene, path, Encoding::OpenH264 { qp: encoder_settings(scene).qp }, progress)
+}
+
+/// [`write_video`] with a chosen encoding; x264 runs `ffmpeg` (`SHEETSIGHT_FFMPEG` names
+/// another program).
+pub fn write_encoded_video(
+    scene: &Scene,
+    path: &Path,
+    encoding: Encoding,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<(), SimError> {
+    let qp = match encoding {
+        Encoding::OpenH264 { qp } => qp,
+        Encoding::X264 { high, b_frames, bitrate_kbps } => {
+            return write_x264_video(scene, path, high, b_frames, bitrate_kbps, progress);
+        }
+    };
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene))
-        .map_err(SimError::Encoder)?;
+    let mut encoder =
+        H264Encoder::new(scene.spec.width_px, scene.spec.height_px, EncoderSettings { qp, ..encoder_settings(scene) })
+            .map_err(SimError::Encoder)?;
     let mut writer = Mp4H264Writer::create(path, scene.spec.width_px, scene.spec.height_px, scene.spec.fps)?;
     let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
     for i in 0..frames {
@@ -51,6 +71,62 @@ pub fn write_video(scene: &Scene, path: &Path, mut progress: impl FnMut(u64, u64
     }
     writer.finish()?;
     Ok(())
+}
+
+/// Renders a scene into `ffmpeg`, which encodes it with x264 (Baseline, or High with
+/// B-frames; an average bit rate with a camera's small buffer) into an MP4.
+fn write_x264_video(
+    scene: &Scene,
+    path: &Path,
+    high: bool,
+    b_frames: u32,
+    bitrate_kbps: u32,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<(), SimError> {
+    use std::process::{Command, Stdio};
+    let program = std::env::var("SHEETSIGHT_FFMPEG").unwrap_or_else(|_| "ffmpeg".into());
+    let gop = (scene.spec.fps * 4.0).round().max(1.0) as u32;
+    let mut child = Command::new(&program)
+        .args(["-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s"])
+        .arg(format!("{}x{}", scene.spec.width_px, scene.spec.height_px))
+        .args(["-r", &scene.spec.fps.to_string(), "-i", "-", "-c:v", "libx264"])
+        .args(["-profile:v", if high { "high" } else { "baseline" }])
+        .args(["-preset", "veryfast", "-threads", "1", "-bf", &b_frames.to_string(), "-g", &gop.to_string()])
+        .args(["-b:v", &format!("{bitrate_kbps}k"), "-maxrate", &format!("{}k", bitrate_kbps * 3 / 2)])
+        .args(["-bufsize", &format!("{bitrate_kbps}k"), "-pix_fmt", "yuv420p"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            SimError::Encoder(format!(
+                "cannot start `{program}` for x264 ({e}): install it (Debian: apt-get install ffmpeg)"
+            ))
+        })?;
+    let io = |source| SimError::Io { path: path.to_path_buf(), source };
+    let mut renderer = Renderer::new(scene.clone());
+    let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
+    let written = (|| -> std::io::Result<()> {
+        let mut stdin = std::io::BufWriter::new(child.stdin.take().ok_or(std::io::ErrorKind::BrokenPipe)?);
+        for i in 0..frames {
+            let frame = renderer.render(i as f64 / scene.spec.fps);
+            stdin.write_all(frame.y_plane())?;
+            stdin.write_all(frame.u_plane())?;
+            stdin.write_all(frame.v_plane())?;
+            progress(i + 1, frames);
+        }
+        stdin.flush()
+    })();
+    let output = child.wait_with_output().map_err(io)?;
+    if !output.status.success() {
+        return Err(SimError::Encoder(format!(
+            "`{program}` could not encode {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    written.map_err(io)
 }
 
 /// Writes events as JSON Lines.

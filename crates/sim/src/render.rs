@@ -5,6 +5,13 @@
 //! shakes the camera by whole pixels, draws the rams, the lit lamps with their glow
 //! (emissive: not dimmed by the room light), the people in front, and sensor noise from
 //! a pre-drawn Gaussian table. A 1280x720 frame takes a few milliseconds.
+//!
+//! The camera of a field scene ([`crate::scene::CameraResponse`]) re-exposes: its
+//! exposure multiplies everything, the lamps too (a lit lamp clips towards white), and
+//! follows the metered brightness, in which the lit lamps weigh; its white balance pulls
+//! the lamps' colour out of the picture; exposure jumps change the whole picture at once.
+//! Glow in a field scene is light added in the lamp's colour, also onto its neighbours'
+//! lenses.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -18,6 +25,13 @@ pub struct Renderer {
     background: YuvFrame,
     noise: Vec<i8>,
     rng: SmallRng,
+    /// Mean luma above black of the background at the reference exposure.
+    background_level: f32,
+    /// Auto-exposure state (multiplies the reference exposure) and auto white balance
+    /// offsets (Cb, Cr); `None` before the first frame.
+    exposure: Option<f32>,
+    white_balance: (f32, f32),
+    last_t_s: Option<f64>,
 }
 
 fn fill_rect_rgb(rgb: &mut [u8], w: usize, h: usize, rect: (f64, f64, f64, f64), color: [u8; 3]) {
@@ -99,13 +113,7 @@ impl Renderer {
             let bottom = m.lamp_centers_px.last().map_or(top, |c| c.1);
             fill_rect_rgb(&mut rgb, w, h, (lx - 0.3 * r, bottom, lx + 0.3 * r, m.body_px.1), [70, 70, 72]);
             fill_rect_rgb(&mut rgb, w, h, (lx - r - 2.0, top - r - 5.0, lx + r + 2.0, bottom + r + 3.0), [44, 44, 46]);
-            for (k, &c) in m.lamp_centers_px.iter().enumerate() {
-                let lit = m.colors[k].rgb();
-                let lens = [
-                    (f32::from(lit[0]) * 0.28 + 38.0) as u8,
-                    (f32::from(lit[1]) * 0.28 + 38.0) as u8,
-                    (f32::from(lit[2]) * 0.28 + 38.0) as u8,
-                ];
+            for (&c, &lens) in m.lamp_centers_px.iter().zip(&m.look.lens_off_rgb) {
                 fill_disc_rgb(&mut rgb, w, h, c, r, lens);
             }
         }
@@ -121,7 +129,70 @@ impl Renderer {
                 (z * sigma).round().clamp(-127.0, 127.0) as i8
             })
             .collect();
-        Self { scene, background, noise, rng }
+        let background_level = {
+            let y = background.y_plane();
+            (y.iter().step_by(97).map(|&v| f64::from(v) - 16.0).sum::<f64>() / (y.len() / 97).max(1) as f64) as f32
+        };
+        Self {
+            scene,
+            background,
+            noise,
+            rng,
+            background_level: background_level.max(8.0),
+            exposure: None,
+            white_balance: (0.0, 0.0),
+            last_t_s: None,
+        }
+    }
+
+    /// Share of each lamp's exposure time in which it is lit at `t_s`.
+    fn lit_share(scene: &Scene, pattern: &crate::scene::LampPattern, t_s: f64) -> f32 {
+        let samples = 4;
+        (0..samples)
+            .filter(|&i| pattern.lit(t_s + scene.exposure_s * (f64::from(i) + 0.5) / f64::from(samples)))
+            .count() as f32
+            / samples as f32
+    }
+
+    /// Moves the camera's auto-exposure and white balance on to `t_s`; returns the
+    /// exposure (1 = the reference) and the white balance's (Cb, Cr) offsets.
+    fn camera_at(&mut self, t_s: f64) -> (f32, (f32, f32)) {
+        let scene = &self.scene;
+        let cam = &scene.camera;
+        let dt_s = self.last_t_s.map_or(0.0, |last| (t_s - last).max(0.0));
+        self.last_t_s = Some(t_s);
+        // What the camera meters: the room, plus the lit lamps weighted as a spot meter
+        // centred on the tower would weigh them.
+        let frame_area = f64::from(scene.spec.width_px) * f64::from(scene.spec.height_px);
+        let (mut lamp_luma, mut lamp_u, mut lamp_v) = (0.0f32, 0.0f32, 0.0f32);
+        for (m, layout) in scene.machines.iter().enumerate() {
+            let share = (10.0 * std::f64::consts::PI * layout.lamp_radius_px.powi(2) / frame_area) as f32;
+            for (k, pattern) in scene.lamp_patterns(m, t_s).iter().enumerate() {
+                let lit = Self::lit_share(scene, pattern, t_s) * share * layout.look.intensity;
+                let (y, u, v) = rgb_to_yuv_f32(layout.colors[k].rgb());
+                lamp_luma += lit * (y - 16.0);
+                lamp_u += lit * (u - 128.0);
+                lamp_v += lit * (v - 128.0);
+            }
+        }
+        let metered = scene.lighting.gain(t_s) * self.background_level + cam.ae_lamp_weight * lamp_luma;
+        let target = (self.background_level / metered.max(1.0)).powf(cam.ae_strength);
+        let wb_target = (-cam.awb_strength * lamp_u, -cam.awb_strength * lamp_v);
+        let follow = |tau_s: f64| 1.0 - (-dt_s / tau_s.max(1e-3)).exp() as f32;
+        let exposure = match self.exposure {
+            None => {
+                self.white_balance = wb_target;
+                target
+            }
+            Some(e) => {
+                let a = follow(cam.awb_time_constant_s);
+                self.white_balance.0 += a * (wb_target.0 - self.white_balance.0);
+                self.white_balance.1 += a * (wb_target.1 - self.white_balance.1);
+                e + follow(cam.ae_time_constant_s) * (target - e)
+            }
+        };
+        self.exposure = Some(exposure);
+        (exposure * cam.jump_factor(t_s), self.white_balance)
     }
 
     pub fn scene(&self) -> &Scene {
@@ -130,10 +201,12 @@ impl Renderer {
 
     /// Draws the frame at `t_s`.
     pub fn render(&mut self, t_s: f64) -> YuvFrame {
+        let (exposure, (wb_u, wb_v)) = self.camera_at(t_s);
         let scene = &self.scene;
         let (w, h) = (scene.spec.width_px as usize, scene.spec.height_px as usize);
-        let gain = scene.lighting.gain(t_s);
+        let gain = scene.lighting.gain(t_s) * exposure;
         let (tint_u, tint_v) = scene.lighting.tint(t_s);
+        let (tint_u, tint_v) = (tint_u + wb_u, tint_v + wb_v);
         let mut lut_y = [0u8; 256];
         let mut lut_u = [0u8; 256];
         let mut lut_v = [0u8; 256];
@@ -177,27 +250,45 @@ impl Renderer {
             paint(&mut frame, (x0 + sx, y1 + drop + sy - 4.0, x1 + sx, y1 + drop + sy), |_, _| Some((edge, 1.0)));
         }
         // Lamps: emissive lens and glow.
+        let field = scene.spec.nuisances.varied_towers;
         for (m, layout) in scene.machines.iter().enumerate() {
             let patterns = scene.lamp_patterns(m, t_s);
             let r = layout.lamp_radius_px;
             for (k, (&c, pattern)) in layout.lamp_centers_px.iter().zip(patterns).enumerate() {
-                let samples = 4;
-                let lit = (0..samples)
-                    .filter(|&i| pattern.lit(t_s + scene.exposure_s * (f64::from(i) + 0.5) / f64::from(samples)))
-                    .count() as f32
-                    / samples as f32;
+                let lit = Self::lit_share(scene, pattern, t_s);
                 if lit <= 0.0 {
                     continue;
                 }
                 let rgb = layout.colors[k].rgb();
-                let lens = shade(rgb, 1.0);
-                let core =
-                    [235.0f32.min(lens[0] + 90.0), 128.0 + 0.5 * (lens[1] - 128.0), 128.0 + 0.5 * (lens[2] - 128.0)];
+                // Emissive: the exposure scales it, the room light does not.
+                let k_emit = exposure * layout.look.intensity;
+                let (lens, core) = if field {
+                    (emissive(shade(rgb, 1.0), 0.0, 1.0, k_emit), emissive(shade(rgb, 1.0), 90.0, 0.5, k_emit))
+                } else {
+                    let lens = shade(rgb, 1.0);
+                    (
+                        lens,
+                        [
+                            235.0f32.min(lens[0] + 90.0),
+                            128.0 + 0.5 * (lens[1] - 128.0),
+                            128.0 + 0.5 * (lens[2] - 128.0),
+                        ],
+                    )
+                };
                 let glow = scene.spec.nuisances.glow;
-                let reach = if glow { 2.6 * r } else { r };
+                let length_px = scene.glow.length_r * r;
+                let reach = if !glow {
+                    r
+                } else if field {
+                    r + 4.0 * length_px
+                } else {
+                    2.6 * r
+                };
                 let center = (c.0 + sx, c.1 + sy);
-                paint(&mut frame, (center.0 - reach, center.1 - reach, center.0 + reach, center.1 + reach), |x, y| {
-                    let d = ((x - center.0).powi(2) + (y - center.1).powi(2)).sqrt();
+                let rect = (center.0 - reach, center.1 - reach, center.0 + reach, center.1 + reach);
+                let distance = |x: f64, y: f64| ((x - center.0).powi(2) + (y - center.1).powi(2)).sqrt();
+                paint(&mut frame, rect, |x, y| {
+                    let d = distance(x, y);
                     if d <= r {
                         let u = (d / r) as f32;
                         let col = [
@@ -206,12 +297,23 @@ impl Renderer {
                             core[2] + (lens[2] - core[2]) * u,
                         ];
                         Some((col, lit))
-                    } else if glow {
+                    } else if glow && !field {
                         Some((lens, lit * 0.45 * (-(d - r) / (0.6 * r)).exp() as f32))
                     } else {
                         None
                     }
                 });
+                if glow && field {
+                    let strength = lit * scene.glow.strength;
+                    let added = [lens[0] - 16.0, lens[1] - 128.0, lens[2] - 128.0];
+                    paint_added(&mut frame, rect, |x, y| {
+                        let d = distance(x, y);
+                        (d > r).then(|| {
+                            let a = strength * (-(d - r) / length_px).exp() as f32;
+                            [a * added[0], a * added[1], a * added[2]]
+                        })
+                    });
+                }
             }
         }
         // People in front.
@@ -247,7 +349,34 @@ impl Renderer {
     }
 }
 
-/// Paints the pixels of `rect` (with sub-pixel centres) by `f(x, y) -> (yuv, alpha)`.
+/// The YUV of an sRGB colour, unrounded.
+fn rgb_to_yuv_f32(rgb: [u8; 3]) -> (f32, f32, f32) {
+    let (y, u, v) = rgb_to_yuv(rgb[0], rgb[1], rgb[2]);
+    (f32::from(y), f32::from(u), f32::from(v))
+}
+
+/// A lamp's light as the camera records it: `yuv` brightened by `boost_luma`, its
+/// chroma scaled by `chroma`, all of it by the exposure `k`; what passes the sensor's
+/// top clips towards white.
+fn emissive(yuv: [f32; 3], boost_luma: f32, chroma: f32, k: f32) -> [f32; 3] {
+    let luma = (yuv[0] + boost_luma - 16.0) * k;
+    let (mut u, mut v) = (chroma * (yuv[1] - 128.0) * k, chroma * (yuv[2] - 128.0) * k);
+    let top = 250.0 - 16.0;
+    if luma > top {
+        let keep = (1.0 - (luma - top) / top).max(0.0);
+        u *= keep;
+        v *= keep;
+    }
+    [16.0 + luma.min(top), 128.0 + u.clamp(-112.0, 112.0), 128.0 + v.clamp(-112.0, 112.0)]
+}
+
+/// Adds light `f(x, y) -> Some(delta yuv)` to the pixels of `rect`.
+fn paint_added(frame: &mut YuvFrame, rect: (f64, f64, f64, f64), mut f: impl FnMut(f64, f64) -> Option<[f32; 3]>) {
+    paint(frame, rect, |x, y| f(x, y).map(|d| (d, f32::NAN)));
+}
+
+/// Paints the pixels of `rect` (with sub-pixel centres) by `f(x, y) -> (yuv, alpha)`;
+/// an alpha of NaN adds `yuv` as light instead (luma added, chroma added about 128).
 fn paint(frame: &mut YuvFrame, rect: (f64, f64, f64, f64), mut f: impl FnMut(f64, f64) -> Option<([f32; 3], f32)>) {
     let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
     let cw = frame.chroma_width();
@@ -260,7 +389,8 @@ fn paint(frame: &mut YuvFrame, rect: (f64, f64, f64, f64), mut f: impl FnMut(f64
     };
     let blend = |p: &mut u8, target: f32, alpha: f32| {
         let v = f32::from(*p);
-        *p = (v + alpha.clamp(0.0, 1.0) * (target - v)).round().clamp(0.0, 255.0) as u8;
+        let out = if alpha.is_nan() { v + target } else { v + alpha.clamp(0.0, 1.0) * (target - v) };
+        *p = out.round().clamp(0.0, 255.0) as u8;
     };
     for y in range(rect.1, rect.3, h, 1.0) {
         for x in range(rect.0, rect.2, w, 1.0) {

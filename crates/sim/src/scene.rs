@@ -27,6 +27,15 @@ pub struct Nuisances {
     pub shake_px: i32,
     /// People walking past the stack lights.
     pub people: bool,
+    /// Stack lights drawn per machine as they come in the field: lamps from 6 to 100 px
+    /// tall, stacked with and without gaps, regions drawn tight or loose, strongly
+    /// coloured unlit lenses, lamp brightness, and a glow radius and strength per scene
+    /// (see [`TowerLook`] and [`GlowLook`]).
+    pub varied_towers: bool,
+    /// A camera that re-exposes and re-balances: auto-exposure and auto white balance
+    /// that react to the lamps and the room light, and sudden exposure jumps (see
+    /// [`CameraResponse`]).
+    pub auto_exposure: bool,
 }
 
 impl Nuisances {
@@ -38,7 +47,12 @@ impl Nuisances {
         noise_sigma: 3.0,
         shake_px: 2,
         people: true,
+        varied_towers: false,
+        auto_exposure: false,
     };
+    /// Every nuisance of [`Self::ALL`] plus varied towers and a reacting camera: the
+    /// material of the field sets ([`crate::field`]), which also draw noise and shake.
+    pub const FIELD: Nuisances = Nuisances { varied_towers: true, auto_exposure: true, ..Self::ALL };
     pub const NONE: Nuisances = Nuisances {
         drift: 0.0,
         light_steps: false,
@@ -47,6 +61,8 @@ impl Nuisances {
         noise_sigma: 0.0,
         shake_px: 0,
         people: false,
+        varied_towers: false,
+        auto_exposure: false,
     };
 }
 
@@ -63,13 +79,140 @@ pub struct MachineLayout {
     /// The ram at rest: x0, y0, x1, y1; it travels `ram_travel_px` down.
     pub ram_px: (f64, f64, f64, f64),
     pub ram_travel_px: f64,
+    /// How the tower looks and how its regions were drawn.
+    pub look: TowerLook,
+}
+
+/// How one stack light looks, and how its user drew the lamp regions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TowerLook {
+    /// Empty space between two lenses (0: stacked without a gap).
+    pub gap_px: f64,
+    /// Region size as a fraction of the lens radius (1: drawn up to the lens edge).
+    pub roi_scale: f64,
+    /// The region is a square rather than an octagon (its corners reach past the lens
+    /// when drawn loose).
+    pub roi_square: bool,
+    /// Colour of each unlit lens (sRGB), top to bottom.
+    pub lens_off_rgb: Vec<[u8; 3]>,
+    /// Brightness of the lit lamps relative to the nominal (a bright lamp clips white).
+    pub intensity: f32,
+}
+
+impl TowerLook {
+    /// The tower of the classic scenes: a 3 px gap, careful octagons at 0.7 of the
+    /// radius, greyish unlit lenses.
+    fn classic(colors: &[LampColor]) -> Self {
+        let lens_off_rgb = colors
+            .iter()
+            .map(|c| {
+                let lit = c.rgb();
+                [0, 1, 2].map(|k| (f32::from(lit[k]) * 0.28 + 38.0) as u8)
+            })
+            .collect();
+        Self { gap_px: 3.0, roi_scale: 0.7, roi_square: false, lens_off_rgb, intensity: 1.0 }
+    }
+
+    /// A tower as found in the field, drawn from `rng`.
+    fn draw(rng: &mut SmallRng, colors: &[LampColor], radius_px: f64) -> Self {
+        let gap_px = if rng.random_bool(0.5) { 0.0 } else { (rng.random_range(0.05..0.4) * radius_px).round() };
+        let roi_scale = if rng.random_bool(0.5) { rng.random_range(0.85..1.0) } else { rng.random_range(0.45..0.85) };
+        // Unlit lenses from nearly grey to strongly coloured (the lens tints the
+        // housing's dark interior).
+        let saturation: f32 = rng.random_range(0.0..1.0);
+        let darkness: f32 = rng.random_range(0.25..0.55);
+        let lens_off_rgb = colors
+            .iter()
+            .map(|c| {
+                let lit = c.rgb();
+                let grey = 0.5 * (f32::from(lit[0]) + f32::from(lit[1]) + f32::from(lit[2])) / 3.0 + 20.0;
+                [0, 1, 2].map(|k| {
+                    let coloured = f32::from(lit[k]) * darkness + 12.0;
+                    (grey + saturation * (coloured - grey)).clamp(0.0, 255.0) as u8
+                })
+            })
+            .collect();
+        Self {
+            gap_px,
+            roi_scale,
+            roi_square: rng.random_bool(0.3),
+            lens_off_rgb,
+            intensity: rng.random_range(0.7..1.6),
+        }
+    }
+}
+
+/// The glow of a lit lamp on what is around it (the neighbouring lenses too): light
+/// added in the lamp's colour, `strength` of the lens's own brightness at its edge,
+/// falling off as exp(-distance / (`length_r` x radius)).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GlowLook {
+    pub strength: f32,
+    pub length_r: f64,
+}
+
+/// A camera that re-exposes and re-balances by itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CameraResponse {
+    /// How far the auto-exposure undoes a change of the metered brightness (0: fixed
+    /// exposure, 1: fully).
+    pub ae_strength: f32,
+    /// Weight of the lit lamps in the metering (spot metering on the tower is high).
+    pub ae_lamp_weight: f32,
+    pub ae_time_constant_s: f64,
+    /// How far the auto white balance pulls the lamps' colour out of the picture.
+    pub awb_strength: f32,
+    pub awb_time_constant_s: f64,
+    /// Sudden exposure jumps: (start, end, factor), the whole picture at once.
+    pub jumps: Vec<(f64, f64, f32)>,
+}
+
+impl CameraResponse {
+    /// A camera with a fixed exposure and white balance.
+    pub const FIXED: CameraResponse = CameraResponse {
+        ae_strength: 0.0,
+        ae_lamp_weight: 0.0,
+        ae_time_constant_s: 1.0,
+        awb_strength: 0.0,
+        awb_time_constant_s: 1.0,
+        jumps: Vec::new(),
+    };
+
+    fn draw(rng: &mut SmallRng, duration_s: f64) -> Self {
+        let mut jumps = Vec::new();
+        let mut t = rng.random_range(10.0..40.0);
+        while t < duration_s - 5.0 {
+            let factor = if rng.random_bool(0.5) { rng.random_range(0.55..0.8) } else { rng.random_range(1.25..1.7) };
+            let end = t + rng.random_range(3.0..25.0);
+            jumps.push((t, end, factor));
+            t = end + rng.random_range(10.0..50.0);
+        }
+        Self {
+            ae_strength: rng.random_range(0.3..0.9),
+            ae_lamp_weight: rng.random_range(0.0..1.0),
+            ae_time_constant_s: rng.random_range(0.2..2.0),
+            awb_strength: rng.random_range(0.0..0.8),
+            awb_time_constant_s: rng.random_range(0.5..4.0),
+            jumps,
+        }
+    }
+
+    /// The factor of the exposure jumps at `t_s` (1 outside a jump).
+    pub fn jump_factor(&self, t_s: f64) -> f32 {
+        self.jumps.iter().find(|j| (j.0..j.1).contains(&t_s)).map_or(1.0, |j| j.2)
+    }
 }
 
 impl MachineLayout {
     /// A lamp's region as drawn by a careful user: an octagon inside the lens.
     pub fn lamp_roi(&self, lamp: usize) -> Vec<[f64; 2]> {
         let (cx, cy) = self.lamp_centers_px[lamp];
-        let r = self.lamp_radius_px * 0.7;
+        let r = self.lamp_radius_px * self.look.roi_scale;
+        if self.look.roi_square {
+            let h = 0.85 * r;
+            let (x0, y0, x1, y1) = ((cx - h).round(), (cy - h).round(), (cx + h).round(), (cy + h).round());
+            return vec![[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+        }
         (0..8)
             .map(|k| {
                 let a = std::f64::consts::TAU * (f64::from(k) + 0.5) / 8.0;
@@ -255,6 +398,8 @@ pub struct Scene {
     pub strokes: Vec<Vec<TrueStroke>>,
     pub walks: Vec<Walk>,
     pub lighting: Lighting,
+    pub glow: GlowLook,
+    pub camera: CameraResponse,
     /// Camera exposure per frame.
     pub exposure_s: f64,
 }
@@ -336,6 +481,10 @@ impl Scene {
     /// Lays out and schedules a scene.
     pub fn generate(spec: &SceneSpec) -> Scene {
         let mut rng = SmallRng::seed_from_u64(spec.seed);
+        // The field's variety comes from its own stream, so that the classic scenes
+        // stay what they were.
+        let mut field_rng = SmallRng::seed_from_u64(spec.seed ^ 0xF1E1_D5CE_7E00);
+        let varied = spec.nuisances.varied_towers;
         let (w, h) = (f64::from(spec.width_px), f64::from(spec.height_px));
         let n = spec.machines.len().max(1) as f64;
         let column = w / n;
@@ -346,20 +495,32 @@ impl Scene {
             let body = (x0 + 0.12 * column, 0.5 * h, x0 + 0.88 * column, 0.94 * h);
             let lamp_x = (x0 + 0.5 * column + rng.random_range(-0.15..0.15) * column).round();
             let top = (0.1 * h + rng.random_range(0.0..0.06) * h).round();
-            let pitch = 2.0 * lamp_radius_px + 3.0;
             let count = (*lamp_count).clamp(3, 5);
+            let colors = lamp_colors(count);
+            let (lamp_radius_px, top, look) = if varied {
+                // Lamps from 6 px to 100 px tall (log-uniform), the tower ending above
+                // the ram.
+                let largest = (0.42 * h / (2.4 * count as f64)).clamp(3.0, 50.0);
+                let r = (3.0f64.ln() + field_rng.random_range(0.0..1.0) * (largest.ln() - 3.0f64.ln())).exp().round();
+                let top = (0.05 * h + field_rng.random_range(0.0..0.03) * h).round();
+                (r, top, TowerLook::draw(&mut field_rng, &colors, r))
+            } else {
+                (lamp_radius_px, top, TowerLook::classic(&colors))
+            };
+            let pitch = 2.0 * lamp_radius_px + look.gap_px;
             let lamp_centers_px = (0..count).map(|k| (lamp_x, top + lamp_radius_px + k as f64 * pitch)).collect();
             let ram_w = 0.5 * column;
             let ram_x0 = (x0 + 0.5 * column - 0.5 * ram_w).round();
             let ram = (ram_x0, (0.54 * h).round(), (ram_x0 + ram_w).round(), (0.54 * h + 0.04 * h).round());
             machines.push(MachineLayout {
                 id: id.clone(),
-                colors: lamp_colors(count),
+                colors,
                 lamp_centers_px,
                 lamp_radius_px,
                 body_px: body,
                 ram_px: ram,
                 ram_travel_px: (0.1 * h).round(),
+                look,
             });
         }
 
@@ -458,7 +619,26 @@ impl Scene {
             steps,
             tint_amplitude: if spec.nuisances.tint { 5.0 } else { 0.0 },
         };
-        Scene { spec: spec.clone(), machines, episodes, strokes, walks, lighting, exposure_s: 0.02 }
+        let glow = if varied {
+            GlowLook { strength: field_rng.random_range(0.15..0.7), length_r: field_rng.random_range(0.25..0.9) }
+        } else {
+            GlowLook { strength: 0.45, length_r: 0.6 }
+        };
+        let camera = if spec.nuisances.auto_exposure {
+            CameraResponse::draw(&mut field_rng, spec.duration_s)
+        } else {
+            CameraResponse::FIXED
+        };
+        Scene { spec: spec.clone(), machines, episodes, strokes, walks, lighting, glow, camera, exposure_s: 0.02 }
+    }
+
+    /// When the whole picture changed at once: room lights switched, exposure jumps
+    /// (their start and their end).
+    pub fn global_changes_s(&self) -> Vec<f64> {
+        let mut t: Vec<f64> = self.lighting.steps.iter().map(|s| s.0).collect();
+        t.extend(self.camera.jumps.iter().flat_map(|j| [j.0, j.1]));
+        t.sort_by(f64::total_cmp);
+        t
     }
 
     /// The lamp patterns of machine `m` at `t_s`.
@@ -480,7 +660,7 @@ impl Scene {
     pub fn lamp_occluded(&self, m: usize, lamp: usize, t_s: f64) -> bool {
         let layout = &self.machines[m];
         let (cx, cy) = layout.lamp_centers_px[lamp];
-        let r = layout.lamp_radius_px * 0.7;
+        let r = layout.lamp_radius_px * layout.look.roi_scale;
         self.walks.iter().any(|w| {
             let Some(bbox) = w.box_at(t_s) else { return false };
             // Share of the lamp's region that the silhouette covers, on a 9x9 grid.

@@ -105,4 +105,15 @@ impl Event {
             Self::MediaIssue { .. } => 0.0,
         }
     }
+
+    /// The machine it is about, if any.
+    pub fn machine(&self) -> Option<&str> {
+        match self {
+            Self::Lamp { machine, .. }
+            | Self::State { machine, .. }
+            | Self::Stroke { machine, .. }
+            | Self::Motion { machine, .. } => Some(machine),
+            Self::MediaIssue { .. } | Self::Health { .. } => None,
+        }
+    }
 }

@@ -3,14 +3,20 @@
 //! Two stages, both online and O(1) per frame:
 //!
 //! 1. [`OnOffClassifier`]: the lamp's brightness score (luma plus the chroma along the
-//!    lamp's own colour) is split into an "off" and an "on" level. The levels are found
-//!    from the data (a new level appears when the score moves by more than
-//!    [`LampTuning::min_contrast`]) and then follow slow illumination drift; the
-//!    threshold sits half-way between them with hysteresis. Until both levels have been
-//!    seen, an absolute prior decides which one a single level is.
+//!    lamp's own colour, at the camera's reference exposure and with its neighbours'
+//!    glow taken out by [`crate::stack_light`]) is split into an "off" and an "on"
+//!    level. The levels are found from the data and then follow slow illumination
+//!    drift; the threshold sits half-way between them with hysteresis. A new level must
+//!    differ from the known one by [`LampTuning::min_contrast`] and by
+//!    [`LampTuning::min_contrast_ratio`] of the brighter, be seen twice within
+//!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
+//!    brightest lit level of the tower's other lamps. Until both levels have been seen,
+//!    an absolute prior decides which one a single level is.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
-//!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; recent short segments
-//!    give `blinking` (duty near 50 %) or `flashing` (short pulses, low duty).
+//!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
+//!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
+//!    duty), decided only when the durations, each known to half a frame interval,
+//!    settle it; until then the reported mode stands.
 //!
 //! Frames that the occlusion guard marks as blocked are not classified; a lamp blocked
 //! for longer than [`LampTuning::unknown_after_s`] reads `unknown` until it has been
@@ -116,8 +122,15 @@ pub struct LampTuning {
     pub chroma_gain: f32,
     /// Smallest score difference between the off and the on level.
     pub min_contrast: f32,
+    /// While only one level is known, a new level must also differ from it by this
+    /// share of the brighter one (above black): a lit lens shines far brighter than an
+    /// unlit one, while a lit lens that clips at one exposure and not at another only
+    /// looks somewhat different.
+    pub min_contrast_ratio: f32,
     /// A single level above this score is taken for "on" until the other level is seen.
     pub prior_on_score: f32,
+    /// A new level is believed when a second sample like it follows within this time.
+    pub confirm_within_s: f64,
     /// Hysteresis around the threshold, as a fraction of the on-off contrast.
     pub hysteresis: f32,
     /// Time constant with which the levels follow illumination drift.
@@ -140,6 +153,8 @@ impl Default for LampTuning {
         Self {
             chroma_gain: 1.0,
             min_contrast: 40.0,
+            min_contrast_ratio: 0.3,
+            confirm_within_s: 3.0,
             prior_on_score: 170.0,
             hysteresis: 0.08,
             level_tracking_s: 20.0,
@@ -160,11 +175,26 @@ pub struct OnOffClassifier {
     off_level: Option<f32>,
     on_level: Option<f32>,
     last_on: Option<bool>,
+    /// A level not seen before, and when: (score, clock).
+    candidate: Option<(f32, f64)>,
+    /// The brightest lit level of the other lamps of the tower, where known.
+    tower_lit: Option<f32>,
+    /// Seconds of samples classified.
+    clock_s: f64,
 }
 
 impl OnOffClassifier {
     pub fn new(color: LampColor, tuning: LampTuning) -> Self {
-        Self { color, tuning, off_level: None, on_level: None, last_on: None }
+        Self {
+            color,
+            tuning,
+            off_level: None,
+            on_level: None,
+            last_on: None,
+            candidate: None,
+            tower_lit: None,
+            clock_s: 0.0,
+        }
     }
 
     /// Brightness score of a lamp region: luma plus chroma along the lamp's colour.
@@ -173,9 +203,45 @@ impl OnOffClassifier {
         means.luma + self.tuning.chroma_gain * (means.u * du + means.v * dv).max(0.0)
     }
 
+    /// The learnt scores of the unlit and the lit lamp, once seen.
+    pub fn levels(&self) -> (Option<f32>, Option<f32>) {
+        (self.off_level, self.on_level)
+    }
+
     /// The last decision, if any.
     pub fn last_on(&self) -> Option<bool> {
         self.last_on
+    }
+
+    /// A level not seen before is believed once a second sample like it follows within
+    /// [`LampTuning::confirm_within_s`]: one frame spoilt by compression or noise (a
+    /// tiny lamp's few pixels) does not teach a level.
+    fn confirm_new_level(&mut self, score: f32, contrast: f32) -> bool {
+        match self.candidate {
+            Some((seen, since_s))
+                if (score - seen).abs() <= 0.5 * contrast && self.clock_s - since_s <= self.tuning.confirm_within_s =>
+            {
+                self.candidate = None;
+                true
+            }
+            _ => {
+                self.candidate = Some((score, self.clock_s));
+                false
+            }
+        }
+    }
+
+    /// Could `score` be this lamp lit? The lamps of one tower shine alike: a lit lamp
+    /// reaches at least half the brightest lit level of the others (above black), so a
+    /// dim level (a lamp in a person's shadow, an unlit lens) is never learnt as lit.
+    fn may_be_lit(&self, score: f32) -> bool {
+        self.tower_lit.is_none_or(|lit| score - 16.0 >= 0.5 * (lit - 16.0))
+    }
+
+    /// How far from the one known level a score must be to be the other level, when
+    /// `brighter` is the brighter of the two.
+    fn new_level_contrast(&self, brighter: f32) -> f32 {
+        self.tuning.min_contrast.max(self.tuning.min_contrast_ratio * (brighter - 16.0))
     }
 
     /// What [`Self::classify`] would say, without learning from the sample.
@@ -187,15 +253,16 @@ impl OnOffClassifier {
                 let hyst = t.hysteresis * (on - off);
                 if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst }
             }
-            (Some(off), None) => score > off + t.min_contrast,
-            (None, Some(on)) => score >= on - t.min_contrast,
+            (Some(off), None) => score > off + self.new_level_contrast(score),
+            (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) => score > t.prior_on_score,
         }
     }
 
     /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
     pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
-        let on = self.peek(score);
+        let mut on = self.peek(score);
+        self.clock_s += dt_s;
         let t = self.tuning;
         let alpha = ((dt_s as f32) / t.level_tracking_s).clamp(0.0, 1.0);
         let follow = |level: f32| level + alpha * (score - level);
@@ -215,18 +282,35 @@ impl OnOffClassifier {
             }
             (None, None) if on => self.on_level = Some(score),
             (None, None) => self.off_level = Some(score),
-            (Some(_), None) if on => self.on_level = Some(score),
-            (Some(off), None) if score < off - t.min_contrast => {
+            (Some(off), None) if on => {
+                if self.may_be_lit(score) && self.confirm_new_level(score, self.new_level_contrast(score)) {
+                    self.on_level = Some(score);
+                } else {
+                    on = false;
+                    self.off_level = Some(off);
+                }
+            }
+            (Some(off), None) if score < off - self.new_level_contrast(off) => {
                 // What we took for "off" was the lit lamp all along.
-                self.on_level = Some(off);
-                self.off_level = Some(score);
+                if self.may_be_lit(off) && self.confirm_new_level(score, self.new_level_contrast(off)) {
+                    self.on_level = Some(off);
+                    self.off_level = Some(score);
+                }
             }
             (Some(off), None) => self.off_level = Some(follow(off)),
-            (None, Some(_)) if !on => self.off_level = Some(score),
-            (None, Some(on_level)) if score > on_level + t.min_contrast => {
+            (None, Some(on_level)) if !on => {
+                if self.confirm_new_level(score, self.new_level_contrast(on_level)) {
+                    self.off_level = Some(score);
+                } else {
+                    on = true;
+                }
+            }
+            (None, Some(on_level)) if score > on_level + self.new_level_contrast(score) => {
                 // What we took for "on" was the unlit lamp in bright light.
-                self.off_level = Some(on_level);
-                self.on_level = Some(score);
+                if self.confirm_new_level(score, self.new_level_contrast(score)) {
+                    self.off_level = Some(on_level);
+                    self.on_level = Some(score);
+                }
             }
             (None, Some(on_level)) => self.on_level = Some(follow(on_level)),
         }
@@ -255,6 +339,8 @@ pub struct ModeEstimator {
     tuning: LampTuning,
     current: Option<(bool, f64)>,
     last_sample_s: f64,
+    /// Typical time between two samples (follows the frame rate).
+    sample_interval_s: f64,
     segments: VecDeque<Segment>,
     mode: Option<LampMode>,
     pending: Option<(LampMode, f64)>,
@@ -262,7 +348,15 @@ pub struct ModeEstimator {
 
 impl ModeEstimator {
     pub fn new(tuning: LampTuning) -> Self {
-        Self { tuning, current: None, last_sample_s: 0.0, segments: VecDeque::new(), mode: None, pending: None }
+        Self {
+            tuning,
+            current: None,
+            last_sample_s: 0.0,
+            sample_interval_s: 0.1,
+            segments: VecDeque::new(),
+            mode: None,
+            pending: None,
+        }
     }
 
     /// Forgets the history (after the lamp was blocked); the mode is undecided again.
@@ -279,6 +373,10 @@ impl ModeEstimator {
 
     /// Feeds one sample; returns the mode when it changes.
     pub fn push(&mut self, t_s: f64, on: bool) -> Option<LampMode> {
+        if self.current.is_some() {
+            let gap_s = (t_s - self.last_sample_s).clamp(0.0, 1.0);
+            self.sample_interval_s += 0.1 * (gap_s - self.sample_interval_s);
+        }
         match self.current {
             None => self.current = Some((on, t_s)),
             Some((level, start_s)) if level != on => {
@@ -321,31 +419,55 @@ impl ModeEstimator {
         if t_s - since_s > t.hold_s {
             return Some(if level { LampMode::Steady } else { LampMode::Off });
         }
-        if !self.segments.iter().any(|s| s.duration_s() < t.hold_s) {
+        // A pulsing mode needs a whole period: a short lit and a short dark segment
+        // (one spoilt frame in a steady or dark lamp is not a blink).
+        let short = |on: bool| self.segments.iter().any(|s| s.on == on && s.duration_s() < t.hold_s);
+        if !(short(true) && short(false)) {
             return None;
         }
         // The last two segments of each kind: recent enough to follow a switch from one
         // pulsing pattern to another, long enough to average out frame quantisation.
-        let mean = |on: bool| {
-            let d: Vec<f64> =
-                self.segments.iter().rev().filter(|s| s.on == on).take(2).map(Segment::duration_s).collect();
+        // Segments longer than the hold are the steady or dark time around a pattern,
+        // not part of it.
+        let completed = |on: bool| {
+            let d: Vec<f64> = self
+                .segments
+                .iter()
+                .rev()
+                .filter(|s| s.on == on && s.duration_s() <= t.hold_s)
+                .take(2)
+                .map(Segment::duration_s)
+                .collect();
             (!d.is_empty()).then(|| d.iter().sum::<f64>() / d.len() as f64)
         };
+        // Each edge lies somewhere between two samples: a duration is known to within
+        // about half a sample interval either way. The running segment is only a lower
+        // bound of its kind's duration.
+        let slack_s = 0.5 * self.sample_interval_s;
         let running_s = t_s - since_s;
-        // The running segment is a lower bound of its kind's duration.
-        let with_running = |on: bool| match (mean(on), level == on) {
-            (Some(m), true) => Some(m.max(running_s)),
-            (Some(m), false) => Some(m),
-            (None, true) => Some(running_s),
-            (None, false) => None,
+        let bounds = |on: bool| -> Option<(f64, f64)> {
+            match (completed(on), level == on) {
+                (Some(m), true) if running_s > m + slack_s => Some((running_s, f64::INFINITY)),
+                (Some(m), true) => Some(((m - slack_s).max(running_s), m + slack_s)),
+                (Some(m), false) => Some(((m - slack_s).max(0.0), m + slack_s)),
+                (None, true) => Some((running_s, f64::INFINITY)),
+                (None, false) => None,
+            }
         };
-        let on_s = with_running(true)?;
-        let off_s = with_running(false)?;
-        let duty = on_s / (on_s + off_s).max(1e-6);
-        if duty < t.flashing_max_duty && on_s <= t.flash_max_pulse_s {
+        let (on_lo, on_hi) = bounds(true)?;
+        let (off_lo, off_hi) = bounds(false)?;
+        let duty_lo = on_lo / (on_lo + off_hi).max(1e-6);
+        let duty_hi = if on_hi.is_finite() { on_hi / (on_hi + off_lo).max(1e-6) } else { 1.0 };
+        // Decide only what the evidence settles: a flash is a short pulse with a low
+        // duty for every value within the bounds; a blink has a pulse too long for a
+        // flash, or a duty too high, for every value within them. In between, wait
+        // for the next edge (the mode reported so far stands).
+        if on_hi <= t.flash_max_pulse_s && duty_hi < t.flashing_max_duty {
             Some(LampMode::Flashing)
-        } else {
+        } else if on_lo > t.flash_max_pulse_s || duty_lo >= t.flashing_max_duty {
             Some(LampMode::Blinking)
+        } else {
+            None
         }
     }
 }
@@ -354,7 +476,9 @@ impl ModeEstimator {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LampSample {
     pub t_s: f64,
-    pub means: RegionMeans,
+    /// The lamp's brightness score ([`LampReader::score`]), its neighbours' glow taken
+    /// out.
+    pub score: f32,
     /// The occlusion guard says something stands in front of the lamp.
     pub blocked: bool,
 }
@@ -389,14 +513,29 @@ impl LampReader {
         self.reported
     }
 
+    /// The learnt scores of the unlit and the lit lamp, once seen.
+    pub fn levels(&self) -> (Option<f32>, Option<f32>) {
+        self.classifier.levels()
+    }
+
+    /// Tells the reader the brightest lit level of the other lamps of its tower.
+    pub fn set_tower_lit(&mut self, lit: Option<f32>) {
+        self.classifier.tower_lit = lit;
+    }
+
     /// The on/off decision of the last clear frame.
     pub fn is_on(&self) -> Option<bool> {
         self.classifier.last_on()
     }
 
-    /// Would this frame's reading be "on"? (For the occlusion guard; learns nothing.)
-    pub fn peek_on(&self, means: RegionMeans) -> bool {
-        self.classifier.peek(self.classifier.score(means))
+    /// The brightness score of a region's look: luma plus chroma along the lamp's colour.
+    pub fn score(&self, means: RegionMeans) -> f32 {
+        self.classifier.score(means)
+    }
+
+    /// Would this score read "on"? (For the occlusion guard; learns nothing.)
+    pub fn peek_on(&self, score: f32) -> bool {
+        self.classifier.peek(score)
     }
 
     /// Feeds one frame's reading; returns the new mode when it changes.
@@ -412,8 +551,7 @@ impl LampReader {
             self.unknown.then_some(LampMode::Unknown)
         } else {
             self.blocked_since_s = None;
-            let score = self.classifier.score(sample.means);
-            let on = self.classifier.classify(score, dt_s);
+            let on = self.classifier.classify(sample.score, dt_s);
             let changed = self.estimator.push(sample.t_s, on);
             if self.unknown {
                 // Stay unknown until the mode is decided from clear frames only.
@@ -453,8 +591,8 @@ mod tests {
             let t = i as f64 / FPS;
             let luma = if pattern(t) { on } else { off };
             let noise = ((i * 7919) % 13) as f32 - 6.0;
-            let sample =
-                LampSample { t_s: t, means: RegionMeans { luma: luma + noise, u: 0.0, v: 0.0 }, blocked: false };
+            let score = reader.score(RegionMeans { luma: luma + noise, u: 0.0, v: 0.0 });
+            let sample = LampSample { t_s: t, score, blocked: false };
             if let Some(m) = reader.push(sample) {
                 out.push((t, m));
             }
@@ -488,6 +626,36 @@ mod tests {
     }
 
     #[test]
+    fn pulsing_lamps_are_never_first_reported_as_the_other_pulsing_mode() {
+        // Short, rare flashes and fast blinks, each starting from a dark lamp at 3 s:
+        // the first pulsing mode reported is the right one, and it stays.
+        for (pattern, want) in [
+            (
+                Box::new(|t: f64| t > 3.0 && ((t - 3.0) * 0.8).fract() < 0.15) as Box<dyn Fn(f64) -> bool>,
+                LampMode::Flashing,
+            ),
+            (Box::new(|t: f64| t > 3.0 && ((t - 3.0) * 1.2).fract() < 0.2), LampMode::Flashing),
+            (Box::new(|t: f64| t > 3.0 && ((t - 3.0) * 3.0).fract() < 0.5), LampMode::Blinking),
+            (Box::new(|t: f64| t > 3.0 && ((t - 3.0) * 0.5).fract() < 0.5), LampMode::Blinking),
+        ] {
+            let changes = run(pattern, 20.0, 60.0, 220.0);
+            let pulsing: Vec<LampMode> =
+                changes.iter().map(|c| c.1).filter(|m| matches!(m, LampMode::Blinking | LampMode::Flashing)).collect();
+            assert_eq!(pulsing, vec![want], "{changes:?}");
+        }
+    }
+
+    #[test]
+    fn single_spoilt_frames_make_no_blink_and_no_level() {
+        // A tiny lamp on a low bit rate: every 3.3 s one frame is far off its level.
+        let spoilt = |t: f64| ((t * 10.0).round() as i64) % 33 == 20;
+        let steady = run(|t| !spoilt(t), 30.0, 60.0, 220.0);
+        assert_eq!(steady.iter().map(|c| c.1).collect::<Vec<_>>(), vec![LampMode::Steady], "{steady:?}");
+        let dark = run(spoilt, 30.0, 60.0, 220.0);
+        assert_eq!(dark.iter().map(|c| c.1).collect::<Vec<_>>(), vec![LampMode::Off], "{dark:?}");
+    }
+
+    #[test]
     fn steady_then_off_switches_within_two_seconds() {
         let changes = run(|t| t < 10.0, 20.0, 60.0, 220.0);
         let off_at = changes.iter().find(|c| c.1 == LampMode::Off).expect("goes off").0;
@@ -513,7 +681,8 @@ mod tests {
         for i in 0..200 {
             let t = f64::from(i) / FPS;
             let blocked = (50..90).contains(&i);
-            let m = reader.push(LampSample { t_s: t, means: RegionMeans { luma: 200.0, u: -10.0, v: 60.0 }, blocked });
+            let score = reader.score(RegionMeans { luma: 200.0, u: -10.0, v: 60.0 });
+            let m = reader.push(LampSample { t_s: t, score, blocked });
             if let Some(m) = m {
                 modes.push((t, m));
             }
@@ -532,9 +701,8 @@ mod tests {
             let ambient = 1.0 + 0.3 * (t * std::f64::consts::TAU / 60.0).sin();
             let lit = (t * 1.0).fract() < 0.5;
             let luma = if lit { 210.0 } else { (70.0 * ambient) as f32 };
-            if let Some(m) =
-                reader.push(LampSample { t_s: t, means: RegionMeans { luma, u: 0.0, v: 0.0 }, blocked: false })
-            {
+            let score = reader.score(RegionMeans { luma, u: 0.0, v: 0.0 });
+            if let Some(m) = reader.push(LampSample { t_s: t, score, blocked: false }) {
                 last = Some((t, m));
             }
         }

@@ -6,20 +6,27 @@
 //!
 //! - [`event`]: the JSON Lines events (lamp, state, stroke) of analysis and of ground truth.
 //! - [`frame`]: the frame type every source produces.
+//! - [`exposure`]: the camera's exposure gain and white-balance shift, from the whole
+//!   picture, so that lamps are read as at one exposure.
 //! - [`roi`]: polygon regions rasterised once into pixel spans, so that per-frame work
 //!   scales with the pixels inside the regions, not with the frame.
+//! - [`glow`]: the learnt glow of lit lamps on the other lenses of their tower.
 //! - [`lamp`]: one stack-light lamp: on/off per frame, then its OPC UA signal mode.
 //! - [`occlusion`]: the guard ring around a stack light that tells "we cannot see".
+//! - [`shake`]: how far camera shake has moved a stack light, in whole pixels.
 //! - [`stack_light`]: a whole stack light: its lamps plus its occlusion guard.
 //! - [`motion`]: activity in a region and press strokes (down and up).
 //! - [`state`]: the rules that map lamp modes to an OPC UA Machinery machine state.
 
 pub mod event;
+pub mod exposure;
 pub mod frame;
+pub mod glow;
 pub mod lamp;
 pub mod motion;
 pub mod occlusion;
 pub mod roi;
+pub mod shake;
 pub mod stack_light;
 pub mod state;
 

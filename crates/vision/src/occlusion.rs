@@ -220,14 +220,26 @@ impl OcclusionGuard {
 }
 
 /// The overall look of a frame: mean luma and chroma of a fixed 64 x 36 grid of
-/// samples, so that its cost does not grow with the frame.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+/// samples, so that its cost does not grow with the frame; and, when measured by an
+/// [`crate::exposure::ExposureTracker`], the camera's exposure and white balance.
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GlobalLook {
     pub luma: f32,
     /// Cb - 128
     pub u: f32,
     /// Cr - 128
     pub v: f32,
+    /// Exposure relative to the learnt reference (1: as learnt; 1.3: everything 30 %
+    /// brighter above black).
+    pub exposure_gain: f32,
+    /// White-balance shift of (Cb, Cr) against the learnt reference.
+    pub chroma_shift: (f32, f32),
+}
+
+impl Default for GlobalLook {
+    fn default() -> Self {
+        Self { luma: 0.0, u: 0.0, v: 0.0, exposure_gain: 1.0, chroma_shift: (0.0, 0.0) }
+    }
 }
 
 /// Measures a frame's [`GlobalLook`].
@@ -238,12 +250,11 @@ pub fn global_look(frame: &YuvFrame) -> GlobalLook {
         if w == 0 || h == 0 {
             return 0.0;
         }
-        let mut sum = 0u64;
+        let columns: [usize; COLUMNS] = std::array::from_fn(|c| (2 * c + 1) * w / (2 * COLUMNS));
+        let mut sum = 0u32;
         for r in 0..ROWS {
-            let row = (2 * r + 1) * h / (2 * ROWS);
-            for c in 0..COLUMNS {
-                sum += u64::from(plane[row * w + (2 * c + 1) * w / (2 * COLUMNS)]);
-            }
+            let line = &plane[(2 * r + 1) * h / (2 * ROWS) * w..];
+            sum += columns.iter().map(|&c| u32::from(line[c])).sum::<u32>();
         }
         sum as f32 / (ROWS * COLUMNS) as f32
     };
@@ -253,6 +264,7 @@ pub fn global_look(frame: &YuvFrame) -> GlobalLook {
         luma: mean(frame.y_plane(), w, h),
         u: mean(frame.u_plane(), cw, ch) - 128.0,
         v: mean(frame.v_plane(), cw, ch) - 128.0,
+        ..GlobalLook::default()
     }
 }
 

@@ -118,6 +118,36 @@ impl PolygonRoi {
         self.pixel_count
     }
 
+    /// Mean luma and chroma over the region moved by (`dx`, `dy`) pixels (camera shake);
+    /// pixels moved out of the frame are left out. Chroma moves by half as much.
+    pub fn means_shifted(&self, frame: &YuvFrame, dx: i32, dy: i32) -> RegionMeans {
+        if (dx, dy) == (0, 0) {
+            return self.means(frame);
+        }
+        let mean_of = |plane: &[u8], spans: &[Span], w: usize, h: usize, dx: i32, dy: i32| -> Option<f32> {
+            let (mut sum, mut count) = (0u64, 0u64);
+            for s in spans {
+                let row = s.y as i64 + i64::from(dy);
+                if row < 0 || row >= h as i64 {
+                    continue;
+                }
+                let a = (i64::from(s.x_start) + i64::from(dx)).clamp(0, w as i64) as usize;
+                let b = (i64::from(s.x_end) + i64::from(dx)).clamp(0, w as i64) as usize;
+                let line = &plane[row as usize * w..];
+                sum += sum_u8(&line[a..b]);
+                count += (b - a) as u64;
+            }
+            (count > 0).then(|| sum as f32 / count as f32)
+        };
+        let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
+        let (cw, ch) = (frame.chroma_width(), frame.chroma_height());
+        let (cdx, cdy) = ((dx as f32 / 2.0).round() as i32, (dy as f32 / 2.0).round() as i32);
+        let Some(luma) = mean_of(frame.y_plane(), &self.spans, w, h, dx, dy) else { return self.means(frame) };
+        let u = mean_of(frame.u_plane(), &self.chroma_spans, cw, ch, cdx, cdy).unwrap_or(128.0);
+        let v = mean_of(frame.v_plane(), &self.chroma_spans, cw, ch, cdx, cdy).unwrap_or(128.0);
+        RegionMeans { luma, u: u - 128.0, v: v - 128.0 }
+    }
+
     /// Mean luma and chroma over the region.
     pub fn means(&self, frame: &YuvFrame) -> RegionMeans {
         let w = frame.width_px() as usize;
@@ -208,6 +238,24 @@ mod tests {
             PolygonRoi::new(&[[f64::NAN, 1.0], [5.0, 1.0], [9.0, 4.0]], 10, 10),
             Err(RoiError::NotFinite { .. })
         ));
+    }
+
+    #[test]
+    fn shifted_means_read_the_moved_region() {
+        let mut frame = YuvFrame::filled(16, 16, 50, 128, 128);
+        let (y, _, _) = frame.planes_mut();
+        for row in 6..10 {
+            for col in 5..9 {
+                y[row * 16 + col] = 200;
+            }
+        }
+        let roi = PolygonRoi::new(&[[4.0, 4.0], [8.0, 4.0], [8.0, 8.0], [4.0, 8.0]], 16, 16).expect("valid");
+        assert!((roi.means_shifted(&frame, 1, 2).luma - 200.0).abs() < 1e-3);
+        assert!(roi.means(&frame).luma < 200.0);
+        assert!((roi.means_shifted(&frame, 0, 0).luma - roi.means(&frame).luma).abs() < 1e-6);
+        // Moved half out of the frame: only what is left counts.
+        let corner = PolygonRoi::new(&[[0.0, 0.0], [4.0, 0.0], [4.0, 4.0], [0.0, 4.0]], 16, 16).expect("valid");
+        assert!((corner.means_shifted(&frame, -2, -2).luma - 50.0).abs() < 1e-3);
     }
 
     #[test]

@@ -1,0 +1,274 @@
+//! Neighbour glow: light of a lit lamp that shows in the other lenses of its tower.
+//!
+//! A lit lamp lights up the lenses beside it, most of all when they are stacked
+//! without a gap; a dark lens then rises and falls in phase with its lit neighbour.
+//! The glow is light added in proportion to what the neighbour emits, so each lamp's
+//! score is modelled as its own light plus `c[i][j]` times the rise of every other lamp
+//! `j` above that lamp's own dark level. The couplings are learnt from the tower's own
+//! edges: when some lamps switch and lamp `i` was dark and moved by at most
+//! [`GlowTuning::max_coupling`] of them, its move is their glow, and a small
+//! least-squares fit (with forgetting, over every other lamp at once, so that two lamps
+//! switching together are told apart) gives its couplings. A lamp's own light rises as
+//! much as a neighbour's or more, and in its own colour: such an edge teaches nothing.
+//! The learning comes before the correction in the same frame, so the first glow edge
+//! already does not read as light.
+//!
+//! Invariant: couplings stay within `0..=max_coupling`; a lamp's corrected score equals
+//! its score while every other lamp is at its dark level.
+
+/// Tuning of the glow model.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GlowTuning {
+    /// The largest share of a neighbour's rise that can be glow.
+    pub max_coupling: f32,
+    /// A frame-to-frame change of a lamp's score at least this large is an edge.
+    pub min_edge: f32,
+    /// Weight kept of the older edges at each new one.
+    pub forgetting: f64,
+}
+
+impl Default for GlowTuning {
+    fn default() -> Self {
+        Self { max_coupling: 0.5, min_edge: 20.0, forgetting: 0.9 }
+    }
+}
+
+/// Lamps of one tower, their learnt glow on each other.
+#[derive(Clone, Debug)]
+pub struct GlowModel {
+    tuning: GlowTuning,
+    n: usize,
+    /// `coupling[i * n + j]`: share of lamp j's rise that shows in lamp i.
+    coupling: Vec<f32>,
+    /// Per lamp i, the normal equations over the other lamps' edges (n x n, row-major;
+    /// the diagonal entry of i itself is unused).
+    normal: Vec<Vec<f64>>,
+    rhs: Vec<Vec<f64>>,
+    previous: Vec<f32>,
+    /// Each lamp's lowest score seen: its dark level until its reader knows better.
+    lowest: Vec<f32>,
+    /// Each lamp's colour direction in (Cb, Cr), zero for white.
+    colors: Vec<(f32, f32)>,
+    previous_chroma: Vec<(f32, f32)>,
+}
+
+impl GlowModel {
+    pub fn new(colors: &[(f32, f32)], tuning: GlowTuning) -> Self {
+        let n = colors.len();
+        Self {
+            tuning,
+            n,
+            coupling: vec![0.0; n * n],
+            normal: vec![vec![0.0; n * n]; n],
+            rhs: vec![vec![0.0; n]; n],
+            previous: Vec::new(),
+            lowest: Vec::new(),
+            colors: colors.to_vec(),
+            previous_chroma: Vec::new(),
+        }
+    }
+
+    /// The learnt share of lamp `j`'s rise that shows in lamp `i`.
+    pub fn coupling(&self, i: usize, j: usize) -> f32 {
+        self.coupling[i * self.n + j]
+    }
+
+    /// Learns from this frame's `scores` (and region chroma) given which lamps were
+    /// dark until now, and writes each lamp's score without its neighbours' glow.
+    /// `levels` are the lamps' learnt (dark, lit) scores, where known: a lamp's light is
+    /// what it shows above its dark level, and it switched when it moved by half its
+    /// contrast. A lamp never seen dark is taken to be as dark, unlit, as the other
+    /// lenses of its tower.
+    pub fn correct(
+        &mut self,
+        scores: &[f32],
+        chroma: &[(f32, f32)],
+        was_dark: &[bool],
+        levels: &[(Option<f32>, Option<f32>)],
+        out: &mut [f32],
+    ) {
+        let n = self.n;
+        debug_assert!(scores.len() == n && out.len() == n && was_dark.len() == n && levels.len() == n);
+        if self.previous.len() != n {
+            self.previous = scores.to_vec();
+            self.lowest = scores.to_vec();
+            self.previous_chroma = chroma.to_vec();
+        }
+        for (low, &s) in self.lowest.iter_mut().zip(scores) {
+            *low = low.min(s);
+        }
+        let delta: Vec<f32> = scores.iter().zip(&self.previous).map(|(s, p)| s - p).collect();
+        // A lamp switched when it moved by half its contrast (or, with one level known,
+        // by what would make a new level); smaller moves (compression, noise, a lit lamp
+        // clipping differently) teach nothing. Dark lamps that only followed a bigger
+        // edge are glow, not sources of it.
+        let largest = delta.iter().fold(0.0f32, |m, d| m.max(d.abs()));
+        let follows = |j: usize| was_dark[j] && delta[j].abs() <= self.tuning.max_coupling * largest;
+        let switched = |j: usize| {
+            let needed = match levels[j] {
+                (Some(off), Some(on)) => 0.5 * (on - off),
+                _ => 0.3 * (scores[j].max(self.previous[j]) - 16.0),
+            };
+            delta[j].abs() >= needed.max(self.tuning.min_edge)
+        };
+        let sources: Vec<f32> = (0..n).map(|j| if follows(j) || !switched(j) { 0.0 } else { delta[j] }).collect();
+        let mut known: Vec<f32> = levels.iter().filter_map(|l| l.0).collect();
+        known.sort_by(f32::total_cmp);
+        let tower_dark = known.get(known.len() / 2).copied();
+        for i in 0..n {
+            if was_dark[i] {
+                self.learn(i, delta[i], &sources, chroma);
+            }
+        }
+        for i in 0..n {
+            let glow: f32 = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let dark = levels[j].0.or(tower_dark).unwrap_or(self.lowest[j]);
+                    self.coupling[i * n + j] * (scores[j] - dark).max(0.0)
+                })
+                .sum();
+            out[i] = scores[i] - glow;
+        }
+        self.previous.copy_from_slice(scores);
+        self.previous_chroma.copy_from_slice(chroma);
+    }
+
+    /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
+    fn learn(&mut self, i: usize, own: f32, sources: &[f32], chroma: &[(f32, f32)]) {
+        let (n, t) = (self.n, self.tuning);
+        let (strongest, largest) = (0..n)
+            .filter(|&j| j != i)
+            .map(|j| (j, sources[j].abs()))
+            .fold((i, 0.0f32), |best, c| if c.1 > best.1 { c } else { best });
+        if largest < t.min_edge || own.abs() > t.max_coupling * largest {
+            return;
+        }
+        // Glow has the colour of the light it comes from: a move of lamp i in its own
+        // colour, more than in the colour of the lamp that switched, is its own light.
+        let (du, dv) = (chroma[i].0 - self.previous_chroma[i].0, chroma[i].1 - self.previous_chroma[i].1);
+        let sign = sources[strongest].signum();
+        let along = |c: (f32, f32)| sign * (du * c.0 + dv * c.1);
+        if along(self.colors[i]) > along(self.colors[strongest]) + 0.25 * t.min_edge {
+            return;
+        }
+        let a = &mut self.normal[i];
+        let b = &mut self.rhs[i];
+        let f = t.forgetting;
+        let x = |j: usize| if j == i { 0.0 } else { f64::from(sources[j]) };
+        for j in 0..n {
+            b[j] = f * b[j] + x(j) * f64::from(own);
+            for k in 0..n {
+                a[j * n + k] = f * a[j * n + k] + x(j) * x(k);
+            }
+        }
+        if let Some(c) = solve_without(a, b, n, i) {
+            for (j, cj) in c.into_iter().enumerate() {
+                if j != i {
+                    self.coupling[i * n + j] = (cj as f32).clamp(0.0, t.max_coupling);
+                }
+            }
+        }
+    }
+}
+
+/// Solves the normal equations `a x = b` over every index but `skip`, with a little
+/// ridge so that lamps that never switched keep a coupling of zero.
+fn solve_without(a: &[f64], b: &[f64], n: usize, skip: usize) -> Option<Vec<f64>> {
+    let idx: Vec<usize> = (0..n).filter(|&j| j != skip).collect();
+    let m = idx.len();
+    let mut mat: Vec<f64> = vec![0.0; m * (m + 1)];
+    let scale = idx.iter().map(|&j| a[j * n + j]).fold(0.0, f64::max).max(1.0);
+    for (r, &jr) in idx.iter().enumerate() {
+        for (c, &jc) in idx.iter().enumerate() {
+            mat[r * (m + 1) + c] = a[jr * n + jc] + if r == c { 1e-3 * scale } else { 0.0 };
+        }
+        mat[r * (m + 1) + m] = b[jr];
+    }
+    // Gaussian elimination with partial pivoting (m <= a tower's lamps).
+    for col in 0..m {
+        let pivot = (col..m).max_by(|&x, &y| mat[x * (m + 1) + col].abs().total_cmp(&mat[y * (m + 1) + col].abs()))?;
+        if mat[pivot * (m + 1) + col].abs() < 1e-12 {
+            return None;
+        }
+        for k in 0..=m {
+            mat.swap(col * (m + 1) + k, pivot * (m + 1) + k);
+        }
+        for r in 0..m {
+            if r != col {
+                let factor = mat[r * (m + 1) + col] / mat[col * (m + 1) + col];
+                for k in col..=m {
+                    mat[r * (m + 1) + k] -= factor * mat[col * (m + 1) + k];
+                }
+            }
+        }
+    }
+    let mut x = vec![0.0; n];
+    for (r, &j) in idx.iter().enumerate() {
+        x[j] = mat[r * (m + 1) + m] / mat[r * (m + 1) + r];
+    }
+    Some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RED: (f32, f32) = (-0.32, 0.95);
+    const YELLOW: (f32, f32) = (-0.99, 0.16);
+    const GREEN: (f32, f32) = (-0.62, -0.78);
+
+    /// A tower of red, yellow, green; `lit` per frame; glow of 35 % between neighbours.
+    fn frame(lit: [bool; 3]) -> ([f32; 3], [(f32, f32); 3]) {
+        let colors = [RED, YELLOW, GREEN];
+        let own = |k: usize| if lit[k] { 150.0 } else { 0.0 };
+        let mut scores = [60.0; 3];
+        let mut chroma = [(0.0, 0.0); 3];
+        for i in 0..3 {
+            scores[i] += own(i);
+            chroma[i] = (colors[i].0 * own(i) * 0.3, colors[i].1 * own(i) * 0.3);
+            for j in [i.wrapping_sub(1), i + 1] {
+                if j < 3 {
+                    scores[i] += 0.35 * own(j);
+                    chroma[i].0 += colors[j].0 * 0.35 * own(j) * 0.3;
+                    chroma[i].1 += colors[j].1 * 0.35 * own(j) * 0.3;
+                }
+            }
+        }
+        (scores, chroma)
+    }
+
+    #[test]
+    fn glow_of_a_blinking_neighbour_is_taken_out_from_the_first_edge() {
+        let mut model = GlowModel::new(&[RED, YELLOW, GREEN], GlowTuning::default());
+        let mut out = [0.0; 3];
+        for k in 0..40 {
+            // Yellow blinks from dark; red and green stay dark.
+            let (s, c) = frame([false, k % 4 >= 2, false]);
+            let levels = [(Some(60.0), None), ((k > 2).then_some(60.0), (k > 3).then_some(210.0)), (Some(60.0), None)];
+            model.correct(&s, &c, &[true, k % 4 != 3 && k % 4 != 0 || k == 0, true], &levels, &mut out);
+            assert!((out[0] - 60.0).abs() < 2.0 && (out[2] - 60.0).abs() < 2.0, "frame {k}: {out:?}");
+        }
+        assert!((model.coupling(0, 1) - 0.35).abs() < 0.02, "{}", model.coupling(0, 1));
+    }
+
+    #[test]
+    fn a_lamp_lighting_with_its_neighbour_is_not_glow() {
+        let mut model = GlowModel::new(&[RED, YELLOW, GREEN], GlowTuning::default());
+        let mut out = [0.0; 3];
+        for k in 0..40 {
+            // Red and yellow blink together from dark: red's rise is its own light.
+            let on = k % 4 >= 2;
+            let was_on = k % 4 == 3 || k % 4 == 0 && k > 0;
+            let (s, c) = frame([on, on, false]);
+            model.correct(&s, &c, &[!was_on, !was_on, true], &[(None, None); 3], &mut out);
+            // Green, below the blinking yellow, is glow only (which of the two lamps
+            // that switch together it comes from cannot be told, their sum can).
+            assert!((out[2] - 60.0).abs() < 2.0, "frame {k}: {out:?}");
+            if on {
+                assert!(out[0] > 180.0, "frame {k}: red's own light kept: {out:?}");
+            }
+        }
+        assert_eq!(model.coupling(0, 1), 0.0);
+    }
+}
