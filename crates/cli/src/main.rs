@@ -207,8 +207,8 @@ enum Command {
         /// A field set instead of the classic shop: `dev` or `validation`.
         #[arg(long, value_parser = ["dev", "validation"])]
         set: Option<String>,
-        /// Scenes of the field set.
-        #[arg(long, default_value_t = 24)]
+        /// Scenes of the field set (the validation figures are quoted on 20).
+        #[arg(long, default_value_t = 20)]
         scenes: usize,
         /// Seconds per field scene.
         #[arg(long, default_value_t = 180.0)]
