@@ -128,7 +128,8 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     println!("{:<15} {:<72} {:>7} {:>7} {:>9}", "scene", "", "lamp %", "state %", "stroke F1");
     let mut changes = Vec::new();
     for (field, scene) in &scenes {
-        let own = |e: &&Event| e.machine().is_some_and(|m| m.starts_with(&format!("{}-", field.id)));
+        let prefix = format!("{}-", field.id);
+        let own = |e: &&Event| e.machine().is_some_and(|m| m.starts_with(&prefix));
         let t: Vec<Event> = truth.iter().filter(own).cloned().collect();
         let d: Vec<Event> = events.iter().filter(own).cloned().collect();
         let s = score(&t, &d, o.seconds, 2.0);

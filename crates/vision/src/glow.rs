@@ -50,6 +50,11 @@ pub struct GlowModel {
     /// Each lamp's colour direction in (Cb, Cr), zero for white.
     colors: Vec<(f32, f32)>,
     previous_chroma: Vec<(f32, f32)>,
+    /// Scratch, reused every frame: each lamp's move, the moves that are edges of a
+    /// lamp's own light, and the known dark levels.
+    delta: Vec<f32>,
+    sources: Vec<f32>,
+    known_dark: Vec<f32>,
 }
 
 impl GlowModel {
@@ -65,6 +70,9 @@ impl GlowModel {
             lowest: Vec::new(),
             colors: colors.to_vec(),
             previous_chroma: Vec::new(),
+            delta: Vec::with_capacity(n),
+            sources: Vec::with_capacity(n),
+            known_dark: Vec::with_capacity(n),
         }
     }
 
@@ -97,7 +105,9 @@ impl GlowModel {
         for (low, &s) in self.lowest.iter_mut().zip(scores) {
             *low = low.min(s);
         }
-        let delta: Vec<f32> = scores.iter().zip(&self.previous).map(|(s, p)| s - p).collect();
+        let mut delta = std::mem::take(&mut self.delta);
+        delta.clear();
+        delta.extend(scores.iter().zip(&self.previous).map(|(s, p)| s - p));
         // A lamp switched when it moved by half its contrast (or, with one level known,
         // by what would make a new level); smaller moves (compression, noise, a lit lamp
         // clipping differently) teach nothing. Dark lamps that only followed a bigger
@@ -111,15 +121,20 @@ impl GlowModel {
             };
             delta[j].abs() >= needed.max(self.tuning.min_edge)
         };
-        let sources: Vec<f32> = (0..n).map(|j| if follows(j) || !switched(j) { 0.0 } else { delta[j] }).collect();
-        let mut known: Vec<f32> = levels.iter().filter_map(|l| l.0).collect();
-        known.sort_by(f32::total_cmp);
-        let tower_dark = known.get(known.len() / 2).copied();
+        let mut sources = std::mem::take(&mut self.sources);
+        sources.clear();
+        sources.extend((0..n).map(|j| if follows(j) || !switched(j) { 0.0 } else { delta[j] }));
+        self.known_dark.clear();
+        self.known_dark.extend(levels.iter().filter_map(|l| l.0));
+        self.known_dark.sort_by(f32::total_cmp);
+        let tower_dark = self.known_dark.get(self.known_dark.len() / 2).copied();
         for i in 0..n {
             if was_dark[i] {
                 self.learn(i, delta[i], &sources, chroma);
             }
         }
+        self.delta = delta;
+        self.sources = sources;
         for i in 0..n {
             let glow: f32 = (0..n)
                 .filter(|&j| j != i)

@@ -57,7 +57,6 @@ pub struct PolygonRoi {
     chroma_spans: Vec<Span>,
     bbox: BoxPx,
     pixel_count: u32,
-    chroma_pixel_count: u32,
 }
 
 /// Mean luma and chroma of a region in one frame.
@@ -96,8 +95,7 @@ impl PolygonRoi {
             y1: spans.last().map_or(0, |s| s.y + 1),
         };
         let pixel_count = spans.iter().map(|s| s.x_end - s.x_start).sum();
-        let chroma_pixel_count = chroma_spans.iter().map(|s| s.x_end - s.x_start).sum();
-        Ok(Self { spans, chroma_spans, bbox, pixel_count, chroma_pixel_count })
+        Ok(Self { spans, chroma_spans, bbox, pixel_count })
     }
 
     /// An axis-aligned rectangle region, clipped to the frame. `None` when nothing is left.
@@ -119,56 +117,42 @@ impl PolygonRoi {
     }
 
     /// Mean luma and chroma over the region moved by (`dx`, `dy`) pixels (camera shake);
-    /// pixels moved out of the frame are left out. Chroma moves by half as much.
+    /// pixels moved out of the frame are left out, and a region moved wholly out is read
+    /// where it is. Chroma moves by half as much.
     pub fn means_shifted(&self, frame: &YuvFrame, dx: i32, dy: i32) -> RegionMeans {
-        if (dx, dy) == (0, 0) {
-            return self.means(frame);
-        }
-        let mean_of = |plane: &[u8], spans: &[Span], w: usize, h: usize, dx: i32, dy: i32| -> Option<f32> {
-            let (mut sum, mut count) = (0u64, 0u64);
-            for s in spans {
-                let row = s.y as i64 + i64::from(dy);
-                if row < 0 || row >= h as i64 {
-                    continue;
-                }
-                let a = (i64::from(s.x_start) + i64::from(dx)).clamp(0, w as i64) as usize;
-                let b = (i64::from(s.x_end) + i64::from(dx)).clamp(0, w as i64) as usize;
-                let line = &plane[row as usize * w..];
-                sum += sum_u8(&line[a..b]);
-                count += (b - a) as u64;
-            }
-            (count > 0).then(|| sum as f32 / count as f32)
-        };
         let (w, h) = (frame.width_px() as usize, frame.height_px() as usize);
         let (cw, ch) = (frame.chroma_width(), frame.chroma_height());
+        let (luma, n) = sum_spans(frame.y_plane(), &self.spans, w, h, dx, dy);
+        if n == 0 && (dx, dy) != (0, 0) {
+            return self.means(frame);
+        }
         let (cdx, cdy) = ((dx as f32 / 2.0).round() as i32, (dy as f32 / 2.0).round() as i32);
-        let Some(luma) = mean_of(frame.y_plane(), &self.spans, w, h, dx, dy) else { return self.means(frame) };
-        let u = mean_of(frame.u_plane(), &self.chroma_spans, cw, ch, cdx, cdy).unwrap_or(128.0);
-        let v = mean_of(frame.v_plane(), &self.chroma_spans, cw, ch, cdx, cdy).unwrap_or(128.0);
-        RegionMeans { luma, u: u - 128.0, v: v - 128.0 }
+        let (u, nc) = sum_spans(frame.u_plane(), &self.chroma_spans, cw, ch, cdx, cdy);
+        let (v, _) = sum_spans(frame.v_plane(), &self.chroma_spans, cw, ch, cdx, cdy);
+        let (n, nc) = (n.max(1) as f32, nc.max(1) as f32);
+        RegionMeans { luma: luma as f32 / n, u: u as f32 / nc - 128.0, v: v as f32 / nc - 128.0 }
     }
 
     /// Mean luma and chroma over the region.
     pub fn means(&self, frame: &YuvFrame) -> RegionMeans {
-        let w = frame.width_px() as usize;
-        let y_plane = frame.y_plane();
-        let mut luma_sum = 0u64;
-        for s in &self.spans {
-            let row = &y_plane[s.y as usize * w..];
-            luma_sum += sum_u8(&row[s.x_start as usize..s.x_end as usize]);
-        }
-        let cw = frame.chroma_width();
-        let (u_plane, v_plane) = (frame.u_plane(), frame.v_plane());
-        let (mut u_sum, mut v_sum) = (0u64, 0u64);
-        for s in &self.chroma_spans {
-            let start = s.y as usize * cw;
-            u_sum += sum_u8(&u_plane[start + s.x_start as usize..start + s.x_end as usize]);
-            v_sum += sum_u8(&v_plane[start + s.x_start as usize..start + s.x_end as usize]);
-        }
-        let n = self.pixel_count.max(1) as f32;
-        let nc = self.chroma_pixel_count.max(1) as f32;
-        RegionMeans { luma: luma_sum as f32 / n, u: u_sum as f32 / nc - 128.0, v: v_sum as f32 / nc - 128.0 }
+        self.means_shifted(frame, 0, 0)
     }
+}
+
+/// Sum and count of the pixels of `spans` moved by (`dx`, `dy`) within a `w` x `h` plane.
+fn sum_spans(plane: &[u8], spans: &[Span], w: usize, h: usize, dx: i32, dy: i32) -> (u64, u64) {
+    let (mut sum, mut count) = (0u64, 0u64);
+    for s in spans {
+        let row = i64::from(s.y) + i64::from(dy);
+        if row < 0 || row >= h as i64 {
+            continue;
+        }
+        let a = (i64::from(s.x_start) + i64::from(dx)).clamp(0, w as i64) as usize;
+        let b = (i64::from(s.x_end) + i64::from(dx)).clamp(0, w as i64) as usize;
+        sum += sum_u8(&plane[row as usize * w + a..row as usize * w + b]);
+        count += (b - a) as u64;
+    }
+    (sum, count)
 }
 
 fn sum_u8(px: &[u8]) -> u64 {
