@@ -17,7 +17,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let d: Vec<String> = sl.guard().last_distances().iter().map(|d| format!("{d:.2}")).collect();
             let lit: Vec<String> = sl.lit().iter().map(|l| format!("{}", u8::from(l.unwrap_or(false)))).collect();
             let (scores, corrected) = sl.last_scores();
-            let s: Vec<String> = scores.iter().zip(corrected).map(|(s, c)| format!("{s:.0}/{c:.0}")).collect();
+            let s: Vec<String> = scores
+                .iter()
+                .zip(corrected)
+                .zip(sl.last_chroma())
+                .map(|((s, c), (u, v))| format!("{s:.0}/{c:.0}({u:+.0},{v:+.0})"))
+                .collect();
             println!(
                 "{:7.2} g={:.0} x{:.2} s=[{}] lit={} modes={:?} d=[{}]",
                 f.t_s,

@@ -14,7 +14,8 @@
 //! already does not read as light.
 //!
 //! Invariant: couplings stay within `0..=max_coupling`; a lamp's corrected score equals
-//! its score while every other lamp is at its dark level.
+//! its score while every other lamp is dark (at its dark level, or read unlit: the
+//! glow a dark lens shows is not light it emits).
 
 /// Tuning of the glow model.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -135,9 +136,13 @@ impl GlowModel {
         }
         self.delta = delta;
         self.sources = sources;
+        // A dark lamp that did not just switch on emits nothing: what it shows above
+        // its dark level is its neighbours' glow, and must not be taken out of them
+        // again (two lenses stacked without a gap light each other).
+        let emits = |j: usize| !was_dark[j] || self.sources[j] > 0.0;
         for i in 0..n {
             let glow: f32 = (0..n)
-                .filter(|&j| j != i)
+                .filter(|&j| j != i && emits(j))
                 .map(|j| {
                     let dark = levels[j].0.or(tower_dark).unwrap_or(self.lowest[j]);
                     self.coupling[i * n + j] * (scores[j] - dark).max(0.0)
@@ -157,6 +162,14 @@ impl GlowModel {
             .map(|j| (j, sources[j].abs()))
             .fold((i, 0.0f32), |best, c| if c.1 > best.1 { c } else { best });
         if largest < t.min_edge || own.abs() > t.max_coupling * largest {
+            return;
+        }
+        // Glow fades with distance: lamp i's move, if glow, follows the nearest lamp
+        // that switched. Rising while the lamp beside it went dark, it lit itself.
+        let nearest = (0..n)
+            .filter(|&j| j != i && sources[j] != 0.0)
+            .min_by(|&a, &b| a.abs_diff(i).cmp(&b.abs_diff(i)).then(sources[b].abs().total_cmp(&sources[a].abs())));
+        if own.abs() >= 0.5 * t.min_edge && nearest.is_some_and(|j| sources[j].signum() != own.signum()) {
             return;
         }
         // Glow has the colour of the light it comes from: a move of lamp i in its own

@@ -11,7 +11,9 @@
 //!    [`LampTuning::min_contrast_ratio`] of the brighter, be seen twice within
 //!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
 //!    brightest lit level of the tower's other lamps. Until both levels have been seen,
-//!    an absolute prior decides which one a single level is.
+//!    the tower ([`TowerHints`]) says which one a single level is when it can (a lit
+//!    lens stands far above every unlit lens of its tower), else an absolute prior;
+//!    while a shadow lies on the whole tower no level is learnt.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
@@ -167,6 +169,37 @@ impl Default for LampTuning {
     }
 }
 
+/// Luma of black in video range: brightness ratios are taken above it.
+const BLACK: f32 = 16.0;
+/// A lit lens shines at least this many times (above black) as bright as the
+/// brightest unlit lens of its tower.
+const TOWER_LIT_RATIO: f32 = 1.5;
+/// The same for a white lamp: a clear lens reflects more of the room than coloured
+/// ones, so it must stand out further.
+const TOWER_LIT_RATIO_WHITE: f32 = 2.0;
+/// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
+const TOWER_UNLIT_RATIO: f32 = 1.15;
+
+/// What the other lamps of a tower tell about one lamp; set every frame by
+/// [`crate::stack_light::StackLightReader`]. The rules that use them only ever decide
+/// what the lamp's own levels cannot: which one a single known level is, and whether a
+/// change is the lamp's or the whole tower's.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct TowerHints {
+    /// The brightest lit level of the other lamps.
+    pub lit: Option<f32>,
+    /// No unlit lens of the tower is brighter than this: the brightest of the other
+    /// lamps' dimmest levels (their unlit level, or their only level; a lamp lit all
+    /// along only raises it, which makes the rule more cautious).
+    pub unlit_at_most: Option<f32>,
+    /// The dimmest unlit level among the other lamps whose both levels are known, when
+    /// at least two are.
+    pub unlit_at_least: Option<f32>,
+    /// Every other lamp that is unlit reads darker than its level in this frame: a
+    /// shadow lies on the tower. No new level is learnt then.
+    pub shadowed: bool,
+}
+
 /// Splits a lamp's brightness score into on and off, following slow drift.
 #[derive(Clone, Debug)]
 pub struct OnOffClassifier {
@@ -177,8 +210,8 @@ pub struct OnOffClassifier {
     last_on: Option<bool>,
     /// A level not seen before, and when: (score, clock).
     candidate: Option<(f32, f64)>,
-    /// The brightest lit level of the other lamps of the tower, where known.
-    tower_lit: Option<f32>,
+    /// What the other lamps of the tower say this frame.
+    tower: TowerHints,
     /// Seconds of samples classified.
     clock_s: f64,
 }
@@ -192,7 +225,7 @@ impl OnOffClassifier {
             on_level: None,
             last_on: None,
             candidate: None,
-            tower_lit: None,
+            tower: TowerHints::default(),
             clock_s: 0.0,
         }
     }
@@ -235,13 +268,44 @@ impl OnOffClassifier {
     /// reaches at least half the brightest lit level of the others (above black), so a
     /// dim level (a lamp in a person's shadow, an unlit lens) is never learnt as lit.
     fn may_be_lit(&self, score: f32) -> bool {
-        self.tower_lit.is_none_or(|lit| score - 16.0 >= 0.5 * (lit - 16.0))
+        self.tower.lit.is_none_or(|lit| score - BLACK >= 0.5 * (lit - BLACK))
+    }
+
+    /// Is `level` certainly a lit lamp? A lit lens shines: it stands well above every
+    /// unlit lens of its tower, which all reflect the same room from the same housing.
+    fn clearly_lit(&self, level: f32) -> bool {
+        let ratio = if self.color == LampColor::White { TOWER_LIT_RATIO_WHITE } else { TOWER_LIT_RATIO };
+        self.tower.unlit_at_most.is_some_and(|unlit| level - BLACK >= ratio * (unlit - BLACK)) && self.may_be_lit(level)
+    }
+
+    /// Is `level` certainly an unlit lamp? It is no brighter than the dimmest lens that
+    /// the tower knows to be unlit.
+    fn clearly_unlit(&self, level: f32) -> bool {
+        self.tower.unlit_at_least.is_some_and(|unlit| level - BLACK <= TOWER_UNLIT_RATIO * (unlit - BLACK))
     }
 
     /// How far from the one known level a score must be to be the other level, when
     /// `brighter` is the brighter of the two.
     fn new_level_contrast(&self, brighter: f32) -> f32 {
-        self.tuning.min_contrast.max(self.tuning.min_contrast_ratio * (brighter - 16.0))
+        self.tuning.min_contrast.max(self.tuning.min_contrast_ratio * (brighter - BLACK))
+    }
+
+    /// While only one level is known, the tower may tell which one it is: a single
+    /// level taken for unlit that is clearly lit, or the reverse, is relabelled when
+    /// the current sample says the same (a first level may have been a neighbour's
+    /// glow, not yet learnt).
+    fn relabel_from_tower(&mut self, score: f32) {
+        match (self.off_level, self.on_level) {
+            (Some(off), None) if self.clearly_lit(off) && self.clearly_lit(score) => {
+                self.on_level = Some(off);
+                self.off_level = None;
+            }
+            (None, Some(on)) if self.clearly_unlit(on) && self.clearly_unlit(score) => {
+                self.off_level = Some(on);
+                self.on_level = None;
+            }
+            _ => {}
+        }
     }
 
     /// What [`Self::classify`] would say, without learning from the sample.
@@ -255,12 +319,15 @@ impl OnOffClassifier {
             }
             (Some(off), None) => score > off + self.new_level_contrast(score),
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
+            (None, None) if self.clearly_lit(score) => true,
+            (None, None) if self.clearly_unlit(score) => false,
             (None, None) => score > t.prior_on_score,
         }
     }
 
     /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
     pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
+        self.relabel_from_tower(score);
         let mut on = self.peek(score);
         self.clock_s += dt_s;
         let t = self.tuning;
@@ -282,6 +349,9 @@ impl OnOffClassifier {
             }
             (None, None) if on => self.on_level = Some(score),
             (None, None) => self.off_level = Some(score),
+            // A shadow on the whole tower: no new level is learnt from it.
+            (Some(_), None) if self.tower.shadowed => on = false,
+            (None, Some(_)) if self.tower.shadowed => on = true,
             (Some(off), None) if on => {
                 if self.may_be_lit(score) && self.confirm_new_level(score, self.new_level_contrast(score)) {
                     self.on_level = Some(score);
@@ -291,8 +361,12 @@ impl OnOffClassifier {
                 }
             }
             (Some(off), None) if score < off - self.new_level_contrast(off) => {
-                // What we took for "off" was the lit lamp all along.
-                if self.may_be_lit(off) && self.confirm_new_level(score, self.new_level_contrast(off)) {
+                // What we took for "off" was the lit lamp all along, unless it is as
+                // dim as the tower's unlit lenses.
+                if self.may_be_lit(off)
+                    && !self.clearly_unlit(off)
+                    && self.confirm_new_level(score, self.new_level_contrast(off))
+                {
                     self.on_level = Some(off);
                     self.off_level = Some(score);
                 }
@@ -306,8 +380,10 @@ impl OnOffClassifier {
                 }
             }
             (None, Some(on_level)) if score > on_level + self.new_level_contrast(score) => {
-                // What we took for "on" was the unlit lamp in bright light.
-                if self.confirm_new_level(score, self.new_level_contrast(score)) {
+                // What we took for "on" was the unlit lamp in bright light, unless it
+                // shone above the tower's unlit lenses (then this is a lit lens clipping
+                // at another exposure).
+                if !self.clearly_lit(on_level) && self.confirm_new_level(score, self.new_level_contrast(score)) {
                     self.off_level = Some(on_level);
                     self.on_level = Some(score);
                 }
@@ -518,9 +594,9 @@ impl LampReader {
         self.classifier.levels()
     }
 
-    /// Tells the reader the brightest lit level of the other lamps of its tower.
-    pub fn set_tower_lit(&mut self, lit: Option<f32>) {
-        self.classifier.tower_lit = lit;
+    /// Tells the reader what the other lamps of its tower say this frame.
+    pub fn set_tower(&mut self, hints: TowerHints) {
+        self.classifier.tower = hints;
     }
 
     /// The on/off decision of the last clear frame.
@@ -672,6 +748,79 @@ mod tests {
         assert_eq!(final_mode(&changes), LampMode::Off, "{changes:?}");
         let off_at = changes.last().map_or(0.0, |c| c.0);
         assert!((10.0..12.0).contains(&off_at), "{changes:?}");
+    }
+
+    /// Drives a reader with `score(t)` while the tower says `hints(t)`; returns the
+    /// mode changes.
+    fn run_in_tower(
+        seconds: f64,
+        score: impl Fn(f64) -> f32,
+        hints: impl Fn(f64) -> TowerHints,
+    ) -> Vec<(f64, LampMode)> {
+        let mut reader = LampReader::new(LampColor::Blue, LampTuning::default());
+        let mut out = Vec::new();
+        for i in 0..(seconds * FPS) as usize {
+            let t = i as f64 / FPS;
+            reader.set_tower(hints(t));
+            let noise = ((i * 7919) % 7) as f32 - 3.0;
+            if let Some(m) = reader.push(LampSample { t_s: t, score: score(t) + noise, blocked: false }) {
+                out.push((t, m));
+            }
+        }
+        out
+    }
+
+    /// Other lamps of the tower: unlit lenses at about 90, one lamp lit at 230.
+    fn tower(shadowed: bool) -> TowerHints {
+        TowerHints { lit: Some(230.0), unlit_at_most: Some(95.0), unlit_at_least: Some(85.0), shadowed }
+    }
+
+    #[test]
+    fn a_dim_lamp_lit_from_the_start_is_read_lit_from_its_tower() {
+        // A blue lamp scores 150 lit: below the absolute prior, far above the tower's
+        // unlit lenses. It is steady until 20 s, then off.
+        let changes = run_in_tower(30.0, |t| if t < 20.0 { 150.0 } else { 90.0 }, |_| tower(false));
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Steady, LampMode::Off], "{changes:?}");
+        // Without the tower's word, the prior alone reads the same lamp off at first.
+        let alone = run_in_tower(10.0, |_| 150.0, |_| TowerHints::default());
+        assert_eq!(alone.first().map(|c| c.1), Some(LampMode::Off), "{alone:?}");
+    }
+
+    #[test]
+    fn a_clear_lens_brighter_than_coloured_ones_is_not_taken_for_lit() {
+        // An unlit white lamp reflects more than the tower's coloured lenses (at 90):
+        // 140 is 1.7 times their brightness above black, yet unlit.
+        let mut reader = LampReader::new(LampColor::White, LampTuning::default());
+        reader.set_tower(tower(false));
+        let mut modes = Vec::new();
+        for i in 0..100 {
+            if let Some(m) = reader.push(LampSample { t_s: f64::from(i) / FPS, score: 140.0, blocked: false }) {
+                modes.push(m);
+            }
+        }
+        assert_eq!(modes, vec![LampMode::Off]);
+    }
+
+    #[test]
+    fn a_shadow_on_the_tower_teaches_no_level() {
+        // Unlit at 125 (a bright lens); a person's shadow darkens the whole tower to 80
+        // from 10 s to 20 s without anyone in front of the lamp itself. Taking 80 for
+        // the unlit level would make 125 "lit" once the shadow leaves.
+        let shadow = |t: f64| (10.0..20.0).contains(&t);
+        let changes = run_in_tower(30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
+    }
+
+    #[test]
+    fn a_lit_lens_clipping_brighter_is_not_taken_for_an_unlit_one() {
+        // Lit at 185 from the start; for 3 s the camera's exposure rises and the lens
+        // clips at 275. A lamp that shines far above the tower's unlit lenses is lit,
+        // whatever brighter look it takes.
+        let changes = run_in_tower(20.0, |t| if (8.0..11.0).contains(&t) { 275.0 } else { 185.0 }, |_| tower(false));
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Steady], "{changes:?}");
     }
 
     #[test]

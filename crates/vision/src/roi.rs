@@ -84,9 +84,16 @@ impl PolygonRoi {
             }
         }
         let spans = rasterise(points_px, 1.0, width_px, height_px);
-        let chroma_spans = rasterise(points_px, 0.5, width_px.div_ceil(2), height_px.div_ceil(2));
         if spans.is_empty() {
             return Err(RoiError::Empty);
+        }
+        let mut chroma_spans = rasterise(points_px, 0.5, width_px.div_ceil(2), height_px.div_ceil(2));
+        if chroma_spans.is_empty() {
+            // A sliver (one pixel thin) covers no chroma sample's centre: read the
+            // samples its pixels lie in.
+            chroma_spans =
+                spans.iter().map(|s| Span { y: s.y / 2, x_start: s.x_start / 2, x_end: s.x_end.div_ceil(2) }).collect();
+            chroma_spans.dedup();
         }
         let bbox = BoxPx {
             x0: spans.iter().map(|s| s.x_start).min().unwrap_or(0),
@@ -195,6 +202,14 @@ fn rasterise(points_px: &[PointPx], scale: f64, width: u32, height: u32) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_pixel_sliver_reads_the_chroma_it_lies_in() {
+        let f = YuvFrame::filled(64, 64, 100, 140, 110);
+        let sliver = PolygonRoi::rect(10.0, 0.0, 30.0, 1.0, 64, 64).expect("one row of pixels");
+        let m = sliver.means(&f);
+        assert_eq!((m.luma, m.u, m.v), (100.0, 12.0, -18.0));
+    }
 
     #[test]
     fn rectangle_covers_exact_pixels() {

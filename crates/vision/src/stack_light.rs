@@ -10,7 +10,7 @@
 
 use crate::frame::YuvFrame;
 use crate::glow::{GlowModel, GlowTuning};
-use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning};
+use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, TowerHints};
 use crate::occlusion::{GlobalLook, GuardTuning, OcclusionGuard};
 use crate::roi::{PolygonRoi, RegionMeans};
 use crate::shake::ShakeTracker;
@@ -34,6 +34,36 @@ pub fn at_reference_exposure(means: RegionMeans, global: GlobalLook) -> RegionMe
     }
     RegionMeans { luma, u: (means.u - global.chroma_shift.0) / gain, v: (means.v - global.chroma_shift.1) / gain }
 }
+
+/// What the lamps other than `lamp` say about it: their levels (`(unlit, lit)` each),
+/// which of them read unlit, and their scores in this frame.
+fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool], scores: &[f32]) -> TowerHints {
+    let others = || (0..levels.len()).filter(move |&j| j != lamp);
+    let max = |a: Option<f32>, b: f32| Some(a.map_or(b, |a| a.max(b)));
+    let min = |a: Option<f32>, b: f32| Some(a.map_or(b, |a| a.min(b)));
+    let lit = others().filter_map(|j| levels[j].1).fold(None, max);
+    // Each other lamp's dimmest level (its unlit level, or its only level): no unlit
+    // lens is brighter than the brightest of them. A lamp lit all along raises the bound,
+    // which only makes the rule more cautious.
+    let unlit_at_most = others().filter_map(|j| levels[j].0.or(levels[j].1)).fold(None, max);
+    let known_unlit = || others().filter_map(|j| if let (Some(off), Some(_)) = levels[j] { Some(off) } else { None });
+    let unlit_at_least = if known_unlit().count() >= 2 { known_unlit().fold(None, min) } else { None };
+    // An unlit lens darkens only when less light falls on it: when every one of them
+    // does at once, a shadow lies on the tower. (Lenses that brighten may be lamps
+    // switching on together, as at a change of state.)
+    let (mut darker, mut count) = (0, 0);
+    for j in others().filter(|&j| unlit[j]) {
+        let Some(off) = levels[j].0 else { continue };
+        count += 1;
+        darker += usize::from(scores[j] - 16.0 < TOWER_SHADOW_RATIO * (off - 16.0));
+    }
+    let shadowed = count > 0 && darker == count;
+    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed }
+}
+
+/// Unlit lenses that all read below this share of their level (above black) say that a
+/// shadow lies on the tower.
+const TOWER_SHADOW_RATIO: f32 = 0.85;
 
 /// Region luma from which a lens counts as (partly) clipped.
 pub const KNEE_LUMA: f32 = 200.0;
@@ -67,6 +97,8 @@ pub struct StackLightReader {
     chroma: Vec<(f32, f32)>,
     was_dark: Vec<bool>,
     levels: Vec<(Option<f32>, Option<f32>)>,
+    /// The lamp read unlit in its last clear frame.
+    unlit: Vec<bool>,
     corrected: Vec<f32>,
     looks_lit: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
@@ -91,6 +123,7 @@ impl StackLightReader {
             chroma: vec![(0.0, 0.0); n],
             was_dark: vec![false; n],
             levels: vec![(None, None); n],
+            unlit: vec![false; n],
             corrected: vec![0.0; n],
             looks_lit: vec![false; n],
             any_blocked: false,
@@ -109,6 +142,12 @@ impl StackLightReader {
     /// diagnosis.
     pub fn last_scores(&self) -> (&[f32], &[f32]) {
         (&self.scores, &self.corrected)
+    }
+
+    /// Each lamp's chroma (Cb, Cr) in the last frame, at the reference exposure; for
+    /// diagnosis.
+    pub fn last_chroma(&self) -> &[(f32, f32)] {
+        &self.chroma
     }
 
     /// Current modes, `None` while a lamp is still undecided.
@@ -130,7 +169,8 @@ impl StackLightReader {
             self.scores[i] = reader.score(means);
             self.chroma[i] = (means.u, means.v);
             // While something stands in front of the tower, its moves are no glow.
-            self.was_dark[i] = reader.is_on() == Some(false) && !self.any_blocked;
+            self.unlit[i] = reader.is_on() == Some(false);
+            self.was_dark[i] = self.unlit[i] && !self.any_blocked;
             self.levels[i] = reader.levels();
         }
         self.glow.correct(&self.scores, &self.chroma, &self.was_dark, &self.levels, &mut self.corrected);
@@ -142,11 +182,8 @@ impl StackLightReader {
         self.any_blocked = blocked.iter().any(|&b| b);
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
-            let brightest_other = (0..self.levels.len())
-                .filter(|&j| j != i)
-                .filter_map(|j| self.levels[j].1)
-                .fold(None, |m: Option<f32>, l| Some(m.map_or(l, |m| m.max(l))));
-            self.readers[i].set_tower_lit(brightest_other);
+            let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
+            self.readers[i].set_tower(hints);
         }
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
             let sample = LampSample { t_s, score: self.corrected[i], blocked: blocked[i] };
@@ -155,5 +192,30 @@ impl StackLightReader {
             }
         }
         changes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tower_hints_tell_unlit_lenses_and_shadows() {
+        // Lamp 0 asks; lamp 1 is known both ways (unlit 90, lit 230) and reads unlit;
+        // lamp 2 has only one level (100) and reads unlit; lamp 3 is known both ways
+        // (unlit 80, lit 200) and reads lit.
+        let levels = [(None, None), (Some(90.0), Some(230.0)), (Some(100.0), None), (Some(80.0), Some(200.0))];
+        let unlit = [false, true, true, false];
+        let clear = tower_hints(0, &levels, &unlit, &[0.0, 91.0, 99.0, 201.0]);
+        assert_eq!(clear.lit, Some(230.0));
+        assert_eq!(clear.unlit_at_most, Some(100.0));
+        assert_eq!(clear.unlit_at_least, Some(80.0));
+        assert!(!clear.shadowed);
+        // Every unlit lens darker by a third: a shadow.
+        assert!(tower_hints(0, &levels, &unlit, &[0.0, 65.0, 72.0, 201.0]).shadowed);
+        // One unlit lens darker, one as before: no shadow on the whole tower.
+        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
+        // Unlit lenses brightening together are lamps switching on, no shadow.
+        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
     }
 }
