@@ -13,13 +13,11 @@
 //! Invariant: the gain and shift are medians, so anything covering less than half the
 //! picture does not move them.
 
-use crate::frame::YuvFrame;
+use crate::frame::{BLACK_LUMA as BLACK, YuvFrame};
 use crate::occlusion::GlobalLook;
 
 const COLUMNS: usize = 32;
 const ROWS: usize = 18;
-/// Luma of black in video range.
-const BLACK: f32 = 16.0;
 
 /// Tuning of the exposure tracker.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -4,6 +4,9 @@
 //! `chroma_width() * chroma_height()` bytes. Every source (decoder, image folder,
 //! simulator) produces this type, so analyzers never convert whole frames to RGB.
 
+/// Luma of black in video range (BT.601/709): brightness ratios are taken above it.
+pub const BLACK_LUMA: f32 = 16.0;
+
 /// One video frame in planar YUV 4:2:0.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct YuvFrame {

@@ -118,7 +118,7 @@ impl GlowModel {
         let switched = |j: usize| {
             let needed = match levels[j] {
                 (Some(off), Some(on)) => 0.5 * (on - off),
-                _ => 0.3 * (scores[j].max(self.previous[j]) - 16.0),
+                _ => 0.3 * (scores[j].max(self.previous[j]) - crate::frame::BLACK_LUMA),
             };
             delta[j].abs() >= needed.max(self.tuning.min_edge)
         };

@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::frame::BLACK_LUMA as BLACK;
 use crate::roi::RegionMeans;
 
 /// The colour of a lamp's lens.
@@ -169,8 +170,6 @@ impl Default for LampTuning {
     }
 }
 
-/// Luma of black in video range: brightness ratios are taken above it.
-const BLACK: f32 = 16.0;
 /// A lit lens shines at least this many times (above black) as bright as the
 /// brightest unlit lens of its tower.
 const TOWER_LIT_RATIO: f32 = 1.5;

@@ -13,7 +13,7 @@
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
 //! its new look (a moved cabinet must not blind a lamp for ever).
 
-use crate::frame::YuvFrame;
+use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::roi::{BoxPx, PolygonRoi};
 
 /// Tuning of the guard.
@@ -145,7 +145,7 @@ impl OcclusionGuard {
         blocked.fill(false);
         disturbed.fill(false);
         let lamp_count = blocked.len();
-        let global_above_black = (global.luma - 16.0).max(8.0);
+        let global_above_black = (global.luma - BLACK_LUMA).max(8.0);
         let t = self.tuning;
         self.last_distances.clear();
         for cell in &mut self.cells {
@@ -153,7 +153,7 @@ impl OcclusionGuard {
             // Relative to the whole frame, above black (16 in video range): room light
             // and white balance cancel. Chroma of a lit surface grows with its light,
             // so it is taken per unit of the cell's own brightness.
-            let above_black = (m.luma - 16.0).max(8.0);
+            let above_black = (m.luma - BLACK_LUMA).max(8.0);
             let look = Look {
                 relative_luma: above_black / global_above_black,
                 u: 100.0 * (m.u - global.u) / above_black,

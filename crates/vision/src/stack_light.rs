@@ -8,7 +8,7 @@
 //! ([`crate::glow::GlowModel`]); the guard says which lamps something stands in front
 //! of; each lamp's reader then decides on/off and its mode.
 
-use crate::frame::YuvFrame;
+use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
 use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, TowerHints};
 use crate::occlusion::{GlobalLook, GuardTuning, OcclusionGuard};
@@ -25,7 +25,7 @@ use crate::shake::ShakeTracker;
 /// out of clipping does not make it brighter than white.
 pub fn at_reference_exposure(means: RegionMeans, global: GlobalLook) -> RegionMeans {
     let gain = global.exposure_gain.max(0.05);
-    let mut luma = 16.0 + (means.luma - 16.0) / gain;
+    let mut luma = BLACK_LUMA + (means.luma - BLACK_LUMA) / gain;
     if gain > 1.0 {
         let clipped = ((means.luma - KNEE_LUMA) / (235.0 - KNEE_LUMA)).clamp(0.0, 1.0);
         luma += clipped * (means.luma - luma);
@@ -55,7 +55,7 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     for j in others().filter(|&j| unlit[j]) {
         let Some(off) = levels[j].0 else { continue };
         count += 1;
-        darker += usize::from(scores[j] - 16.0 < TOWER_SHADOW_RATIO * (off - 16.0));
+        darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
     }
     let shadowed = count > 0 && darker == count;
     TowerHints { lit, unlit_at_most, unlit_at_least, shadowed }
