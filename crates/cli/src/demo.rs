@@ -151,7 +151,8 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
         text +=
             &format!("\n[mqtt]\nbroker = \"{broker}\"\nclient_id = \"sheetsight-demo\"\nsparkplug_group = \"demo\"\n");
     }
-    std::fs::create_dir_all(&o.data_dir).with_context(|| format!("cannot create {}", o.data_dir.display()))?;
+    sheetsight_store::data_dir::create_private_dir(&o.data_dir)
+        .with_context(|| format!("cannot create {}", o.data_dir.display()))?;
     let path = o.data_dir.join("demo.toml");
     std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(sheetsight_config::parse(&path, &text)?)
@@ -160,7 +161,8 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
 async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
     let live = sheetsight_service::live_channel();
     let mut events = live.subscribe();
-    let password = std::env::var("SHEETSIGHT_ADMIN_PASSWORD").unwrap_or_else(|_| DEMO_PASSWORD.to_string());
+    let chosen = std::env::var("SHEETSIGHT_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
+    let password = chosen.clone().unwrap_or_else(|| DEMO_PASSWORD.to_string());
     let running =
         Running::start(&config, opener.clone(), o.events.as_deref(), live, Some(o.listen), Some(password.clone()))
             .await?;
@@ -176,7 +178,13 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     );
     println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
     println!("Dashboard: http://{}/", running.server.addr);
-    println!("Log in as `admin` with the password `{password}` (SHEETSIGHT_ADMIN_PASSWORD sets another).");
+    // A password of the user's own is never written out: output often ends up in a log.
+    match chosen {
+        Some(_) => println!("Log in as `admin` with the password given in SHEETSIGHT_ADMIN_PASSWORD."),
+        None => {
+            println!("Log in as `admin` with the password `{DEMO_PASSWORD}` (SHEETSIGHT_ADMIN_PASSWORD sets another).")
+        }
+    }
     let mut recent: VecDeque<String> = VecDeque::new();
     let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
     // The backlit table beside the cameras: calibrated and its parts inspected on a

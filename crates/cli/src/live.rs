@@ -103,6 +103,8 @@ pub struct Running {
     log: Option<tokio::task::JoinHandle<()>>,
     mqtt: Option<MqttLinks>,
     bridge: tokio::task::JoinHandle<()>,
+    /// Held while the service runs.
+    _lock: sheetsight_store::data_dir::DataLock,
 }
 
 /// Alerts and notes to MQTT (`<prefix>/alert`, `<prefix>/<machine>/reason|job`).
@@ -140,6 +142,9 @@ impl Running {
         listen: Option<SocketAddr>,
         admin_password: Option<String>,
     ) -> anyhow::Result<Self> {
+        let data_dir = &config.storage.data_dir;
+        // Before the history is touched: a second service on it would close the first's run.
+        let lock = sheetsight_store::data_dir::DataLock::acquire(data_dir)?;
         let store = Arc::new(
             SqliteStore::open(&config.storage.data_dir)
                 .await
@@ -171,7 +176,7 @@ impl Running {
             }
         };
         let mqtt = config.mqtt.as_ref().map(|m| MqttLinks::start(m, service.handle(), extra));
-        Ok(Self { service, store, server, log, mqtt, bridge })
+        Ok(Self { service, store, server, log, mqtt, bridge, _lock: lock })
     }
 
     /// Tells where the dashboard is and, at the first start, how to log in.

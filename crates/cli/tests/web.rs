@@ -291,5 +291,8 @@ async fn dashboard_in_a_real_browser() {
         .await;
     chinese.screenshot(&shot("login-zh.png")).await;
     chinese.close().await;
+    let output = demo.output();
+    assert!(output.contains("SHEETSIGHT_ADMIN_PASSWORD"), "{output}");
+    assert!(!output.contains(ADMIN_PASSWORD), "the demo wrote its admin password out:\n{output}");
     assert_eq!(demo.terminate(), Some(0));
 }

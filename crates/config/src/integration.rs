@@ -5,6 +5,10 @@
 //! [server]
 //! listen = "0.0.0.0:8080"        # default 127.0.0.1:8080
 //! session_hours = 12
+//! max_connections = 512          # at once, from everyone
+//! max_connections_per_address = 64  # raise it behind a reverse proxy (all one address)
+//! header_timeout_s = 10          # a request's headers must arrive within this
+//! idle_timeout_s = 60            # a connection silent this long is closed
 //!
 //! [mqtt]
 //! broker = "mqtt.local:1883"
@@ -39,11 +43,22 @@ use crate::{ConfigError, Located, in_range, suggestion};
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub session_hours: u32,
+    pub max_connections: usize,
+    pub max_connections_per_address: usize,
+    pub header_timeout_s: f64,
+    pub idle_timeout_s: f64,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), session_hours: 12 }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            session_hours: 12,
+            max_connections: 512,
+            max_connections_per_address: 64,
+            header_timeout_s: 10.0,
+            idle_timeout_s: 60.0,
+        }
     }
 }
 
@@ -113,6 +128,10 @@ impl Default for DowntimeConfig {
 pub(crate) struct RawServer {
     listen: Option<Spanned<String>>,
     session_hours: Option<Spanned<i64>>,
+    max_connections: Option<Spanned<i64>>,
+    max_connections_per_address: Option<Spanned<i64>>,
+    header_timeout_s: Option<Spanned<f64>>,
+    idle_timeout_s: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -163,6 +182,20 @@ pub(crate) fn parse_server(loc: &Located<'_>, raw: Option<&RawServer>) -> Result
         })?;
     }
     server.session_hours = in_range(loc, raw.session_hours.as_ref(), 12, 1..=24 * 90, "server.session_hours")? as u32;
+    let d = ServerConfig::default();
+    server.max_connections =
+        in_range(loc, raw.max_connections.as_ref(), d.max_connections as i64, 1..=100_000, "server.max_connections")?
+            as usize;
+    server.max_connections_per_address = in_range(
+        loc,
+        raw.max_connections_per_address.as_ref(),
+        d.max_connections_per_address as i64,
+        1..=100_000,
+        "server.max_connections_per_address",
+    )? as usize;
+    let timeout = |v: Option<&Spanned<f64>>, default: f64, key: &str| in_range(loc, v, default, 0.1..=3600.0, key);
+    server.header_timeout_s = timeout(raw.header_timeout_s.as_ref(), d.header_timeout_s, "server.header_timeout_s")?;
+    server.idle_timeout_s = timeout(raw.idle_timeout_s.as_ref(), d.idle_timeout_s, "server.idle_timeout_s")?;
     Ok(server)
 }
 

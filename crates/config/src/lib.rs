@@ -39,6 +39,7 @@ use sheetsight_vision::state::{LampSelector, MachineState, StateRule, StateRules
 use toml::Spanned;
 
 pub mod integration;
+pub mod public_source;
 pub mod shift;
 pub use integration::{AlertCondition, AlertRule, AlertsConfig, DowntimeConfig, MqttConfig, ServerConfig};
 use integration::{RawAlertRule, RawAlerts, RawDowntime, RawMqtt, RawServer};
@@ -112,23 +113,17 @@ impl CameraConfig {
         }
     }
 
-    /// The source for logs and screens: a URL's credentials are replaced by `***`.
-    pub fn source_for_display(&self) -> String {
-        match &self.source {
-            SourceSpec::File(p) => p.display().to_string(),
-            SourceSpec::Url(u) => mask_url_credentials(u),
-        }
+    /// The source as it may be shown (logs, health, API): no user info, query or
+    /// fragment. See [`public_source::public_form`].
+    pub fn public_source(&self) -> String {
+        public_source::public_form(&self.source)
     }
-}
 
-/// Replaces the credentials of `scheme://user:password@host/...` by `***`: neither the
-/// user nor the password is shown anywhere (logs, API, dashboard).
-pub fn mask_url_credentials(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return url.to_string() };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else { return url.to_string() };
-    format!("{}***{}", &url[..scheme_end], &rest[at..])
+    /// The secrets of this camera's source, to take out of any message before it is
+    /// logged or shown.
+    pub fn secrets(&self) -> public_source::Secrets {
+        public_source::Secrets::of(&self.source, self.username.as_deref(), self.password.as_deref())
+    }
 }
 
 /// Where and how long history is kept.

@@ -59,7 +59,7 @@ impl Request {
 
 pub async fn open(camera: &CameraConfig, url: &str) -> Result<Box<dyn LiveSource>, SourceError> {
     let (url, creds) = credentials(camera, url)?;
-    let display = camera.source_for_display();
+    let display = camera.public_source();
     let client = reqwest::Client::builder()
         .connect_timeout(REQUEST_TIMEOUT)
         .build()

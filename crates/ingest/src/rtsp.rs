@@ -58,7 +58,7 @@ fn first_line(s: &str) -> &str {
 }
 
 pub async fn open(camera: &CameraConfig, url: &str) -> Result<RtspSource, SourceError> {
-    let display = camera.source_for_display();
+    let display = camera.public_source();
     match tokio::time::timeout(OPEN_TIMEOUT, open_session(camera, url, &display)).await {
         Ok(r) => r,
         Err(_) => Err(SourceError::new(

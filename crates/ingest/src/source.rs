@@ -121,7 +121,14 @@ pub type SharedOpener = Arc<dyn SourceOpener>;
 /// `username`/`password` keys win over the URL's.
 pub fn credentials(camera: &CameraConfig, url: &str) -> Result<(url::Url, Option<(String, String)>), SourceError> {
     let mut parsed = url::Url::parse(url).map_err(|e| {
-        SourceError::new(SourceErrorKind::Refused, format!("{} is not a valid URL: {e}", camera.source_for_display()))
+        SourceError::new(
+            SourceErrorKind::Refused,
+            format!(
+                "{} is not a valid URL ({e}): write `/ ? # @ %` in a user name or password as %2F %3F %23 %40 %25, \
+                 or give them as `username` and `password`",
+                camera.public_source()
+            ),
+        )
     })?;
     let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
     let url_user = (!parsed.username().is_empty()).then(|| decode(parsed.username()));

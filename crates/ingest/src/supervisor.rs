@@ -92,7 +92,9 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
     let seed =
         camera.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut backoff = Backoff::new(0.5, camera.retry_max_s, seed);
-    let display = camera.source_for_display();
+    let display = camera.public_source();
+    // Library errors quote URLs (with their query): nothing leaves this task unredacted.
+    let secrets = camera.secrets();
     let mut last_failure: Option<String> = None;
     loop {
         if *stop.borrow() {
@@ -110,7 +112,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             ),
             Ok(Err(e)) => e,
             Ok(Ok(mut source)) => {
-                tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
+                tracing::info!(camera = %camera.id, source = %secrets.redact(&source.describe()), "connected");
                 last_failure = None;
                 match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {
                     StreamEnd::Stop => return,
@@ -118,6 +120,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
                 }
             }
         };
+        let failure = SourceError::new(failure.kind, secrets.redact(&failure.message));
         // A camera down for days fails the same way every 30 s: say it once, then at debug level.
         if last_failure.as_deref() == Some(failure.message.as_str()) {
             tracing::debug!(camera = %camera.id, error = %failure.message, "camera failed again");

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use sheetsight_config::{AlertCondition, AlertRule, Config};
 use sheetsight_store::site::AlertRecord;
@@ -23,7 +23,7 @@ use tokio::sync::{broadcast, watch};
 
 use crate::api::{Page, RangeQuery, page};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::{AppState, Notice};
 
 /// Webhook attempts per notice, waiting 1, 2, 4, 8 s between them.
@@ -226,18 +226,23 @@ pub async fn engine(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 pub struct AlertQuery {
     /// `true`: only alerts not yet acknowledged (default), `false`: all in the range.
     pub open: Option<bool>,
-    #[serde(flatten)]
-    pub range: RangeQuery,
+    // Not `#[serde(flatten)]`: flattened fields of a URL query all arrive as strings, and
+    // `limit=10` would be refused as "not a number".
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
 }
 
 pub async fn list(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<AlertQuery>,
+    ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<Page<AlertRecord>>> {
-    let (limit, offset) = q.range.page()?;
+    let range = RangeQuery { from: q.from, to: q.to, limit: q.limit, offset: q.offset, min_minutes: None };
+    let (limit, offset) = range.page()?;
     let open = q.open.unwrap_or(true);
     let (from, to) =
-        if open && q.range.from.is_none() && q.range.to.is_none() { (0, Millis::MAX) } else { q.range.range()? };
+        if open && range.from.is_none() && range.to.is_none() { (0, Millis::MAX) } else { range.range()? };
     let all = state.store.alerts(open, from, to, (offset + limit + 1) as i64, 0).await?;
     Ok(Json(page(all, limit, offset)))
 }

@@ -1,6 +1,6 @@
-//! JSON handlers of `/api/v1`: sessions, machines (timeline, shift figures, stops,
-//! reasons, jobs), the report, users and tokens. Cameras, regions, alerts and live
-//! events have their own modules.
+//! JSON handlers of `/api/v1` about machines (timeline, shift figures, stops, reasons,
+//! jobs) and the report, and what every handler shares (times, ranges, pages). Sessions,
+//! users and tokens, cameras, regions, alerts and live events have their own modules.
 //!
 //! Conventions: times in queries and bodies are RFC 3339 or milliseconds since 1970 UTC;
 //! times in answers are RFC 3339 UTC. Lists take `limit` (default 100, at most 1000) and
@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -19,8 +19,8 @@ use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
 use sheetsight_store::{Millis, StateInterval, Store, now_millis, rfc3339};
 
-use crate::auth::{self, Principal, Role};
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::auth::Principal;
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::{AppState, Notice};
 
 /// Request bodies larger than this are refused with 413.
@@ -32,16 +32,25 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such page or API route (the API is under /api/v1, described at /api/v1/openapi.json)")
 }
 
-/// A time given as RFC 3339 or as milliseconds since 1970 UTC.
+/// The times the API takes: 1970-01-01 to 2100-01-01 UTC, so that no arithmetic on
+/// them can overflow.
+pub const TIMES_MS: std::ops::Range<Millis> = 0..4_102_444_800_000;
+
+/// A time given as RFC 3339 or as milliseconds since 1970 UTC, within [`TIMES_MS`].
 pub fn parse_time(s: &str, name: &str) -> ApiResult<Millis> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    let ms = match s.parse::<i64>() {
+        Ok(ms) => ms,
+        Err(_) => chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{name}`: `{}` is not a time: give RFC 3339 (2026-11-29T06:00:00Z) or ms since 1970",
+                crate::auth::shown(s)
+            ))
+        })?,
+    };
+    if !TIMES_MS.contains(&ms) {
+        return Err(ApiError::bad_request(format!("`{name}` must lie between 1970 and 2100")));
     }
-    chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|_| {
-        ApiError::bad_request(format!(
-            "`{name}`: `{s}` is not a time: give RFC 3339 (2026-11-29T06:00:00Z) or ms since 1970"
-        ))
-    })
+    Ok(ms)
 }
 
 #[derive(Deserialize, Default)]
@@ -58,7 +67,10 @@ impl RangeQuery {
     pub fn range(&self) -> ApiResult<(Millis, Millis)> {
         let now = now_millis();
         let to = self.to.as_deref().map(|t| parse_time(t, "to")).transpose()?.unwrap_or(now);
-        let from = self.from.as_deref().map(|t| parse_time(t, "from")).transpose()?.unwrap_or(to - 86_400_000);
+        let from = match self.from.as_deref() {
+            Some(t) => parse_time(t, "from")?,
+            None => to.saturating_sub(86_400_000).max(0),
+        };
         if from >= to {
             return Err(ApiError::bad_request(format!(
                 "`from` ({}) must be before `to` ({})",
@@ -100,72 +112,8 @@ pub fn page<T>(all: Vec<T>, limit: usize, offset: usize) -> Page<T> {
 pub fn machine_config(config: &Config, id: &str) -> ApiResult<MachineConfig> {
     config.machines.iter().find(|m| m.id == id).cloned().ok_or_else(|| {
         let ids: Vec<&str> = config.machines.iter().map(|m| m.id.as_str()).collect();
-        ApiError::not_found(format!("no machine `{id}`; machines: {}", ids.join(", ")))
+        ApiError::not_found(format!("no machine `{}`; machines: {}", crate::auth::shown(id), ids.join(", ")))
     })
-}
-
-// ---- session ---------------------------------------------------------------------
-
-#[derive(Deserialize)]
-pub struct Login {
-    pub name: String,
-    pub password: String,
-}
-
-#[derive(Serialize)]
-pub struct SessionInfo {
-    pub name: String,
-    pub role: Role,
-    pub via: &'static str,
-    /// Send it as `X-CSRF-Token` with every change made through this session.
-    pub csrf: Option<String>,
-}
-
-pub async fn login(State(state): State<Arc<AppState>>, ApiJson(body): ApiJson<Login>) -> ApiResult<Response> {
-    if let Some(wait) = state.logins.locked_for(&body.name) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed logins for `{}`: try again in {} s", body.name, wait.as_secs() + 1),
-        ));
-    }
-    let user = state.store.user(&body.name).await?;
-    // Verify against a dummy hash for unknown names too, so timing does not tell names;
-    // off the async threads, as a hash takes tens of milliseconds.
-    let hash = match &user {
-        Some(u) => u.password_hash.clone(),
-        None => DUMMY_HASH.get_or_init(|| auth::hash_password("not a password of anyone").unwrap_or_default()).clone(),
-    };
-    let password = body.password.clone();
-    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
-    let Some(user) = user.filter(|_| verified) else {
-        state.logins.failed(&body.name);
-        tracing::warn!(name = %body.name, "failed login");
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong name or password"));
-    };
-    state.logins.succeeded(&body.name);
-    // Expired sessions go at every login.
-    state.store.delete_session("", now_millis()).await?;
-    let token = auth::random_hex(32)?;
-    let csrf = auth::random_hex(16)?;
-    let max_age_s = u64::from(state.config().server.session_hours) * 3600;
-    state.store.put_session(&auth::digest(&token), &user.name, &csrf, now_millis() + max_age_s as i64 * 1000).await?;
-    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
-    let info = SessionInfo { name: user.name, role, via: "session", csrf: Some(csrf) };
-    Ok(([(header::SET_COOKIE, auth::session_cookie(Some(&token), max_age_s))], Json(info)).into_response())
-}
-
-/// A hash checked against when the name is unknown, so that timing does not tell names.
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-pub async fn logout(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> ApiResult<Response> {
-    if let Some(cookie) = auth::cookie_value(&headers, auth::SESSION_COOKIE) {
-        state.store.delete_session(&auth::digest(cookie), now_millis()).await?;
-    }
-    Ok(([(header::SET_COOKIE, auth::session_cookie(None, 0))], StatusCode::NO_CONTENT).into_response())
-}
-
-pub async fn session(Extension(p): Extension<Principal>) -> Json<SessionInfo> {
-    Json(SessionInfo { name: p.name, role: p.role, via: p.via, csrf: p.csrf })
 }
 
 // ---- machines --------------------------------------------------------------------
@@ -226,7 +174,7 @@ pub struct Timeline {
 pub async fn timeline(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Timeline>> {
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
@@ -299,7 +247,7 @@ fn min_minutes(given: Option<f64>) -> ApiResult<f64> {
 pub async fn stops(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Page<StopView>>> {
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
@@ -315,7 +263,7 @@ pub async fn stops(
 pub async fn notes(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<RangeQuery>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<Page<NoteRecord>>> {
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
@@ -383,7 +331,7 @@ fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftW
 pub async fn shift(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
-    Query(q): Query<ShiftQuery>,
+    ApiQuery(q): ApiQuery<ShiftQuery>,
 ) -> ApiResult<Json<ShiftFigures>> {
     let config = state.config();
     let m = machine_config(&config, &id)?;
@@ -434,9 +382,11 @@ pub struct ReasonBody {
 
 fn time_value(v: &serde_json::Value, name: &str) -> ApiResult<Millis> {
     match v {
-        serde_json::Value::Number(n) => {
-            n.as_i64().ok_or_else(|| ApiError::bad_request(format!("`{name}` must be whole milliseconds")))
-        }
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(ms) if TIMES_MS.contains(&ms) => Ok(ms),
+            Some(_) => Err(ApiError::bad_request(format!("`{name}` must lie between 1970 and 2100"))),
+            None => Err(ApiError::bad_request(format!("`{name}` must be whole milliseconds"))),
+        },
         serde_json::Value::String(s) => parse_time(s, name),
         _ => Err(ApiError::bad_request(format!("`{name}` must be an RFC 3339 string or ms since 1970"))),
     }
@@ -508,7 +458,7 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-pub async fn report(State(state): State<Arc<AppState>>, Query(q): Query<ReportQuery>) -> ApiResult<Response> {
+pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
     let config = state.config();
     let now = now_millis();
     let today = chrono::DateTime::from_timestamp_millis(now).map_or(NaiveDate::MIN, |t| t.date_naive());
@@ -551,77 +501,5 @@ pub async fn report(State(state): State<Arc<AppState>>, Query(q): Query<ReportQu
         )
             .into_response()),
         Some(other) => Err(ApiError::bad_request(format!("`format`: `{other}` is not json or csv"))),
-    }
-}
-
-// ---- users and tokens --------------------------------------------------------------
-
-pub async fn users(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<sheetsight_store::site::UserRecord>>> {
-    Ok(Json(state.store.users().await?))
-}
-
-#[derive(Deserialize)]
-pub struct UserBody {
-    pub name: String,
-    pub password: String,
-    pub role: String,
-}
-
-fn role(s: &str) -> ApiResult<Role> {
-    Role::parse(s).ok_or_else(|| ApiError::bad_request(format!("`{s}` is not a role: viewer, operator or admin")))
-}
-
-pub async fn put_user(
-    State(state): State<Arc<AppState>>,
-    ApiJson(body): ApiJson<UserBody>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    auth::check_name(&body.name, "user name")?;
-    auth::check_new_password(&body.password)?;
-    let role = role(&body.role)?;
-    state.store.put_user(&body.name, &auth::hash_password(&body.password)?, role.as_str(), now_millis()).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role}))))
-}
-
-pub async fn delete_user(
-    State(state): State<Arc<AppState>>,
-    Extension(p): Extension<Principal>,
-    Path(name): Path<String>,
-) -> ApiResult<StatusCode> {
-    if p.name == name {
-        return Err(ApiError::conflict("you cannot delete yourself"));
-    }
-    if state.store.delete_user(&name).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("no user `{name}`")))
-    }
-}
-
-pub async fn tokens(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<sheetsight_store::site::TokenRecord>>> {
-    Ok(Json(state.store.tokens().await?))
-}
-
-#[derive(Deserialize)]
-pub struct TokenBody {
-    pub name: String,
-    pub role: String,
-}
-
-pub async fn create_token(
-    State(state): State<Arc<AppState>>,
-    ApiJson(body): ApiJson<TokenBody>,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    auth::check_name(&body.name, "token name")?;
-    let role = role(&body.role)?;
-    let token = format!("sst_{}", auth::random_hex(24)?);
-    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), now_millis()).await?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role, "token": token}))))
-}
-
-pub async fn delete_token(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> ApiResult<StatusCode> {
-    if state.store.delete_token(&name).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::not_found(format!("no token `{name}`")))
     }
 }

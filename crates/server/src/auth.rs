@@ -64,45 +64,6 @@ pub struct Principal {
     pub csrf: Option<String>,
 }
 
-/// Failed logins per user name: after [`LoginGuard::MAX_FAILURES`] within
-/// [`LoginGuard::WINDOW`], the name is refused for [`LoginGuard::LOCKOUT`] after its last
-/// failure, whatever password comes. In memory: a restart forgets it.
-#[derive(Default)]
-pub struct LoginGuard(std::sync::Mutex<std::collections::HashMap<String, Vec<std::time::Instant>>>);
-
-impl LoginGuard {
-    pub const MAX_FAILURES: usize = 5;
-    pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
-    pub const LOCKOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-    fn recent(&self, name: &str) -> Vec<std::time::Instant> {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.entry(name.to_lowercase()).or_default();
-        entry.retain(|t| t.elapsed() < Self::WINDOW);
-        entry.clone()
-    }
-
-    /// How long `name` is still locked out, if it is.
-    pub fn locked_for(&self, name: &str) -> Option<std::time::Duration> {
-        let recent = self.recent(name);
-        let last = recent.last().filter(|_| recent.len() >= Self::MAX_FAILURES)?;
-        Self::LOCKOUT.checked_sub(last.elapsed()).filter(|d| !d.is_zero())
-    }
-
-    pub fn failed(&self, name: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(name.to_lowercase()).or_default().push(std::time::Instant::now());
-        if map.len() > 10_000 {
-            // Names tried by a scan: keep memory bounded.
-            map.retain(|_, v| v.last().is_some_and(|t| t.elapsed() < Self::WINDOW));
-        }
-    }
-
-    pub fn succeeded(&self, name: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(&name.to_lowercase());
-    }
-}
-
 /// Random bytes as hex (tokens, CSRF tokens, passwords); an error rather than a weak
 /// secret when the operating system gives no randomness.
 pub fn random_hex(bytes: usize) -> ApiResult<String> {
@@ -133,11 +94,53 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-pub fn check_new_password(password: &str) -> ApiResult<()> {
-    if password.chars().count() < 10 {
-        return Err(ApiError::bad_request("a password needs at least 10 characters"));
+/// Hashes off the async threads (an argon2 hash takes tens of milliseconds).
+pub async fn hash_password_off_thread(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| internal(format!("hashing a password: {e}")))?
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// A new password for the user `name`: 10 to 128 characters, not only spaces, not one
+/// character repeated, not the user's name.
+pub fn check_new_password(password: &str, name: &str) -> ApiResult<()> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(ApiError::bad_request(format!("a password needs at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(ApiError::bad_request(format!("a password has at most {MAX_PASSWORD_CHARS} characters")));
+    }
+    if password.trim().is_empty() {
+        return Err(ApiError::bad_request("a password must not be only spaces"));
+    }
+    let mut distinct = password.chars().collect::<Vec<_>>();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 3 {
+        return Err(ApiError::bad_request("a password needs at least three different characters"));
+    }
+    // What is left without the name must still be a password: `otto-otto-1` is not.
+    let name = name.to_lowercase();
+    let rest = if name.is_empty() { password.to_lowercase() } else { password.to_lowercase().replace(&name, "") };
+    let mut left: Vec<char> = rest.chars().filter(|c| c.is_alphanumeric()).collect();
+    left.sort_unstable();
+    left.dedup();
+    if left.len() < 3 && rest.chars().count() < chars {
+        return Err(ApiError::bad_request("a password must not be made of the user's name"));
     }
     Ok(())
+}
+
+/// `s` as it may appear in a message or a log line: control characters escaped, at
+/// most 40 characters.
+pub fn shown(s: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    let escaped: String = s.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    if s.chars().count() > MAX_CHARS { format!("{escaped}…") } else { escaped }
 }
 
 pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
@@ -147,7 +150,10 @@ pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!("`{name}` is not a valid {what}: use 1-64 letters, digits, - _ . @")))
+        Err(ApiError::bad_request(format!(
+            "`{}` is not a valid {what}: use 1-64 letters, digits, - _ . @",
+            shown(name)
+        )))
     }
 }
 
@@ -161,7 +167,7 @@ pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiE
         Ok(p) if !p.is_empty() => (p, false),
         _ => (random_hex(8)?, true),
     };
-    check_new_password(&password)
+    check_new_password(&password, "admin")
         .map_err(|e| ApiError::bad_request(format!("SHEETSIGHT_ADMIN_PASSWORD: {}", e.message)))?;
     state.store.put_user("admin", &hash_password(&password)?, Role::Admin.as_str(), now_millis()).await?;
     tracing::info!("created the first user `admin`");
@@ -170,7 +176,7 @@ pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiE
 
 /// Sets (or creates) `admin` with `password`.
 pub async fn set_admin_password(state: &AppState, password: &str) -> Result<(), ApiError> {
-    check_new_password(password)?;
+    check_new_password(password, "admin")?;
     state.store.put_user("admin", &hash_password(password)?, Role::Admin.as_str(), now_millis()).await?;
     Ok(())
 }
@@ -189,7 +195,13 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
 /// The principal of a request, if its cookie or token is valid.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
     if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+        // The scheme is case-insensitive (RFC 9110 11.1): `bearer` is `Bearer`.
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
         let Some(token) = token.filter(|t| !t.is_empty()) else {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
@@ -243,6 +255,17 @@ pub async fn authorize(State(state): State<Arc<AppState>>, mut req: Request, nex
     next.run(req).await
 }
 
+/// Answers of the API are never cached: some carry secrets (a new token, a CSRF token),
+/// and all are live figures.
+pub async fn no_store(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut response = next.run(req).await;
+    if api {
+        response.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
 /// `Set-Cookie` for a new session (or, with `None`, one that ends it).
 pub fn session_cookie(token: Option<&str>, max_age_s: u64) -> String {
     match token {
@@ -265,7 +288,12 @@ mod tests {
         assert_ne!(hash_password("same").expect("hash"), hash_password("same").expect("hash"), "salted");
         assert_eq!(random_hex(16).expect("random").len(), 32);
         assert_eq!(digest("abc").len(), 64);
-        assert!(check_new_password("short").is_err() && check_new_password("long enough!").is_ok());
+        assert!(check_new_password("short", "otto").is_err() && check_new_password("long enough!", "otto").is_ok());
+        for weak in ["          ", "aaaaaaaaaaaa", "abababababab", "ottootto12", &"x1".repeat(100)] {
+            assert!(check_new_password(weak, "ottootto").is_err(), "{weak}");
+        }
+        assert_eq!(shown("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        assert_eq!(shown(&"x".repeat(300)).chars().count(), 41);
         assert!(check_name("otto", "user name").is_ok() && check_name("a b", "user name").is_err());
     }
 

@@ -47,19 +47,12 @@ pub struct CameraInfo {
     pub frame_height_px: Option<u32>,
 }
 
-/// A source as it may be shown: URLs lose their user, password and query.
+/// A source as viewers see it: a URL's public form (no user info, query or fragment);
+/// a file's name without the server's folders.
 pub fn public_source(camera: &CameraConfig) -> String {
     match &camera.source {
         SourceSpec::File(p) => p.file_name().map_or_else(|| "file".into(), |f| f.to_string_lossy().into_owned()),
-        SourceSpec::Url(u) => match u.split_once("://") {
-            Some((scheme, rest)) => {
-                let rest = rest.split(['?', '#']).next().unwrap_or_default();
-                let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                format!("{scheme}://{host}/{path}")
-            }
-            None => "(url)".into(),
-        },
+        SourceSpec::Url(_) => camera.public_source(),
     }
 }
 
@@ -91,7 +84,7 @@ pub async fn cameras(State(state): State<Arc<AppState>>) -> Json<Vec<CameraInfo>
 pub fn known_camera(state: &AppState, id: &str) -> ApiResult<CameraStatus> {
     state.service.status(id).ok_or_else(|| {
         let ids: Vec<String> = state.config().cameras.iter().map(|c| c.id.clone()).collect();
-        ApiError::not_found(format!("no camera `{id}`; cameras: {}", ids.join(", ")))
+        ApiError::not_found(format!("no camera `{}`; cameras: {}", crate::auth::shown(id), ids.join(", ")))
     })
 }
 
@@ -183,7 +176,7 @@ mod tests {
         let url = |u: &str| CameraConfig::new("c", SourceSpec::Url(u.into()), None);
         assert_eq!(public_source(&url("rtsp://admin:pa@ss@10.0.0.5:554/s1?token=x")), "rtsp://10.0.0.5:554/s1");
         assert_eq!(public_source(&url("http://user@cam/mjpeg")), "http://cam/mjpeg");
-        assert_eq!(public_source(&url("rtsp://cam")), "rtsp://cam/");
+        assert_eq!(public_source(&url("rtsp://cam")), "rtsp://cam");
         let file = CameraConfig::new("c", SourceSpec::File("/srv/videos/secret-dir/a.mp4".into()), None);
         assert_eq!(public_source(&file), "a.mp4");
     }

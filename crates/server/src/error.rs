@@ -34,13 +34,14 @@ impl ApiError {
     }
 }
 
+/// The database's own text stays in the server's log: an answer says what was being done.
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "history");
         if e.kind == sheetsight_store::StoreErrorKind::Conflict {
-            return Self::conflict(e.to_string());
+            return Self::conflict(format!("{}: it exists already", e.what));
         }
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("history: {e}"))
+        tracing::error!(error = %e, "history");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("history: {} failed (the server's log says why)", e.what))
     }
 }
 
@@ -68,6 +69,24 @@ where
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Self(v)),
             Err(r) => Err(ApiError::new(r.status(), format!("the request body: {}", r.body_text()))),
+        }
+    }
+}
+
+/// A URL query whose rejection answers in the API's error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(r) => Err(ApiError::new(r.status(), format!("the query: {}", r.body_text()))),
         }
     }
 }

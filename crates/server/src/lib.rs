@@ -23,14 +23,19 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod camera_view;
+pub mod connections;
 pub mod error;
 pub mod floor;
 pub mod live;
+pub mod login_limits;
 pub mod metrics;
 pub mod openapi;
+pub mod password_check;
 pub mod regions;
 pub mod routes;
+pub mod session;
 pub mod ui;
+pub mod users;
 
 /// Something people or other systems did, or an alert: sent to the dashboard (SSE) and
 /// to MQTT beside the analysis events.
@@ -54,7 +59,7 @@ pub struct AppState {
     /// Serialises rewrites of the configuration file.
     pub config_write: tokio::sync::Mutex<()>,
     pub jpegs: camera_view::JpegCache,
-    pub logins: auth::LoginGuard,
+    pub logins: session::Logins,
     /// Turns true when the server stops: live streams end on it.
     pub stopping: watch::Receiver<bool>,
 }
@@ -92,6 +97,8 @@ pub enum ServerError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("cannot create the first user: {0}")]
     FirstAdmin(String),
+    #[error("cannot prepare password checks: {0}")]
+    Logins(String),
 }
 
 /// A running web server.
@@ -111,9 +118,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/assets/{file}", get(ui::asset))
         .route("/metrics", get(metrics::scrape))
         .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/login", post(api::login))
-        .route("/api/v1/logout", post(api::logout))
-        .route("/api/v1/session", get(api::session))
+        .route("/api/v1/login", post(session::login))
+        .route("/api/v1/logout", post(session::logout))
+        .route("/api/v1/session", get(session::session))
         .route("/api/v1/overview", get(floor::overview))
         .route("/api/v1/events", get(live::events))
         .route("/api/v1/machines", get(api::machines))
@@ -132,11 +139,13 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/report", get(api::report))
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
-        .route("/api/v1/users", get(api::users).post(api::put_user))
-        .route("/api/v1/users/{name}", delete(api::delete_user))
-        .route("/api/v1/tokens", get(api::tokens).post(api::create_token))
-        .route("/api/v1/tokens/{name}", delete(api::delete_token));
+        .route("/api/v1/users", get(users::users).post(users::put_user))
+        .route("/api/v1/users/{name}", delete(users::delete_user))
+        .route("/api/v1/tokens", get(users::tokens).post(users::create_token))
+        .route("/api/v1/tokens/{name}", delete(users::delete_token));
     api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
+        .layer(axum::middleware::from_fn(auth::no_store))
+        .layer(axum::middleware::from_fn(connections::request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .fallback(api::not_found)
         .with_state(state)
@@ -156,7 +165,7 @@ impl Server {
             notices: o.notices,
             config_write: tokio::sync::Mutex::new(()),
             jpegs: camera_view::JpegCache::default(),
-            logins: auth::LoginGuard::default(),
+            logins: session::Logins::new().map_err(|e| ServerError::Logins(e.message))?,
         });
         let first_admin_password = match &o.admin_password {
             Some(p) => {
@@ -173,17 +182,8 @@ impl Server {
         tasks.push(tokio::spawn(floor::refresh_loop(state.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(alerts::engine(state.clone(), stop_rx.clone())));
         let app = router(state.clone());
-        let mut shutdown = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    let _ = shutdown.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "the web server stopped");
-            }
-        }));
+        let limits = connections::ConnectionLimits::from(&state.config().server);
+        tasks.push(tokio::spawn(connections::serve(listener, app, limits, stop_rx.clone())));
         tracing::info!(%addr, "web server listening");
         Ok(Self { addr, first_admin_password, state, stop, tasks })
     }

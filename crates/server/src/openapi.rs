@@ -226,7 +226,7 @@ fn details(method: &str, path: &str) -> (Vec<Value>, Option<Value>, &'static str
             vec![],
             json_body(obj(
                 &["name", "password", "role"],
-                json!({"name": {"type": "string"}, "password": {"type": "string", "minLength": 10},
+                json!({"name": {"type": "string"}, "password": {"type": "string", "minLength": 10, "maxLength": 128},
                 "role": {"enum": ["viewer", "operator", "admin"]}}),
             )),
             "201",
@@ -263,7 +263,11 @@ pub fn build() -> Value {
         }
         responses.insert(status.into(), ok);
         let error = json!({"description": "error", "content": {"application/json": {"schema": reference("Error")}}});
-        responses.insert("4XX".into(), error);
+        responses.insert("4XX".into(), error.clone());
+        if route.path == "/api/v1/login" {
+            // Every password check is taken: try again in a second (Retry-After).
+            responses.insert("503".into(), error);
+        }
         let mut op = json!({
             "summary": route.summary,
             "tags": [route.tag],

@@ -157,12 +157,33 @@ pub fn rewrite(text: &str, camera: &str, machines: &[MachineRegions]) -> Result<
     Ok(doc.to_string())
 }
 
-/// Replaces `path` with `text`: written beside it, synced, renamed over it; the old file
-/// is kept as `<name>.bak`.
+/// Replaces `path` with `text`: written beside it with the old file's mode and owner (it
+/// may hold camera passwords: a `0600` file stays `0600`), synced, renamed over it; the
+/// old file is kept as `<name>.bak` (with its mode too).
 pub fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("toml.saving");
+    let old = std::fs::metadata(path).ok();
     {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Never wider than the old file while it is being written.
+            options.mode(
+                old.as_ref().map_or(0o600, |m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777),
+            );
+        }
+        let mut f = options.open(&tmp)?;
+        if let Some(old) = &old {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::MetadataExt;
+                // The owner may stay only for root; the mode always (umask ignored).
+                let _ = std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()));
+            }
+            f.set_permissions(old.permissions())?;
+        }
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
     }
@@ -192,10 +213,16 @@ pub async fn put_regions(
     }
     let text = rewrite(old.text(), &camera, &body.machines).map_err(ApiError::bad_request)?;
     let new = sheetsight_config::parse(&old.path, &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let Some((_, frame)) = &status.frame {
-        new.check_frame_sizes(&camera, frame.width_px(), frame.height_px())
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    }
+    // Regions are checked against the frame size; without a frame there is nothing to
+    // check them against, so nothing is saved.
+    let Some((_, frame)) = &status.frame else {
+        return Err(ApiError::conflict(format!(
+            "camera `{camera}` has not sent a frame yet, so its regions cannot be checked against its picture: \
+             save them once it streams"
+        )));
+    };
+    new.check_frame_sizes(&camera, frame.width_px(), frame.height_px())
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let path = old.path.clone();
     let written = tokio::task::spawn_blocking(move || replace_file(&path, &text)).await;
     match written {

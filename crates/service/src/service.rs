@@ -167,7 +167,7 @@ impl<S: Store> Service<S> {
                 .map_err(|e| ServiceError::Worker { camera: camera.id.clone(), message: e.to_string() })?;
             let link = WorkerLink { tx, progress: progress.clone() };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
-            tracing::info!(camera = %camera.id, source = %camera.source_for_display(), "camera started");
+            tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");
             cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress: progress.clone() });
             links.push(CameraLink { id: camera.id.clone(), status, progress, pending });
         }

@@ -18,6 +18,7 @@ use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 
+pub mod data_dir;
 pub mod error;
 pub mod report;
 pub mod site;

@@ -117,9 +117,10 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// The user of `name`, in any case (`Admin` finds `admin`).
     pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
         let row: Option<UserRow> =
-            sqlx::query_as("SELECT name, password_hash, role, created_ms FROM app_user WHERE name = ?")
+            sqlx::query_as("SELECT name, password_hash, role, created_ms FROM app_user WHERE name = ? COLLATE NOCASE")
                 .bind(name)
                 .fetch_optional(self.pool())
                 .await
@@ -134,6 +135,24 @@ impl SqliteStore {
                 .await
                 .map_err(StoreError::io("reading users"))?;
         Ok(rows.into_iter().map(user).collect())
+    }
+
+    pub async fn admin_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM app_user WHERE role = 'admin'")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::io("counting admins"))?;
+        Ok(n)
+    }
+
+    /// Ends every session of `name` (its password changed).
+    pub async fn delete_sessions_of(&self, name: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM app_session WHERE user_name = ?")
+            .bind(name)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::io("ending a user's sessions"))?;
+        Ok(done.rows_affected())
     }
 
     /// Deletes a user and its sessions; false if there was none.

@@ -34,7 +34,8 @@ impl SqliteStore {
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(DATABASE_FILE);
         let what = format!("opening {}", path.display());
-        std::fs::create_dir_all(data_dir).map_err(|e| StoreError::new(StoreErrorKind::Open, &what, e))?;
+        crate::data_dir::create_private(data_dir, &path)
+            .map_err(|e| StoreError::new(StoreErrorKind::Open, &what, e))?;
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
