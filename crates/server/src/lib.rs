@@ -1,6 +1,7 @@
 //! SheetSight's web side: the dashboard (embedded assets), the REST API under `/api/v1`
 //! with its OpenAPI document, live events (SSE), camera views, the region editor,
-//! alerts, users and roles, and Prometheus metrics.
+//! alerts, users and roles, and Prometheus metrics; served through [`connections`],
+//! which bounds connections and cuts off slow clients.
 //!
 //! The server reads the running service through a [`ServiceHandle`] and the history
 //! through the [`SqliteStore`]; it never blocks the analysis (live events reach it

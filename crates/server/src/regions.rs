@@ -3,9 +3,10 @@
 //!
 //! A save rewrites only the `roi` values it changes (`toml_edit` keeps every comment,
 //! key order and format of the rest), checks the whole new file exactly as `sheetsight
-//! run` would plus every region against the camera's frame size, then replaces the file
-//! atomically (write beside, fsync, rename; the previous version stays as `.bak`) and
-//! hands the new machines to the camera's worker: no restart.
+//! run` would plus every region against the camera's frame size (no save before the
+//! camera's first frame), then replaces the file atomically (write beside with the old
+//! file's mode, fsync, rename; the previous version stays as `.bak`) and hands the new
+//! machines to the camera's worker: no restart.
 
 use std::io::Write;
 use std::path::Path;
