@@ -75,7 +75,7 @@ pub trait LiveSource: Send {
         None
     }
 
-    /// Codec and size, for logs.
+    /// Codec and size, for logs; built from the camera's public source, never its secrets.
     fn describe(&self) -> String;
 }
 

@@ -112,7 +112,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             ),
             Ok(Err(e)) => e,
             Ok(Ok(mut source)) => {
-                tracing::info!(camera = %camera.id, source = %secrets.redact(&source.describe()), "connected");
+                tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
                 last_failure = None;
                 match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {
                     StreamEnd::Stop => return,

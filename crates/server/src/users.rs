@@ -101,13 +101,8 @@ pub async fn create_token(
     auth::check_name(&body.name, "token name")?;
     let role = role(&body.role)?;
     let token = format!("sst_{}", auth::random_hex(24)?);
-    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), now_millis()).await.map_err(|e| {
-        if e.kind == sheetsight_store::StoreErrorKind::Conflict {
-            ApiError::conflict(format!("a token named `{}` exists already: revoke it first", body.name))
-        } else {
-            e.into()
-        }
-    })?;
+    // A taken name is a 409 "storing an API token: it exists already" (ApiError's From).
+    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), now_millis()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role, "token": token}))))
 }
 
