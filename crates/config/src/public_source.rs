@@ -56,7 +56,6 @@ impl Secrets {
                 found.push(url.clone());
             }
             if let Some((_, rest)) = url.split_once("://") {
-                let host_and_path = public.split_once("://").map_or("", |(_, h)| h);
                 // What may be user info: everything before the last `@`.
                 if let Some(at) = rest.rfind('@') {
                     let userinfo = &rest[..at];
@@ -65,17 +64,17 @@ impl Secrets {
                         userinfo.split_once(':').map(|(u, p)| [u.to_string(), p.to_string()]).into_iter().flatten(),
                     );
                 }
-                // Query and fragment: everything from the first `?` or `#` after the host.
-                let host_start = rest.find(host_and_path).unwrap_or(0);
-                if let Some(q) = rest[host_start..].find(['?', '#']) {
-                    let tail = &rest[host_start + q + 1..];
+                // Query and fragment: everything from the first `?` or `#` (in a password
+                // holding one, that takes a piece of the password too: more is hidden).
+                if let Some(q) = rest.find(['?', '#']) {
+                    let tail = &rest[q + 1..];
                     found.push(tail.to_string());
                     // Values only: `user`, `token` and `password` are words of messages too.
                     let pairs = tail.split(['&', '#', ';']);
                     found.extend(pairs.map(|kv| kv.split_once('=').map_or(kv, |(_, v)| v).to_string()));
                 }
                 // An unreadable URL (`***`): all of it after the scheme.
-                if host_and_path == "***" {
+                if public.ends_with("://***") {
                     found.push(rest.to_string());
                 }
             }
@@ -87,7 +86,7 @@ impl Secrets {
         found.extend(decoded);
         found.retain(|s| s.chars().count() >= Self::MIN_CHARS);
         // Longest first, so that a secret's pieces do not break it up before it is found.
-        found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        found.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         found.dedup();
         Self(found)
     }

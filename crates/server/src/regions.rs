@@ -169,11 +169,9 @@ pub fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
-            use std::os::unix::fs::OpenOptionsExt;
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
             // Never wider than the old file while it is being written.
-            options.mode(
-                old.as_ref().map_or(0o600, |m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777),
-            );
+            options.mode(old.as_ref().map_or(0o600, |m| m.permissions().mode() & 0o777));
         }
         let mut f = options.open(&tmp)?;
         if let Some(old) = &old {
