@@ -16,6 +16,8 @@ use sheetsight_vision::event::Event;
 pub struct FieldOptions {
     pub set: SceneSet,
     pub scenes: usize,
+    /// Index of the first scene taken.
+    pub first: usize,
     pub seconds: f64,
     /// Where the videos are kept (and reused); a temporary folder when `None`.
     pub material: Option<PathBuf>,
@@ -84,7 +86,7 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     let dir = o.material.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!("sheetsight-field-{}-{}", o.set.as_str(), std::process::id()))
     });
-    let scenes: Vec<(FieldScene, Scene)> = field_scenes(o.set, o.scenes, o.seconds)
+    let scenes: Vec<(FieldScene, Scene)> = field_scenes(o.set, o.first..o.first + o.scenes, o.seconds)
         .into_iter()
         .map(|f| {
             let scene = Scene::generate(&f.spec);
@@ -122,8 +124,8 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
         o.set.as_str(),
         scenes.len(),
         o.seconds,
-        o.set.first_seed(),
-        o.set.first_seed() + scenes.len() as u64 - 1
+        o.set.first_seed() + o.first as u64,
+        o.set.first_seed() + (o.first + scenes.len()) as u64 - 1
     );
     println!("{:<15} {:<72} {:>7} {:>7} {:>9}", "scene", "", "lamp %", "state %", "stroke F1");
     let mut changes = Vec::new();

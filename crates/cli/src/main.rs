@@ -210,6 +210,9 @@ enum Command {
         /// Scenes of the field set (the validation figures are quoted on 20).
         #[arg(long, default_value_t = 20)]
         scenes: usize,
+        /// The field set's first scene to take (scenes `first` to `first + scenes - 1`).
+        #[arg(long, default_value_t = 0)]
+        first: usize,
         /// Seconds per field scene.
         #[arg(long, default_value_t = 180.0)]
         seconds: f64,
@@ -271,13 +274,13 @@ fn main() -> std::process::ExitCode {
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
         }
-        Command::Accuracy { set: Some(set), scenes, seconds, material, render_only, .. } => {
+        Command::Accuracy { set: Some(set), scenes, first, seconds, material, render_only, .. } => {
             let set = if set == "dev" {
                 sheetsight_sim::field::SceneSet::Development
             } else {
                 sheetsight_sim::field::SceneSet::Validation
             };
-            field_accuracy::run(&field_accuracy::FieldOptions { set, scenes, seconds, material, render_only })
+            field_accuracy::run(&field_accuracy::FieldOptions { set, scenes, first, seconds, material, render_only })
         }
         Command::Accuracy { set: None, minutes, width, height, seed, keep, .. } => {
             offline::accuracy(minutes, width, height, seed, keep)

@@ -24,10 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .map(|((s, c), (u, v))| format!("{s:.0}/{c:.0}({u:+.0},{v:+.0})"))
                 .collect();
             println!(
-                "{:7.2} g={:.0} x{:.2} s=[{}] lit={} modes={:?} d=[{}]",
+                "{:7.2} g={:.0} x{:.2} sh={:?} s=[{}] lit={} modes={:?} d=[{}]",
                 f.t_s,
                 g.luma,
                 g.exposure_gain,
+                sl.last_shift_px(),
                 s.join(" "),
                 lit.join(""),
                 sl.modes().iter().map(|m| m.map_or("-", |m| m.as_str())).collect::<Vec<_>>(),

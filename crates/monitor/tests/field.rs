@@ -17,7 +17,7 @@ fn field_scenes_are_read_within_the_regression_floor() {
     sheetsight_testkit::require_program("ffmpeg", &["-version"], "ffmpeg");
     let seconds = 60.0;
     let dir = tempfile::tempdir().expect("tempdir");
-    let fields = field_scenes(SceneSet::Development, 4, seconds);
+    let fields = field_scenes(SceneSet::Development, 0..4, seconds);
     let scenes: Vec<Scene> = fields.iter().map(|f| Scene::generate(&f.spec)).collect();
     let jobs: Vec<_> = fields.iter().zip(&scenes).collect();
     std::thread::scope(|scope| {

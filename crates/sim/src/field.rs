@@ -100,9 +100,9 @@ pub fn field_scene(set: SceneSet, index: usize, duration_s: f64) -> FieldScene {
     FieldScene { id, spec: SceneSpec { width_px, height_px, fps, duration_s, seed, nuisances, machines }, encoding }
 }
 
-/// The first `count` scenes of `set`.
-pub fn field_scenes(set: SceneSet, count: usize, duration_s: f64) -> Vec<FieldScene> {
-    (0..count).map(|i| field_scene(set, i, duration_s)).collect()
+/// Scenes `indices` of `set`.
+pub fn field_scenes(set: SceneSet, indices: std::ops::Range<usize>, duration_s: f64) -> Vec<FieldScene> {
+    indices.map(|i| field_scene(set, i, duration_s)).collect()
 }
 
 #[cfg(test)]
@@ -112,8 +112,8 @@ mod tests {
 
     #[test]
     fn the_sets_are_disjoint_and_cover_the_field() {
-        let dev = field_scenes(SceneSet::Development, 24, 180.0);
-        let val = field_scenes(SceneSet::Validation, 24, 180.0);
+        let dev = field_scenes(SceneSet::Development, 0..24, 180.0);
+        let val = field_scenes(SceneSet::Validation, 0..24, 180.0);
         assert!(dev.iter().all(|d| val.iter().all(|v| v.spec.seed != d.spec.seed)));
         let all: Vec<&FieldScene> = dev.iter().chain(&val).collect();
         for (w, fps) in [(1280, 10.0), (1280, 15.0), (1920, 10.0), (1920, 15.0)] {

@@ -13,7 +13,8 @@
 //!    brightest lit level of the tower's other lamps. Until both levels have been seen,
 //!    the tower ([`TowerHints`]) says which one a single level is when it can (a lit
 //!    lens stands far above every unlit lens of its tower), else an absolute prior;
-//!    while a shadow lies on the whole tower no level is learnt.
+//!    while a shadow lies on the whole tower, or something stands at it (the guard
+//!    fired within the last second), no level is learnt.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
@@ -197,6 +198,11 @@ pub struct TowerHints {
     /// Every other lamp that is unlit reads darker than its level in this frame: a
     /// shadow lies on the tower. No new level is learnt then.
     pub shadowed: bool,
+    /// Something stands at the tower: the guard blocked one of its lamps in this frame
+    /// or within [`crate::stack_light::OCCLUDER_SETTLE_S`]. What the lenses show then
+    /// may be the occluder (a sleeve, a face) wherever the guard's cells missed it, so
+    /// no new level is learnt either.
+    pub occluded: bool,
 }
 
 /// Splits a lamp's brightness score into on and off, following slow drift.
@@ -294,6 +300,9 @@ impl OnOffClassifier {
     /// the current sample says the same (a first level may have been a neighbour's
     /// glow, not yet learnt).
     fn relabel_from_tower(&mut self, score: f32) {
+        if self.tower.occluded {
+            return;
+        }
         match (self.off_level, self.on_level) {
             (Some(off), None) if self.clearly_lit(off) && self.clearly_lit(score) => {
                 self.on_level = Some(off);
@@ -349,8 +358,8 @@ impl OnOffClassifier {
             (None, None) if on => self.on_level = Some(score),
             (None, None) => self.off_level = Some(score),
             // A shadow on the whole tower: no new level is learnt from it.
-            (Some(_), None) if self.tower.shadowed => on = false,
-            (None, Some(_)) if self.tower.shadowed => on = true,
+            (Some(_), None) if self.tower.shadowed || self.tower.occluded => on = false,
+            (None, Some(_)) if self.tower.shadowed || self.tower.occluded => on = true,
             (Some(off), None) if on => {
                 if self.may_be_lit(score) && self.confirm_new_level(score, self.new_level_contrast(score)) {
                     self.on_level = Some(score);
@@ -771,7 +780,13 @@ mod tests {
 
     /// Other lamps of the tower: unlit lenses at about 90, one lamp lit at 230.
     fn tower(shadowed: bool) -> TowerHints {
-        TowerHints { lit: Some(230.0), unlit_at_most: Some(95.0), unlit_at_least: Some(85.0), shadowed }
+        TowerHints {
+            lit: Some(230.0),
+            unlit_at_most: Some(95.0),
+            unlit_at_least: Some(85.0),
+            shadowed,
+            occluded: false,
+        }
     }
 
     #[test]
@@ -810,6 +825,24 @@ mod tests {
         let changes = run_in_tower(30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
+    }
+
+    #[test]
+    fn an_occluder_teaches_no_level() {
+        // Unlit at 164 (a bright yellow lens), never lit. A person's dark sleeve covers
+        // it for half a second while the guard fires on the tower's other lamps only;
+        // taking 51 for the unlit level would make 164 "lit" once the person has gone.
+        let sleeve = |t: f64| (10.0..10.5).contains(&t);
+        let at_tower = |t: f64| (9.8..11.5).contains(&t);
+        // The other lenses tell nothing about 164: one of them is as bright.
+        let quiet = TowerHints { lit: Some(230.0), unlit_at_most: Some(170.0), ..TowerHints::default() };
+        let hints = |t: f64| TowerHints { occluded: at_tower(t), ..quiet };
+        let changes = run_in_tower(30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, hints);
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
+        // The premise: without the guard's word the sleeve is learnt as the unlit level.
+        let unguarded = run_in_tower(30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, |_| quiet);
+        assert_eq!(unguarded.last().map(|c| c.1), Some(LampMode::Steady), "{unguarded:?}");
     }
 
     #[test]

@@ -4,10 +4,16 @@
 //! around the lamps. The guard watches small cells beside every lamp and above and below
 //! the column. Each cell's mean luma is divided by the frame's global luma, so a room
 //! light switched on or a slow drift changes nothing; each cell keeps one reference for
-//! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. A cell
-//! that departs from both references by more than [`GuardTuning::max_deviation`] is
-//! blocked, and so is every lamp next to it; a lamp whose cells are half that far off
-//! is blocked too when its neighbour in the column is.
+//! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. The
+//! "lit" look is learnt the first time the lamp lights, also when its glow moves the
+//! cells far: in that very frame every cell of the lamp must have brightened, taken on
+//! the lamp's colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region
+//! gained (glow fades with distance; a person arriving covers one side first and
+//! changes lens and wall alike). A cell that departs from both references by more than
+//! [`GuardTuning::max_deviation`] is blocked, and so is every lamp next to it; a lamp
+//! whose cells are half that far off is blocked too when its neighbour in the column
+//! is. Limit: a lamp's first glow on the cells of the lamp next to it is judged against
+//! that lamp's looks only, and can fire them once.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
@@ -43,6 +49,10 @@ struct Cell {
     lamp: usize,
     /// Reference look, indexed by the lamp being lit.
     reference: [Option<Look>; 2],
+    /// Its lamp's on/off (0/1) in the previous frame.
+    last_lit: Option<usize>,
+    /// Its lamp's colour in the (Cb, Cr) plane; zero for white.
+    lamp_chroma: (f32, f32),
     blocked_since_s: Option<f64>,
     blocked_value: Look,
 }
@@ -63,6 +73,13 @@ impl Look {
         luma.max(chroma)
     }
 
+    /// Could `self` be `unlit` with a lamp of colour `lamp_chroma` (unit (Cb, Cr), zero
+    /// for white) shining on it: brighter, and its colour moved toward the lamp's?
+    fn lit_by(&self, unlit: &Look, lamp_chroma: (f32, f32)) -> bool {
+        let toward = (self.u - unlit.u) * lamp_chroma.0 + (self.v - unlit.v) * lamp_chroma.1;
+        self.relative_luma > unlit.relative_luma && toward >= 0.0
+    }
+
     fn approach(&mut self, target: &Look, alpha: f32) {
         self.relative_luma += alpha * (target.relative_luma - self.relative_luma);
         self.u += alpha * (target.u - self.u);
@@ -80,7 +97,17 @@ pub struct OcclusionGuard {
     /// Per lamp, reused every frame: blocked, and half disturbed.
     blocked: Vec<bool>,
     disturbed: Vec<bool>,
+    /// Per cell and per lamp, reused every frame: the cells' looks, and whether every
+    /// cell of the lamp may show its first glow.
+    looks: Vec<Look>,
+    first_glow: Vec<bool>,
+    /// Each lamp region's mean luma in the previous frame.
+    last_lamp_luma: Vec<f32>,
 }
+
+/// A lamp's first glow raises a guard cell (1.5 region widths out) by at most this
+/// share of what the lamp itself rose.
+const MAX_GLOW_SHARE: f32 = 0.5;
 
 impl OcclusionGuard {
     /// Places guard cells around the lamps' bounding boxes (top to bottom order).
@@ -111,6 +138,8 @@ impl OcclusionGuard {
                         roi,
                         lamp: i,
                         reference: [None, None],
+                        last_lit: None,
+                        lamp_chroma: (0.0, 0.0),
                         blocked_since_s: None,
                         blocked_value: Look::default(),
                     });
@@ -125,7 +154,19 @@ impl OcclusionGuard {
             last_distances: Vec::new(),
             blocked: vec![false; n],
             disturbed: vec![false; n],
+            looks: Vec::new(),
+            first_glow: Vec::new(),
+            last_lamp_luma: Vec::new(),
         }
+    }
+
+    /// Tells the guard each lamp's colour (unit (Cb, Cr), zero for white), so that a
+    /// lamp's first glow on its cells is told from something new in front of them.
+    pub fn with_lamp_chroma(mut self, lamp_chroma: &[(f32, f32)]) -> Self {
+        for cell in &mut self.cells {
+            cell.lamp_chroma = lamp_chroma.get(cell.lamp).copied().unwrap_or((0.0, 0.0));
+        }
+        self
     }
 
     /// Each cell's distance from its reference in the last frame (1 = threshold), lamp
@@ -137,18 +178,31 @@ impl OcclusionGuard {
 
     /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
     /// frame's overall look. Returns, per lamp, whether it is blocked.
-    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamp_lit: &[bool]) -> &[bool] {
+    /// `lamp_luma[i]` is the mean luma of lamp i's region in this frame.
+    pub fn check(
+        &mut self,
+        t_s: f64,
+        frame: &YuvFrame,
+        global: GlobalLook,
+        lamp_lit: &[bool],
+        lamp_luma: &[f32],
+    ) -> &[bool] {
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
-        let (blocked, disturbed) = (&mut self.blocked, &mut self.disturbed);
-        blocked.fill(false);
-        disturbed.fill(false);
-        let lamp_count = blocked.len();
+        self.blocked.fill(false);
+        self.disturbed.fill(false);
+        let lamp_count = self.blocked.len();
         let global_above_black = (global.luma - BLACK_LUMA).max(8.0);
         let t = self.tuning;
         self.last_distances.clear();
-        for cell in &mut self.cells {
+        // Each cell's look, and whether it may be its lamp's first glow: the lamp lit
+        // for the first time in this very frame, and the cell brightened and took on
+        // the lamp's colour.
+        self.looks.clear();
+        self.first_glow.clear();
+        self.first_glow.resize(lamp_count, true);
+        for cell in &self.cells {
             let m = cell.roi.means(frame);
             // Relative to the whole frame, above black (16 in video range): room light
             // and white balance cancel. Chroma of a lit surface grows with its light,
@@ -159,12 +213,39 @@ impl OcclusionGuard {
                 u: 100.0 * (m.u - global.u) / above_black,
                 v: 100.0 * (m.v - global.v) / above_black,
             };
+            self.looks.push(look);
+            let lit = lamp_lit.get(cell.lamp).copied().unwrap_or(false);
+            let glow_like = match cell.reference {
+                [Some(unlit), None] if lit && cell.last_lit == Some(0) => {
+                    // Glow fades with distance: the cell gains well under what its lamp
+                    // gained (a person's clothes over lamp and cells change both alike).
+                    let lamp_rise = lamp_luma.get(cell.lamp).copied().unwrap_or(0.0)
+                        - self.last_lamp_luma.get(cell.lamp).copied().unwrap_or(f32::INFINITY);
+                    let cell_rise = (look.relative_luma - unlit.relative_luma) * global_above_black;
+                    look.lit_by(&unlit, cell.lamp_chroma) && cell_rise <= MAX_GLOW_SHARE * lamp_rise
+                }
+                _ => false,
+            };
+            if let Some(ok) = self.first_glow.get_mut(cell.lamp) {
+                *ok &= glow_like;
+            }
+        }
+        let blocked = &mut self.blocked;
+        let disturbed = &mut self.disturbed;
+        for (cell, look) in self.cells.iter_mut().zip(&self.looks) {
+            let look = *look;
             let lit = usize::from(lamp_lit.get(cell.lamp).copied().unwrap_or(false));
+            cell.last_lit = Some(lit);
+            // A lamp's glow lights all its cells at once, left and right alike; a
+            // person arriving covers one side first.
+            let first_glow = self.first_glow.get(cell.lamp).copied().unwrap_or(false);
             let reference = match (cell.reference[lit], cell.reference[1 - lit]) {
                 (Some(r), _) => r,
                 // First time in this lamp state: learn it, unless the cell has also left
-                // its other look (then something new stands there, not a new glow).
-                (None, Some(other)) if look.distance(&other, &t) > 1.0 => other,
+                // its other look in a way light does not explain (then something new
+                // stands there, not a new glow). Light explains a cell that brightened
+                // and took on the lamp's colour in the very frame its lamp first lit.
+                (None, Some(other)) if look.distance(&other, &t) > 1.0 && !first_glow => other,
                 (None, _) => {
                     cell.reference[lit] = Some(look);
                     self.last_distances.push(0.0);
@@ -215,6 +296,8 @@ impl OcclusionGuard {
                 blocked[i] = true;
             }
         }
+        self.last_lamp_luma.clear();
+        self.last_lamp_luma.extend_from_slice(lamp_luma);
         &self.blocked
     }
 }
@@ -297,12 +380,76 @@ mod tests {
         let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit), vec![false, false]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[]), vec![false, false]);
         }
         let f = scene(1.4, None);
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit), vec![false, false], "room light");
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[]), vec![false, false], "room light");
         let f = scene(1.4, Some(40));
-        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit), vec![true, true], "person");
+        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit, &[]), vec![true, true], "person");
+    }
+
+    /// A light wall, a dark tower column, and lamp 0 (box 92..108 x 60..76): unlit, lit
+    /// red with its glow spread over the wall around it, or covered by a bright
+    /// person who also stands over the wall above it (`person`).
+    fn glowing(lit: bool, person: bool) -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
+        let (w, h) = (f.width_px() as usize, f.height_px() as usize);
+        let (y, _, v) = f.planes_mut();
+        for row in 0..h {
+            for col in 0..w {
+                let mut luma = if (90..110).contains(&col) { 50.0 } else { 120.0 };
+                let d = ((col as f64 - 100.0).powi(2) + (row as f64 - 68.0).powi(2)).sqrt();
+                let glow = if lit { (-d / 30.0).exp() } else { 0.0 };
+                luma += 120.0 * glow;
+                if (92..108).contains(&col) && (60..76).contains(&row) {
+                    luma = if person {
+                        190.0
+                    } else if lit {
+                        230.0
+                    } else {
+                        50.0
+                    };
+                }
+                if person && (90..110).contains(&col) && (20..60).contains(&row) {
+                    luma = 200.0;
+                }
+                y[row * w + col] = luma.min(255.0) as u8;
+                let (cx, cy) = (col / 2, row / 2);
+                if lit && row % 2 == 0 && col % 2 == 0 {
+                    v[cy * (w / 2) + cx] = (128.0 + 40.0 * glow) as u8;
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_lamps_first_glow_is_not_an_occluder_but_a_person_is() {
+        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
+        let red = [crate::lamp::LampColor::Red.chroma_direction(), (0.0, 0.0)];
+        let trained = || {
+            let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&red);
+            for i in 0..20 {
+                let f = glowing(false, false);
+                assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2]), [false; 2]);
+            }
+            guard
+        };
+        // The lamp lights for the first time: its glow lights every cell around it.
+        let mut guard = trained();
+        let f = glowing(true, false);
+        // (Lamp 1's cells, as far from lamp 0 as lamp 0's own, are lit too; they are
+        // judged against lamp 1's looks only, and fire: a limit of the guard.)
+        assert!(!guard.check(2.0, &f, global_look(&f), &[true, false], &[230.0, 50.0])[0], "first glow");
+        let f = glowing(false, false);
+        assert!(!guard.check(2.1, &f, global_look(&f), &[false; 2], &[50.0; 2])[0], "dark again");
+        let f = glowing(true, false);
+        assert!(!guard.check(2.2, &f, global_look(&f), &[true, false], &[230.0, 50.0])[0], "lit again");
+        // A bright person over the lamp and the wall above it, as the lamp first
+        // "lights": the cells beside the lamp did not brighten, so it is no glow.
+        let mut guard = trained();
+        let f = glowing(false, true);
+        assert!(guard.check(2.0, &f, global_look(&f), &[true, false], &[190.0, 50.0])[0], "person");
     }
 
     #[test]
@@ -326,7 +473,7 @@ mod tests {
         };
         for i in 0..20 {
             let f = wall();
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit), vec![false; 3]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[]), vec![false; 3]);
         }
         // Shoulders cover the cells beside lamps 1 and 2; the head only grazes the
         // cell beside lamp 0 (a quarter of it): alone that would pass as clear.
@@ -343,7 +490,7 @@ mod tests {
             }
         }
         let distances_before = guard.last_distances().len();
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit), vec![true; 3]);
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[]), vec![true; 3]);
         assert_eq!(guard.last_distances().len(), distances_before);
         let lamp0_left = guard.last_distances()[0];
         assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");

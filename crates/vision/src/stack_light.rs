@@ -58,8 +58,13 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
     }
     let shadowed = count > 0 && darker == count;
-    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed }
+    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, occluded: false }
 }
+
+/// After the guard last blocked a lamp of the tower, this long passes before a lamp
+/// may learn a new level again: an occluder arrives and leaves over a few frames, and
+/// its edges touch lenses whose cells did not fire.
+pub const OCCLUDER_SETTLE_S: f64 = 1.0;
 
 /// Unlit lenses that all read below this share of their level (above black) say that a
 /// shadow lies on the tower.
@@ -95,6 +100,8 @@ pub struct StackLightReader {
     /// Per lamp, reused every frame.
     scores: Vec<f32>,
     chroma: Vec<(f32, f32)>,
+    /// Per lamp, reused every frame: the region's luma at the reference exposure.
+    luma: Vec<f32>,
     was_dark: Vec<bool>,
     levels: Vec<(Option<f32>, Option<f32>)>,
     /// The lamp read unlit in its last clear frame.
@@ -103,15 +110,19 @@ pub struct StackLightReader {
     looks_lit: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
     any_blocked: bool,
+    /// The tower's shift in the last frame, pixels.
+    shift_px: (i32, i32),
+    /// When the guard last blocked a lamp of the tower.
+    last_blocked_s: Option<f64>,
 }
 
 impl StackLightReader {
     pub fn new(lamps: Vec<LampSpec>, width_px: u32, height_px: u32, tuning: LampTuning) -> Self {
         let boxes: Vec<_> = lamps.iter().map(|l| l.roi.bbox()).collect();
-        let guard = OcclusionGuard::new(&boxes, width_px, height_px, GuardTuning::default());
+        let colors: Vec<(f32, f32)> = lamps.iter().map(|l| l.color.chroma_direction()).collect();
+        let guard = OcclusionGuard::new(&boxes, width_px, height_px, GuardTuning::default()).with_lamp_chroma(&colors);
         let shake = ShakeTracker::new(&boxes, width_px, height_px);
         let readers = lamps.iter().map(|l| LampReader::new(l.color, tuning)).collect();
-        let colors: Vec<(f32, f32)> = lamps.iter().map(|l| l.color.chroma_direction()).collect();
         let n = lamps.len();
         Self {
             lamps,
@@ -121,12 +132,15 @@ impl StackLightReader {
             shake,
             scores: vec![0.0; n],
             chroma: vec![(0.0, 0.0); n],
+            luma: vec![0.0; n],
             was_dark: vec![false; n],
             levels: vec![(None, None); n],
             unlit: vec![false; n],
             corrected: vec![0.0; n],
             looks_lit: vec![false; n],
             any_blocked: false,
+            shift_px: (0, 0),
+            last_blocked_s: None,
         }
     }
 
@@ -142,6 +156,11 @@ impl StackLightReader {
     /// diagnosis.
     pub fn last_scores(&self) -> (&[f32], &[f32]) {
         (&self.scores, &self.corrected)
+    }
+
+    /// The tower's shift in the last frame (dx, dy), pixels; for diagnosis.
+    pub fn last_shift_px(&self) -> (i32, i32) {
+        self.shift_px
     }
 
     /// Each lamp's chroma (Cb, Cr) in the last frame, at the reference exposure; for
@@ -164,10 +183,12 @@ impl StackLightReader {
     /// (or [`crate::occlusion::global_look`] for a camera of fixed exposure).
     pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook) -> Vec<LampChange> {
         let (dx, dy) = self.shake.as_mut().map_or((0, 0), |s| s.measure(frame));
+        self.shift_px = (dx, dy);
         for (i, (spec, reader)) in self.lamps.iter().zip(&self.readers).enumerate() {
             let means = at_reference_exposure(spec.roi.means_shifted(frame, dx, dy), global);
             self.scores[i] = reader.score(means);
             self.chroma[i] = (means.u, means.v);
+            self.luma[i] = means.luma;
             // While something stands in front of the tower, its moves are no glow.
             self.unlit[i] = reader.is_on() == Some(false);
             self.was_dark[i] = self.unlit[i] && !self.any_blocked;
@@ -178,12 +199,16 @@ impl StackLightReader {
             // The guard expects each lamp's glow as this frame shows it.
             self.looks_lit[i] = reader.peek_on(self.corrected[i]);
         }
-        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit);
+        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma);
         self.any_blocked = blocked.iter().any(|&b| b);
+        if self.any_blocked {
+            self.last_blocked_s = Some(t_s);
+        }
+        let occluded = self.last_blocked_s.is_some_and(|b| t_s - b <= OCCLUDER_SETTLE_S);
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
             let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
-            self.readers[i].set_tower(hints);
+            self.readers[i].set_tower(TowerHints { occluded, ..hints });
         }
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
             let sample = LampSample { t_s, score: self.corrected[i], blocked: blocked[i] };
