@@ -49,10 +49,6 @@ struct Cell {
     lamp: usize,
     /// Reference look, indexed by the lamp being lit.
     reference: [Option<Look>; 2],
-    /// Its lamp's on/off (0/1) in the previous frame.
-    last_lit: Option<usize>,
-    /// Its lamp's colour in the (Cb, Cr) plane; zero for white.
-    lamp_chroma: (f32, f32),
     blocked_since_s: Option<f64>,
     blocked_value: Look,
 }
@@ -101,7 +97,10 @@ pub struct OcclusionGuard {
     /// cell of the lamp may show its first glow.
     looks: Vec<Look>,
     first_glow: Vec<bool>,
-    /// Each lamp region's mean luma in the previous frame.
+    /// Per lamp: its colour (unit (Cb, Cr), zero for white), and its on/off and region
+    /// luma in the previous frame.
+    lamp_chroma: Vec<(f32, f32)>,
+    last_lamp_lit: Vec<bool>,
     last_lamp_luma: Vec<f32>,
 }
 
@@ -138,8 +137,6 @@ impl OcclusionGuard {
                         roi,
                         lamp: i,
                         reference: [None, None],
-                        last_lit: None,
-                        lamp_chroma: (0.0, 0.0),
                         blocked_since_s: None,
                         blocked_value: Look::default(),
                     });
@@ -156,6 +153,8 @@ impl OcclusionGuard {
             disturbed: vec![false; n],
             looks: Vec::new(),
             first_glow: Vec::new(),
+            lamp_chroma: vec![(0.0, 0.0); n],
+            last_lamp_lit: Vec::new(),
             last_lamp_luma: Vec::new(),
         }
     }
@@ -163,8 +162,8 @@ impl OcclusionGuard {
     /// Tells the guard each lamp's colour (unit (Cb, Cr), zero for white), so that a
     /// lamp's first glow on its cells is told from something new in front of them.
     pub fn with_lamp_chroma(mut self, lamp_chroma: &[(f32, f32)]) -> Self {
-        for cell in &mut self.cells {
-            cell.lamp_chroma = lamp_chroma.get(cell.lamp).copied().unwrap_or((0.0, 0.0));
+        for (own, &given) in self.lamp_chroma.iter_mut().zip(lamp_chroma) {
+            *own = given;
         }
         self
     }
@@ -178,7 +177,8 @@ impl OcclusionGuard {
 
     /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
     /// frame's overall look. Returns, per lamp, whether it is blocked.
-    /// `lamp_luma[i]` is the mean luma of lamp i's region in this frame.
+    /// `lamp_luma[i]` is the mean luma of lamp i's region in this frame, as the camera
+    /// shows it (the cells are read at the camera's exposure too).
     pub fn check(
         &mut self,
         t_s: f64,
@@ -216,13 +216,14 @@ impl OcclusionGuard {
             self.looks.push(look);
             let lit = lamp_lit.get(cell.lamp).copied().unwrap_or(false);
             let glow_like = match cell.reference {
-                [Some(unlit), None] if lit && cell.last_lit == Some(0) => {
+                [Some(unlit), None] if lit && self.last_lamp_lit.get(cell.lamp) == Some(&false) => {
                     // Glow fades with distance: the cell gains well under what its lamp
                     // gained (a person's clothes over lamp and cells change both alike).
                     let lamp_rise = lamp_luma.get(cell.lamp).copied().unwrap_or(0.0)
                         - self.last_lamp_luma.get(cell.lamp).copied().unwrap_or(f32::INFINITY);
                     let cell_rise = (look.relative_luma - unlit.relative_luma) * global_above_black;
-                    look.lit_by(&unlit, cell.lamp_chroma) && cell_rise <= MAX_GLOW_SHARE * lamp_rise
+                    let lamp_chroma = self.lamp_chroma.get(cell.lamp).copied().unwrap_or((0.0, 0.0));
+                    look.lit_by(&unlit, lamp_chroma) && cell_rise <= MAX_GLOW_SHARE * lamp_rise
                 }
                 _ => false,
             };
@@ -235,7 +236,6 @@ impl OcclusionGuard {
         for (cell, look) in self.cells.iter_mut().zip(&self.looks) {
             let look = *look;
             let lit = usize::from(lamp_lit.get(cell.lamp).copied().unwrap_or(false));
-            cell.last_lit = Some(lit);
             // A lamp's glow lights all its cells at once, left and right alike; a
             // person arriving covers one side first.
             let first_glow = self.first_glow.get(cell.lamp).copied().unwrap_or(false);
@@ -296,6 +296,8 @@ impl OcclusionGuard {
                 blocked[i] = true;
             }
         }
+        self.last_lamp_lit.clear();
+        self.last_lamp_lit.extend_from_slice(lamp_lit);
         self.last_lamp_luma.clear();
         self.last_lamp_luma.extend_from_slice(lamp_luma);
         &self.blocked

@@ -100,7 +100,7 @@ pub struct StackLightReader {
     /// Per lamp, reused every frame.
     scores: Vec<f32>,
     chroma: Vec<(f32, f32)>,
-    /// Per lamp, reused every frame: the region's luma at the reference exposure.
+    /// Per lamp, reused every frame: the region's luma as the camera shows it.
     luma: Vec<f32>,
     was_dark: Vec<bool>,
     levels: Vec<(Option<f32>, Option<f32>)>,
@@ -185,10 +185,11 @@ impl StackLightReader {
         let (dx, dy) = self.shake.as_mut().map_or((0, 0), |s| s.measure(frame));
         self.shift_px = (dx, dy);
         for (i, (spec, reader)) in self.lamps.iter().zip(&self.readers).enumerate() {
-            let means = at_reference_exposure(spec.roi.means_shifted(frame, dx, dy), global);
+            let seen = spec.roi.means_shifted(frame, dx, dy);
+            self.luma[i] = seen.luma;
+            let means = at_reference_exposure(seen, global);
             self.scores[i] = reader.score(means);
             self.chroma[i] = (means.u, means.v);
-            self.luma[i] = means.luma;
             // While something stands in front of the tower, its moves are no glow.
             self.unlit[i] = reader.is_on() == Some(false);
             self.was_dark[i] = self.unlit[i] && !self.any_blocked;
