@@ -23,13 +23,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .zip(sl.last_chroma())
                 .map(|((s, c), (u, v))| format!("{s:.0}/{c:.0}({u:+.0},{v:+.0})"))
                 .collect();
+            let level = |l: Option<f32>| l.map_or("-".to_string(), |l| format!("{l:.0}"));
+            let levels: Vec<String> =
+                sl.last_levels().iter().map(|(off, on)| format!("{}:{}", level(*off), level(*on))).collect();
             println!(
-                "{:7.2} g={:.0} x{:.2} sh={:?} s=[{}] lit={} modes={:?} d=[{}]",
+                "{:7.2} g={:.0} x{:.2} sh={:?} s=[{}] lv=[{}] lit={} modes={:?} d=[{}]",
                 f.t_s,
                 g.luma,
                 g.exposure_gain,
                 sl.last_shift_px(),
                 s.join(" "),
+                levels.join(" "),
                 lit.join(""),
                 sl.modes().iter().map(|m| m.map_or("-", |m| m.as_str())).collect::<Vec<_>>(),
                 d.join(" ")

@@ -67,6 +67,18 @@ impl LampColor {
         }
     }
 
+    /// How far (score points) this colour's single-level threshold sits from
+    /// [`LampTuning::prior_on_score`]. A yellow lens passes red and green, most of what
+    /// makes luma, so unlit it reads brighter than lenses of other colours; a blue LED
+    /// emits what makes the least luma, so lit it reads darker than other LEDs.
+    pub fn prior_offset(self) -> f32 {
+        match self {
+            Self::Yellow => 40.0,
+            Self::Blue => -20.0,
+            Self::Red | Self::Green | Self::White => 0.0,
+        }
+    }
+
     /// Nominal sRGB of a lit lens, for renderers and overlays.
     pub fn rgb(self) -> [u8; 3] {
         match self {
@@ -131,7 +143,8 @@ pub struct LampTuning {
     /// unlit one, while a lit lens that clips at one exposure and not at another only
     /// looks somewhat different.
     pub min_contrast_ratio: f32,
-    /// A single level above this score is taken for "on" until the other level is seen.
+    /// A single level above this score (plus [`LampColor::prior_offset`]) is taken for
+    /// "on" until the other level is seen, when the tower cannot tell.
     pub prior_on_score: f32,
     /// A new level is believed when a second sample like it follows within this time.
     pub confirm_within_s: f64,
@@ -329,7 +342,7 @@ impl OnOffClassifier {
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
             (None, None) if self.clearly_unlit(score) => false,
-            (None, None) => score > t.prior_on_score,
+            (None, None) => score > t.prior_on_score + self.color.prior_offset(),
         }
     }
 
@@ -761,11 +774,12 @@ mod tests {
     /// Drives a reader with `score(t)` while the tower says `hints(t)`; returns the
     /// mode changes.
     fn run_in_tower(
+        color: LampColor,
         seconds: f64,
         score: impl Fn(f64) -> f32,
         hints: impl Fn(f64) -> TowerHints,
     ) -> Vec<(f64, LampMode)> {
-        let mut reader = LampReader::new(LampColor::Blue, LampTuning::default());
+        let mut reader = LampReader::new(color, LampTuning::default());
         let mut out = Vec::new();
         for i in 0..(seconds * FPS) as usize {
             let t = i as f64 / FPS;
@@ -791,14 +805,25 @@ mod tests {
 
     #[test]
     fn a_dim_lamp_lit_from_the_start_is_read_lit_from_its_tower() {
-        // A blue lamp scores 150 lit: below the absolute prior, far above the tower's
+        // A blue lamp scores 140 lit: below the absolute prior, far above the tower's
         // unlit lenses. It is steady until 20 s, then off.
-        let changes = run_in_tower(30.0, |t| if t < 20.0 { 150.0 } else { 90.0 }, |_| tower(false));
+        let changes = run_in_tower(LampColor::Blue, 30.0, |t| if t < 20.0 { 140.0 } else { 90.0 }, |_| tower(false));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Steady, LampMode::Off], "{changes:?}");
         // Without the tower's word, the prior alone reads the same lamp off at first.
-        let alone = run_in_tower(10.0, |_| 150.0, |_| TowerHints::default());
+        let alone = run_in_tower(LampColor::Blue, 10.0, |_| 140.0, |_| TowerHints::default());
         assert_eq!(alone.first().map(|c| c.1), Some(LampMode::Off), "{alone:?}");
+    }
+
+    #[test]
+    fn a_single_level_is_judged_by_its_lens_colour_when_the_tower_cannot_tell() {
+        // Lit from the start and never switched, with no other lamp known: a blue LED
+        // at 165 is lit, an unlit yellow lens at 190 is not, a red lens at 165 is not.
+        let first = |color, score: f32| run_in_tower(color, 5.0, |_| score, |_| TowerHints::default()).first().map(|c| c.1);
+        assert_eq!(first(LampColor::Blue, 165.0), Some(LampMode::Steady));
+        assert_eq!(first(LampColor::Yellow, 190.0), Some(LampMode::Off));
+        assert_eq!(first(LampColor::Red, 165.0), Some(LampMode::Off));
+        assert_eq!(first(LampColor::Yellow, 230.0), Some(LampMode::Steady));
     }
 
     #[test]
@@ -822,7 +847,7 @@ mod tests {
         // from 10 s to 20 s without anyone in front of the lamp itself. Taking 80 for
         // the unlit level would make 125 "lit" once the shadow leaves.
         let shadow = |t: f64| (10.0..20.0).contains(&t);
-        let changes = run_in_tower(30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
+        let changes = run_in_tower(LampColor::Blue, 30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
     }
@@ -837,11 +862,11 @@ mod tests {
         // The other lenses tell nothing about 164: one of them is as bright.
         let quiet = TowerHints { lit: Some(230.0), unlit_at_most: Some(170.0), ..TowerHints::default() };
         let hints = |t: f64| TowerHints { occluded: at_tower(t), ..quiet };
-        let changes = run_in_tower(30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, hints);
+        let changes = run_in_tower(LampColor::Yellow, 30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, hints);
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
         // The premise: without the guard's word the sleeve is learnt as the unlit level.
-        let unguarded = run_in_tower(30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, |_| quiet);
+        let unguarded = run_in_tower(LampColor::Yellow, 30.0, |t| if sleeve(t) { 51.0 } else { 164.0 }, |_| quiet);
         assert_eq!(unguarded.last().map(|c| c.1), Some(LampMode::Steady), "{unguarded:?}");
     }
 
@@ -850,7 +875,7 @@ mod tests {
         // Lit at 185 from the start; for 3 s the camera's exposure rises and the lens
         // clips at 275. A lamp that shines far above the tower's unlit lenses is lit,
         // whatever brighter look it takes.
-        let changes = run_in_tower(20.0, |t| if (8.0..11.0).contains(&t) { 275.0 } else { 185.0 }, |_| tower(false));
+        let changes = run_in_tower(LampColor::Blue, 20.0, |t| if (8.0..11.0).contains(&t) { 275.0 } else { 185.0 }, |_| tower(false));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Steady], "{changes:?}");
     }

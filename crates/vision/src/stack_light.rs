@@ -169,6 +169,11 @@ impl StackLightReader {
         &self.chroma
     }
 
+    /// Each lamp's learnt (unlit, lit) levels before the last frame; for diagnosis.
+    pub fn last_levels(&self) -> &[(Option<f32>, Option<f32>)] {
+        &self.levels
+    }
+
     /// Current modes, `None` while a lamp is still undecided.
     pub fn modes(&self) -> Vec<Option<LampMode>> {
         self.readers.iter().map(LampReader::mode).collect()
