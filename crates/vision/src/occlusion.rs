@@ -47,6 +47,8 @@ impl Default for GuardTuning {
 struct Cell {
     roi: PolygonRoi,
     lamp: usize,
+    /// Above the first or below the last lamp, not beside one.
+    cap: bool,
     /// Reference look, indexed by the lamp being lit.
     reference: [Option<Look>; 2],
     blocked_since_s: Option<f64>,
@@ -120,22 +122,23 @@ impl OcclusionGuard {
             let gap = (1.5 * w).max(4.0);
             let size = (0.8 * w).max(4.0);
             let (x0, x1, y0, y1) = (f64::from(b.x0), f64::from(b.x1), f64::from(b.y0), f64::from(b.y1));
-            let mut rects = vec![(x0 - gap - size, y0, x0 - gap, y1), (x1 + gap, y0, x1 + gap + size, y1)];
+            let mut rects = vec![(x0 - gap - size, y0, x0 - gap, y1, false), (x1 + gap, y0, x1 + gap + size, y1, false)];
             let gap_v = (1.5 * h).max(4.0);
             let size_v = (0.8 * h).max(4.0);
             if i == 0 {
-                rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v));
+                rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v, true));
             }
             if i == last {
-                rects.push((x0, y1 + gap_v, x1, y1 + gap_v + size_v));
+                rects.push((x0, y1 + gap_v, x1, y1 + gap_v + size_v, true));
             }
-            for (a, b2, c, d) in rects {
+            for (a, b2, c, d, cap) in rects {
                 if let Some(roi) = PolygonRoi::rect(a, b2, c, d, width_px, height_px)
                     && roi.pixel_count() >= 8
                 {
                     cells.push(Cell {
                         roi,
                         lamp: i,
+                        cap,
                         reference: [None, None],
                         blocked_since_s: None,
                         blocked_value: Look::default(),
@@ -178,7 +181,12 @@ impl OcclusionGuard {
     /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
     /// frame's overall look. Returns, per lamp, whether it is blocked.
     /// `lamp_luma[i]` is the mean luma of lamp i's region in this frame, as the camera
-    /// shows it (the cells are read at the camera's exposure too).
+    /// shows it (the cells are read at the camera's exposure too). `lamp_unchanged[i]`:
+    /// lamp i looks as in its last clear frame; then a cap cell alone (above the top or
+    /// below the bottom lamp) does not block it: something passing above or below the
+    /// column that leaves the lens as it was hides nothing (a person walking behind the
+    /// machine, a hook over the tower). Beside a lamp, a cell blocks it whatever the lens
+    /// shows, since an occluder arriving from the side covers the cell first.
     pub fn check(
         &mut self,
         t_s: f64,
@@ -186,6 +194,7 @@ impl OcclusionGuard {
         global: GlobalLook,
         lamp_lit: &[bool],
         lamp_luma: &[f32],
+        lamp_unchanged: &[bool],
     ) -> &[bool] {
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
@@ -263,7 +272,11 @@ impl OcclusionGuard {
                 disturbed[cell.lamp] = true;
             }
             if distance > 1.0 {
-                blocked[cell.lamp] = true;
+                if cell.cap && lamp_unchanged.get(cell.lamp).copied().unwrap_or(false) {
+                    disturbed[cell.lamp] = true;
+                } else {
+                    blocked[cell.lamp] = true;
+                }
                 match cell.blocked_since_s {
                     Some(since) if look.distance(&cell.blocked_value, &t) < 0.5 => {
                         if t_s - since >= t.relearn_after_s {
@@ -382,12 +395,12 @@ mod tests {
         let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[]), vec![false, false]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[]), vec![false, false]);
         }
         let f = scene(1.4, None);
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[]), vec![false, false], "room light");
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[]), vec![false, false], "room light");
         let f = scene(1.4, Some(40));
-        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit, &[]), vec![true, true], "person");
+        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit, &[], &[]), vec![true, true], "person");
     }
 
     /// A light wall, a dark tower column, and lamp 0 (box 92..108 x 60..76): unlit, lit
@@ -433,7 +446,7 @@ mod tests {
             let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&red);
             for i in 0..20 {
                 let f = glowing(false, false);
-                assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2]), [false; 2]);
+                assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[]), [false; 2]);
             }
             guard
         };
@@ -442,16 +455,16 @@ mod tests {
         let f = glowing(true, false);
         // (Lamp 1's cells, as far from lamp 0 as lamp 0's own, are lit too; they are
         // judged against lamp 1's looks only, and fire: a limit of the guard.)
-        assert!(!guard.check(2.0, &f, global_look(&f), &[true, false], &[230.0, 50.0])[0], "first glow");
+        assert!(!guard.check(2.0, &f, global_look(&f), &[true, false], &[230.0, 50.0], &[])[0], "first glow");
         let f = glowing(false, false);
-        assert!(!guard.check(2.1, &f, global_look(&f), &[false; 2], &[50.0; 2])[0], "dark again");
+        assert!(!guard.check(2.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[])[0], "dark again");
         let f = glowing(true, false);
-        assert!(!guard.check(2.2, &f, global_look(&f), &[true, false], &[230.0, 50.0])[0], "lit again");
+        assert!(!guard.check(2.2, &f, global_look(&f), &[true, false], &[230.0, 50.0], &[])[0], "lit again");
         // A bright person over the lamp and the wall above it, as the lamp first
         // "lights": the cells beside the lamp did not brighten, so it is no glow.
         let mut guard = trained();
         let f = glowing(false, true);
-        assert!(guard.check(2.0, &f, global_look(&f), &[true, false], &[190.0, 50.0])[0], "person");
+        assert!(guard.check(2.0, &f, global_look(&f), &[true, false], &[190.0, 50.0], &[])[0], "person");
     }
 
     #[test]
@@ -475,7 +488,7 @@ mod tests {
         };
         for i in 0..20 {
             let f = wall();
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[]), vec![false; 3]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[]), vec![false; 3]);
         }
         // Shoulders cover the cells beside lamps 1 and 2; the head only grazes the
         // cell beside lamp 0 (a quarter of it): alone that would pass as clear.
@@ -492,9 +505,33 @@ mod tests {
             }
         }
         let distances_before = guard.last_distances().len();
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[]), vec![true; 3]);
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[]), vec![true; 3]);
         assert_eq!(guard.last_distances().len(), distances_before);
         let lamp0_left = guard.last_distances()[0];
         assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");
+    }
+
+    #[test]
+    fn something_below_the_column_blocks_a_lamp_only_if_its_lens_changed() {
+        // Two lamps over a light wall; the cap cell below lamp 1 sits 24..37 px under it.
+        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
+        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let lit = [false; 2];
+        for i in 0..20 {
+            let f = scene(1.0, None);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[true; 2]), [false; 2]);
+        }
+        // A dark head passes under the tower, over the cap cell and nothing else.
+        let mut f = scene(1.0, None);
+        let (y, _, _) = f.planes_mut();
+        for row in 118..140 {
+            for col in 85..115 {
+                y[row * 200 + col] = 30;
+            }
+        }
+        assert!(guard.last_distances().iter().all(|&d| d < 0.5));
+        assert_eq!(guard.check(2.0, &f, global_look(&f), &lit, &[], &[true; 2]), [false; 2], "lenses as they were");
+        assert!(guard.last_distances().iter().any(|&d| d > 1.0), "the cap cell fired");
+        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[true, false]), [false, true], "lens 1 changed");
     }
 }

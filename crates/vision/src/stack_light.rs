@@ -66,6 +66,10 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
 /// its edges touch lenses whose cells did not fire.
 pub const OCCLUDER_SETTLE_S: f64 = 1.0;
 
+/// A lens whose score (above black) moved by at most this share since its last clear
+/// frame looks as it did: nothing stands in front of it.
+const UNCHANGED_SHARE: f32 = 0.1;
+
 /// Unlit lenses that all read below this share of their level (above black) say that a
 /// shadow lies on the tower.
 const TOWER_SHADOW_RATIO: f32 = 0.85;
@@ -108,6 +112,10 @@ pub struct StackLightReader {
     unlit: Vec<bool>,
     corrected: Vec<f32>,
     looks_lit: Vec<bool>,
+    /// Per lamp: its score in the last frame the guard let through, and whether this
+    /// frame's score is still like it.
+    clear_score: Vec<Option<f32>>,
+    unchanged: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
     any_blocked: bool,
     /// The tower's shift in the last frame, pixels.
@@ -138,6 +146,8 @@ impl StackLightReader {
             unlit: vec![false; n],
             corrected: vec![0.0; n],
             looks_lit: vec![false; n],
+            clear_score: vec![None; n],
+            unchanged: vec![false; n],
             any_blocked: false,
             shift_px: (0, 0),
             last_blocked_s: None,
@@ -205,7 +215,16 @@ impl StackLightReader {
             // The guard expects each lamp's glow as this frame shows it.
             self.looks_lit[i] = reader.peek_on(self.corrected[i]);
         }
-        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma);
+        for (i, score) in self.scores.iter().enumerate() {
+            self.unchanged[i] = self.clear_score[i]
+                .is_some_and(|clear| (score - clear).abs() <= UNCHANGED_SHARE * (clear - BLACK_LUMA).max(20.0));
+        }
+        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma, &self.unchanged);
+        for ((clear, score), &b) in self.clear_score.iter_mut().zip(&self.scores).zip(blocked) {
+            if !b {
+                *clear = Some(*score);
+            }
+        }
         self.any_blocked = blocked.iter().any(|&b| b);
         if self.any_blocked {
             self.last_blocked_s = Some(t_s);
