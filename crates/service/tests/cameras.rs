@@ -141,9 +141,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     // The worker sends a camera's health, then its machines' states: wait until the log has both.
     for (machine, _) in &machines {
         let machine = machine.clone();
-        let blind = move |e: &Event| {
-            matches!(e, Event::State { machine: m, state: MachineState::NotAvailable, .. } if *m == machine)
-        };
+        let blind = move |e: &Event| matches!(e, Event::State { machine: m, state: MachineState::NotAvailable, .. } if *m == machine);
         assert!(h.wait_for(killed, Duration::from_secs(5), blind).await.is_some(), "{machines:?}: NotAvailable");
     }
     {

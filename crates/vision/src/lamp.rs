@@ -187,9 +187,10 @@ impl Default for LampTuning {
 /// A lit lens shines at least this many times (above black) as bright as the
 /// brightest unlit lens of its tower.
 const TOWER_LIT_RATIO: f32 = 1.5;
-/// The same for a white lamp: a clear lens reflects more of the room than coloured
-/// ones, so it must stand out further.
-const TOWER_LIT_RATIO_WHITE: f32 = 2.0;
+/// The same for a white or a yellow lamp: a clear lens reflects more of the room than
+/// coloured ones, and a yellow one passes most of what makes luma (unlit, it reads up
+/// to 1.8 times the tower's other unlit lenses), so they must stand out further.
+const TOWER_LIT_RATIO_BRIGHT_LENS: f32 = 2.0;
 /// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
 const TOWER_UNLIT_RATIO: f32 = 1.15;
 
@@ -292,7 +293,10 @@ impl OnOffClassifier {
     /// Is `level` certainly a lit lamp? A lit lens shines: it stands well above every
     /// unlit lens of its tower, which all reflect the same room from the same housing.
     fn clearly_lit(&self, level: f32) -> bool {
-        let ratio = if self.color == LampColor::White { TOWER_LIT_RATIO_WHITE } else { TOWER_LIT_RATIO };
+        let ratio = match self.color {
+            LampColor::White | LampColor::Yellow => TOWER_LIT_RATIO_BRIGHT_LENS,
+            LampColor::Red | LampColor::Green | LampColor::Blue => TOWER_LIT_RATIO,
+        };
         self.tower.unlit_at_most.is_some_and(|unlit| level - BLACK >= ratio * (unlit - BLACK)) && self.may_be_lit(level)
     }
 
@@ -819,11 +823,27 @@ mod tests {
     fn a_single_level_is_judged_by_its_lens_colour_when_the_tower_cannot_tell() {
         // Lit from the start and never switched, with no other lamp known: a blue LED
         // at 165 is lit, an unlit yellow lens at 190 is not, a red lens at 165 is not.
-        let first = |color, score: f32| run_in_tower(color, 5.0, |_| score, |_| TowerHints::default()).first().map(|c| c.1);
+        let first =
+            |color, score: f32| run_in_tower(color, 5.0, |_| score, |_| TowerHints::default()).first().map(|c| c.1);
         assert_eq!(first(LampColor::Blue, 165.0), Some(LampMode::Steady));
         assert_eq!(first(LampColor::Yellow, 190.0), Some(LampMode::Off));
         assert_eq!(first(LampColor::Red, 165.0), Some(LampMode::Off));
         assert_eq!(first(LampColor::Yellow, 230.0), Some(LampMode::Steady));
+    }
+
+    #[test]
+    fn an_unlit_yellow_lens_is_not_taken_for_lit_by_its_tower() {
+        // The tower's other lenses are known both ways, unlit at 109 to 130, lit at
+        // about 320; an unlit yellow lens at 190 stands 1.5 times above them.
+        let known = TowerHints {
+            lit: Some(326.0),
+            unlit_at_most: Some(130.0),
+            unlit_at_least: Some(109.0),
+            ..TowerHints::default()
+        };
+        let changes = run_in_tower(LampColor::Yellow, 10.0, |_| 190.0, |_| known);
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
     }
 
     #[test]
@@ -847,7 +867,8 @@ mod tests {
         // from 10 s to 20 s without anyone in front of the lamp itself. Taking 80 for
         // the unlit level would make 125 "lit" once the shadow leaves.
         let shadow = |t: f64| (10.0..20.0).contains(&t);
-        let changes = run_in_tower(LampColor::Blue, 30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
+        let changes =
+            run_in_tower(LampColor::Blue, 30.0, |t| if shadow(t) { 80.0 } else { 125.0 }, |t| tower(shadow(t)));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
     }
@@ -875,7 +896,12 @@ mod tests {
         // Lit at 185 from the start; for 3 s the camera's exposure rises and the lens
         // clips at 275. A lamp that shines far above the tower's unlit lenses is lit,
         // whatever brighter look it takes.
-        let changes = run_in_tower(LampColor::Blue, 20.0, |t| if (8.0..11.0).contains(&t) { 275.0 } else { 185.0 }, |_| tower(false));
+        let changes = run_in_tower(
+            LampColor::Blue,
+            20.0,
+            |t| if (8.0..11.0).contains(&t) { 275.0 } else { 185.0 },
+            |_| tower(false),
+        );
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
         assert_eq!(modes, vec![LampMode::Steady], "{changes:?}");
     }

@@ -122,7 +122,8 @@ impl OcclusionGuard {
             let gap = (1.5 * w).max(4.0);
             let size = (0.8 * w).max(4.0);
             let (x0, x1, y0, y1) = (f64::from(b.x0), f64::from(b.x1), f64::from(b.y0), f64::from(b.y1));
-            let mut rects = vec![(x0 - gap - size, y0, x0 - gap, y1, false), (x1 + gap, y0, x1 + gap + size, y1, false)];
+            let mut rects =
+                vec![(x0 - gap - size, y0, x0 - gap, y1, false), (x1 + gap, y0, x1 + gap + size, y1, false)];
             let gap_v = (1.5 * h).max(4.0);
             let size_v = (0.8 * h).max(4.0);
             if i == 0 {
@@ -446,7 +447,10 @@ mod tests {
             let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&red);
             for i in 0..20 {
                 let f = glowing(false, false);
-                assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[]), [false; 2]);
+                assert_eq!(
+                    guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[]),
+                    [false; 2]
+                );
             }
             guard
         };
