@@ -12,9 +12,9 @@
 //!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
 //!    brightest lit level of the tower's other lamps. Until both levels have been seen,
 //!    the tower ([`TowerHints`]) says which one a single level is when it can (a lit
-//!    lens stands far above every unlit lens of its tower), else an absolute prior;
-//!    while a shadow lies on the whole tower, or something stands at it (the guard
-//!    fired within the last second), no level is learnt.
+//!    lens stands far above every unlit lens of its tower), else a threshold set per
+//!    lens colour; while a shadow lies on the whole tower, or something stands at it
+//!    (the guard fired within the last second), no level is learnt.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low

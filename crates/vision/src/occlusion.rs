@@ -10,7 +10,8 @@
 //! the lamp's colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region
 //! gained (glow fades with distance; a person arriving covers one side first and
 //! changes lens and wall alike). A cell that departs from both references by more than
-//! [`GuardTuning::max_deviation`] is blocked, and so is every lamp next to it; a lamp
+//! [`GuardTuning::max_deviation`] is blocked, and so is every lamp next to it (a cap
+//! cell, above the top or below the bottom lamp, only when that lens changed too); a lamp
 //! whose cells are half that far off is blocked too when its neighbour in the column
 //! is. Limit: a lamp's first glow on the cells of the lamp next to it is judged against
 //! that lamp's looks only, and can fire them once.
