@@ -809,7 +809,7 @@ mod tests {
 
     #[test]
     fn a_dim_lamp_lit_from_the_start_is_read_lit_from_its_tower() {
-        // A blue lamp scores 140 lit: below the absolute prior, far above the tower's
+        // A blue lamp scores 140 lit: below its colour's threshold, far above the tower's
         // unlit lenses. It is steady until 20 s, then off.
         let changes = run_in_tower(LampColor::Blue, 30.0, |t| if t < 20.0 { 140.0 } else { 90.0 }, |_| tower(false));
         let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
