@@ -6,7 +6,9 @@
 //! reference exposure
 //! ([`at_reference_exposure`]), scored, and its neighbours' learnt glow taken out
 //! ([`crate::glow::GlowModel`]); the guard says which lamps something stands in front
-//! of; each lamp's reader then decides on/off and its mode.
+//! of, and lenses of different colours that left their levels for one and the same look
+//! are taken as covered too (something narrower than the guard's span); each lamp's
+//! reader then decides on/off and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
@@ -70,6 +72,16 @@ pub const OCCLUDER_SETTLE_S: f64 = 1.0;
 /// frame looks as it did: nothing stands in front of it.
 const UNCHANGED_SHARE: f32 = 0.1;
 
+/// A lens under a cover reads away from each of its levels by more than this share
+/// (above black) ...
+const AWAY_FROM_LEVEL_SHARE: f32 = 0.2;
+/// ... and like another lens of another colour within these (luma steps, and (Cb, Cr)
+/// distance at the reference exposure) ...
+const SAME_COVER_LUMA: f32 = 8.0;
+const SAME_COVER_CHROMA: f32 = 6.0;
+/// ... for at most this long.
+const COVERED_FOR_AT_MOST_S: f64 = 30.0;
+
 /// Unlit lenses that all read below this share of their level (above black) say that a
 /// shadow lies on the tower.
 const TOWER_SHADOW_RATIO: f32 = 0.85;
@@ -116,6 +128,12 @@ pub struct StackLightReader {
     /// frame's score is still like it.
     clear_score: Vec<Option<f32>>,
     unchanged: Vec<bool>,
+    /// Per lamp, this frame: the region's luma at the reference exposure; hidden from
+    /// the camera (by the guard, or under one cover with another lens); and since when
+    /// it has looked like another lens under one cover.
+    reference_luma: Vec<f32>,
+    blocked: Vec<bool>,
+    covered_since_s: Vec<Option<f64>>,
     /// The guard blocked some lamp in the last frame.
     any_blocked: bool,
     /// The tower's shift in the last frame, pixels.
@@ -148,6 +166,9 @@ impl StackLightReader {
             looks_lit: vec![false; n],
             clear_score: vec![None; n],
             unchanged: vec![false; n],
+            reference_luma: vec![0.0; n],
+            blocked: vec![false; n],
+            covered_since_s: vec![None; n],
             any_blocked: false,
             shift_px: (0, 0),
             last_blocked_s: None,
@@ -184,6 +205,39 @@ impl StackLightReader {
         &self.levels
     }
 
+    /// Lenses of different colours that left their looks for one and the same look are
+    /// under one cover (an arm or a tool narrower than the guard's span): lit lamps of
+    /// different colours never shine alike, and their unlit lenses are tinted apart. A
+    /// lens counts when it moved since its last clear frame and stands away from each
+    /// of its known levels; for at most [`COVERED_FOR_AT_MOST_S`], so that a level
+    /// learnt wrong cannot hide a lamp for good.
+    fn block_lenses_under_one_cover(&mut self, t_s: f64) {
+        let n = self.lamps.len();
+        let away = |i: usize| {
+            let score = self.corrected[i];
+            let moved = self.clear_score[i].is_some() && !self.unchanged[i];
+            let (off, on) = self.levels[i];
+            let far = |level: Option<f32>| {
+                level.is_none_or(|l| (score - l).abs() > AWAY_FROM_LEVEL_SHARE * (l - BLACK_LUMA).max(20.0))
+            };
+            moved && (off.is_some() || on.is_some()) && far(off) && far(on)
+        };
+        let alike = |i: usize, j: usize| {
+            let (du, dv) = (self.chroma[i].0 - self.chroma[j].0, self.chroma[i].1 - self.chroma[j].1);
+            (self.reference_luma[i] - self.reference_luma[j]).abs() <= SAME_COVER_LUMA
+                && (du * du + dv * dv).sqrt() <= SAME_COVER_CHROMA
+        };
+        for i in 0..n {
+            let covered = away(i)
+                && (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && away(j) && alike(i, j));
+            if !covered {
+                self.covered_since_s[i] = None;
+            } else if t_s - *self.covered_since_s[i].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
+                self.blocked[i] = true;
+            }
+        }
+    }
+
     /// Current modes, `None` while a lamp is still undecided.
     pub fn modes(&self) -> Vec<Option<LampMode>> {
         self.readers.iter().map(LampReader::mode).collect()
@@ -205,6 +259,7 @@ impl StackLightReader {
             let means = at_reference_exposure(seen, global);
             self.scores[i] = reader.score(means);
             self.chroma[i] = (means.u, means.v);
+            self.reference_luma[i] = means.luma;
             // While something stands in front of the tower, its moves are no glow.
             self.unlit[i] = reader.is_on() == Some(false);
             self.was_dark[i] = self.unlit[i] && !self.any_blocked;
@@ -219,7 +274,11 @@ impl StackLightReader {
             self.unchanged[i] = self.clear_score[i]
                 .is_some_and(|clear| (score - clear).abs() <= UNCHANGED_SHARE * (clear - BLACK_LUMA).max(20.0));
         }
-        let blocked = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma, &self.unchanged);
+        let guarded = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma, &self.unchanged);
+        self.blocked.clear();
+        self.blocked.extend_from_slice(guarded);
+        self.block_lenses_under_one_cover(t_s);
+        let blocked = &self.blocked;
         for ((clear, score), &b) in self.clear_score.iter_mut().zip(&self.scores).zip(blocked) {
             if !b {
                 *clear = Some(*score);
@@ -236,7 +295,7 @@ impl StackLightReader {
             self.readers[i].set_tower(TowerHints { occluded, ..hints });
         }
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
-            let sample = LampSample { t_s, score: self.corrected[i], blocked: blocked[i] };
+            let sample = LampSample { t_s, score: self.corrected[i], blocked: self.blocked[i] };
             if let Some(mode) = reader.push(sample) {
                 changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
             }
@@ -267,5 +326,53 @@ mod tests {
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
         // Unlit lenses brightening together are lamps switching on, no shadow.
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
+    }
+
+    /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
+    /// at its unlit level; `now` is each lens's (luma, chroma) in this frame.
+    fn tower_now(now: [(f32, (f32, f32)); 3]) -> StackLightReader {
+        let colors = [LampColor::Red, LampColor::Green, LampColor::Blue];
+        let lamps = colors
+            .iter()
+            .enumerate()
+            .map(|(i, &color)| {
+                let y = 20.0 + 20.0 * i as f64;
+                LampSpec { color, roi: PolygonRoi::rect(40.0, y, 52.0, y + 12.0, 100, 100).expect("inside") }
+            })
+            .collect();
+        let mut reader = StackLightReader::new(lamps, 100, 100, LampTuning::default());
+        let unlit = [90.0, 100.0, 85.0];
+        for (i, (luma, chroma)) in now.into_iter().enumerate() {
+            reader.levels[i] = (Some(unlit[i]), Some(250.0));
+            reader.clear_score[i] = Some(unlit[i]);
+            reader.scores[i] = luma;
+            reader.corrected[i] = luma;
+            reader.reference_luma[i] = luma;
+            reader.chroma[i] = chroma;
+            reader.unchanged[i] = (luma - unlit[i]).abs() <= UNCHANGED_SHARE * (unlit[i] - BLACK_LUMA);
+        }
+        reader.blocked = vec![false; 3];
+        reader
+    }
+
+    #[test]
+    fn lenses_of_different_colours_alike_and_off_their_levels_are_under_one_cover() {
+        let covered = |reader: &mut StackLightReader, t_s: f64| {
+            reader.blocked = vec![false; 3];
+            reader.block_lenses_under_one_cover(t_s);
+            reader.blocked.clone()
+        };
+        // A dark sleeve over all three lenses: each reads about 52 with the sleeve's tint.
+        let mut sleeve = tower_now([(52.0, (15.0, -1.0)), (53.0, (16.0, 0.0)), (51.0, (15.0, -1.0))]);
+        assert_eq!(covered(&mut sleeve, 10.0), [true; 3]);
+        assert_eq!(covered(&mut sleeve, 39.0), [true; 3]);
+        // ... not for ever: a level learnt wrong must not hide a lamp for good.
+        assert_eq!(covered(&mut sleeve, 10.0 + COVERED_FOR_AT_MOST_S), [false; 3]);
+        // Red and blue switch on together: both leave their levels, but shine apart.
+        let mut switched = tower_now([(250.0, (-20.0, 60.0)), (100.0, (-5.0, -5.0)), (250.0, (60.0, -10.0))]);
+        assert_eq!(covered(&mut switched, 10.0), [false; 3]);
+        // Lenses alike at their own unlit levels are no cover.
+        let mut resting = tower_now([(90.0, (2.0, 2.0)), (100.0, (2.0, 2.0)), (85.0, (2.0, 2.0))]);
+        assert_eq!(covered(&mut resting, 10.0), [false; 3]);
     }
 }
