@@ -72,6 +72,12 @@ pub const OCCLUDER_SETTLE_S: f64 = 1.0;
 /// frame looks as it did: nothing stands in front of it.
 const UNCHANGED_SHARE: f32 = 0.1;
 
+/// Is `score` within `share` of `reference`, above black (at least 20 steps of it, so
+/// that a dark lens's noise is no change)?
+fn within_share(score: f32, reference: f32, share: f32) -> bool {
+    (score - reference).abs() <= share * (reference - BLACK_LUMA).max(20.0)
+}
+
 /// A lens under a cover reads away from each of its levels by more than this share
 /// (above black) ...
 const AWAY_FROM_LEVEL_SHARE: f32 = 0.2;
@@ -217,9 +223,7 @@ impl StackLightReader {
             let score = self.corrected[i];
             let moved = self.clear_score[i].is_some() && !self.unchanged[i];
             let (off, on) = self.levels[i];
-            let far = |level: Option<f32>| {
-                level.is_none_or(|l| (score - l).abs() > AWAY_FROM_LEVEL_SHARE * (l - BLACK_LUMA).max(20.0))
-            };
+            let far = |level: Option<f32>| level.is_none_or(|l| !within_share(score, l, AWAY_FROM_LEVEL_SHARE));
             moved && (off.is_some() || on.is_some()) && far(off) && far(on)
         };
         let alike = |i: usize, j: usize| {
@@ -271,8 +275,7 @@ impl StackLightReader {
             self.looks_lit[i] = reader.peek_on(self.corrected[i]);
         }
         for (i, score) in self.scores.iter().enumerate() {
-            self.unchanged[i] = self.clear_score[i]
-                .is_some_and(|clear| (score - clear).abs() <= UNCHANGED_SHARE * (clear - BLACK_LUMA).max(20.0));
+            self.unchanged[i] = self.clear_score[i].is_some_and(|clear| within_share(*score, clear, UNCHANGED_SHARE));
         }
         let guarded = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma, &self.unchanged);
         self.blocked.clear();
@@ -349,7 +352,7 @@ mod tests {
             reader.corrected[i] = luma;
             reader.reference_luma[i] = luma;
             reader.chroma[i] = chroma;
-            reader.unchanged[i] = (luma - unlit[i]).abs() <= UNCHANGED_SHARE * (unlit[i] - BLACK_LUMA);
+            reader.unchanged[i] = within_share(luma, unlit[i], UNCHANGED_SHARE);
         }
         reader.blocked = vec![false; 3];
         reader
