@@ -188,8 +188,8 @@ impl Default for LampTuning {
 /// brightest unlit lens of its tower.
 const TOWER_LIT_RATIO: f32 = 1.5;
 /// The same for a white or a yellow lamp: a clear lens reflects more of the room than
-/// coloured ones, and a yellow one passes most of what makes luma (unlit, it reads up
-/// to 1.8 times the tower's other unlit lenses), so they must stand out further.
+/// coloured ones, and a yellow one passes most of what makes luma (unlit, it can read
+/// more than 1.5 times the tower's other unlit lenses), so they must stand out further.
 const TOWER_LIT_RATIO_BRIGHT_LENS: f32 = 2.0;
 /// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
 const TOWER_UNLIT_RATIO: f32 = 1.15;
