@@ -78,6 +78,18 @@ fn within_share(score: f32, reference: f32, share: f32) -> bool {
     (score - reference).abs() <= share * (reference - BLACK_LUMA).max(20.0)
 }
 
+/// Distance between two (Cb, Cr) tints.
+fn chroma_distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+    (a.0 - b.0).hypot(a.1 - b.1)
+}
+
+/// Moves a learnt tint toward the one seen (takes it when none was learnt).
+fn learn_tint(tint: &mut Option<(f32, f32)>, seen: (f32, f32)) {
+    let (u, v) = tint.get_or_insert(seen);
+    *u += TINT_LEARNING_SHARE * (seen.0 - *u);
+    *v += TINT_LEARNING_SHARE * (seen.1 - *v);
+}
+
 /// A lens under a cover reads away from each of its levels by more than this share
 /// (above black) ...
 const AWAY_FROM_LEVEL_SHARE: f32 = 0.2;
@@ -85,6 +97,13 @@ const AWAY_FROM_LEVEL_SHARE: f32 = 0.2;
 /// distance at the reference exposure) ...
 const SAME_COVER_LUMA: f32 = 8.0;
 const SAME_COVER_CHROMA: f32 = 6.0;
+/// Lenses alike in tint within [`SAME_COVER_CHROMA`], each at least this far ((Cb, Cr)
+/// distance at the reference exposure) from every tint it was seen with, unlit and lit,
+/// are under one cover too, whatever their scores: a striped sleeve shows each lens
+/// another luma but one tint.
+const AWAY_FROM_TINT_CHROMA: f32 = 10.0;
+/// Share of a lens's tint, unlit or lit, that each clear frame read so renews.
+const TINT_LEARNING_SHARE: f32 = 0.05;
 /// ... for at most this long.
 const COVERED_FOR_AT_MOST_S: f64 = 30.0;
 
@@ -134,6 +153,9 @@ pub struct StackLightReader {
     /// frame's score is still like it.
     clear_score: Vec<Option<f32>>,
     unchanged: Vec<bool>,
+    /// Per lamp: its tint (chroma at the reference exposure) as seen in clear frames,
+    /// (unlit, lit).
+    tints: Vec<(Option<(f32, f32)>, Option<(f32, f32)>)>,
     /// Per lamp, this frame: the region's luma at the reference exposure; hidden from
     /// the camera (by the guard, or under one cover with another lens); and since when
     /// it has looked like another lens under one cover.
@@ -171,6 +193,7 @@ impl StackLightReader {
             corrected: vec![0.0; n],
             looks_lit: vec![false; n],
             clear_score: vec![None; n],
+            tints: vec![(None, None); n],
             unchanged: vec![false; n],
             reference_luma: vec![0.0; n],
             blocked: vec![false; n],
@@ -227,13 +250,26 @@ impl StackLightReader {
             moved && (off.is_some() || on.is_some()) && far(off) && far(on)
         };
         let alike = |i: usize, j: usize| {
-            let (du, dv) = (self.chroma[i].0 - self.chroma[j].0, self.chroma[i].1 - self.chroma[j].1);
             (self.reference_luma[i] - self.reference_luma[j]).abs() <= SAME_COVER_LUMA
-                && (du * du + dv * dv).sqrt() <= SAME_COVER_CHROMA
+                && chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA
         };
+        // A tint some unlit lens of the tower is known to show is no cover's: unlit
+        // lenses look alike where the camera renders colour weakly.
+        let an_unlit_tint = |tint: (f32, f32)| {
+            self.tints.iter().any(|(unlit, _)| unlit.is_some_and(|u| chroma_distance(tint, u) < AWAY_FROM_TINT_CHROMA))
+        };
+        let away_from_tints = |i: usize| {
+            let (unlit, lit) = self.tints[i];
+            let far = |tint: Option<(f32, f32)>| tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA);
+            (unlit.is_some() || lit.is_some()) && far(unlit) && far(lit) && !an_unlit_tint(self.chroma[i])
+        };
+        let tinted_alike = |i: usize, j: usize| {
+            chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA && away_from_tints(i) && away_from_tints(j)
+        };
+        let under_one_cover = |i: usize, j: usize| (away(i) && away(j) && alike(i, j)) || tinted_alike(i, j);
         for i in 0..n {
-            let covered = away(i)
-                && (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && away(j) && alike(i, j));
+            let covered =
+                (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && under_one_cover(i, j));
             if !covered {
                 self.covered_since_s[i] = None;
             } else if t_s - *self.covered_since_s[i].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
@@ -301,6 +337,14 @@ impl StackLightReader {
             let sample = LampSample { t_s, score: self.corrected[i], blocked: self.blocked[i] };
             if let Some(mode) = reader.push(sample) {
                 changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
+            }
+            if !self.blocked[i] && !occluded {
+                let (unlit, lit) = &mut self.tints[i];
+                match reader.is_on() {
+                    Some(false) => learn_tint(unlit, self.chroma[i]),
+                    Some(true) => learn_tint(lit, self.chroma[i]),
+                    None => {}
+                }
             }
         }
         changes
@@ -377,5 +421,34 @@ mod tests {
         // Lenses alike at their own unlit levels are no cover.
         let mut resting = tower_now([(90.0, (2.0, 2.0)), (100.0, (2.0, 2.0)), (85.0, (2.0, 2.0))]);
         assert_eq!(covered(&mut resting, 10.0), [false; 3]);
+    }
+
+    #[test]
+    fn lenses_of_different_colours_tinted_alike_away_from_their_tints_are_under_one_cover() {
+        let covered = |reader: &mut StackLightReader| {
+            reader.blocked = vec![false; 3];
+            reader.block_lenses_under_one_cover(10.0);
+            reader.blocked.clone()
+        };
+        // A striped sleeve: each lens near its unlit level (so no score says anything),
+        // but all three in the sleeve's tint, far from the tints each showed unlit.
+        let unlit_tints = [(-10.0, 30.0), (-25.0, -10.0), (25.0, -5.0)];
+        let sleeve = [(88.0, (-7.0, -22.0)), (99.0, (-7.0, -21.0)), (86.0, (-6.0, -22.0))];
+        let mut striped = tower_now(sleeve);
+        for (tints, unlit) in striped.tints.iter_mut().zip(unlit_tints) {
+            *tints = (Some(unlit), None);
+        }
+        assert_eq!(covered(&mut striped), [true; 3]);
+        // A lens never seen clear has no tint to leave: it alone says nothing.
+        striped.tints[2] = (None, None);
+        striped.tints[1] = (None, None);
+        assert_eq!(covered(&mut striped), [false; 3]);
+        // A camera that renders colour weakly: the red lens is known unlit in a grey
+        // tint, green and blue were seen only lit; both going out to that grey is no
+        // cover, though each left the only tint it was seen with.
+        let grey = (2.0, 6.0);
+        let mut weak = tower_now([(90.0, grey), (100.0, (2.0, 7.0)), (85.0, (3.0, 6.0))]);
+        weak.tints = vec![(Some(grey), None), (None, Some((-59.0, 30.0))), (None, Some((40.0, -20.0)))];
+        assert_eq!(covered(&mut weak), [false; 3]);
     }
 }
