@@ -629,6 +629,15 @@ impl LampReader {
         self.classifier.last_on()
     }
 
+    /// The learnt level of the state (unlit or lit) of the last clear frame, if known.
+    pub fn state_level(&self) -> Option<f32> {
+        let (unlit, lit) = self.levels();
+        match self.is_on()? {
+            false => unlit,
+            true => lit,
+        }
+    }
+
     /// The brightness score of a region's look: luma plus chroma along the lamp's colour.
     pub fn score(&self, means: RegionMeans) -> f32 {
         self.classifier.score(means)

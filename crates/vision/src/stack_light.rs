@@ -37,6 +37,28 @@ pub fn at_reference_exposure(means: RegionMeans, global: GlobalLook) -> RegionMe
     RegionMeans { luma, u: (means.u - global.chroma_shift.0) / gain, v: (means.v - global.chroma_shift.1) / gain }
 }
 
+/// The least luma a region can have at the reference exposure: what it shows divided
+/// by the exposure gain. Where the region clips, it was at least this bright.
+pub fn luma_at_least(luma: f32, global: GlobalLook) -> f32 {
+    BLACK_LUMA + (luma - BLACK_LUMA) / global.exposure_gain.max(0.05)
+}
+
+/// The score of a lens that clips under a raised exposure is known only to lie between
+/// `floor` (its look divided by the gain, [`luma_at_least`]) and `as_seen` (its look
+/// kept as the camera shows it, [`at_reference_exposure`]). When the level of the state
+/// the lamp is in lies there (or just below the floor), nothing says the lamp changed:
+/// it reads at that level. Otherwise (a lens far brighter than its unlit level: it lit)
+/// it reads as seen. So a bright unlit lens (white, under strong room light) that an
+/// exposure jump drives into clipping is not taken for lit.
+fn clipped_score(floor: f32, as_seen: f32, state_level: Option<f32>) -> f32 {
+    match state_level {
+        Some(level) if as_seen > floor && level <= as_seen && within_share(level.max(floor), level, UNCHANGED_SHARE) => {
+            level.max(floor)
+        }
+        _ => as_seen,
+    }
+}
+
 /// What the lamps other than `lamp` say about it: their levels (`(unlit, lit)` each),
 /// which of them read unlit, and their scores in this frame.
 fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool], scores: &[f32]) -> TowerHints {
@@ -297,7 +319,8 @@ impl StackLightReader {
             let seen = spec.roi.means_shifted(frame, dx, dy);
             self.luma[i] = seen.luma;
             let means = at_reference_exposure(seen, global);
-            self.scores[i] = reader.score(means);
+            let floor = reader.score(RegionMeans { luma: luma_at_least(seen.luma, global), ..means });
+            self.scores[i] = clipped_score(floor, reader.score(means), reader.state_level());
             self.chroma[i] = (means.u, means.v);
             self.reference_luma[i] = means.luma;
             // While something stands in front of the tower, its moves are no glow.
@@ -373,6 +396,24 @@ mod tests {
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
         // Unlit lenses brightening together are lamps switching on, no shadow.
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
+    }
+
+    #[test]
+    fn a_lens_clipping_under_a_raised_exposure_keeps_its_state_while_its_level_fits() {
+        // A white lens unlit at 141 clips when the exposure rises 1.72 times: seen at
+        // 235, at least 143 at the reference exposure. Kept as seen (222 after the knee)
+        // it would read lit.
+        let global = GlobalLook { exposure_gain: 1.72, ..GlobalLook::default() };
+        let floor = luma_at_least(235.0, global);
+        assert!((floor - 143.3).abs() < 0.1, "{floor}");
+        assert_eq!(clipped_score(floor, 222.0, Some(141.0)), floor);
+        // The same lens lit (learnt at 250): clipping says nothing against it.
+        assert_eq!(clipped_score(floor, 222.0, Some(250.0)), 222.0);
+        // A lens unlit at 100 now clipping is far brighter than that: it lit.
+        assert_eq!(clipped_score(floor, 222.0, Some(100.0)), 222.0);
+        // Nothing learnt yet, or nothing clipped: as seen.
+        assert_eq!(clipped_score(floor, 222.0, None), 222.0);
+        assert_eq!(clipped_score(120.0, 120.0, Some(141.0)), 120.0);
     }
 
     /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
