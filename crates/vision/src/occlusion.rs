@@ -2,7 +2,7 @@
 //!
 //! A person or a crane hook in front of a stack light also covers the wall and housing
 //! around the lamps. The guard watches small cells beside every lamp and above and below
-//! the column. Each cell's mean luma is divided by the frame's global luma, so a room
+//! the column, read where the shaking tower now stands. Each cell's mean luma is divided by the frame's global luma, so a room
 //! light switched on or a slow drift changes nothing; each cell keeps one reference for
 //! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. The
 //! "lit" look is learnt the first time the lamp lights, also when its glow moves the
@@ -22,6 +22,25 @@
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::roi::{BoxPx, PolygonRoi};
+
+/// What the lamps of the tower show in one frame, for [`OcclusionGuard::check`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LampsNow<'a> {
+    /// Lamp i reads lit in this frame.
+    pub lit: &'a [bool],
+    /// The mean luma of lamp i's region in this frame, as the camera shows it (the
+    /// cells are read at the camera's exposure too).
+    pub luma: &'a [f32],
+    /// Lamp i looks as in its last clear frame; then a cap cell alone (above the top or
+    /// below the bottom lamp) does not block it: something passing above or below the
+    /// column that leaves the lens as it was hides nothing (a person walking behind the
+    /// machine, a hook over the tower). Beside a lamp, a cell blocks it whatever the lens
+    /// shows, since an occluder arriving from the side covers the cell first.
+    pub unchanged: &'a [bool],
+    /// Where the shaking tower now stands against where it was set up, pixels: the
+    /// cells move with it.
+    pub shift_px: (i32, i32),
+}
 
 /// Tuning of the guard.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -180,24 +199,10 @@ impl OcclusionGuard {
         &self.last_distances
     }
 
-    /// Checks one frame. `lamp_lit[i]` is lamp i's on/off in this frame; `global` the
-    /// frame's overall look. Returns, per lamp, whether it is blocked.
-    /// `lamp_luma[i]` is the mean luma of lamp i's region in this frame, as the camera
-    /// shows it (the cells are read at the camera's exposure too). `lamp_unchanged[i]`:
-    /// lamp i looks as in its last clear frame; then a cap cell alone (above the top or
-    /// below the bottom lamp) does not block it: something passing above or below the
-    /// column that leaves the lens as it was hides nothing (a person walking behind the
-    /// machine, a hook over the tower). Beside a lamp, a cell blocks it whatever the lens
-    /// shows, since an occluder arriving from the side covers the cell first.
-    pub fn check(
-        &mut self,
-        t_s: f64,
-        frame: &YuvFrame,
-        global: GlobalLook,
-        lamp_lit: &[bool],
-        lamp_luma: &[f32],
-        lamp_unchanged: &[bool],
-    ) -> &[bool] {
+    /// Checks one frame, `global` its overall look, `lamps` what its lamps show. Returns,
+    /// per lamp, whether it is blocked.
+    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamps: LampsNow<'_>) -> &[bool] {
+        let LampsNow { lit: lamp_lit, luma: lamp_luma, unchanged: lamp_unchanged, shift_px: (dx, dy) } = lamps;
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
@@ -214,7 +219,7 @@ impl OcclusionGuard {
         self.first_glow.clear();
         self.first_glow.resize(lamp_count, true);
         for cell in &self.cells {
-            let m = cell.roi.means(frame);
+            let m = cell.roi.means_shifted(frame, dx, dy);
             // Relative to the whole frame, above black (16 in video range): room light
             // and white balance cancel. Chroma of a lit surface grows with its light,
             // so it is taken per unit of the cell's own brightness.
@@ -390,6 +395,35 @@ mod tests {
         f
     }
 
+    /// A wall of vertical stripes 5 px wide, moved `shift_px` to the right.
+    fn striped_wall(shift_px: i32) -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 0, 128, 128);
+        let (y, _, _) = f.planes_mut();
+        for row in 0..200 {
+            for col in 0..200i32 {
+                y[row * 200 + col as usize] = if (col - shift_px).rem_euclid(10) < 5 { 50 } else { 190 };
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn the_cells_move_with_a_shaking_tower() {
+        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
+        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let lit = [false, false];
+        for i in 0..20 {
+            let f = striped_wall(0);
+            guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() });
+        }
+        let shaken = striped_wall(3);
+        let look = global_look(&shaken);
+        let told = LampsNow { lit: &lit, shift_px: (3, 0), ..LampsNow::default() };
+        assert_eq!(guard.check(2.0, &shaken, look, told), vec![false, false], "read where the tower now is");
+        let untold = LampsNow { lit: &lit, ..LampsNow::default() };
+        assert_eq!(guard.check(2.1, &shaken, look, untold), vec![true, true], "read where it was set up");
+    }
+
     #[test]
     fn room_light_does_not_block_but_a_person_does() {
         let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
@@ -397,12 +431,23 @@ mod tests {
         let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[]), vec![false, false]);
+            assert_eq!(
+                guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
+                vec![false, false]
+            );
         }
         let f = scene(1.4, None);
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[]), vec![false, false], "room light");
+        assert_eq!(
+            guard.check(2.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
+            vec![false, false],
+            "room light"
+        );
         let f = scene(1.4, Some(40));
-        assert_eq!(guard.check(2.2, &f, global_look(&f), &lit, &[], &[]), vec![true, true], "person");
+        assert_eq!(
+            guard.check(2.2, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
+            vec![true, true],
+            "person"
+        );
     }
 
     /// A light wall, a dark tower column, and lamp 0 (box 92..108 x 60..76): unlit, lit
@@ -449,7 +494,12 @@ mod tests {
             for i in 0..20 {
                 let f = glowing(false, false);
                 assert_eq!(
-                    guard.check(f64::from(i) * 0.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[]),
+                    guard.check(
+                        f64::from(i) * 0.1,
+                        &f,
+                        global_look(&f),
+                        LampsNow { lit: &[false; 2], luma: &[50.0; 2], ..LampsNow::default() }
+                    ),
                     [false; 2]
                 );
             }
@@ -460,16 +510,48 @@ mod tests {
         let f = glowing(true, false);
         // (Lamp 1's cells, as far from lamp 0 as lamp 0's own, are lit too; they are
         // judged against lamp 1's looks only, and fire: a limit of the guard.)
-        assert!(!guard.check(2.0, &f, global_look(&f), &[true, false], &[230.0, 50.0], &[])[0], "first glow");
+        assert!(
+            !guard.check(
+                2.0,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &[true, false], luma: &[230.0, 50.0], ..LampsNow::default() }
+            )[0],
+            "first glow"
+        );
         let f = glowing(false, false);
-        assert!(!guard.check(2.1, &f, global_look(&f), &[false; 2], &[50.0; 2], &[])[0], "dark again");
+        assert!(
+            !guard.check(
+                2.1,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &[false; 2], luma: &[50.0; 2], ..LampsNow::default() }
+            )[0],
+            "dark again"
+        );
         let f = glowing(true, false);
-        assert!(!guard.check(2.2, &f, global_look(&f), &[true, false], &[230.0, 50.0], &[])[0], "lit again");
+        assert!(
+            !guard.check(
+                2.2,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &[true, false], luma: &[230.0, 50.0], ..LampsNow::default() }
+            )[0],
+            "lit again"
+        );
         // A bright person over the lamp and the wall above it, as the lamp first
         // "lights": the cells beside the lamp did not brighten, so it is no glow.
         let mut guard = trained();
         let f = glowing(false, true);
-        assert!(guard.check(2.0, &f, global_look(&f), &[true, false], &[190.0, 50.0], &[])[0], "person");
+        assert!(
+            guard.check(
+                2.0,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &[true, false], luma: &[190.0, 50.0], ..LampsNow::default() }
+            )[0],
+            "person"
+        );
     }
 
     #[test]
@@ -493,7 +575,10 @@ mod tests {
         };
         for i in 0..20 {
             let f = wall();
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[]), vec![false; 3]);
+            assert_eq!(
+                guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
+                vec![false; 3]
+            );
         }
         // Shoulders cover the cells beside lamps 1 and 2; the head only grazes the
         // cell beside lamp 0 (a quarter of it): alone that would pass as clear.
@@ -510,7 +595,7 @@ mod tests {
             }
         }
         let distances_before = guard.last_distances().len();
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[]), vec![true; 3]);
+        assert_eq!(guard.check(2.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }), vec![true; 3]);
         assert_eq!(guard.last_distances().len(), distances_before);
         let lamp0_left = guard.last_distances()[0];
         assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");
@@ -524,7 +609,15 @@ mod tests {
         let lit = [false; 2];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), &lit, &[], &[true; 2]), [false; 2]);
+            assert_eq!(
+                guard.check(
+                    f64::from(i) * 0.1,
+                    &f,
+                    global_look(&f),
+                    LampsNow { lit: &lit, luma: &[], unchanged: &[true; 2], shift_px: (0, 0) }
+                ),
+                [false; 2]
+            );
         }
         // A dark head passes under the tower, over the cap cell and nothing else.
         let mut f = scene(1.0, None);
@@ -535,8 +628,26 @@ mod tests {
             }
         }
         assert!(guard.last_distances().iter().all(|&d| d < 0.5));
-        assert_eq!(guard.check(2.0, &f, global_look(&f), &lit, &[], &[true; 2]), [false; 2], "lenses as they were");
+        assert_eq!(
+            guard.check(
+                2.0,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &lit, luma: &[], unchanged: &[true; 2], shift_px: (0, 0) }
+            ),
+            [false; 2],
+            "lenses as they were"
+        );
         assert!(guard.last_distances().iter().any(|&d| d > 1.0), "the cap cell fired");
-        assert_eq!(guard.check(2.1, &f, global_look(&f), &lit, &[], &[true, false]), [false, true], "lens 1 changed");
+        assert_eq!(
+            guard.check(
+                2.1,
+                &f,
+                global_look(&f),
+                LampsNow { lit: &lit, luma: &[], unchanged: &[true, false], shift_px: (0, 0) }
+            ),
+            [false, true],
+            "lens 1 changed"
+        );
     }
 }

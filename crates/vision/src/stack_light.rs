@@ -13,7 +13,7 @@
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
 use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, TowerHints};
-use crate::occlusion::{GlobalLook, GuardTuning, OcclusionGuard};
+use crate::occlusion::{GlobalLook, GuardTuning, LampsNow, OcclusionGuard};
 use crate::roi::{PolygonRoi, RegionMeans};
 use crate::shake::ShakeTracker;
 
@@ -52,7 +52,9 @@ pub fn luma_at_least(luma: f32, global: GlobalLook) -> f32 {
 /// exposure jump drives into clipping is not taken for lit.
 fn clipped_score(floor: f32, as_seen: f32, state_level: Option<f32>) -> f32 {
     match state_level {
-        Some(level) if as_seen > floor && level <= as_seen && within_share(level.max(floor), level, UNCHANGED_SHARE) => {
+        Some(level)
+            if as_seen > floor && level <= as_seen && within_share(level.max(floor), level, UNCHANGED_SHARE) =>
+        {
             level.max(floor)
         }
         _ => as_seen,
@@ -282,16 +284,19 @@ impl StackLightReader {
         };
         let away_from_tints = |i: usize| {
             let (unlit, lit) = self.tints[i];
-            let far = |tint: Option<(f32, f32)>| tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA);
+            let far = |tint: Option<(f32, f32)>| {
+                tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA)
+            };
             (unlit.is_some() || lit.is_some()) && far(unlit) && far(lit) && !an_unlit_tint(self.chroma[i])
         };
         let tinted_alike = |i: usize, j: usize| {
-            chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA && away_from_tints(i) && away_from_tints(j)
+            chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA
+                && away_from_tints(i)
+                && away_from_tints(j)
         };
         let under_one_cover = |i: usize, j: usize| (away(i) && away(j) && alike(i, j)) || tinted_alike(i, j);
         for i in 0..n {
-            let covered =
-                (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && under_one_cover(i, j));
+            let covered = (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && under_one_cover(i, j));
             if !covered {
                 self.covered_since_s[i] = None;
             } else if t_s - *self.covered_since_s[i].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
@@ -336,7 +341,9 @@ impl StackLightReader {
         for (i, score) in self.scores.iter().enumerate() {
             self.unchanged[i] = self.clear_score[i].is_some_and(|clear| within_share(*score, clear, UNCHANGED_SHARE));
         }
-        let guarded = self.guard.check(t_s, frame, global, &self.looks_lit, &self.luma, &self.unchanged);
+        let lamps_now =
+            LampsNow { lit: &self.looks_lit, luma: &self.luma, unchanged: &self.unchanged, shift_px: (dx, dy) };
+        let guarded = self.guard.check(t_s, frame, global, lamps_now);
         self.blocked.clear();
         self.blocked.extend_from_slice(guarded);
         self.block_lenses_under_one_cover(t_s);
