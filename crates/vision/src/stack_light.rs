@@ -102,13 +102,16 @@ fn within_share(score: f32, reference: f32, share: f32) -> bool {
     (score - reference).abs() <= share * (reference - BLACK_LUMA).max(20.0)
 }
 
-/// Distance between two (Cb, Cr) tints.
-fn chroma_distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+/// A lens's (Cb, Cr) at the reference exposure.
+type Tint = (f32, f32);
+
+/// Distance between two tints.
+fn chroma_distance(a: Tint, b: Tint) -> f32 {
     (a.0 - b.0).hypot(a.1 - b.1)
 }
 
 /// Moves a learnt tint toward the one seen (takes it when none was learnt).
-fn learn_tint(tint: &mut Option<(f32, f32)>, seen: (f32, f32)) {
+fn learn_tint(tint: &mut Option<Tint>, seen: Tint) {
     let (u, v) = tint.get_or_insert(seen);
     *u += TINT_LEARNING_SHARE * (seen.0 - *u);
     *v += TINT_LEARNING_SHARE * (seen.1 - *v);
@@ -179,7 +182,7 @@ pub struct StackLightReader {
     unchanged: Vec<bool>,
     /// Per lamp: its tint (chroma at the reference exposure) as seen in clear frames,
     /// (unlit, lit).
-    tints: Vec<(Option<(f32, f32)>, Option<(f32, f32)>)>,
+    tints: Vec<(Option<Tint>, Option<Tint>)>,
     /// Per lamp, this frame: the region's luma at the reference exposure; hidden from
     /// the camera (by the guard, or under one cover with another lens); and since when
     /// it has looked like another lens under one cover.
@@ -279,14 +282,13 @@ impl StackLightReader {
         };
         // A tint some unlit lens of the tower is known to show is no cover's: unlit
         // lenses look alike where the camera renders colour weakly.
-        let an_unlit_tint = |tint: (f32, f32)| {
+        let an_unlit_tint = |tint: Tint| {
             self.tints.iter().any(|(unlit, _)| unlit.is_some_and(|u| chroma_distance(tint, u) < AWAY_FROM_TINT_CHROMA))
         };
         let away_from_tints = |i: usize| {
             let (unlit, lit) = self.tints[i];
-            let far = |tint: Option<(f32, f32)>| {
-                tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA)
-            };
+            let far =
+                |tint: Option<Tint>| tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA);
             (unlit.is_some() || lit.is_some()) && far(unlit) && far(lit) && !an_unlit_tint(self.chroma[i])
         };
         let tinted_alike = |i: usize, j: usize| {
