@@ -79,6 +79,17 @@ impl LampColor {
         }
     }
 
+    /// Share of [`LampTuning::min_contrast`] and [`LampTuning::min_contrast_ratio`] this
+    /// colour's two levels must stand apart. Unlit, a white or yellow lens reflects most
+    /// of the room's light, so its LED lifts it by a smaller share than a red, green or
+    /// blue lens, whose filter swallows most of it.
+    pub fn contrast_share(self) -> f32 {
+        match self {
+            Self::White | Self::Yellow => 0.7,
+            Self::Red | Self::Green | Self::Blue => 1.0,
+        }
+    }
+
     /// Nominal sRGB of a lit lens, for renderers and overlays.
     pub fn rgb(self) -> [u8; 3] {
         match self {
@@ -309,7 +320,19 @@ impl OnOffClassifier {
     /// How far from the one known level a score must be to be the other level, when
     /// `brighter` is the brighter of the two.
     fn new_level_contrast(&self, brighter: f32) -> f32 {
+        self.color.contrast_share() * self.full_contrast(brighter)
+    }
+
+    /// [`Self::new_level_contrast`] whatever the colour: for a lens that dims below the
+    /// one level taken for unlit, which its first neighbour's glow (not yet learnt) may
+    /// have raised.
+    fn full_contrast(&self, brighter: f32) -> f32 {
         self.tuning.min_contrast.max(self.tuning.min_contrast_ratio * (brighter - BLACK))
+    }
+
+    /// The least distance between this lamp's two levels.
+    fn min_contrast(&self) -> f32 {
+        self.color.contrast_share() * self.tuning.min_contrast
     }
 
     /// While only one level is known, the tower may tell which one it is: a single
@@ -362,11 +385,12 @@ impl OnOffClassifier {
             (Some(off), Some(on_level)) => {
                 let (mut off, mut on_level) = if on { (off, follow(on_level)) } else { (follow(off), on_level) };
                 // Keep the levels apart: drift must never merge them.
-                if on_level - off < t.min_contrast {
+                let min_contrast = self.min_contrast();
+                if on_level - off < min_contrast {
                     if on {
-                        off = on_level - t.min_contrast;
+                        off = on_level - min_contrast;
                     } else {
-                        on_level = off + t.min_contrast;
+                        on_level = off + min_contrast;
                     }
                 }
                 self.off_level = Some(off);
@@ -378,19 +402,19 @@ impl OnOffClassifier {
             (Some(_), None) if self.tower.shadowed || self.tower.occluded => on = false,
             (None, Some(_)) if self.tower.shadowed || self.tower.occluded => on = true,
             (Some(off), None) if on => {
-                if self.may_be_lit(score) && self.confirm_new_level(score, self.new_level_contrast(score)) {
+                if self.may_be_lit(score) && self.confirm_new_level(score, self.full_contrast(score)) {
                     self.on_level = Some(score);
                 } else {
                     on = false;
                     self.off_level = Some(off);
                 }
             }
-            (Some(off), None) if score < off - self.new_level_contrast(off) => {
+            (Some(off), None) if score < off - self.full_contrast(off) => {
                 // What we took for "off" was the lit lamp all along, unless it is as
                 // dim as the tower's unlit lenses.
                 if self.may_be_lit(off)
                     && !self.clearly_unlit(off)
-                    && self.confirm_new_level(score, self.new_level_contrast(off))
+                    && self.confirm_new_level(score, self.full_contrast(off))
                 {
                     self.on_level = Some(off);
                     self.off_level = Some(score);
@@ -398,7 +422,7 @@ impl OnOffClassifier {
             }
             (Some(off), None) => self.off_level = Some(follow(off)),
             (None, Some(on_level)) if !on => {
-                if self.confirm_new_level(score, self.new_level_contrast(on_level)) {
+                if self.confirm_new_level(score, self.full_contrast(on_level)) {
                     self.off_level = Some(score);
                 } else {
                     on = true;
@@ -408,7 +432,7 @@ impl OnOffClassifier {
                 // What we took for "on" was the unlit lamp in bright light, unless it
                 // shone above the tower's unlit lenses (then this is a lit lens clipping
                 // at another exposure).
-                if !self.clearly_lit(on_level) && self.confirm_new_level(score, self.new_level_contrast(score)) {
+                if !self.clearly_lit(on_level) && self.confirm_new_level(score, self.full_contrast(score)) {
                     self.off_level = Some(on_level);
                     self.on_level = Some(score);
                 }
@@ -868,6 +892,17 @@ mod tests {
             }
         }
         assert_eq!(modes, vec![LampMode::Off]);
+    }
+
+    #[test]
+    fn a_white_lens_lit_a_third_above_its_bright_unlit_level_is_read_lit() {
+        // Unlit at 131 (a white lens in strong room light), lit at 166 from 10 s: its LED
+        // lifts it by 35, under the 40 a red lens must rise (whose filter keeps the room
+        // out, so that its LED stands far higher above it).
+        let lit_at_10_s = |t: f64| if t < 10.0 { 131.0 } else { 166.0 };
+        let last = |color| run_in_tower(color, 20.0, lit_at_10_s, |_| TowerHints::default()).last().map(|c| c.1);
+        assert_eq!(last(LampColor::White), Some(LampMode::Steady));
+        assert_eq!(last(LampColor::Red), Some(LampMode::Off));
     }
 
     #[test]

@@ -76,9 +76,12 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     let unlit_at_least = if known_unlit().count() >= 2 { known_unlit().fold(None, min) } else { None };
     // An unlit lens darkens only when less light falls on it: when every one of them
     // does at once, a shadow lies on the tower. (Lenses that brighten may be lamps
-    // switching on together, as at a change of state.)
+    // switching on together, as at a change of state.) When this lamp itself fell
+    // below half its lit level, the lenses next to it darken by its glow lost, which
+    // says nothing of a shadow (their unlit levels may hold that glow, not yet learnt).
+    let dimmed = levels[lamp].1.is_some_and(|lit| scores[lamp] - BLACK_LUMA < 0.5 * (lit - BLACK_LUMA));
     let (mut darker, mut count) = (0, 0);
-    for j in others().filter(|&j| unlit[j]) {
+    for j in others().filter(|&j| unlit[j] && !(dimmed && j.abs_diff(lamp) == 1)) {
         let Some(off) = levels[j].0 else { continue };
         count += 1;
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
@@ -405,6 +408,13 @@ mod tests {
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
         // Unlit lenses brightening together are lamps switching on, no shadow.
         assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
+        // Lamp 1, lit at 250, falls to 95 and both its neighbours darken: its glow lost
+        // (their unlit levels were learnt in it), no shadow.
+        let glowed = [(Some(96.0), None), (None, Some(250.0)), (Some(88.0), None)];
+        let neighbours_unlit = [true, false, true];
+        assert!(!tower_hints(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0]).shadowed);
+        // The same lenses as dark while lamp 1 still shines: a shadow.
+        assert!(tower_hints(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0]).shadowed);
     }
 
     #[test]
