@@ -4,11 +4,13 @@
 //! Per frame: the tower's shake is measured ([`crate::shake::ShakeTracker`]) and each
 //! lamp region is read where the tower now is; its look is taken to the camera's
 //! reference exposure
-//! ([`at_reference_exposure`]), scored, and its neighbours' learnt glow taken out
-//! ([`crate::glow::GlowModel`]); the guard says which lamps something stands in front
-//! of, and lenses of different colours that left their levels for one and the same look
-//! are taken as covered too (something narrower than the guard's span); each lamp's
-//! reader then decides on/off and its mode.
+//! ([`at_reference_exposure`]; a lens that clips under a raised exposure keeps its
+//! state's level while that fits, [`clipped_score`]), scored, and its neighbours' learnt
+//! glow taken out ([`crate::glow::GlowModel`]); the guard says which lamps something
+//! stands in front of, and lenses of different colours that left their levels, or the
+//! tints they were seen with, for one and the same look are taken as covered too
+//! (something narrower than the guard's span); each lamp's reader then decides on/off
+//! and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
@@ -266,10 +268,12 @@ impl StackLightReader {
 
     /// Lenses of different colours that left their looks for one and the same look are
     /// under one cover (an arm or a tool narrower than the guard's span): lit lamps of
-    /// different colours never shine alike, and their unlit lenses are tinted apart. A
-    /// lens counts when it moved since its last clear frame and stands away from each
-    /// of its known levels; for at most [`COVERED_FOR_AT_MOST_S`], so that a level
-    /// learnt wrong cannot hide a lamp for good.
+    /// different colours never shine alike, and their unlit lenses are tinted apart.
+    /// Alike in tint alone, each far from every tint it was seen with and from every
+    /// unlit lens's tint; or alike in luma and tint, each having moved since its last
+    /// clear frame and standing away from each of its known levels. For at most
+    /// [`COVERED_FOR_AT_MOST_S`], so that a level learnt wrong cannot hide a lamp for
+    /// good.
     fn block_lenses_under_one_cover(&mut self, t_s: f64) {
         let n = self.lamps.len();
         let away = |i: usize| {
