@@ -5,7 +5,7 @@
 //! lamp region is read where the tower now is; its look is taken to the camera's
 //! reference exposure
 //! ([`at_reference_exposure`]; a lens that clips under a raised exposure keeps its
-//! state's level while that fits, [`clipped_score`]), scored, and its neighbours' learnt
+//! state's level while that fits, `clipped_score`), scored, and its neighbours' learnt
 //! glow taken out ([`crate::glow::GlowModel`]); the guard says which lamps something
 //! stands in front of, and lenses of different colours that left their levels, or the
 //! tints they were seen with, for one and the same look are taken as covered too
