@@ -395,6 +395,15 @@ mod tests {
         f
     }
 
+    /// Two lamps stacked in the middle of a 200 x 200 frame.
+    const TWO_LAMPS: [BoxPx; 2] =
+        [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
+
+    /// A guard around [`TWO_LAMPS`].
+    fn two_lamp_guard() -> OcclusionGuard {
+        OcclusionGuard::new(&TWO_LAMPS, 200, 200, GuardTuning::default())
+    }
+
     /// A wall of vertical stripes 5 px wide, moved `shift_px` to the right.
     fn striped_wall(shift_px: i32) -> YuvFrame {
         let mut f = YuvFrame::filled(200, 200, 0, 128, 128);
@@ -409,8 +418,7 @@ mod tests {
 
     #[test]
     fn the_cells_move_with_a_shaking_tower() {
-        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
-        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let mut guard = two_lamp_guard();
         let lit = [false, false];
         for i in 0..20 {
             let f = striped_wall(0);
@@ -426,8 +434,7 @@ mod tests {
 
     #[test]
     fn room_light_does_not_block_but_a_person_does() {
-        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
-        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let mut guard = two_lamp_guard();
         let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
@@ -487,10 +494,9 @@ mod tests {
 
     #[test]
     fn a_lamps_first_glow_is_not_an_occluder_but_a_person_is() {
-        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
         let red = [crate::lamp::LampColor::Red.chroma_direction(), (0.0, 0.0)];
         let trained = || {
-            let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&red);
+            let mut guard = two_lamp_guard().with_lamp_chroma(&red);
             for i in 0..20 {
                 let f = glowing(false, false);
                 assert_eq!(
@@ -604,8 +610,7 @@ mod tests {
     #[test]
     fn something_below_the_column_blocks_a_lamp_only_if_its_lens_changed() {
         // Two lamps over a light wall; the cap cell below lamp 1 sits 24..37 px under it.
-        let boxes = [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
-        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let mut guard = two_lamp_guard();
         let lit = [false; 2];
         for i in 0..20 {
             let f = scene(1.0, None);
