@@ -395,6 +395,11 @@ mod tests {
         f
     }
 
+    /// What the lamps show: lit or not, and their luma (none: the glow test is not asked).
+    fn lamps<'a>(lit: &'a [bool], luma: &'a [f32]) -> LampsNow<'a> {
+        LampsNow { lit, luma, ..LampsNow::default() }
+    }
+
     /// Two lamps stacked in the middle of a 200 x 200 frame.
     const TWO_LAMPS: [BoxPx; 2] =
         [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
@@ -422,13 +427,13 @@ mod tests {
         let lit = [false, false];
         for i in 0..20 {
             let f = striped_wall(0);
-            guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() });
+            guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&lit, &[]));
         }
         let shaken = striped_wall(3);
         let look = global_look(&shaken);
         let told = LampsNow { lit: &lit, shift_px: (3, 0), ..LampsNow::default() };
         assert_eq!(guard.check(2.0, &shaken, look, told), vec![false, false], "read where the tower now is");
-        let untold = LampsNow { lit: &lit, ..LampsNow::default() };
+        let untold = lamps(&lit, &[]);
         assert_eq!(guard.check(2.1, &shaken, look, untold), vec![true, true], "read where it was set up");
     }
 
@@ -438,23 +443,12 @@ mod tests {
         let lit = [false, false];
         for i in 0..20 {
             let f = scene(1.0, None);
-            assert_eq!(
-                guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
-                vec![false, false]
-            );
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&lit, &[])), vec![false, false]);
         }
         let f = scene(1.4, None);
-        assert_eq!(
-            guard.check(2.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
-            vec![false, false],
-            "room light"
-        );
+        assert_eq!(guard.check(2.1, &f, global_look(&f), lamps(&lit, &[])), vec![false, false], "room light");
         let f = scene(1.4, Some(40));
-        assert_eq!(
-            guard.check(2.2, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
-            vec![true, true],
-            "person"
-        );
+        assert_eq!(guard.check(2.2, &f, global_look(&f), lamps(&lit, &[])), vec![true, true], "person");
     }
 
     /// A light wall, a dark tower column, and lamp 0 (box 92..108 x 60..76): unlit, lit
@@ -500,12 +494,7 @@ mod tests {
             for i in 0..20 {
                 let f = glowing(false, false);
                 assert_eq!(
-                    guard.check(
-                        f64::from(i) * 0.1,
-                        &f,
-                        global_look(&f),
-                        LampsNow { lit: &[false; 2], luma: &[50.0; 2], ..LampsNow::default() }
-                    ),
+                    guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&[false; 2], &[50.0; 2])),
                     [false; 2]
                 );
             }
@@ -516,48 +505,16 @@ mod tests {
         let f = glowing(true, false);
         // (Lamp 1's cells, as far from lamp 0 as lamp 0's own, are lit too; they are
         // judged against lamp 1's looks only, and fire: a limit of the guard.)
-        assert!(
-            !guard.check(
-                2.0,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &[true, false], luma: &[230.0, 50.0], ..LampsNow::default() }
-            )[0],
-            "first glow"
-        );
+        assert!(!guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[230.0, 50.0]))[0], "first glow");
         let f = glowing(false, false);
-        assert!(
-            !guard.check(
-                2.1,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &[false; 2], luma: &[50.0; 2], ..LampsNow::default() }
-            )[0],
-            "dark again"
-        );
+        assert!(!guard.check(2.1, &f, global_look(&f), lamps(&[false; 2], &[50.0; 2]))[0], "dark again");
         let f = glowing(true, false);
-        assert!(
-            !guard.check(
-                2.2,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &[true, false], luma: &[230.0, 50.0], ..LampsNow::default() }
-            )[0],
-            "lit again"
-        );
+        assert!(!guard.check(2.2, &f, global_look(&f), lamps(&[true, false], &[230.0, 50.0]))[0], "lit again");
         // A bright person over the lamp and the wall above it, as the lamp first
         // "lights": the cells beside the lamp did not brighten, so it is no glow.
         let mut guard = trained();
         let f = glowing(false, true);
-        assert!(
-            guard.check(
-                2.0,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &[true, false], luma: &[190.0, 50.0], ..LampsNow::default() }
-            )[0],
-            "person"
-        );
+        assert!(guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[190.0, 50.0]))[0], "person");
     }
 
     #[test]
@@ -581,10 +538,7 @@ mod tests {
         };
         for i in 0..20 {
             let f = wall();
-            assert_eq!(
-                guard.check(f64::from(i) * 0.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }),
-                vec![false; 3]
-            );
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&lit, &[])), vec![false; 3]);
         }
         // Shoulders cover the cells beside lamps 1 and 2; the head only grazes the
         // cell beside lamp 0 (a quarter of it): alone that would pass as clear.
@@ -601,7 +555,7 @@ mod tests {
             }
         }
         let distances_before = guard.last_distances().len();
-        assert_eq!(guard.check(2.1, &f, global_look(&f), LampsNow { lit: &lit, ..LampsNow::default() }), vec![true; 3]);
+        assert_eq!(guard.check(2.1, &f, global_look(&f), lamps(&lit, &[])), vec![true; 3]);
         assert_eq!(guard.last_distances().len(), distances_before);
         let lamp0_left = guard.last_distances()[0];
         assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");
@@ -619,7 +573,7 @@ mod tests {
                     f64::from(i) * 0.1,
                     &f,
                     global_look(&f),
-                    LampsNow { lit: &lit, luma: &[], unchanged: &[true; 2], shift_px: (0, 0) }
+                    LampsNow { unchanged: &[true; 2], ..lamps(&lit, &[]) }
                 ),
                 [false; 2]
             );
@@ -634,23 +588,13 @@ mod tests {
         }
         assert!(guard.last_distances().iter().all(|&d| d < 0.5));
         assert_eq!(
-            guard.check(
-                2.0,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &lit, luma: &[], unchanged: &[true; 2], shift_px: (0, 0) }
-            ),
+            guard.check(2.0, &f, global_look(&f), LampsNow { unchanged: &[true; 2], ..lamps(&lit, &[]) }),
             [false; 2],
             "lenses as they were"
         );
         assert!(guard.last_distances().iter().any(|&d| d > 1.0), "the cap cell fired");
         assert_eq!(
-            guard.check(
-                2.1,
-                &f,
-                global_look(&f),
-                LampsNow { lit: &lit, luma: &[], unchanged: &[true, false], shift_px: (0, 0) }
-            ),
+            guard.check(2.1, &f, global_look(&f), LampsNow { unchanged: &[true, false], ..lamps(&lit, &[]) }),
             [false, true],
             "lens 1 changed"
         );
