@@ -78,12 +78,16 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     let unlit_at_least = if known_unlit().count() >= 2 { known_unlit().fold(None, min) } else { None };
     // An unlit lens darkens only when less light falls on it: when every one of them
     // does at once, a shadow lies on the tower. (Lenses that brighten may be lamps
-    // switching on together, as at a change of state.) When this lamp itself fell
-    // below half its lit level, the lenses next to it darken by its glow lost, which
-    // says nothing of a shadow (their unlit levels may hold that glow, not yet learnt).
-    let dimmed = levels[lamp].1.is_some_and(|lit| scores[lamp] - BLACK_LUMA < 0.5 * (lit - BLACK_LUMA));
+    // switching on together, as at a change of state.) The lenses next to a lamp read
+    // lit that went out (this one or another) darken by its glow lost,
+    // which says nothing of a shadow (their unlit levels may hold that glow, not yet
+    // learnt).
+    let dimmed = |k: usize| {
+        !unlit[k] && levels[k].1.is_some_and(|lit| scores[k] - BLACK_LUMA < WENT_OUT_SHARE * (lit - BLACK_LUMA))
+    };
+    let next_to_dimmed = |j: usize| (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && dimmed(k));
     let (mut darker, mut count) = (0, 0);
-    for j in others().filter(|&j| unlit[j] && !(dimmed && j.abs_diff(lamp) == 1)) {
+    for j in others().filter(|&j| unlit[j] && !next_to_dimmed(j)) {
         let Some(off) = levels[j].0 else { continue };
         count += 1;
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
@@ -138,6 +142,10 @@ const AWAY_FROM_TINT_CHROMA: f32 = 10.0;
 const TINT_LEARNING_SHARE: f32 = 0.05;
 /// ... for at most this long.
 const COVERED_FOR_AT_MOST_S: f64 = 30.0;
+
+/// A lamp read lit whose score (above black) fell below this share of its lit level
+/// went out: no shadow dims a light that shines by itself by a third.
+const WENT_OUT_SHARE: f32 = 0.67;
 
 /// Unlit lenses that all read below this share of their level (above black) say that a
 /// shadow lies on the tower.
@@ -419,6 +427,17 @@ mod tests {
         assert!(!tower_hints(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0]).shadowed);
         // The same lenses as dark while lamp 1 still shines: a shadow.
         assert!(tower_hints(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0]).shadowed);
+        // Lamps 1 and 3 of five, lit, go out together: lamp 1 asks, and lamp 4 darkens
+        // by lamp 3's glow lost, no shadow either.
+        let five = [
+            (Some(132.0), None),
+            (None, Some(310.0)),
+            (Some(129.0), Some(294.0)),
+            (None, Some(246.0)),
+            (Some(119.0), None),
+        ];
+        let unlit_of_five = [true, false, false, false, true];
+        assert!(!tower_hints(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0]).shadowed);
     }
 
     #[test]
