@@ -8,7 +8,8 @@
 //!    level. The levels are found from the data and then follow slow illumination
 //!    drift; the threshold sits half-way between them with hysteresis. A new level must
 //!    differ from the known one by [`LampTuning::min_contrast`] and by
-//!    [`LampTuning::min_contrast_ratio`] of the brighter, be seen twice within
+//!    [`LampTuning::min_contrast_ratio`] of the brighter (less for white and yellow
+//!    lenses, [`LampColor::contrast_share`]), be seen twice within
 //!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
 //!    brightest lit level of the tower's other lamps. Until both levels have been seen,
 //!    the tower ([`TowerHints`]) says which one a single level is when it can (a lit
@@ -147,7 +148,8 @@ impl std::str::FromStr for LampMode {
 pub struct LampTuning {
     /// Weight of the chroma along the lamp colour in the brightness score.
     pub chroma_gain: f32,
-    /// Smallest score difference between the off and the on level.
+    /// Smallest score difference between the off and the on level (times the lamp's
+    /// [`LampColor::contrast_share`]).
     pub min_contrast: f32,
     /// While only one level is known, a new level must also differ from it by this
     /// share of the brighter one (above black): a lit lens shines far brighter than an

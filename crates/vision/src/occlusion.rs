@@ -2,9 +2,10 @@
 //!
 //! A person or a crane hook in front of a stack light also covers the wall and housing
 //! around the lamps. The guard watches small cells beside every lamp and above and below
-//! the column, read where the shaking tower now stands. Each cell's mean luma is divided by the frame's global luma, so a room
-//! light switched on or a slow drift changes nothing; each cell keeps one reference for
-//! "neighbouring lamp off" and one for "lit", so the lamp's own glow is expected. The
+//! the column, read where the shaking tower now stands. Each cell's mean luma is
+//! divided by the frame's global luma, so a room light switched on or a slow drift
+//! changes nothing; each cell keeps one reference for "neighbouring lamp off" and one
+//! for "lit", so the lamp's own glow is expected. The
 //! "lit" look is learnt the first time the lamp lights, also when its glow moves the
 //! cells far: in that very frame every cell of the lamp must have brightened, taken on
 //! the lamp's colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region

@@ -29,7 +29,7 @@ use crate::shake::ShakeTracker;
 /// out of clipping does not make it brighter than white.
 pub fn at_reference_exposure(means: RegionMeans, global: GlobalLook) -> RegionMeans {
     let gain = global.exposure_gain.max(0.05);
-    let mut luma = BLACK_LUMA + (means.luma - BLACK_LUMA) / gain;
+    let mut luma = luma_at_least(means.luma, global);
     if gain > 1.0 {
         let clipped = ((means.luma - KNEE_LUMA) / (235.0 - KNEE_LUMA)).clamp(0.0, 1.0);
         luma += clipped * (means.luma - luma);
