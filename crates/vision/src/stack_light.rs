@@ -9,7 +9,8 @@
 //! glow taken out ([`crate::glow::GlowModel`]); the guard says which lamps something
 //! stands in front of, and lenses of different colours that left their levels, or the
 //! tints they were seen with, for one and the same look are taken as covered too
-//! (something narrower than the guard's span); each lamp's reader then decides on/off
+//! (something narrower than the guard's span, and one body: it covers the lenses
+//! between and beside them that look like it); each lamp's reader then decides on/off
 //! and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
@@ -279,17 +280,37 @@ impl StackLightReader {
     /// different colours never shine alike, and their unlit lenses are tinted apart.
     /// Alike in tint alone, each far from every tint it was seen with and from every
     /// unlit lens's tint; or alike in luma and tint, each having moved since its last
-    /// clear frame and standing away from each of its known levels. For at most
-    /// [`COVERED_FOR_AT_MOST_S`], so that a level learnt wrong cannot hide a lamp for
-    /// good.
+    /// clear frame and standing away from each of its known levels (a level never seen
+    /// is not away from where it could be). A cover is one body: the lenses between two
+    /// it hides look like them, and a lens beside it in its tint is under it too. For at
+    /// most [`COVERED_FOR_AT_MOST_S`], so that a level learnt wrong cannot hide a lamp
+    /// for good.
     fn block_lenses_under_one_cover(&mut self, t_s: f64) {
         let n = self.lamps.len();
+        // A level never seen may be where the lens now reads: the unlit one anywhere
+        // below two thirds of the lit level (a lamp seen only lit that goes out) where
+        // an unlit lens of the tower could read (not darker than the dimmest unlit level
+        // known by more than a shadow darkens it), the lit one anywhere above half
+        // again the unlit level.
+        let dimmest_unlit =
+            |i: usize| (0..n).filter(|&j| j != i).filter_map(|j| self.levels[j].0).min_by(|a, b| a.total_cmp(b));
+        let may_be_unseen_level = |i: usize| {
+            let above_black = self.corrected[i] - BLACK_LUMA;
+            match self.levels[i] {
+                (None, Some(on)) => {
+                    above_black < WENT_OUT_SHARE * (on - BLACK_LUMA)
+                        && dimmest_unlit(i).is_none_or(|off| above_black >= TOWER_SHADOW_RATIO * (off - BLACK_LUMA))
+                }
+                (Some(off), None) => WENT_OUT_SHARE * above_black > off - BLACK_LUMA,
+                _ => false,
+            }
+        };
         let away = |i: usize| {
             let score = self.corrected[i];
             let moved = self.clear_score[i].is_some() && !self.unchanged[i];
             let (off, on) = self.levels[i];
             let far = |level: Option<f32>| level.is_none_or(|l| !within_share(score, l, AWAY_FROM_LEVEL_SHARE));
-            moved && (off.is_some() || on.is_some()) && far(off) && far(on)
+            moved && (off.is_some() || on.is_some()) && far(off) && far(on) && !may_be_unseen_level(i)
         };
         let alike = |i: usize, j: usize| {
             (self.reference_luma[i] - self.reference_luma[j]).abs() <= SAME_COVER_LUMA
@@ -304,20 +325,46 @@ impl StackLightReader {
             let (unlit, lit) = self.tints[i];
             let far =
                 |tint: Option<Tint>| tint.is_none_or(|t| chroma_distance(self.chroma[i], t) >= AWAY_FROM_TINT_CHROMA);
-            (unlit.is_some() || lit.is_some()) && far(unlit) && far(lit) && !an_unlit_tint(self.chroma[i])
+            (unlit.is_some() || lit.is_some())
+                && far(unlit)
+                && far(lit)
+                && !an_unlit_tint(self.chroma[i])
+                // A lens seen only lit that went out may show the unlit tint never seen.
+                && !(unlit.is_none() && may_be_unseen_level(i))
         };
         let tinted_alike = |i: usize, j: usize| {
             chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA
                 && away_from_tints(i)
                 && away_from_tints(j)
         };
-        let under_one_cover = |i: usize, j: usize| (away(i) && away(j) && alike(i, j)) || tinted_alike(i, j);
-        for i in 0..n {
-            let covered = (0..n).any(|j| j != i && self.lamps[j].color != self.lamps[i].color && under_one_cover(i, j));
+        // A cover is one body: it hides the lenses between two it hides, and they look
+        // like it too. Two lenses on either side of a lamp that lit take on its colour
+        // from its glow alike, and are no cover while it shines between them.
+        let between_alike =
+            |i: usize, j: usize, like: &dyn Fn(usize, usize) -> bool| (i.min(j) + 1..i.max(j)).all(|k| like(i, k));
+        let tint_like = |i: usize, k: usize| chroma_distance(self.chroma[i], self.chroma[k]) <= SAME_COVER_CHROMA;
+        let under_one_cover = |i: usize, j: usize| {
+            (away(i) && away(j) && alike(i, j) && between_alike(i, j, &alike))
+                || (tinted_alike(i, j) && between_alike(i, j, &tint_like))
+        };
+        let pair_under_one_cover =
+            |i: usize, j: usize| i != j && self.lamps[i].color != self.lamps[j].color && under_one_cover(i, j);
+        // Under a cover with another lens, or between two lenses under one ...
+        let mut covered: Vec<bool> =
+            (0..n).map(|k| (0..=k).any(|i| (k..n).any(|j| pair_under_one_cover(i, j)))).collect();
+        // ... or beside one, in the cover's tint: the cover reaches over it too (a lens
+        // seen only lit, dark under it, may otherwise be at an unlit level never seen).
+        for k in 1..n {
+            covered[k] |= covered[k - 1] && tint_like(k - 1, k);
+        }
+        for k in (1..n).rev() {
+            covered[k - 1] |= covered[k] && tint_like(k, k - 1);
+        }
+        for (k, covered) in covered.into_iter().enumerate() {
             if !covered {
-                self.covered_since_s[i] = None;
-            } else if t_s - *self.covered_since_s[i].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
-                self.blocked[i] = true;
+                self.covered_since_s[k] = None;
+            } else if t_s - *self.covered_since_s[k].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
+                self.blocked[k] = true;
             }
         }
     }
@@ -533,5 +580,90 @@ mod tests {
         let mut weak = tower_now([(90.0, grey), (100.0, (2.0, 7.0)), (85.0, (3.0, 6.0))]);
         weak.tints = vec![(Some(grey), None), (None, Some((-59.0, 30.0))), (None, Some((40.0, -20.0)))];
         assert_eq!(covered(&mut weak), [false; 3]);
+    }
+
+    #[test]
+    fn a_lamp_seen_only_lit_that_goes_out_beside_a_lens_that_lost_its_glow_is_no_cover() {
+        // Red lights as green, seen only lit, goes out; blue below green, whose unlit
+        // level and tint were learnt under green's glow, loses that glow. Green and blue
+        // now read alike, away from every level and tint they were seen at, but green may
+        // simply be at its unlit level, never seen.
+        let mut reader = tower_now([(272.0, (-33.0, 87.0)), (81.0, (0.0, 5.0)), (85.0, (1.0, 4.0))]);
+        reader.levels[1] = (None, Some(293.0));
+        reader.levels[2] = (Some(112.0), None);
+        reader.clear_score[1] = Some(286.0);
+        reader.clear_score[2] = Some(112.0);
+        reader.unchanged = vec![false, false, false];
+        reader.tints = vec![(Some((-12.0, 10.0)), None), (None, Some((-41.0, -56.0))), (Some((-8.0, -10.0)), None)];
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [false; 3]);
+        // Had green been seen unlit at its level, both would be away: a cover.
+        reader.levels[1] = (Some(150.0), Some(293.0));
+        reader.tints[1] = (Some((-20.0, -10.0)), Some((-41.0, -56.0)));
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [false, true, true]);
+    }
+
+    #[test]
+    fn a_lens_between_two_under_one_cover_that_looks_like_them_is_under_it_too() {
+        // A sleeve over the whole tower; green was only ever seen lit, so its reading
+        // alone says nothing, but it lies between red and blue under the sleeve.
+        let sleeve = [(52.0, (17.0, 0.0)), (52.0, (17.0, -1.0)), (52.0, (17.0, 0.0))];
+        let mut reader = tower_now(sleeve);
+        reader.levels[1] = (None, Some(305.0));
+        reader.tints = vec![(Some((-12.0, 10.0)), None), (None, Some((-41.0, -56.0))), (Some((2.0, 5.0)), None)];
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [true; 3]);
+    }
+
+    #[test]
+    fn a_lamp_seen_only_lit_darker_than_any_unlit_lens_beside_a_lens_far_below_its_level_is_covered() {
+        // A dark sleeve over green (seen only lit) and blue: green reads far darker than
+        // any unlit lens of the tower, so not at an unlit level never seen.
+        let mut reader = tower_now([(84.0, (-12.0, 10.0)), (52.0, (16.0, 3.0)), (52.0, (16.0, 3.0))]);
+        reader.levels[1] = (None, Some(301.0));
+        reader.levels[2] = (Some(120.0), None);
+        reader.clear_score[1] = Some(301.0);
+        reader.clear_score[2] = Some(120.0);
+        reader.unchanged = vec![true, false, false];
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [false, true, true]);
+    }
+
+    #[test]
+    fn a_lens_beside_lenses_under_a_cover_in_its_tint_is_under_it_too() {
+        // A reddish sleeve over the tower: red, seen only lit, reads dark enough to be
+        // at an unlit level never seen, but beside green under the sleeve, in its tint.
+        let sleeve = [(158.0, (-34.0, 47.0)), (141.0, (-35.0, 47.0)), (98.0, (-35.0, 48.0))];
+        let mut reader = tower_now(sleeve);
+        reader.levels[0] = (None, Some(245.0));
+        reader.tints = vec![(None, Some((-26.0, 68.0))), (Some((-17.0, 20.0)), None), (Some((-6.0, -6.0)), None)];
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [true; 3]);
+        // Lit red beside it shines in its own tint: not under the sleeve.
+        reader.chroma[0] = (-26.0, 68.0);
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [false, true, true]);
+    }
+
+    #[test]
+    fn lenses_on_either_side_of_a_lamp_that_lit_take_its_glow_and_are_no_cover() {
+        // Green lights between red and blue: its glow tints both neighbours green
+        // alike, far from the tints they showed unlit; the green lens between them
+        // shines in its own colour, which no cover over red and blue would let through.
+        let mut reader = tower_now([(84.0, (-9.0, -6.0)), (288.0, (-36.0, -48.0)), (86.0, (-4.0, -8.0))]);
+        reader.tints = vec![(Some((-14.0, 14.0)), None), (Some((-14.0, 9.0)), None), (Some((2.0, 5.0)), None)];
+        reader.blocked = vec![false; 3];
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [false; 3]);
+        // A sleeve over all three shows its tint on the green lens too.
+        reader.chroma[1] = (-6.0, -7.0);
+        reader.block_lenses_under_one_cover(10.0);
+        assert_eq!(reader.blocked, [true; 3]);
     }
 }
