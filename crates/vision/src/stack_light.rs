@@ -582,6 +582,21 @@ mod tests {
         assert_eq!(covered(&mut weak), [false; 3]);
     }
 
+    /// The lenses the cover rule hides in this frame, at 10 s.
+    fn covered_now(reader: &mut StackLightReader) -> Vec<bool> {
+        reader.blocked = vec![false; reader.lamps.len()];
+        reader.block_lenses_under_one_cover(10.0);
+        reader.blocked.clone()
+    }
+
+    /// Lens `i` knows only the levels given, was last seen clear at `clear`, and reads
+    /// otherwise now.
+    fn knows_only(reader: &mut StackLightReader, i: usize, levels: (Option<f32>, Option<f32>), clear: f32) {
+        reader.levels[i] = levels;
+        reader.clear_score[i] = Some(clear);
+        reader.unchanged[i] = false;
+    }
+
     #[test]
     fn a_lamp_seen_only_lit_that_goes_out_beside_a_lens_that_lost_its_glow_is_no_cover() {
         // Red lights as green, seen only lit, goes out; blue below green, whose unlit
@@ -589,33 +604,24 @@ mod tests {
         // now read alike, away from every level and tint they were seen at, but green may
         // simply be at its unlit level, never seen.
         let mut reader = tower_now([(272.0, (-33.0, 87.0)), (81.0, (0.0, 5.0)), (85.0, (1.0, 4.0))]);
-        reader.levels[1] = (None, Some(293.0));
-        reader.levels[2] = (Some(112.0), None);
-        reader.clear_score[1] = Some(286.0);
-        reader.clear_score[2] = Some(112.0);
-        reader.unchanged = vec![false, false, false];
+        knows_only(&mut reader, 1, (None, Some(293.0)), 286.0);
+        knows_only(&mut reader, 2, (Some(112.0), None), 112.0);
         reader.tints = vec![(Some((-12.0, 10.0)), None), (None, Some((-41.0, -56.0))), (Some((-8.0, -10.0)), None)];
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [false; 3]);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
         // Had green been seen unlit at its level, both would be away: a cover.
         reader.levels[1] = (Some(150.0), Some(293.0));
         reader.tints[1] = (Some((-20.0, -10.0)), Some((-41.0, -56.0)));
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [false, true, true]);
+        assert_eq!(covered_now(&mut reader), [false, true, true]);
     }
 
     #[test]
     fn a_lens_between_two_under_one_cover_that_looks_like_them_is_under_it_too() {
         // A sleeve over the whole tower; green was only ever seen lit, so its reading
         // alone says nothing, but it lies between red and blue under the sleeve.
-        let sleeve = [(52.0, (17.0, 0.0)), (52.0, (17.0, -1.0)), (52.0, (17.0, 0.0))];
-        let mut reader = tower_now(sleeve);
+        let mut reader = tower_now([(52.0, (17.0, 0.0)), (52.0, (17.0, -1.0)), (52.0, (17.0, 0.0))]);
         reader.levels[1] = (None, Some(305.0));
         reader.tints = vec![(Some((-12.0, 10.0)), None), (None, Some((-41.0, -56.0))), (Some((2.0, 5.0)), None)];
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [true; 3]);
+        assert_eq!(covered_now(&mut reader), [true; 3]);
     }
 
     #[test]
@@ -623,32 +629,22 @@ mod tests {
         // A dark sleeve over green (seen only lit) and blue: green reads far darker than
         // any unlit lens of the tower, so not at an unlit level never seen.
         let mut reader = tower_now([(84.0, (-12.0, 10.0)), (52.0, (16.0, 3.0)), (52.0, (16.0, 3.0))]);
-        reader.levels[1] = (None, Some(301.0));
-        reader.levels[2] = (Some(120.0), None);
-        reader.clear_score[1] = Some(301.0);
-        reader.clear_score[2] = Some(120.0);
-        reader.unchanged = vec![true, false, false];
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [false, true, true]);
+        knows_only(&mut reader, 1, (None, Some(301.0)), 301.0);
+        knows_only(&mut reader, 2, (Some(120.0), None), 120.0);
+        assert_eq!(covered_now(&mut reader), [false, true, true]);
     }
 
     #[test]
     fn a_lens_beside_lenses_under_a_cover_in_its_tint_is_under_it_too() {
         // A reddish sleeve over the tower: red, seen only lit, reads dark enough to be
         // at an unlit level never seen, but beside green under the sleeve, in its tint.
-        let sleeve = [(158.0, (-34.0, 47.0)), (141.0, (-35.0, 47.0)), (98.0, (-35.0, 48.0))];
-        let mut reader = tower_now(sleeve);
+        let mut reader = tower_now([(158.0, (-34.0, 47.0)), (141.0, (-35.0, 47.0)), (98.0, (-35.0, 48.0))]);
         reader.levels[0] = (None, Some(245.0));
         reader.tints = vec![(None, Some((-26.0, 68.0))), (Some((-17.0, 20.0)), None), (Some((-6.0, -6.0)), None)];
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [true; 3]);
+        assert_eq!(covered_now(&mut reader), [true; 3]);
         // Lit red beside it shines in its own tint: not under the sleeve.
         reader.chroma[0] = (-26.0, 68.0);
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [false, true, true]);
+        assert_eq!(covered_now(&mut reader), [false, true, true]);
     }
 
     #[test]
@@ -658,12 +654,9 @@ mod tests {
         // shines in its own colour, which no cover over red and blue would let through.
         let mut reader = tower_now([(84.0, (-9.0, -6.0)), (288.0, (-36.0, -48.0)), (86.0, (-4.0, -8.0))]);
         reader.tints = vec![(Some((-14.0, 14.0)), None), (Some((-14.0, 9.0)), None), (Some((2.0, 5.0)), None)];
-        reader.blocked = vec![false; 3];
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [false; 3]);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
         // A sleeve over all three shows its tint on the green lens too.
         reader.chroma[1] = (-6.0, -7.0);
-        reader.block_lenses_under_one_cover(10.0);
-        assert_eq!(reader.blocked, [true; 3]);
+        assert_eq!(covered_now(&mut reader), [true; 3]);
     }
 }
