@@ -648,6 +648,20 @@ mod tests {
     }
 
     #[test]
+    fn lamps_seen_only_unlit_that_light_together_alike_are_no_cover() {
+        // Red and green, seen only unlit, light together on a camera that renders colour
+        // weakly and clips them alike: each may be at its lit level, never seen.
+        let mut reader = tower_now([(238.0, (3.0, 4.0)), (240.0, (4.0, 4.0)), (85.0, (25.0, -5.0))]);
+        knows_only(&mut reader, 0, (Some(90.0), None), 90.0);
+        knows_only(&mut reader, 1, (Some(100.0), None), 100.0);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
+        // Had they been seen lit far brighter, both would stand away from each level.
+        reader.levels[0] = (Some(90.0), Some(330.0));
+        reader.levels[1] = (Some(100.0), Some(330.0));
+        assert_eq!(covered_now(&mut reader), [true, true, false]);
+    }
+
+    #[test]
     fn lenses_on_either_side_of_a_lamp_that_lit_take_its_glow_and_are_no_cover() {
         // Green lights between red and blue: its glow tints both neighbours green
         // alike, far from the tints they showed unlit; the green lens between them
