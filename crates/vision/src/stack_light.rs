@@ -203,6 +203,8 @@ pub struct StackLightReader {
     reference_luma: Vec<f32>,
     blocked: Vec<bool>,
     covered_since_s: Vec<Option<f64>>,
+    /// Reused every frame: the lenses the cover rule hides.
+    covered_scratch: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
     any_blocked: bool,
     /// The tower's shift in the last frame, pixels.
@@ -239,6 +241,7 @@ impl StackLightReader {
             reference_luma: vec![0.0; n],
             blocked: vec![false; n],
             covered_since_s: vec![None; n],
+            covered_scratch: Vec::with_capacity(n),
             any_blocked: false,
             shift_px: (0, 0),
             last_blocked_s: None,
@@ -348,10 +351,19 @@ impl StackLightReader {
                 || (tinted_alike(i, j) && between_alike(i, j, &tint_like))
         };
         let pair_under_one_cover =
-            |i: usize, j: usize| i != j && self.lamps[i].color != self.lamps[j].color && under_one_cover(i, j);
-        // Under a cover with another lens, or between two lenses under one ...
-        let mut covered: Vec<bool> =
-            (0..n).map(|k| (0..=k).any(|i| (k..n).any(|j| pair_under_one_cover(i, j)))).collect();
+            |i: usize, j: usize| self.lamps[i].color != self.lamps[j].color && under_one_cover(i, j);
+        // Under a cover with another lens, or between two lenses under one (each pair
+        // judged once) ...
+        let mut covered = std::mem::take(&mut self.covered_scratch);
+        covered.clear();
+        covered.resize(n, false);
+        for i in 0..n {
+            for j in i + 1..n {
+                if pair_under_one_cover(i, j) {
+                    covered[i..=j].fill(true);
+                }
+            }
+        }
         // ... or beside one, in the cover's tint: the cover reaches over it too (a lens
         // seen only lit, dark under it, may otherwise be at an unlit level never seen).
         for k in 1..n {
@@ -360,13 +372,14 @@ impl StackLightReader {
         for k in (1..n).rev() {
             covered[k - 1] |= covered[k] && tint_like(k, k - 1);
         }
-        for (k, covered) in covered.into_iter().enumerate() {
+        for (k, &covered) in covered.iter().enumerate() {
             if !covered {
                 self.covered_since_s[k] = None;
             } else if t_s - *self.covered_since_s[k].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
                 self.blocked[k] = true;
             }
         }
+        self.covered_scratch = covered;
     }
 
     /// Current modes, `None` while a lamp is still undecided.
