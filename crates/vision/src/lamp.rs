@@ -5,17 +5,19 @@
 //! 1. [`OnOffClassifier`]: the lamp's brightness score (luma plus the chroma along the
 //!    lamp's own colour, at the camera's reference exposure and with its neighbours'
 //!    glow taken out by [`crate::stack_light`]) is split into an "off" and an "on"
-//!    level. The levels are found from the data and then follow slow illumination
-//!    drift; the threshold sits half-way between them with hysteresis. A new level must
-//!    differ from the known one by [`LampTuning::min_contrast`] and by
-//!    [`LampTuning::min_contrast_ratio`] of the brighter (less for white and yellow
-//!    lenses, [`LampColor::contrast_share`]), be seen twice within
-//!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
-//!    brightest lit level of the tower's other lamps. Until both levels have been seen,
-//!    the tower ([`TowerHints`]) says which one a single level is when it can (a lit
-//!    lens stands far above every unlit lens of its tower), else a threshold set per
-//!    lens colour; while a shadow lies on the whole tower, or something stands at it
-//!    (the guard fired within the last second), no level is learnt.
+//!    level. The levels are found from the data and then follow slow illumination drift
+//!    (while only the unlit level is known, a darker reading held for three frames
+//!    replaces it: an unlit lens reads darkest, and a neighbour's glow not yet learnt
+//!    can only have raised the level first seen); the threshold sits half-way between
+//!    them with hysteresis. A new level must differ from the known one by
+//!    [`LampTuning::min_contrast`] and by [`LampTuning::min_contrast_ratio`] of the
+//!    brighter (less for white and yellow lenses, [`LampColor::contrast_share`]), be
+//!    seen twice within [`LampTuning::confirm_within_s`], and, to be a lit level, reach
+//!    half the brightest lit level of the tower's other lamps. Until both levels have
+//!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
+//!    can (a lit lens stands far above every unlit lens of its tower), else a threshold
+//!    set per lens colour; while a shadow lies on the whole tower, or something stands
+//!    at it (the guard fired within the last second), no level is learnt.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
@@ -207,6 +209,11 @@ const TOWER_LIT_RATIO_BRIGHT_LENS: f32 = 2.0;
 /// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
 const TOWER_UNLIT_RATIO: f32 = 1.15;
 
+/// While only the unlit level is known, this many samples in a row clearly darker
+/// than it replace it (with the brightest of them): one frame spoilt by noise or
+/// compression dips alone.
+const DARKER_RUN_SAMPLES: u32 = 3;
+
 /// What the other lamps of a tower tell about one lamp; set every frame by
 /// [`crate::stack_light::StackLightReader`]. The rules that use them only ever decide
 /// what the lamp's own levels cannot: which one a single known level is, and whether a
@@ -242,6 +249,9 @@ pub struct OnOffClassifier {
     last_on: Option<bool>,
     /// A level not seen before, and when: (score, clock).
     candidate: Option<(f32, f64)>,
+    /// While only the unlit level is known: how many samples in a row have read
+    /// clearly darker than it, and the brightest of them.
+    darker_run: (u32, f32),
     /// What the other lamps of the tower say this frame.
     tower: TowerHints,
     /// Seconds of samples classified.
@@ -257,6 +267,7 @@ impl OnOffClassifier {
             on_level: None,
             last_on: None,
             candidate: None,
+            darker_run: (0, f32::MIN),
             tower: TowerHints::default(),
             clock_s: 0.0,
         }
@@ -379,6 +390,7 @@ impl OnOffClassifier {
     pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
         self.relabel_from_tower(score);
         let mut on = self.peek(score);
+        let darker_run = std::mem::replace(&mut self.darker_run, (0, f32::MIN));
         self.clock_s += dt_s;
         let t = self.tuning;
         let alpha = ((dt_s as f32) / t.level_tracking_s).clamp(0.0, 1.0);
@@ -420,6 +432,18 @@ impl OnOffClassifier {
                 {
                     self.on_level = Some(off);
                     self.off_level = Some(score);
+                }
+            }
+            (Some(off), None) if score < off - 0.5 * self.min_contrast() => {
+                // An unlit lens reads darkest: light from a neighbour (its glow, not
+                // yet learnt) can only have raised the level first seen. Noise dips
+                // one frame at a time; the lens's own level holds for several.
+                let (count, brightest) = darker_run;
+                let run = (count + 1, brightest.max(score));
+                if run.0 >= DARKER_RUN_SAMPLES {
+                    self.off_level = Some(run.1);
+                } else {
+                    self.darker_run = run;
                 }
             }
             (Some(off), None) => self.off_level = Some(follow(off)),
@@ -808,6 +832,46 @@ mod tests {
         assert_eq!(final_mode(&changes), LampMode::Off, "{changes:?}");
         let off_at = changes.last().map_or(0.0, |c| c.0);
         assert!((10.0..12.0).contains(&off_at), "{changes:?}");
+    }
+
+    #[test]
+    fn a_first_level_raised_by_a_neighbours_glow_comes_down_to_the_unlit_lens() {
+        // The first frame shows the unlit lens at 152, raised by a lit neighbour whose
+        // glow is not learnt yet; from then on the lens reads 123 unlit and 195 lit,
+        // blinking at 1 Hz. Lit is only 43 above the raised level (a new level needs
+        // 0.3 of 195 above black, 54); it is 72 above the lens's own unlit level.
+        let changes = run_in_tower(
+            LampColor::Green,
+            20.0,
+            |t| match t {
+                t if t < 0.15 => 152.0,
+                t if t.fract() < 0.5 => 195.0,
+                _ => 123.0,
+            },
+            |_| TowerHints::default(),
+        );
+        assert_eq!(final_mode(&changes), LampMode::Blinking, "{changes:?}");
+        let blinking_at = changes.iter().find(|c| c.1 == LampMode::Blinking).map_or(f64::MAX, |c| c.0);
+        assert!(blinking_at < 4.0, "{changes:?}");
+    }
+
+    #[test]
+    fn a_lens_dipping_one_frame_at_a_time_keeps_its_unlit_level() {
+        // An unlit yellow lens at 186 on a tiny, noisy region: a frame now and then
+        // reads 166, and a neighbour's flashes lift it to 215 for two frames. The dips
+        // must not lower its unlit level so far that the flashes become its own.
+        let changes = run_in_tower(
+            LampColor::Yellow,
+            30.0,
+            |t| match ((t * 10.0).round() as i64) % 20 {
+                3 | 13 => 166.0,
+                7 | 8 => 215.0,
+                _ => 186.0,
+            },
+            |_| TowerHints::default(),
+        );
+        let modes: Vec<LampMode> = changes.iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Off], "{changes:?}");
     }
 
     /// Drives a reader with `score(t)` while the tower says `hints(t)`; returns the
