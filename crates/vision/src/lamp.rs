@@ -71,15 +71,24 @@ impl LampColor {
     }
 
     /// How far (score points) this colour's single-level threshold sits from
-    /// [`LampTuning::prior_on_score`]. A yellow lens passes red and green, most of what
-    /// makes luma, so unlit it reads brighter than lenses of other colours; a blue LED
-    /// emits what makes the least luma, so lit it reads darker than other LEDs.
-    pub fn prior_offset(self) -> f32 {
+    /// [`LampTuning::prior_on_score`], for a lens whose chroma along this colour is
+    /// `own_chroma`. A yellow lens passes red and green, most of what makes luma, so
+    /// unlit it reads brighter than lenses of other colours; a blue LED emits what makes
+    /// the least luma, so lit it reads darker than other LEDs, and its light is in its
+    /// colour: a blue lens that shows no blue (a grey lens, or one tinted by its lit
+    /// neighbours' glow) is judged as any other.
+    pub fn prior_offset(self, own_chroma: f32) -> f32 {
         match self {
             Self::Yellow => 40.0,
-            Self::Blue => -20.0,
-            Self::Red | Self::Green | Self::White => 0.0,
+            Self::Blue if own_chroma >= SHOWS_ITS_COLOUR_CHROMA => -20.0,
+            Self::Blue | Self::Red | Self::Green | Self::White => 0.0,
         }
+    }
+
+    /// Chroma along this colour (signed; zero for white).
+    pub fn chroma_along(self, (u, v): (f32, f32)) -> f32 {
+        let (du, dv) = self.chroma_direction();
+        u * du + v * dv
     }
 
     /// Share of [`LampTuning::min_contrast`] and [`LampTuning::min_contrast_ratio`] this
@@ -209,6 +218,10 @@ const TOWER_LIT_RATIO_BRIGHT_LENS: f32 = 2.0;
 /// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
 const TOWER_UNLIT_RATIO: f32 = 1.15;
 
+/// A lens shows its colour when its chroma along it is at least this: a lit blue LED
+/// shows 40 to 70, a grey lens or one tinted by its neighbours' glow about 0.
+const SHOWS_ITS_COLOUR_CHROMA: f32 = 15.0;
+
 /// While only the unlit level is known, this many samples in a row clearly darker
 /// than it replace it (with the brightest of them): one frame spoilt by noise or
 /// compression dips alone.
@@ -275,8 +288,7 @@ impl OnOffClassifier {
 
     /// Brightness score of a lamp region: luma plus chroma along the lamp's colour.
     pub fn score(&self, means: RegionMeans) -> f32 {
-        let (du, dv) = self.color.chroma_direction();
-        means.luma + self.tuning.chroma_gain * (means.u * du + means.v * dv).max(0.0)
+        means.luma + self.tuning.chroma_gain * self.color.chroma_along((means.u, means.v)).max(0.0)
     }
 
     /// The learnt scores of the unlit and the lit lamp, once seen.
@@ -369,8 +381,9 @@ impl OnOffClassifier {
         }
     }
 
-    /// What [`Self::classify`] would say, without learning from the sample.
-    pub fn peek(&self, score: f32) -> bool {
+    /// What [`Self::classify`] would say, without learning from the sample; `chroma`
+    /// is the lens's (Cb, Cr) at the reference exposure.
+    pub fn peek(&self, score: f32, chroma: (f32, f32)) -> bool {
         let t = &self.tuning;
         match (self.off_level, self.on_level) {
             (Some(off), Some(on)) => {
@@ -382,14 +395,14 @@ impl OnOffClassifier {
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
             (None, None) if self.clearly_unlit(score) => false,
-            (None, None) => score > t.prior_on_score + self.color.prior_offset(),
+            (None, None) => score > t.prior_on_score + self.color.prior_offset(self.color.chroma_along(chroma)),
         }
     }
 
     /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
-    pub fn classify(&mut self, score: f32, dt_s: f64) -> bool {
+    pub fn classify(&mut self, score: f32, chroma: (f32, f32), dt_s: f64) -> bool {
         self.relabel_from_tower(score);
-        let mut on = self.peek(score);
+        let mut on = self.peek(score, chroma);
         let darker_run = std::mem::replace(&mut self.darker_run, (0, f32::MIN));
         self.clock_s += dt_s;
         let t = self.tuning;
@@ -630,6 +643,8 @@ pub struct LampSample {
     /// The lamp's brightness score ([`LampReader::score`]), its neighbours' glow taken
     /// out.
     pub score: f32,
+    /// The lens's (Cb, Cr) at the reference exposure.
+    pub chroma: (f32, f32),
     /// The occlusion guard says something stands in front of the lamp.
     pub blocked: bool,
 }
@@ -693,9 +708,9 @@ impl LampReader {
         self.classifier.score(means)
     }
 
-    /// Would this score read "on"? (For the occlusion guard; learns nothing.)
-    pub fn peek_on(&self, score: f32) -> bool {
-        self.classifier.peek(score)
+    /// Would this score and chroma read "on"? (For the occlusion guard; learns nothing.)
+    pub fn peek_on(&self, score: f32, chroma: (f32, f32)) -> bool {
+        self.classifier.peek(score, chroma)
     }
 
     /// Feeds one frame's reading; returns the new mode when it changes.
@@ -711,7 +726,7 @@ impl LampReader {
             self.unknown.then_some(LampMode::Unknown)
         } else {
             self.blocked_since_s = None;
-            let on = self.classifier.classify(sample.score, dt_s);
+            let on = self.classifier.classify(sample.score, sample.chroma, dt_s);
             let changed = self.estimator.push(sample.t_s, on);
             if self.unknown {
                 // Stay unknown until the mode is decided from clear frames only.
@@ -752,7 +767,7 @@ mod tests {
             let luma = if pattern(t) { on } else { off };
             let noise = ((i * 7919) % 13) as f32 - 6.0;
             let score = reader.score(RegionMeans { luma: luma + noise, u: 0.0, v: 0.0 });
-            let sample = LampSample { t_s: t, score, blocked: false };
+            let sample = LampSample { t_s: t, score, chroma: (0.0, 0.0), blocked: false };
             if let Some(m) = reader.push(sample) {
                 out.push((t, m));
             }
@@ -875,9 +890,21 @@ mod tests {
     }
 
     /// Drives a reader with `score(t)` while the tower says `hints(t)`; returns the
-    /// mode changes.
+    /// mode changes. The lens shows its own colour (chroma 40 along it).
     fn run_in_tower(
         color: LampColor,
+        seconds: f64,
+        score: impl Fn(f64) -> f32,
+        hints: impl Fn(f64) -> TowerHints,
+    ) -> Vec<(f64, LampMode)> {
+        let (du, dv) = color.chroma_direction();
+        run_in_tower_tinted(color, (40.0 * du, 40.0 * dv), seconds, score, hints)
+    }
+
+    /// [`run_in_tower`] for a lens of this (Cb, Cr).
+    fn run_in_tower_tinted(
+        color: LampColor,
+        chroma: (f32, f32),
         seconds: f64,
         score: impl Fn(f64) -> f32,
         hints: impl Fn(f64) -> TowerHints,
@@ -888,7 +915,7 @@ mod tests {
             let t = i as f64 / FPS;
             reader.set_tower(hints(t));
             let noise = ((i * 7919) % 7) as f32 - 3.0;
-            if let Some(m) = reader.push(LampSample { t_s: t, score: score(t) + noise, blocked: false }) {
+            if let Some(m) = reader.push(LampSample { t_s: t, score: score(t) + noise, chroma, blocked: false }) {
                 out.push((t, m));
             }
         }
@@ -928,6 +955,11 @@ mod tests {
         assert_eq!(first(LampColor::Yellow, 190.0), Some(LampMode::Off));
         assert_eq!(first(LampColor::Red, 165.0), Some(LampMode::Off));
         assert_eq!(first(LampColor::Yellow, 230.0), Some(LampMode::Steady));
+        // A blue lens that shows no blue is judged as any other: unlit between two lit
+        // neighbours, their glow raises it to 160 and tints it (-5, -14).
+        let grey = run_in_tower_tinted(LampColor::Blue, (-5.0, -14.0), 5.0, |_| 160.0, |_| TowerHints::default());
+        assert_eq!(grey.first().map(|c| c.1), Some(LampMode::Off), "{grey:?}");
+        assert_eq!(first(LampColor::Blue, 160.0), Some(LampMode::Steady));
     }
 
     #[test]
@@ -953,7 +985,9 @@ mod tests {
         reader.set_tower(tower(false));
         let mut modes = Vec::new();
         for i in 0..100 {
-            if let Some(m) = reader.push(LampSample { t_s: f64::from(i) / FPS, score: 140.0, blocked: false }) {
+            if let Some(m) =
+                reader.push(LampSample { t_s: f64::from(i) / FPS, score: 140.0, chroma: (0.0, 0.0), blocked: false })
+            {
                 modes.push(m);
             }
         }
@@ -1024,7 +1058,7 @@ mod tests {
             let t = f64::from(i) / FPS;
             let blocked = (50..90).contains(&i);
             let score = reader.score(RegionMeans { luma: 200.0, u: -10.0, v: 60.0 });
-            let m = reader.push(LampSample { t_s: t, score, blocked });
+            let m = reader.push(LampSample { t_s: t, score, chroma: (0.0, 0.0), blocked });
             if let Some(m) = m {
                 modes.push((t, m));
             }
@@ -1044,7 +1078,7 @@ mod tests {
             let lit = (t * 1.0).fract() < 0.5;
             let luma = if lit { 210.0 } else { (70.0 * ambient) as f32 };
             let score = reader.score(RegionMeans { luma, u: 0.0, v: 0.0 });
-            if let Some(m) = reader.push(LampSample { t_s: t, score, blocked: false }) {
+            if let Some(m) = reader.push(LampSample { t_s: t, score, chroma: (0.0, 0.0), blocked: false }) {
                 last = Some((t, m));
             }
         }

@@ -413,7 +413,7 @@ impl StackLightReader {
         self.glow.correct(&self.scores, &self.chroma, &self.was_dark, &self.levels, &mut self.corrected);
         for (i, reader) in self.readers.iter().enumerate() {
             // The guard expects each lamp's glow as this frame shows it.
-            self.looks_lit[i] = reader.peek_on(self.corrected[i]);
+            self.looks_lit[i] = reader.peek_on(self.corrected[i], self.chroma[i]);
         }
         for (i, score) in self.scores.iter().enumerate() {
             self.unchanged[i] = self.clear_score[i].is_some_and(|clear| within_share(*score, clear, UNCHANGED_SHARE));
@@ -441,7 +441,7 @@ impl StackLightReader {
             self.readers[i].set_tower(TowerHints { occluded, ..hints });
         }
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
-            let sample = LampSample { t_s, score: self.corrected[i], blocked: self.blocked[i] };
+            let sample = LampSample { t_s, score: self.corrected[i], chroma: self.chroma[i], blocked: self.blocked[i] };
             if let Some(mode) = reader.push(sample) {
                 changes.push(LampChange { lamp: i, color: spec.color, mode, t_s });
             }
