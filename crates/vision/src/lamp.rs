@@ -252,6 +252,22 @@ pub struct TowerHints {
     pub occluded: bool,
 }
 
+/// Samples in a row that read clearly darker than a lamp's only (unlit) level.
+#[derive(Clone, Copy, Debug, Default)]
+struct DarkerRun {
+    samples: u32,
+    /// The brightest of them (meaningless while `samples` is 0).
+    brightest: f32,
+}
+
+impl DarkerRun {
+    /// The run with one more sample.
+    fn and(self, score: f32) -> Self {
+        let brightest = if self.samples == 0 { score } else { self.brightest.max(score) };
+        Self { samples: self.samples + 1, brightest }
+    }
+}
+
 /// Splits a lamp's brightness score into on and off, following slow drift.
 #[derive(Clone, Debug)]
 pub struct OnOffClassifier {
@@ -262,9 +278,9 @@ pub struct OnOffClassifier {
     last_on: Option<bool>,
     /// A level not seen before, and when: (score, clock).
     candidate: Option<(f32, f64)>,
-    /// While only the unlit level is known: how many samples in a row have read
-    /// clearly darker than it, and the brightest of them.
-    darker_run: (u32, f32),
+    /// While only the unlit level is known: the samples in a row that read clearly
+    /// darker than it.
+    darker_run: DarkerRun,
     /// What the other lamps of the tower say this frame.
     tower: TowerHints,
     /// Seconds of samples classified.
@@ -280,7 +296,7 @@ impl OnOffClassifier {
             on_level: None,
             last_on: None,
             candidate: None,
-            darker_run: (0, f32::MIN),
+            darker_run: DarkerRun::default(),
             tower: TowerHints::default(),
             clock_s: 0.0,
         }
@@ -403,7 +419,7 @@ impl OnOffClassifier {
     pub fn classify(&mut self, score: f32, chroma: (f32, f32), dt_s: f64) -> bool {
         self.relabel_from_tower(score);
         let mut on = self.peek(score, chroma);
-        let darker_run = std::mem::replace(&mut self.darker_run, (0, f32::MIN));
+        let darker_run = std::mem::take(&mut self.darker_run);
         self.clock_s += dt_s;
         let t = self.tuning;
         let alpha = ((dt_s as f32) / t.level_tracking_s).clamp(0.0, 1.0);
@@ -451,10 +467,9 @@ impl OnOffClassifier {
                 // An unlit lens reads darkest: light from a neighbour (its glow, not
                 // yet learnt) can only have raised the level first seen. Noise dips
                 // one frame at a time; the lens's own level holds for several.
-                let (count, brightest) = darker_run;
-                let run = (count + 1, brightest.max(score));
-                if run.0 >= DARKER_RUN_SAMPLES {
-                    self.off_level = Some(run.1);
+                let run = darker_run.and(score);
+                if run.samples >= DARKER_RUN_SAMPLES {
+                    self.off_level = Some(run.brightest);
                 } else {
                     self.darker_run = run;
                 }
