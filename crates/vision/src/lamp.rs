@@ -218,8 +218,9 @@ const TOWER_LIT_RATIO_BRIGHT_LENS: f32 = 2.0;
 /// An unlit lens is at most this many times as bright as the dimmest lens known unlit.
 const TOWER_UNLIT_RATIO: f32 = 1.15;
 
-/// A lens shows its colour when its chroma along it is at least this: a lit blue LED
-/// shows 40 to 70, a grey lens or one tinted by its neighbours' glow about 0.
+/// A lens shows its colour when its chroma along it is at least this: lit blue LEDs
+/// showed 44 and 72 along blue, an unlit blue lens 29, grey lenses or ones tinted by
+/// their neighbours' glow about 0.
 const SHOWS_ITS_COLOUR_CHROMA: f32 = 15.0;
 
 /// While only the unlit level is known, this many samples in a row clearly darker
@@ -419,6 +420,8 @@ impl OnOffClassifier {
     pub fn classify(&mut self, score: f32, chroma: (f32, f32), dt_s: f64) -> bool {
         self.relabel_from_tower(score);
         let mut on = self.peek(score, chroma);
+        // Only a sample that reads clearly darker than the lone unlit level extends the
+        // run (below); any other ends it.
         let darker_run = std::mem::take(&mut self.darker_run);
         self.clock_s += dt_s;
         let t = self.tuning;
