@@ -77,6 +77,11 @@ impl GlowModel {
         }
     }
 
+    /// The tuning the model was made with.
+    pub fn tuning(&self) -> GlowTuning {
+        self.tuning
+    }
+
     /// The learnt share of lamp `j`'s rise that shows in lamp `i`.
     pub fn coupling(&self, i: usize, j: usize) -> f32 {
         self.coupling[i * self.n + j]

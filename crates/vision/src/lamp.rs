@@ -251,6 +251,12 @@ pub struct TowerHints {
     /// may be the occluder (a sleeve, a face) wherever the guard's cells missed it, so
     /// no new level is learnt either.
     pub occluded: bool,
+    /// How far this lamp's score rose since the last frame as light of its own (else
+    /// 0): no other lamp of the tower moved by more than
+    /// [`crate::glow::GlowTuning::max_coupling`] of that rise, and its colour moved no
+    /// further toward a lit neighbour's colour than toward its own (glow follows a
+    /// brighter neighbour's edge, in that neighbour's colour).
+    pub own_rise: f32,
 }
 
 /// Samples in a row that read clearly darker than a lamp's only (unlit) level.
@@ -398,16 +404,31 @@ impl OnOffClassifier {
         }
     }
 
+    /// With both levels known: does `score` read lit, half-way between them (with
+    /// hysteresis around the last decision)?
+    fn past_midpoint(&self, off: f32, on: f32, score: f32) -> bool {
+        let threshold = off + 0.5 * (on - off);
+        let hyst = self.tuning.hysteresis * (on - off);
+        if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst }
+    }
+
+    /// Is `score`, short of the midpoint, a flash of the lamp's own light? An encoder
+    /// under-codes a change that lasts a frame or two, so a short flash reaches only
+    /// part of the lit level learnt while the lamp shone longer (one blue flash in ten
+    /// frames read 174, its levels 94 and 286). A rise of this lamp alone in its tower,
+    /// from its unlit level by as much as would teach a new level, is its own light:
+    /// glow rises with a brighter neighbour, and a shadow or an occluder is no light.
+    fn own_flash(&self, off: f32, score: f32) -> bool {
+        let (t, contrast) = (&self.tower, self.new_level_contrast(score));
+        !t.shadowed && !t.occluded && t.own_rise >= contrast && score > off + contrast
+    }
+
     /// What [`Self::classify`] would say, without learning from the sample; `chroma`
     /// is the lens's (Cb, Cr) at the reference exposure.
     pub fn peek(&self, score: f32, chroma: (f32, f32)) -> bool {
         let t = &self.tuning;
         match (self.off_level, self.on_level) {
-            (Some(off), Some(on)) => {
-                let threshold = off + 0.5 * (on - off);
-                let hyst = t.hysteresis * (on - off);
-                if self.last_on == Some(true) { score > threshold - hyst } else { score > threshold + hyst }
-            }
+            (Some(off), Some(on)) => self.past_midpoint(off, on, score) || self.own_flash(off, score),
             (Some(off), None) => score > off + self.new_level_contrast(score),
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
@@ -429,7 +450,12 @@ impl OnOffClassifier {
         let follow = |level: f32| level + alpha * (score - level);
         match (self.off_level, self.on_level) {
             (Some(off), Some(on_level)) => {
-                let (mut off, mut on_level) = if on { (off, follow(on_level)) } else { (follow(off), on_level) };
+                // A flash read lit short of the midpoint is not the lamp's lit level.
+                let (mut off, mut on_level) = match on {
+                    true if self.past_midpoint(off, on_level, score) => (off, follow(on_level)),
+                    true => (off, on_level),
+                    false => (follow(off), on_level),
+                };
                 // Keep the levels apart: drift must never merge them.
                 let min_contrast = self.min_contrast();
                 if on_level - off < min_contrast {
@@ -948,7 +974,44 @@ mod tests {
             unlit_at_least: Some(85.0),
             shadowed,
             occluded: false,
+            own_rise: 0.0,
         }
+    }
+
+    #[test]
+    fn a_flash_short_of_the_lit_level_is_read_when_the_lamp_rises_alone() {
+        // Blinking at 1 Hz between 94 and 286 until 20 s, off until 40 s, then flashing
+        // at 1 Hz: one frame in ten, under-coded to 174 (short of the midpoint, 190).
+        let flash_frame = |t: f64| t >= 40.0 && t.fract() < 0.05;
+        let score = |t: f64| match t {
+            t if t < 20.0 && t.fract() < 0.45 => 286.0,
+            t if flash_frame(t) => 174.0,
+            _ => 94.0,
+        };
+        let modes = |alone: bool| {
+            let own_rise = |t: f64| if alone && flash_frame(t) { 80.0 } else { 0.0 };
+            let changes =
+                run_in_tower(LampColor::Blue, 60.0, score, |t| TowerHints { own_rise: own_rise(t), ..tower(false) });
+            changes.into_iter().map(|c| c.1).collect::<Vec<_>>()
+        };
+        assert_eq!(modes(true), vec![LampMode::Blinking, LampMode::Off, LampMode::Flashing]);
+        // The same rises in phase with a neighbour's edge are its glow: no flash.
+        assert_eq!(modes(false), vec![LampMode::Blinking, LampMode::Off]);
+    }
+
+    #[test]
+    fn a_lens_wavering_in_a_neighbours_glow_is_no_flash() {
+        // Unlit at 94 with a lit level of 286 learnt, from 20 s in a lit neighbour's
+        // glow not yet learnt: 170, rising alone by a few steps now and then.
+        let score = |t: f64| match t {
+            t if t < 10.0 && t.fract() < 0.45 => 286.0,
+            t if t < 20.0 => 94.0,
+            t => 168.0 + 4.0 * f32::from(t.fract() < 0.05),
+        };
+        let hints = |t: f64| TowerHints { own_rise: if t.fract() < 0.05 { 4.0 } else { 0.0 }, ..tower(false) };
+        let modes: Vec<LampMode> =
+            run_in_tower(LampColor::Green, 40.0, score, hints).into_iter().map(|c| c.1).collect();
+        assert_eq!(modes, vec![LampMode::Blinking, LampMode::Off]);
     }
 
     #[test]
