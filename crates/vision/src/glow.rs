@@ -56,6 +56,8 @@ pub struct GlowModel {
     delta: Vec<f32>,
     sources: Vec<f32>,
     known_dark: Vec<f32>,
+    /// Per lamp, the last frame: how far it rose as light of its own, else 0.
+    own_rise: Vec<f32>,
 }
 
 impl GlowModel {
@@ -74,12 +76,17 @@ impl GlowModel {
             delta: Vec::with_capacity(n),
             sources: Vec::with_capacity(n),
             known_dark: Vec::with_capacity(n),
+            own_rise: vec![0.0; n],
         }
     }
 
-    /// The tuning the model was made with.
-    pub fn tuning(&self) -> GlowTuning {
-        self.tuning
+    /// How far lamp `i`'s score rose in the last frame as light of its own, else 0: every
+    /// other lamp moved (up or down) by at most [`GlowTuning::max_coupling`] of that
+    /// rise, and its colour moved no further toward the colour of any lamp that was not
+    /// dark than toward its own (compression flickers a lit lamp's glow into its dark
+    /// neighbour one frame at a time, in the lit lamp's colour).
+    pub fn own_rise(&self, i: usize) -> f32 {
+        self.own_rise[i]
     }
 
     /// The learnt share of lamp `j`'s rise that shows in lamp `i`.
@@ -139,6 +146,9 @@ impl GlowModel {
                 self.learn(i, delta[i], &sources, chroma);
             }
         }
+        for i in 0..n {
+            self.own_rise[i] = self.rise_of_its_own(i, &delta, chroma, was_dark);
+        }
         self.delta = delta;
         self.sources = sources;
         // A dark lamp that did not just switch on emits nothing: what it shows above
@@ -157,6 +167,30 @@ impl GlowModel {
         }
         self.previous.copy_from_slice(scores);
         self.previous_chroma.copy_from_slice(chroma);
+    }
+
+    /// Lamp `i`'s move in (Cb, Cr) since the last frame, along colour direction `c`.
+    fn chroma_move_along(&self, i: usize, chroma: &[(f32, f32)], c: (f32, f32)) -> f32 {
+        let (du, dv) = (chroma[i].0 - self.previous_chroma[i].0, chroma[i].1 - self.previous_chroma[i].1);
+        du * c.0 + dv * c.1
+    }
+
+    /// A lamp's move further along another lamp's colour than along its own, by more
+    /// than this, is that lamp's light.
+    fn colour_margin(&self) -> f32 {
+        0.25 * self.tuning.min_edge
+    }
+
+    /// See [`Self::own_rise`]; `delta` is every lamp's move since the last frame.
+    fn rise_of_its_own(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)], was_dark: &[bool]) -> f32 {
+        let rise = delta[i];
+        let own_colour = self.chroma_move_along(i, chroma, self.colors[i]);
+        let alone = (0..self.n).filter(|&j| j != i).all(|j| {
+            delta[j].abs() <= self.tuning.max_coupling * rise
+                && (was_dark[j]
+                    || self.chroma_move_along(i, chroma, self.colors[j]) <= own_colour + self.colour_margin())
+        });
+        if rise > 0.0 && alone { rise } else { 0.0 }
     }
 
     /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
@@ -179,10 +213,9 @@ impl GlowModel {
         }
         // Glow has the colour of the light it comes from: a move of lamp i in its own
         // colour, more than in the colour of the lamp that switched, is its own light.
-        let (du, dv) = (chroma[i].0 - self.previous_chroma[i].0, chroma[i].1 - self.previous_chroma[i].1);
         let sign = sources[strongest].signum();
-        let along = |c: (f32, f32)| sign * (du * c.0 + dv * c.1);
-        if along(self.colors[i]) > along(self.colors[strongest]) + 0.25 * t.min_edge {
+        let along = |c: (f32, f32)| sign * self.chroma_move_along(i, chroma, c);
+        if along(self.colors[i]) > along(self.colors[strongest]) + self.colour_margin() {
             return;
         }
         let a = &mut self.normal[i];
@@ -269,6 +302,33 @@ mod tests {
             }
         }
         (scores, chroma)
+    }
+
+    #[test]
+    fn a_lamp_rises_as_its_own_light_alone_and_in_its_own_colour() {
+        // Blue (lamp 0) flashes, +87 and +40 along blue, beside green, lit, and white,
+        // unlit: both take its glow and move less.
+        const BLUE: (f32, f32) = (0.99, -0.16);
+        let was_dark = [true, false, true];
+        let levels = [(None, None); 3];
+        let before = ([100.0, 250.0, 130.0], [(12.0, -16.0), (-30.0, -44.0), (2.0, 4.0)]);
+        let rise = |scores: [f32; 3], chroma: [(f32, f32); 3], lamp: usize| {
+            let mut model = GlowModel::new(&[BLUE, GREEN, (0.0, 0.0)], GlowTuning::default());
+            let mut out = [0.0; 3];
+            model.correct(&before.0, &before.1, &was_dark, &levels, &mut out);
+            assert_eq!(model.own_rise(lamp), 0.0, "no last frame");
+            model.correct(&scores, &chroma, &was_dark, &levels, &mut out);
+            model.own_rise(lamp)
+        };
+        let chroma = [(52.0, -22.0), (-20.0, -48.0), (15.0, -2.0)];
+        assert_eq!(rise([187.0, 277.0, 142.0], chroma, 0), 87.0);
+        assert_eq!(rise([187.0, 277.0, 142.0], chroma, 2), 0.0, "white's rise is blue's glow");
+        assert_eq!(rise([187.0, 330.0, 130.0], chroma, 0), 0.0, "green rose with it");
+        assert_eq!(rise([187.0, 180.0, 130.0], chroma, 0), 0.0, "green went out as it rose");
+        // The same rise, its chroma moving toward green (lit) more than toward blue:
+        // green's glow flickering into it.
+        let greener = [(2.0, -36.0), (-30.0, -44.0), (2.0, 4.0)];
+        assert_eq!(rise([187.0, 250.0, 130.0], greener, 0), 0.0, "in green's colour");
     }
 
     #[test]

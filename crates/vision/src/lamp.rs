@@ -251,11 +251,9 @@ pub struct TowerHints {
     /// may be the occluder (a sleeve, a face) wherever the guard's cells missed it, so
     /// no new level is learnt either.
     pub occluded: bool,
-    /// How far this lamp's score rose since the last frame as light of its own (else
-    /// 0): no other lamp of the tower moved by more than
-    /// [`crate::glow::GlowTuning::max_coupling`] of that rise, and its colour moved no
-    /// further toward a lit neighbour's colour than toward its own (glow follows a
-    /// brighter neighbour's edge, in that neighbour's colour).
+    /// How far this lamp's score rose since the last frame as light of its own, else 0
+    /// ([`crate::glow::GlowModel::own_rise`]: glow follows a brighter neighbour's edge,
+    /// in that neighbour's colour).
     pub own_rise: f32,
 }
 

@@ -97,46 +97,6 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, occluded: false, own_rise: 0.0 }
 }
 
-/// A lamp's move in a neighbour's colour larger than in its own by more than this
-/// (chroma steps) is that neighbour's light.
-const OWN_COLOUR_MARGIN: f32 = 5.0;
-
-/// One frame of a tower: each lamp's score and (Cb, Cr) at the reference exposure.
-#[derive(Clone, Copy)]
-struct TowerFrame<'a> {
-    scores: &'a [f32],
-    chroma: &'a [Tint],
-}
-
-/// How far lamp `lamp`'s score rose from `before` to `now` as light of its own, else 0
-/// (and 0 without a frame before). Glow is a share of a neighbour's light in the
-/// neighbour's colour: the rise is the lamp's own when every other lamp moved (up or
-/// down) by at most `max_glow_share` of it, and the lamp's chroma moved no further
-/// along the colour of any other lamp not read unlit than along its own (`colors`: each
-/// lamp's direction in (Cb, Cr); compression flickers a lit lamp's glow into its dark
-/// neighbour one frame at a time).
-fn own_rise(
-    lamp: usize,
-    now: TowerFrame,
-    before: TowerFrame,
-    colors: &[Tint],
-    unlit: &[bool],
-    max_glow_share: f32,
-) -> f32 {
-    if before.scores.len() != now.scores.len() {
-        return 0.0;
-    }
-    let rise = now.scores[lamp] - before.scores[lamp];
-    let moved = |j: usize| (now.scores[j] - before.scores[j]).abs();
-    let (du, dv) = (now.chroma[lamp].0 - before.chroma[lamp].0, now.chroma[lamp].1 - before.chroma[lamp].1);
-    let along = |c: Tint| du * c.0 + dv * c.1;
-    let own_colour = along(colors[lamp]);
-    let alone = (0..now.scores.len())
-        .filter(|&j| j != lamp)
-        .all(|j| moved(j) <= max_glow_share * rise && (unlit[j] || along(colors[j]) <= own_colour + OWN_COLOUR_MARGIN));
-    if rise > 0.0 && alone { rise } else { 0.0 }
-}
-
 /// After the guard last blocked a lamp of the tower, this long passes before a lamp
 /// may learn a new level again: an occluder arrives and leaves over a few frames, and
 /// its edges touch lenses whose cells did not fire.
@@ -229,11 +189,6 @@ pub struct StackLightReader {
     /// The lamp read unlit in its last clear frame.
     unlit: Vec<bool>,
     corrected: Vec<f32>,
-    /// Per lamp: its score and (Cb, Cr) in the last frame (empty before the first).
-    previous_scores: Vec<f32>,
-    previous_chroma: Vec<Tint>,
-    /// Per lamp: its colour's direction in (Cb, Cr).
-    colors: Vec<Tint>,
     looks_lit: Vec<bool>,
     /// Per lamp: its score in the last frame the guard let through, and whether this
     /// frame's score is still like it.
@@ -271,7 +226,6 @@ impl StackLightReader {
             readers,
             guard,
             glow: GlowModel::new(&colors, GlowTuning::default()),
-            colors,
             shake,
             scores: vec![0.0; n],
             chroma: vec![(0.0, 0.0); n],
@@ -280,8 +234,6 @@ impl StackLightReader {
             levels: vec![(None, None); n],
             unlit: vec![false; n],
             corrected: vec![0.0; n],
-            previous_scores: Vec::with_capacity(n),
-            previous_chroma: Vec::with_capacity(n),
             looks_lit: vec![false; n],
             clear_score: vec![None; n],
             tints: vec![(None, None); n],
@@ -484,18 +436,10 @@ impl StackLightReader {
         }
         let occluded = self.last_blocked_s.is_some_and(|b| t_s - b <= OCCLUDER_SETTLE_S);
         let mut changes = Vec::new();
-        let max_glow_share = self.glow.tuning().max_coupling;
         for i in 0..self.readers.len() {
             let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
-            let now = TowerFrame { scores: &self.scores, chroma: &self.chroma };
-            let before = TowerFrame { scores: &self.previous_scores, chroma: &self.previous_chroma };
-            let own_rise = own_rise(i, now, before, &self.colors, &self.unlit, max_glow_share);
-            self.readers[i].set_tower(TowerHints { occluded, own_rise, ..hints });
+            self.readers[i].set_tower(TowerHints { occluded, own_rise: self.glow.own_rise(i), ..hints });
         }
-        self.previous_scores.clear();
-        self.previous_scores.extend_from_slice(&self.scores);
-        self.previous_chroma.clear();
-        self.previous_chroma.extend_from_slice(&self.chroma);
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
             let sample = LampSample { t_s, score: self.corrected[i], chroma: self.chroma[i], blocked: self.blocked[i] };
             if let Some(mode) = reader.push(sample) {
@@ -554,31 +498,6 @@ mod tests {
         ];
         let unlit_of_five = [true, false, false, false, true];
         assert!(!tower_hints(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0]).shadowed);
-    }
-
-    #[test]
-    fn a_lamp_rises_as_its_own_light_alone_and_in_its_own_colour() {
-        // Blue (lamp 0) flashes, +87 and +40 along blue, beside green, lit, and white,
-        // unlit: both take its glow and move less.
-        let colors = [LampColor::Blue, LampColor::Green, LampColor::White].map(LampColor::chroma_direction);
-        let unlit = [true, false, true];
-        let before =
-            TowerFrame { scores: &[100.0, 250.0, 130.0], chroma: &[(12.0, -16.0), (-30.0, -44.0), (2.0, 4.0)] };
-        let chroma = [(52.0, -22.0), (-20.0, -48.0), (15.0, -2.0)];
-        let rise_from = |before: TowerFrame, scores: &[f32], chroma: &[Tint], lamp: usize| {
-            own_rise(lamp, TowerFrame { scores, chroma }, before, &colors, &unlit, 0.5)
-        };
-        let rise = |scores: &[f32], chroma: &[Tint], lamp: usize| rise_from(before, scores, chroma, lamp);
-        assert_eq!(rise(&[187.0, 277.0, 142.0], &chroma, 0), 87.0);
-        assert_eq!(rise(&[187.0, 277.0, 142.0], &chroma, 2), 0.0, "white's rise is blue's glow");
-        assert_eq!(rise(&[187.0, 330.0, 130.0], &chroma, 0), 0.0, "green rose with it");
-        assert_eq!(rise(&[187.0, 180.0, 130.0], &chroma, 0), 0.0, "green went out as it rose");
-        // The same rise, its chroma moving toward green (lit) more than toward blue:
-        // green's glow flickering into it.
-        let greener = [(2.0, -36.0), (-30.0, -44.0), (2.0, 4.0)];
-        assert_eq!(rise(&[187.0, 250.0, 130.0], &greener, 0), 0.0, "in green's colour");
-        let first_frame = TowerFrame { scores: &[], chroma: &[] };
-        assert_eq!(rise_from(first_frame, &[187.0, 277.0, 142.0], &chroma, 0), 0.0, "no last frame");
     }
 
     #[test]
