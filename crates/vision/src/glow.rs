@@ -184,13 +184,16 @@ impl GlowModel {
     /// See [`Self::own_rise`]; `delta` is every lamp's move since the last frame.
     fn rise_of_its_own(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)], was_dark: &[bool]) -> f32 {
         let rise = delta[i];
+        if rise <= 0.0 {
+            return 0.0;
+        }
         let own_colour = self.chroma_move_along(i, chroma, self.colors[i]);
         let alone = (0..self.n).filter(|&j| j != i).all(|j| {
             delta[j].abs() <= self.tuning.max_coupling * rise
                 && (was_dark[j]
                     || self.chroma_move_along(i, chroma, self.colors[j]) <= own_colour + self.colour_margin())
         });
-        if rise > 0.0 && alone { rise } else { 0.0 }
+        if alone { rise } else { 0.0 }
     }
 
     /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
