@@ -13,6 +13,10 @@
 //! The learning comes before the correction in the same frame, so the first glow edge
 //! already does not read as light.
 //!
+//! Something in front of the tower moves every lens at once; the reader takes back what
+//! such a frame taught ([`GlowModel::unlearn_frame`]), so a sleeve that darkens a lit
+//! lamp and its dark neighbour together leaves no coupling between them.
+//!
 //! Invariant: couplings stay within `0..=max_coupling`; a lamp's corrected score equals
 //! its score while every other lamp is dark (at its dark level, or read unlit: the
 //! glow a dark lens shows is not light it emits).
@@ -58,6 +62,18 @@ pub struct GlowModel {
     known_dark: Vec<f32>,
     /// Per lamp, the last frame: how far it rose as light of its own, else 0.
     own_rise: Vec<f32>,
+    /// What was learnt before the last frame, to take that frame back.
+    before_last: Learnt,
+}
+
+/// What the model learns: the couplings, the normal equations they are solved from and
+/// each lamp's lowest score.
+#[derive(Clone, Debug, Default)]
+struct Learnt {
+    coupling: Vec<f32>,
+    normal: Vec<Vec<f64>>,
+    rhs: Vec<Vec<f64>>,
+    lowest: Vec<f32>,
 }
 
 impl GlowModel {
@@ -77,6 +93,7 @@ impl GlowModel {
             sources: Vec::with_capacity(n),
             known_dark: Vec::with_capacity(n),
             own_rise: vec![0.0; n],
+            before_last: Learnt::default(),
         }
     }
 
@@ -115,6 +132,11 @@ impl GlowModel {
             self.lowest = scores.to_vec();
             self.previous_chroma = chroma.to_vec();
         }
+        // Copies into buffers kept from the last frame: no allocation once warm.
+        self.before_last.coupling.clone_from(&self.coupling);
+        self.before_last.normal.clone_from(&self.normal);
+        self.before_last.rhs.clone_from(&self.rhs);
+        self.before_last.lowest.clone_from(&self.lowest);
         for (low, &s) in self.lowest.iter_mut().zip(scores) {
             *low = low.min(s);
         }
@@ -137,10 +159,7 @@ impl GlowModel {
         let mut sources = std::mem::take(&mut self.sources);
         sources.clear();
         sources.extend((0..n).map(|j| if follows(j) || !switched(j) { 0.0 } else { delta[j] }));
-        self.known_dark.clear();
-        self.known_dark.extend(levels.iter().filter_map(|l| l.0));
-        self.known_dark.sort_by(f32::total_cmp);
-        let tower_dark = self.known_dark.get(self.known_dark.len() / 2).copied();
+        let tower_dark = self.tower_dark(levels);
         for i in 0..n {
             if was_dark[i] {
                 self.learn(i, delta[i], &sources, chroma);
@@ -151,6 +170,52 @@ impl GlowModel {
         }
         self.delta = delta;
         self.sources = sources;
+        self.write_corrected(scores, was_dark, levels, tower_dark, out);
+        self.previous.copy_from_slice(scores);
+        self.previous_chroma.copy_from_slice(chroma);
+    }
+
+    /// Takes back what the last [`Self::correct`] learnt, and writes its `scores`
+    /// (the same arguments) corrected by the couplings known before it: that frame's
+    /// moves were something in front of the tower, not light.
+    pub fn unlearn_frame(
+        &mut self,
+        scores: &[f32],
+        was_dark: &[bool],
+        levels: &[(Option<f32>, Option<f32>)],
+        out: &mut [f32],
+    ) {
+        if self.before_last.coupling.len() != self.coupling.len() {
+            // No frame was corrected yet: nothing to take back.
+            return;
+        }
+        self.coupling.clone_from(&self.before_last.coupling);
+        self.normal.clone_from(&self.before_last.normal);
+        self.rhs.clone_from(&self.before_last.rhs);
+        self.lowest.clone_from(&self.before_last.lowest);
+        let tower_dark = self.tower_dark(levels);
+        self.write_corrected(scores, was_dark, levels, tower_dark, out);
+    }
+
+    /// The median of the dark levels known, for a lamp never seen dark.
+    fn tower_dark(&mut self, levels: &[(Option<f32>, Option<f32>)]) -> Option<f32> {
+        self.known_dark.clear();
+        self.known_dark.extend(levels.iter().filter_map(|l| l.0));
+        self.known_dark.sort_by(f32::total_cmp);
+        self.known_dark.get(self.known_dark.len() / 2).copied()
+    }
+
+    /// Writes each lamp's score less the glow of the lamps that emit; `tower_dark` is
+    /// the median known dark level.
+    fn write_corrected(
+        &self,
+        scores: &[f32],
+        was_dark: &[bool],
+        levels: &[(Option<f32>, Option<f32>)],
+        tower_dark: Option<f32>,
+        out: &mut [f32],
+    ) {
+        let n = self.n;
         // A dark lamp that did not just switch on emits nothing: what it shows above
         // its dark level is its neighbours' glow, and must not be taken out of them
         // again (two lenses stacked without a gap light each other).
@@ -165,8 +230,6 @@ impl GlowModel {
                 .sum();
             out[i] = scores[i] - glow;
         }
-        self.previous.copy_from_slice(scores);
-        self.previous_chroma.copy_from_slice(chroma);
     }
 
     /// Lamp `i`'s move in (Cb, Cr) since the last frame, along colour direction `c`.
@@ -346,6 +409,33 @@ mod tests {
             assert!((out[0] - 60.0).abs() < 2.0 && (out[2] - 60.0).abs() < 2.0, "frame {k}: {out:?}");
         }
         assert!((model.coupling(0, 1) - 0.35).abs() < 0.02, "{}", model.coupling(0, 1));
+    }
+
+    #[test]
+    fn a_frame_taken_back_teaches_nothing() {
+        // Yellow lit between dark red and green; a sleeve darkens all three at once,
+        // yellow most: by itself that frame reads as yellow's glow in red and green.
+        let sleeve = |take_back: bool| {
+            let mut model = GlowModel::new(&[RED, YELLOW, GREEN], GlowTuning::default());
+            let mut out = [0.0; 3];
+            let (was_dark, levels) =
+                ([true, false, true], [(Some(60.0), None), (None, Some(250.0)), (Some(60.0), None)]);
+            let neutral = [(0.0, 0.0); 3];
+            model.correct(&[60.0, 250.0, 60.0], &neutral, &was_dark, &levels, &mut out);
+            let covered = [35.0, 40.0, 30.0];
+            model.correct(&covered, &neutral, &was_dark, &levels, &mut out);
+            if take_back {
+                model.unlearn_frame(&covered, &was_dark, &levels, &mut out);
+                // Taking back twice is taking back once.
+                model.unlearn_frame(&covered, &was_dark, &levels, &mut out);
+            }
+            (model.coupling(0, 1), model.coupling(2, 1), out)
+        };
+        let (red, green, _) = sleeve(false);
+        assert!(red > 0.1 && green > 0.1, "the sleeve alone teaches glow: {red} {green}");
+        let (red, green, out) = sleeve(true);
+        assert_eq!((red, green), (0.0, 0.0));
+        assert_eq!(out, [35.0, 40.0, 30.0], "no glow left to take out");
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! stands in front of, and lenses of different colours that left their levels, or the
 //! tints they were seen with, for one and the same look are taken as covered too
 //! (something narrower than the guard's span, and one body: it covers the lenses
-//! between and beside them that look like it); each lamp's reader then decides on/off
-//! and its mode.
+//! between and beside them that look like it); what the glow model learnt from a frame
+//! with something at the tower (or within [`OCCLUDER_SETTLE_S`] of it) is taken back;
+//! each lamp's reader then decides on/off and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
@@ -435,6 +436,10 @@ impl StackLightReader {
             self.last_blocked_s = Some(t_s);
         }
         let occluded = self.last_blocked_s.is_some_and(|b| t_s - b <= OCCLUDER_SETTLE_S);
+        if occluded {
+            // What moved the lenses stands in front of them: its edges are no glow.
+            self.glow.unlearn_frame(&self.scores, &self.was_dark, &self.levels, &mut self.corrected);
+        }
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
             let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
@@ -516,6 +521,71 @@ mod tests {
         // Nothing learnt yet, or nothing clipped: as seen.
         assert_eq!(clipped_score(floor, 222.0, None), 222.0);
         assert_eq!(clipped_score(120.0, 120.0, Some(141.0)), 120.0);
+    }
+
+    /// A grey wall, a dark tower column and three lenses: red and blue unlit (grey),
+    /// green lit or not, its glow raising red and blue by 25 while it is; a dark
+    /// `sleeve` over the tower and the wall beside it.
+    fn glowing_tower(green_lit: bool, sleeve: bool) -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
+        let (y, u, v) = f.planes_mut();
+        let glow = if green_lit { 25 } else { 0 };
+        let green = if green_lit { (220, 100, 90) } else { (60, 120, 120) };
+        for row in 0..200 {
+            for col in 0..200 {
+                let lens = [(40..56, (70 + glow, 128, 128)), (60..76, green), (80..96, (60 + glow, 128, 128))]
+                    .into_iter()
+                    .find(|(rows, _)| rows.contains(&row) && (92..108).contains(&col));
+                let (luma, cb, cr) = match lens {
+                    _ if sleeve && (20..120).contains(&row) && (60..140).contains(&col) => (35, 128, 128),
+                    Some((_, look)) => look,
+                    None if (90..110).contains(&col) => (50, 128, 128),
+                    None => (120, 128, 128),
+                };
+                y[row * 200 + col] = luma;
+                if row % 2 == 0 && col % 2 == 0 {
+                    u[(row / 2) * 100 + col / 2] = cb;
+                    v[(row / 2) * 100 + col / 2] = cr;
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_sleeve_over_the_tower_teaches_no_glow_nor_does_the_second_after_it() {
+        let lamps = [(LampColor::Red, 40.0), (LampColor::Green, 60.0), (LampColor::Blue, 80.0)]
+            .into_iter()
+            .map(|(color, y)| LampSpec {
+                color,
+                roi: PolygonRoi::rect(92.0, y, 108.0, y + 16.0, 200, 200).expect("inside"),
+            })
+            .collect();
+        let mut reader = StackLightReader::new(lamps, 200, 200, LampTuning::default());
+        let mut t_s = 0.0;
+        let mut show = |reader: &mut StackLightReader, frames: usize, frame: &YuvFrame| {
+            for _ in 0..frames {
+                t_s += 0.1;
+                reader.process(t_s, frame, crate::occlusion::global_look(frame));
+            }
+        };
+        let couplings = |reader: &StackLightReader| (reader.glow.coupling(0, 1), reader.glow.coupling(2, 1));
+        show(&mut reader, 30, &glowing_tower(true, false));
+        show(&mut reader, 3, &glowing_tower(true, true));
+        assert!(reader.blocked.iter().all(|&b| b), "the guard sees the sleeve");
+        // Red and blue lost a third as much as green in the sleeve's first frame, which
+        // by itself reads as green's glow in them; that frame is taken back.
+        show(&mut reader, 3, &glowing_tower(true, false));
+        assert_eq!(couplings(&reader), (0.0, 0.0));
+        // Green goes out half a second after the sleeve left: the person may still be
+        // leaving, and what moved then teaches nothing either.
+        show(&mut reader, 30, &glowing_tower(false, false));
+        assert_eq!(couplings(&reader), (0.0, 0.0));
+        // Green lights on a clear tower: its glow is learnt.
+        show(&mut reader, 30, &glowing_tower(true, false));
+        let (red, blue) = couplings(&reader);
+        assert!(red > 0.1 && blue > 0.1, "{red} {blue}");
+        assert_eq!(reader.modes(), [Some(LampMode::Off), Some(LampMode::Steady), Some(LampMode::Off)]);
     }
 
     /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
