@@ -62,8 +62,13 @@ pub struct GlowModel {
     known_dark: Vec<f32>,
     /// Per lamp, the last frame: how far it rose as light of its own, else 0.
     own_rise: Vec<f32>,
-    /// What was learnt before the last frame, to take that frame back.
-    before_last: Learnt,
+    /// What was learnt before the last frame, saved at that frame's first change to
+    /// it (most frames teach nothing and copy nothing), to take that frame back.
+    before_frame: Learnt,
+    /// The last frame changed what is learnt, and `before_frame` holds what it was.
+    learnt_this_frame: bool,
+    /// The last frame's median known dark level, for a lamp never seen dark.
+    tower_dark: Option<f32>,
 }
 
 /// What the model learns: the couplings, the normal equations they are solved from and
@@ -93,7 +98,9 @@ impl GlowModel {
             sources: Vec::with_capacity(n),
             known_dark: Vec::with_capacity(n),
             own_rise: vec![0.0; n],
-            before_last: Learnt::default(),
+            before_frame: Learnt::default(),
+            learnt_this_frame: false,
+            tower_dark: None,
         }
     }
 
@@ -132,11 +139,10 @@ impl GlowModel {
             self.lowest = scores.to_vec();
             self.previous_chroma = chroma.to_vec();
         }
-        // Copies into buffers kept from the last frame: no allocation once warm.
-        self.before_last.coupling.clone_from(&self.coupling);
-        self.before_last.normal.clone_from(&self.normal);
-        self.before_last.rhs.clone_from(&self.rhs);
-        self.before_last.lowest.clone_from(&self.lowest);
+        self.learnt_this_frame = false;
+        if scores.iter().zip(&self.lowest).any(|(s, low)| s < low) {
+            self.save_before_change();
+        }
         for (low, &s) in self.lowest.iter_mut().zip(scores) {
             *low = low.min(s);
         }
@@ -159,7 +165,10 @@ impl GlowModel {
         let mut sources = std::mem::take(&mut self.sources);
         sources.clear();
         sources.extend((0..n).map(|j| if follows(j) || !switched(j) { 0.0 } else { delta[j] }));
-        let tower_dark = self.tower_dark(levels);
+        self.known_dark.clear();
+        self.known_dark.extend(levels.iter().filter_map(|l| l.0));
+        self.known_dark.sort_by(f32::total_cmp);
+        self.tower_dark = self.known_dark.get(self.known_dark.len() / 2).copied();
         for i in 0..n {
             if was_dark[i] {
                 self.learn(i, delta[i], &sources, chroma);
@@ -170,7 +179,7 @@ impl GlowModel {
         }
         self.delta = delta;
         self.sources = sources;
-        self.write_corrected(scores, was_dark, levels, tower_dark, out);
+        self.write_corrected(scores, was_dark, levels, out);
         self.previous.copy_from_slice(scores);
         self.previous_chroma.copy_from_slice(chroma);
     }
@@ -185,34 +194,36 @@ impl GlowModel {
         levels: &[(Option<f32>, Option<f32>)],
         out: &mut [f32],
     ) {
-        if self.before_last.coupling.len() != self.coupling.len() {
-            // No frame was corrected yet: nothing to take back.
+        if !self.learnt_this_frame {
+            // The frame taught nothing: its correction stands.
             return;
         }
-        self.coupling.clone_from(&self.before_last.coupling);
-        self.normal.clone_from(&self.before_last.normal);
-        self.rhs.clone_from(&self.before_last.rhs);
-        self.lowest.clone_from(&self.before_last.lowest);
-        let tower_dark = self.tower_dark(levels);
-        self.write_corrected(scores, was_dark, levels, tower_dark, out);
+        self.coupling.clone_from(&self.before_frame.coupling);
+        self.normal.clone_from(&self.before_frame.normal);
+        self.rhs.clone_from(&self.before_frame.rhs);
+        self.lowest.clone_from(&self.before_frame.lowest);
+        self.learnt_this_frame = false;
+        self.write_corrected(scores, was_dark, levels, out);
     }
 
-    /// The median of the dark levels known, for a lamp never seen dark.
-    fn tower_dark(&mut self, levels: &[(Option<f32>, Option<f32>)]) -> Option<f32> {
-        self.known_dark.clear();
-        self.known_dark.extend(levels.iter().filter_map(|l| l.0));
-        self.known_dark.sort_by(f32::total_cmp);
-        self.known_dark.get(self.known_dark.len() / 2).copied()
+    /// Saves what is learnt before this frame's first change to it (into buffers kept
+    /// from earlier frames: no allocation once warm).
+    fn save_before_change(&mut self) {
+        if !self.learnt_this_frame {
+            self.before_frame.coupling.clone_from(&self.coupling);
+            self.before_frame.normal.clone_from(&self.normal);
+            self.before_frame.rhs.clone_from(&self.rhs);
+            self.before_frame.lowest.clone_from(&self.lowest);
+            self.learnt_this_frame = true;
+        }
     }
 
-    /// Writes each lamp's score less the glow of the lamps that emit; `tower_dark` is
-    /// the median known dark level.
+    /// Writes each lamp's score less the glow of the lamps that emit.
     fn write_corrected(
         &self,
         scores: &[f32],
         was_dark: &[bool],
         levels: &[(Option<f32>, Option<f32>)],
-        tower_dark: Option<f32>,
         out: &mut [f32],
     ) {
         let n = self.n;
@@ -224,7 +235,7 @@ impl GlowModel {
             let glow: f32 = (0..n)
                 .filter(|&j| j != i && emits(j))
                 .map(|j| {
-                    let dark = levels[j].0.or(tower_dark).unwrap_or(self.lowest[j]);
+                    let dark = levels[j].0.or(self.tower_dark).unwrap_or(self.lowest[j]);
                     self.coupling[i * n + j] * (scores[j] - dark).max(0.0)
                 })
                 .sum();
@@ -284,6 +295,7 @@ impl GlowModel {
         if along(self.colors[i]) > along(self.colors[strongest]) + self.colour_margin() {
             return;
         }
+        self.save_before_change();
         let a = &mut self.normal[i];
         let b = &mut self.rhs[i];
         let f = t.forgetting;
@@ -413,16 +425,19 @@ mod tests {
 
     #[test]
     fn a_frame_taken_back_teaches_nothing() {
-        // Yellow lit between dark red and green; a sleeve darkens all three at once,
-        // yellow most: by itself that frame reads as yellow's glow in red and green.
-        let sleeve = |take_back: bool| {
+        // Yellow between dark red and green. A dark sleeve over a lit yellow lamp
+        // darkens all three at once, yellow most; a bright one over an unlit yellow lamp
+        // brightens all three, yellow most (no lens at a new low). Each frame by itself
+        // reads as yellow's glow in red and green.
+        let neutral = [(0.0, 0.0); 3];
+        let sleeve = |lit: bool, covered: [f32; 3], take_back: bool| {
             let mut model = GlowModel::new(&[RED, YELLOW, GREEN], GlowTuning::default());
             let mut out = [0.0; 3];
-            let (was_dark, levels) =
-                ([true, false, true], [(Some(60.0), None), (None, Some(250.0)), (Some(60.0), None)]);
-            let neutral = [(0.0, 0.0); 3];
-            model.correct(&[60.0, 250.0, 60.0], &neutral, &was_dark, &levels, &mut out);
-            let covered = [35.0, 40.0, 30.0];
+            let was_dark = [true, !lit, true];
+            let yellow = if lit { (None, Some(250.0)) } else { (Some(60.0), None) };
+            let levels = [(Some(60.0), None), yellow, (Some(60.0), None)];
+            let before = [60.0, if lit { 250.0 } else { 60.0 }, 60.0];
+            model.correct(&before, &neutral, &was_dark, &levels, &mut out);
             model.correct(&covered, &neutral, &was_dark, &levels, &mut out);
             if take_back {
                 model.unlearn_frame(&covered, &was_dark, &levels, &mut out);
@@ -431,11 +446,13 @@ mod tests {
             }
             (model.coupling(0, 1), model.coupling(2, 1), out)
         };
-        let (red, green, _) = sleeve(false);
-        assert!(red > 0.1 && green > 0.1, "the sleeve alone teaches glow: {red} {green}");
-        let (red, green, out) = sleeve(true);
-        assert_eq!((red, green), (0.0, 0.0));
-        assert_eq!(out, [35.0, 40.0, 30.0], "no glow left to take out");
+        for (lit, covered) in [(true, [35.0, 40.0, 30.0]), (false, [100.0, 250.0, 95.0])] {
+            let (red, green, _) = sleeve(lit, covered, false);
+            assert!(red > 0.1 && green > 0.1, "the sleeve alone teaches glow: {red} {green}");
+            let (red, green, out) = sleeve(lit, covered, true);
+            assert_eq!((red, green), (0.0, 0.0));
+            assert_eq!(out, covered, "no glow left to take out");
+        }
     }
 
     #[test]
