@@ -233,11 +233,12 @@ mod tests {
         }
     }
 
-    /// A tower of four lenses of radius `r` stacked with no gap, as a camera sees it:
+    /// A tower of four lenses of radius `radius_px` stacked with no gap, as a camera sees it:
     /// housing, cap and pole on a wall, each lit lens glowing onto what is around it
     /// (over `glow_px`); moved by (dx, dy), the lenses in `lit` lit. Also the lamps'
     /// boxes (a square half the lens wide).
-    fn tower_of(r: i32, glow_px: f32, dx: i32, dy: i32, lit: &[usize]) -> (YuvFrame, Vec<BoxPx>) {
+    fn tower_of(radius_px: i32, glow_px: f32, dx: i32, dy: i32, lit: &[usize]) -> (YuvFrame, Vec<BoxPx>) {
+        let r = radius_px;
         let size = 16 * r + 60;
         let (cx, top) = (size / 2, 2 * r + 16);
         let centres: Vec<i32> = (0..4).map(|k| top + k * (2 * r + 1)).collect();
