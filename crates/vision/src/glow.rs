@@ -113,6 +113,11 @@ impl GlowModel {
         self.own_rise[i]
     }
 
+    /// The largest share of a neighbour's rise that can be glow.
+    pub fn max_coupling(&self) -> f32 {
+        self.tuning.max_coupling
+    }
+
     /// The learnt share of lamp `j`'s rise that shows in lamp `i`.
     pub fn coupling(&self, i: usize, j: usize) -> f32 {
         self.coupling[i * self.n + j]

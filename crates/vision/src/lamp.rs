@@ -17,7 +17,8 @@
 //!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
 //!    can (a lit lens stands far above every unlit lens of its tower), else a threshold
 //!    set per lens colour; while a shadow lies on the whole tower, or something stands
-//!    at it (the guard fired within the last second), no level is learnt.
+//!    at it (the guard fired within the last second), no level is learnt, nor a first
+//!    lit level while a neighbour's glow not learnt lifts the lens.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
@@ -255,6 +256,10 @@ pub struct TowerHints {
     /// ([`crate::glow::GlowModel::own_rise`]: glow follows a brighter neighbour's edge,
     /// in that neighbour's colour).
     pub own_rise: f32,
+    /// This lamp, known only unlit, reads lifted by a brighter neighbour's glow that
+    /// the glow model has not learnt (the neighbour lit out of sight, under a cover):
+    /// no lit level is learnt from it.
+    pub lifted_by_glow: bool,
 }
 
 /// Samples in a row that read clearly darker than a lamp's only (unlit) level.
@@ -468,8 +473,9 @@ impl OnOffClassifier {
             }
             (None, None) if on => self.on_level = Some(score),
             (None, None) => self.off_level = Some(score),
-            // A shadow on the whole tower: no new level is learnt from it.
-            (Some(_), None) if self.tower.shadowed || self.tower.occluded => on = false,
+            // A shadow on the whole tower, or a neighbour's glow: no new level is learnt
+            // from it.
+            (Some(_), None) if self.tower.shadowed || self.tower.occluded || self.tower.lifted_by_glow => on = false,
             (None, Some(_)) if self.tower.shadowed || self.tower.occluded => on = true,
             (Some(off), None) if on => {
                 if self.may_be_lit(score) && self.confirm_new_level(score, self.full_contrast(score)) {
@@ -973,6 +979,7 @@ mod tests {
             shadowed,
             occluded: false,
             own_rise: 0.0,
+            lifted_by_glow: false,
         }
     }
 

@@ -10,9 +10,12 @@
 //! stands in front of, and lenses of different colours that left their levels, or the
 //! tints they were seen with, for one and the same look are taken as covered too
 //! (something narrower than the guard's span, and one body: it covers the lenses
-//! between and beside them that look like it); what the glow model learnt from a frame
-//! with something at the tower (or within [`OCCLUDER_SETTLE_S`] of it) is taken back;
-//! each lamp's reader then decides on/off and its mode.
+//! between and beside them that look like it; not a lens darker than its only, unlit,
+//! level beside a lamp that just went out, which lost that lamp's glow); what the glow
+//! model learnt from a frame with something at the tower (or within
+//! [`OCCLUDER_SETTLE_S`] of it) is taken back; a lens known only unlit that a
+//! neighbour's glow not learnt lifts (it lit out of sight) is told so
+//! ([`TowerHints::lifted_by_glow`]); each lamp's reader then decides on/off and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
@@ -84,10 +87,7 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     // lit that went out (this one or another) darken by its glow lost,
     // which says nothing of a shadow (their unlit levels may hold that glow, not yet
     // learnt).
-    let dimmed = |k: usize| {
-        !unlit[k] && levels[k].1.is_some_and(|lit| scores[k] - BLACK_LUMA < WENT_OUT_SHARE * (lit - BLACK_LUMA))
-    };
-    let next_to_dimmed = |j: usize| (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && dimmed(k));
+    let next_to_dimmed = |j: usize| next_to_a_lamp_gone_out(j, levels, unlit, scores);
     let (mut darker, mut count) = (0, 0);
     for j in others().filter(|&j| unlit[j] && !next_to_dimmed(j)) {
         let Some(off) = levels[j].0 else { continue };
@@ -95,7 +95,17 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
     }
     let shadowed = count > 0 && darker == count;
-    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, occluded: false, own_rise: 0.0 }
+    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, occluded: false, own_rise: 0.0, lifted_by_glow: false }
+}
+
+/// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
+/// (above black) fell below [`WENT_OUT_SHARE`] of its lit level? Its neighbours then
+/// lose its glow.
+fn next_to_a_lamp_gone_out(j: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool], scores: &[f32]) -> bool {
+    let gone_out = |k: usize| {
+        !unlit[k] && levels[k].1.is_some_and(|lit| scores[k] - BLACK_LUMA < WENT_OUT_SHARE * (lit - BLACK_LUMA))
+    };
+    (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && gone_out(k))
 }
 
 /// After the guard last blocked a lamp of the tower, this long passes before a lamp
@@ -144,6 +154,10 @@ const AWAY_FROM_TINT_CHROMA: f32 = 10.0;
 const TINT_LEARNING_SHARE: f32 = 0.05;
 /// ... for at most this long.
 const COVERED_FOR_AT_MOST_S: f64 = 30.0;
+
+/// A lens's tint must move at least this far ((Cb, Cr) at the reference exposure) along
+/// a neighbour's colour to be taken for that neighbour's glow.
+const GLOW_TINT_MIN_CHROMA: f32 = 8.0;
 
 /// A lamp read lit whose score (above black) fell below this share of its lit level
 /// went out: no shadow dims a light that shines by itself by a third.
@@ -204,6 +218,9 @@ pub struct StackLightReader {
     reference_luma: Vec<f32>,
     blocked: Vec<bool>,
     covered_since_s: Vec<Option<f64>>,
+    /// Per lamp, this frame: lifted by a neighbour's glow not learnt
+    /// ([`Self::lifted_by_unlearnt_glow`]).
+    lifted_by_glow: Vec<bool>,
     /// Reused every frame: the lenses the cover rule hides.
     covered_scratch: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
@@ -242,6 +259,7 @@ impl StackLightReader {
             reference_luma: vec![0.0; n],
             blocked: vec![false; n],
             covered_since_s: vec![None; n],
+            lifted_by_glow: vec![false; n],
             covered_scratch: Vec::with_capacity(n),
             any_blocked: false,
             shift_px: (0, 0),
@@ -325,6 +343,10 @@ impl StackLightReader {
         let an_unlit_tint = |tint: Tint| {
             self.tints.iter().any(|(unlit, _)| unlit.is_some_and(|u| chroma_distance(tint, u) < AWAY_FROM_TINT_CHROMA))
         };
+        let lost_glow = |i: usize| {
+            matches!(self.levels[i], (Some(off), None) if self.corrected[i] < off)
+                && next_to_a_lamp_gone_out(i, &self.levels, &self.unlit, &self.corrected)
+        };
         let away_from_tints = |i: usize| {
             let (unlit, lit) = self.tints[i];
             let far =
@@ -335,6 +357,10 @@ impl StackLightReader {
                 && !an_unlit_tint(self.chroma[i])
                 // A lens seen only lit that went out may show the unlit tint never seen.
                 && !(unlit.is_none() && may_be_unseen_level(i))
+                // A lens known only unlit, darker than that now, beside a lamp that went
+                // out: its unlit tint and level may have been learnt in that lamp's glow,
+                // now lost (an unlit lens reads darkest).
+                && !lost_glow(i)
         };
         let tinted_alike = |i: usize, j: usize| {
             chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA
@@ -393,6 +419,36 @@ impl StackLightReader {
         self.readers.iter().map(LampReader::is_on).collect()
     }
 
+    /// Is lamp `i`, known only unlit, lifted by a brighter neighbour's glow that the glow
+    /// model has not learnt? The model learns glow from the edges it sees; a neighbour
+    /// that lit out of sight (under a cover) showed none. Glow has the colour of the
+    /// light it comes from and is at most [`GlowModel::max_coupling`] of it: the lens's
+    /// tint moved from its unlit tint further along a neighbour's colour than along its
+    /// own, and it rose above its unlit level by no more than glow can of that
+    /// neighbour's rise above its own. A white lens has no colour of its own to tell
+    /// its light by, and a white neighbour's glow has none to be told by.
+    fn lifted_by_unlearnt_glow(&self, i: usize) -> bool {
+        let own_color = self.lamps[i].color;
+        let (Some(unlit_level), None) = self.levels[i] else { return false };
+        let Some(unlit_tint) = self.tints[i].0 else { return false };
+        if own_color == LampColor::White {
+            return false;
+        }
+        let moved = (self.chroma[i].0 - unlit_tint.0, self.chroma[i].1 - unlit_tint.1);
+        let own = own_color.chroma_along(moved).max(GLOW_TINT_MIN_CHROMA);
+        let rise = self.corrected[i] - unlit_level;
+        rise > 0.0
+            && self.lamps.iter().enumerate().any(|(j, spec)| {
+                j != i
+                    && spec.color != own_color
+                    && spec.color != LampColor::White
+                    && spec.color.chroma_along(moved) > own
+                    && self.levels[j]
+                        .0
+                        .is_some_and(|dark| rise <= self.glow.max_coupling() * (self.corrected[j] - dark))
+            })
+    }
+
     /// Processes one frame; `global` from [`crate::exposure::ExposureTracker::measure`]
     /// (or [`crate::occlusion::global_look`] for a camera of fixed exposure).
     pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook) -> Vec<LampChange> {
@@ -443,7 +499,14 @@ impl StackLightReader {
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
             let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
-            self.readers[i].set_tower(TowerHints { occluded, own_rise: self.glow.own_rise(i), ..hints });
+            self.lifted_by_glow[i] = self.lifted_by_unlearnt_glow(i);
+            let lifted_by_glow = self.lifted_by_glow[i];
+            self.readers[i].set_tower(TowerHints {
+                occluded,
+                own_rise: self.glow.own_rise(i),
+                lifted_by_glow,
+                ..hints
+            });
         }
         for (i, (spec, reader)) in self.lamps.iter().zip(&mut self.readers).enumerate() {
             let sample = LampSample { t_s, score: self.corrected[i], chroma: self.chroma[i], blocked: self.blocked[i] };
@@ -453,9 +516,10 @@ impl StackLightReader {
             if !self.blocked[i] && !occluded {
                 let (unlit, lit) = &mut self.tints[i];
                 match reader.is_on() {
-                    Some(false) => learn_tint(unlit, self.chroma[i]),
+                    // A glow not learnt tints the lens away from its unlit tint.
+                    Some(false) if !self.lifted_by_glow[i] => learn_tint(unlit, self.chroma[i]),
                     Some(true) => learn_tint(lit, self.chroma[i]),
-                    None => {}
+                    Some(false) | None => {}
                 }
             }
         }
@@ -523,18 +587,16 @@ mod tests {
         assert_eq!(clipped_score(120.0, 120.0, Some(141.0)), 120.0);
     }
 
-    /// A grey wall, a dark tower column and three lenses: red and blue unlit (grey),
-    /// green lit or not, its glow raising red and blue by 25 while it is; a dark
-    /// `sleeve` over the tower and the wall beside it.
-    fn glowing_tower(green_lit: bool, sleeve: bool) -> YuvFrame {
+    /// A grey wall, a dark tower column and three 16 px lenses (rows 40, 60 and 80), each
+    /// with its (luma, Cb, Cr); a dark `sleeve` over the tower and the wall beside it.
+    fn tower_frame(lenses: [(u8, u8, u8); 3], sleeve: bool) -> YuvFrame {
         let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
         let (y, u, v) = f.planes_mut();
-        let glow = if green_lit { 25 } else { 0 };
-        let green = if green_lit { (220, 100, 90) } else { (60, 120, 120) };
         for row in 0..200 {
             for col in 0..200 {
-                let lens = [(40..56, (70 + glow, 128, 128)), (60..76, green), (80..96, (60 + glow, 128, 128))]
+                let lens = [40..56, 60..76, 80..96]
                     .into_iter()
+                    .zip(lenses)
                     .find(|(rows, _)| rows.contains(&row) && (92..108).contains(&col));
                 let (luma, cb, cr) = match lens {
                     _ if sleeve && (20..120).contains(&row) && (60..140).contains(&col) => (35, 128, 128),
@@ -552,16 +614,30 @@ mod tests {
         f
     }
 
-    #[test]
-    fn a_sleeve_over_the_tower_teaches_no_glow_nor_does_the_second_after_it() {
-        let lamps = [(LampColor::Red, 40.0), (LampColor::Green, 60.0), (LampColor::Blue, 80.0)]
+    /// A reader of the three lenses of [`tower_frame`], top to bottom in `colors`.
+    fn tower_reader(colors: [LampColor; 3]) -> StackLightReader {
+        let lamps = colors
             .into_iter()
+            .zip([40.0, 60.0, 80.0])
             .map(|(color, y)| LampSpec {
                 color,
                 roi: PolygonRoi::rect(92.0, y, 108.0, y + 16.0, 200, 200).expect("inside"),
             })
             .collect();
-        let mut reader = StackLightReader::new(lamps, 200, 200, LampTuning::default());
+        StackLightReader::new(lamps, 200, 200, LampTuning::default())
+    }
+
+    /// Red and blue unlit (grey), green lit or not, its glow raising red and blue by 25
+    /// while it is; a dark `sleeve` over the tower.
+    fn glowing_tower(green_lit: bool, sleeve: bool) -> YuvFrame {
+        let glow = if green_lit { 25 } else { 0 };
+        let green = if green_lit { (220, 100, 90) } else { (60, 120, 120) };
+        tower_frame([(70 + glow, 128, 128), green, (60 + glow, 128, 128)], sleeve)
+    }
+
+    #[test]
+    fn a_sleeve_over_the_tower_teaches_no_glow_nor_does_the_second_after_it() {
+        let mut reader = tower_reader([LampColor::Red, LampColor::Green, LampColor::Blue]);
         let mut t_s = 0.0;
         let mut show = |reader: &mut StackLightReader, frames: usize, frame: &YuvFrame| {
             for _ in 0..frames {
@@ -586,6 +662,40 @@ mod tests {
         let (red, blue) = couplings(&reader);
         assert!(red > 0.1 && blue > 0.1, "{red} {blue}");
         assert_eq!(reader.modes(), [Some(LampMode::Off), Some(LampMode::Steady), Some(LampMode::Off)]);
+    }
+
+    /// Red, yellow and green, seen only unlit, then a sleeve over the tower for 3 s;
+    /// when it leaves, yellow shines (260 with its colour, 150 above its unlit level)
+    /// and red looks `red_look` (its unlit score is 84). Red's mode and levels 10 s on.
+    fn red_after_yellow_lit_under_a_sleeve(red_look: (u8, u8, u8)) -> (Option<LampMode>, (Option<f32>, Option<f32>)) {
+        let mut reader = tower_reader([LampColor::Red, LampColor::Yellow, LampColor::Green]);
+        let (red, yellow, green) = ((70, 120, 140), (100, 118, 134), (60, 122, 118));
+        let mut t_s = 0.0;
+        let mut show = |frames: usize, frame: &YuvFrame| {
+            for _ in 0..frames {
+                t_s += 0.1;
+                reader.process(t_s, frame, crate::occlusion::global_look(frame));
+            }
+        };
+        show(50, &tower_frame([red, yellow, green], false));
+        show(30, &tower_frame([red, yellow, green], true));
+        show(100, &tower_frame([red_look, (200, 70, 138), green], false));
+        (reader.modes()[0], reader.last_levels()[0])
+    }
+
+    #[test]
+    fn a_lens_lifted_by_a_neighbour_that_lit_out_of_sight_learns_no_lit_level() {
+        // Red rises 70 in yellow's colour: yellow's glow, which the glow model never saw
+        // arrive (yellow lit under the sleeve).
+        let (mode, levels) = red_after_yellow_lit_under_a_sleeve((125, 95, 148));
+        assert_eq!((mode, levels.1), (Some(LampMode::Off), None), "{levels:?}");
+        // The same rise in red's own colour is red's light.
+        let (mode, levels) = red_after_yellow_lit_under_a_sleeve((115, 112, 164));
+        assert_eq!(mode, Some(LampMode::Steady), "{levels:?}");
+        // In yellow's colour, but more than glow can be of yellow's rise: red's light too
+        // (a red LED clipping toward white).
+        let (mode, levels) = red_after_yellow_lit_under_a_sleeve((175, 95, 148));
+        assert_eq!(mode, Some(LampMode::Steady), "{levels:?}");
     }
 
     /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
@@ -695,6 +805,25 @@ mod tests {
         reader.levels[1] = (Some(150.0), Some(293.0));
         reader.tints[1] = (Some((-20.0, -10.0)), Some((-41.0, -56.0)));
         assert_eq!(covered_now(&mut reader), [false, true, true]);
+    }
+
+    #[test]
+    fn lenses_that_lost_the_glow_of_a_lamp_gone_out_are_no_cover() {
+        // Green, seen only lit, goes out between red and blue, whose unlit levels and
+        // tints were first learnt in its glow. All three now show one grey tint, as
+        // unlit lenses do on a camera that renders colour weakly, far from those tints,
+        // and red and blue read darker than their unlit levels: their own unlit look,
+        // never seen before.
+        let mut reader = tower_now([(84.0, (0.0, 6.0)), (101.0, (0.0, 6.0)), (70.0, (1.0, 6.0))]);
+        knows_only(&mut reader, 0, (Some(121.0), None), 121.0);
+        knows_only(&mut reader, 1, (None, Some(307.0)), 305.0);
+        knows_only(&mut reader, 2, (Some(108.0), None), 108.0);
+        reader.tints = vec![(Some((-13.0, 11.0)), None), (None, Some((-68.0, 33.0))), (Some((-14.0, 11.0)), None)];
+        reader.unlit = vec![true, false, true];
+        assert_eq!(covered_now(&mut reader), [false; 3]);
+        // Had green been dark already, nothing lost its glow: a striped sleeve.
+        reader.unlit[1] = true;
+        assert_eq!(covered_now(&mut reader), [true; 3]);
     }
 
     #[test]
