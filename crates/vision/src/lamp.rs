@@ -15,10 +15,11 @@
 //!    seen twice within [`LampTuning::confirm_within_s`], and, to be a lit level, reach
 //!    half the brightest lit level of the tower's other lamps. Until both levels have
 //!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
-//!    can (a lit lens stands far above every unlit lens of its tower), else a threshold
-//!    set per lens colour; while a shadow lies on the whole tower, or something stands
-//!    at it (the guard fired within the last second), no level is learnt, nor a first
-//!    lit level while a neighbour's glow not learnt lifts the lens.
+//!    can (a lit lens stands far above every unlit lens of its tower; at first sight, a
+//!    lens no brighter than a lit neighbour's glow could make an unlit one is unlit),
+//!    else a threshold set per lens colour; while a shadow lies on the whole tower, or
+//!    something stands at it (the guard fired within the last second), no level is
+//!    learnt, nor a first lit level while a neighbour's glow not learnt lifts the lens.
 //! 2. [`ModeEstimator`]: from the on/off edges of the last few seconds: no edge for
 //!    longer than [`LampTuning::hold_s`] gives `off` or `steady`; a whole period of
 //!    short segments gives `blinking` (duty near 50 %) or `flashing` (short pulses, low
@@ -260,6 +261,10 @@ pub struct TowerHints {
     /// the glow model has not learnt (the neighbour lit out of sight, under a cover):
     /// no lit level is learnt from it.
     pub lifted_by_glow: bool,
+    /// The most an unlit lens could read here in the glow of a lamp beside it, as the
+    /// tower looks in this frame ([`crate::stack_light`]): at first sight a lens no
+    /// brighter is taken for unlit.
+    pub glow_at_most: Option<f32>,
 }
 
 /// Samples in a row that read clearly darker than a lamp's only (unlit) level.
@@ -436,6 +441,7 @@ impl OnOffClassifier {
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
             (None, None) if self.clearly_unlit(score) => false,
+            (None, None) if self.tower.glow_at_most.is_some_and(|most| score <= most) => false,
             (None, None) => score > t.prior_on_score + self.color.prior_offset(self.color.chroma_along(chroma)),
         }
     }
@@ -980,6 +986,7 @@ mod tests {
             occluded: false,
             own_rise: 0.0,
             lifted_by_glow: false,
+            glow_at_most: None,
         }
     }
 

@@ -95,7 +95,16 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
     }
     let shadowed = count > 0 && darker == count;
-    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, occluded: false, own_rise: 0.0, lifted_by_glow: false }
+    TowerHints {
+        lit,
+        unlit_at_most,
+        unlit_at_least,
+        shadowed,
+        occluded: false,
+        own_rise: 0.0,
+        lifted_by_glow: false,
+        glow_at_most: None,
+    }
 }
 
 /// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
@@ -106,6 +115,19 @@ fn next_to_a_lamp_gone_out(j: usize, levels: &[(Option<f32>, Option<f32>)], unli
         !unlit[k] && levels[k].1.is_some_and(|lit| scores[k] - BLACK_LUMA < WENT_OUT_SHARE * (lit - BLACK_LUMA))
     };
     (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && gone_out(k))
+}
+
+/// The most lamp `i`, unlit, could read in this frame in the glow of a lamp beside it:
+/// the dimmest other lens (an unlit look of the tower; black when every other lens
+/// reads brighter) plus `max_glow_share` of that lamp's score above it. Glow lifts a
+/// dark lens by at most that share of its neighbour's light.
+fn glow_at_most(i: usize, scores: &[f32], max_glow_share: f32) -> Option<f32> {
+    let dimmest_other = (0..scores.len()).filter(|&j| j != i).map(|j| scores[j]).fold(f32::INFINITY, f32::min);
+    let dark = if dimmest_other < scores[i] { dimmest_other } else { BLACK_LUMA };
+    (i.saturating_sub(1)..=i + 1)
+        .filter(|&k| k != i && k < scores.len())
+        .map(|k| dark + max_glow_share * (scores[k] - dark))
+        .reduce(f32::max)
 }
 
 /// After the guard last blocked a lamp of the tower, this long passes before a lamp
@@ -505,6 +527,7 @@ impl StackLightReader {
                 occluded,
                 own_rise: self.glow.own_rise(i),
                 lifted_by_glow,
+                glow_at_most: glow_at_most(i, &self.corrected, self.glow.max_coupling()),
                 ..hints
             });
         }
@@ -662,6 +685,39 @@ mod tests {
         let (red, blue) = couplings(&reader);
         assert!(red > 0.1 && blue > 0.1, "{red} {blue}");
         assert_eq!(reader.modes(), [Some(LampMode::Off), Some(LampMode::Steady), Some(LampMode::Off)]);
+    }
+
+    #[test]
+    fn glow_bounds_what_an_unlit_lens_beside_a_lit_one_reads() {
+        // Red beside lit yellow, green (unlit) below it: red could read up to the
+        // dimmest other lens plus half of yellow's light above it.
+        assert_eq!(glow_at_most(0, &[172.0, 320.0, 165.0], 0.5), Some(242.5));
+        // Yellow stands far above what its neighbours' glow could lift it to.
+        assert_eq!(glow_at_most(1, &[172.0, 320.0, 165.0], 0.5), Some(168.5));
+        // Every other lens brighter: nothing of this tower reads unlit, so from black.
+        assert_eq!(glow_at_most(0, &[171.0, 345.0, 323.0], 0.5), Some(16.0 + 0.5 * 329.0));
+        // Only the lamps beside it glow on a lens.
+        assert_eq!(glow_at_most(0, &[100.0, 90.0, 300.0], 0.5), Some(90.0));
+    }
+
+    /// Red, yellow and green at first sight: yellow lit (314 with its colour), green
+    /// unlit at 165, red grey at `red_luma`. Red's mode 3 s on.
+    fn red_at_first_sight(red_luma: u8) -> Option<LampMode> {
+        let mut reader = tower_reader([LampColor::Red, LampColor::Yellow, LampColor::Green]);
+        let frame = tower_frame([(red_luma, 128, 128), (235, 50, 140), (165, 128, 128)], false);
+        for k in 1..=30 {
+            reader.process(0.1 * f64::from(k), &frame, crate::occlusion::global_look(&frame));
+        }
+        reader.modes()[0]
+    }
+
+    #[test]
+    fn at_first_sight_a_lens_no_brighter_than_a_lit_neighbours_glow_could_make_it_is_unlit() {
+        // 172 is above the prior's 170, but yellow's glow on an unlit lens like green
+        // could reach 242.
+        assert_eq!(red_at_first_sight(172), Some(LampMode::Off));
+        // Above that, only its own light.
+        assert_eq!(red_at_first_sight(250), Some(LampMode::Steady));
     }
 
     /// Red, yellow and green, seen only unlit, then a sleeve over the tower for 3 s;
