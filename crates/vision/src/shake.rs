@@ -25,6 +25,8 @@
 //! the tower a lamp switching brightens or darkens its lens columns in place, by about
 //! the same at every shift, so one column profile of every column does.
 
+use std::ops::Range;
+
 use crate::frame::YuvFrame;
 use crate::roi::BoxPx;
 
@@ -45,9 +47,9 @@ const END_ROWS_USABLE: usize = 3;
 pub struct ShakeTracker {
     /// The patch compared (without the shift margin), in frame pixels.
     patch: BoxPx,
-    /// The rows (frame pixels, `start..end`) that a lens covers at some shift up to
+    /// The rows (frame pixels) that a lens covers at some shift up to
     /// [`MAX_SHIFT_PX`]: left out of the end rows' profile.
-    lens_rows: (usize, usize),
+    lens_rows: Range<usize>,
     /// The patch has at least [`END_ROWS_USABLE`] rows outside `lens_rows`.
     has_ends: bool,
     /// Sum every n-th row (column) into the column (row) profile.
@@ -85,9 +87,8 @@ impl ShakeTracker {
         if patch.width() < 4 || patch.height() < 4 {
             return None;
         }
-        let lens_rows = (y0.saturating_sub(s) as usize, (y1 + s) as usize);
-        let end_rows =
-            (patch.y0 as usize..patch.y1 as usize).filter(|r| !(lens_rows.0..lens_rows.1).contains(r)).count();
+        let lens_rows = y0.saturating_sub(s) as usize..(y1 + s) as usize;
+        let end_rows = (patch.y0 as usize..patch.y1 as usize).filter(|r| !lens_rows.contains(r)).count();
         Some(Self {
             patch,
             lens_rows,
@@ -111,10 +112,9 @@ impl ShakeTracker {
         let [columns, rows, end_rows] = &self.seen;
         let [ref_columns, ref_rows, ref_end_rows] = &*reference;
         let dx = best_shift(columns, ref_columns, |_| true);
-        let (top, (lens_start, lens_end)) = (self.patch.y0 as usize, self.lens_rows);
-        let off_lens = |i: usize| !(lens_start..lens_end).contains(&(top + i));
+        let top = self.patch.y0 as usize;
         let dy_whole = best_shift(rows, ref_rows, |_| true);
-        let ends_agree = || best_shift(end_rows, ref_end_rows, off_lens) == dy_whole;
+        let ends_agree = || best_shift(end_rows, ref_end_rows, |i| !self.lens_rows.contains(&(top + i))) == dy_whole;
         let dy = if !self.has_ends || ends_agree() { dy_whole } else { 0 };
         if (dx, dy) == (0, 0) {
             for (reference, seen) in reference.iter_mut().zip(&self.seen) {
@@ -156,10 +156,9 @@ impl ShakeTracker {
             rows.push(sum as f32);
         }
         end_rows.clone_from(rows);
-        let (lens_start, lens_end) = self.lens_rows;
         normalise(columns, |_| true);
         normalise(rows, |_| true);
-        normalise(end_rows, |i| !(lens_start..lens_end).contains(&(y0 + i)));
+        normalise(end_rows, |i| !self.lens_rows.contains(&(y0 + i)));
     }
 }
 

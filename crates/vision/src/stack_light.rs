@@ -95,16 +95,8 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
         darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
     }
     let shadowed = count > 0 && darker == count;
-    TowerHints {
-        lit,
-        unlit_at_most,
-        unlit_at_least,
-        shadowed,
-        occluded: false,
-        own_rise: 0.0,
-        lifted_by_glow: false,
-        glow_at_most: None,
-    }
+    // What the lamp's neighbours say in this very frame is set by the reader.
+    TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, ..TowerHints::default() }
 }
 
 /// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
