@@ -15,7 +15,10 @@
 //! model learnt from a frame with something at the tower (or within
 //! [`OCCLUDER_SETTLE_S`] of it) is taken back; a lens known only unlit that a
 //! neighbour's glow not learnt lifts (it lit out of sight) is told so
-//! ([`TowerHints::lifted_by_glow`]); each lamp's reader then decides on/off and its mode.
+//! ([`TowerHints::lifted_by_glow`]); what the other lamps say of each (their levels,
+//! and a shadow when every unlit lens reads darker than its level, not counting a lens
+//! dark since it lost a neighbour's glow) is handed to its reader, which then decides
+//! on/off and its mode.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
@@ -69,8 +72,15 @@ fn clipped_score(floor: f32, as_seen: f32, state_level: Option<f32>) -> f32 {
 }
 
 /// What the lamps other than `lamp` say about it: their levels (`(unlit, lit)` each),
-/// which of them read unlit, and their scores in this frame.
-fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool], scores: &[f32]) -> TowerHints {
+/// which of them read unlit, their scores in this frame, and which of them read dark
+/// since they lost a neighbour's glow ([`StackLightReader::update_glow_lost`]).
+fn tower_hints(
+    lamp: usize,
+    levels: &[(Option<f32>, Option<f32>)],
+    unlit: &[bool],
+    scores: &[f32],
+    glow_lost: &[bool],
+) -> TowerHints {
     let others = || (0..levels.len()).filter(move |&j| j != lamp);
     let max = |a: Option<f32>, b: f32| Some(a.map_or(b, |a| a.max(b)));
     let min = |a: Option<f32>, b: f32| Some(a.map_or(b, |a| a.min(b)));
@@ -84,19 +94,25 @@ fn tower_hints(lamp: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool
     // An unlit lens darkens only when less light falls on it: when every one of them
     // does at once, a shadow lies on the tower. (Lenses that brighten may be lamps
     // switching on together, as at a change of state.) The lenses next to a lamp read
-    // lit that went out (this one or another) darken by its glow lost,
-    // which says nothing of a shadow (their unlit levels may hold that glow, not yet
-    // learnt).
+    // lit that went out (this one or another) darken by its glow lost, in that frame
+    // and for as long as they stay dark, which says nothing of a shadow (their unlit
+    // levels may hold that glow, not yet learnt).
     let next_to_dimmed = |j: usize| next_to_a_lamp_gone_out(j, levels, unlit, scores);
     let (mut darker, mut count) = (0, 0);
-    for j in others().filter(|&j| unlit[j] && !next_to_dimmed(j)) {
+    for j in others().filter(|&j| unlit[j] && !next_to_dimmed(j) && !glow_lost.get(j).copied().unwrap_or(false)) {
         let Some(off) = levels[j].0 else { continue };
         count += 1;
-        darker += usize::from(scores[j] - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA));
+        darker += usize::from(darker_than_unlit(scores[j], off));
     }
     let shadowed = count > 0 && darker == count;
     // What the lamp's neighbours say in this very frame is set by the reader.
     TowerHints { lit, unlit_at_most, unlit_at_least, shadowed, ..TowerHints::default() }
+}
+
+/// Does `score` read darker than a lens's unlit level `off`, by more than the tower's
+/// lenses vary ([`TOWER_SHADOW_RATIO`], above black)?
+fn darker_than_unlit(score: f32, off: f32) -> bool {
+    score - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA)
 }
 
 /// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
@@ -235,6 +251,8 @@ pub struct StackLightReader {
     /// Per lamp, this frame: lifted by a neighbour's glow not learnt
     /// ([`Self::lifted_by_unlearnt_glow`]).
     lifted_by_glow: Vec<bool>,
+    /// Per lamp: dark since it lost a neighbour's glow ([`Self::update_glow_lost`]).
+    glow_lost: Vec<bool>,
     /// Reused every frame: the lenses the cover rule hides.
     covered_scratch: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
@@ -274,6 +292,7 @@ impl StackLightReader {
             blocked: vec![false; n],
             covered_since_s: vec![None; n],
             lifted_by_glow: vec![false; n],
+            glow_lost: vec![false; n],
             covered_scratch: Vec::with_capacity(n),
             any_blocked: false,
             shift_px: (0, 0),
@@ -463,6 +482,17 @@ impl StackLightReader {
             })
     }
 
+    /// Marks the lenses that read darker than their unlit level since a lamp beside them
+    /// went out: they lost its glow, in which that level may have been learnt, and
+    /// stay as dark while it stays out; no shadow made them so.
+    fn update_glow_lost(&mut self) {
+        for i in 0..self.glow_lost.len() {
+            let darker = self.levels[i].0.is_some_and(|off| darker_than_unlit(self.corrected[i], off));
+            self.glow_lost[i] =
+                darker && (self.glow_lost[i] || next_to_a_lamp_gone_out(i, &self.levels, &self.unlit, &self.corrected));
+        }
+    }
+
     /// Processes one frame; `global` from [`crate::exposure::ExposureTracker::measure`]
     /// (or [`crate::occlusion::global_look`] for a camera of fixed exposure).
     pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook) -> Vec<LampChange> {
@@ -510,9 +540,10 @@ impl StackLightReader {
             // What moved the lenses stands in front of them: its edges are no glow.
             self.glow.unlearn_frame(&self.scores, &self.was_dark, &self.levels, &mut self.corrected);
         }
+        self.update_glow_lost();
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
-            let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected);
+            let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected, &self.glow_lost);
             self.lifted_by_glow[i] = self.lifted_by_unlearnt_glow(i);
             let lifted_by_glow = self.lifted_by_glow[i];
             self.readers[i].set_tower(TowerHints {
@@ -553,24 +584,24 @@ mod tests {
         // (unlit 80, lit 200) and reads lit.
         let levels = [(None, None), (Some(90.0), Some(230.0)), (Some(100.0), None), (Some(80.0), Some(200.0))];
         let unlit = [false, true, true, false];
-        let clear = tower_hints(0, &levels, &unlit, &[0.0, 91.0, 99.0, 201.0]);
+        let clear = tower_hints(0, &levels, &unlit, &[0.0, 91.0, 99.0, 201.0], &[]);
         assert_eq!(clear.lit, Some(230.0));
         assert_eq!(clear.unlit_at_most, Some(100.0));
         assert_eq!(clear.unlit_at_least, Some(80.0));
         assert!(!clear.shadowed);
         // Every unlit lens darker by a third: a shadow.
-        assert!(tower_hints(0, &levels, &unlit, &[0.0, 65.0, 72.0, 201.0]).shadowed);
+        assert!(tower_hints(0, &levels, &unlit, &[0.0, 65.0, 72.0, 201.0], &[]).shadowed);
         // One unlit lens darker, one as before: no shadow on the whole tower.
-        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
+        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0], &[]).shadowed);
         // Unlit lenses brightening together are lamps switching on, no shadow.
-        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
+        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0], &[]).shadowed);
         // Lamp 1, lit at 250, falls to 95 and both its neighbours darken: its glow lost
         // (their unlit levels were learnt in it), no shadow.
         let glowed = [(Some(96.0), None), (None, Some(250.0)), (Some(88.0), None)];
         let neighbours_unlit = [true, false, true];
-        assert!(!tower_hints(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0]).shadowed);
+        assert!(!tower_hints(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0], &[]).shadowed);
         // The same lenses as dark while lamp 1 still shines: a shadow.
-        assert!(tower_hints(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0]).shadowed);
+        assert!(tower_hints(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0], &[]).shadowed);
         // Lamps 1 and 3 of five, lit, go out together: lamp 1 asks, and lamp 4 darkens
         // by lamp 3's glow lost, no shadow either.
         let five = [
@@ -581,7 +612,7 @@ mod tests {
             (Some(119.0), None),
         ];
         let unlit_of_five = [true, false, false, false, true];
-        assert!(!tower_hints(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0]).shadowed);
+        assert!(!tower_hints(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0], &[]).shadowed);
     }
 
     #[test]
@@ -836,6 +867,38 @@ mod tests {
         reader.levels[i] = levels;
         reader.clear_score[i] = Some(clear);
         reader.unchanged[i] = false;
+    }
+
+    #[test]
+    fn lenses_dark_since_they_lost_a_neighbours_glow_cast_no_shadow() {
+        // Red known only unlit (65); green (unlit 112, lit 298) and blue (unlit 120, lit
+        // 267), their unlit levels learnt in each other's glow. Red lights as green and
+        // blue go out: they read 80 and 88, darker than those levels.
+        let mut reader = tower_now([(320.0, (0.0, 0.0)), (80.0, (0.0, 0.0)), (88.0, (0.0, 0.0))]);
+        reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
+        let red_shadowed = |reader: &StackLightReader| {
+            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.glow_lost).shadowed
+        };
+        reader.unlit = vec![true, false, false];
+        reader.update_glow_lost();
+        assert_eq!(reader.glow_lost, [false, true, true]);
+        assert!(!red_shadowed(&reader), "the frame they went out");
+        // Now read unlit, as dark as they stay while the other stays out: still no
+        // shadow, and red may learn that it is lit.
+        reader.unlit = vec![true, true, true];
+        for _ in 0..3 {
+            reader.update_glow_lost();
+            assert!(!red_shadowed(&reader), "after they went out");
+        }
+        // As soon as they read at their level again, darkness is a shadow again.
+        reader.corrected[1] = 110.0;
+        reader.corrected[2] = 119.0;
+        reader.update_glow_lost();
+        assert_eq!(reader.glow_lost, [false; 3]);
+        reader.corrected[1] = 80.0;
+        reader.corrected[2] = 88.0;
+        reader.update_glow_lost();
+        assert!(red_shadowed(&reader), "a shadow");
     }
 
     #[test]
