@@ -72,14 +72,14 @@ fn clipped_score(floor: f32, as_seen: f32, state_level: Option<f32>) -> f32 {
 }
 
 /// What the lamps other than `lamp` say about it: their levels (`(unlit, lit)` each),
-/// which of them read unlit, their scores in this frame, and which of them read dark
-/// since they lost a neighbour's glow ([`StackLightReader::update_glow_lost`]).
+/// which of them read unlit, their scores in this frame, and which of them lost a
+/// neighbour's glow ([`mark_lost_glow`]).
 fn tower_hints(
     lamp: usize,
     levels: &[(Option<f32>, Option<f32>)],
     unlit: &[bool],
     scores: &[f32],
-    glow_lost: &[bool],
+    lost_glow: &[bool],
 ) -> TowerHints {
     let others = || (0..levels.len()).filter(move |&j| j != lamp);
     let max = |a: Option<f32>, b: f32| Some(a.map_or(b, |a| a.max(b)));
@@ -93,13 +93,10 @@ fn tower_hints(
     let unlit_at_least = if known_unlit().count() >= 2 { known_unlit().fold(None, min) } else { None };
     // An unlit lens darkens only when less light falls on it: when every one of them
     // does at once, a shadow lies on the tower. (Lenses that brighten may be lamps
-    // switching on together, as at a change of state.) The lenses next to a lamp read
-    // lit that went out (this one or another) darken by its glow lost, in that frame
-    // and for as long as they stay dark, which says nothing of a shadow (their unlit
-    // levels may hold that glow, not yet learnt).
-    let next_to_dimmed = |j: usize| next_to_a_lamp_gone_out(j, levels, unlit, scores);
+    // switching on together, as at a change of state.) A lens that lost a neighbour's
+    // glow says nothing of a shadow.
     let (mut darker, mut count) = (0, 0);
-    for j in others().filter(|&j| unlit[j] && !next_to_dimmed(j) && !glow_lost.get(j).copied().unwrap_or(false)) {
+    for j in others().filter(|&j| unlit[j] && !lost_glow.get(j).copied().unwrap_or(false)) {
         let Some(off) = levels[j].0 else { continue };
         count += 1;
         darker += usize::from(darker_than_unlit(scores[j], off));
@@ -113,6 +110,27 @@ fn tower_hints(
 /// lenses vary ([`TOWER_SHADOW_RATIO`], above black)?
 fn darker_than_unlit(score: f32, off: f32) -> bool {
     score - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA)
+}
+
+/// Marks, per lamp, whether its darkness says nothing of a shadow (`lost_glow`): a lamp
+/// beside it (read lit until now) went out in this frame, or it has read darker than
+/// its unlit level ever since one did (`dark_since_glow_lost`, kept from frame to
+/// frame). It lost that lamp's glow, in which its unlit level may have been learnt, and
+/// stays as dark while the lamp stays out.
+fn mark_lost_glow(
+    levels: &[(Option<f32>, Option<f32>)],
+    unlit: &[bool],
+    scores: &[f32],
+    dark_since_glow_lost: &mut [bool],
+    lost_glow: &mut Vec<bool>,
+) {
+    lost_glow.clear();
+    for (i, dark_since) in dark_since_glow_lost.iter_mut().enumerate() {
+        let next_to_gone_out = next_to_a_lamp_gone_out(i, levels, unlit, scores);
+        let darker = levels[i].0.is_some_and(|off| darker_than_unlit(scores[i], off));
+        *dark_since = darker && (*dark_since || next_to_gone_out);
+        lost_glow.push(next_to_gone_out || *dark_since);
+    }
 }
 
 /// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
@@ -251,8 +269,10 @@ pub struct StackLightReader {
     /// Per lamp, this frame: lifted by a neighbour's glow not learnt
     /// ([`Self::lifted_by_unlearnt_glow`]).
     lifted_by_glow: Vec<bool>,
-    /// Per lamp: dark since it lost a neighbour's glow ([`Self::update_glow_lost`]).
-    glow_lost: Vec<bool>,
+    /// Per lamp: dark since it lost a neighbour's glow, kept from frame to frame; and,
+    /// this frame, whether its darkness says nothing of a shadow ([`mark_lost_glow`]).
+    dark_since_glow_lost: Vec<bool>,
+    lost_glow: Vec<bool>,
     /// Reused every frame: the lenses the cover rule hides.
     covered_scratch: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
@@ -292,7 +312,8 @@ impl StackLightReader {
             blocked: vec![false; n],
             covered_since_s: vec![None; n],
             lifted_by_glow: vec![false; n],
-            glow_lost: vec![false; n],
+            dark_since_glow_lost: vec![false; n],
+            lost_glow: Vec::with_capacity(n),
             covered_scratch: Vec::with_capacity(n),
             any_blocked: false,
             shift_px: (0, 0),
@@ -482,15 +503,9 @@ impl StackLightReader {
             })
     }
 
-    /// Marks the lenses that read darker than their unlit level since a lamp beside them
-    /// went out: they lost its glow, in which that level may have been learnt, and
-    /// stay as dark while it stays out; no shadow made them so.
-    fn update_glow_lost(&mut self) {
-        for i in 0..self.glow_lost.len() {
-            let darker = self.levels[i].0.is_some_and(|off| darker_than_unlit(self.corrected[i], off));
-            self.glow_lost[i] =
-                darker && (self.glow_lost[i] || next_to_a_lamp_gone_out(i, &self.levels, &self.unlit, &self.corrected));
-        }
+    /// [`mark_lost_glow`] for this frame.
+    fn update_lost_glow(&mut self) {
+        mark_lost_glow(&self.levels, &self.unlit, &self.corrected, &mut self.dark_since_glow_lost, &mut self.lost_glow);
     }
 
     /// Processes one frame; `global` from [`crate::exposure::ExposureTracker::measure`]
@@ -540,10 +555,10 @@ impl StackLightReader {
             // What moved the lenses stands in front of them: its edges are no glow.
             self.glow.unlearn_frame(&self.scores, &self.was_dark, &self.levels, &mut self.corrected);
         }
-        self.update_glow_lost();
+        self.update_lost_glow();
         let mut changes = Vec::new();
         for i in 0..self.readers.len() {
-            let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected, &self.glow_lost);
+            let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected, &self.lost_glow);
             self.lifted_by_glow[i] = self.lifted_by_unlearnt_glow(i);
             let lifted_by_glow = self.lifted_by_glow[i];
             self.readers[i].set_tower(TowerHints {
@@ -577,6 +592,19 @@ impl StackLightReader {
 mod tests {
     use super::*;
 
+    /// [`tower_hints`] for `lamp`, the lenses that lost a glow marked as in a tower
+    /// seen for the first time.
+    fn hints_of_a_fresh_tower(
+        lamp: usize,
+        levels: &[(Option<f32>, Option<f32>)],
+        unlit: &[bool],
+        scores: &[f32],
+    ) -> TowerHints {
+        let mut lost_glow = Vec::new();
+        mark_lost_glow(levels, unlit, scores, &mut vec![false; levels.len()], &mut lost_glow);
+        tower_hints(lamp, levels, unlit, scores, &lost_glow)
+    }
+
     #[test]
     fn tower_hints_tell_unlit_lenses_and_shadows() {
         // Lamp 0 asks; lamp 1 is known both ways (unlit 90, lit 230) and reads unlit;
@@ -584,24 +612,24 @@ mod tests {
         // (unlit 80, lit 200) and reads lit.
         let levels = [(None, None), (Some(90.0), Some(230.0)), (Some(100.0), None), (Some(80.0), Some(200.0))];
         let unlit = [false, true, true, false];
-        let clear = tower_hints(0, &levels, &unlit, &[0.0, 91.0, 99.0, 201.0], &[]);
+        let clear = hints_of_a_fresh_tower(0, &levels, &unlit, &[0.0, 91.0, 99.0, 201.0]);
         assert_eq!(clear.lit, Some(230.0));
         assert_eq!(clear.unlit_at_most, Some(100.0));
         assert_eq!(clear.unlit_at_least, Some(80.0));
         assert!(!clear.shadowed);
         // Every unlit lens darker by a third: a shadow.
-        assert!(tower_hints(0, &levels, &unlit, &[0.0, 65.0, 72.0, 201.0], &[]).shadowed);
+        assert!(hints_of_a_fresh_tower(0, &levels, &unlit, &[0.0, 65.0, 72.0, 201.0]).shadowed);
         // One unlit lens darker, one as before: no shadow on the whole tower.
-        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0], &[]).shadowed);
+        assert!(!hints_of_a_fresh_tower(0, &levels, &unlit, &[0.0, 65.0, 99.0, 201.0]).shadowed);
         // Unlit lenses brightening together are lamps switching on, no shadow.
-        assert!(!tower_hints(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0], &[]).shadowed);
+        assert!(!hints_of_a_fresh_tower(0, &levels, &unlit, &[0.0, 200.0, 180.0, 201.0]).shadowed);
         // Lamp 1, lit at 250, falls to 95 and both its neighbours darken: its glow lost
         // (their unlit levels were learnt in it), no shadow.
         let glowed = [(Some(96.0), None), (None, Some(250.0)), (Some(88.0), None)];
         let neighbours_unlit = [true, false, true];
-        assert!(!tower_hints(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0], &[]).shadowed);
+        assert!(!hints_of_a_fresh_tower(1, &glowed, &neighbours_unlit, &[80.0, 95.0, 73.0]).shadowed);
         // The same lenses as dark while lamp 1 still shines: a shadow.
-        assert!(tower_hints(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0], &[]).shadowed);
+        assert!(hints_of_a_fresh_tower(1, &glowed, &neighbours_unlit, &[60.0, 250.0, 55.0]).shadowed);
         // Lamps 1 and 3 of five, lit, go out together: lamp 1 asks, and lamp 4 darkens
         // by lamp 3's glow lost, no shadow either.
         let five = [
@@ -612,7 +640,11 @@ mod tests {
             (Some(119.0), None),
         ];
         let unlit_of_five = [true, false, false, false, true];
-        assert!(!tower_hints(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0], &[]).shadowed);
+        assert!(!hints_of_a_fresh_tower(1, &five, &unlit_of_five, &[102.0, 148.0, 280.0, 134.0, 99.0]).shadowed);
+        // Lamp 1 goes out alone and lamp 0 beside it holds its level: a lens beside a
+        // lamp gone out says nothing either way, so lamp 4, far from it and darker,
+        // alone tells lamp 2 of a shadow.
+        assert!(hints_of_a_fresh_tower(2, &five, &unlit_of_five, &[132.0, 148.0, 280.0, 246.0, 90.0]).shadowed);
     }
 
     #[test]
@@ -877,27 +909,27 @@ mod tests {
         let mut reader = tower_now([(320.0, (0.0, 0.0)), (80.0, (0.0, 0.0)), (88.0, (0.0, 0.0))]);
         reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
         let red_shadowed = |reader: &StackLightReader| {
-            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.glow_lost).shadowed
+            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.lost_glow).shadowed
         };
         reader.unlit = vec![true, false, false];
-        reader.update_glow_lost();
-        assert_eq!(reader.glow_lost, [false, true, true]);
+        reader.update_lost_glow();
+        assert_eq!(reader.dark_since_glow_lost, [false, true, true]);
         assert!(!red_shadowed(&reader), "the frame they went out");
         // Now read unlit, as dark as they stay while the other stays out: still no
         // shadow, and red may learn that it is lit.
         reader.unlit = vec![true, true, true];
         for _ in 0..3 {
-            reader.update_glow_lost();
+            reader.update_lost_glow();
             assert!(!red_shadowed(&reader), "after they went out");
         }
         // As soon as they read at their level again, darkness is a shadow again.
         reader.corrected[1] = 110.0;
         reader.corrected[2] = 119.0;
-        reader.update_glow_lost();
-        assert_eq!(reader.glow_lost, [false; 3]);
+        reader.update_lost_glow();
+        assert_eq!(reader.dark_since_glow_lost, [false; 3]);
         reader.corrected[1] = 80.0;
         reader.corrected[2] = 88.0;
-        reader.update_glow_lost();
+        reader.update_lost_glow();
         assert!(red_shadowed(&reader), "a shadow");
     }
 
