@@ -5,17 +5,18 @@
 //! the column, read where the shaking tower now stands. Each cell's mean luma is
 //! divided by the frame's global luma, so a room light switched on or a slow drift
 //! changes nothing; each cell keeps one reference for "neighbouring lamp off" and one
-//! for "lit", so the lamp's own glow is expected. The
-//! "lit" look is learnt the first time the lamp lights, also when its glow moves the
-//! cells far: in that very frame every cell of the lamp must have brightened, taken on
-//! the lamp's colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region
-//! gained (glow fades with distance; a person arriving covers one side first and
-//! changes lens and wall alike). A cell that departs from both references by more than
-//! [`GuardTuning::max_deviation`] is blocked, and so is every lamp next to it (a cap
-//! cell, above the top or below the bottom lamp, only when that lens changed too); a lamp
-//! whose cells are half that far off is blocked too when its neighbour in the column
-//! is. Limit: a lamp's first glow on the cells of the lamp next to it is judged against
-//! that lamp's looks only, and can fire them once.
+//! for "lit", so the lamp's own glow is expected. The "lit" look is learnt the first
+//! time the lamp lights, also when its glow moves the cells far: in that very frame
+//! every cell of the lamp must have brightened, taken on the lamp's colour and gained
+//! at most [`MAX_GLOW_SHARE`] of what the lamp region gained (glow fades with
+//! distance; a person arriving covers one side first and changes lens and wall alike),
+//! and the lens must not be under one cover with others ([`LampsNow::covered`]: a
+//! shirt over the whole tower can pass every other test). A cell that departs from
+//! both references by more than [`GuardTuning::max_deviation`] is blocked, and so is
+//! every lamp next to it (a cap cell, above the top or below the bottom lamp, only when
+//! that lens changed too); a lamp whose cells are half that far off is blocked too when
+//! its neighbour in the column is. Limit: a lamp's first glow on the cells of the lamp
+//! next to it is judged against that lamp's looks only, and can fire them once.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
@@ -38,6 +39,9 @@ pub struct LampsNow<'a> {
     /// machine, a hook over the tower). Beside a lamp, a cell blocks it whatever the lens
     /// shows, since an occluder arriving from the side covers the cell first.
     pub unchanged: &'a [bool],
+    /// Lamp i is under one cover with other lenses, by their looks alone
+    /// ([`crate::stack_light`]): what its cells show then is no first glow of its own.
+    pub covered: &'a [bool],
     /// Where the shaking tower now stands against where it was set up, pixels: the
     /// cells move with it.
     pub shift_px: (i32, i32),
@@ -203,7 +207,7 @@ impl OcclusionGuard {
     /// Checks one frame, `global` its overall look, `lamps` what its lamps show. Returns,
     /// per lamp, whether it is blocked.
     pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamps: LampsNow<'_>) -> &[bool] {
-        let LampsNow { lit: lamp_lit, luma: lamp_luma, unchanged: lamp_unchanged, shift_px: (dx, dy) } = lamps;
+        let LampsNow { lit: lamp_lit, luma: lamp_luma, unchanged: lamp_unchanged, covered, shift_px: (dx, dy) } = lamps;
         let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
         self.last_t_s = Some(t_s);
         let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
@@ -245,7 +249,7 @@ impl OcclusionGuard {
                 _ => false,
             };
             if let Some(ok) = self.first_glow.get_mut(cell.lamp) {
-                *ok &= glow_like;
+                *ok &= glow_like && !covered.get(cell.lamp).copied().unwrap_or(false);
             }
         }
         let blocked = &mut self.blocked;
@@ -518,6 +522,70 @@ mod tests {
         assert!(guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[190.0, 50.0]))[0], "person");
     }
 
+    /// A light wall, a dark column with three lamps (boxes 92..108 x 60..76, 80..96 and
+    /// 100..116), and a person in a light, warm shirt over the column and every cell
+    /// beside it.
+    fn person_over_three_lamps() -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
+        let (w, h) = (f.width_px() as usize, f.height_px() as usize);
+        let (y, _, v) = f.planes_mut();
+        for row in 0..h {
+            for col in 0..w {
+                let person = (40..160).contains(&col) && (40..160).contains(&row);
+                y[row * w + col] = match col {
+                    _ if person => 190,
+                    90..110 => 50,
+                    _ => 120,
+                };
+                if person && row % 2 == 0 && col % 2 == 0 {
+                    v[row / 2 * (w / 2) + col / 2] = 158;
+                }
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn a_lamp_under_a_cover_shows_no_first_glow() {
+        use crate::lamp::LampColor;
+        let boxes = [
+            BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 },
+            BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 },
+            BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
+        ];
+        let colors = [LampColor::Green, LampColor::Red, LampColor::Yellow].map(LampColor::chroma_direction);
+        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&colors);
+        let wall = three_lamp_wall();
+        for i in 0..20 {
+            let now = lamps(&[false; 3], &[50.0; 3]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &wall, global_look(&wall), now), [false; 3]);
+        }
+        // The shirt over lamp 1 reads like it lit, and moves its cells as a first glow
+        // would: brighter, warmer, by less than half of what the lens gained.
+        let f = person_over_three_lamps();
+        let (lit, luma) = ([false, true, false], [190.0; 3]);
+        let mut fooled = guard.clone();
+        assert!(!fooled.check(2.0, &f, global_look(&f), lamps(&lit, &luma))[1], "taken for a first glow");
+        // The lenses alike under it say it is a cover: no first glow, blocked.
+        let covered = [true; 3];
+        let now = LampsNow { covered: &covered, ..lamps(&lit, &luma) };
+        assert_eq!(guard.check(2.0, &f, global_look(&f), now), [true; 3]);
+        // Nothing was learnt: still blocked when the lenses no longer look alike.
+        assert_eq!(guard.check(2.1, &f, global_look(&f), lamps(&lit, &luma)), [true; 3], "nothing learnt");
+    }
+
+    /// The wall and column of [`person_over_three_lamps`], lamps unlit.
+    fn three_lamp_wall() -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
+        let (y, _, _) = f.planes_mut();
+        for row in 0..200 {
+            for col in 90..110 {
+                y[row * 200 + col] = 50;
+            }
+        }
+        f
+    }
+
     #[test]
     fn a_lamp_half_disturbed_next_to_a_blocked_one_is_blocked() {
         let boxes = [
@@ -527,16 +595,7 @@ mod tests {
         ];
         let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
         let lit = [false; 3];
-        let wall = || {
-            let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
-            let (y, _, _) = f.planes_mut();
-            for row in 0..200 {
-                for col in 90..110 {
-                    y[row * 200 + col] = 50;
-                }
-            }
-            f
-        };
+        let wall = three_lamp_wall;
         for i in 0..20 {
             let f = wall();
             assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&lit, &[])), vec![false; 3]);

@@ -143,6 +143,28 @@ fn next_to_a_lamp_gone_out(j: usize, levels: &[(Option<f32>, Option<f32>)], unli
     (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && gone_out(k))
 }
 
+/// How far ((Cb, Cr) distance) `tint` lies from every tint that light can give a lens
+/// of unlit tint `unlit` that reads darker than its unlit level: its own tint dimmed
+/// toward grey (a shadow takes a share of it), then moved along one of `moves` (unit
+/// (Cb, Cr)): away from the colour of a lamp whose glow it may have lost, toward the
+/// colour of a lamp that shines on it now. Light never gives a lens a colour no lamp
+/// shows.
+fn beyond_what_light_explains(tint: Tint, unlit: Tint, moves: &[(f32, f32)]) -> f32 {
+    const STEPS: u8 = 20;
+    let mut nearest = f32::INFINITY;
+    for step in 0..=STEPS {
+        let share = f32::from(step) / f32::from(STEPS);
+        // What is left of the tint once the unlit tint, dimmed to `share`, is taken out.
+        let rest = (tint.0 - share * unlit.0, tint.1 - share * unlit.1);
+        nearest = nearest.min(rest.0.hypot(rest.1));
+        for &(du, dv) in moves {
+            let along = (rest.0 * du + rest.1 * dv).max(0.0);
+            nearest = nearest.min((rest.0 - along * du).hypot(rest.1 - along * dv));
+        }
+    }
+    nearest
+}
+
 /// The most lamp `i`, unlit, could read in this frame in the glow of a lamp beside it:
 /// the dimmest other lens (an unlit look of the tower; black when every other lens
 /// reads brighter) plus `max_glow_share` of that lamp's score above it. Glow lifts a
@@ -273,8 +295,11 @@ pub struct StackLightReader {
     /// this frame, whether its darkness says nothing of a shadow ([`mark_lost_glow`]).
     dark_since_glow_lost: Vec<bool>,
     lost_glow: Vec<bool>,
-    /// Reused every frame: the lenses the cover rule hides.
+    /// Reused every frame: the lenses under one cover, by their looks alone.
     covered_scratch: Vec<bool>,
+    /// Per lamp, this frame: hidden by the cover rule
+    /// ([`Self::find_lenses_under_one_cover`]).
+    covered: Vec<bool>,
     /// The guard blocked some lamp in the last frame.
     any_blocked: bool,
     /// The tower's shift in the last frame, pixels.
@@ -315,6 +340,7 @@ impl StackLightReader {
             dark_since_glow_lost: vec![false; n],
             lost_glow: Vec::with_capacity(n),
             covered_scratch: Vec::with_capacity(n),
+            covered: vec![false; n],
             any_blocked: false,
             shift_px: (0, 0),
             last_blocked_s: None,
@@ -357,11 +383,14 @@ impl StackLightReader {
     /// Alike in tint alone, each far from every tint it was seen with and from every
     /// unlit lens's tint; or alike in luma and tint, each having moved since its last
     /// clear frame and standing away from each of its known levels (a level never seen
-    /// is not away from where it could be). A cover is one body: the lenses between two
+    /// is not away from where it could be). A lens alone is under a cover when it reads
+    /// darker than its unlit level and away from its levels, in a tint that light does
+    /// not explain ([`beyond_what_light_explains`]): a person between the guard's cells
+    /// hides a large tower from them. A cover is one body: the lenses between two
     /// it hides look like them, and a lens beside it in its tint is under it too. For at
     /// most [`COVERED_FOR_AT_MOST_S`], so that a level learnt wrong cannot hide a lamp
     /// for good.
-    fn block_lenses_under_one_cover(&mut self, t_s: f64) {
+    fn find_lenses_under_one_cover(&mut self, t_s: f64) {
         let n = self.lamps.len();
         // A level never seen may be where the lens now reads: the unlit one anywhere
         // below two thirds of the lit level (a lamp seen only lit that goes out) where
@@ -416,6 +445,37 @@ impl StackLightReader {
                 // now lost (an unlit lens reads darkest).
                 && !lost_glow(i)
         };
+        // A lens alone is under a cover when it reads darker than its unlit level, away
+        // from its levels, in a tint that light does not explain (a shadow dims its tint
+        // toward grey, a lamp seen lit may have taken its colour away, a lamp that
+        // shines now adds its colour) and that no unlit lens of the tower shows.
+        let shines_now = |j: usize| {
+            let above_black = self.corrected[j] - BLACK_LUMA;
+            match self.levels[j] {
+                (_, Some(on)) => above_black >= WENT_OUT_SHARE * (on - BLACK_LUMA),
+                (Some(off), None) => WENT_OUT_SHARE * above_black > off - BLACK_LUMA,
+                (None, None) => true,
+            }
+        };
+        let mut moves = Vec::new();
+        let mut darkened_into_a_new_tint = |i: usize| {
+            let (Some(off), _) = self.levels[i] else { return false };
+            let Some(unlit_tint) = self.tints[i].0 else { return false };
+            if !(away(i) && darker_than_unlit(self.corrected[i], off) && !an_unlit_tint(self.chroma[i])) {
+                return false;
+            }
+            moves.clear();
+            for j in (0..n).filter(|&j| j != i) {
+                let (du, dv) = self.lamps[j].color.chroma_direction();
+                if self.levels[j].1.is_some() {
+                    moves.push((-du, -dv));
+                }
+                if shines_now(j) {
+                    moves.push((du, dv));
+                }
+            }
+            beyond_what_light_explains(self.chroma[i], unlit_tint, &moves) >= AWAY_FROM_TINT_CHROMA
+        };
         let tinted_alike = |i: usize, j: usize| {
             chroma_distance(self.chroma[i], self.chroma[j]) <= SAME_COVER_CHROMA
                 && away_from_tints(i)
@@ -439,6 +499,7 @@ impl StackLightReader {
         covered.clear();
         covered.resize(n, false);
         for i in 0..n {
+            covered[i] |= darkened_into_a_new_tint(i);
             for j in i + 1..n {
                 if pair_under_one_cover(i, j) {
                     covered[i..=j].fill(true);
@@ -453,11 +514,10 @@ impl StackLightReader {
         for k in (1..n).rev() {
             covered[k - 1] |= covered[k] && tint_like(k, k - 1);
         }
-        for (k, &covered) in covered.iter().enumerate() {
+        for (k, (&covered, hidden)) in covered.iter().zip(&mut self.covered).enumerate() {
+            *hidden = covered && t_s - *self.covered_since_s[k].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S;
             if !covered {
                 self.covered_since_s[k] = None;
-            } else if t_s - *self.covered_since_s[k].get_or_insert(t_s) < COVERED_FOR_AT_MOST_S {
-                self.blocked[k] = true;
             }
         }
         self.covered_scratch = covered;
@@ -534,12 +594,18 @@ impl StackLightReader {
         for (i, score) in self.scores.iter().enumerate() {
             self.unchanged[i] = self.clear_score[i].is_some_and(|clear| within_share(*score, clear, UNCHANGED_SHARE));
         }
-        let lamps_now =
-            LampsNow { lit: &self.looks_lit, luma: &self.luma, unchanged: &self.unchanged, shift_px: (dx, dy) };
+        // Lenses under one cover show no first glow to the guard.
+        self.find_lenses_under_one_cover(t_s);
+        let lamps_now = LampsNow {
+            lit: &self.looks_lit,
+            luma: &self.luma,
+            unchanged: &self.unchanged,
+            covered: &self.covered,
+            shift_px: (dx, dy),
+        };
         let guarded = self.guard.check(t_s, frame, global, lamps_now);
         self.blocked.clear();
-        self.blocked.extend_from_slice(guarded);
-        self.block_lenses_under_one_cover(t_s);
+        self.blocked.extend(guarded.iter().zip(&self.covered).map(|(&guarded, &covered)| guarded || covered));
         let blocked = &self.blocked;
         for ((clear, score), &b) in self.clear_score.iter_mut().zip(&self.scores).zip(blocked) {
             if !b {
@@ -839,9 +905,8 @@ mod tests {
     #[test]
     fn lenses_of_different_colours_alike_and_off_their_levels_are_under_one_cover() {
         let covered = |reader: &mut StackLightReader, t_s: f64| {
-            reader.blocked = vec![false; 3];
-            reader.block_lenses_under_one_cover(t_s);
-            reader.blocked.clone()
+            reader.find_lenses_under_one_cover(t_s);
+            reader.covered.clone()
         };
         // A dark sleeve over all three lenses: each reads about 52 with the sleeve's tint.
         let mut sleeve = tower_now([(52.0, (15.0, -1.0)), (53.0, (16.0, 0.0)), (51.0, (15.0, -1.0))]);
@@ -860,9 +925,8 @@ mod tests {
     #[test]
     fn lenses_of_different_colours_tinted_alike_away_from_their_tints_are_under_one_cover() {
         let covered = |reader: &mut StackLightReader| {
-            reader.blocked = vec![false; 3];
-            reader.block_lenses_under_one_cover(10.0);
-            reader.blocked.clone()
+            reader.find_lenses_under_one_cover(10.0);
+            reader.covered.clone()
         };
         // A striped sleeve: each lens near its unlit level (so no score says anything),
         // but all three in the sleeve's tint, far from the tints each showed unlit.
@@ -888,9 +952,8 @@ mod tests {
 
     /// The lenses the cover rule hides in this frame, at 10 s.
     fn covered_now(reader: &mut StackLightReader) -> Vec<bool> {
-        reader.blocked = vec![false; reader.lamps.len()];
-        reader.block_lenses_under_one_cover(10.0);
-        reader.blocked.clone()
+        reader.find_lenses_under_one_cover(10.0);
+        reader.covered.clone()
     }
 
     /// Lens `i` knows only the levels given, was last seen clear at `clear`, and reads
@@ -967,6 +1030,38 @@ mod tests {
         // Had green been dark already, nothing lost its glow: a striped sleeve.
         reader.unlit[1] = true;
         assert_eq!(covered_now(&mut reader), [true; 3]);
+    }
+
+    #[test]
+    fn a_lens_darkened_into_a_tint_light_does_not_explain_is_under_a_cover() {
+        // A person stands in front of the tower, between the guard's cells: green, known
+        // unlit, reads far darker than that in the tint of the person's clothes; blue,
+        // seen only lit, goes dark in the same tint; red, under the person's head, reads
+        // near its unlit level.
+        let cover_tint = (15.0, 5.0);
+        let mut reader = tower_now([(98.0, (-10.0, -1.0)), (76.0, cover_tint), (91.0, cover_tint)]);
+        knows_only(&mut reader, 0, (Some(102.0), None), 102.0);
+        knows_only(&mut reader, 1, (Some(128.0), None), 128.0);
+        knows_only(&mut reader, 2, (None, Some(299.0)), 299.0);
+        reader.tints = vec![(Some((-7.0, 33.0)), None), (Some((-20.0, -22.0)), None), (None, Some((60.0, -10.0)))];
+        assert_eq!(covered_now(&mut reader), [false, true, true]);
+        // A shadow dims green's tint toward grey: no cover.
+        reader.chroma[1] = (-12.0, -13.0);
+        reader.chroma[2] = (-12.0, -13.0);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
+        // Green's unlit tint was learnt in blue's glow, now gone: it loses blue's colour.
+        reader.tints[1] = (Some((5.0, -25.0)), None);
+        reader.chroma[1] = (-12.0, -20.0);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
+        // Losing blue's glow never turns green's tint bluer.
+        reader.chroma[1] = (24.0, -28.0);
+        assert_eq!(covered_now(&mut reader), [false, true, false]);
+        // Red lights: its glow tints green red, though the glow model takes its light
+        // out of green's score.
+        reader.corrected[0] = 343.0;
+        reader.chroma[0] = (-38.0, 103.0);
+        reader.chroma[1] = (-21.0, 22.0);
+        assert_eq!(covered_now(&mut reader), [false; 3]);
     }
 
     #[test]
