@@ -409,6 +409,13 @@ mod tests {
     const TWO_LAMPS: [BoxPx; 2] =
         [BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 }, BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 }];
 
+    /// Three lamps stacked in the middle of a 200 x 200 frame.
+    const THREE_LAMPS: [BoxPx; 3] = [
+        BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 },
+        BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 },
+        BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
+    ];
+
     /// A guard around [`TWO_LAMPS`].
     fn two_lamp_guard() -> OcclusionGuard {
         OcclusionGuard::new(&TWO_LAMPS, 200, 200, GuardTuning::default())
@@ -522,9 +529,8 @@ mod tests {
         assert!(guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[190.0, 50.0]))[0], "person");
     }
 
-    /// A light wall, a dark column with three lamps (boxes 92..108 x 60..76, 80..96 and
-    /// 100..116), and a person in a light, warm shirt over the column and every cell
-    /// beside it.
+    /// A light wall, a dark column with [`THREE_LAMPS`], and a person in a light, warm
+    /// shirt over the column and every cell beside it.
     fn person_over_three_lamps() -> YuvFrame {
         let mut f = YuvFrame::filled(200, 200, 120, 128, 128);
         let (w, h) = (f.width_px() as usize, f.height_px() as usize);
@@ -548,13 +554,8 @@ mod tests {
     #[test]
     fn a_lamp_under_a_cover_shows_no_first_glow() {
         use crate::lamp::LampColor;
-        let boxes = [
-            BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 },
-            BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 },
-            BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
-        ];
         let colors = [LampColor::Green, LampColor::Red, LampColor::Yellow].map(LampColor::chroma_direction);
-        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default()).with_lamp_chroma(&colors);
+        let mut guard = OcclusionGuard::new(&THREE_LAMPS, 200, 200, GuardTuning::default()).with_lamp_chroma(&colors);
         let wall = three_lamp_wall();
         for i in 0..20 {
             let now = lamps(&[false; 3], &[50.0; 3]);
@@ -588,12 +589,7 @@ mod tests {
 
     #[test]
     fn a_lamp_half_disturbed_next_to_a_blocked_one_is_blocked() {
-        let boxes = [
-            BoxPx { x0: 92, y0: 60, x1: 108, y1: 76 },
-            BoxPx { x0: 92, y0: 80, x1: 108, y1: 96 },
-            BoxPx { x0: 92, y0: 100, x1: 108, y1: 116 },
-        ];
-        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let mut guard = OcclusionGuard::new(&THREE_LAMPS, 200, 200, GuardTuning::default());
         let lit = [false; 3];
         let wall = three_lamp_wall;
         for i in 0..20 {
