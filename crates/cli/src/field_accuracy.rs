@@ -158,6 +158,10 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     let longest_unknown_s = unknown.iter().copied().fold(0.0, f64::max);
     let over_1s = unknown.iter().filter(|&&u| u > 1.0).count();
     let pass = print_targets(&s, longest_unknown_s, over_1s, unknown.len());
+    // Which machines to trace when that last target fails.
+    for ((machine, at_s), unknown_s) in changes.iter().zip(&unknown).filter(|(_, u)| **u > 1.0) {
+        println!("    {machine}: a lamp `unknown` {unknown_s:.2} s after the global change at {at_s:.1} s");
+    }
     if remove_after {
         let _ = std::fs::remove_dir_all(&dir);
     }
