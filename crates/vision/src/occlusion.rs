@@ -2,10 +2,11 @@
 //!
 //! A person or a crane hook in front of a stack light also covers the wall and housing
 //! around the lamps. The guard watches small cells beside every lamp and above and below
-//! the column, read where the shaking tower now stands. Each cell's mean luma is
-//! divided by the frame's global luma, so a room light switched on or a slow drift
-//! changes nothing; each cell keeps one reference for "neighbouring lamp off" and one
-//! for "lit", so the lamp's own glow is expected. The "lit" look is learnt the first
+//! the column, read where the shaking tower now stands, and clear of the housing also
+//! when a region covers only the middle of its lens ([`OcclusionGuard::new`]). Each
+//! cell's mean luma is divided by the frame's global luma, so a room light switched on
+//! or a slow drift changes nothing; each cell keeps one reference for "neighbouring
+//! lamp off" and one for "lit", so the lamp's own glow is expected. The "lit" look is learnt the first
 //! time the lamp lights, also when its glow moves the cells far: in that very frame
 //! every cell of the lamp must have brightened, taken on the lamp's colour and gained
 //! at most [`MAX_GLOW_SHARE`] of what the lamp region gained (glow fades with
@@ -135,27 +136,44 @@ pub struct OcclusionGuard {
 /// share of what the lamp itself rose.
 const MAX_GLOW_SHARE: f32 = 0.5;
 
+/// A guard cell keeps at least this far from its lamp's region: a compressed picture
+/// smears the housing's edge, a few pixels beyond a region drawn inside the lens, over
+/// its 8 px transform block.
+const MIN_CELL_GAP_PX: f64 = 8.0;
+
+/// A guard cell is at least this large each way.
+const MIN_CELL_SIZE_PX: f64 = 4.0;
+
 impl OcclusionGuard {
     /// Places guard cells around the lamps' bounding boxes (top to bottom order).
+    ///
+    /// A region may be drawn over only the middle of its lens, with the lens's rim and
+    /// the housing a few pixels beyond it: a cell keeps at least [`MIN_CELL_GAP_PX`]
+    /// from its region and is at least [`MIN_CELL_SIZE_PX`] each way, so that a pixel
+    /// of shake moves the housing's edge, or a wall's edge across the cell, over a
+    /// small part of it.
     pub fn new(lamp_boxes: &[BoxPx], width_px: u32, height_px: u32, tuning: GuardTuning) -> Self {
         let mut cells = Vec::new();
         let last = lamp_boxes.len().saturating_sub(1);
         for (i, b) in lamp_boxes.iter().enumerate() {
             let (w, h) = (f64::from(b.width()), f64::from(b.height()));
-            // Far enough out that the lamp's own glow is faint, near enough that anything
+            let (cx, cy) = (f64::from(b.x0 + b.x1) / 2.0, f64::from(b.y0 + b.y1) / 2.0);
+            // From the lamp's centre to a cell: far enough out that the lamp's own glow
+            // is faint (1.5 region widths beyond the region), near enough that anything
             // in front of the lamp covers the cell too.
-            let gap = (1.5 * w).max(4.0);
-            let size = (0.8 * w).max(4.0);
-            let (x0, x1, y0, y1) = (f64::from(b.x0), f64::from(b.x1), f64::from(b.y0), f64::from(b.y1));
-            let mut rects =
-                vec![(x0 - gap - size, y0, x0 - gap, y1, false), (x1 + gap, y0, x1 + gap + size, y1, false)];
-            let gap_v = (1.5 * h).max(4.0);
-            let size_v = (0.8 * h).max(4.0);
+            let (reach_x, reach_y) =
+                (0.5 * w + (1.5 * w).max(MIN_CELL_GAP_PX), 0.5 * h + (1.5 * h).max(MIN_CELL_GAP_PX));
+            let (size_x, size_y) = ((0.8 * w).max(MIN_CELL_SIZE_PX), (0.8 * h).max(MIN_CELL_SIZE_PX));
+            let (half_w, half_h) = (w.max(MIN_CELL_SIZE_PX) / 2.0, h.max(MIN_CELL_SIZE_PX) / 2.0);
+            let mut rects = vec![
+                (cx - reach_x - size_x, cy - half_h, cx - reach_x, cy + half_h, false),
+                (cx + reach_x, cy - half_h, cx + reach_x + size_x, cy + half_h, false),
+            ];
             if i == 0 {
-                rects.push((x0, y0 - gap_v - size_v, x1, y0 - gap_v, true));
+                rects.push((cx - half_w, cy - reach_y - size_y, cx + half_w, cy - reach_y, true));
             }
             if i == last {
-                rects.push((x0, y1 + gap_v, x1, y1 + gap_v + size_v, true));
+                rects.push((cx - half_w, cy + reach_y, cx + half_w, cy + reach_y + size_y, true));
             }
             for (a, b2, c, d, cap) in rects {
                 if let Some(roi) = PolygonRoi::rect(a, b2, c, d, width_px, height_px)
@@ -606,7 +624,7 @@ mod tests {
             }
         }
         for row in 60..78 {
-            for col in 65..68 {
+            for col in 57..60 {
                 y[row * 200 + col] = 30;
             }
         }
@@ -615,6 +633,45 @@ mod tests {
         assert_eq!(guard.last_distances().len(), distances_before);
         let lamp0_left = guard.last_distances()[0];
         assert!(lamp0_left > 0.5 && lamp0_left < 1.0, "lamp 0's cell is only grazed: {lamp0_left}");
+    }
+
+    /// A light wall over a darker machine (from row 98, the middle of lamp 2), and a
+    /// dark tower housing (x 95..105, y 80..110) with four 6 px lenses at a 6 px pitch,
+    /// the whole scene moved by `shift_px`.
+    fn small_tower(shift_px: (usize, usize)) -> YuvFrame {
+        let mut f = YuvFrame::filled(200, 200, 180, 128, 128);
+        let (y, _, _) = f.planes_mut();
+        for row in 98 + shift_px.1..200 {
+            y[row * 200..(row + 1) * 200].fill(110);
+        }
+        for row in 80 + shift_px.1..110 + shift_px.1 {
+            for col in 95 + shift_px.0..105 + shift_px.0 {
+                y[row * 200 + col] = 20;
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn cells_keep_clear_of_a_lens_larger_than_its_region() {
+        // Regions of 2 x 2 px in the middle of 6 px lenses: the housing reaches 4 px
+        // beyond each region's side.
+        let boxes: [BoxPx; 4] = std::array::from_fn(|i| {
+            let y0 = 85 + 6 * i as u32;
+            BoxPx { x0: 99, y0, x1: 101, y1: y0 + 2 }
+        });
+        let mut guard = OcclusionGuard::new(&boxes, 200, 200, GuardTuning::default());
+        let lit = [false; 4];
+        for i in 0..20 {
+            let f = small_tower((0, 0));
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps(&lit, &[])), [false; 4]);
+        }
+        // The camera shook a pixel further than the tracker says: the housing's and the
+        // machine's edges move by a pixel, and no cell may take them for something in
+        // front.
+        let f = small_tower((1, 1));
+        let blocked = guard.check(2.0, &f, global_look(&f), lamps(&lit, &[])).to_vec();
+        assert_eq!(blocked, [false; 4], "cells: {:?}", guard.last_distances());
     }
 
     #[test]
