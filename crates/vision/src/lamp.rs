@@ -11,9 +11,11 @@
 //!    can only have raised the level first seen); the threshold sits half-way between
 //!    them with hysteresis. A new level must differ from the known one by
 //!    [`LampTuning::min_contrast`] and by [`LampTuning::min_contrast_ratio`] of the
-//!    brighter (less for white and yellow lenses, [`LampColor::contrast_share`]), be
-//!    seen twice within [`LampTuning::confirm_within_s`], and, to be a lit level, reach
-//!    half the brightest lit level of the tower's other lamps. Until both levels have
+//!    brighter (less for white and yellow lenses, [`LampColor::contrast_share`]; half
+//!    of it for a lens known only unlit that turned its own colour,
+//!    [`TowerHints::own_colour`]), be seen twice within
+//!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
+//!    brightest lit level of the tower's other lamps. Until both levels have
 //!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
 //!    can (a lit lens stands far above every unlit lens of its tower; at first sight, a
 //!    lens no brighter than a lit neighbour's glow could make an unlit one is unlit),
@@ -223,7 +225,7 @@ const TOWER_UNLIT_RATIO: f32 = 1.15;
 /// A lens shows its colour when its chroma along it is at least this: lit blue LEDs
 /// showed 44 and 72 along blue, an unlit blue lens 29, grey lenses or ones tinted by
 /// their neighbours' glow about 0.
-const SHOWS_ITS_COLOUR_CHROMA: f32 = 15.0;
+pub(crate) const SHOWS_ITS_COLOUR_CHROMA: f32 = 15.0;
 
 /// While only the unlit level is known, this many samples in a row clearly darker
 /// than it replace it (with the brightest of them): one frame spoilt by noise or
@@ -265,7 +267,19 @@ pub struct TowerHints {
     /// tower looks in this frame ([`crate::stack_light`]): at first sight a lens no
     /// brighter is taken for unlit.
     pub glow_at_most: Option<f32>,
+    /// This lamp, known only unlit, has turned its own colour: its tint moved from its
+    /// unlit tint along its colour, further than along any other lamp's colour of the
+    /// tower, and it now shows its colour. Glow has the colour of the lamp it comes
+    /// from: only the lamp's own light does that. A rise of
+    /// [`OWN_COLOUR_CONTRAST_SHARE`] of a new level's contrast then reads lit (a lit
+    /// blue lens is mostly colour, and little luma).
+    pub own_colour: bool,
 }
+
+/// The share of a new level's contrast by which a lens known only unlit must rise to
+/// read lit when it has turned its own colour ([`TowerHints::own_colour`]): a blue LED
+/// behind a 6 px lens rose 30 points above its unlit level, nearly all of it blue.
+pub const OWN_COLOUR_CONTRAST_SHARE: f32 = 0.5;
 
 /// Samples in a row that read clearly darker than a lamp's only (unlit) level.
 #[derive(Clone, Copy, Debug, Default)]
@@ -437,6 +451,9 @@ impl OnOffClassifier {
         let t = &self.tuning;
         match (self.off_level, self.on_level) {
             (Some(off), Some(on)) => self.past_midpoint(off, on, score) || self.own_flash(off, score),
+            (Some(off), None) if self.tower.own_colour => {
+                score > off + OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score)
+            }
             (Some(off), None) => score > off + self.new_level_contrast(score),
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
@@ -987,6 +1004,7 @@ mod tests {
             own_rise: 0.0,
             lifted_by_glow: false,
             glow_at_most: None,
+            own_colour: false,
         }
     }
 

@@ -134,15 +134,15 @@ pub struct OcclusionGuard {
 
 /// A lamp's first glow raises a guard cell (1.5 region widths out) by at most this
 /// share of what the lamp itself rose.
-const MAX_GLOW_SHARE: f32 = 0.5;
+pub const MAX_GLOW_SHARE: f32 = 0.5;
 
 /// A guard cell keeps at least this far from its lamp's region: a compressed picture
 /// smears the housing's edge, a few pixels beyond a region drawn inside the lens, over
 /// its 8 px transform block.
-const MIN_CELL_GAP_PX: f64 = 8.0;
+pub const MIN_CELL_GAP_PX: f64 = 8.0;
 
 /// A guard cell is at least this large each way.
-const MIN_CELL_SIZE_PX: f64 = 4.0;
+pub const MIN_CELL_SIZE_PX: f64 = 4.0;
 
 impl OcclusionGuard {
     /// Places guard cells around the lamps' bounding boxes (top to bottom order).

@@ -22,7 +22,7 @@
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
-use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, TowerHints};
+use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, SHOWS_ITS_COLOUR_CHROMA, TowerHints};
 use crate::occlusion::{GlobalLook, GuardTuning, LampsNow, OcclusionGuard};
 use crate::roi::{PolygonRoi, RegionMeans};
 use crate::shake::ShakeTracker;
@@ -563,6 +563,27 @@ impl StackLightReader {
             })
     }
 
+    /// Has lamp `i`, known only unlit, turned its own colour ([`TowerHints::own_colour`])?
+    /// Its tint moved from its unlit tint along its own colour by at least
+    /// [`SHOWS_ITS_COLOUR_CHROMA`], further than along the colour of any other lamp of
+    /// the tower (no other lamp of its colour is lit), and it now shows its colour. A
+    /// white lens has no colour of its own.
+    fn turned_own_colour(&self, i: usize) -> bool {
+        let own_color = self.lamps[i].color;
+        let (Some(_), None) = self.levels[i] else { return false };
+        let Some(unlit_tint) = self.tints[i].0 else { return false };
+        if own_color == LampColor::White {
+            return false;
+        }
+        let moved = (self.chroma[i].0 - unlit_tint.0, self.chroma[i].1 - unlit_tint.1);
+        let own = own_color.chroma_along(moved);
+        own >= SHOWS_ITS_COLOUR_CHROMA
+            && own_color.chroma_along(self.chroma[i]) >= SHOWS_ITS_COLOUR_CHROMA
+            && self.lamps.iter().enumerate().all(|(j, spec)| {
+                j == i || if spec.color == own_color { self.unlit[j] } else { spec.color.chroma_along(moved) < own }
+            })
+    }
+
     /// [`mark_lost_glow`] for this frame.
     fn update_lost_glow(&mut self) {
         mark_lost_glow(&self.levels, &self.unlit, &self.corrected, &mut self.dark_since_glow_lost, &mut self.lost_glow);
@@ -627,11 +648,13 @@ impl StackLightReader {
             let hints = tower_hints(i, &self.levels, &self.unlit, &self.corrected, &self.lost_glow);
             self.lifted_by_glow[i] = self.lifted_by_unlearnt_glow(i);
             let lifted_by_glow = self.lifted_by_glow[i];
+            let own_colour = self.turned_own_colour(i);
             self.readers[i].set_tower(TowerHints {
                 occluded,
                 own_rise: self.glow.own_rise(i),
                 lifted_by_glow,
                 glow_at_most: glow_at_most(i, &self.corrected, self.glow.max_coupling()),
+                own_colour,
                 ..hints
             });
         }
@@ -873,6 +896,36 @@ mod tests {
         // (a red LED clipping toward white).
         let (mode, levels) = red_after_yellow_lit_under_a_sleeve((175, 95, 148));
         assert_eq!(mode, Some(LampMode::Steady), "{levels:?}");
+    }
+
+    /// Red unlit, green lit and blue unlit for 5 s, then blue looks `blue_look` (unlit
+    /// it is grey at 100, its score 100) for 10 s. Blue's mode then.
+    fn blue_after_it_changes(blue_look: (u8, u8, u8)) -> Option<LampMode> {
+        let mut reader = tower_reader([LampColor::Red, LampColor::Green, LampColor::Blue]);
+        let (red, green) = ((70, 128, 128), (170, 100, 90));
+        let show = |reader: &mut StackLightReader, from_s: f64, frame: &YuvFrame| {
+            for k in 1..=50 {
+                reader.process(from_s + 0.1 * f64::from(k), frame, crate::occlusion::global_look(frame));
+            }
+        };
+        show(&mut reader, 0.0, &tower_frame([red, green, (100, 126, 130)], false));
+        assert_eq!(reader.modes(), [Some(LampMode::Off), Some(LampMode::Steady), Some(LampMode::Off)]);
+        show(&mut reader, 5.0, &tower_frame([red, green, blue_look], false));
+        show(&mut reader, 10.0, &tower_frame([red, green, blue_look], false));
+        reader.modes()[2]
+    }
+
+    #[test]
+    fn a_lens_known_unlit_that_turns_its_own_colour_lights() {
+        // A blue LED behind a small lens: 2 steps more luma, 31 along blue, a score 33
+        // above the unlit level, short of the 40 that would make a new level of any lens.
+        assert_eq!(blue_after_it_changes((102, 158, 120)), Some(LampMode::Steady));
+        // The same rise in green's colour is not blue's light.
+        assert_eq!(blue_after_it_changes((131, 112, 112)), Some(LampMode::Off));
+        // Nor a rise of luma alone.
+        assert_eq!(blue_after_it_changes((133, 126, 130)), Some(LampMode::Off));
+        // Nor a tint that moved along blue but further along red.
+        assert_eq!(blue_after_it_changes((102, 158, 188)), Some(LampMode::Off));
     }
 
     /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
