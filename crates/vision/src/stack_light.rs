@@ -533,6 +533,18 @@ impl StackLightReader {
         self.readers.iter().map(LampReader::is_on).collect()
     }
 
+    /// For lamp `i` of a colour, known only unlit and with its unlit tint learnt: its
+    /// colour, its unlit level, and how far its tint moved from the unlit tint.
+    fn tint_moved_from_unlit(&self, i: usize) -> Option<(LampColor, f32, Tint)> {
+        let own_color = self.lamps[i].color;
+        let (Some(unlit_level), None) = self.levels[i] else { return None };
+        let unlit_tint = self.tints[i].0?;
+        if own_color == LampColor::White {
+            return None;
+        }
+        Some((own_color, unlit_level, (self.chroma[i].0 - unlit_tint.0, self.chroma[i].1 - unlit_tint.1)))
+    }
+
     /// Is lamp `i`, known only unlit, lifted by a brighter neighbour's glow that the glow
     /// model has not learnt? The model learns glow from the edges it sees; a neighbour
     /// that lit out of sight (under a cover) showed none. Glow has the colour of the
@@ -542,13 +554,7 @@ impl StackLightReader {
     /// neighbour's rise above its own. A white lens has no colour of its own to tell
     /// its light by, and a white neighbour's glow has none to be told by.
     fn lifted_by_unlearnt_glow(&self, i: usize) -> bool {
-        let own_color = self.lamps[i].color;
-        let (Some(unlit_level), None) = self.levels[i] else { return false };
-        let Some(unlit_tint) = self.tints[i].0 else { return false };
-        if own_color == LampColor::White {
-            return false;
-        }
-        let moved = (self.chroma[i].0 - unlit_tint.0, self.chroma[i].1 - unlit_tint.1);
+        let Some((own_color, unlit_level, moved)) = self.tint_moved_from_unlit(i) else { return false };
         let own = own_color.chroma_along(moved).max(GLOW_TINT_MIN_CHROMA);
         let rise = self.corrected[i] - unlit_level;
         rise > 0.0
@@ -569,13 +575,7 @@ impl StackLightReader {
     /// the tower (no other lamp of its colour is lit), and it now shows its colour. A
     /// white lens has no colour of its own.
     fn turned_own_colour(&self, i: usize) -> bool {
-        let own_color = self.lamps[i].color;
-        let (Some(_), None) = self.levels[i] else { return false };
-        let Some(unlit_tint) = self.tints[i].0 else { return false };
-        if own_color == LampColor::White {
-            return false;
-        }
-        let moved = (self.chroma[i].0 - unlit_tint.0, self.chroma[i].1 - unlit_tint.1);
+        let Some((own_color, _, moved)) = self.tint_moved_from_unlit(i) else { return false };
         let own = own_color.chroma_along(moved);
         own >= SHOWS_ITS_COLOUR_CHROMA
             && own_color.chroma_along(self.chroma[i]) >= SHOWS_ITS_COLOUR_CHROMA
