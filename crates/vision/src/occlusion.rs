@@ -6,13 +6,13 @@
 //! when a region covers only the middle of its lens ([`OcclusionGuard::new`]). Each
 //! cell's mean luma is divided by the frame's global luma, so a room light switched on
 //! or a slow drift changes nothing; each cell keeps one reference for "neighbouring
-//! lamp off" and one for "lit", so the lamp's own glow is expected. The "lit" look is learnt the first
-//! time the lamp lights, also when its glow moves the cells far: in that very frame
-//! every cell of the lamp must have brightened, taken on the lamp's colour and gained
-//! at most [`MAX_GLOW_SHARE`] of what the lamp region gained (glow fades with
-//! distance; a person arriving covers one side first and changes lens and wall alike),
-//! and the lens must not be under one cover with others ([`LampsNow::covered`]: a
-//! shirt over the whole tower can pass every other test). A cell that departs from
+//! lamp off" and one for "lit", so the lamp's own glow is expected. The "lit" look is
+//! learnt the first time the lamp lights, also when its glow moves the cells far: in
+//! that very frame every cell of the lamp must have brightened, taken on the lamp's
+//! colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region gained (glow
+//! fades with distance; a person arriving covers one side first and changes lens and
+//! wall alike), and the lens must not be under one cover with others
+//! ([`LampsNow::covered`]: a shirt over the whole tower can pass every other test). A cell that departs from
 //! both references by more than [`GuardTuning::max_deviation`] is blocked, and so is
 //! every lamp next to it (a cap cell, above the top or below the bottom lamp, only when
 //! that lens changed too); a lamp whose cells are half that far off is blocked too when
