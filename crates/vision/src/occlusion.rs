@@ -12,12 +12,15 @@
 //! colour and gained at most [`MAX_GLOW_SHARE`] of what the lamp region gained (glow
 //! fades with distance; a person arriving covers one side first and changes lens and
 //! wall alike), and the lens must not be under one cover with others
-//! ([`LampsNow::covered`]: a shirt over the whole tower can pass every other test). A cell that departs from
-//! both references by more than [`GuardTuning::max_deviation`] is blocked, and so is
-//! every lamp next to it (a cap cell, above the top or below the bottom lamp, only when
-//! that lens changed too); a lamp whose cells are half that far off is blocked too when
-//! its neighbour in the column is. Limit: a lamp's first glow on the cells of the lamp
-//! next to it is judged against that lamp's looks only, and can fire them once.
+//! ([`LampsNow::covered`]: a shirt over the whole tower can pass every other test).
+//! The mirror holds for a lamp lit from the start going out for the first time ("first
+//! dark"): its cells learn the unlit look when each darkened, lost the lamp's colour
+//! and fell by at most that share of what the lamp region lost. A cell that departs
+//! from both references by more than [`GuardTuning::max_deviation`] is blocked, and so
+//! is every lamp next to it (a cap cell, above the top or below the bottom lamp, only
+//! when that lens changed too); a lamp whose cells are half that far off is blocked too
+//! when its neighbour in the column is. Limit: a lamp's first glow on the cells of the
+//! lamp next to it is judged against that lamp's looks only, and can fire them once.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
@@ -263,6 +266,15 @@ impl OcclusionGuard {
                     let cell_rise = (look.relative_luma - unlit.relative_luma) * global_above_black;
                     let lamp_chroma = self.lamp_chroma.get(cell.lamp).copied().unwrap_or((0.0, 0.0));
                     look.lit_by(&unlit, lamp_chroma) && cell_rise <= MAX_GLOW_SHARE * lamp_rise
+                }
+                // The same, the first time a lamp lit from the start goes out: its glow
+                // leaves every cell at once, by well under what the lens lost.
+                [None, Some(glowing)] if !lit && self.last_lamp_lit.get(cell.lamp) == Some(&true) => {
+                    let lamp_fall = self.last_lamp_luma.get(cell.lamp).copied().unwrap_or(f32::NEG_INFINITY)
+                        - lamp_luma.get(cell.lamp).copied().unwrap_or(f32::INFINITY);
+                    let cell_fall = (glowing.relative_luma - look.relative_luma) * global_above_black;
+                    let lamp_chroma = self.lamp_chroma.get(cell.lamp).copied().unwrap_or((0.0, 0.0));
+                    glowing.lit_by(&look, lamp_chroma) && cell_fall <= MAX_GLOW_SHARE * lamp_fall
                 }
                 _ => false,
             };
@@ -545,6 +557,56 @@ mod tests {
         let mut guard = trained();
         let f = glowing(false, true);
         assert!(guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[190.0, 50.0]))[0], "person");
+    }
+
+    /// `f` with a dark, grey sleeve over `cols`, from above lamp 0 down to its bottom.
+    fn sleeve_over(mut f: YuvFrame, cols: std::ops::Range<usize>) -> YuvFrame {
+        let w = f.width_px() as usize;
+        let (y, _, v) = f.planes_mut();
+        for row in 20..76 {
+            for col in cols.clone() {
+                y[row * w + col] = 40;
+                v[(row / 2) * (w / 2) + col / 2] = 128;
+            }
+        }
+        f
+    }
+
+    /// A guard around [`TWO_LAMPS`] (lamp 0 red) that has seen 2 s of [`glowing`] with
+    /// lamp 0 lit from the first frame.
+    fn guard_lit_from_the_start() -> OcclusionGuard {
+        let red = [crate::lamp::LampColor::Red.chroma_direction(), (0.0, 0.0)];
+        let mut guard = two_lamp_guard().with_lamp_chroma(&red);
+        for i in 0..20 {
+            let f = glowing(true, false);
+            let lamps_now = lamps(&[true, false], &[230.0, 50.0]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &f, global_look(&f), lamps_now), [false; 2]);
+        }
+        guard
+    }
+
+    #[test]
+    fn a_lamp_lit_from_the_start_going_out_is_not_an_occluder_but_a_sleeve_is() {
+        // Lit from the first frame: the cells know only the lamp's glow. It goes out
+        // for the first time, and its glow leaves every cell at once.
+        let mut guard = guard_lit_from_the_start();
+        let f = glowing(false, false);
+        assert!(!guard.check(2.0, &f, global_look(&f), lamps(&[false; 2], &[50.0; 2]))[0], "first dark");
+        let f = glowing(true, false);
+        assert!(!guard.check(2.1, &f, global_look(&f), lamps(&[true, false], &[230.0, 50.0]))[0], "lit again");
+        let f = glowing(false, false);
+        assert!(!guard.check(2.2, &f, global_look(&f), lamps(&[false; 2], &[50.0; 2]))[0], "dark again");
+        // A dark sleeve over the lit lamp and the wall above it: the lens reads dark,
+        // but the glow beside the lamp stays.
+        let mut guard = guard_lit_from_the_start();
+        let f = sleeve_over(glowing(true, false), 90..110);
+        assert!(guard.check(2.0, &f, global_look(&f), lamps(&[false; 2], &[40.0, 50.0]))[0], "sleeve");
+        // A wide, thin one over the lamp and every cell of it, the lit lens dimmed
+        // through it: the cells all darken, by far more than a glow could that fades
+        // with distance (more than half of what the lens lost).
+        let mut guard = guard_lit_from_the_start();
+        let f = sleeve_over(glowing(true, false), 40..160);
+        assert!(guard.check(2.0, &f, global_look(&f), lamps(&[false; 2], &[130.0, 50.0]))[0], "wide sleeve");
     }
 
     /// A light wall, a dark column with [`THREE_LAMPS`], and a person in a light, warm
