@@ -251,7 +251,7 @@ pub struct TowerHints {
     /// shadow lies on the tower. No new level is learnt then.
     pub shadowed: bool,
     /// Something stands at the tower: the guard blocked one of its lamps in this frame
-    /// or within [`crate::stack_light::OCCLUDER_SETTLE_S`]. What the lenses show then
+    /// or within [`crate::occlusion::OCCLUDER_SETTLE_S`]. What the lenses show then
     /// may be the occluder (a sleeve, a face) wherever the guard's cells missed it, so
     /// no new level is learnt either.
     pub occluded: bool,

@@ -15,12 +15,16 @@
 //! ([`LampsNow::covered`]: a shirt over the whole tower can pass every other test).
 //! The mirror holds for a lamp lit from the start going out for the first time ("first
 //! dark"): its cells learn the unlit look when each darkened, lost the lamp's colour
-//! and fell by at most that share of what the lamp region lost. A cell that departs
-//! from both references by more than [`GuardTuning::max_deviation`] is blocked, and so
-//! is every lamp next to it (a cap cell, above the top or below the bottom lamp, only
-//! when that lens changed too); a lamp whose cells are half that far off is blocked too
-//! when its neighbour in the column is. Limit: a lamp's first glow on the cells of the
-//! lamp next to it is judged against that lamp's looks only, and can fire them once.
+//! and fell by at most that share of what the lamp region lost. A lit look that a cell
+//! learnt without a glow to tell it by while something stood at the tower (a lamp
+//! blocked then or within [`OCCLUDER_SETTLE_S`] before) is not sure: the lamp may only
+//! have been read lit under a leaving person, its cells showing the wall. The lamp's
+//! first glow that passes the test above replaces it. A cell that departs from both
+//! references by more than [`GuardTuning::max_deviation`] is blocked, and so is every
+//! lamp next to it (a cap cell, above the top or below the bottom lamp, only when that
+//! lens changed too); a lamp whose cells are half that far off is blocked too when its
+//! neighbour in the column is. Limit: a lamp's first glow on the cells of the lamp next
+//! to it is judged against that lamp's looks only, and can fire them once.
 //!
 //! Invariant: references learn only from frames in which the cell is clear, except that
 //! a cell that stays "blocked" but constant for [`GuardTuning::relearn_after_s`] adopts
@@ -80,6 +84,13 @@ struct Cell {
     cap: bool,
     /// Reference look, indexed by the lamp being lit.
     reference: [Option<Look>; 2],
+    /// The lit look was learnt, with no glow to tell it by, while something stood at
+    /// the tower (a lamp blocked in that frame or within [`OCCLUDER_SETTLE_S`] before
+    /// it): the lamp may only have been read lit under a person. Its first real glow
+    /// replaces it.
+    lit_look_unsure: bool,
+    /// When the lit look was last learnt from scratch.
+    lit_learnt_s: Option<f64>,
     blocked_since_s: Option<f64>,
     blocked_value: Look,
 }
@@ -114,12 +125,21 @@ impl Look {
     }
 }
 
+/// After the guard last blocked a lamp of the tower, this long passes before what the
+/// tower shows is trusted again: an occluder arrives and leaves over a few frames, and
+/// its edges touch lenses whose cells did not fire. No lamp learns a new level then
+/// ([`crate::stack_light`]), and a lit look that a guard cell learns then is not sure
+/// (a lamp may read lit under a leaving sleeve while its cells show the wall).
+pub const OCCLUDER_SETTLE_S: f64 = 1.0;
+
 /// The guard around one stack light.
 #[derive(Clone, Debug)]
 pub struct OcclusionGuard {
     tuning: GuardTuning,
     cells: Vec<Cell>,
     last_t_s: Option<f64>,
+    /// The last frame in which a lamp was blocked.
+    last_blocked_s: Option<f64>,
     last_distances: Vec<f32>,
     /// Per lamp, reused every frame: blocked, and half disturbed.
     blocked: Vec<bool>,
@@ -189,6 +209,8 @@ impl OcclusionGuard {
                         reference: [None, None],
                         blocked_since_s: None,
                         blocked_value: Look::default(),
+                        lit_look_unsure: false,
+                        lit_learnt_s: None,
                     });
                 }
             }
@@ -198,6 +220,7 @@ impl OcclusionGuard {
             tuning,
             cells,
             last_t_s: None,
+            last_blocked_s: None,
             last_distances: Vec::new(),
             blocked: vec![false; n],
             disturbed: vec![false; n],
@@ -258,7 +281,14 @@ impl OcclusionGuard {
             self.looks.push(look);
             let lit = lamp_lit.get(cell.lamp).copied().unwrap_or(false);
             let glow_like = match cell.reference {
-                [Some(unlit), None] if lit && self.last_lamp_lit.get(cell.lamp) == Some(&false) => {
+                // A lit look learnt while something stood at the tower may be no
+                // lit look at all: the lamp's real first glow is judged as if none
+                // were known.
+                [Some(unlit), lit_look]
+                    if lit
+                        && self.last_lamp_lit.get(cell.lamp) == Some(&false)
+                        && (lit_look.is_none() || cell.lit_look_unsure) =>
+                {
                     // Glow fades with distance: the cell gains well under what its lamp
                     // gained (a person's clothes over lamp and cells change both alike).
                     let lamp_rise = lamp_luma.get(cell.lamp).copied().unwrap_or(0.0)
@@ -291,6 +321,12 @@ impl OcclusionGuard {
             // person arriving covers one side first.
             let first_glow = self.first_glow.get(cell.lamp).copied().unwrap_or(false);
             let reference = match (cell.reference[lit], cell.reference[1 - lit]) {
+                (Some(_), Some(_)) if lit == 1 && first_glow && cell.lit_look_unsure => {
+                    cell.reference[1] = Some(look);
+                    cell.lit_look_unsure = false;
+                    self.last_distances.push(0.0);
+                    continue;
+                }
                 (Some(r), _) => r,
                 // First time in this lamp state: learn it, unless the cell has also left
                 // its other look in a way light does not explain (then something new
@@ -299,6 +335,12 @@ impl OcclusionGuard {
                 (None, Some(other)) if look.distance(&other, &t) > 1.0 && !first_glow => other,
                 (None, _) => {
                     cell.reference[lit] = Some(look);
+                    if lit == 1 {
+                        // Light explains a first glow; anything else is sure only when
+                        // nothing stood at the tower (judged once the frame is done).
+                        cell.lit_look_unsure = !first_glow;
+                        cell.lit_learnt_s = (!first_glow).then_some(t_s);
+                    }
                     self.last_distances.push(0.0);
                     continue;
                 }
@@ -324,6 +366,7 @@ impl OcclusionGuard {
                         if t_s - since >= t.relearn_after_s {
                             cell.reference = [None, None];
                             cell.reference[lit] = Some(look);
+                            cell.lit_look_unsure = false;
                             cell.blocked_since_s = None;
                         }
                     }
@@ -350,6 +393,15 @@ impl OcclusionGuard {
             if blocked[i + 1] && disturbed[i] {
                 blocked[i] = true;
             }
+        }
+        // A lit look learnt in this frame is sure when nothing stood at the tower now
+        // or a moment ago.
+        if self.blocked.iter().any(|&b| b) {
+            self.last_blocked_s = Some(t_s);
+        }
+        let settling = self.last_blocked_s.is_some_and(|b| t_s - b <= OCCLUDER_SETTLE_S);
+        for cell in self.cells.iter_mut().filter(|c| c.lit_learnt_s == Some(t_s)) {
+            cell.lit_look_unsure = settling;
         }
         self.last_lamp_lit.clear();
         self.last_lamp_lit.extend_from_slice(lamp_lit);
@@ -557,6 +609,75 @@ mod tests {
         let mut guard = trained();
         let f = glowing(false, true);
         assert!(guard.check(2.0, &f, global_look(&f), lamps(&[true, false], &[190.0, 50.0]))[0], "person");
+    }
+
+    /// `f` with a red jacket over the wall on both sides of lamp 0, none over the lens.
+    fn red_jacket_beside(mut f: YuvFrame) -> YuvFrame {
+        let w = f.width_px() as usize;
+        let (y, _, v) = f.planes_mut();
+        for row in 50..90 {
+            for col in (0..w).filter(|c| !(88..112).contains(c)) {
+                y[row * w + col] = y[row * w + col].saturating_add(60);
+                v[(row / 2) * (w / 2) + col / 2] = 150;
+            }
+        }
+        f
+    }
+
+    /// A guard around [`TWO_LAMPS`] (lamp 0 red) that has seen 2 s of [`glowing`] with
+    /// no lamp lit.
+    fn guard_unlit() -> OcclusionGuard {
+        let red = [crate::lamp::LampColor::Red.chroma_direction(), (0.0, 0.0)];
+        let mut guard = two_lamp_guard().with_lamp_chroma(&red);
+        let unlit = glowing(false, false);
+        for i in 0..20 {
+            let lamps_now = lamps(&[false; 2], &[50.0; 2]);
+            assert_eq!(guard.check(f64::from(i) * 0.1, &unlit, global_look(&unlit), lamps_now), [false; 2]);
+        }
+        guard
+    }
+
+    #[test]
+    fn a_lit_look_learnt_as_a_person_leaves_gives_way_to_the_lamps_first_glow() {
+        let (unlit, person, glow) = (glowing(false, false), glowing(false, true), glowing(true, false));
+        let (dark, lit) = (lamps(&[false; 2], &[50.0; 2]), lamps(&[true, false], &[230.0, 50.0]));
+        let read_lit = lamps(&[true, false], &[190.0, 50.0]);
+        let mut guard = guard_unlit();
+        // A person over the lamp, read lit; the person leaves while the lamp is still
+        // read lit, and the cells, showing the wall as ever, learn that as its lit look.
+        assert!(guard.check(2.0, &person, global_look(&person), read_lit)[0], "person");
+        assert!(!guard.check(2.1, &unlit, global_look(&unlit), read_lit)[0], "person gone");
+        for i in 0..15 {
+            let t_s = 2.2 + f64::from(i) * 0.1;
+            assert!(!guard.check(t_s, &unlit, global_look(&unlit), dark)[0], "unlit at {t_s}");
+        }
+        // A person over the lamp as it is read lit again is still no glow.
+        let mut with_person = guard.clone();
+        assert!(with_person.check(4.0, &person, global_look(&person), read_lit)[0], "person again");
+        // The lamp really lights: its glow is learnt, not taken for an occluder.
+        assert!(!guard.check(4.0, &glow, global_look(&glow), lit)[0], "first glow");
+        assert!(!guard.check(4.1, &unlit, global_look(&unlit), dark)[0], "dark again");
+        assert!(!guard.check(4.2, &glow, global_look(&glow), lit)[0], "lit again");
+        assert!(!guard.check(4.3, &unlit, global_look(&unlit), dark)[0], "dark once more");
+        // The lit look is sure now: a red jacket beside the lamp as it lights is
+        // something new, not a glow learnt over it.
+        let jacket = red_jacket_beside(glowing(true, false));
+        assert!(guard.check(4.4, &jacket, global_look(&jacket), lit)[0], "red jacket");
+    }
+
+    #[test]
+    fn a_lit_look_with_no_glow_learnt_at_a_clear_tower_is_sure() {
+        // A lamp whose glow does not reach its cells: lit, they show the wall as unlit.
+        let (unlit, read_lit) = (glowing(false, false), lamps(&[true, false], &[230.0, 50.0]));
+        let mut guard = guard_unlit();
+        assert!(!guard.check(2.0, &unlit, global_look(&unlit), read_lit)[0], "lit");
+        for i in 0..5 {
+            let t_s = 2.1 + f64::from(i) * 0.1;
+            assert!(!guard.check(t_s, &unlit, global_look(&unlit), lamps(&[false; 2], &[50.0; 2]))[0]);
+        }
+        // A red jacket beside it as it lights again is something new.
+        let jacket = red_jacket_beside(glowing(true, false));
+        assert!(guard.check(2.6, &jacket, global_look(&jacket), read_lit)[0], "red jacket");
     }
 
     /// `f` with a dark, grey sleeve over `cols`, from above lamp 0 down to its bottom.

@@ -23,7 +23,7 @@
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::glow::{GlowModel, GlowTuning};
 use crate::lamp::{LampColor, LampMode, LampReader, LampSample, LampTuning, SHOWS_ITS_COLOUR_CHROMA, TowerHints};
-use crate::occlusion::{GlobalLook, GuardTuning, LampsNow, OcclusionGuard};
+use crate::occlusion::{GlobalLook, GuardTuning, LampsNow, OCCLUDER_SETTLE_S, OcclusionGuard};
 use crate::roi::{PolygonRoi, RegionMeans};
 use crate::shake::ShakeTracker;
 
@@ -177,11 +177,6 @@ fn glow_at_most(i: usize, scores: &[f32], max_glow_share: f32) -> Option<f32> {
         .map(|k| dark + max_glow_share * (scores[k] - dark))
         .reduce(f32::max)
 }
-
-/// After the guard last blocked a lamp of the tower, this long passes before a lamp
-/// may learn a new level again: an occluder arrives and leaves over a few frames, and
-/// its edges touch lenses whose cells did not fire.
-pub const OCCLUDER_SETTLE_S: f64 = 1.0;
 
 /// A lens whose score (above black) moved by at most this share since its last clear
 /// frame looks as it did: nothing stands in front of it.
