@@ -14,6 +14,9 @@
 //! lamp's own light rises as much as a neighbour's or more, and in its own colour:
 //! such an edge teaches nothing. The learning comes before the correction in the same
 //! frame, so the first glow edge already does not read as light.
+//! Glow is at most [`GlowTuning::max_coupling`] of what the other lamps rose: a lamp
+//! that rose further in a frame, in no other lamp's colour, rose by its own light
+//! ([`GlowModel::rise_unexplained`]).
 //!
 //! Something in front of the tower moves every lens at once; the reader takes back what
 //! such a frame taught ([`GlowModel::unlearn_frame`]), so a sleeve that darkens a lit
@@ -64,6 +67,8 @@ pub struct GlowModel {
     known_dark: Vec<f32>,
     /// Per lamp, the last frame: how far it rose as light of its own, else 0.
     own_rise: Vec<f32>,
+    /// Per lamp, the last frame: how much of its rise no neighbour's glow explains.
+    rise_unexplained: Vec<f32>,
     /// What was learnt before the last frame, saved at that frame's first change to
     /// it (most frames teach nothing and copy nothing), to take that frame back.
     before_frame: Learnt,
@@ -100,6 +105,7 @@ impl GlowModel {
             sources: Vec::with_capacity(n),
             known_dark: Vec::with_capacity(n),
             own_rise: vec![0.0; n],
+            rise_unexplained: vec![0.0; n],
             before_frame: Learnt::default(),
             learnt_this_frame: false,
             tower_dark: None,
@@ -113,6 +119,15 @@ impl GlowModel {
     /// neighbour one frame at a time, in the lit lamp's colour).
     pub fn own_rise(&self, i: usize) -> f32 {
         self.own_rise[i]
+    }
+
+    /// How much of lamp `i`'s rise in the last frame no glow explains, else 0: its rise
+    /// less [`GlowTuning::max_coupling`] of every other lamp's rise, when its colour
+    /// moved no further toward another lamp's colour than toward its own. Unlike
+    /// [`Self::own_rise`], a lamp may rise while another switches: a dim lamp behind a
+    /// deep lens lights by less than a bright neighbour blinking beside it.
+    pub fn rise_unexplained(&self, i: usize) -> f32 {
+        self.rise_unexplained[i]
     }
 
     /// The largest share of a neighbour's rise that can be glow.
@@ -183,6 +198,7 @@ impl GlowModel {
         }
         for i in 0..n {
             self.own_rise[i] = self.rise_of_its_own(i, &delta, chroma, was_dark);
+            self.rise_unexplained[i] = self.rise_no_glow_explains(i, &delta, chroma);
         }
         self.delta = delta;
         self.sources = sources;
@@ -275,6 +291,21 @@ impl GlowModel {
                     || self.chroma_move_along(i, chroma, self.colors[j]) <= own_colour + self.colour_margin())
         });
         if alone { rise } else { 0.0 }
+    }
+
+    /// See [`Self::rise_unexplained`]; `delta` is every lamp's move since the last frame.
+    fn rise_no_glow_explains(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)]) -> f32 {
+        if delta[i] <= 0.0 {
+            return 0.0;
+        }
+        let own_colour = self.chroma_move_along(i, chroma, self.colors[i]);
+        let tinted_by_another = (0..self.n)
+            .any(|j| j != i && self.chroma_move_along(i, chroma, self.colors[j]) > own_colour + self.colour_margin());
+        if tinted_by_another {
+            return 0.0;
+        }
+        let others_rise: f32 = (0..self.n).filter(|&j| j != i).map(|j| delta[j].max(0.0)).sum();
+        (delta[i] - self.tuning.max_coupling * others_rise).max(0.0)
     }
 
     /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
@@ -391,21 +422,34 @@ mod tests {
         (scores, chroma)
     }
 
+    const BLUE: (f32, f32) = (0.99, -0.16);
+
+    /// A tower of blue, green and white shown `before`, then `scores` and `chroma`:
+    /// the model after the second frame.
+    fn blue_green_white_after(
+        before: ([f32; 3], [(f32, f32); 3]),
+        was_dark: [bool; 3],
+        scores: [f32; 3],
+        chroma: [(f32, f32); 3],
+    ) -> GlowModel {
+        let levels = [(None, None); 3];
+        let mut model = GlowModel::new(&[BLUE, GREEN, (0.0, 0.0)], GlowTuning::default());
+        let mut out = [0.0; 3];
+        model.correct(&before.0, &before.1, &was_dark, &levels, &mut out);
+        for lamp in 0..3 {
+            assert_eq!((model.own_rise(lamp), model.rise_unexplained(lamp)), (0.0, 0.0), "no last frame");
+        }
+        model.correct(&scores, &chroma, &was_dark, &levels, &mut out);
+        model
+    }
+
     #[test]
     fn a_lamp_rises_as_its_own_light_alone_and_in_its_own_colour() {
         // Blue (lamp 0) flashes, +87 and +40 along blue, beside green, lit, and white,
         // unlit: both take its glow and move less.
-        const BLUE: (f32, f32) = (0.99, -0.16);
-        let was_dark = [true, false, true];
-        let levels = [(None, None); 3];
         let before = ([100.0, 250.0, 130.0], [(12.0, -16.0), (-30.0, -44.0), (2.0, 4.0)]);
         let rise = |scores: [f32; 3], chroma: [(f32, f32); 3], lamp: usize| {
-            let mut model = GlowModel::new(&[BLUE, GREEN, (0.0, 0.0)], GlowTuning::default());
-            let mut out = [0.0; 3];
-            model.correct(&before.0, &before.1, &was_dark, &levels, &mut out);
-            assert_eq!(model.own_rise(lamp), 0.0, "no last frame");
-            model.correct(&scores, &chroma, &was_dark, &levels, &mut out);
-            model.own_rise(lamp)
+            blue_green_white_after(before, [true, false, true], scores, chroma).own_rise(lamp)
         };
         let chroma = [(52.0, -22.0), (-20.0, -48.0), (15.0, -2.0)];
         assert_eq!(rise([187.0, 277.0, 142.0], chroma, 0), 87.0);
@@ -416,6 +460,25 @@ mod tests {
         // green's glow flickering into it.
         let greener = [(2.0, -36.0), (-30.0, -44.0), (2.0, 4.0)];
         assert_eq!(rise([187.0, 250.0, 130.0], greener, 0), 0.0, "in green's colour");
+    }
+
+    #[test]
+    fn a_rise_larger_than_the_glow_of_every_neighbours_rise_is_unexplained() {
+        // Blue (lamp 0) lights by 45, 30 of it along blue, while green beside it lights
+        // by 40: at most half of green's rise (20) can be its glow.
+        let before = ([100.0, 110.0, 130.0], [(12.0, -16.0), (-20.0, -30.0), (2.0, 4.0)]);
+        let unexplained = |scores: [f32; 3], chroma: [(f32, f32); 3], lamp: usize| {
+            let model = blue_green_white_after(before, [true; 3], scores, chroma);
+            (model.rise_unexplained(lamp), model.own_rise(lamp))
+        };
+        let bluer = [(42.0, -21.0), (-30.0, -45.0), (2.0, 4.0)];
+        assert_eq!(unexplained([145.0, 150.0, 130.0], bluer, 0), (25.0, 0.0), "green rose too: no own rise");
+        assert_eq!(unexplained([145.0, 150.0, 140.0], bluer, 0), (20.0, 0.0), "white's rise may explain 5 more");
+        assert_eq!(unexplained([145.0, 200.0, 130.0], bluer, 0).0, 0.0, "half of green's 90 is all of it");
+        assert_eq!(unexplained([100.0, 150.0, 130.0], bluer, 0).0, 0.0, "no rise");
+        // The same rise toward green's colour: green's glow, however large.
+        let greener = [(0.0, -40.0), (-30.0, -45.0), (2.0, 4.0)];
+        assert_eq!(unexplained([145.0, 150.0, 130.0], greener, 0).0, 0.0, "in green's colour");
     }
 
     #[test]

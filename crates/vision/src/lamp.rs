@@ -13,7 +13,8 @@
 //!    [`LampTuning::min_contrast`] and by [`LampTuning::min_contrast_ratio`] of the
 //!    brighter (less for white and yellow lenses, [`LampColor::contrast_share`]; half
 //!    of it for a lens known only unlit that turned its own colour,
-//!    [`TowerHints::own_colour`]), be seen twice within
+//!    [`TowerHints::own_colour`], or that rose by more than its neighbours' glow can
+//!    explain, [`TowerHints::rise_unexplained`]), be seen twice within
 //!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
 //!    brightest lit level of the tower's other lamps. Until both levels have
 //!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
@@ -274,6 +275,13 @@ pub struct TowerHints {
     /// [`OWN_COLOUR_CONTRAST_SHARE`] of a new level's contrast then reads lit (a lit
     /// blue lens is mostly colour, and little luma).
     pub own_colour: bool,
+    /// How far this lamp's score rose since the last frame beyond what glow of the
+    /// other lamps' rises can explain, else 0
+    /// ([`crate::glow::GlowModel::rise_unexplained`]). A lamp known only unlit that
+    /// rises so by [`OWN_COLOUR_CONTRAST_SHARE`] of a new level's contrast reads lit
+    /// while it stays up: a dim LED behind a deep lens rises little, and often while a
+    /// bright neighbour blinks beside it.
+    pub rise_unexplained: f32,
 }
 
 /// The share of a new level's contrast by which a lens known only unlit must rise to
@@ -312,6 +320,9 @@ pub struct OnOffClassifier {
     darker_run: DarkerRun,
     /// What the other lamps of the tower say this frame.
     tower: TowerHints,
+    /// Known only unlit, the lamp rose beyond what glow explains
+    /// ([`TowerHints::rise_unexplained`]) and has not fallen back since.
+    risen_unexplained: bool,
     /// Seconds of samples classified.
     clock_s: f64,
 }
@@ -327,6 +338,7 @@ impl OnOffClassifier {
             candidate: None,
             darker_run: DarkerRun::default(),
             tower: TowerHints::default(),
+            risen_unexplained: false,
             clock_s: 0.0,
         }
     }
@@ -451,7 +463,7 @@ impl OnOffClassifier {
         let t = &self.tuning;
         match (self.off_level, self.on_level) {
             (Some(off), Some(on)) => self.past_midpoint(off, on, score) || self.own_flash(off, score),
-            (Some(off), None) if self.tower.own_colour => {
+            (Some(off), None) if self.tower.own_colour || self.risen_unexplained => {
                 score > off + OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score)
             }
             (Some(off), None) => score > off + self.new_level_contrast(score),
@@ -463,8 +475,27 @@ impl OnOffClassifier {
         }
     }
 
+    /// While only the unlit level is known: notes a rise of `score` beyond what glow
+    /// explains ([`TowerHints::rise_unexplained`]), by [`OWN_COLOUR_CONTRAST_SHARE`] of a
+    /// new level's contrast, and forgets it once the score falls back below that. A
+    /// shadow, an occluder or a neighbour's glow not learnt raise no lamp.
+    fn note_unexplained_rise(&mut self, score: f32) {
+        let Some(off) = self.off_level.filter(|_| self.on_level.is_none()) else {
+            self.risen_unexplained = false;
+            return;
+        };
+        let t = &self.tower;
+        let needed = OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score);
+        if score <= off + needed || t.shadowed || t.occluded || t.lifted_by_glow {
+            self.risen_unexplained = false;
+        } else if t.rise_unexplained >= needed {
+            self.risen_unexplained = true;
+        }
+    }
+
     /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
     pub fn classify(&mut self, score: f32, chroma: (f32, f32), dt_s: f64) -> bool {
+        self.note_unexplained_rise(score);
         self.relabel_from_tower(score);
         let mut on = self.peek(score, chroma);
         // Only a sample that reads clearly darker than the lone unlit level extends the
@@ -1005,6 +1036,7 @@ mod tests {
             lifted_by_glow: false,
             glow_at_most: None,
             own_colour: false,
+            rise_unexplained: 0.0,
         }
     }
 
@@ -1027,6 +1059,41 @@ mod tests {
         assert_eq!(modes(true), vec![LampMode::Blinking, LampMode::Off, LampMode::Flashing]);
         // The same rises in phase with a neighbour's edge are its glow: no flash.
         assert_eq!(modes(false), vec![LampMode::Blinking, LampMode::Off]);
+    }
+
+    #[test]
+    fn a_dim_lamp_behind_a_deep_lens_lights_by_a_rise_no_light_explains() {
+        // Red, known only unlit at 100, lights at 10 s to 128 (28 above its unlit level,
+        // short of the 40 of a new level) while its neighbours' rises explain none of
+        // it; it goes out at 20 s and blinks at 1 Hz from 30 s.
+        let lit = |t: f64| (10.0..20.0).contains(&t) || t >= 30.0 && t.fract() < 0.5;
+        let score = |t: f64| if lit(t) { 128.0 } else { 100.0 };
+        let edge = |t: f64| lit(t) && !lit(t - 1.0 / FPS);
+        let modes = |hints: &dyn Fn(f64) -> TowerHints| {
+            let changes = run_in_tower(LampColor::Red, 40.0, score, hints);
+            changes.into_iter().map(|c| c.1).collect::<Vec<_>>()
+        };
+        let unexplained = |t: f64| if edge(t) { 28.0 } else { 0.0 };
+        let alone = |t: f64| TowerHints { rise_unexplained: unexplained(t), ..tower(false) };
+        assert_eq!(modes(&alone), vec![LampMode::Off, LampMode::Steady, LampMode::Off, LampMode::Blinking]);
+        // A rise that glow explains, or one in a shadow or at an occluder, lights nothing,
+        // though the lens stays up once the shadow or the occluder has gone.
+        assert_eq!(modes(&|_| tower(false)), vec![LampMode::Off]);
+        assert_eq!(modes(&|t| TowerHints { shadowed: edge(t), ..alone(t) }), vec![LampMode::Off]);
+        assert_eq!(modes(&|t| TowerHints { occluded: edge(t), ..alone(t) }), vec![LampMode::Off]);
+        // A rise of 15 is too little.
+        let small = |t: f64| TowerHints { rise_unexplained: unexplained(t).min(15.0), ..tower(false) };
+        assert_eq!(modes(&small), vec![LampMode::Off]);
+        // A spike of one frame at 5 s is forgotten once the lens is back: the rise at
+        // 10 s, which glow explains, lights nothing.
+        let spike = |t: f64| if (5.0..5.05).contains(&t) { 28.0 } else { 0.0 };
+        let changes = run_in_tower(
+            LampColor::Red,
+            20.0,
+            |t| if (5.0..5.05).contains(&t) || t >= 10.0 { 128.0 } else { 100.0 },
+            |t| TowerHints { rise_unexplained: spike(t), ..tower(false) },
+        );
+        assert_eq!(changes.into_iter().map(|c| c.1).collect::<Vec<_>>(), vec![LampMode::Off]);
     }
 
     #[test]

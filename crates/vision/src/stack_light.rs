@@ -647,6 +647,7 @@ impl StackLightReader {
             self.readers[i].set_tower(TowerHints {
                 occluded,
                 own_rise: self.glow.own_rise(i),
+                rise_unexplained: self.glow.rise_unexplained(i),
                 lifted_by_glow,
                 glow_at_most: glow_at_most(i, &self.corrected, self.glow.max_coupling()),
                 own_colour,
@@ -893,34 +894,55 @@ mod tests {
         assert_eq!(mode, Some(LampMode::Steady), "{levels:?}");
     }
 
-    /// Red unlit, green lit and blue unlit for 5 s, then blue looks `blue_look` (unlit
-    /// it is grey at 100, its score 100) for 10 s. Blue's mode then.
-    fn blue_after_it_changes(blue_look: (u8, u8, u8)) -> Option<LampMode> {
+    /// Red unlit, green lit and blue unlit for 5 s, then blue turns to look `blue_look`
+    /// (unlit it is grey at 100, its score 100) over `ramp_frames` frames, and holds it
+    /// for 10 s. Blue's mode then.
+    fn blue_after_it_changes(blue_look: (u8, u8, u8), ramp_frames: u32) -> Option<LampMode> {
         let mut reader = tower_reader([LampColor::Red, LampColor::Green, LampColor::Blue]);
-        let (red, green) = ((70, 128, 128), (170, 100, 90));
+        let (red, green, unlit_blue) = ((70, 128, 128), (170, 100, 90), (100u8, 126u8, 130u8));
         let show = |reader: &mut StackLightReader, from_s: f64, frame: &YuvFrame| {
             for k in 1..=50 {
                 reader.process(from_s + 0.1 * f64::from(k), frame, crate::occlusion::global_look(frame));
             }
         };
-        show(&mut reader, 0.0, &tower_frame([red, green, (100, 126, 130)], false));
+        show(&mut reader, 0.0, &tower_frame([red, green, unlit_blue], false));
         assert_eq!(reader.modes(), [Some(LampMode::Off), Some(LampMode::Steady), Some(LampMode::Off)]);
-        show(&mut reader, 5.0, &tower_frame([red, green, blue_look], false));
-        show(&mut reader, 10.0, &tower_frame([red, green, blue_look], false));
+        for k in 1..ramp_frames {
+            let share = f64::from(k) / f64::from(ramp_frames);
+            let step = |from: u8, to: u8| (f64::from(from) + share * (f64::from(to) - f64::from(from))).round() as u8;
+            let look =
+                (step(unlit_blue.0, blue_look.0), step(unlit_blue.1, blue_look.1), step(unlit_blue.2, blue_look.2));
+            let frame = tower_frame([red, green, look], false);
+            reader.process(5.0 + 0.1 * f64::from(k), &frame, crate::occlusion::global_look(&frame));
+        }
+        let turned_s = 5.0 + 0.1 * f64::from(ramp_frames.max(1) - 1);
+        show(&mut reader, turned_s, &tower_frame([red, green, blue_look], false));
+        show(&mut reader, turned_s + 5.0, &tower_frame([red, green, blue_look], false));
         reader.modes()[2]
     }
 
     #[test]
     fn a_lens_known_unlit_that_turns_its_own_colour_lights() {
-        // A blue LED behind a small lens: 2 steps more luma, 31 along blue, a score 33
-        // above the unlit level, short of the 40 that would make a new level of any lens.
-        assert_eq!(blue_after_it_changes((102, 158, 120)), Some(LampMode::Steady));
+        // A blue LED behind a small lens, turning on over a second (no frame's rise
+        // says much): 2 steps more luma, 31 along blue, a score 33 above the unlit
+        // level, short of the 40 that would make a new level of any lens.
+        assert_eq!(blue_after_it_changes((102, 158, 120), 10), Some(LampMode::Steady));
         // The same rise in green's colour is not blue's light.
-        assert_eq!(blue_after_it_changes((131, 112, 112)), Some(LampMode::Off));
+        assert_eq!(blue_after_it_changes((131, 112, 112), 10), Some(LampMode::Off));
         // Nor a rise of luma alone.
-        assert_eq!(blue_after_it_changes((133, 126, 130)), Some(LampMode::Off));
+        assert_eq!(blue_after_it_changes((133, 126, 130), 10), Some(LampMode::Off));
         // Nor a tint that moved along blue but further along red.
-        assert_eq!(blue_after_it_changes((102, 158, 188)), Some(LampMode::Off));
+        assert_eq!(blue_after_it_changes((102, 158, 188), 10), Some(LampMode::Off));
+    }
+
+    #[test]
+    fn a_lens_known_unlit_that_rises_at_once_with_nothing_to_explain_it_lights() {
+        // A dim lamp behind a deep lens: its luma rises 33 in one frame, in no other
+        // lamp's colour, while no other lamp moves; the same over a second is drift.
+        assert_eq!(blue_after_it_changes((133, 126, 130), 1), Some(LampMode::Steady));
+        assert_eq!(blue_after_it_changes((133, 126, 130), 10), Some(LampMode::Off));
+        // At once, but in green's colour: green's glow.
+        assert_eq!(blue_after_it_changes((131, 112, 112), 1), Some(LampMode::Off));
     }
 
     /// A tower of red, green and blue lamps, each known unlit and lit, last seen clear
