@@ -112,11 +112,14 @@ fn darker_than_unlit(score: f32, off: f32) -> bool {
     score - BLACK_LUMA < TOWER_SHADOW_RATIO * (off - BLACK_LUMA)
 }
 
-/// Marks, per lamp, whether its darkness says nothing of a shadow (`lost_glow`): a lamp
-/// beside it (read lit until now) went out in this frame, or it has read darker than
-/// its unlit level ever since one did (`dark_since_glow_lost`, kept from frame to
+/// Marks, per lamp, whether its darkness says nothing of a shadow (`lost_glow`): it or
+/// a lamp beside it (read lit until now) went out in this frame, or it has read darker
+/// than its unlit level ever since one did (`dark_since_glow_lost`, kept from frame to
 /// frame). It lost that lamp's glow, in which its unlit level may have been learnt, and
-/// stays as dark while the lamp stays out.
+/// stays as dark while the lamp stays out. A lamp that goes out itself shows its unlit
+/// look again for the first time since it lit, in whatever light its neighbours give
+/// now; a shadow darkens lenses that were unlit before it came (a blinking lamp's
+/// unlit level, followed only in its short dark phases, may lag far above its look).
 fn mark_lost_glow(
     levels: &[(Option<f32>, Option<f32>)],
     unlit: &[bool],
@@ -126,21 +129,26 @@ fn mark_lost_glow(
 ) {
     lost_glow.clear();
     for (i, dark_since) in dark_since_glow_lost.iter_mut().enumerate() {
-        let next_to_gone_out = next_to_a_lamp_gone_out(i, levels, unlit, scores);
+        let next_to_gone_out = here_or_beside_a_lamp_gone_out(i, levels, unlit, scores);
         let darker = levels[i].0.is_some_and(|off| darker_than_unlit(scores[i], off));
         *dark_since = darker && (*dark_since || next_to_gone_out);
         lost_glow.push(next_to_gone_out || *dark_since);
     }
 }
 
-/// Did a lamp beside lamp `j` (read lit until now) go out in this frame: its score
+/// Did lamp `j` or a lamp beside it (read lit until now) go out in this frame: its score
 /// (above black) fell below [`WENT_OUT_SHARE`] of its lit level? Its neighbours then
 /// lose its glow.
-fn next_to_a_lamp_gone_out(j: usize, levels: &[(Option<f32>, Option<f32>)], unlit: &[bool], scores: &[f32]) -> bool {
+fn here_or_beside_a_lamp_gone_out(
+    j: usize,
+    levels: &[(Option<f32>, Option<f32>)],
+    unlit: &[bool],
+    scores: &[f32],
+) -> bool {
     let gone_out = |k: usize| {
         !unlit[k] && levels[k].1.is_some_and(|lit| scores[k] - BLACK_LUMA < WENT_OUT_SHARE * (lit - BLACK_LUMA))
     };
-    (j.saturating_sub(1)..=j + 1).any(|k| k != j && k < levels.len() && gone_out(k))
+    (j.saturating_sub(1)..=j + 1).any(|k| k < levels.len() && gone_out(k))
 }
 
 /// How far ((Cb, Cr) distance) `tint` lies from every tint that light can give a lens
@@ -423,7 +431,7 @@ impl StackLightReader {
         };
         let lost_glow = |i: usize| {
             matches!(self.levels[i], (Some(off), None) if self.corrected[i] < off)
-                && next_to_a_lamp_gone_out(i, &self.levels, &self.unlit, &self.corrected)
+                && here_or_beside_a_lamp_gone_out(i, &self.levels, &self.unlit, &self.corrected)
         };
         let away_from_tints = |i: usize| {
             let (unlit, lit) = self.tints[i];
@@ -1061,6 +1069,33 @@ mod tests {
         reader.update_lost_glow();
         assert_eq!(reader.dark_since_glow_lost, [false; 3]);
         reader.corrected[1] = 80.0;
+        reader.corrected[2] = 88.0;
+        reader.update_lost_glow();
+        assert!(red_shadowed(&reader), "a shadow");
+    }
+
+    #[test]
+    fn a_lamp_that_went_out_darker_than_its_unlit_level_casts_no_shadow() {
+        // Red known only unlit (65) and reading so; green lit steady; blue (unlit level
+        // 120, lagging in its short dark phases while it blinked) goes out for good and
+        // reads 88, darker than that level.
+        let mut reader = tower_now([(66.0, (0.0, 0.0)), (298.0, (0.0, 0.0)), (300.0, (0.0, 0.0))]);
+        reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
+        let red_shadowed = |reader: &StackLightReader| {
+            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.lost_glow).shadowed
+        };
+        reader.unlit = vec![true, false, false];
+        reader.update_lost_glow();
+        reader.corrected[2] = 88.0;
+        reader.update_lost_glow();
+        reader.unlit = vec![true, false, true];
+        for _ in 0..3 {
+            reader.update_lost_glow();
+            assert!(!red_shadowed(&reader), "blue went out: its darkness is no shadow");
+        }
+        // Blue back at its level, then darker again while it stays unlit: a shadow.
+        reader.corrected[2] = 119.0;
+        reader.update_lost_glow();
         reader.corrected[2] = 88.0;
         reader.update_lost_glow();
         assert!(red_shadowed(&reader), "a shadow");
