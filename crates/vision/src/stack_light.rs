@@ -1042,16 +1042,25 @@ mod tests {
         reader.unchanged[i] = false;
     }
 
+    /// Red known only unlit (65), green (unlit 112, lit 298) and blue (unlit 120, lit
+    /// 267), reading `scores` in grey.
+    fn red_green_blue_known_so(scores: [f32; 3]) -> StackLightReader {
+        let mut reader = tower_now(scores.map(|score| (score, (0.0, 0.0))));
+        reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
+        reader
+    }
+
+    /// Does the tower tell red it is in a shadow?
+    fn red_shadowed(reader: &StackLightReader) -> bool {
+        tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.lost_glow).shadowed
+    }
+
     #[test]
     fn lenses_dark_since_they_lost_a_neighbours_glow_cast_no_shadow() {
         // Red known only unlit (65); green (unlit 112, lit 298) and blue (unlit 120, lit
         // 267), their unlit levels learnt in each other's glow. Red lights as green and
         // blue go out: they read 80 and 88, darker than those levels.
-        let mut reader = tower_now([(320.0, (0.0, 0.0)), (80.0, (0.0, 0.0)), (88.0, (0.0, 0.0))]);
-        reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
-        let red_shadowed = |reader: &StackLightReader| {
-            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.lost_glow).shadowed
-        };
+        let mut reader = red_green_blue_known_so([320.0, 80.0, 88.0]);
         reader.unlit = vec![true, false, false];
         reader.update_lost_glow();
         assert_eq!(reader.dark_since_glow_lost, [false, true, true]);
@@ -1079,11 +1088,7 @@ mod tests {
         // Red known only unlit (65) and reading so; green lit steady; blue (unlit level
         // 120, lagging in its short dark phases while it blinked) goes out for good and
         // reads 88, darker than that level.
-        let mut reader = tower_now([(66.0, (0.0, 0.0)), (298.0, (0.0, 0.0)), (300.0, (0.0, 0.0))]);
-        reader.levels = vec![(Some(65.0), None), (Some(112.0), Some(298.0)), (Some(120.0), Some(267.0))];
-        let red_shadowed = |reader: &StackLightReader| {
-            tower_hints(0, &reader.levels, &reader.unlit, &reader.corrected, &reader.lost_glow).shadowed
-        };
+        let mut reader = red_green_blue_known_so([66.0, 298.0, 300.0]);
         reader.unlit = vec![true, false, false];
         reader.update_lost_glow();
         reader.corrected[2] = 88.0;
