@@ -67,8 +67,10 @@ pub struct GlowModel {
     known_dark: Vec<f32>,
     /// Per lamp, the last frame: how far it rose as light of its own, else 0.
     own_rise: Vec<f32>,
-    /// Per lamp, the last frame: how much of its rise no neighbour's glow explains.
+    /// Per lamp, the last frame: how much of its rise, and of its fall, no neighbour's
+    /// glow explains.
     rise_unexplained: Vec<f32>,
+    fall_unexplained: Vec<f32>,
     /// What was learnt before the last frame, saved at that frame's first change to
     /// it (most frames teach nothing and copy nothing), to take that frame back.
     before_frame: Learnt,
@@ -106,6 +108,7 @@ impl GlowModel {
             known_dark: Vec::with_capacity(n),
             own_rise: vec![0.0; n],
             rise_unexplained: vec![0.0; n],
+            fall_unexplained: vec![0.0; n],
             before_frame: Learnt::default(),
             learnt_this_frame: false,
             tower_dark: None,
@@ -128,6 +131,14 @@ impl GlowModel {
     /// deep lens lights by less than a bright neighbour blinking beside it.
     pub fn rise_unexplained(&self, i: usize) -> f32 {
         self.rise_unexplained[i]
+    }
+
+    /// The mirror of [`Self::rise_unexplained`]: how much of lamp `i`'s fall in the last
+    /// frame no glow lost explains, else 0: its fall less
+    /// [`GlowTuning::max_coupling`] of every other lamp's fall, when its colour moved
+    /// no further away from another lamp's colour than from its own.
+    pub fn fall_unexplained(&self, i: usize) -> f32 {
+        self.fall_unexplained[i]
     }
 
     /// The largest share of a neighbour's rise that can be glow.
@@ -198,7 +209,8 @@ impl GlowModel {
         }
         for i in 0..n {
             self.own_rise[i] = self.rise_of_its_own(i, &delta, chroma, was_dark);
-            self.rise_unexplained[i] = self.rise_no_glow_explains(i, &delta, chroma);
+            self.rise_unexplained[i] = self.move_no_glow_explains(i, &delta, chroma, 1.0);
+            self.fall_unexplained[i] = self.move_no_glow_explains(i, &delta, chroma, -1.0);
         }
         self.delta = delta;
         self.sources = sources;
@@ -293,19 +305,22 @@ impl GlowModel {
         if alone { rise } else { 0.0 }
     }
 
-    /// See [`Self::rise_unexplained`]; `delta` is every lamp's move since the last frame.
-    fn rise_no_glow_explains(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)]) -> f32 {
-        if delta[i] <= 0.0 {
+    /// See [`Self::rise_unexplained`] (`sign` 1) and [`Self::fall_unexplained`] (`sign`
+    /// -1); `delta` is every lamp's move since the last frame.
+    fn move_no_glow_explains(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)], sign: f32) -> f32 {
+        let moved = sign * delta[i];
+        if moved <= 0.0 {
             return 0.0;
         }
-        let own_colour = self.chroma_move_along(i, chroma, self.colors[i]);
-        let tinted_by_another = (0..self.n)
-            .any(|j| j != i && self.chroma_move_along(i, chroma, self.colors[j]) > own_colour + self.colour_margin());
+        let own_colour = sign * self.chroma_move_along(i, chroma, self.colors[i]);
+        let tinted_by_another = (0..self.n).any(|j| {
+            j != i && sign * self.chroma_move_along(i, chroma, self.colors[j]) > own_colour + self.colour_margin()
+        });
         if tinted_by_another {
             return 0.0;
         }
-        let others_rise: f32 = (0..self.n).filter(|&j| j != i).map(|j| delta[j].max(0.0)).sum();
-        (delta[i] - self.tuning.max_coupling * others_rise).max(0.0)
+        let others_moved: f32 = (0..self.n).filter(|&j| j != i).map(|j| (sign * delta[j]).max(0.0)).sum();
+        (moved - self.tuning.max_coupling * others_moved).max(0.0)
     }
 
     /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
@@ -479,6 +494,24 @@ mod tests {
         // The same rise toward green's colour: green's glow, however large.
         let greener = [(0.0, -40.0), (-30.0, -45.0), (2.0, 4.0)];
         assert_eq!(unexplained([145.0, 150.0, 130.0], greener, 0).0, 0.0, "in green's colour");
+    }
+
+    #[test]
+    fn a_fall_larger_than_every_neighbours_fall_can_explain_is_unexplained() {
+        // Blue (lamp 0) falls by 45, 30 of it away from blue, while green beside it falls
+        // by 40: at most half of green's fall (20) can be glow lost.
+        let before = ([145.0, 150.0, 130.0], [(42.0, -21.0), (-30.0, -45.0), (2.0, 4.0)]);
+        let fall = |scores: [f32; 3], chroma: [(f32, f32); 3]| {
+            let model = blue_green_white_after(before, [false, false, true], scores, chroma);
+            (model.fall_unexplained(0), model.rise_unexplained(0))
+        };
+        let greyer = [(12.0, -16.0), (-20.0, -30.0), (2.0, 4.0)];
+        assert_eq!(fall([100.0, 110.0, 130.0], greyer), (25.0, 0.0));
+        assert_eq!(fall([100.0, 60.0, 130.0], greyer).0, 0.0, "half of green's 90 is all of it");
+        assert_eq!(fall([100.0, 200.0, 130.0], greyer).0, 45.0, "green rose: none of it is glow lost");
+        // Losing more of green's colour than of its own: green's glow lost.
+        let less_green = [(40.0, -5.0), (-20.0, -30.0), (2.0, 4.0)];
+        assert_eq!(fall([100.0, 110.0, 130.0], less_green).0, 0.0, "green's glow lost");
     }
 
     #[test]

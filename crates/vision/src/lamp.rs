@@ -14,7 +14,8 @@
 //!    brighter (less for white and yellow lenses, [`LampColor::contrast_share`]; half
 //!    of it for a lens known only unlit that turned its own colour,
 //!    [`TowerHints::own_colour`], or that rose by more than its neighbours' glow can
-//!    explain, [`TowerHints::rise_unexplained`]), be seen twice within
+//!    explain, [`TowerHints::rise_unexplained`]; the same for a lens known only lit
+//!    that fell so, [`TowerHints::fall_unexplained`]), be seen twice within
 //!    [`LampTuning::confirm_within_s`], and, to be a lit level, reach half the
 //!    brightest lit level of the tower's other lamps. Until both levels have
 //!    been seen, the tower ([`TowerHints`]) says which one a single level is when it
@@ -282,6 +283,11 @@ pub struct TowerHints {
     /// while it stays up: a dim LED behind a deep lens rises little, and often while a
     /// bright neighbour blinks beside it.
     pub rise_unexplained: f32,
+    /// The mirror for a lamp known only lit: how far its score fell since the last frame
+    /// beyond what the other lamps' falls can explain, else 0
+    /// ([`crate::glow::GlowModel::fall_unexplained`]). A dim LED behind a deep lens
+    /// goes out by little.
+    pub fall_unexplained: f32,
 }
 
 /// The share of a new level's contrast by which a lens known only unlit must rise to
@@ -321,8 +327,9 @@ pub struct OnOffClassifier {
     /// What the other lamps of the tower say this frame.
     tower: TowerHints,
     /// Known only unlit, the lamp rose beyond what glow explains
-    /// ([`TowerHints::rise_unexplained`]) and has not fallen back since.
-    risen_unexplained: bool,
+    /// ([`TowerHints::rise_unexplained`]) and has not fallen back since; known only lit,
+    /// it fell so ([`TowerHints::fall_unexplained`]) and has not risen back.
+    moved_unexplained: bool,
     /// Seconds of samples classified.
     clock_s: f64,
 }
@@ -338,7 +345,7 @@ impl OnOffClassifier {
             candidate: None,
             darker_run: DarkerRun::default(),
             tower: TowerHints::default(),
-            risen_unexplained: false,
+            moved_unexplained: false,
             clock_s: 0.0,
         }
     }
@@ -463,8 +470,11 @@ impl OnOffClassifier {
         let t = &self.tuning;
         match (self.off_level, self.on_level) {
             (Some(off), Some(on)) => self.past_midpoint(off, on, score) || self.own_flash(off, score),
-            (Some(off), None) if self.tower.own_colour || self.risen_unexplained => {
+            (Some(off), None) if self.tower.own_colour || self.moved_unexplained => {
                 score > off + OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score)
+            }
+            (None, Some(on)) if self.moved_unexplained => {
+                score >= on - OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(on)
             }
             (Some(off), None) => score > off + self.new_level_contrast(score),
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
@@ -475,27 +485,37 @@ impl OnOffClassifier {
         }
     }
 
-    /// While only the unlit level is known: notes a rise of `score` beyond what glow
-    /// explains ([`TowerHints::rise_unexplained`]), by [`OWN_COLOUR_CONTRAST_SHARE`] of a
-    /// new level's contrast, and forgets it once the score falls back below that. A
-    /// shadow, an occluder or a neighbour's glow not learnt raise no lamp.
-    fn note_unexplained_rise(&mut self, score: f32) {
-        let Some(off) = self.off_level.filter(|_| self.on_level.is_none()) else {
-            self.risen_unexplained = false;
-            return;
-        };
+    /// While only one level is known: notes a move of `score` away from it beyond what
+    /// glow explains ([`TowerHints::rise_unexplained`] from the unlit level,
+    /// [`TowerHints::fall_unexplained`] from the lit one), by
+    /// [`OWN_COLOUR_CONTRAST_SHARE`] of a new level's contrast, and forgets it once the
+    /// score is back within that. A shadow, an occluder or a neighbour's glow not learnt
+    /// move no lamp.
+    fn note_unexplained_move(&mut self, score: f32) {
         let t = &self.tower;
-        let needed = OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score);
-        if score <= off + needed || t.shadowed || t.occluded || t.lifted_by_glow {
-            self.risen_unexplained = false;
-        } else if t.rise_unexplained >= needed {
-            self.risen_unexplained = true;
+        let (away, moved, needed) = match (self.off_level, self.on_level) {
+            (Some(off), None) => {
+                let needed = OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score);
+                (score - off, t.rise_unexplained, needed)
+            }
+            (None, Some(on)) => {
+                (on - score, t.fall_unexplained, OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(on))
+            }
+            _ => {
+                self.moved_unexplained = false;
+                return;
+            }
+        };
+        if away <= needed || t.shadowed || t.occluded || t.lifted_by_glow {
+            self.moved_unexplained = false;
+        } else if moved >= needed {
+            self.moved_unexplained = true;
         }
     }
 
     /// Classifies one sample taken `dt_s` after the previous one, and learns from it.
     pub fn classify(&mut self, score: f32, chroma: (f32, f32), dt_s: f64) -> bool {
-        self.note_unexplained_rise(score);
+        self.note_unexplained_move(score);
         self.relabel_from_tower(score);
         let mut on = self.peek(score, chroma);
         // Only a sample that reads clearly darker than the lone unlit level extends the
@@ -1037,6 +1057,7 @@ mod tests {
             glow_at_most: None,
             own_colour: false,
             rise_unexplained: 0.0,
+            fall_unexplained: 0.0,
         }
     }
 
@@ -1094,6 +1115,27 @@ mod tests {
             |t| TowerHints { rise_unexplained: spike(t), ..tower(false) },
         );
         assert_eq!(changes.into_iter().map(|c| c.1).collect::<Vec<_>>(), vec![LampMode::Off]);
+    }
+
+    #[test]
+    fn a_dim_lamp_lit_from_the_start_goes_out_by_a_fall_no_glow_lost_explains() {
+        // Green, lit from the start at 159, flashes from 10 s: unlit at 128 (31 below, short
+        // of the 43 of a new level), lit for one frame in ten.
+        let flash = |t: f64| t < 10.0 || t.fract() < 0.05;
+        let score = |t: f64| if flash(t) { 159.0 } else { 128.0 };
+        let fell = |t: f64| !flash(t) && flash(t - 1.0 / FPS);
+        let modes = |hints: &dyn Fn(f64) -> TowerHints| {
+            let changes = run_in_tower(LampColor::Green, 30.0, score, hints);
+            changes.into_iter().map(|c| c.1).collect::<Vec<_>>()
+        };
+        let unexplained = |t: f64| if fell(t) { 31.0 } else { 0.0 };
+        let alone = |t: f64| TowerHints { fall_unexplained: unexplained(t), ..tower(false) };
+        assert_eq!(modes(&alone), vec![LampMode::Steady, LampMode::Flashing]);
+        // A fall that glow lost explains, or one in a shadow or at an occluder, puts out
+        // nothing.
+        assert_eq!(modes(&|_| tower(false)), vec![LampMode::Steady]);
+        assert_eq!(modes(&|t| TowerHints { shadowed: fell(t), ..alone(t) }), vec![LampMode::Steady]);
+        assert_eq!(modes(&|t| TowerHints { occluded: fell(t), ..alone(t) }), vec![LampMode::Steady]);
     }
 
     #[test]

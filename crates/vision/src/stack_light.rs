@@ -656,6 +656,9 @@ impl StackLightReader {
                 occluded,
                 own_rise: self.glow.own_rise(i),
                 rise_unexplained: self.glow.rise_unexplained(i),
+                // A lit lens clipping at the knee falls at the reference exposure when the
+                // camera exposes more: no fall of its own light.
+                fall_unexplained: if self.luma[i] < KNEE_LUMA { self.glow.fall_unexplained(i) } else { 0.0 },
                 lifted_by_glow,
                 glow_at_most: glow_at_most(i, &self.corrected, self.glow.max_coupling()),
                 own_colour,
@@ -941,6 +944,30 @@ mod tests {
         assert_eq!(blue_after_it_changes((133, 126, 130), 10), Some(LampMode::Off));
         // Nor a tint that moved along blue but further along red.
         assert_eq!(blue_after_it_changes((102, 158, 188), 10), Some(LampMode::Off));
+    }
+
+    /// Red and blue unlit (grey, 70), green (grey) lit from the start at `lit_luma`,
+    /// then at `later_luma` from 5 s for 10 s. Green's mode then.
+    fn green_after_it_falls(lit_luma: u8, later_luma: u8) -> Option<LampMode> {
+        let mut reader = tower_reader([LampColor::Red, LampColor::Green, LampColor::Blue]);
+        let grey = |luma: u8| (luma, 128, 128);
+        for (from_s, green) in [(0.0, lit_luma), (5.0, later_luma), (10.0, later_luma)] {
+            let frame = tower_frame([grey(70), grey(green), grey(70)], false);
+            for k in 1..=50 {
+                reader.process(from_s + 0.1 * f64::from(k), &frame, crate::occlusion::global_look(&frame));
+            }
+        }
+        reader.modes()[1]
+    }
+
+    #[test]
+    fn a_dim_lamp_lit_from_the_start_that_falls_with_nothing_to_explain_it_goes_out() {
+        // Lit at 160, it falls to 128 in one frame: short of the 43 of a new level, but
+        // no other lamp fell.
+        assert_eq!(green_after_it_falls(160, 160), Some(LampMode::Steady));
+        assert_eq!(green_after_it_falls(160, 128), Some(LampMode::Off));
+        // A lens at the knee (luma 200) falls so when it clips differently: it stays lit.
+        assert_eq!(green_after_it_falls(250, 205), Some(LampMode::Steady));
     }
 
     #[test]
