@@ -207,10 +207,13 @@ impl GlowModel {
                 self.learn(i, delta[i], &sources, chroma);
             }
         }
+        let rise_total: f32 = delta.iter().map(|d| d.max(0.0)).sum();
+        let fall_total: f32 = delta.iter().map(|d| (-d).max(0.0)).sum();
         for i in 0..n {
             self.own_rise[i] = self.rise_of_its_own(i, &delta, chroma, was_dark);
-            self.rise_unexplained[i] = self.move_no_glow_explains(i, &delta, chroma, 1.0);
-            self.fall_unexplained[i] = self.move_no_glow_explains(i, &delta, chroma, -1.0);
+            let (rise, fall) = self.moves_no_glow_explains(i, &delta, chroma, (rise_total, fall_total));
+            self.rise_unexplained[i] = rise;
+            self.fall_unexplained[i] = fall;
         }
         self.delta = delta;
         self.sources = sources;
@@ -305,22 +308,36 @@ impl GlowModel {
         if alone { rise } else { 0.0 }
     }
 
-    /// See [`Self::rise_unexplained`] (`sign` 1) and [`Self::fall_unexplained`] (`sign`
-    /// -1); `delta` is every lamp's move since the last frame.
-    fn move_no_glow_explains(&self, i: usize, delta: &[f32], chroma: &[(f32, f32)], sign: f32) -> f32 {
-        let moved = sign * delta[i];
-        if moved <= 0.0 {
-            return 0.0;
+    /// Lamp `i`'s ([`Self::rise_unexplained`], [`Self::fall_unexplained`]); `delta` is
+    /// every lamp's move since the last frame, `totals` the sum of every lamp's rise and
+    /// of every lamp's fall.
+    fn moves_no_glow_explains(
+        &self,
+        i: usize,
+        delta: &[f32],
+        chroma: &[(f32, f32)],
+        (rise_total, fall_total): (f32, f32),
+    ) -> (f32, f32) {
+        let own = delta[i];
+        if own == 0.0 {
+            return (0.0, 0.0);
         }
-        let own_colour = sign * self.chroma_move_along(i, chroma, self.colors[i]);
-        let tinted_by_another = (0..self.n).any(|j| {
-            j != i && sign * self.chroma_move_along(i, chroma, self.colors[j]) > own_colour + self.colour_margin()
+        // How far the lens's colour moved along its own colour, and the most and the
+        // least along another lamp's.
+        let own_colour = self.chroma_move_along(i, chroma, self.colors[i]);
+        let (toward, away) = (0..self.n).filter(|&j| j != i).fold((f32::MIN, f32::MAX), |(hi, lo), j| {
+            let along = self.chroma_move_along(i, chroma, self.colors[j]);
+            (hi.max(along), lo.min(along))
         });
-        if tinted_by_another {
-            return 0.0;
+        let margin = self.colour_margin();
+        let c = self.tuning.max_coupling;
+        if own > 0.0 && toward <= own_colour + margin {
+            ((own - c * (rise_total - own)).max(0.0), 0.0)
+        } else if own < 0.0 && away >= own_colour - margin {
+            (0.0, (-own - c * (fall_total + own)).max(0.0))
+        } else {
+            (0.0, 0.0)
         }
-        let others_moved: f32 = (0..self.n).filter(|&j| j != i).map(|j| (sign * delta[j]).max(0.0)).sum();
-        (moved - self.tuning.max_coupling * others_moved).max(0.0)
     }
 
     /// Learns lamp `i`'s couplings from its move `own` and the edges of the `sources`.
@@ -452,7 +469,8 @@ mod tests {
         let mut out = [0.0; 3];
         model.correct(&before.0, &before.1, &was_dark, &levels, &mut out);
         for lamp in 0..3 {
-            assert_eq!((model.own_rise(lamp), model.rise_unexplained(lamp)), (0.0, 0.0), "no last frame");
+            let moves = (model.own_rise(lamp), model.rise_unexplained(lamp), model.fall_unexplained(lamp));
+            assert_eq!(moves, (0.0, 0.0, 0.0), "no last frame");
         }
         model.correct(&scores, &chroma, &was_dark, &levels, &mut out);
         model

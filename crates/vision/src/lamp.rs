@@ -412,6 +412,13 @@ impl OnOffClassifier {
         self.color.contrast_share() * self.full_contrast(brighter)
     }
 
+    /// How far from the one known level a score must be to be the other level when the
+    /// lamp's own light moved it ([`TowerHints::own_colour`],
+    /// [`TowerHints::rise_unexplained`], [`TowerHints::fall_unexplained`]).
+    fn own_light_contrast(&self, brighter: f32) -> f32 {
+        OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(brighter)
+    }
+
     /// [`Self::new_level_contrast`] whatever the colour: for a lens that dims below the
     /// one level taken for unlit, which its first neighbour's glow (not yet learnt) may
     /// have raised.
@@ -471,11 +478,9 @@ impl OnOffClassifier {
         match (self.off_level, self.on_level) {
             (Some(off), Some(on)) => self.past_midpoint(off, on, score) || self.own_flash(off, score),
             (Some(off), None) if self.tower.own_colour || self.moved_unexplained => {
-                score > off + OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score)
+                score > off + self.own_light_contrast(score)
             }
-            (None, Some(on)) if self.moved_unexplained => {
-                score >= on - OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(on)
-            }
+            (None, Some(on)) if self.moved_unexplained => score >= on - self.own_light_contrast(on),
             (Some(off), None) => score > off + self.new_level_contrast(score),
             (None, Some(on)) => score >= on - self.new_level_contrast(on),
             (None, None) if self.clearly_lit(score) => true,
@@ -494,13 +499,8 @@ impl OnOffClassifier {
     fn note_unexplained_move(&mut self, score: f32) {
         let t = &self.tower;
         let (away, moved, needed) = match (self.off_level, self.on_level) {
-            (Some(off), None) => {
-                let needed = OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(score);
-                (score - off, t.rise_unexplained, needed)
-            }
-            (None, Some(on)) => {
-                (on - score, t.fall_unexplained, OWN_COLOUR_CONTRAST_SHARE * self.new_level_contrast(on))
-            }
+            (Some(off), None) => (score - off, t.rise_unexplained, self.own_light_contrast(score)),
+            (None, Some(on)) => (on - score, t.fall_unexplained, self.own_light_contrast(on)),
             _ => {
                 self.moved_unexplained = false;
                 return;
