@@ -94,11 +94,13 @@ async fn main() {
     let log = EventLog::spawn(live.subscribe());
     let started = Instant::now();
     let service =
-        Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live).await.expect("service");
+        Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live, sheetsight_base::clock::real())
+            .await
+            .expect("service");
     log.wait_all_streaming(started, args.cameras, Duration::from_secs(60)).await.expect("every camera streams");
     let token = format!("sst_{}", sheetsight_server::auth::random_hex(24).expect("random"));
     store
-        .put_token(&sheetsight_server::auth::digest(&token), "bench", "viewer", sheetsight_store::now_millis())
+        .put_token(&sheetsight_server::auth::digest(&token), "bench", "viewer", sheetsight_store::UnixMillis::now())
         .await
         .expect("token");
 

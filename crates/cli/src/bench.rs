@@ -32,14 +32,13 @@ fn spec(width_px: u32, height_px: u32, seconds: f64) -> SceneSpec {
 /// Renders, encodes and decodes `n` frames (so that they carry compression artefacts).
 fn decoded_frames(scene: &Scene, n: usize) -> anyhow::Result<Vec<YuvFrame>> {
     let mut renderer = Renderer::new(scene.clone());
-    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene))
-        .map_err(anyhow::Error::msg)?;
-    let mut decoder = H264Decoder::new().map_err(anyhow::Error::msg)?;
+    let mut encoder = H264Encoder::new(scene.spec.width_px, scene.spec.height_px, encoder_settings(scene))?;
+    let mut decoder = H264Decoder::new()?;
     let mut frames = Vec::with_capacity(n);
     for i in 0..n {
-        let picture = encoder.encode(&renderer.render(i as f64 / scene.spec.fps)).map_err(anyhow::Error::msg)?;
+        let picture = encoder.encode(&renderer.render(i as f64 / scene.spec.fps))?;
         let annex_b = picture.to_annex_b();
-        frames.extend(decoder.decode(&annex_b, i as i64).map_err(anyhow::Error::msg)?.into_iter().map(|(_, f)| f));
+        frames.extend(decoder.decode(&annex_b, i as i64)?.into_iter().map(|(_, f)| f));
     }
     frames.extend(decoder.flush().into_iter().map(|(_, f)| f));
     Ok(frames)

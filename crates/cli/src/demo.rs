@@ -19,7 +19,7 @@ use sheetsight_monitor::Event;
 use sheetsight_service::Service;
 use sheetsight_sim::{Nuisances, Scene, shop_specs};
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, millis, report};
+use sheetsight_store::{Query, Store, UnixMillis, report};
 use sheetsight_vision::event::CameraHealth;
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
@@ -253,8 +253,8 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     let (report, store) = running.stop().await?;
     // The run as stored: read back from the database. Times are on the scene clock
     // (wall-clock time at --speed 1).
-    let started_ms = millis(opener.epoch_wall_s());
-    let ended_ms = millis(opener.epoch_wall_s() + opener.scene_t_s());
+    let started_ms = UnixMillis::from_unix_s(opener.epoch_wall_s());
+    let ended_ms = UnixMillis::from_unix_s(opener.epoch_wall_s() + opener.scene_t_s());
     let q = Query { from: started_ms, to: ended_ms, key: None };
     let states = store.states(&q).await?;
     let stored_strokes = store.strokes(&q).await?;
@@ -263,8 +263,8 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     let window = sheetsight_config::ShiftWindow {
         shift: "demo".into(),
         date: chrono::Utc::now().date_naive(),
-        start: chrono::DateTime::from_timestamp_millis(started_ms).unwrap_or_default(),
-        end: chrono::DateTime::from_timestamp_millis(ended_ms).unwrap_or_default(),
+        start: started_ms.to_datetime().unwrap_or_default(),
+        end: ended_ms.to_datetime().unwrap_or_default(),
         time_zone: sheetsight_config::shift::Tz::UTC,
     };
     let rows = report::compute(&[window], &machine_ids, &states, &stored_strokes, ended_ms);

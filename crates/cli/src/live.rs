@@ -15,7 +15,7 @@ use sheetsight_mqtt::{Extra, MqttLinks};
 use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, report};
+use sheetsight_store::{Query, Store, UnixMillis, report};
 use tokio::sync::broadcast;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -154,7 +154,8 @@ impl Running {
             Some(p) => Some(spawn_event_log(p, live.subscribe())?),
             None => None,
         };
-        let service = Service::start(config, opener, store.clone(), VERSION, live).await?;
+        let service =
+            Service::start(config, opener, store.clone(), VERSION, live, sheetsight_base::clock::real()).await?;
         let notices = sheetsight_server::notice_channel();
         let extra = broadcast::channel(256).0;
         let bridge = spawn_notice_bridge(notices.subscribe(), extra.clone());
@@ -258,8 +259,8 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
     };
     let windows: Vec<_> = config.shifts_or_whole_days().iter().flat_map(|s| s.windows(o.from, o.to)).collect();
     let (Some(from), Some(to)) = (
-        windows.iter().map(|w| w.start.timestamp_millis()).min(),
-        windows.iter().map(|w| w.end.timestamp_millis()).max(),
+        windows.iter().map(|w| UnixMillis::from(w.start)).min(),
+        windows.iter().map(|w| UnixMillis::from(w.end)).max(),
     ) else {
         println!("no shift falls between {} and {}", o.from, o.to);
         return Ok(true);
@@ -277,7 +278,7 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
         let states = store.states(&q).await?;
         let strokes = store.strokes(&q).await?;
         store.close().await;
-        anyhow::Ok(report::compute(&windows, &machines, &states, &strokes, sheetsight_store::now_millis()))
+        anyhow::Ok(report::compute(&windows, &machines, &states, &strokes, UnixMillis::now()))
     })?;
     let text = match o.format {
         ReportFormat::Table => report::table(&rows),

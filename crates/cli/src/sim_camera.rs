@@ -38,7 +38,7 @@ pub struct SimulatedOpener {
 
 impl SimulatedOpener {
     pub fn new(cameras: HashMap<String, SimulatedCamera>, speed: f64) -> Self {
-        Self { cameras, speed, epoch_wall_s: sheetsight_ingest::wall_s(), epoch: Instant::now() }
+        Self { cameras, speed, epoch_wall_s: sheetsight_base::time::now_unix_s(), epoch: Instant::now() }
     }
 
     /// The scene time now.
@@ -69,7 +69,7 @@ impl SourceOpener for SimulatedOpener {
             let source = ThreadSource::spawn(format!("sim-{}", camera.id), description, interval_s, move |tx| {
                 let camera = SimulatedCamera { scene, outage_s: outage };
                 if let Err(e) = stream(&camera, speed, epoch, epoch_wall_s, &tx) {
-                    tx.send(Err(SourceError::new(SourceErrorKind::Protocol, e)));
+                    tx.send(Err(SourceError::new(SourceErrorKind::Protocol, sheetsight_base::error::with_causes(&e))));
                 }
             })?;
             Ok(Box::new(source) as Box<dyn LiveSource>)
@@ -84,7 +84,7 @@ fn stream(
     epoch: Instant,
     epoch_wall_s: f64,
     tx: &PacketSender,
-) -> Result<(), String> {
+) -> Result<(), sheetsight_media::CodecError> {
     let scene = &camera.scene;
     let fps = scene.spec.fps;
     let mut renderer = Renderer::new(scene.clone());

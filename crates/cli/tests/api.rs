@@ -13,6 +13,7 @@ use common::{ADMIN_PASSWORD, Api, Proc, looping_shop};
 use serde_json::{Value, json};
 use sheetsight_server::auth::Role;
 use sheetsight_server::routes::ROUTES;
+use sheetsight_testkit::wait_until;
 
 const SECRET: &str = "s3cret-pass";
 
@@ -24,14 +25,6 @@ fn door_camera(port: u16) -> String {
 fn path_for(route: &str) -> String {
     let id = if route.starts_with("/api/v1/cameras/") { "cam1" } else { "brake-1" };
     route.replace("{id}/ack", "999999/ack").replace("{id}", id).replace("{name}", "nobody").replace("{file}", "app.js")
-}
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, timeout: Duration, mut f: impl FnMut() -> F) {
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 // ---- a small JSON Schema check (the subset the document uses) --------------------
@@ -125,7 +118,7 @@ async fn roles_openapi_errors_and_secrets() {
     let viewer = Api::login(base.clone(), "vera", "password-of-a-test").await;
     let operator = Api::login(base.clone(), "otto", "password-of-a-test").await;
     let anonymous = Api::new(base.clone());
-    wait_for("an analysed frame of cam1", Duration::from_secs(60), || async {
+    wait_until("an analysed frame of cam1", Duration::from_secs(60), || async {
         admin.send("GET", "/api/v1/cameras/cam1/snapshot.jpg", None).await.status() == 200
     })
     .await;
@@ -201,9 +194,43 @@ async fn roles_openapi_errors_and_secrets() {
         .iter()
         .flat_map(|(p, ops)| ops.as_object().into_iter().flatten().map(move |(m, _)| (m.to_uppercase(), p.clone())))
         .collect();
-    let routed: BTreeSet<(String, String)> =
-        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
-    assert_eq!(documented, routed);
+    // Asked of the running server: every documented operation is routed (answered by
+    // its handler, not refused as an unknown route or method) ...
+    let unrouted = |status: u16, body: &Value| {
+        status == 405 || body["error"]["message"].as_str().is_some_and(|m| m.starts_with("no such"))
+    };
+    for (method, path) in &documented {
+        // Logging out ends the session that sends it: a throwaway one does.
+        let throwaway;
+        let client = if path == "/api/v1/logout" {
+            throwaway = Api::login(base.clone(), "vera", "password-of-a-test").await;
+            &throwaway
+        } else {
+            &admin
+        };
+        let r = client.send(method, &path_for(path), None).await;
+        let status = r.status().as_u16();
+        let body: Value = if path.ends_with("mjpeg") || path.ends_with("events") {
+            Value::Null
+        } else {
+            serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or(Value::Null)
+        };
+        assert!(!unrouted(status, &body), "documented {method} {path} is not served: {status} {body}");
+    }
+    // ... and no other method on those paths is.
+    let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    for path in paths {
+        for method in ["GET", "POST", "PUT", "DELETE"] {
+            if documented.contains(&(method.to_string(), path.clone())) {
+                continue;
+            }
+            let r = admin.send(method, &path_for(path), None).await;
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or(Value::Null);
+            assert!(unrouted(status, &body), "{method} {path} is served but not documented: {status} {body}");
+        }
+    }
+    assert_eq!(documented.len(), ROUTES.len(), "each route once in the document");
     let mut errors = Vec::new();
     for route in ROUTES.iter().filter(|r| r.method == "GET") {
         let op = &doc["paths"][route.path]["get"];
@@ -220,7 +247,7 @@ async fn roles_openapi_errors_and_secrets() {
 
     // The shift's strokes per hour add up to its strokes (on a machine that has some).
     let stroking = std::cell::RefCell::new(String::new());
-    wait_for("strokes in the history", Duration::from_secs(60), || async {
+    wait_until("strokes in the history", Duration::from_secs(60), || async {
         let (_, o) = viewer.json("GET", "/api/v1/overview", None).await;
         let found =
             o["machines"].as_array().into_iter().flatten().find(|m| m["strokes_today"].as_u64().unwrap_or(0) > 0);
@@ -269,7 +296,7 @@ async fn roles_openapi_errors_and_secrets() {
     assert!(body["error"]["message"].as_str().unwrap_or_default().contains("request body"), "{body}");
 
     // The camera with credentials: its password is in no answer, stream or metric.
-    wait_for("the door camera's failure", Duration::from_secs(30), || async {
+    wait_until("the door camera's failure", Duration::from_secs(30), || async {
         let (_, cams) = admin.json("GET", "/api/v1/cameras", None).await;
         cams.as_array().is_some_and(|c| c.iter().any(|c| c["id"] == "door" && c["health"] != "connecting"))
     })
@@ -388,7 +415,7 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     assert!(!open["items"].as_array().expect("items").iter().any(|a| a["id"] == id), "{open}");
 
     // Regions: edited, checked, saved with the file's comments, applied without a restart.
-    wait_for("an analysed frame of cam1", Duration::from_secs(60), || async {
+    wait_until("an analysed frame of cam1", Duration::from_secs(60), || async {
         admin.send("GET", "/api/v1/cameras/cam1/snapshot.jpg", None).await.status() == 200
     })
     .await;
@@ -425,7 +452,7 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     assert_eq!(std::fs::read_to_string(&config).expect("config"), text, "a refused edit leaves the file alone");
 
     // The analysis runs on with the new regions.
-    wait_for("states of the machine after the edit", Duration::from_secs(30), || async {
+    wait_until("states of the machine after the edit", Duration::from_secs(30), || async {
         let (_, m) = admin.json("GET", &format!("/api/v1/machines/{first_machine}"), None).await;
         m["live"]["state"].is_string() && m["live"]["lamps"][0]["mode"].is_string()
     })

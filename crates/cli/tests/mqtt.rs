@@ -51,15 +51,12 @@ fn subscribe(port: u16, client_id: &str) -> Log {
 }
 
 async fn wait_for(log: &Log, what: &str, timeout: Duration, f: impl Fn(&[Got]) -> bool) -> Vec<Got> {
-    let deadline = Instant::now() + timeout;
-    loop {
+    sheetsight_testkit::wait_for(what, timeout, || {
         let got = log.lock().expect("log").clone();
-        if f(&got) {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}; got topics: {:?}", topics(&got));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let done = f(&got);
+        async move { if done { Ok(got) } else { Err(format!("got topics: {:?}", topics(&got))) } }
+    })
+    .await
 }
 
 fn topics(got: &[Got]) -> Vec<&str> {

@@ -6,17 +6,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, millis};
+use sheetsight_store::{Query, Store, UnixMillis};
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::state::MachineState;
 
 mod common;
 
 use common::{looping_shop, sheetsight};
-
-fn wall_s() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64()
-}
 
 fn start(config: &Path, events: &Path, env: &[(&str, &str)]) -> Child {
     sheetsight()
@@ -74,7 +70,7 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
     });
     assert!(events.len() > 10, "the service ran: {} events", events.len());
     std::thread::sleep(Duration::from_millis(2500));
-    let kill_s = wall_s();
+    let kill_s = sheetsight_base::time::now_unix_s();
     first.kill().expect("SIGKILL");
     let _ = first.wait();
 
@@ -97,11 +93,11 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         assert_eq!(runs[1].stop_reason.as_deref(), Some("stop"));
         let heartbeat = runs[0].heartbeat;
         assert!(
-            heartbeat as f64 / 1000.0 > kill_s - 1.5 && heartbeat as f64 / 1000.0 <= kill_s + 0.1,
+            heartbeat.as_unix_s() > kill_s - 1.5 && heartbeat.as_unix_s() <= kill_s + 0.1,
             "the last heartbeat {heartbeat} is within a second of the kill at {kill_s}"
         );
 
-        let all = Query { from: 0, to: i64::MAX, key: None };
+        let all = Query { from: sheetsight_store::UnixMillis::EPOCH, to: sheetsight_store::UnixMillis::MAX, key: None };
         let states = store.states(&all).await.expect("states");
         let lamps = store.lamps(&all).await.expect("lamps");
         let strokes = store.strokes(&all).await.expect("strokes");
@@ -115,14 +111,17 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
                 continue;
             }
             let found = match &e {
-                Event::State { machine, state, t } => {
-                    states.iter().any(|s| &s.key == machine && s.value == *state && s.start == millis(*t))
-                }
+                Event::State { machine, state, t } => states
+                    .iter()
+                    .any(|s| &s.key == machine && s.value == *state && s.start == UnixMillis::from_unix_s(*t)),
                 Event::Lamp { machine, lamp, mode, t, .. } => lamps.iter().any(|l| {
-                    l.key.0 == *machine && l.key.1 as usize == *lamp && l.value.1 == *mode && l.start == millis(*t)
+                    l.key.0 == *machine
+                        && l.key.1 as usize == *lamp
+                        && l.value.1 == *mode
+                        && l.start == UnixMillis::from_unix_s(*t)
                 }),
                 Event::Stroke { machine, end_t, .. } => {
-                    strokes.iter().any(|s| &s.machine == machine && s.end == millis(*end_t))
+                    strokes.iter().any(|s| &s.machine == machine && s.end == UnixMillis::from_unix_s(*end_t))
                 }
                 _ => continue,
             };

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{ADMIN_PASSWORD, Api, Proc, looping_shop};
 use serde_json::json;
+use sheetsight_testkit::wait_until;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn loopback(last: u8) -> IpAddr {
@@ -49,14 +50,6 @@ fn one_camera_shop(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
         format!("[[camera]]\nid = \"door\"\nsource = \"rtsp://127.0.0.1:{}/live\"\n", sheetsight_testkit::free_port());
     std::fs::write(&config, format!("{extra}\n{camera}")).expect("config");
     config
-}
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, timeout: Duration, mut f: impl FnMut() -> F) {
-    let deadline = Instant::now() + timeout;
-    while !f().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// A port that accepts a connection and closes it at once: an HTTP client's error then
@@ -109,7 +102,7 @@ async fn camera_secrets_never_reach_an_answer_or_a_log_line() {
     let api = Api::login(proc.url(""), "admin", ADMIN_PASSWORD).await;
     // Every camera has failed at least twice (the second failure goes through the
     // retry path too).
-    wait_for("every camera's failure", Duration::from_secs(60), || async {
+    wait_until("every camera's failure", Duration::from_secs(60), || async {
         let (_, cams) = api.json("GET", "/api/v1/cameras", None).await;
         cams.as_array().is_some_and(|c| {
             c.len() == cameras.len() && c.iter().all(|c| c["health"] == "failed" && c["detail"].is_string())
@@ -316,7 +309,7 @@ async fn saved_regions_keep_the_file_private_and_the_data_folder_is_private() {
     assert_eq!(status, 409, "{body}");
 
     // A camera that streams: saved, and the file stays 0600.
-    wait_for("cam1's first frame", Duration::from_secs(30), || async {
+    wait_until("cam1's first frame", Duration::from_secs(30), || async {
         let (_, cams) = api.json("GET", "/api/v1/cameras", None).await;
         cams.as_array().is_some_and(|c| c.iter().any(|c| c["id"] == "cam1" && c["frame_width_px"].is_number()))
     })

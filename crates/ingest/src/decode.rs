@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 
+use sheetsight_base::error::with_causes;
 use sheetsight_media::h264::H264Decoder;
 use sheetsight_vision::YuvFrame;
 
@@ -42,11 +43,13 @@ impl FrameDecoder {
             Payload::Jpeg(bytes) => decode_jpeg(&bytes).map(|f| vec![(packet.t_s, f)]),
             Payload::H264 { annex_b, .. } => {
                 if self.h264.is_none() {
-                    self.h264 = Some(H264Decoder::new().map_err(|e| DecodeError { fatal: true, message: e })?);
+                    self.h264 =
+                        Some(H264Decoder::new().map_err(|e| DecodeError { fatal: true, message: with_causes(&e) })?);
                 }
                 let decoder = self.h264.as_mut().ok_or_else(|| corrupt("no decoder"))?;
                 let pts_ms = (packet.t_s * 1000.0).round() as i64;
-                let frames = decoder.decode(&annex_b, pts_ms).map_err(|e| corrupt(format!("H.264: {e}")))?;
+                let frames =
+                    decoder.decode(&annex_b, pts_ms).map_err(|e| corrupt(format!("H.264: {}", with_causes(&e))))?;
                 Ok(frames.into_iter().map(|(pts, f)| (pts as f64 / 1000.0, f)).collect())
             }
             Payload::H265 { annex_b, .. } => {

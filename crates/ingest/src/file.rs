@@ -8,7 +8,7 @@ use sheetsight_config::CameraConfig;
 
 use crate::source::{LiveSource, Packet, Payload, SourceError, SourceErrorKind};
 use crate::thread_source::{PacketSender, ThreadSource};
-use crate::wall_s;
+use sheetsight_base::time::now_unix_s;
 
 /// Frame rate of image folders played live when the camera gives none.
 const FOLDER_FPS: f64 = 1.0;
@@ -38,7 +38,7 @@ fn play(path: &Path, folder_fps: f64, looping: bool, tx: &PacketSender) {
             }
         };
         let started = Instant::now();
-        let started_wall_s = wall_s();
+        let started_wall_s = now_unix_s();
         loop {
             match media.next_frame() {
                 Ok(Some(frame)) => {

@@ -14,7 +14,7 @@ use futures::stream::BoxStream;
 use sheetsight_config::CameraConfig;
 
 use crate::source::{LiveSource, Packet, Payload, SourceError, SourceErrorKind, credentials};
-use crate::wall_s;
+use sheetsight_base::time::now_unix_s;
 
 /// No part boundary in this many bytes: not an MJPEG stream.
 pub const MAX_PART_BYTES: usize = 8 << 20;
@@ -182,7 +182,7 @@ impl LiveSource for MjpegSource {
         Box::pin(async move {
             loop {
                 match self.parser.next_part() {
-                    Ok(Some(part)) => return Ok(Packet { t_s: wall_s(), payload: Payload::Jpeg(part) }),
+                    Ok(Some(part)) => return Ok(Packet { t_s: now_unix_s(), payload: Payload::Jpeg(part) }),
                     Ok(None) => {}
                     Err(e) => {
                         return Err(SourceError::new(SourceErrorKind::Protocol, format!("{}: {e}", self.display)));
@@ -224,13 +224,13 @@ impl LiveSource for SnapshotSource {
         Box::pin(async move {
             if let Some(first) = self.first.take() {
                 self.next_due = Some(tokio::time::Instant::now() + self.interval);
-                return Ok(Packet { t_s: wall_s(), payload: Payload::Jpeg(first) });
+                return Ok(Packet { t_s: now_unix_s(), payload: Payload::Jpeg(first) });
             }
             if let Some(due) = self.next_due {
                 tokio::time::sleep_until(due).await;
             }
             self.next_due = Some(tokio::time::Instant::now() + self.interval);
-            let t_s = wall_s();
+            let t_s = now_unix_s();
             let response = tokio::time::timeout(REQUEST_TIMEOUT, self.request.send()).await.map_err(|_| {
                 SourceError::new(
                     SourceErrorKind::Unreachable,

@@ -23,8 +23,3 @@ pub mod supervisor;
 pub mod thread_source;
 
 pub use source::{LiveSource, NetworkOpener, Packet, Payload, SourceError, SourceErrorKind, SourceOpener};
-
-/// Wall-clock seconds since 1970.
-pub fn wall_s() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
-}

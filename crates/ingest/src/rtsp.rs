@@ -14,7 +14,7 @@ use retina::codec::{CodecItem, FrameFormat};
 use sheetsight_config::{CameraConfig, RtspTransport};
 
 use crate::source::{LiveSource, Packet, Payload, SourceError, SourceErrorKind, credentials};
-use crate::wall_s;
+use sheetsight_base::time::now_unix_s;
 
 /// How long DESCRIBE, SETUP and PLAY may take together.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,7 +117,7 @@ async fn open_session(camera: &CameraConfig, url: &str, display: &str) -> Result
 impl RtspSource {
     /// Wall-clock time of a frame from its RTP time.
     fn wall_time(&mut self, rtp_s: f64) -> f64 {
-        let now = wall_s();
+        let now = now_unix_s();
         let t = self.anchor_s.map_or(now, |a| a + rtp_s);
         if self.anchor_s.is_none() || (t - now).abs() > 2.0 {
             self.anchor_s = Some(now - rtp_s);

@@ -18,19 +18,20 @@
 //!
 //! All waiting is on Tokio's clock, so tests run it on a paused, simulated clock.
 
+use sheetsight_base::LockOrRecover;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
+use sheetsight_base::clock::SharedClocks;
+use sheetsight_base::shutdown;
 use sheetsight_config::CameraConfig;
 use sheetsight_vision::event::CameraHealth;
-use tokio::sync::watch;
 
 use crate::backoff::Backoff;
 use crate::source::{LiveSource, Packet, SharedOpener, SourceError, SourceErrorKind};
-use crate::wall_s;
 
 pub const MAX_QUEUED_PACKETS: usize = 32;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -65,11 +66,13 @@ pub struct Progress {
 pub struct WorkerLink {
     pub tx: std::sync::mpsc::Sender<CameraMsg>,
     pub progress: Arc<Progress>,
+    /// The wall time of health changes.
+    pub clocks: SharedClocks,
 }
 
 impl WorkerLink {
     fn health(&self, health: CameraHealth, detail: Option<String>) {
-        self.health_at(health, detail, wall_s());
+        self.health_at(health, detail, self.clocks.realtime().as_unix_s());
     }
 
     fn health_at(&self, health: CameraHealth, detail: Option<String>, t_s: f64) {
@@ -87,8 +90,8 @@ enum StreamEnd {
     Failed(SourceError),
 }
 
-/// Runs one camera until `stop` turns true.
-pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerLink, mut stop: watch::Receiver<bool>) {
+/// Runs one camera until shutdown.
+pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerLink, stop: shutdown::Receiver) {
     let seed =
         camera.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut backoff = Backoff::new(0.5, camera.retry_max_s, seed);
@@ -97,13 +100,13 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
     let secrets = camera.secrets();
     let mut last_failure: Option<String> = None;
     loop {
-        if *stop.borrow() {
+        if stop.is_shut_down() {
             return;
         }
         link.health(CameraHealth::Connecting, None);
         let opened = tokio::select! {
             r = tokio::time::timeout(OPEN_TIMEOUT, opener.open(&camera)) => r,
-            _ = stop.changed() => return,
+            _ = stop.wait() => return,
         };
         let failure = match opened {
             Err(_) => SourceError::new(
@@ -114,7 +117,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             Ok(Ok(mut source)) => {
                 tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
                 last_failure = None;
-                match read(&camera, &mut *source, &link, &mut stop, &mut backoff).await {
+                match read(&camera, &mut *source, &link, &stop, &mut backoff).await {
                     StreamEnd::Stop => return,
                     StreamEnd::Failed(e) => e,
                 }
@@ -137,7 +140,7 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
         let address = (failure.kind == SourceErrorKind::Unreachable).then(|| opener.address(&camera)).flatten();
         let waited = tokio::select! {
             _ = wait(delay, address) => true,
-            _ = stop.changed() => false,
+            _ = stop.wait() => false,
         };
         if !waited {
             return;
@@ -178,13 +181,13 @@ async fn read(
     camera: &CameraConfig,
     source: &mut dyn LiveSource,
     link: &WorkerLink,
-    stop: &mut watch::Receiver<bool>,
+    stop: &shutdown::Receiver,
     backoff: &mut Backoff,
 ) -> StreamEnd {
     let fallback_interval_s = source.announced_interval_s().or(camera.fps.map(|f| 1.0 / f)).unwrap_or(1.0);
     let progress = &link.progress;
     // A verdict about an earlier connection does not apply to this one.
-    progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()).take();
+    progress.undecodable.lock_or_recover().take();
     let mut decoded = progress.frames_decoded.load(Ordering::Relaxed);
     let mut last_frame = Instant::now();
     let mut health = CameraHealth::Connecting;
@@ -214,7 +217,7 @@ async fn read(
                     break;
                 }
                 _ = check.tick() => {
-                    if let Some(reason) = progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    if let Some(reason) = progress.undecodable.lock_or_recover().take() {
                         return StreamEnd::Failed(SourceError::new(SourceErrorKind::Unsupported, reason));
                     }
                     let now_decoded = progress.frames_decoded.load(Ordering::Relaxed);
@@ -241,11 +244,11 @@ async fn read(
                     if silent > stall && health == CameraHealth::Streaming {
                         // The camera went blind when the frame after the last one was due.
                         health = CameraHealth::Stalled;
-                        let since_s = wall_s() - silent.as_secs_f64() + interval_s;
+                        let since_s = link.clocks.realtime().as_unix_s() - silent.as_secs_f64() + interval_s;
                         link.health_at(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())), since_s);
                     }
                 }
-                _ = stop.changed() => return StreamEnd::Stop,
+                _ = stop.wait() => return StreamEnd::Stop,
             }
         }
     }

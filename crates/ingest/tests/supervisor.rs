@@ -7,12 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use sheetsight_base::{SimulatedClocks, UnixMillis};
 use sheetsight_config::{CameraConfig, SourceSpec};
 use sheetsight_ingest::source::{LiveSource, Packet, Payload, SourceError, SourceErrorKind, SourceOpener};
 use sheetsight_ingest::supervisor::{CameraMsg, Progress, WorkerLink, supervise};
 use sheetsight_vision::YuvFrame;
 use sheetsight_vision::event::CameraHealth;
 use tokio::time::Instant;
+
+/// The simulated wall time at which every test starts.
+const BOOT: UnixMillis = UnixMillis(1_780_000_000_000);
 
 /// Sends a frame every 100 ms; after `hang_after` frames, nothing more (but stays open).
 struct FakeCamera {
@@ -62,14 +66,17 @@ impl SourceOpener for FakeOpener {
 }
 
 /// Runs the supervisor for `for_s` simulated seconds; a stand-in worker "decodes" every
-/// packet. Returns the health changes with their simulated times, and the opener.
-async fn run(script: Vec<Option<Option<usize>>>, for_s: u64) -> (Vec<(f64, CameraHealth)>, Arc<FakeOpener>) {
+/// packet. Returns the health changes with the simulated seconds since the start at
+/// which they arrived and the wall time (seconds since 1970) they carry, and the opener.
+async fn run(script: Vec<Option<Option<usize>>>, for_s: u64) -> (Vec<(f64, CameraHealth, f64)>, Arc<FakeOpener>) {
     let opener = Arc::new(FakeOpener { opens: AtomicUsize::new(0), script, opened_at: Mutex::new(Vec::new()) });
     let progress = Arc::new(Progress::default());
     let (tx, rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_tx, stop_rx) = sheetsight_base::shutdown::channel();
     let camera = CameraConfig::new("cam", SourceSpec::Url("rtsp://camera.invalid/".into()), Some(10.0));
-    let task = tokio::spawn(supervise(camera, opener.clone(), WorkerLink { tx, progress: progress.clone() }, stop_rx));
+    let clocks = SimulatedClocks::shared(BOOT);
+    let link = WorkerLink { tx, progress: progress.clone(), clocks };
+    let task = tokio::spawn(supervise(camera, opener.clone(), link, stop_rx));
     let start = Instant::now();
     let mut health = Vec::new();
     while start.elapsed() < Duration::from_secs(for_s) {
@@ -79,12 +86,12 @@ async fn run(script: Vec<Option<Option<usize>>>, for_s: u64) -> (Vec<(f64, Camer
                     progress.queued.fetch_sub(1, Ordering::Relaxed);
                     progress.frames_decoded.fetch_add(1, Ordering::Relaxed);
                 }
-                CameraMsg::Health { health: h, .. } => health.push((start.elapsed().as_secs_f64(), h)),
+                CameraMsg::Health { health: h, t_s, .. } => health.push((start.elapsed().as_secs_f64(), h, t_s)),
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    stop_tx.send(true).expect("stop");
+    stop_tx.shut_down();
     task.await.expect("supervisor ends on stop");
     (health, opener)
 }
@@ -100,6 +107,14 @@ async fn a_hanging_camera_is_stalled_then_failed_then_reconnected() {
     // Frames stop at 2.0 s; ten 100 ms intervals are under the 2 s floor: stalled at ~4 s.
     let stalled = at(Stalled, 0);
     assert!((3.9..4.3).contains(&stalled), "stalled at {stalled}");
+    // The stall is dated on the simulated wall clock to when the frame after the last
+    // one was due (2.1 s after the start), as the supervisor saw it: it notices decoded
+    // frames at its 100 ms checks, so up to one check later.
+    let (_, _, stalled_since_s) = health.iter().find(|h| h.1 == Stalled).copied().expect("stalled");
+    let due_s = BOOT.as_unix_s() + 2.1;
+    assert!((due_s - 0.001..=due_s + 0.101).contains(&stalled_since_s), "stalled since {stalled_since_s}, due {due_s}");
+    let (connected_at, _, connected_since_s) = health[0];
+    assert!((connected_since_s - (BOOT.as_unix_s() + connected_at)).abs() < 0.02, "{health:?}");
     // Failed after three times the stall time without a frame (~8 s), retried within
     // the first backoff (0.25-0.5 s).
     let failed = at(Failed, 0);

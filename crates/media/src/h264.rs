@@ -20,6 +20,8 @@ use openh264::encoder::{
 use openh264::formats::{YUVSlices, YUVSource};
 use sheetsight_vision::YuvFrame;
 
+use crate::error::CodecError;
+
 /// A frame with its presentation time in the stream's own timescale.
 pub type PtsFrame = (i64, YuvFrame);
 
@@ -36,15 +38,16 @@ fn to_frame(yuv: &impl YUVSource) -> Option<YuvFrame> {
 }
 
 impl H264Decoder {
-    pub fn new() -> Result<Self, String> {
+    pub fn new() -> Result<Self, CodecError> {
         let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
-        let decoder = Decoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| e.to_string())?;
+        let decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
+            .map_err(CodecError::openh264("start a decoder"))?;
         Ok(Self { decoder, pending_pts: BinaryHeap::new() })
     }
 
     /// Decodes one access unit in Annex B form (parameter sets may be included).
     /// Returns the frames that became ready, in presentation order.
-    pub fn decode(&mut self, annex_b: &[u8], pts: i64) -> Result<Vec<PtsFrame>, String> {
+    pub fn decode(&mut self, annex_b: &[u8], pts: i64) -> Result<Vec<PtsFrame>, CodecError> {
         match self.decoder.decode(annex_b) {
             Ok(picture) => {
                 self.pending_pts.push(Reverse(pts));
@@ -57,13 +60,13 @@ impl H264Decoder {
                 }
                 Ok(out)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(CodecError::openh264("decode an access unit")(e)),
         }
     }
 
     /// Feeds parameter sets (SPS/PPS) only; they produce no picture.
-    pub fn configure(&mut self, annex_b: &[u8]) -> Result<(), String> {
-        self.decoder.decode(annex_b).map(|_| ()).map_err(|e| e.to_string())
+    pub fn configure(&mut self, annex_b: &[u8]) -> Result<(), CodecError> {
+        self.decoder.decode(annex_b).map(|_| ()).map_err(CodecError::openh264("take the parameter sets"))
     }
 
     /// Drains the pictures still held for reordering at the end of the stream.
@@ -147,14 +150,12 @@ pub struct H264Encoder {
 }
 
 impl H264Encoder {
-    pub fn new(width_px: u32, height_px: u32, settings: EncoderSettings) -> Result<Self, String> {
+    pub fn new(width_px: u32, height_px: u32, settings: EncoderSettings) -> Result<Self, CodecError> {
         if settings.qp > 51 {
-            return Err(format!("quantiser {} is out of range 0..=51", settings.qp));
+            return Err(CodecError::Quantiser { qp: settings.qp });
         }
         if !width_px.is_multiple_of(2) || !height_px.is_multiple_of(2) || width_px < 16 || height_px < 16 {
-            return Err(format!(
-                "H.264 encoding needs an even frame size of at least 16x16, got {width_px}x{height_px}"
-            ));
+            return Err(CodecError::FrameSize { width_px, height_px });
         }
         let config = EncoderConfig::new()
             .usage_type(UsageType::CameraVideoRealTime)
@@ -165,23 +166,23 @@ impl H264Encoder {
             .max_frame_rate(FrameRate::from_hz(settings.fps as f32))
             .skip_frames(false)
             .intra_frame_period(IntraFramePeriod::from_num_frames(settings.idr_interval_frames));
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| e.to_string())?;
+        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+            .map_err(CodecError::openh264("start an encoder"))?;
         Ok(Self { encoder, width_px, height_px })
     }
 
-    pub fn encode(&mut self, frame: &YuvFrame) -> Result<EncodedPicture, String> {
+    pub fn encode(&mut self, frame: &YuvFrame) -> Result<EncodedPicture, CodecError> {
         if frame.width_px() != self.width_px || frame.height_px() != self.height_px {
-            return Err(format!(
-                "frame is {}x{}, the encoder was made for {}x{}",
-                frame.width_px(),
-                frame.height_px(),
-                self.width_px,
-                self.height_px
-            ));
+            return Err(CodecError::FrameMismatch {
+                width_px: frame.width_px(),
+                height_px: frame.height_px(),
+                encoder_width_px: self.width_px,
+                encoder_height_px: self.height_px,
+            });
         }
         let (w, h) = (self.width_px as usize, self.height_px as usize);
         let slices = YUVSlices::new((frame.y_plane(), frame.u_plane(), frame.v_plane()), (w, h), (w, w / 2, w / 2));
-        let stream = self.encoder.encode(&slices).map_err(|e| e.to_string())?;
+        let stream = self.encoder.encode(&slices).map_err(CodecError::openh264("encode a frame"))?;
         let is_idr = matches!(stream.frame_type(), FrameType::IDR);
         let bytes = stream.to_vec();
         let nal_units = split_annex_b(&bytes).into_iter().map(<[u8]>::to_vec).collect();

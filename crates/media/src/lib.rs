@@ -18,6 +18,6 @@ pub mod h264;
 pub mod mp4;
 pub mod source;
 
-pub use error::MediaError;
+pub use error::{CodecError, MediaError};
 pub use sheetsight_vision::YuvFrame;
 pub use source::{FrameSource, MediaIssue, StreamInfo, TimedFrame, open, probe};

@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use mp4::{AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Writer, TrackConfig, TrackType};
 
 use crate::MediaError;
+use sheetsight_base::error::with_causes;
+
 use crate::h264::{EncodedPicture, H264Decoder, PtsFrame};
 use crate::source::{FrameSource, MediaIssue, StreamInfo, TimedFrame};
 
@@ -153,7 +155,7 @@ impl Mp4Source {
     pub fn open(path: &Path) -> Result<Self, MediaError> {
         let (reader, video) = open_reader(path)?;
         let mut decoder =
-            H264Decoder::new().map_err(|reason| MediaError::Decoder { path: path.to_path_buf(), reason })?;
+            H264Decoder::new().map_err(|e| MediaError::Decoder { path: path.to_path_buf(), source: Box::new(e) })?;
         let mut headers = Vec::new();
         for ps in &video.parameter_sets {
             headers.extend_from_slice(&[0, 0, 0, 1]);
@@ -161,7 +163,8 @@ impl Mp4Source {
         }
         let mut issues = Vec::new();
         if let Err(e) = decoder.configure(&headers) {
-            issues.push(MediaIssue { at: "avcC".into(), what: format!("parameter sets rejected: {e}") });
+            issues
+                .push(MediaIssue { at: "avcC".into(), what: format!("parameter sets rejected: {}", with_causes(&e)) });
         }
         Ok(Self {
             path: path.to_path_buf(),
@@ -222,7 +225,7 @@ impl Mp4Source {
             Ok(frames) => self.ready.extend(frames),
             Err(e) => self.issues.push(MediaIssue {
                 at: format!("sample {n} (t = {:.3} s)", pts as f64 / f64::from(self.video.timescale)),
-                what: format!("H.264 decode error: {e}"),
+                what: format!("H.264 decode error: {}", with_causes(&e)),
             }),
         }
     }

@@ -11,10 +11,11 @@
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, QoS};
+use sheetsight_base::{UnixMillis, shutdown};
 use sheetsight_config::MqttConfig;
 use sheetsight_service::{CameraStatus, ServiceHandle};
 use sheetsight_vision::event::Event;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 pub mod sparkplug;
@@ -97,7 +98,7 @@ struct Sparkplug {
 }
 
 fn now_ms() -> u64 {
-    sheetsight_store::now_millis().max(0) as u64
+    UnixMillis::now().as_u64_or_zero()
 }
 
 impl Sparkplug {
@@ -164,7 +165,7 @@ impl Protocol for Sparkplug {
         out
     }
     fn event(&mut self, e: &Event) -> Vec<(Message, QoS)> {
-        let t_ms = |t: f64| sheetsight_store::millis(t).max(0) as u64;
+        let t_ms = |t: f64| UnixMillis::from_unix_s(t).as_u64_or_zero();
         match e {
             Event::State { machine, state, t } if self.devices.contains(machine) => {
                 vec![self.message("DDATA", Some(machine), vec![sparkplug::state_metric(Some(*state), t_ms(*t))])]
@@ -208,14 +209,14 @@ impl Protocol for Sparkplug {
 
 /// The running MQTT links.
 pub struct MqttLinks {
-    stop: watch::Sender<bool>,
+    stop: shutdown::Sender,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl MqttLinks {
     /// Starts the JSON link and, with `sparkplug_group` set, the Sparkplug link.
     pub fn start(config: &MqttConfig, service: ServiceHandle, extra: broadcast::Sender<Extra>) -> Self {
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = shutdown::channel();
         let mut tasks = vec![tokio::spawn(run_link(
             JsonTopics { prefix: config.prefix.clone() },
             config.clone(),
@@ -238,7 +239,7 @@ impl MqttLinks {
 
     /// Says goodbye (JSON `offline`, Sparkplug DDEATH/NDEATH) and disconnects.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.shut_down();
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
         }
@@ -272,7 +273,7 @@ async fn run_link<P: Protocol>(
     config: MqttConfig,
     service: ServiceHandle,
     mut extra: broadcast::Receiver<Extra>,
-    mut stop: watch::Receiver<bool>,
+    stop: shutdown::Receiver,
 ) {
     let mut events = service.subscribe();
     let mut wait = Duration::from_secs(1);
@@ -289,7 +290,7 @@ async fn run_link<P: Protocol>(
         let mut connected = false;
         let error = loop {
             tokio::select! {
-                _ = stop.changed() => {
+                _ = stop.wait() => {
                     if connected {
                         let out = proto.goodbye();
                         publish(&client, proto.name(), out);
@@ -348,7 +349,7 @@ async fn run_link<P: Protocol>(
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = stop.changed() => return,
+            _ = stop.wait() => return,
         }
         wait = (wait * 2).min(Duration::from_secs(30));
     }

@@ -15,8 +15,8 @@
 //! without persistence has the current values again at once.
 
 use serde_json::json;
+use sheetsight_base::UnixMillis;
 use sheetsight_service::CameraStatus;
-use sheetsight_store::{millis, rfc3339};
 use sheetsight_vision::event::Event;
 
 /// One message to publish.
@@ -32,7 +32,7 @@ fn msg(topic: String, value: serde_json::Value, retain: bool) -> Message {
 }
 
 fn at(t_s: f64) -> String {
-    rfc3339(millis(t_s))
+    UnixMillis::from_unix_s(t_s).rfc3339()
 }
 
 pub fn status_topic(prefix: &str) -> String {

@@ -14,12 +14,13 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use sheetsight_base::shutdown;
 use sheetsight_config::{AlertCondition, AlertRule, Config};
+use sheetsight_store::UnixMillis;
 use sheetsight_store::site::AlertRecord;
-use sheetsight_store::{Millis, millis, now_millis};
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::state::MachineState;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use crate::api::{Page, RangeQuery, page};
 use crate::auth::Principal;
@@ -32,14 +33,14 @@ const WEBHOOK_ATTEMPTS: u32 = 5;
 /// What each rule watches: a subject's current value and since when.
 #[derive(Default)]
 struct Watch {
-    states: HashMap<String, (MachineState, Millis)>,
-    health: HashMap<String, (CameraHealth, Millis)>,
+    states: HashMap<String, (MachineState, UnixMillis)>,
+    health: HashMap<String, (CameraHealth, UnixMillis)>,
     /// (rule, subject) → the raised alert's id.
     active: HashMap<(String, String), i64>,
 }
 
 /// Since when the rule's condition holds for `subject`, if it does.
-fn holding_since(w: &Watch, rule: &AlertRule, subject: &str) -> Option<Millis> {
+fn holding_since(w: &Watch, rule: &AlertRule, subject: &str) -> Option<UnixMillis> {
     match &rule.condition {
         AlertCondition::MachineState { states } => {
             w.states.get(subject).filter(|(s, _)| states.contains(s)).map(|(_, since)| *since)
@@ -62,18 +63,18 @@ fn subjects(config: &Config, rule: &AlertRule) -> Vec<String> {
 
 /// The start of the shift running at `now`; `Some(0)` without shifts (always counts),
 /// `None` outside every shift.
-fn shift_start(config: &Config, now: Millis) -> Option<Millis> {
+fn shift_start(config: &Config, now: UnixMillis) -> Option<UnixMillis> {
     if config.shifts.is_empty() {
-        return Some(0);
+        return Some(UnixMillis::EPOCH);
     }
-    let t = chrono::DateTime::from_timestamp_millis(now)?;
+    let t = now.to_datetime()?;
     let today = t.date_naive();
     config
         .shifts
         .iter()
         .flat_map(|s| s.windows(today - chrono::Duration::days(1), today))
         .filter(|w| w.start <= t && t < w.end)
-        .map(|w| w.start.timestamp_millis())
+        .map(|w| UnixMillis::from(w.start))
         .min()
 }
 
@@ -94,7 +95,7 @@ enum Decision {
 
 /// The rules of `config` against what `w` watches: alerts to raise (due and not yet
 /// raised) and to clear (raised, and the condition has ended or the shift is over).
-fn decide(config: &Config, w: &Watch, now: Millis) -> Vec<Decision> {
+fn decide(config: &Config, w: &Watch, now: UnixMillis) -> Vec<Decision> {
     let counting_from = shift_start(config, now);
     let mut out = Vec::new();
     for rule in &config.alerts.rules {
@@ -121,7 +122,7 @@ fn decide(config: &Config, w: &Watch, now: Millis) -> Vec<Decision> {
     out
 }
 
-async fn evaluate(state: &AppState, w: &mut Watch, now: Millis) {
+async fn evaluate(state: &AppState, w: &mut Watch, now: UnixMillis) {
     for decision in decide(&state.config(), w, now) {
         match decision {
             Decision::Raise { rule, subject, message } => {
@@ -181,14 +182,14 @@ pub async fn post_webhook(url: String, notice: Notice) {
 }
 
 /// Watches the live events and evaluates the rules every second until the server stops.
-pub async fn engine(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
     let mut rx = state.service.subscribe();
     let mut w = Watch::default();
     for cam in state.service.statuses() {
-        w.health.insert(cam.id.clone(), (cam.health, millis(cam.since_s)));
+        w.health.insert(cam.id.clone(), (cam.health, UnixMillis::from_unix_s(cam.since_s)));
         for m in &cam.machines {
             if let Some(s) = m.state {
-                w.states.insert(m.id.clone(), (s, millis(m.state_since_s)));
+                w.states.insert(m.id.clone(), (s, UnixMillis::from_unix_s(m.state_since_s)));
             }
         }
     }
@@ -196,21 +197,21 @@ pub async fn engine(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = stop.changed() => return,
+            _ = stop.wait() => return,
             _ = tick.tick() => {
                 if !state.config().alerts.rules.is_empty() {
-                    evaluate(&state, &mut w, now_millis()).await;
+                    evaluate(&state, &mut w, UnixMillis::now()).await;
                 }
             }
             e = rx.recv() => match e {
                 Ok(Event::State { machine, state: s, t }) => {
-                    w.states.insert(machine, (s, millis(t)));
+                    w.states.insert(machine, (s, UnixMillis::from_unix_s(t)));
                 }
                 Ok(Event::Health { camera, health, t, .. }) => {
                     let since = match w.health.get(&camera) {
                         // Down stays down from its first moment through connecting/failed/stalled.
                         Some((h, since)) if *h != CameraHealth::Streaming && health != CameraHealth::Streaming => *since,
-                        _ => millis(t),
+                        _ => UnixMillis::from_unix_s(t),
                     };
                     w.health.insert(camera, (health, since));
                 }
@@ -241,8 +242,11 @@ pub async fn list(
     let range = RangeQuery { from: q.from, to: q.to, limit: q.limit, offset: q.offset, min_minutes: None };
     let (limit, offset) = range.page()?;
     let open = q.open.unwrap_or(true);
-    let (from, to) =
-        if open && range.from.is_none() && range.to.is_none() { (0, Millis::MAX) } else { range.range()? };
+    let (from, to) = if open && range.from.is_none() && range.to.is_none() {
+        (UnixMillis::EPOCH, UnixMillis::MAX)
+    } else {
+        range.range()?
+    };
     let all = state.store.alerts(open, from, to, (offset + limit + 1) as i64, 0).await?;
     Ok(Json(page(all, limit, offset)))
 }
@@ -252,7 +256,7 @@ pub async fn ack(
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<AlertRecord>> {
-    if !state.store.ack_alert(id, &p.name, now_millis()).await? {
+    if !state.store.ack_alert(id, &p.name, UnixMillis::now()).await? {
         return Err(match find(&state, id).await {
             Some(_) => ApiError::conflict(format!("alert {id} is acknowledged already")),
             None => ApiError::not_found(format!("no alert {id}")),
@@ -280,15 +284,15 @@ mod tests {
     #[test]
     fn conditions_hold_from_their_start() {
         let mut w = Watch::default();
-        w.states.insert("m".into(), (MachineState::OutOfService, 1000));
-        w.health.insert("c".into(), (CameraHealth::Failed, 2000));
+        w.states.insert("m".into(), (MachineState::OutOfService, UnixMillis(1000)));
+        w.health.insert("c".into(), (CameraHealth::Failed, UnixMillis(2000)));
         let faults = rule(AlertCondition::MachineState { states: vec![MachineState::OutOfService] });
-        assert_eq!(holding_since(&w, &faults, "m"), Some(1000));
+        assert_eq!(holding_since(&w, &faults, "m"), Some(UnixMillis(1000)));
         assert_eq!(holding_since(&w, &faults, "other"), None);
         let idle = rule(AlertCondition::MachineState { states: vec![MachineState::NotExecuting] });
         assert_eq!(holding_since(&w, &idle, "m"), None);
-        assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), Some(2000));
-        w.health.insert("c".into(), (CameraHealth::Streaming, 3000));
+        assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), Some(UnixMillis(2000)));
+        w.health.insert("c".into(), (CameraHealth::Streaming, UnixMillis(3000)));
         assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), None);
     }
 
@@ -301,8 +305,8 @@ mod tests {
 
     #[test]
     fn a_machine_standing_too_long_in_a_shift_is_raised_once_then_cleared() {
-        const MIN: Millis = 60_000;
-        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").timestamp_millis();
+        const MIN_MS: i64 = 60_000;
+        let at = |s: &str| UnixMillis::from(chrono::DateTime::parse_from_rfc3339(s).expect("time"));
         // The early shift, 06:00-14:00 UTC.
         let config = with_rule("\n[[shift]]\nname = \"early\"\nstart = \"06:00\"\nend = \"14:00\"\n");
         let mut w = Watch::default();
@@ -330,15 +334,15 @@ mod tests {
         assert!(decide(&config, &w, at("2026-11-30T20:00:00Z")).is_empty());
         // Without shifts, all time counts.
         let always = with_rule("");
-        assert_eq!(decide(&always, &w, at("2026-11-30T14:00:00Z") + 10 * MIN).len(), 1);
-        assert!(decide(&always, &w, at("2026-11-30T14:00:00Z") + 9 * MIN).is_empty());
+        assert_eq!(decide(&always, &w, at("2026-11-30T14:00:00Z").plus_ms(10 * MIN_MS)).len(), 1);
+        assert!(decide(&always, &w, at("2026-11-30T14:00:00Z").plus_ms(9 * MIN_MS)).is_empty());
     }
 
     #[test]
     fn only_time_inside_a_shift_counts() {
         let text = "[[camera]]\nid = \"c\"\nsource = \"rtsp://c/1\"\n\n[[shift]]\nname = \"night\"\nstart = \"22:00\"\nend = \"06:00\"\ntime_zone = \"Europe/Berlin\"\n";
         let config = sheetsight_config::parse(std::path::Path::new("/tmp/s.toml"), text).expect("config");
-        let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").timestamp_millis();
+        let at = |s: &str| UnixMillis::from(chrono::DateTime::parse_from_rfc3339(s).expect("time"));
         // 23:30 in Berlin (UTC+1 in November): inside the night shift that began at 22:00.
         assert_eq!(shift_start(&config, at("2026-11-28T22:30:00Z")), Some(at("2026-11-28T21:00:00Z")));
         // 03:00 the next morning: the same shift, begun the day before.
@@ -350,6 +354,6 @@ mod tests {
             "[[camera]]\nid = \"c\"\nsource = \"rtsp://c/1\"\n",
         )
         .expect("config");
-        assert_eq!(shift_start(&no_shifts, at("2026-11-29T11:00:00Z")), Some(0));
+        assert_eq!(shift_start(&no_shifts, at("2026-11-29T11:00:00Z")), Some(UnixMillis::EPOCH));
     }
 }

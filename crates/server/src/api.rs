@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sheetsight_config::{Config, MachineConfig, ShiftWindow};
 use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
-use sheetsight_store::{Millis, StateInterval, Store, now_millis, rfc3339};
+use sheetsight_store::{StateInterval, Store, UnixMillis};
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
@@ -34,10 +34,10 @@ pub async fn not_found() -> ApiError {
 
 /// The times the API takes: 1970-01-01 to 2100-01-01 UTC, so that no arithmetic on
 /// them can overflow.
-pub const TIMES_MS: std::ops::Range<Millis> = 0..4_102_444_800_000;
+pub const TIMES_MS: std::ops::Range<UnixMillis> = UnixMillis(0)..UnixMillis(4_102_444_800_000);
 
 /// A time given as RFC 3339 or as milliseconds since 1970 UTC, within [`TIMES_MS`].
-pub fn parse_time(s: &str, name: &str) -> ApiResult<Millis> {
+pub fn parse_time(s: &str, name: &str) -> ApiResult<UnixMillis> {
     let ms = match s.parse::<i64>() {
         Ok(ms) => ms,
         Err(_) => chrono::DateTime::parse_from_rfc3339(s).map(|t| t.timestamp_millis()).map_err(|_| {
@@ -47,10 +47,10 @@ pub fn parse_time(s: &str, name: &str) -> ApiResult<Millis> {
             ))
         })?,
     };
-    if !TIMES_MS.contains(&ms) {
+    if !TIMES_MS.contains(&UnixMillis(ms)) {
         return Err(ApiError::bad_request(format!("`{name}` must lie between 1970 and 2100")));
     }
-    Ok(ms)
+    Ok(UnixMillis(ms))
 }
 
 #[derive(Deserialize, Default)]
@@ -64,18 +64,18 @@ pub struct RangeQuery {
 
 impl RangeQuery {
     /// `from..to`, by default the last 24 hours; at most 400 days.
-    pub fn range(&self) -> ApiResult<(Millis, Millis)> {
-        let now = now_millis();
+    pub fn range(&self) -> ApiResult<(UnixMillis, UnixMillis)> {
+        let now = UnixMillis::now();
         let to = self.to.as_deref().map(|t| parse_time(t, "to")).transpose()?.unwrap_or(now);
         let from = match self.from.as_deref() {
             Some(t) => parse_time(t, "from")?,
-            None => to.saturating_sub(86_400_000).max(0),
+            None => to.plus_ms(-86_400_000).max(UnixMillis::EPOCH),
         };
         if from >= to {
             return Err(ApiError::bad_request(format!(
                 "`from` ({}) must be before `to` ({})",
-                rfc3339(from),
-                rfc3339(to)
+                from.rfc3339(),
+                to.rfc3339()
             )));
         }
         if to - from > 400 * 86_400_000 {
@@ -178,7 +178,7 @@ pub async fn timeline(
 ) -> ApiResult<Json<Timeline>> {
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
-    let now = now_millis();
+    let now = UnixMillis::now();
     let intervals = state.store.states(&sheetsight_store::Query { from, to, key: Some(id.clone()) }).await?;
     let states = intervals
         .iter()
@@ -187,14 +187,14 @@ pub async fn timeline(
             let b = i.end.unwrap_or(now).min(to);
             (b > a).then(|| StateSpan {
                 state: i.value.as_str(),
-                start: rfc3339(a),
-                end: rfc3339(b),
+                start: a.rfc3339(),
+                end: b.rfc3339(),
                 open: i.end.is_none(),
             })
         })
         .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
-    Ok(Json(Timeline { machine: id, from: rfc3339(from), to: rfc3339(to), states, notes }))
+    Ok(Json(Timeline { machine: id, from: from.rfc3339(), to: to.rfc3339(), states, notes }))
 }
 
 #[derive(Serialize)]
@@ -204,7 +204,7 @@ pub struct StopView {
     pub duration_s: f64,
     pub open: bool,
     pub reason: Option<String>,
-    pub start_ms: Millis,
+    pub start_ms: UnixMillis,
 }
 
 /// The stops of one machine's `intervals` (as stored for `from..to`) at least
@@ -212,17 +212,17 @@ pub struct StopView {
 fn stop_views(
     intervals: &[StateInterval],
     notes: &[NoteRecord],
-    from: Millis,
-    to: Millis,
+    from: UnixMillis,
+    to: UnixMillis,
     min_minutes: f64,
 ) -> Vec<StopView> {
-    let min_ms = (min_minutes * 60_000.0) as Millis;
-    report::stops(intervals, from, to, now_millis())
+    let min_ms = (min_minutes * 60_000.0) as i64;
+    report::stops(intervals, from, to, UnixMillis::now())
         .into_iter()
         .filter(|s: &Stop| s.end_ms - s.start_ms >= min_ms)
         .map(|s| StopView {
-            start: rfc3339(s.start_ms),
-            end: rfc3339(s.end_ms),
+            start: s.start_ms.rfc3339(),
+            end: s.end_ms.rfc3339(),
             duration_s: (s.end_ms - s.start_ms) as f64 / 1000.0,
             open: s.open,
             reason: notes
@@ -300,7 +300,7 @@ pub struct ShiftFigures {
     pub min_stop_minutes: f64,
 }
 
-fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftWindow> {
+fn pick_window(config: &Config, q: &ShiftQuery, now: UnixMillis) -> ApiResult<ShiftWindow> {
     let shifts = config.shifts_or_whole_days();
     if let Some(name) = &q.shift
         && !shifts.iter().any(|s| &s.name == name)
@@ -315,7 +315,7 @@ fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftW
             (d, d)
         }
         None => {
-            let today = chrono::DateTime::from_timestamp_millis(now).map_or(NaiveDate::MIN, |t| t.date_naive());
+            let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
             (today - chrono::Duration::days(2), today + chrono::Duration::days(1))
         }
     };
@@ -323,7 +323,7 @@ fn pick_window(config: &Config, q: &ShiftQuery, now: Millis) -> ApiResult<ShiftW
         .iter()
         .filter(|s| q.shift.as_ref().is_none_or(|n| *n == s.name))
         .flat_map(|s| s.windows(from, to))
-        .filter(|w| w.start.timestamp_millis() <= now)
+        .filter(|w| UnixMillis::from(w.start) <= now)
         .collect();
     windows.into_iter().max_by_key(|w| w.start).ok_or_else(|| ApiError::not_found("no such shift has started yet"))
 }
@@ -335,10 +335,10 @@ pub async fn shift(
 ) -> ApiResult<Json<ShiftFigures>> {
     let config = state.config();
     let m = machine_config(&config, &id)?;
-    let now = now_millis();
+    let now = UnixMillis::now();
     let w = pick_window(&config, &q, now)?;
     let min_stop_minutes = min_minutes(q.min_minutes)?;
-    let (from, to) = (w.start.timestamp_millis(), w.end.timestamp_millis().min(now));
+    let (from, to) = (UnixMillis::from(w.start), UnixMillis::from(w.end).min(now));
     let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
     let states = state.store.states(&query).await?;
     let strokes = state.store.strokes(&query).await?;
@@ -355,16 +355,16 @@ pub async fn shift(
         _ => None,
     };
     // One pass over the strokes into the clock hours the shift touches.
-    const HOUR: Millis = 3_600_000;
-    let first_hour = from - from.rem_euclid(HOUR);
-    let mut counts = vec![0u64; ((to - first_hour + HOUR - 1) / HOUR).max(0) as usize];
+    const HOUR_MS: i64 = 3_600_000;
+    let first_hour = UnixMillis(from.0 - from.0.rem_euclid(HOUR_MS));
+    let mut counts = vec![0u64; ((to - first_hour + HOUR_MS - 1) / HOUR_MS).max(0) as usize];
     for s in strokes.iter().filter(|s| s.end >= from && s.end < to) {
-        counts[((s.end - first_hour) / HOUR) as usize] += 1;
+        counts[((s.end - first_hour) / HOUR_MS) as usize] += 1;
     }
     let strokes_by_hour = counts
         .into_iter()
         .enumerate()
-        .map(|(i, strokes)| HourStrokes { hour_start: rfc3339(first_hour + i as Millis * HOUR), strokes })
+        .map(|(i, strokes)| HourStrokes { hour_start: first_hour.plus_ms(i as i64 * HOUR_MS).rfc3339(), strokes })
         .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
     let stops = stop_views(&states, &notes, from, to, min_stop_minutes);
@@ -380,10 +380,10 @@ pub struct ReasonBody {
     pub reason: String,
 }
 
-fn time_value(v: &serde_json::Value, name: &str) -> ApiResult<Millis> {
+fn time_value(v: &serde_json::Value, name: &str) -> ApiResult<UnixMillis> {
     match v {
         serde_json::Value::Number(n) => match n.as_i64() {
-            Some(ms) if TIMES_MS.contains(&ms) => Ok(ms),
+            Some(ms) if TIMES_MS.contains(&UnixMillis(ms)) => Ok(UnixMillis(ms)),
             Some(_) => Err(ApiError::bad_request(format!("`{name}` must lie between 1970 and 2100"))),
             None => Err(ApiError::bad_request(format!("`{name}` must be whole milliseconds"))),
         },
@@ -412,7 +412,7 @@ pub async fn give_reason(
     if end.is_some_and(|e| e <= start) {
         return Err(ApiError::bad_request("`end` must be after `start`"));
     }
-    let note = state.store.add_note(&id, "reason", reason, start, end, &p.name, now_millis()).await?;
+    let note = state.store.add_note(&id, "reason", reason, start, end, &p.name, UnixMillis::now()).await?;
     tracing::info!(machine = %id, reason, by = %p.name, "downtime reason given");
     let _ = state.notices.send(Notice::Note { note: note.clone() });
     Ok((StatusCode::CREATED, Json(note)))
@@ -436,7 +436,7 @@ pub async fn give_job(
     if job.is_empty() || job.len() > 120 {
         return Err(ApiError::bad_request("`job` must be 1-120 characters"));
     }
-    let now = now_millis();
+    let now = UnixMillis::now();
     let start = body.start.as_ref().map(|s| time_value(s, "start")).transpose()?.unwrap_or(now);
     let note = state.store.add_note(&id, "job", job, start, None, &p.name, now).await?;
     let _ = state.notices.send(Notice::Note { note: note.clone() });
@@ -460,8 +460,8 @@ pub struct ReportQuery {
 
 pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
     let config = state.config();
-    let now = now_millis();
-    let today = chrono::DateTime::from_timestamp_millis(now).map_or(NaiveDate::MIN, |t| t.date_naive());
+    let now = UnixMillis::now();
+    let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
     let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
         match s {
             None => Ok(today),
@@ -483,7 +483,7 @@ pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<Re
         windows.iter().map(|w| w.end.timestamp_millis()).max(),
     ) {
         (Some(a), Some(b)) => {
-            let query = sheetsight_store::Query { from: a, to: b, key: q.machine.clone() };
+            let query = sheetsight_store::Query { from: UnixMillis(a), to: UnixMillis(b), key: q.machine.clone() };
             let states = state.store.states(&query).await?;
             let strokes = state.store.strokes(&query).await?;
             report::compute(&windows, &machines, &states, &strokes, now)

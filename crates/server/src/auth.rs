@@ -19,9 +19,9 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sheetsight_store::now_millis;
+use sheetsight_store::UnixMillis;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -29,27 +29,13 @@ use crate::error::{ApiError, ApiResult};
 pub const SESSION_COOKIE: &str = "sheetsight_session";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Operator,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
+sheetsight_base::named_enum! {
+    /// What a user may do; each includes the ones before it.
+    #[derive(PartialOrd, Ord)]
+    pub enum Role("role") {
+        Viewer = "viewer",
+        Operator = "operator",
+        Admin = "admin",
     }
 }
 
@@ -169,7 +155,7 @@ pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiE
     };
     check_new_password(&password, "admin")
         .map_err(|e| ApiError::bad_request(format!("SHEETSIGHT_ADMIN_PASSWORD: {}", e.message)))?;
-    state.store.put_user("admin", &hash_password(&password)?, Role::Admin.as_str(), now_millis()).await?;
+    state.store.put_user("admin", &hash_password(&password)?, Role::Admin.as_str(), UnixMillis::now()).await?;
     tracing::info!("created the first user `admin`");
     Ok(generated.then_some(password))
 }
@@ -177,7 +163,7 @@ pub async fn ensure_first_admin(state: &AppState) -> Result<Option<String>, ApiE
 /// Sets (or creates) `admin` with `password`.
 pub async fn set_admin_password(state: &AppState, password: &str) -> Result<(), ApiError> {
     check_new_password(password, "admin")?;
-    state.store.put_user("admin", &hash_password(password)?, Role::Admin.as_str(), now_millis()).await?;
+    state.store.put_user("admin", &hash_password(password)?, Role::Admin.as_str(), UnixMillis::now()).await?;
     Ok(())
 }
 
@@ -190,6 +176,18 @@ pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a
         .filter_map(|kv| kv.trim().split_once('='))
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+/// A role read from the history. One that is not a role (a damaged or hand-edited
+/// database) grants nothing: the request fails, and the log says whose role it is.
+pub fn stored_role(text: &str, whose: &str) -> ApiResult<Role> {
+    text.parse().map_err(|e: sheetsight_base::named::UnknownName| {
+        tracing::error!(%whose, error = %e, "a stored role is damaged; set it again (`PUT /api/v1/users`)");
+        ApiError::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the stored role of {whose} is damaged (the server's log says more); an admin must set it again"),
+        )
+    })
 }
 
 /// The principal of a request, if its cookie or token is valid.
@@ -211,12 +209,12 @@ pub async fn identify(state: &AppState, headers: &HeaderMap) -> ApiResult<Option
         let Some(t) = state.store.token(&digest(token)).await? else {
             return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "unknown or revoked API token"));
         };
-        let role = Role::parse(&t.role).unwrap_or(Role::Viewer);
+        let role = stored_role(&t.role, &format!("token `{}`", t.name))?;
         return Ok(Some(Principal { name: format!("token:{}", t.name), role, via: "token", csrf: None }));
     }
     let Some(cookie) = cookie_value(headers, SESSION_COOKIE) else { return Ok(None) };
-    let Some(s) = state.store.session(&digest(cookie), now_millis()).await? else { return Ok(None) };
-    let role = Role::parse(&s.user.role).unwrap_or(Role::Viewer);
+    let Some(s) = state.store.session(&digest(cookie), UnixMillis::now()).await? else { return Ok(None) };
+    let role = stored_role(&s.user.role, &format!("user `{}`", s.user.name))?;
     Ok(Some(Principal { name: s.user.name, role, via: "session", csrf: Some(s.csrf) }))
 }
 

@@ -3,6 +3,7 @@
 //! often as the worker refreshes its status). A frame is encoded once however many
 //! people watch.
 
+use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use sheetsight_config::{CameraConfig, SourceSpec};
 use sheetsight_service::CameraStatus;
-use sheetsight_store::{millis, rfc3339};
+use sheetsight_store::UnixMillis;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -62,7 +63,7 @@ fn info(camera: &CameraConfig, status: &CameraStatus) -> CameraInfo {
         source: public_source(camera),
         health: status.health.as_str(),
         detail: status.detail.clone(),
-        since: rfc3339(millis(status.since_s)),
+        since: UnixMillis::from_unix_s(status.since_s).rfc3339(),
         frames_decoded: status.stats.frames_decoded,
         frames_analyzed: status.stats.frames_analyzed,
         frames_stale: status.stats.frames_stale,
@@ -92,7 +93,7 @@ pub fn known_camera(state: &AppState, id: &str) -> ApiResult<CameraStatus> {
 fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     let status = known_camera(state, id)?;
     let Some((t_s, frame)) = status.frame else { return Ok(None) };
-    if let Some(hit) = state.jpegs.0.lock().unwrap_or_else(|p| p.into_inner()).get(id).filter(|c| c.0 == t_s) {
+    if let Some(hit) = state.jpegs.0.lock_or_recover().get(id).filter(|c| c.0 == t_s) {
         return Ok(Some(hit.clone()));
     }
     let rgb = frame.to_rgb8();
@@ -101,7 +102,7 @@ fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
         .encode(&rgb, frame.width_px(), frame.height_px(), image::ExtendedColorType::Rgb8)
         .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("JPEG encoding: {e}")))?;
     let bytes = Bytes::from(out);
-    state.jpegs.0.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), (t_s, bytes.clone()));
+    state.jpegs.0.lock_or_recover().insert(id.to_string(), (t_s, bytes.clone()));
     Ok(Some((t_s, bytes)))
 }
 
@@ -116,7 +117,7 @@ pub async fn snapshot(State(state): State<Arc<AppState>>, Path(id): Path<String>
         [
             (header::CONTENT_TYPE, "image/jpeg".to_string()),
             (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::HeaderName::from_static("x-frame-time"), rfc3339(millis(t_s))),
+            (header::HeaderName::from_static("x-frame-time"), UnixMillis::from_unix_s(t_s).rfc3339()),
         ],
         bytes,
     )
@@ -125,10 +126,8 @@ pub async fn snapshot(State(state): State<Arc<AppState>>, Path(id): Path<String>
 
 pub async fn mjpeg(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {
     known_camera(&state, &id)?;
-    let mut stopping = state.stopping.clone();
-    let stream = async_stream(state, id, async move {
-        let _ = stopping.wait_for(|s| *s).await;
-    });
+    let stopping = state.stopping.clone();
+    let stream = async_stream(state, id, async move { stopping.wait().await });
     Ok((
         [
             (header::CONTENT_TYPE, format!("multipart/x-mixed-replace; boundary={MJPEG_BOUNDARY}")),

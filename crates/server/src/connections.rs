@@ -13,6 +13,7 @@
 //! Invariant: every accepted connection holds one place of the total and one of its
 //! address until its task ends, whichever way it ends.
 
+use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -26,9 +27,9 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use sheetsight_base::shutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::error::ApiError;
@@ -69,7 +70,7 @@ struct Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut p = self.places.lock().unwrap_or_else(|p| p.into_inner());
+        let mut p = self.places.lock_or_recover();
         p.total = p.total.saturating_sub(1);
         if let Some(n) = p.per_address.get_mut(&self.ip) {
             *n -= 1;
@@ -81,7 +82,7 @@ impl Drop for Place {
 }
 
 fn take_place(places: &Arc<Mutex<Places>>, ip: IpAddr, limits: &ConnectionLimits) -> Option<Place> {
-    let mut p = places.lock().unwrap_or_else(|p| p.into_inner());
+    let mut p = places.lock_or_recover();
     let from_ip = p.per_address.get(&ip).copied().unwrap_or(0);
     if p.total >= limits.max_total || from_ip >= limits.max_per_address {
         return None;
@@ -143,14 +144,9 @@ pub async fn request_deadline(req: Request, next: Next) -> Response {
     }
 }
 
-/// Returns once `stop` is true (its guard is not held across an await).
-async fn stopped(stop: &mut watch::Receiver<bool>) {
-    let _ = stop.wait_for(|s| *s).await;
-}
-
-/// Serves `app` on `listener` until `stop` turns true; open connections are then asked
+/// Serves `app` on `listener` until shutdown; open connections are then asked
 /// to finish (live streams end on `stop` themselves).
-pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, stop: shutdown::Receiver) {
     let places = Arc::new(Mutex::new(Places::default()));
     let mut last_refusal_log: Option<Instant> = None;
     let mut refused_since_log = 0u64;
@@ -165,7 +161,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                     continue;
                 }
             },
-            _ = stopped(&mut stop) => return,
+            _ = stop.wait() => return,
         };
         let Some(place) = take_place(&places, peer.ip(), &limits) else {
             refused_since_log += 1;
@@ -193,7 +189,7 @@ async fn connection(
     app: Router,
     limits: ConnectionLimits,
     _place: Place,
-    mut stop: watch::Receiver<bool>,
+    stop: shutdown::Receiver,
 ) {
     let _ = stream.set_nodelay(true);
     let last_activity_ms = Arc::new(AtomicU64::new(0));
@@ -224,7 +220,7 @@ async fn connection(
                     return;
                 }
             }
-            _ = stopped(&mut stop), if !stopping => {
+            _ = stop.wait(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
             }

@@ -5,6 +5,7 @@
 //! "Today" starts at midnight in the time zone of the first configured shift (UTC
 //! without shifts); availability today = `Executing` time / time since then.
 
+use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,10 +14,10 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
+use sheetsight_base::shutdown;
 use sheetsight_config::Config;
-use sheetsight_store::{Millis, Query, Store, now_millis, rfc3339};
+use sheetsight_store::{Query, Store, UnixMillis};
 use sheetsight_vision::state::MachineState;
-use tokio::sync::watch;
 
 use crate::AppState;
 use crate::error::ApiResult;
@@ -26,8 +27,8 @@ pub const REFRESH: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Default)]
 pub struct Today {
-    pub day_start: Millis,
-    pub executing_ms: HashMap<String, Millis>,
+    pub day_start: UnixMillis,
+    pub executing_ms: HashMap<String, i64>,
     pub strokes: HashMap<String, u64>,
     pub jobs: HashMap<String, String>,
     pub open_alerts: usize,
@@ -38,27 +39,26 @@ pub struct FloorCache(Mutex<Arc<Today>>);
 
 impl FloorCache {
     pub fn get(&self) -> Arc<Today> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0.lock_or_recover().clone()
     }
     fn set(&self, today: Today) {
-        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(today);
+        *self.0.lock_or_recover() = Arc::new(today);
     }
 }
 
 /// Midnight of `now`'s date in the first shift's zone (UTC without shifts).
-pub fn day_start(config: &Config, now: Millis) -> Millis {
+pub fn day_start(config: &Config, now: UnixMillis) -> UnixMillis {
     let tz = config.shifts.first().map_or(sheetsight_config::shift::Tz::UTC, |s| s.time_zone);
-    let Some(now) = chrono::DateTime::from_timestamp_millis(now) else { return now };
-    let local = now.with_timezone(&tz).date_naive();
-    tz.from_local_datetime(&local.and_time(chrono::NaiveTime::MIN)).earliest().map_or_else(
-        || Utc.from_utc_datetime(&local.and_time(chrono::NaiveTime::MIN)).timestamp_millis(),
-        |t| t.timestamp_millis(),
-    )
+    let Some(now_utc) = now.to_datetime() else { return now };
+    let local = now_utc.with_timezone(&tz).date_naive();
+    tz.from_local_datetime(&local.and_time(chrono::NaiveTime::MIN))
+        .earliest()
+        .map_or_else(|| Utc.from_utc_datetime(&local.and_time(chrono::NaiveTime::MIN)).into(), UnixMillis::from)
 }
 
 async fn compute(state: &AppState) -> ApiResult<Today> {
     let config = state.config();
-    let now = now_millis();
+    let now = UnixMillis::now();
     let from = day_start(&config, now);
     let q = Query { from, to: now, key: None };
     let mut today = Today { day_start: from, ..Default::default() };
@@ -72,7 +72,7 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
     for s in state.store.strokes(&q).await? {
         *today.strokes.entry(s.machine).or_default() += 1;
     }
-    for n in state.store.notes(None, now, now + 1).await? {
+    for n in state.store.notes(None, now, now.plus_ms(1)).await? {
         if n.kind == "job" {
             today.jobs.insert(n.machine, n.value);
         }
@@ -82,7 +82,7 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
 }
 
 /// Recomputes today's figures every [`REFRESH`] until the server stops.
-pub async fn refresh_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+pub async fn refresh_loop(state: Arc<AppState>, stop: shutdown::Receiver) {
     loop {
         match compute(&state).await {
             Ok(t) => state.floor.set(t),
@@ -90,7 +90,7 @@ pub async fn refresh_loop(state: Arc<AppState>, mut stop: watch::Receiver<bool>)
         }
         tokio::select! {
             _ = tokio::time::sleep(REFRESH) => {}
-            _ = stop.changed() => return,
+            _ = stop.wait() => return,
         }
     }
 }
@@ -144,7 +144,7 @@ pub struct Overview {
 
 pub fn build(state: &AppState) -> Overview {
     let today = state.floor.get();
-    let now = now_millis();
+    let now = UnixMillis::now();
     let elapsed = (now - today.day_start).max(1);
     let mut machines = Vec::new();
     let mut cameras = Vec::new();
@@ -153,14 +153,14 @@ pub fn build(state: &AppState) -> Overview {
             id: cam.id.clone(),
             health: cam.health.as_str(),
             detail: cam.detail.clone(),
-            since: rfc3339(sheetsight_store::millis(cam.since_s)),
+            since: UnixMillis::from_unix_s(cam.since_s).rfc3339(),
         });
         for m in &cam.machines {
             machines.push(MachineView {
                 id: m.id.clone(),
                 camera: cam.id.clone(),
                 state: m.state.map(|s| s.as_str()),
-                state_since: rfc3339(sheetsight_store::millis(m.state_since_s)),
+                state_since: UnixMillis::from_unix_s(m.state_since_s).rfc3339(),
                 lamps: m
                     .lamps
                     .iter()
@@ -173,7 +173,7 @@ pub fn build(state: &AppState) -> Overview {
                     .collect(),
                 motion_active: m.motion_active,
                 strokes_today: today.strokes.get(&m.id).copied().unwrap_or(0),
-                availability_today: (today.day_start > 0 && m.state.is_some())
+                availability_today: (today.day_start > UnixMillis(0) && m.state.is_some())
                     .then(|| today.executing_ms.get(&m.id).copied().unwrap_or(0) as f64 / elapsed as f64),
                 job: today.jobs.get(&m.id).cloned(),
                 camera_health: cam.health.as_str(),
@@ -181,8 +181,8 @@ pub fn build(state: &AppState) -> Overview {
         }
     }
     Overview {
-        generated_at: rfc3339(now),
-        day_start: rfc3339(today.day_start),
+        generated_at: now.rfc3339(),
+        day_start: today.day_start.rfc3339(),
         machines,
         cameras,
         open_alerts: today.open_alerts,

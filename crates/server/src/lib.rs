@@ -7,17 +7,18 @@
 //! through the [`SqliteStore`]; it never blocks the analysis (live events reach it
 //! through a broadcast channel that skips for a slow reader).
 
+use sheetsight_base::RwLockOrRecover;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
-use axum::routing::{delete, get, post};
 use serde::Serialize;
+use sheetsight_base::shutdown;
 use sheetsight_config::Config;
 use sheetsight_service::ServiceHandle;
 use sheetsight_store::site::{AlertRecord, NoteRecord};
 use sheetsight_store::sqlite::SqliteStore;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 pub mod alerts;
@@ -61,17 +62,17 @@ pub struct AppState {
     pub config_write: tokio::sync::Mutex<()>,
     pub jpegs: camera_view::JpegCache,
     pub logins: session::Logins,
-    /// Turns true when the server stops: live streams end on it.
-    pub stopping: watch::Receiver<bool>,
+    /// Shut down when the server stops: live streams end on it.
+    pub stopping: shutdown::Receiver,
 }
 
 impl AppState {
     pub fn config(&self) -> Arc<Config> {
-        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.config.read_or_recover().clone()
     }
 
     fn set_config(&self, config: Config) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+        *self.config.write_or_recover() = Arc::new(config);
     }
 }
 
@@ -109,41 +110,13 @@ pub struct Server {
     /// once).
     pub first_admin_password: Option<String>,
     pub state: Arc<AppState>,
-    stop: watch::Sender<bool>,
+    stop: shutdown::Sender,
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The router of every route in [`routes::ROUTES`], behind authorisation and limits.
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/", get(ui::index))
-        .route("/assets/{file}", get(ui::asset))
-        .route("/metrics", get(metrics::scrape))
-        .route("/api/v1/openapi.json", get(openapi::document))
-        .route("/api/v1/login", post(session::login))
-        .route("/api/v1/logout", post(session::logout))
-        .route("/api/v1/session", get(session::session))
-        .route("/api/v1/overview", get(floor::overview))
-        .route("/api/v1/events", get(live::events))
-        .route("/api/v1/machines", get(api::machines))
-        .route("/api/v1/machines/{id}", get(api::machine))
-        .route("/api/v1/machines/{id}/timeline", get(api::timeline))
-        .route("/api/v1/machines/{id}/shift", get(api::shift))
-        .route("/api/v1/machines/{id}/stops", get(api::stops))
-        .route("/api/v1/machines/{id}/notes", get(api::notes))
-        .route("/api/v1/machines/{id}/reason", post(api::give_reason))
-        .route("/api/v1/machines/{id}/job", post(api::give_job))
-        .route("/api/v1/downtime-reasons", get(api::downtime_reasons))
-        .route("/api/v1/cameras", get(camera_view::cameras))
-        .route("/api/v1/cameras/{id}/snapshot.jpg", get(camera_view::snapshot))
-        .route("/api/v1/cameras/{id}/mjpeg", get(camera_view::mjpeg))
-        .route("/api/v1/cameras/{id}/regions", get(regions::get_regions).put(regions::put_regions))
-        .route("/api/v1/report", get(api::report))
-        .route("/api/v1/alerts", get(alerts::list))
-        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
-        .route("/api/v1/users", get(users::users).post(users::put_user))
-        .route("/api/v1/users/{name}", delete(users::delete_user))
-        .route("/api/v1/tokens", get(users::tokens).post(users::create_token))
-        .route("/api/v1/tokens/{name}", delete(users::delete_token));
+    let api = routes::ROUTES.iter().fold(Router::new(), |router, r| router.route(r.path, (r.handler)()));
     api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
         .layer(axum::middleware::from_fn(auth::no_store))
         .layer(axum::middleware::from_fn(connections::request_deadline))
@@ -156,7 +129,7 @@ impl Server {
     /// Binds `listen`, creates the first admin if there is no user, and serves until
     /// [`Server::stop`].
     pub async fn start(o: ServerOptions) -> Result<Self, ServerError> {
-        let (stop, stop_rx) = watch::channel(false);
+        let (stop, stop_rx) = shutdown::channel();
         let state = Arc::new(AppState {
             stopping: stop_rx.clone(),
             store: o.store,
@@ -191,7 +164,7 @@ impl Server {
 
     /// Stops serving (open live streams end) and waits for the server's tasks.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop.shut_down();
         for t in self.tasks {
             let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
         }

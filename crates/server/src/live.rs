@@ -8,6 +8,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sheetsight_store::UnixMillis;
+
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
@@ -25,11 +27,11 @@ pub fn event_json(e: &Event) -> Option<(String, serde_json::Value)> {
     if !matches!(e, Event::MediaIssue { .. })
         && let Some(obj) = v.as_object_mut()
     {
-        obj.insert("at".into(), sheetsight_store::rfc3339(sheetsight_store::millis(e.t())).into());
+        obj.insert("at".into(), UnixMillis::from_unix_s(e.t()).rfc3339().into());
     }
     if let Some(obj) = v.as_object_mut() {
         // When the server sent it: with `t` (the frame's time), how long the way took.
-        obj.insert("sent_ms".into(), sheetsight_store::now_millis().into());
+        obj.insert("sent_ms".into(), UnixMillis::now().as_i64().into());
     }
     Some((kind, v))
 }
@@ -42,10 +44,8 @@ enum Item {
 pub async fn events(State(state): State<Arc<AppState>>) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let events = BroadcastStream::new(state.service.subscribe()).map(Item::Event);
     let notices = BroadcastStream::new(state.notices.subscribe()).map(Item::Notice);
-    let mut stopping = state.stopping.clone();
-    let stop = async move {
-        let _ = stopping.wait_for(|s| *s).await;
-    };
+    let stopping = state.stopping.clone();
+    let stop = async move { stopping.wait().await };
     let stream = futures::stream::select(events, notices).take_until(Box::pin(stop)).filter_map(|item| async move {
         let sse = match item {
             Item::Event(Ok(e)) => {

@@ -12,6 +12,7 @@
 //!
 //! Time is passed in (`now`), so tests need no clock.
 
+use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -80,7 +81,7 @@ impl RateLimits {
 
     /// Takes one try for `addr`, or says which limit refuses it.
     pub fn take(&self, addr: IpAddr, now: Instant) -> Result<(), Refusal> {
-        let mut guard = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.buckets.lock_or_recover();
         let (overall, map) = &mut *guard;
         if map.len() >= MAX_KEYS && !map.contains_key(&addr) {
             // A full bucket again is the same as no entry: those go first.
@@ -148,7 +149,7 @@ impl Lockout {
     /// window and the last was less than [`Lockout::LOCKOUT`] ago.
     pub fn reserve(&self, name: &str, addr: IpAddr, now: Instant) -> Result<Reservation, Refusal> {
         let key = (name.to_lowercase(), addr);
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.0.lock_or_recover();
         if map.len() >= MAX_KEYS && !map.contains_key(&key) {
             map.retain(|_, a| a.in_flight > 0 || a.failures.iter().any(|t| now.duration_since(*t) < Self::WINDOW));
             evict_oldest(&mut map, |a| a.failures.last().copied().unwrap_or(now));
@@ -174,7 +175,7 @@ impl Lockout {
     }
 
     fn settle(&self, r: Reservation, failed_at: Option<Instant>, forget: bool) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.0.lock_or_recover();
         if forget {
             map.remove(&r.key);
             return;

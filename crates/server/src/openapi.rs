@@ -1,14 +1,26 @@
-//! The OpenAPI 3.1 document of `/api/v1`, built from the route table
-//! ([`crate::routes::ROUTES`]) so that every served route is described and nothing else
-//! is; parameters and response schemas are written here by hand and checked against
-//! real answers by the tests (`tests/api.rs`).
+//! The OpenAPI 3.1 document of `/api/v1`, built from the route list
+//! ([`crate::routes::ROUTES`]), where each route's parameters and answer are written
+//! beside its handler; the schemas they refer to are written here. The tests check the
+//! document against the router and real answers against the schemas (`tests/api.rs`).
 
 use axum::Json;
 use serde_json::{Value, json};
 
+use sheetsight_vision::event::CameraHealth;
+use sheetsight_vision::lamp::LampMode;
+use sheetsight_vision::state::MachineState;
+
+use crate::auth::Role;
 use crate::routes::ROUTES;
 
-fn obj(required: &[&str], props: Value) -> Value {
+/// One of `names`, or null.
+fn names_or_null(names: &[&str]) -> Value {
+    let mut all: Vec<Value> = names.iter().map(|n| json!(n)).collect();
+    all.push(Value::Null);
+    json!({"enum": all})
+}
+
+pub(crate) fn obj(required: &[&str], props: Value) -> Value {
     json!({"type": "object", "required": required, "properties": props})
 }
 
@@ -27,17 +39,17 @@ fn schemas() -> Value {
     };
     json!({
         "Error": obj(&["error"], json!({"error": obj(&["status", "message"], json!({"status": {"type": "integer"}, "message": {"type": "string"}}))})),
-        "Session": obj(&["name", "role", "via"], json!({"name": {"type": "string"}, "role": {"enum": ["viewer", "operator", "admin"]},
+        "Session": obj(&["name", "role", "via"], json!({"name": {"type": "string"}, "role": {"enum": Role::NAMES},
             "via": {"enum": ["session", "token"]}, "csrf": nullable("string")})),
         "Lamp": obj(&["index", "color", "mode"], json!({"index": {"type": "integer"}, "color": {"type": "string"},
-            "mode": {"enum": ["off", "steady", "blinking", "flashing", "unknown", null]}})),
+            "mode": names_or_null(&LampMode::NAMES)})),
         "MachineLive": obj(&["id", "camera", "state", "state_since", "lamps", "motion_active", "strokes_today", "availability_today", "job", "camera_health"],
             json!({"id": {"type": "string"}, "camera": {"type": "string"},
-                "state": {"enum": ["Executing", "NotExecuting", "OutOfService", "NotAvailable", null]},
+                "state": names_or_null(&MachineState::NAMES),
                 "state_since": time, "lamps": {"type": "array", "items": {"$ref": "#/components/schemas/Lamp"}},
                 "motion_active": {"type": "boolean"}, "strokes_today": {"type": "integer"},
                 "availability_today": nullable("number"), "job": nullable("string"), "camera_health": {"type": "string"}})),
-        "CameraLive": obj(&["id", "health", "since"], json!({"id": {"type": "string"}, "health": {"enum": ["connecting", "streaming", "stalled", "failed"]},
+        "CameraLive": obj(&["id", "health", "since"], json!({"id": {"type": "string"}, "health": {"enum": CameraHealth::NAMES},
             "detail": nullable("string"), "since": time})),
         "Overview": obj(&["generated_at", "day_start", "machines", "cameras", "open_alerts"], json!({"generated_at": time, "day_start": time,
             "machines": {"type": "array", "items": {"$ref": "#/components/schemas/MachineLive"}},
@@ -89,170 +101,46 @@ fn schemas() -> Value {
     })
 }
 
-fn reference(name: &str) -> Value {
+pub(crate) fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn array_of(name: &str) -> Value {
+pub(crate) fn array_of(name: &str) -> Value {
     json!({"type": "array", "items": reference(name)})
 }
 
-fn query(name: &str, description: &str, t: &str) -> Value {
+pub(crate) fn query(name: &str, description: &str, t: &str) -> Value {
     json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": t}})
 }
 
-/// Parameters, request body and the 2xx answer of one route.
-fn details(method: &str, path: &str) -> (Vec<Value>, Option<Value>, &'static str, Value) {
-    let range = || {
-        vec![
-            query("from", "RFC 3339 or ms since 1970 (default: 24 h before `to`)", "string"),
-            query("to", "RFC 3339 or ms since 1970 (default: now)", "string"),
-        ]
-    };
-    let paging = || vec![query("limit", "1 to 1000 (default 100)", "integer"), query("offset", "default 0", "integer")];
-    let json_body =
-        |schema: Value| Some(json!({"required": true, "content": {"application/json": {"schema": schema}}}));
-    let time_value = json!({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]});
-    match (method, path) {
-        ("GET", "/") => (vec![], None, "200", json!({"text/html": {}})),
-        ("GET", "/assets/{file}") => (vec![], None, "200", json!({"application/octet-stream": {}})),
-        ("GET", "/metrics") => (vec![], None, "200", json!({"application/openmetrics-text": {}})),
-        ("GET", "/api/v1/openapi.json") => {
-            (vec![], None, "200", json!({"application/json": {"schema": {"type": "object"}}}))
-        }
-        ("POST", "/api/v1/login") => (
-            vec![],
-            json_body(obj(&["name", "password"], json!({"name": {"type": "string"}, "password": {"type": "string"}}))),
-            "200",
-            json!({"application/json": {"schema": reference("Session")}}),
-        ),
-        ("POST", "/api/v1/logout") => (vec![], None, "204", json!({})),
-        ("GET", "/api/v1/session") => {
-            (vec![], None, "200", json!({"application/json": {"schema": reference("Session")}}))
-        }
-        ("GET", "/api/v1/overview") => {
-            (vec![], None, "200", json!({"application/json": {"schema": reference("Overview")}}))
-        }
-        ("GET", "/api/v1/events") => (vec![], None, "200", json!({"text/event-stream": {}})),
-        ("GET", "/api/v1/machines") => {
-            (vec![], None, "200", json!({"application/json": {"schema": array_of("Machine")}}))
-        }
-        ("GET", "/api/v1/machines/{id}") => {
-            (vec![], None, "200", json!({"application/json": {"schema": reference("Machine")}}))
-        }
-        ("GET", "/api/v1/machines/{id}/timeline") => {
-            (range(), None, "200", json!({"application/json": {"schema": reference("Timeline")}}))
-        }
-        ("GET", "/api/v1/machines/{id}/shift") => (
-            vec![
-                query(
-                    "date",
-                    "local date the shift starts on, YYYY-MM-DD (default: the current or last shift)",
-                    "string",
-                ),
-                query("shift", "shift name (default: any)", "string"),
-                query("min_minutes", "shortest stop listed (default 5)", "number"),
-            ],
-            None,
-            "200",
-            json!({"application/json": {"schema": reference("ShiftFigures")}}),
-        ),
-        ("GET", "/api/v1/machines/{id}/stops") => (
-            [range(), paging(), vec![query("min_minutes", "shortest stop listed (default 5)", "number")]].concat(),
-            None,
-            "200",
-            json!({"application/json": {"schema": reference("StopPage")}}),
-        ),
-        ("GET", "/api/v1/machines/{id}/notes") => {
-            ([range(), paging()].concat(), None, "200", json!({"application/json": {"schema": reference("NotePage")}}))
-        }
-        ("POST", "/api/v1/machines/{id}/reason") => (
-            vec![],
-            json_body(obj(
-                &["start", "reason"],
-                json!({"start": time_value, "end": time_value, "reason": {"type": "string", "description": "one of /api/v1/downtime-reasons"}}),
-            )),
-            "201",
-            json!({"application/json": {"schema": reference("Note")}}),
-        ),
-        ("POST", "/api/v1/machines/{id}/job") => (
-            vec![],
-            json_body(obj(&["job"], json!({"job": {"type": "string"}, "start": time_value}))),
-            "201",
-            json!({"application/json": {"schema": reference("Note")}}),
-        ),
-        ("GET", "/api/v1/downtime-reasons") => (
-            vec![],
-            None,
-            "200",
-            json!({"application/json": {"schema": {"type": "array", "items": {"type": "string"}}}}),
-        ),
-        ("GET", "/api/v1/cameras") => {
-            (vec![], None, "200", json!({"application/json": {"schema": array_of("Camera")}}))
-        }
-        ("GET", "/api/v1/cameras/{id}/snapshot.jpg") => (vec![], None, "200", json!({"image/jpeg": {}})),
-        ("GET", "/api/v1/cameras/{id}/mjpeg") => (vec![], None, "200", json!({"multipart/x-mixed-replace": {}})),
-        ("GET", "/api/v1/cameras/{id}/regions") => {
-            (vec![], None, "200", json!({"application/json": {"schema": reference("CameraRegions")}}))
-        }
-        ("PUT", "/api/v1/cameras/{id}/regions") => (
-            vec![],
-            json_body(obj(&["machines"], json!({"machines": array_of("MachineRegions")}))),
-            "200",
-            json!({"application/json": {"schema": reference("CameraRegions")}}),
-        ),
-        ("GET", "/api/v1/report") => (
-            vec![
-                query("from", "first local date, YYYY-MM-DD (default today)", "string"),
-                query("to", "last local date, YYYY-MM-DD (default today)", "string"),
-                query("machine", "one machine (default all)", "string"),
-                query("format", "json (default) or csv", "string"),
-            ],
-            None,
-            "200",
-            json!({"application/json": {"schema": array_of("ReportRow")}, "text/csv": {}}),
-        ),
-        ("GET", "/api/v1/alerts") => (
-            [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat(),
-            None,
-            "200",
-            json!({"application/json": {"schema": reference("AlertPage")}}),
-        ),
-        ("POST", "/api/v1/alerts/{id}/ack") => {
-            (vec![], None, "200", json!({"application/json": {"schema": reference("Alert")}}))
-        }
-        ("GET", "/api/v1/users") => (vec![], None, "200", json!({"application/json": {"schema": array_of("User")}})),
-        ("POST", "/api/v1/users") => (
-            vec![],
-            json_body(obj(
-                &["name", "password", "role"],
-                json!({"name": {"type": "string"}, "password": {"type": "string", "minLength": 10, "maxLength": 128},
-                "role": {"enum": ["viewer", "operator", "admin"]}}),
-            )),
-            "201",
-            json!({"application/json": {"schema": obj(&["name", "role"], json!({"name": {"type": "string"}, "role": {"type": "string"}}))}}),
-        ),
-        ("GET", "/api/v1/tokens") => (vec![], None, "200", json!({"application/json": {"schema": array_of("Token")}})),
-        ("POST", "/api/v1/tokens") => (
-            vec![],
-            json_body(obj(
-                &["name", "role"],
-                json!({"name": {"type": "string"}, "role": {"enum": ["viewer", "operator", "admin"]}}),
-            )),
-            "201",
-            json!({"application/json": {"schema": obj(&["name", "role", "token"], json!({"name": {"type": "string"}, "role": {"type": "string"},
-                "token": {"type": "string", "description": "shown only here"}}))}}),
-        ),
-        ("DELETE", _) => (vec![], None, "204", json!({})),
-        _ => (vec![], None, "200", json!({})),
-    }
+/// `from` and `to` of a time range.
+pub(crate) fn range() -> Vec<Value> {
+    vec![
+        query("from", "RFC 3339 or ms since 1970 (default: 24 h before `to`)", "string"),
+        query("to", "RFC 3339 or ms since 1970 (default: now)", "string"),
+    ]
+}
+
+/// `limit` and `offset` of a page.
+pub(crate) fn paging() -> Vec<Value> {
+    vec![query("limit", "1 to 1000 (default 100)", "integer"), query("offset", "default 0", "integer")]
+}
+
+/// A required JSON request body of `schema`.
+pub(crate) fn json_body(schema: Value) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": schema}}})
+}
+
+/// A time a client gives: RFC 3339 or ms since 1970.
+pub(crate) fn time_value() -> Value {
+    json!({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "integer"}]})
 }
 
 /// The whole document.
 pub fn build() -> Value {
     let mut paths = serde_json::Map::new();
     for route in ROUTES {
-        let (mut params, body, status, content) = details(route.method, route.path);
+        let crate::routes::Doc { mut params, body, status, content } = (route.doc)();
         for seg in route.path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}'))) {
             params.push(json!({"name": seg, "in": "path", "required": true, "schema": {"type": "string"}}));
         }

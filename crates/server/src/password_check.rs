@@ -10,6 +10,7 @@
 //!
 //! So password checks never hold more than `workers × m_cost` of memory, whatever comes.
 
+use sheetsight_base::LockOrRecover;
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -51,7 +52,7 @@ impl PasswordChecker {
                 let mut memory: Vec<Block> = Vec::new();
                 loop {
                     // The lock is held only while waiting for the next job.
-                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(RELEASE_AFTER_IDLE);
+                    let next = rx.lock_or_recover().recv_timeout(RELEASE_AFTER_IDLE);
                     let job = match next {
                         Ok(job) => job,
                         Err(RecvTimeoutError::Timeout) => {

@@ -1,88 +1,201 @@
-//! Every route the server answers, with the least role it needs: the one table that the
-//! authorisation middleware, the OpenAPI document and the role tests all read, so that
-//! none of them can miss a route.
+//! Every route the server answers, in one list: its method and path, the least role it
+//! needs, its handler, and its documented answer. The router ([`crate::router`]), the
+//! authorisation middleware ([`crate::auth::authorize`]), the OpenAPI document
+//! ([`crate::openapi`]) and the role tests all read this list, so none of them can miss
+//! a route, and a route cannot be served without being documented.
+
+use std::sync::Arc;
 
 use axum::http::Method;
+use axum::routing::MethodRouter;
+use serde_json::{Value, json};
 
 use crate::auth::Role;
+use crate::openapi::{array_of, json_body, obj, paging, query, range, reference, time_value};
+use crate::{AppState, alerts, api, camera_view, floor, live, metrics, openapi, regions, session, ui, users};
 
-#[derive(Clone, Copy, Debug)]
+/// Parameters, request body and success answer of a route, as the OpenAPI document
+/// gives them (path parameters are added from the path).
+pub struct Doc {
+    pub params: Vec<Value>,
+    pub body: Option<Value>,
+    pub status: &'static str,
+    /// Media types of the success answer (`{}` when it has no body).
+    pub content: Value,
+}
+
+impl Doc {
+    /// A 200 answer of `content`, nothing asked.
+    fn ok(content: Value) -> Doc {
+        Doc { params: Vec::new(), body: None, status: "200", content }
+    }
+
+    /// A 200 JSON answer of `schema`.
+    fn json(schema: Value) -> Doc {
+        Doc::ok(json!({"application/json": {"schema": schema}}))
+    }
+
+    /// 204, no body.
+    fn empty() -> Doc {
+        Doc { params: Vec::new(), body: None, status: "204", content: json!({}) }
+    }
+
+    fn with_params(self, params: Vec<Value>) -> Doc {
+        Doc { params, ..self }
+    }
+
+    /// Asks for a JSON body of `schema`.
+    fn with_body(self, schema: Value) -> Doc {
+        Doc { body: Some(json_body(schema)), ..self }
+    }
+
+    fn with_status(self, status: &'static str) -> Doc {
+        Doc { status, ..self }
+    }
+}
+
 pub struct Route {
     pub method: &'static str,
     /// In axum's syntax: `/api/v1/machines/{id}`.
     pub path: &'static str,
     /// `None`: anyone, logged in or not.
     pub role: Option<Role>,
-    pub summary: &'static str,
     pub tag: &'static str,
+    pub summary: &'static str,
+    /// The handler, answering this route's method only.
+    pub handler: fn() -> MethodRouter<Arc<AppState>>,
+    pub doc: fn() -> Doc,
 }
 
-const fn r(
-    method: &'static str,
-    path: &'static str,
-    role: Option<Role>,
-    tag: &'static str,
-    summary: &'static str,
-) -> Route {
-    Route { method, path, role, summary, tag }
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
+/// One [`Route`]; the method is named once, for the table and for the handler.
+macro_rules! route {
+    ($method:ident $path:literal, $role:expr, $tag:literal, $summary:literal, $handler:path, $doc:expr $(,)?) => {
+        Route {
+            method: stringify!($method),
+            path: $path,
+            role: $role,
+            tag: $tag,
+            summary: $summary,
+            handler: || axum::routing::on(axum::routing::MethodFilter::$method, $handler),
+            doc: $doc,
+        }
+    };
 }
 
 const V: Option<Role> = Some(Role::Viewer);
 const O: Option<Role> = Some(Role::Operator);
 const A: Option<Role> = Some(Role::Admin);
 
+fn role_enum() -> Value {
+    json!({"enum": Role::NAMES})
+}
+
 pub const ROUTES: &[Route] = &[
     // The web UI: the page and its assets are public; the data they show is not.
-    r("GET", "/", None, "ui", "The dashboard (single page; it asks for a login)"),
-    r("GET", "/assets/{file}", None, "ui", "Static assets of the dashboard"),
-    r("GET", "/metrics", V, "metrics", "Prometheus metrics"),
-    r("GET", "/api/v1/openapi.json", None, "meta", "This API's OpenAPI 3.1 document"),
-    r("POST", "/api/v1/login", None, "session", "Log in with a name and password; sets the session cookie"),
-    r("POST", "/api/v1/logout", V, "session", "End the session"),
-    r("GET", "/api/v1/session", V, "session", "Who is logged in, their role and the CSRF token"),
-    r("GET", "/api/v1/overview", V, "floor", "Every machine's current state, lamps, today's availability and strokes"),
-    r("GET", "/api/v1/events", V, "floor", "Live events as Server-Sent Events"),
-    r("GET", "/api/v1/machines", V, "machines", "The configured machines"),
-    r("GET", "/api/v1/machines/{id}", V, "machines", "One machine's live status"),
-    r("GET", "/api/v1/machines/{id}/timeline", V, "machines", "State intervals of a machine in a time range"),
-    r(
-        "GET",
-        "/api/v1/machines/{id}/shift",
-        V,
-        "machines",
-        "Availability, performance, OEE, strokes per hour and stops of a shift",
-    ),
-    r("GET", "/api/v1/machines/{id}/stops", V, "machines", "Stops longer than a minimum, with their reasons"),
-    r("GET", "/api/v1/machines/{id}/notes", V, "machines", "Reasons and jobs given to a machine's time"),
-    r("POST", "/api/v1/machines/{id}/reason", O, "machines", "Give a stop its downtime reason"),
-    r("POST", "/api/v1/machines/{id}/job", O, "machines", "Mark the job a machine runs from now (or a given time)"),
-    r("GET", "/api/v1/downtime-reasons", V, "machines", "The configured downtime reasons"),
-    r("GET", "/api/v1/cameras", V, "cameras", "Cameras with health and counters (never their credentials)"),
-    r("GET", "/api/v1/cameras/{id}/snapshot.jpg", V, "cameras", "The newest analysed frame as JPEG"),
-    r("GET", "/api/v1/cameras/{id}/mjpeg", V, "cameras", "Live view as an MJPEG stream"),
-    r(
-        "GET",
-        "/api/v1/cameras/{id}/regions",
-        V,
-        "cameras",
-        "Lamp and motion regions of the machines on a camera, with readings",
-    ),
-    r(
-        "PUT",
-        "/api/v1/cameras/{id}/regions",
-        A,
-        "cameras",
-        "Save edited regions to the configuration; applied without a restart",
-    ),
-    r("GET", "/api/v1/report", V, "reports", "The shift report (JSON or CSV)"),
-    r("GET", "/api/v1/alerts", V, "alerts", "Alerts, newest first"),
-    r("POST", "/api/v1/alerts/{id}/ack", O, "alerts", "Acknowledge an alert"),
-    r("GET", "/api/v1/users", A, "admin", "Users"),
-    r("POST", "/api/v1/users", A, "admin", "Add a user or change their password and role"),
-    r("DELETE", "/api/v1/users/{name}", A, "admin", "Delete a user"),
-    r("GET", "/api/v1/tokens", A, "admin", "API tokens (names and roles only)"),
-    r("POST", "/api/v1/tokens", A, "admin", "Create an API token; the token is shown once"),
-    r("DELETE", "/api/v1/tokens/{name}", A, "admin", "Revoke an API token"),
+    route!(GET "/", None, "ui", "The dashboard (single page; it asks for a login)", ui::index,
+        || Doc::ok(json!({"text/html": {}}))),
+    route!(GET "/assets/{file}", None, "ui", "Static assets of the dashboard", ui::asset,
+        || Doc::ok(json!({"application/octet-stream": {}}))),
+    route!(GET "/metrics", V, "metrics", "Prometheus metrics", metrics::scrape,
+        || Doc::ok(json!({"application/openmetrics-text": {}}))),
+    route!(GET "/api/v1/openapi.json", None, "meta", "This API's OpenAPI 3.1 document", openapi::document,
+        || Doc::json(json!({"type": "object"}))),
+    route!(POST "/api/v1/login", None, "session", "Log in with a name and password; sets the session cookie",
+        session::login,
+        || Doc::json(reference("Session"))
+            .with_body(obj(&["name", "password"], json!({"name": {"type": "string"}, "password": {"type": "string"}})))),
+    route!(POST "/api/v1/logout", V, "session", "End the session", session::logout, Doc::empty),
+    route!(GET "/api/v1/session", V, "session", "Who is logged in, their role and the CSRF token", session::session,
+        || Doc::json(reference("Session"))),
+    route!(GET "/api/v1/overview", V, "floor",
+        "Every machine's current state, lamps, today's availability and strokes", floor::overview,
+        || Doc::json(reference("Overview"))),
+    route!(GET "/api/v1/events", V, "floor", "Live events as Server-Sent Events", live::events,
+        || Doc::ok(json!({"text/event-stream": {}}))),
+    route!(GET "/api/v1/machines", V, "machines", "The configured machines", api::machines,
+        || Doc::json(array_of("Machine"))),
+    route!(GET "/api/v1/machines/{id}", V, "machines", "One machine's live status", api::machine,
+        || Doc::json(reference("Machine"))),
+    route!(GET "/api/v1/machines/{id}/timeline", V, "machines", "State intervals of a machine in a time range",
+        api::timeline,
+        || Doc::json(reference("Timeline")).with_params(range())),
+    route!(GET "/api/v1/machines/{id}/shift", V, "machines",
+    "Availability, performance, OEE, strokes per hour and stops of a shift", api::shift,
+    || Doc::json(reference("ShiftFigures")).with_params(vec![
+        query("date", "local date the shift starts on, YYYY-MM-DD (default: the current or last shift)", "string"),
+        query("shift", "shift name (default: any)", "string"),
+        query("min_minutes", "shortest stop listed (default 5)", "number"),
+    ])),
+    route!(GET "/api/v1/machines/{id}/stops", V, "machines", "Stops longer than a minimum, with their reasons",
+        api::stops,
+        || Doc::json(reference("StopPage")).with_params(
+            [range(), paging(), vec![query("min_minutes", "shortest stop listed (default 5)", "number")]].concat())),
+    route!(GET "/api/v1/machines/{id}/notes", V, "machines", "Reasons and jobs given to a machine's time",
+        api::notes,
+        || Doc::json(reference("NotePage")).with_params([range(), paging()].concat())),
+    route!(POST "/api/v1/machines/{id}/reason", O, "machines", "Give a stop its downtime reason", api::give_reason,
+    || Doc::json(reference("Note")).with_status("201").with_body(obj(
+        &["start", "reason"],
+        json!({"start": time_value(), "end": time_value(),
+               "reason": {"type": "string", "description": "one of /api/v1/downtime-reasons"}}),
+    ))),
+    route!(POST "/api/v1/machines/{id}/job", O, "machines",
+        "Mark the job a machine runs from now (or a given time)", api::give_job,
+        || Doc::json(reference("Note")).with_status("201")
+            .with_body(obj(&["job"], json!({"job": {"type": "string"}, "start": time_value()})))),
+    route!(GET "/api/v1/downtime-reasons", V, "machines", "The configured downtime reasons", api::downtime_reasons,
+        || Doc::json(json!({"type": "array", "items": {"type": "string"}}))),
+    route!(GET "/api/v1/cameras", V, "cameras", "Cameras with health and counters (never their credentials)",
+        camera_view::cameras,
+        || Doc::json(array_of("Camera"))),
+    route!(GET "/api/v1/cameras/{id}/snapshot.jpg", V, "cameras", "The newest analysed frame as JPEG",
+        camera_view::snapshot,
+        || Doc::ok(json!({"image/jpeg": {}}))),
+    route!(GET "/api/v1/cameras/{id}/mjpeg", V, "cameras", "Live view as an MJPEG stream", camera_view::mjpeg,
+        || Doc::ok(json!({"multipart/x-mixed-replace": {}}))),
+    route!(GET "/api/v1/cameras/{id}/regions", V, "cameras",
+        "Lamp and motion regions of the machines on a camera, with readings", regions::get_regions,
+        || Doc::json(reference("CameraRegions"))),
+    route!(PUT "/api/v1/cameras/{id}/regions", A, "cameras",
+        "Save edited regions to the configuration; applied without a restart", regions::put_regions,
+        || Doc::json(reference("CameraRegions"))
+            .with_body(obj(&["machines"], json!({"machines": array_of("MachineRegions")})))),
+    route!(GET "/api/v1/report", V, "reports", "The shift report (JSON or CSV)", api::report,
+    || Doc::ok(json!({"application/json": {"schema": array_of("ReportRow")}, "text/csv": {}})).with_params(vec![
+        query("from", "first local date, YYYY-MM-DD (default today)", "string"),
+        query("to", "last local date, YYYY-MM-DD (default today)", "string"),
+        query("machine", "one machine (default all)", "string"),
+        query("format", "json (default) or csv", "string"),
+    ])),
+    route!(GET "/api/v1/alerts", V, "alerts", "Alerts, newest first", alerts::list,
+        || Doc::json(reference("AlertPage")).with_params(
+            [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat())),
+    route!(POST "/api/v1/alerts/{id}/ack", O, "alerts", "Acknowledge an alert", alerts::ack,
+        || Doc::json(reference("Alert"))),
+    route!(GET "/api/v1/users", A, "admin", "Users", users::users, || Doc::json(array_of("User"))),
+    route!(POST "/api/v1/users", A, "admin", "Add a user or change their password and role", users::put_user,
+    || Doc::json(obj(&["name", "role"], json!({"name": {"type": "string"}, "role": {"type": "string"}})))
+        .with_status("201")
+        .with_body(obj(
+            &["name", "password", "role"],
+            json!({"name": {"type": "string"}, "password": {"type": "string", "minLength": 10, "maxLength": 128},
+                   "role": role_enum()}),
+        ))),
+    route!(DELETE "/api/v1/users/{name}", A, "admin", "Delete a user", users::delete_user, Doc::empty),
+    route!(GET "/api/v1/tokens", A, "admin", "API tokens (names and roles only)", users::tokens,
+        || Doc::json(array_of("Token"))),
+    route!(POST "/api/v1/tokens", A, "admin", "Create an API token; the token is shown once", users::create_token,
+        || Doc::json(obj(&["name", "role", "token"], json!({"name": {"type": "string"}, "role": {"type": "string"},
+                "token": {"type": "string", "description": "shown only here"}})))
+            .with_status("201")
+            .with_body(obj(&["name", "role"], json!({"name": {"type": "string"}, "role": role_enum()})))),
+    route!(DELETE "/api/v1/tokens/{name}", A, "admin", "Revoke an API token", users::delete_token, Doc::empty),
 ];
 
 pub fn find(method: &Method, path: &str) -> Option<&'static Route> {

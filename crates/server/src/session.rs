@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
-use sheetsight_store::now_millis;
+use sheetsight_store::UnixMillis;
 
 use crate::AppState;
 use crate::auth::{self, Principal, Role};
@@ -150,19 +150,22 @@ async fn login_checked(state: &AppState, peer: SocketAddr, body: Login) -> Resul
 
 async fn start_session(state: &AppState, user: &sheetsight_store::site::UserRecord) -> ApiResult<Response> {
     // Expired sessions go at every login.
-    state.store.delete_session("", now_millis()).await?;
+    state.store.delete_session("", UnixMillis::now()).await?;
     let token = auth::random_hex(32)?;
     let csrf = auth::random_hex(16)?;
     let max_age_s = u64::from(state.config().server.session_hours) * 3600;
-    state.store.put_session(&auth::digest(&token), &user.name, &csrf, now_millis() + max_age_s as i64 * 1000).await?;
-    let role = Role::parse(&user.role).unwrap_or(Role::Viewer);
+    state
+        .store
+        .put_session(&auth::digest(&token), &user.name, &csrf, UnixMillis::now().plus_ms(max_age_s as i64 * 1000))
+        .await?;
+    let role = auth::stored_role(&user.role, &format!("user `{}`", user.name))?;
     let info = SessionInfo { name: user.name.clone(), role, via: "session", csrf: Some(csrf) };
     Ok(([(header::SET_COOKIE, auth::session_cookie(Some(&token), max_age_s))], Json(info)).into_response())
 }
 
 pub async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(cookie) = auth::cookie_value(&headers, auth::SESSION_COOKIE) {
-        state.store.delete_session(&auth::digest(cookie), now_millis()).await?;
+        state.store.delete_session(&auth::digest(cookie), UnixMillis::now()).await?;
     }
     Ok(([(header::SET_COOKIE, auth::session_cookie(None, 0))], StatusCode::NO_CONTENT).into_response())
 }

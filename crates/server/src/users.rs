@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use sheetsight_store::now_millis;
+use sheetsight_store::UnixMillis;
 use sheetsight_store::site::{TokenRecord, UserRecord};
 
 use crate::AppState;
@@ -29,8 +29,8 @@ pub struct UserBody {
 }
 
 fn role(s: &str) -> ApiResult<Role> {
-    Role::parse(s)
-        .ok_or_else(|| ApiError::bad_request(format!("`{}` is not a role: viewer, operator or admin", auth::shown(s))))
+    s.parse()
+        .map_err(|_| ApiError::bad_request(format!("`{}` is not a role: viewer, operator or admin", auth::shown(s))))
 }
 
 /// The only admin would stop being one.
@@ -55,7 +55,7 @@ pub async fn put_user(
         return Err(last_admin(&format!("making `{name}` {}", role.as_str())));
     }
     let hash = auth::hash_password_off_thread(body.password).await?;
-    state.store.put_user(&name, &hash, role.as_str(), now_millis()).await?;
+    state.store.put_user(&name, &hash, role.as_str(), UnixMillis::now()).await?;
     if existing.is_some() {
         let ended = state.store.delete_sessions_of(&name).await?;
         tracing::info!(user = %name, role = role.as_str(), sessions_ended = ended, "user changed");
@@ -102,7 +102,7 @@ pub async fn create_token(
     let role = role(&body.role)?;
     let token = format!("sst_{}", auth::random_hex(24)?);
     // A taken name is a 409 "storing an API token: it exists already" (ApiError's From).
-    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), now_millis()).await?;
+    state.store.put_token(&auth::digest(&token), &body.name, role.as_str(), UnixMillis::now()).await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({"name": body.name, "role": role, "token": token}))))
 }
 

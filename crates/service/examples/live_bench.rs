@@ -104,7 +104,9 @@ async fn main() {
     let rss_before = rss_kib();
     let started = Instant::now();
     let service =
-        Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live).await.expect("service");
+        Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live, sheetsight_base::clock::real())
+            .await
+            .expect("service");
     let up_s =
         log.wait_all_streaming(started, args.cameras, Duration::from_secs(60)).await.expect("every camera streams");
     tokio::time::sleep(Duration::from_secs(3)).await;

@@ -1,17 +1,19 @@
 //! Starting and stopping the service.
 
+use sheetsight_base::LockOrRecover;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sheetsight_base::clock::SharedClocks;
+use sheetsight_base::shutdown;
 use sheetsight_config::Config;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
-use sheetsight_ingest::wall_s;
 use sheetsight_store::writer::{self, WriteTimings, WriterOptions, WriterStats};
-use sheetsight_store::{Store, StoreError, now_millis};
+use sheetsight_store::{Store, StoreError};
 use sheetsight_vision::event::{CameraHealth, Event};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
@@ -48,10 +50,11 @@ struct CameraTask {
 pub struct Service<S: Store> {
     store: Arc<S>,
     run: i64,
-    stop_tx: watch::Sender<bool>,
+    stop_tx: shutdown::Sender,
     cameras: Vec<CameraTask>,
     writer: JoinHandle<WriterStats>,
     handle: ServiceHandle,
+    clocks: SharedClocks,
 }
 
 /// What the web side and MQTT see of a running service: live statuses, events, write
@@ -89,7 +92,7 @@ impl ServiceHandle {
     }
 
     fn status_of(c: &CameraLink) -> CameraStatus {
-        let mut status = c.status.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut status = c.status.lock_or_recover().clone();
         status.packets_dropped = c.progress.packets_dropped.load(Ordering::Relaxed);
         status
     }
@@ -110,7 +113,7 @@ impl ServiceHandle {
             if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
                 continue;
             }
-            *c.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(after);
+            *c.pending.lock_or_recover() = Some(after);
             changed.push(c.id.clone());
         }
         changed
@@ -120,23 +123,30 @@ impl ServiceHandle {
 impl<S: Store> Service<S> {
     /// Starts a run in `store` and every camera of `config`, opened through `opener`.
     /// Every event is also sent to `live` (subscribe before starting to miss none).
-    /// Must be called within a Tokio runtime.
+    /// Every time it stores or stamps is read from `clocks`. Must be called within a
+    /// Tokio runtime.
     pub async fn start(
         config: &Config,
         opener: SharedOpener,
         store: Arc<S>,
         version: &str,
         live: broadcast::Sender<Event>,
+        clocks: SharedClocks,
     ) -> Result<Self, ServiceError> {
-        let run = store.begin_run(now_millis(), version).await?;
+        let run = store.begin_run(clocks.realtime(), version).await?;
         let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 86_400);
         let timings = Arc::new(WriteTimings::default());
         let (sink, writer) = writer::spawn(
             store.clone(),
             run,
-            WriterOptions { retention: Some(retention), timings: timings.clone(), ..Default::default() },
+            WriterOptions {
+                retention: Some(retention),
+                timings: timings.clone(),
+                clocks: clocks.clone(),
+                ..Default::default()
+            },
         );
-        let (stop_tx, stop_rx) = watch::channel(false);
+        let (stop_tx, stop_rx) = shutdown::channel();
         let mut cameras = Vec::new();
         let mut links = Vec::new();
         for camera in &config.cameras {
@@ -146,7 +156,7 @@ impl<S: Store> Service<S> {
                 id: camera.id.clone(),
                 health: CameraHealth::Connecting,
                 detail: None,
-                since_s: wall_s(),
+                since_s: clocks.realtime().as_unix_s(),
                 stats: WorkerStats::default(),
                 packets_dropped: 0,
                 machines: Vec::new(),
@@ -160,12 +170,20 @@ impl<S: Store> Service<S> {
                 let _ = live_tx.send(e.clone());
                 sink.send(e);
             };
-            let worker = Worker::new(camera.clone(), machines, progress.clone(), status.clone(), pending.clone(), out);
+            let worker = Worker::new(
+                camera.clone(),
+                machines,
+                progress.clone(),
+                status.clone(),
+                pending.clone(),
+                out,
+                clocks.clone(),
+            );
             let worker = std::thread::Builder::new()
                 .name(format!("cam-{}", camera.id))
                 .spawn(move || worker.run(rx))
                 .map_err(|e| ServiceError::Worker { camera: camera.id.clone(), message: e.to_string() })?;
-            let link = WorkerLink { tx, progress: progress.clone() };
+            let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone() };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
             tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");
             cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress: progress.clone() });
@@ -173,7 +191,7 @@ impl<S: Store> Service<S> {
         }
         drop(sink);
         let handle = ServiceHandle { cameras: Arc::new(links), live, timings };
-        Ok(Self { store, run, stop_tx, cameras, writer, handle })
+        Ok(Self { store, run, stop_tx, cameras, writer, handle, clocks })
     }
 
     pub fn run_id(&self) -> i64 {
@@ -197,7 +215,7 @@ impl<S: Store> Service<S> {
 
     /// Stops every camera, writes what is pending and closes the run.
     pub async fn stop(self) -> Result<StopReport, ServiceError> {
-        let _ = self.stop_tx.send(true);
+        self.stop_tx.shut_down();
         let mut reports = Vec::new();
         for c in self.cameras {
             if let Err(e) = c.supervisor.await {
@@ -214,7 +232,7 @@ impl<S: Store> Service<S> {
             reports.push((c.id, stats, c.progress.packets_dropped.load(Ordering::Relaxed)));
         }
         let writer = self.writer.await.unwrap_or_default();
-        self.store.end_run(self.run, now_millis()).await?;
+        self.store.end_run(self.run, self.clocks.realtime()).await?;
         Ok(StopReport { run: self.run, cameras: reports, writer })
     }
 }

@@ -1,15 +1,16 @@
 //! A camera's worker thread: decodes what the supervisor received, runs the camera's
 //! machine analyzers, and makes the camera's health visible in the machines' states.
 
+use sheetsight_base::LockOrRecover;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
+use sheetsight_base::clock::SharedClocks;
 use sheetsight_config::{CameraConfig, MachineConfig};
 use sheetsight_ingest::decode::FrameDecoder;
 use sheetsight_ingest::supervisor::{CameraMsg, Progress};
-use sheetsight_ingest::wall_s;
 use sheetsight_monitor::CameraAnalyzer;
 use sheetsight_monitor::machine::MachineStatus;
 use sheetsight_vision::YuvFrame;
@@ -64,6 +65,7 @@ impl<F: FnMut(Event) + Send> EventOut for F {
 pub type PendingMachines = Arc<Mutex<Option<Vec<MachineConfig>>>>;
 
 pub struct Worker<O: EventOut> {
+    clocks: SharedClocks,
     camera: CameraConfig,
     machines: Vec<MachineConfig>,
     pending: PendingMachines,
@@ -97,8 +99,10 @@ impl<O: EventOut> Worker<O> {
         status: Arc<Mutex<CameraStatus>>,
         pending: PendingMachines,
         out: O,
+        clocks: SharedClocks,
     ) -> Self {
         Self {
+            clocks,
             camera,
             machines,
             pending,
@@ -122,7 +126,7 @@ impl<O: EventOut> Worker<O> {
     /// Runs until the supervisor hangs up.
     pub fn run(mut self, rx: Receiver<CameraMsg>) -> WorkerStats {
         // Nothing seen yet: the machines' states are unknown until the camera streams.
-        let t_s = wall_s();
+        let t_s = self.clocks.realtime().as_unix_s();
         for m in self.machines.iter().filter(|m| !m.lamps.is_empty()) {
             self.out.send(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: t_s });
         }
@@ -134,7 +138,7 @@ impl<O: EventOut> Worker<O> {
                 self.stats.panics += 1;
                 tracing::error!(camera = %self.camera.id, "analysis panicked; restarting it");
                 self.decoder = FrameDecoder::new();
-                self.blind(wall_s());
+                self.blind(self.clocks.realtime().as_unix_s());
             }
         }
         self.stats
@@ -158,7 +162,7 @@ impl<O: EventOut> Worker<O> {
                     self.decoder = FrameDecoder::new();
                     self.fatal = None;
                 }
-                let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+                let mut status = self.status.lock_or_recover();
                 status.health = health;
                 status.detail = detail;
                 status.since_s = t_s;
@@ -189,14 +193,13 @@ impl<O: EventOut> Worker<O> {
                         if e.fatal {
                             tracing::error!(camera = %self.camera.id, error = %e.message, "cannot decode this camera");
                             self.fatal = Some(e.message.clone());
-                            *self.progress.undecodable.lock().unwrap_or_else(|p| p.into_inner()) =
-                                Some(e.message.clone());
+                            *self.progress.undecodable.lock_or_recover() = Some(e.message.clone());
                         } else if self.stats.decode_errors.is_power_of_two() {
                             tracing::warn!(camera = %self.camera.id, error = %e.message, count = self.stats.decode_errors, "corrupt frame skipped");
                         }
                         self.out.send(Event::MediaIssue {
                             camera: self.camera.id.clone(),
-                            at: sheetsight_store::rfc3339(sheetsight_store::millis(wall_s())),
+                            at: self.clocks.realtime().rfc3339(),
                             what: e.message,
                         });
                     }
@@ -222,7 +225,7 @@ impl<O: EventOut> Worker<O> {
             }
         }
         self.last_frame_t_s = Some(t_s);
-        let age_ms = (wall_s() - t_s) * 1000.0;
+        let age_ms = (self.clocks.realtime().as_unix_s() - t_s) * 1000.0;
         if age_ms > self.camera.max_frame_age_ms as f64 {
             self.stats.frames_stale += 1;
             return false;
@@ -231,7 +234,7 @@ impl<O: EventOut> Worker<O> {
             // Frames decoded before the supervisor saw them count for health, not analysis.
             return false;
         }
-        if let Some(machines) = self.pending.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(machines) = self.pending.lock_or_recover().take() {
             tracing::info!(camera = %self.camera.id, "regions changed: the analysis starts afresh");
             self.machines = machines;
             self.previous = self.analyzer.take();
@@ -289,7 +292,7 @@ impl<O: EventOut> Worker<O> {
 
     fn publish(&mut self) {
         self.published = Some(std::time::Instant::now());
-        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        let mut status = self.status.lock_or_recover();
         status.stats = self.stats.clone();
         if let Some(frame) = self.latest.take() {
             status.frame = Some(frame);

@@ -45,17 +45,21 @@ impl Harness {
         let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
         let live = sheetsight_service::live_channel();
         let log = EventLog::spawn(live.subscribe());
-        let service =
-            Service::start(&config, Arc::new(NetworkOpener), store.clone(), "test", live).await.expect("service");
+        let service = Service::start(
+            &config,
+            Arc::new(NetworkOpener),
+            store.clone(),
+            "test",
+            live,
+            sheetsight_base::clock::real(),
+        )
+        .await
+        .expect("service");
         Self { service: Some(service), store, log, _dir: dir }
     }
 
     fn service(&self) -> &Service<SqliteStore> {
         self.service.as_ref().expect("running")
-    }
-
-    async fn wait_for(&self, after: Instant, timeout: Duration, f: impl Fn(&Event) -> bool) -> Option<Instant> {
-        self.log.wait_for(after, timeout, f).await
     }
 
     fn health_events(&self, camera: &str) -> Vec<(CameraHealth, Option<String>, f64)> {
@@ -104,7 +108,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     let t0 = Instant::now();
     for cam in ["main", "high"] {
         assert!(
-            h.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await.is_some(),
+            h.log.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await.is_some(),
             "{cam} streams"
         );
     }
@@ -136,13 +140,16 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     server.kill();
     for cam in ["main", "high"] {
         let lost = |e: &Event| matches!(e, Event::Health { camera, health, .. } if camera == cam && *health != CameraHealth::Streaming);
-        assert!(h.wait_for(killed, Duration::from_secs(15), lost).await.is_some(), "{cam} notices the server is gone");
+        assert!(
+            h.log.wait_for(killed, Duration::from_secs(15), lost).await.is_some(),
+            "{cam} notices the server is gone"
+        );
     }
     // The worker sends a camera's health, then its machines' states: wait until the log has both.
     for (machine, _) in &machines {
         let machine = machine.clone();
         let blind = move |e: &Event| matches!(e, Event::State { machine: m, state: MachineState::NotAvailable, .. } if *m == machine);
-        assert!(h.wait_for(killed, Duration::from_secs(5), blind).await.is_some(), "{machines:?}: NotAvailable");
+        assert!(h.log.wait_for(killed, Duration::from_secs(5), blind).await.is_some(), "{machines:?}: NotAvailable");
     }
     {
         let events = h.log.events();
@@ -170,7 +177,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     tokio::time::sleep(Duration::from_secs(4)).await;
     let ready = server.restart();
     for cam in ["main", "high"] {
-        let back = h.wait_for(ready, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
+        let back = h.log.wait_for(ready, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
         let back_s = back.map(|b| b.duration_since(ready).as_secs_f64());
         eprintln!("{cam}: streaming again {back_s:?} s after the server came back");
         assert!(back_s.is_some_and(|s| s < 5.0), "{cam}: back after {back_s:?} s");
@@ -178,7 +185,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     h.stop().await;
 
     // Stored: health intervals with the outage, the machine NotAvailable over it.
-    let all = Query { from: 0, to: i64::MAX, key: None };
+    let all = Query { from: sheetsight_store::UnixMillis::EPOCH, to: sheetsight_store::UnixMillis::MAX, key: None };
     let health = h.store.health(&all).await.expect("health");
     for cam in ["main", "high"] {
         let kinds: Vec<CameraHealth> = health.iter().filter(|i| i.key == cam).map(|i| i.value.0).collect();
@@ -205,7 +212,7 @@ async fn refusals_are_explained_retried_with_backoff_and_leave_other_cameras_alo
     let mut h = Harness::start(&toml).await;
     let t0 = Instant::now();
     for cam in ["good", "inurl"] {
-        let ok = h.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
+        let ok = h.log.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
         assert!(ok.is_some(), "{cam}: {:?}", h.health_events(cam));
     }
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -239,19 +246,21 @@ async fn mjpeg_truncated_picture_then_garbage_then_hang_is_survived() {
     let camera = HttpCamera::start(vec![Behaviour::TruncatedGarbageHang, Behaviour::Good], false, 10.0);
     let mut h = Harness::start(&camera_toml("mjpeg", &camera.url(), "fps = 10")).await;
     let t0 = Instant::now();
-    let streaming = h.wait_for(t0, Duration::from_secs(10), is_health("mjpeg", CameraHealth::Streaming)).await;
+    let streaming = h.log.wait_for(t0, Duration::from_secs(10), is_health("mjpeg", CameraHealth::Streaming)).await;
     assert!(streaming.is_some(), "{:?}", h.health_events("mjpeg"));
     let corrupt =
         |e: &Event| matches!(e, Event::MediaIssue { camera, what, .. } if camera == "mjpeg" && what.contains("JPEG"));
-    assert!(h.wait_for(t0, Duration::from_secs(10), corrupt).await.is_some(), "the truncated picture is reported");
+    assert!(h.log.wait_for(t0, Duration::from_secs(10), corrupt).await.is_some(), "the truncated picture is reported");
     // Garbage, then silence: stalled after ten frame intervals (at least 2 s), then
     // dropped and reconnected; the second connection is good.
-    let stalled = h.wait_for(t0, Duration::from_secs(15), is_health("mjpeg", CameraHealth::Stalled)).await;
+    let stalled = h.log.wait_for(t0, Duration::from_secs(15), is_health("mjpeg", CameraHealth::Stalled)).await;
     assert!(stalled.is_some(), "{:?}", h.health_events("mjpeg"));
-    let failed = h.wait_for(t0, Duration::from_secs(20), is_health("mjpeg", CameraHealth::Failed)).await;
+    let failed = h.log.wait_for(t0, Duration::from_secs(20), is_health("mjpeg", CameraHealth::Failed)).await;
     assert!(failed.is_some(), "{:?}", h.health_events("mjpeg"));
-    let back =
-        h.wait_for(failed.expect("failed"), Duration::from_secs(15), is_health("mjpeg", CameraHealth::Streaming)).await;
+    let back = h
+        .log
+        .wait_for(failed.expect("failed"), Duration::from_secs(15), is_health("mjpeg", CameraHealth::Streaming))
+        .await;
     assert!(back.is_some(), "{:?}", h.health_events("mjpeg"));
     assert!(camera.connections.load(std::sync::atomic::Ordering::SeqCst) >= 2);
     // The second connection streams on (the live status is refreshed every 200 ms).
@@ -267,7 +276,7 @@ async fn jpeg_snapshots_are_polled_at_the_camera_fps() {
     let camera = HttpCamera::start(vec![Behaviour::Good], true, 1.0);
     let mut h = Harness::start(&camera_toml("snap", &camera.url(), "fps = 5")).await;
     let t0 = Instant::now();
-    assert!(h.wait_for(t0, Duration::from_secs(10), is_health("snap", CameraHealth::Streaming)).await.is_some());
+    assert!(h.log.wait_for(t0, Duration::from_secs(10), is_health("snap", CameraHealth::Streaming)).await.is_some());
     tokio::time::sleep(Duration::from_secs(3)).await;
     let frames = h.frames_decoded("snap");
     let requests = camera.connections.load(std::sync::atomic::Ordering::SeqCst) as u64;
@@ -290,7 +299,7 @@ async fn rtp_jpeg_over_tcp_and_h264_over_udp() {
     let mut h = Harness::start(&toml).await;
     let t0 = Instant::now();
     for cam in ["jpeg", "udp"] {
-        let ok = h.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
+        let ok = h.log.wait_for(t0, Duration::from_secs(20), is_health(cam, CameraHealth::Streaming)).await;
         assert!(ok.is_some(), "{cam}: {:?}", h.health_events(cam));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -309,7 +318,7 @@ async fn h265_is_decoded_through_ffmpeg() {
     let server = RtspServer::start(free_port(), &[("hevc", video.display().to_string())], None);
     let mut h = Harness::start(&camera_toml("hevc", &server.url("hevc"), "")).await;
     let t0 = Instant::now();
-    let ok = h.wait_for(t0, Duration::from_secs(20), is_health("hevc", CameraHealth::Streaming)).await;
+    let ok = h.log.wait_for(t0, Duration::from_secs(20), is_health("hevc", CameraHealth::Streaming)).await;
     assert!(ok.is_some(), "{:?}", h.health_events("hevc"));
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(h.frames_decoded("hevc") >= 10, "{}", h.frames_decoded("hevc"));

@@ -26,8 +26,16 @@ pub use scene::{Nuisances, Scene, SceneSpec};
 pub enum SimError {
     #[error(transparent)]
     Media(#[from] sheetsight_media::MediaError),
-    #[error("H.264 encoder: {0}")]
-    Encoder(String),
+    #[error("H.264 encoder")]
+    Codec(#[from] sheetsight_media::CodecError),
+    #[error("cannot start `{program}` for x264: install it (Debian: apt-get install ffmpeg)")]
+    X264Start {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{program}` could not encode {}: {stderr}", path.display())]
+    X264Failed { program: String, path: PathBuf, stderr: String },
     #[error("cannot write {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
 }
@@ -59,13 +67,12 @@ pub fn write_encoded_video(
     };
     let mut renderer = Renderer::new(scene.clone());
     let mut encoder =
-        H264Encoder::new(scene.spec.width_px, scene.spec.height_px, EncoderSettings { qp, ..encoder_settings(scene) })
-            .map_err(SimError::Encoder)?;
+        H264Encoder::new(scene.spec.width_px, scene.spec.height_px, EncoderSettings { qp, ..encoder_settings(scene) })?;
     let mut writer = Mp4H264Writer::create(path, scene.spec.width_px, scene.spec.height_px, scene.spec.fps)?;
     let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
     for i in 0..frames {
         let frame = renderer.render(i as f64 / scene.spec.fps);
-        let picture = encoder.encode(&frame).map_err(SimError::Encoder)?;
+        let picture = encoder.encode(&frame)?;
         writer.write(picture)?;
         progress(i + 1, frames);
     }
@@ -99,11 +106,7 @@ fn write_x264_video(
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            SimError::Encoder(format!(
-                "cannot start `{program}` for x264 ({e}): install it (Debian: apt-get install ffmpeg)"
-            ))
-        })?;
+        .map_err(|source| SimError::X264Start { program: program.to_string(), source })?;
     let io = |source| SimError::Io { path: path.to_path_buf(), source };
     let mut renderer = Renderer::new(scene.clone());
     let frames = (scene.spec.duration_s * scene.spec.fps).round() as u64;
@@ -120,11 +123,11 @@ fn write_x264_video(
     })();
     let output = child.wait_with_output().map_err(io)?;
     if !output.status.success() {
-        return Err(SimError::Encoder(format!(
-            "`{program}` could not encode {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        )));
+        return Err(SimError::X264Failed {
+            program: program.to_string(),
+            path: path.to_path_buf(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     written.map_err(io)
 }

@@ -7,7 +7,7 @@
 //! - a run records a heartbeat with every batch, so after a crash what was open is
 //!   known to be true up to the heartbeat, and [`Store::begin_run`] closes it there and
 //!   stores the time until the restart as `NotAvailable` (unknown, not running);
-//! - times are milliseconds since 1970 UTC ([`Millis`]).
+//! - times are milliseconds since 1970 UTC ([`UnixMillis`]).
 //!
 //! [`sqlite::SqliteStore`] is the embedded default; a PostgreSQL store fills the same
 //! trait.
@@ -27,32 +27,15 @@ pub mod writer;
 
 pub use error::{StoreError, StoreErrorKind};
 
-/// Milliseconds since 1970-01-01 UTC.
-pub type Millis = i64;
-
-/// Seconds (an event's `t` in live mode) to [`Millis`].
-pub fn millis(t_s: f64) -> Millis {
-    (t_s * 1000.0).round() as Millis
-}
-
-/// Now, as [`Millis`].
-pub fn now_millis() -> Millis {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
-}
-
-/// RFC 3339 UTC text of a time.
-pub fn rfc3339(t: Millis) -> String {
-    chrono::DateTime::from_timestamp_millis(t)
-        .map_or_else(|| t.to_string(), |d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
+pub use sheetsight_base::UnixMillis;
 
 /// One run of the service, from start to stop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunRecord {
     pub id: i64,
-    pub started: Millis,
-    pub heartbeat: Millis,
-    pub stopped: Option<Millis>,
+    pub started: UnixMillis,
+    pub heartbeat: UnixMillis,
+    pub stopped: Option<UnixMillis>,
     /// `stop` (a clean shutdown) or `crash` (found open at the next start).
     pub stop_reason: Option<String>,
     pub version: String,
@@ -63,8 +46,8 @@ pub struct RunRecord {
 pub struct Interval<K, T> {
     pub key: K,
     pub value: T,
-    pub start: Millis,
-    pub end: Option<Millis>,
+    pub start: UnixMillis,
+    pub end: Option<UnixMillis>,
 }
 
 pub type StateInterval = Interval<String, MachineState>;
@@ -74,15 +57,15 @@ pub type LampInterval = Interval<(String, u32), (LampColor, LampMode)>;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StrokeRecord {
     pub machine: String,
-    pub start: Millis,
-    pub end: Millis,
+    pub start: UnixMillis,
+    pub end: UnixMillis,
 }
 
 /// Which stored rows a query wants: those overlapping `from..to`, of one key or all.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
-    pub from: Millis,
-    pub to: Millis,
+    pub from: UnixMillis,
+    pub to: UnixMillis,
     /// A machine id (or a camera id for health); `None` for all.
     pub key: Option<String>,
 }
@@ -91,21 +74,21 @@ pub struct Query {
 pub trait Store: Send + Sync + 'static {
     /// Starts a run at `now`: first closes what a crashed run left open (at its last
     /// heartbeat, followed by `NotAvailable` until `now`). Returns the run's id.
-    fn begin_run(&self, now: Millis, version: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn begin_run(&self, now: UnixMillis, version: &str) -> impl Future<Output = Result<i64, StoreError>> + Send;
 
     /// Stores a batch of events in one transaction and sets the run's heartbeat.
     fn write(
         &self,
         run: i64,
         events: &[Event],
-        heartbeat: Millis,
+        heartbeat: UnixMillis,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Closes every open interval at `now` and marks the run stopped.
-    fn end_run(&self, run: i64, now: Millis) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn end_run(&self, run: i64, now: UnixMillis) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes closed intervals, strokes and runs that ended before `before`; returns rows deleted.
-    fn purge(&self, before: Millis) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn purge(&self, before: UnixMillis) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     fn runs(&self) -> impl Future<Output = Result<Vec<RunRecord>, StoreError>> + Send;
     fn states(&self, q: &Query) -> impl Future<Output = Result<Vec<StateInterval>, StoreError>> + Send;

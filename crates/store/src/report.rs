@@ -16,7 +16,7 @@ use serde::Serialize;
 use sheetsight_config::ShiftWindow;
 use sheetsight_vision::state::MachineState;
 
-use crate::{Millis, StateInterval, StrokeRecord, rfc3339};
+use crate::{StateInterval, StrokeRecord, UnixMillis};
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReportRow {
@@ -44,7 +44,7 @@ pub struct ReportRow {
     pub time_zone: String,
 }
 
-fn seconds(ms: Millis) -> f64 {
+fn seconds(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
 
@@ -54,7 +54,7 @@ pub fn compute(
     machines: &[String],
     states: &[StateInterval],
     strokes: &[StrokeRecord],
-    now: Millis,
+    now: UnixMillis,
 ) -> Vec<ReportRow> {
     let mut by_machine: BTreeMap<&str, Vec<&StateInterval>> = BTreeMap::new();
     for s in states {
@@ -64,26 +64,26 @@ pub fn compute(
     for machine in machines {
         let intervals = by_machine.get(machine.as_str()).map(Vec::as_slice).unwrap_or_default();
         for w in windows {
-            let start = w.start.timestamp_millis();
-            let end = w.end.timestamp_millis().min(now);
+            let start = UnixMillis::from(w.start);
+            let end = UnixMillis::from(w.end).min(now);
             if end <= start {
                 continue;
             }
-            let mut in_state: BTreeMap<MachineState, Millis> = BTreeMap::new();
-            let mut covered: Millis = 0;
+            let mut in_state: BTreeMap<MachineState, i64> = BTreeMap::new();
+            let mut covered_ms: i64 = 0;
             for i in intervals.iter() {
                 let a = i.start.max(start);
                 let b = i.end.unwrap_or(now).min(end);
                 if b > a {
                     *in_state.entry(i.value).or_default() += b - a;
-                    covered += b - a;
+                    covered_ms += b - a;
                 }
             }
             let longest = stops(intervals.iter().copied(), start, end, now)
                 .into_iter()
-                .max_by_key(|s| (s.end_ms - s.start_ms, -s.start_ms));
+                .max_by_key(|s| (s.end_ms - s.start_ms, std::cmp::Reverse(s.start_ms)));
             let planned = end - start;
-            let unrecorded = (planned - covered).max(0);
+            let unrecorded = (planned - covered_ms).max(0);
             let get = |s| in_state.get(&s).copied().unwrap_or(0);
             let not_available = get(MachineState::NotAvailable) + unrecorded;
             let executing = get(MachineState::Executing);
@@ -94,8 +94,8 @@ pub fn compute(
                 machine: machine.clone(),
                 shift: w.shift.clone(),
                 date: w.date.to_string(),
-                start: rfc3339(start),
-                end: rfc3339(end),
+                start: start.rfc3339(),
+                end: end.rfc3339(),
                 planned_s: seconds(planned),
                 executing_s: seconds(executing),
                 not_executing_s: seconds(get(MachineState::NotExecuting)),
@@ -107,7 +107,7 @@ pub fn compute(
                 strokes: n_strokes,
                 strokes_per_hour: (planned > 0).then(|| n_strokes as f64 * 3_600_000.0 / planned as f64),
                 longest_stop_s: longest.map_or(0.0, |s| seconds(s.end_ms - s.start_ms)),
-                longest_stop_start: longest.map(|s| rfc3339(s.start_ms)),
+                longest_stop_start: longest.map(|s| s.start_ms.rfc3339()),
                 time_zone: w.time_zone.name().to_string(),
             });
         }
@@ -119,8 +119,8 @@ pub fn compute(
 /// A stop: consecutive time in `NotExecuting` or `OutOfService` (gaps up to 1 s joined).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct Stop {
-    pub start_ms: Millis,
-    pub end_ms: Millis,
+    pub start_ms: UnixMillis,
+    pub end_ms: UnixMillis,
     /// The stop is still going on at `now`.
     pub open: bool,
 }
@@ -129,9 +129,9 @@ pub struct Stop {
 /// intervals end at `now`.
 pub fn stops<'a>(
     intervals: impl IntoIterator<Item = &'a StateInterval>,
-    from: Millis,
-    to: Millis,
-    now: Millis,
+    from: UnixMillis,
+    to: UnixMillis,
+    now: UnixMillis,
 ) -> Vec<Stop> {
     let mut out: Vec<Stop> = Vec::new();
     let mut joining = false;
@@ -261,7 +261,7 @@ mod tests {
     use crate::Interval;
     use chrono::{NaiveDate, TimeZone, Utc};
 
-    const H: Millis = 3_600_000;
+    const H: i64 = 3_600_000;
 
     fn window(start_h: i64, end_h: i64) -> ShiftWindow {
         ShiftWindow {
@@ -273,8 +273,16 @@ mod tests {
         }
     }
 
-    fn state(v: MachineState, a: Millis, b: Option<Millis>) -> StateInterval {
-        Interval { key: "m".into(), value: v, start: a, end: b }
+    fn state(v: MachineState, a_ms: i64, b_ms: Option<i64>) -> StateInterval {
+        Interval { key: "m".into(), value: v, start: UnixMillis(a_ms), end: b_ms.map(UnixMillis) }
+    }
+
+    fn stroke(machine: &str, start_ms: i64, end_ms: i64) -> StrokeRecord {
+        StrokeRecord { machine: machine.into(), start: UnixMillis(start_ms), end: UnixMillis(end_ms) }
+    }
+
+    fn stop(start_ms: i64, end_ms: i64, open: bool) -> Stop {
+        Stop { start_ms: UnixMillis(start_ms), end_ms: UnixMillis(end_ms), open }
     }
 
     #[test]
@@ -289,12 +297,12 @@ mod tests {
             state(Executing, 12 * H, None), // still open: ends at `now`
         ];
         let strokes = [
-            StrokeRecord { machine: "m".into(), start: 8 * H, end: 8 * H + 2000 },
-            StrokeRecord { machine: "m".into(), start: 12 * H, end: 12 * H + 2000 },
-            StrokeRecord { machine: "m".into(), start: 7 * H, end: 7 * H + 2000 }, // before the shift
-            StrokeRecord { machine: "other".into(), start: 8 * H, end: 8 * H + 2000 },
+            stroke("m", 8 * H, 8 * H + 2000),
+            stroke("m", 12 * H, 12 * H + 2000),
+            stroke("m", 7 * H, 7 * H + 2000), // before the shift
+            stroke("other", 8 * H, 8 * H + 2000),
         ];
-        let rows = compute(&[window(8, 16)], &["m".into()], &states, &strokes, 14 * H);
+        let rows = compute(&[window(8, 16)], &["m".into()], &states, &strokes, UnixMillis(14 * H));
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!(r.planned_s, 6.0 * 3600.0, "planned time ends at now");
@@ -313,9 +321,9 @@ mod tests {
 
     #[test]
     fn a_shift_in_the_future_is_left_out_and_csv_has_a_header() {
-        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], 7 * H);
+        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], UnixMillis(7 * H));
         assert!(rows.is_empty());
-        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], 20 * H);
+        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], UnixMillis(20 * H));
         assert_eq!(rows[0].not_available_s, 8.0 * 3600.0, "no record at all is not available");
         assert_eq!(rows[0].availability, Some(0.0));
         assert_eq!(rows[0].availability_seen, None);
@@ -337,18 +345,14 @@ mod tests {
             state(NotAvailable, 11 * H + 60_000, Some(12 * H)), // not a stop: unknown
             state(NotExecuting, 12 * H, None),                  // open at now
         ];
-        let found = stops(&states, 8 * H, 16 * H, 13 * H);
+        let found = stops(&states, UnixMillis(8 * H), UnixMillis(16 * H), UnixMillis(13 * H));
         assert_eq!(
             found,
-            vec![
-                Stop { start_ms: 9 * H, end_ms: 10 * H, open: false },
-                Stop { start_ms: 11 * H, end_ms: 11 * H + 60_000, open: false },
-                Stop { start_ms: 12 * H, end_ms: 13 * H, open: true },
-            ]
+            vec![stop(9 * H, 10 * H, false), stop(11 * H, 11 * H + 60_000, false), stop(12 * H, 13 * H, true),]
         );
         // Clipped to the range: a stop running into it starts at its start.
-        let clipped = stops(&states, 9 * H + H / 2, 12 * H + H / 2, 13 * H);
-        assert_eq!(clipped[0], Stop { start_ms: 9 * H + H / 2, end_ms: 10 * H, open: false });
-        assert_eq!(clipped[2], Stop { start_ms: 12 * H, end_ms: 12 * H + H / 2, open: false });
+        let clipped = stops(&states, UnixMillis(9 * H + H / 2), UnixMillis(12 * H + H / 2), UnixMillis(13 * H));
+        assert_eq!(clipped[0], stop(9 * H + H / 2, 10 * H, false));
+        assert_eq!(clipped[2], stop(12 * H, 12 * H + H / 2, false));
     }
 }

@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::sqlite::SqliteStore;
-use crate::{Millis, StoreError, StoreErrorKind};
+use crate::{StoreError, StoreErrorKind, UnixMillis};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct UserRecord {
@@ -16,21 +16,21 @@ pub struct UserRecord {
     #[serde(skip)]
     pub password_hash: String,
     pub role: String,
-    pub created_ms: Millis,
+    pub created_ms: UnixMillis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRecord {
     pub user: UserRecord,
     pub csrf: String,
-    pub expires_ms: Millis,
+    pub expires_ms: UnixMillis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TokenRecord {
     pub name: String,
     pub role: String,
-    pub created_ms: Millis,
+    pub created_ms: UnixMillis,
 }
 
 /// A reason or a job given to a stretch of a machine's time.
@@ -40,10 +40,10 @@ pub struct NoteRecord {
     pub machine: String,
     pub kind: String,
     pub value: String,
-    pub start_ms: Millis,
-    pub end_ms: Option<Millis>,
+    pub start_ms: UnixMillis,
+    pub end_ms: Option<UnixMillis>,
     pub author: String,
-    pub created_ms: Millis,
+    pub created_ms: UnixMillis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -52,15 +52,15 @@ pub struct AlertRecord {
     pub rule: String,
     pub subject: String,
     pub message: String,
-    pub raised_ms: Millis,
-    pub cleared_ms: Option<Millis>,
+    pub raised_ms: UnixMillis,
+    pub cleared_ms: Option<UnixMillis>,
     pub acked_by: Option<String>,
-    pub acked_ms: Option<Millis>,
+    pub acked_ms: Option<UnixMillis>,
 }
 
-type UserRow = (String, String, String, i64);
-type NoteRow = (i64, String, String, String, i64, Option<i64>, String, i64);
-type AlertRow = (i64, String, String, String, i64, Option<i64>, Option<String>, Option<i64>);
+type UserRow = (String, String, String, UnixMillis);
+type NoteRow = (i64, String, String, String, UnixMillis, Option<UnixMillis>, String, UnixMillis);
+type AlertRow = (i64, String, String, String, UnixMillis, Option<UnixMillis>, Option<String>, Option<UnixMillis>);
 
 fn user(r: UserRow) -> UserRecord {
     UserRecord { name: r.0, password_hash: r.1, role: r.2, created_ms: r.3 }
@@ -102,7 +102,13 @@ impl SqliteStore {
     }
 
     /// Adds a user, or replaces the password and role of an existing one.
-    pub async fn put_user(&self, name: &str, password_hash: &str, role: &str, now: Millis) -> Result<(), StoreError> {
+    pub async fn put_user(
+        &self,
+        name: &str,
+        password_hash: &str,
+        role: &str,
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO app_user (name, password_hash, role, created_ms) VALUES (?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, role = excluded.role",
@@ -170,7 +176,7 @@ impl SqliteStore {
         token_hash: &str,
         user: &str,
         csrf: &str,
-        expires_ms: Millis,
+        expires_ms: UnixMillis,
     ) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO app_session (token_hash, user_name, csrf, expires_ms) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
@@ -184,8 +190,8 @@ impl SqliteStore {
     }
 
     /// The session of a token that has not expired at `now`.
-    pub async fn session(&self, token_hash: &str, now: Millis) -> Result<Option<SessionRecord>, StoreError> {
-        let row: Option<(String, String, String, i64, String, i64)> = sqlx::query_as(
+    pub async fn session(&self, token_hash: &str, now: UnixMillis) -> Result<Option<SessionRecord>, StoreError> {
+        let row: Option<(String, String, String, UnixMillis, String, UnixMillis)> = sqlx::query_as(
             "SELECT u.name, u.password_hash, u.role, u.created_ms, s.csrf, s.expires_ms \
              FROM app_session s JOIN app_user u ON u.name = s.user_name WHERE s.token_hash = ? AND s.expires_ms > ?",
         )
@@ -198,7 +204,7 @@ impl SqliteStore {
     }
 
     /// Deletes one session, and every expired one.
-    pub async fn delete_session(&self, token_hash: &str, now: Millis) -> Result<(), StoreError> {
+    pub async fn delete_session(&self, token_hash: &str, now: UnixMillis) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM app_session WHERE token_hash = ? OR expires_ms <= ?")
             .bind(token_hash)
             .bind(now)
@@ -208,7 +214,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    pub async fn put_token(&self, token_hash: &str, name: &str, role: &str, now: Millis) -> Result<(), StoreError> {
+    pub async fn put_token(&self, token_hash: &str, name: &str, role: &str, now: UnixMillis) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO api_token (token_hash, name, role, created_ms) VALUES (?, ?, ?, ?)")
             .bind(token_hash)
             .bind(name)
@@ -228,7 +234,7 @@ impl SqliteStore {
     }
 
     pub async fn token(&self, token_hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<(String, String, i64)> =
+        let row: Option<(String, String, UnixMillis)> =
             sqlx::query_as("SELECT name, role, created_ms FROM api_token WHERE token_hash = ?")
                 .bind(token_hash)
                 .fetch_optional(self.pool())
@@ -238,7 +244,7 @@ impl SqliteStore {
     }
 
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows: Vec<(String, String, i64)> =
+        let rows: Vec<(String, String, UnixMillis)> =
             sqlx::query_as("SELECT name, role, created_ms FROM api_token ORDER BY name")
                 .fetch_all(self.pool())
                 .await
@@ -262,10 +268,10 @@ impl SqliteStore {
         machine: &str,
         kind: &str,
         value: &str,
-        start_ms: Millis,
-        end_ms: Option<Millis>,
+        start_ms: UnixMillis,
+        end_ms: Option<UnixMillis>,
         author: &str,
-        now: Millis,
+        now: UnixMillis,
     ) -> Result<NoteRecord, StoreError> {
         let io = StoreError::io("storing a note");
         let mut tx = self.pool().begin().await.map_err(StoreError::io("storing a note"))?;
@@ -307,7 +313,12 @@ impl SqliteStore {
     }
 
     /// Notes of a machine (all machines: `None`) that overlap `from..to`, oldest first.
-    pub async fn notes(&self, machine: Option<&str>, from: Millis, to: Millis) -> Result<Vec<NoteRecord>, StoreError> {
+    pub async fn notes(
+        &self,
+        machine: Option<&str>,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> Result<Vec<NoteRecord>, StoreError> {
         let rows: Vec<NoteRow> = sqlx::query_as(
             "SELECT id, machine, kind, value, start_ms, end_ms, author, created_ms FROM machine_note \
              WHERE (?1 IS NULL OR machine = ?1) AND start_ms < ?3 AND (end_ms IS NULL OR end_ms > ?2) \
@@ -322,7 +333,13 @@ impl SqliteStore {
         Ok(rows.into_iter().map(note).collect())
     }
 
-    pub async fn raise_alert(&self, rule: &str, subject: &str, message: &str, at: Millis) -> Result<i64, StoreError> {
+    pub async fn raise_alert(
+        &self,
+        rule: &str,
+        subject: &str,
+        message: &str,
+        at: UnixMillis,
+    ) -> Result<i64, StoreError> {
         let (id,): (i64,) =
             sqlx::query_as("INSERT INTO alert (rule, subject, message, raised_ms) VALUES (?, ?, ?, ?) RETURNING id")
                 .bind(rule)
@@ -335,7 +352,7 @@ impl SqliteStore {
         Ok(id)
     }
 
-    pub async fn clear_alert(&self, id: i64, at: Millis) -> Result<(), StoreError> {
+    pub async fn clear_alert(&self, id: i64, at: UnixMillis) -> Result<(), StoreError> {
         sqlx::query("UPDATE alert SET cleared_ms = ? WHERE id = ? AND cleared_ms IS NULL")
             .bind(at)
             .bind(id)
@@ -346,7 +363,7 @@ impl SqliteStore {
     }
 
     /// Acknowledges an alert; false if there is no such alert or it was acknowledged.
-    pub async fn ack_alert(&self, id: i64, by: &str, at: Millis) -> Result<bool, StoreError> {
+    pub async fn ack_alert(&self, id: i64, by: &str, at: UnixMillis) -> Result<bool, StoreError> {
         let done = sqlx::query("UPDATE alert SET acked_by = ?, acked_ms = ? WHERE id = ? AND acked_ms IS NULL")
             .bind(by)
             .bind(at)
@@ -381,8 +398,8 @@ impl SqliteStore {
     pub async fn alerts(
         &self,
         unacked_only: bool,
-        from: Millis,
-        to: Millis,
+        from: UnixMillis,
+        to: UnixMillis,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<AlertRecord>, StoreError> {

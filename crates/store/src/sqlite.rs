@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::{
-    HealthInterval, Interval, LampInterval, Millis, Query, RunRecord, StateInterval, Store, StoreError, StoreErrorKind,
-    StrokeRecord, millis,
+    HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store, StoreError, StoreErrorKind,
+    StrokeRecord, UnixMillis,
 };
 
 /// The file name of the database inside the data folder.
@@ -87,7 +87,7 @@ fn parse<T: FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T, StoreError> {
 async fn close_open(
     tx: &mut Transaction<'_, Sqlite>,
     sql: &'static str,
-    at: Millis,
+    at: UnixMillis,
     key: &[&str],
 ) -> Result<(), StoreError> {
     let mut q = sqlx::query(sql).bind(at);
@@ -102,7 +102,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
     let io = StoreError::io("storing an event");
     match event {
         Event::State { machine, state, t } => {
-            let at = millis(*t);
+            let at = UnixMillis::from_unix_s(*t);
             close_open(
                 tx,
                 "UPDATE machine_state SET end_ms = max(start_ms, ?) WHERE machine = ? AND end_ms IS NULL",
@@ -120,7 +120,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
                 .map_err(io)?;
         }
         Event::Lamp { machine, lamp, color, mode, t } => {
-            let at = millis(*t);
+            let at = UnixMillis::from_unix_s(*t);
             let lamp = lamp.to_string();
             close_open(
                 tx,
@@ -143,7 +143,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
             .map_err(io)?;
         }
         Event::Health { camera, health, detail, t } => {
-            let at = millis(*t);
+            let at = UnixMillis::from_unix_s(*t);
             close_open(
                 tx,
                 "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL",
@@ -164,8 +164,8 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
         Event::Stroke { machine, start_t, end_t } => {
             sqlx::query("INSERT INTO stroke (machine, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?)")
                 .bind(machine)
-                .bind(millis(*start_t))
-                .bind(millis(*end_t))
+                .bind(UnixMillis::from_unix_s(*start_t))
+                .bind(UnixMillis::from_unix_s(*end_t))
                 .bind(run)
                 .execute(&mut **tx)
                 .await
@@ -177,19 +177,19 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
 }
 
 /// id, started, heartbeat, stopped, stop reason, version.
-type RunRow = (i64, i64, i64, Option<i64>, Option<String>, String);
+type RunRow = (i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String);
 /// camera, health, detail, start, end.
-type HealthRow = (String, String, Option<String>, i64, Option<i64>);
+type HealthRow = (String, String, Option<String>, UnixMillis, Option<UnixMillis>);
 
 /// Closes what crashed run `id` left open: known up to its `heartbeat`, then
 /// `NotAvailable` until `now` (a machine that was `NotAvailable` simply stays so).
 async fn close_crashed_run(
     tx: &mut Transaction<'_, Sqlite>,
     id: i64,
-    heartbeat: Millis,
-    now: Millis,
+    heartbeat: UnixMillis,
+    now: UnixMillis,
 ) -> Result<(), sqlx::Error> {
-    let open: Vec<(String, String, i64)> =
+    let open: Vec<(String, String, UnixMillis)> =
         sqlx::query_as("SELECT machine, state, start_ms FROM machine_state WHERE end_ms IS NULL AND run_id = ?")
             .bind(id)
             .fetch_all(&mut **tx)
@@ -257,17 +257,17 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
-    async fn begin_run(&self, now: Millis, version: &str) -> Result<i64, StoreError> {
+    async fn begin_run(&self, now: UnixMillis, version: &str) -> Result<i64, StoreError> {
         let io = StoreError::io("starting a run");
         let mut tx = self.pool.begin().await.map_err(io)?;
-        let crashed: Vec<(i64, i64)> =
+        let crashed: Vec<(i64, UnixMillis)> =
             sqlx::query_as("SELECT id, heartbeat_ms FROM service_run WHERE stopped_ms IS NULL ORDER BY id")
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(StoreError::io("finding crashed runs"))?;
         for (id, heartbeat) in crashed {
             close_crashed_run(&mut tx, id, heartbeat, now).await.map_err(StoreError::io("closing a crashed run"))?;
-            tracing::warn!(run = id, last_heartbeat = %crate::rfc3339(heartbeat), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
+            tracing::warn!(run = id, last_heartbeat = %heartbeat.rfc3339(), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
         }
         let (run,): (i64,) =
             sqlx::query_as("INSERT INTO service_run (started_ms, heartbeat_ms, version) VALUES (?, ?, ?) RETURNING id")
@@ -281,7 +281,7 @@ impl Store for SqliteStore {
         Ok(run)
     }
 
-    async fn write(&self, run: i64, events: &[Event], heartbeat: Millis) -> Result<(), StoreError> {
+    async fn write(&self, run: i64, events: &[Event], heartbeat: UnixMillis) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::io("storing events"))?;
         for e in events {
             write_event(&mut tx, run, e).await?;
@@ -295,7 +295,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(StoreError::io("committing events"))
     }
 
-    async fn end_run(&self, run: i64, now: Millis) -> Result<(), StoreError> {
+    async fn end_run(&self, run: i64, now: UnixMillis) -> Result<(), StoreError> {
         let io = StoreError::io("stopping the run");
         let mut tx = self.pool.begin().await.map_err(io)?;
         for sql in [
@@ -317,7 +317,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(StoreError::io("stopping the run"))
     }
 
-    async fn purge(&self, before: Millis) -> Result<u64, StoreError> {
+    async fn purge(&self, before: UnixMillis) -> Result<u64, StoreError> {
         let mut deleted = 0;
         let mut tx = self.pool.begin().await.map_err(StoreError::io("purging old history"))?;
         for sql in [
@@ -368,7 +368,7 @@ impl Store for SqliteStore {
     }
 
     async fn states(&self, q: &Query) -> Result<Vec<StateInterval>, StoreError> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = self
+        let rows: Vec<(String, String, UnixMillis, Option<UnixMillis>)> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, state, start_ms, end_ms FROM machine_state",
@@ -385,7 +385,7 @@ impl Store for SqliteStore {
     }
 
     async fn lamps(&self, q: &Query) -> Result<Vec<LampInterval>, StoreError> {
-        let rows: Vec<(String, i64, String, String, i64, Option<i64>)> = self
+        let rows: Vec<(String, i64, String, String, UnixMillis, Option<UnixMillis>)> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
@@ -425,7 +425,7 @@ impl Store for SqliteStore {
     }
 
     async fn strokes(&self, q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = self
+        let rows: Vec<(String, UnixMillis, UnixMillis)> = self
             .fetch(
                 "SELECT machine, start_ms, end_ms FROM stroke WHERE end_ms < ? AND end_ms >= ? \
                  AND (? IS NULL OR machine = ?) ORDER BY machine, end_ms",

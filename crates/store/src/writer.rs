@@ -13,7 +13,9 @@ use sheetsight_vision::event::Event;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::{Millis, Store, now_millis};
+use sheetsight_base::clock::{self, SharedClocks};
+
+use crate::Store;
 
 /// Events kept in memory while the database cannot be written.
 pub const MAX_PENDING: usize = 1_000_000;
@@ -39,11 +41,13 @@ pub struct WriterOptions {
     pub retention: Option<Duration>,
     /// Where the time of each batch's write is counted (for metrics).
     pub timings: Arc<WriteTimings>,
+    /// The wall time of heartbeats and of the retention's cut-off.
+    pub clocks: SharedClocks,
 }
 
 impl Default for WriterOptions {
     fn default() -> Self {
-        Self { flush_interval: Duration::from_secs(1), retention: None, timings: Arc::default() }
+        Self { flush_interval: Duration::from_secs(1), retention: None, timings: Arc::default(), clocks: clock::real() }
     }
 }
 
@@ -89,9 +93,10 @@ async fn flush<S: Store>(
     pending: &mut Vec<Event>,
     stats: &mut WriterStats,
     timings: &WriteTimings,
+    clocks: &SharedClocks,
 ) {
     let started = std::time::Instant::now();
-    let written = store.write(run, pending, now_millis()).await;
+    let written = store.write(run, pending, clocks.realtime()).await;
     timings.record(started.elapsed());
     match written {
         Ok(()) => {
@@ -113,11 +118,11 @@ async fn flush<S: Store>(
     }
 }
 
-async fn purge<S: Store>(store: &S, retention: Duration) {
-    let before: Millis = now_millis() - retention.as_millis() as Millis;
+async fn purge<S: Store>(store: &S, retention: Duration, clocks: &SharedClocks) {
+    let before = clocks.realtime() - retention;
     match store.purge(before).await {
         Ok(0) => {}
-        Ok(rows) => tracing::info!(rows, before = %crate::rfc3339(before), "purged history past its retention"),
+        Ok(rows) => tracing::info!(rows, before = %before.rfc3339(), "purged history past its retention"),
         Err(e) => tracing::error!(error = %e, "cannot purge old history"),
     }
 }
@@ -139,22 +144,22 @@ async fn write_loop<S: Store>(
                 Some(e) => {
                     pending.push(e);
                     if pending.len() >= BATCH_EVENTS {
-                        flush(&*store, run, &mut pending, &mut stats, &options.timings).await;
+                        flush(&*store, run, &mut pending, &mut stats, &options.timings, &options.clocks).await;
                     }
                 }
                 None => break,
             },
-            _ = tick.tick() => flush(&*store, run, &mut pending, &mut stats, &options.timings).await,
+            _ = tick.tick() => flush(&*store, run, &mut pending, &mut stats, &options.timings, &options.clocks).await,
             _ = purge_tick.tick(), if options.retention.is_some() => {
                 if let Some(r) = options.retention {
-                    purge(&*store, r).await;
+                    purge(&*store, r, &options.clocks).await;
                 }
             }
         }
     }
     // The last flush: try a few times, a locked database often frees within seconds.
     for _ in 0..5 {
-        flush(&*store, run, &mut pending, &mut stats, &options.timings).await;
+        flush(&*store, run, &mut pending, &mut stats, &options.timings, &options.clocks).await;
         if pending.is_empty() {
             break;
         }
@@ -162,4 +167,120 @@ async fn write_loop<S: Store>(
     }
     stats.events_lost += pending.len() as u64;
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    //! The writer on simulated time: tokio's clock paused, wall time from
+    //! [`SimulatedClocks`], and a store that records what it was asked.
+
+    use std::sync::Mutex;
+
+    use sheetsight_base::{LockOrRecover, SimulatedClocks, UnixMillis};
+    use sheetsight_vision::state::MachineState;
+
+    use super::*;
+    use crate::{HealthInterval, LampInterval, Query, RunRecord, StateInterval, StoreError, StrokeRecord};
+
+    const BOOT: UnixMillis = UnixMillis(1_780_000_000_000);
+
+    /// Remembers every write (events, heartbeat) and purge; fails the first `fail_writes`.
+    #[derive(Default)]
+    struct Recorder {
+        writes: Mutex<Vec<(usize, UnixMillis)>>,
+        purges: Mutex<Vec<UnixMillis>>,
+        fail_writes: Mutex<usize>,
+    }
+
+    impl Store for Recorder {
+        async fn begin_run(&self, _now: UnixMillis, _version: &str) -> Result<i64, StoreError> {
+            Ok(1)
+        }
+        async fn write(&self, _run: i64, events: &[Event], heartbeat: UnixMillis) -> Result<(), StoreError> {
+            let mut fail = self.fail_writes.lock_or_recover();
+            if *fail > 0 {
+                *fail -= 1;
+                return Err(StoreError::new(crate::StoreErrorKind::Io, "writing a batch", "disk full"));
+            }
+            self.writes.lock_or_recover().push((events.len(), heartbeat));
+            Ok(())
+        }
+        async fn end_run(&self, _run: i64, _now: UnixMillis) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn purge(&self, before: UnixMillis) -> Result<u64, StoreError> {
+            self.purges.lock_or_recover().push(before);
+            Ok(0)
+        }
+        async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn states(&self, _q: &Query) -> Result<Vec<StateInterval>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn lamps(&self, _q: &Query) -> Result<Vec<LampInterval>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn health(&self, _q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn strokes(&self, _q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn event(t: f64) -> Event {
+        Event::State { machine: "m".into(), state: MachineState::Executing, t }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn heartbeats_and_retention_follow_the_injected_clock() {
+        let store = Arc::new(Recorder::default());
+        let options = WriterOptions {
+            retention: Some(Duration::from_secs(30 * 86_400)),
+            clocks: SimulatedClocks::shared(BOOT),
+            ..Default::default()
+        };
+        let (sink, writer) = spawn(store.clone(), 1, options);
+        // After the writer's first tick (at once, with nothing to write).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        sink.send(event(0.0));
+        tokio::time::sleep(Duration::from_millis(1490)).await;
+        sink.send(event(1.5));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        drop(sink);
+        let stats = writer.await.expect("writer ends");
+        assert_eq!(stats.events_written, 2);
+        let writes = store.writes.lock_or_recover().clone();
+        let with_events: Vec<_> = writes.iter().filter(|w| w.0 > 0).collect();
+        // Each event is written at the first tick after it arrived, stamped with the
+        // simulated wall time of that tick.
+        assert_eq!(with_events, [&(1, BOOT + Duration::from_secs(1)), &(1, BOOT + Duration::from_secs(2))]);
+        assert!(writes.iter().all(|w| w.1 >= BOOT && w.1 <= BOOT + Duration::from_secs(3602)), "{writes:?}");
+        let purges = store.purges.lock_or_recover().clone();
+        // At the start, then hourly: each cuts 30 days before its own simulated now.
+        let month = Duration::from_secs(30 * 86_400);
+        assert_eq!(purges, [BOOT - month, BOOT + Duration::from_secs(3600) - month]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_write_keeps_its_events_for_the_next_tick() {
+        let store = Arc::new(Recorder { fail_writes: Mutex::new(2), ..Default::default() });
+        let timings = Arc::new(WriteTimings::default());
+        let options =
+            WriterOptions { clocks: SimulatedClocks::shared(BOOT), timings: timings.clone(), ..Default::default() };
+        let (sink, writer) = spawn(store.clone(), 1, options);
+        // The first tick (at once, nothing pending) fails; so does the one at 1 s, which
+        // holds the two events; the one at 2 s writes them.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        sink.send(event(0.0));
+        sink.send(event(0.1));
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        drop(sink);
+        let stats = writer.await.expect("writer ends");
+        assert_eq!((stats.failed_writes, stats.events_written, stats.events_lost), (2, 2, 0));
+        assert_eq!(timings.failures.load(Ordering::Relaxed), 2);
+        let writes = store.writes.lock_or_recover().clone();
+        assert_eq!(writes.iter().find(|w| w.0 > 0), Some(&(2, BOOT + Duration::from_secs(2))), "{writes:?}");
+    }
 }

@@ -1,7 +1,7 @@
 //! The SQLite store on a real file: intervals, crash recovery, retention.
 
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store};
+use sheetsight_store::{Query, Store, UnixMillis};
 use sheetsight_vision::event::{CameraHealth, Event};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
@@ -11,14 +11,14 @@ fn state(machine: &str, state: MachineState, t_s: f64) -> Event {
 }
 
 fn all() -> Query {
-    Query { from: 0, to: i64::MAX, key: None }
+    Query { from: UnixMillis(0), to: UnixMillis(i64::MAX), key: None }
 }
 
 #[tokio::test]
 async fn events_become_intervals_and_a_clean_stop_closes_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path()).await.expect("open");
-    let run = store.begin_run(1_000, "test").await.expect("run");
+    let run = store.begin_run(UnixMillis(1_000), "test").await.expect("run");
     let events = [
         Event::Health { camera: "c".into(), health: CameraHealth::Streaming, detail: None, t: 1.0 },
         state("m", MachineState::Executing, 1.0),
@@ -26,21 +26,24 @@ async fn events_become_intervals_and_a_clean_stop_closes_them() {
         Event::Stroke { machine: "m".into(), start_t: 2.0, end_t: 3.5 },
         state("m", MachineState::NotExecuting, 5.0),
     ];
-    store.write(run, &events, 5_000).await.expect("write");
+    store.write(run, &events, UnixMillis(5_000)).await.expect("write");
     let states = store.states(&all()).await.expect("states");
     assert_eq!(states.len(), 2);
-    assert_eq!((states[0].value, states[0].start, states[0].end), (MachineState::Executing, 1_000, Some(5_000)));
+    assert_eq!(
+        (states[0].value, states[0].start, states[0].end),
+        (MachineState::Executing, UnixMillis(1_000), Some(UnixMillis(5_000)))
+    );
     assert_eq!(states[1].end, None, "the current state is open");
-    store.end_run(run, 9_000).await.expect("stop");
+    store.end_run(run, UnixMillis(9_000)).await.expect("stop");
     let states = store.states(&all()).await.expect("states");
-    assert_eq!(states[1].end, Some(9_000));
-    assert_eq!(store.health(&all()).await.expect("health")[0].end, Some(9_000));
-    assert_eq!(store.lamps(&all()).await.expect("lamps")[0].end, Some(9_000));
+    assert_eq!(states[1].end, Some(UnixMillis(9_000)));
+    assert_eq!(store.health(&all()).await.expect("health")[0].end, Some(UnixMillis(9_000)));
+    assert_eq!(store.lamps(&all()).await.expect("lamps")[0].end, Some(UnixMillis(9_000)));
     assert_eq!(store.strokes(&all()).await.expect("strokes").len(), 1);
     // Overlap queries: the first interval ends at 5 s, so 5..9 s sees only the second.
-    let q = Query { from: 5_000, to: 9_000, key: Some("m".into()) };
+    let q = Query { from: UnixMillis(5_000), to: UnixMillis(9_000), key: Some("m".into()) };
     assert_eq!(store.states(&q).await.expect("states").len(), 1);
-    let q = Query { from: 0, to: i64::MAX, key: Some("other".into()) };
+    let q = Query { from: UnixMillis(0), to: UnixMillis(i64::MAX), key: Some("other".into()) };
     assert!(store.states(&q).await.expect("states").is_empty());
     let runs = store.runs().await.expect("runs");
     assert_eq!(runs[0].stop_reason.as_deref(), Some("stop"));
@@ -52,24 +55,24 @@ async fn a_crashed_run_is_closed_at_its_heartbeat_and_the_gap_is_not_available()
     let dir = tempfile::tempdir().expect("tempdir");
     {
         let store = SqliteStore::open(dir.path()).await.expect("open");
-        let run = store.begin_run(0, "test").await.expect("run");
-        store.write(run, &[state("m", MachineState::Executing, 1.0)], 10_000).await.expect("write");
-        store.write(run, &[state("n", MachineState::NotAvailable, 2.0)], 11_000).await.expect("write");
+        let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
+        store.write(run, &[state("m", MachineState::Executing, 1.0)], UnixMillis(10_000)).await.expect("write");
+        store.write(run, &[state("n", MachineState::NotAvailable, 2.0)], UnixMillis(11_000)).await.expect("write");
         // no end_run: the process dies here
     }
     let store = SqliteStore::open(dir.path()).await.expect("reopen");
-    store.begin_run(60_000, "test").await.expect("second run");
+    store.begin_run(UnixMillis(60_000), "test").await.expect("second run");
     let states = store.states(&all()).await.expect("states");
-    let m: Vec<_> = states.iter().filter(|s| s.key == "m").map(|s| (s.value, s.start, s.end)).collect();
+    let m: Vec<_> = states.iter().filter(|s| s.key == "m").map(|s| (s.value, s.start.0, s.end.map(|e| e.0))).collect();
     assert_eq!(
         m,
         [(MachineState::Executing, 1_000, Some(11_000)), (MachineState::NotAvailable, 11_000, Some(60_000))],
         "running only as long as known, then unknown until the restart"
     );
-    let n: Vec<_> = states.iter().filter(|s| s.key == "n").map(|s| (s.value, s.start, s.end)).collect();
+    let n: Vec<_> = states.iter().filter(|s| s.key == "n").map(|s| (s.value, s.start.0, s.end.map(|e| e.0))).collect();
     assert_eq!(n, [(MachineState::NotAvailable, 2_000, Some(60_000))]);
     let runs = store.runs().await.expect("runs");
-    assert_eq!((runs[0].stop_reason.as_deref(), runs[0].stopped), (Some("crash"), Some(11_000)));
+    assert_eq!((runs[0].stop_reason.as_deref(), runs[0].stopped), (Some("crash"), Some(UnixMillis(11_000))));
     assert_eq!(runs[1].stopped, None);
 }
 
@@ -77,15 +80,15 @@ async fn a_crashed_run_is_closed_at_its_heartbeat_and_the_gap_is_not_available()
 async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open(dir.path()).await.expect("open");
-    let run = store.begin_run(0, "test").await.expect("run");
+    let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
     let events = [
         state("m", MachineState::Executing, 1.0),
         Event::Stroke { machine: "m".into(), start_t: 1.0, end_t: 2.0 },
         state("m", MachineState::NotExecuting, 100.0),
         Event::Stroke { machine: "m".into(), start_t: 200.0, end_t: 201.0 },
     ];
-    store.write(run, &events, 300_000).await.expect("write");
-    let deleted = store.purge(150_000).await.expect("purge");
+    store.write(run, &events, UnixMillis(300_000)).await.expect("write");
+    let deleted = store.purge(UnixMillis(150_000)).await.expect("purge");
     assert_eq!(deleted, 2, "the closed Executing interval and the first stroke");
     let states = store.states(&all()).await.expect("states");
     assert_eq!(states.len(), 1);

@@ -1,5 +1,6 @@
 //! Every event a service sends, with when it arrived, for tests to wait on.
 
+use sheetsight_base::LockOrRecover;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ impl EventLog {
         tokio::spawn(async move {
             loop {
                 match rx.recv().await {
-                    Ok(e) => sink.lock().unwrap_or_else(|p| p.into_inner()).push((Instant::now(), e)),
+                    Ok(e) => sink.lock_or_recover().push((Instant::now(), e)),
                     Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return,
                 }
@@ -27,7 +28,7 @@ impl EventLog {
     }
 
     pub fn events(&self) -> MutexGuard<'_, Vec<(Instant, Event)>> {
-        self.0.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.lock_or_recover()
     }
 
     /// Forgets what was collected (long runs keep memory flat).

@@ -25,6 +25,36 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// Polls `f` every 200 ms until it gives `Ok`, and returns that; after `timeout`,
+/// panics with `what` and the last `Err` (what was seen instead).
+pub async fn wait_for<T, F: std::future::Future<Output = Result<T, String>>>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> F,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match f().await {
+            Ok(v) => return v,
+            Err(seen) => assert!(Instant::now() < deadline, "timed out waiting for {what}; {seen}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Polls `f` every 200 ms until it is true; panics after `timeout`.
+pub async fn wait_until<F: std::future::Future<Output = bool>>(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> F,
+) {
+    wait_for(what, timeout, || {
+        let done = f();
+        async move { if done.await { Ok(()) } else { Err("not yet".into()) } }
+    })
+    .await
+}
+
 /// Panics with the remedy unless `program` runs.
 pub fn require_program(program: &str, args: &[&str], packages: &str) {
     let ok = Command::new(program)

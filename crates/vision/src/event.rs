@@ -61,38 +61,18 @@ pub enum Event {
     },
 }
 
-/// What a live camera is doing. Every machine on a camera that is not `Streaming` is
-/// `NotAvailable`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CameraHealth {
-    /// Opening the stream (or waiting to try again after a refusal).
-    Connecting,
-    /// Frames arrive at the expected rate.
-    Streaming,
-    /// Connected, but no frame for several expected frame intervals.
-    Stalled,
-    /// The last attempt failed (refused, unreachable, garbage); retried with backoff.
-    Failed,
-}
-
-impl CameraHealth {
-    pub const ALL: [CameraHealth; 4] = [Self::Connecting, Self::Streaming, Self::Stalled, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Connecting => "connecting",
-            Self::Streaming => "streaming",
-            Self::Stalled => "stalled",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl std::str::FromStr for CameraHealth {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|h| h.as_str() == s).ok_or_else(|| format!("unknown camera health `{s}`"))
+sheetsight_base::named_enum! {
+    /// What a live camera is doing. Every machine on a camera that is not `Streaming` is
+    /// `NotAvailable`.
+    pub enum CameraHealth("camera health") {
+        /// Opening the stream (or waiting to try again after a refusal).
+        Connecting = "connecting",
+        /// Frames arrive at the expected rate.
+        Streaming = "streaming",
+        /// Connected, but no frame for several expected frame intervals.
+        Stalled = "stalled",
+        /// The last attempt failed (refused, unreachable, garbage); retried with backoff.
+        Failed = "failed",
     }
 }
 

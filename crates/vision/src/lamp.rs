@@ -36,35 +36,21 @@
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
-
 use crate::frame::BLACK_LUMA as BLACK;
 use crate::roi::RegionMeans;
 
-/// The colour of a lamp's lens.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LampColor {
-    Red,
-    Yellow,
-    Green,
-    Blue,
-    White,
+sheetsight_base::named_enum! {
+    /// The colour of a lamp's lens.
+    pub enum LampColor("lamp colour") {
+        Red = "red",
+        Yellow = "yellow",
+        Green = "green",
+        Blue = "blue",
+        White = "white",
+    }
 }
 
 impl LampColor {
-    pub const ALL: [LampColor; 5] = [Self::Red, Self::Yellow, Self::Green, Self::Blue, Self::White];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Red => "red",
-            Self::Yellow => "yellow",
-            Self::Green => "green",
-            Self::Blue => "blue",
-            Self::White => "white",
-        }
-    }
-
     /// Unit direction of the colour in the (Cb, Cr) plane; zero for white.
     pub fn chroma_direction(self) -> (f32, f32) {
         match self {
@@ -120,43 +106,15 @@ impl LampColor {
     }
 }
 
-impl std::str::FromStr for LampColor {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| format!("unknown lamp colour `{s}`"))
-    }
-}
-
-/// A lamp's signal mode (OPC 10000-200 SignalModeLight), plus `unknown` when the lamp
-/// cannot be seen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LampMode {
-    Off,
-    Steady,
-    Blinking,
-    Flashing,
-    Unknown,
-}
-
-impl LampMode {
-    pub const ALL: [LampMode; 5] = [Self::Off, Self::Steady, Self::Blinking, Self::Flashing, Self::Unknown];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Off => "off",
-            Self::Steady => "steady",
-            Self::Blinking => "blinking",
-            Self::Flashing => "flashing",
-            Self::Unknown => "unknown",
-        }
-    }
-}
-
-impl std::str::FromStr for LampMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| format!("unknown lamp mode `{s}`"))
+sheetsight_base::named_enum! {
+    /// A lamp's signal mode (OPC 10000-200 SignalModeLight), plus `unknown` when the lamp
+    /// cannot be seen.
+    pub enum LampMode("lamp mode") {
+        Off = "off",
+        Steady = "steady",
+        Blinking = "blinking",
+        Flashing = "flashing",
+        Unknown = "unknown",
     }
 }
 

@@ -4,36 +4,16 @@
 //! lamp that reads `unknown` makes the machine `NotAvailable` before any rule: we cannot
 //! see, so we never guess running or idle. Until every lamp has a mode there is no state.
 
-use serde::{Deserialize, Serialize};
-
 use crate::lamp::{LampColor, LampMode};
 
-/// OPC 40001-1 MachineryItemState.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum MachineState {
-    Executing,
-    NotExecuting,
-    OutOfService,
-    NotAvailable,
-}
-
-impl MachineState {
-    pub const ALL: [MachineState; 4] = [Self::Executing, Self::NotExecuting, Self::OutOfService, Self::NotAvailable];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Executing => "Executing",
-            Self::NotExecuting => "NotExecuting",
-            Self::OutOfService => "OutOfService",
-            Self::NotAvailable => "NotAvailable",
-        }
-    }
-}
-
-impl std::str::FromStr for MachineState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| format!("unknown machine state `{s}`"))
+sheetsight_base::named_enum! {
+    /// OPC 40001-1 MachineryItemState.
+    #[derive(PartialOrd, Ord)]
+    pub enum MachineState("machine state") {
+        Executing = "Executing",
+        NotExecuting = "NotExecuting",
+        OutOfService = "OutOfService",
+        NotAvailable = "NotAvailable",
     }
 }
 

@@ -2,6 +2,7 @@
 //! dashboard address read from its output), and an HTTP client that logs in.
 #![allow(dead_code)]
 
+use sheetsight_base::LockOrRecover;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,7 +39,7 @@ fn drain(
             {
                 let _ = tx.send(addr);
             }
-            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+            let mut out = output.lock_or_recover();
             out.push_str(&line);
             out.push('\n');
         }
