@@ -89,28 +89,41 @@ pub struct Nurbs<'a> {
     pub weights: &'a [f64],
 }
 
+/// Why knots, control points and weights make no curve.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NurbsFault {
+    #[error("degree {degree} needs more than {degree} control points, it has {points}")]
+    TooFewPoints { degree: usize, points: usize },
+    #[error("{knots} knots for {points} control points of degree {degree}: expected {expected}")]
+    KnotCount { knots: usize, points: usize, degree: usize, expected: usize },
+    #[error("the knots are not in order")]
+    KnotOrder,
+    #[error("the weights do not match the control points")]
+    Weights,
+}
+
 impl Nurbs<'_> {
     /// Checks that the knots, points and weights make a curve.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), NurbsFault> {
         let n = self.points.len();
         if self.degree == 0 || n <= self.degree {
-            return Err(format!("degree {} needs more than {} control points, it has {n}", self.degree, self.degree));
+            return Err(NurbsFault::TooFewPoints { degree: self.degree, points: n });
         }
         if self.knots.len() != n + self.degree + 1 {
-            return Err(format!(
-                "{} knots for {n} control points of degree {}: expected {}",
-                self.knots.len(),
-                self.degree,
-                n + self.degree + 1
-            ));
+            return Err(NurbsFault::KnotCount {
+                knots: self.knots.len(),
+                points: n,
+                degree: self.degree,
+                expected: n + self.degree + 1,
+            });
         }
         if self.knots.windows(2).any(|w| w[1] < w[0] || !w[0].is_finite()) {
-            return Err("the knots are not in order".into());
+            return Err(NurbsFault::KnotOrder);
         }
         if !self.weights.is_empty()
             && (self.weights.len() != n || self.weights.iter().any(|w| !w.is_finite() || *w <= 0.0))
         {
-            return Err("the weights do not match the control points".into());
+            return Err(NurbsFault::Weights);
         }
         Ok(())
     }

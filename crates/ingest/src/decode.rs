@@ -56,12 +56,13 @@ impl FrameDecoder {
                 if self.h265.is_none() {
                     self.h265 = Some(
                         FfmpegDecoder::start("hevc", "H.265 (HEVC)")
-                            .map_err(|e| DecodeError { fatal: true, message: e })?,
+                            .map_err(|e| DecodeError { fatal: true, message: with_causes(&e) })?,
                     );
                 }
                 let decoder = self.h265.as_mut().ok_or_else(|| corrupt("no decoder"))?;
                 self.pending_t_s.push_back(packet.t_s);
-                let frames = decoder.decode(&annex_b).map_err(|e| DecodeError { fatal: true, message: e })?;
+                let frames =
+                    decoder.decode(&annex_b).map_err(|e| DecodeError { fatal: true, message: with_causes(&e) })?;
                 Ok(frames.into_iter().map(|f| (self.pending_t_s.pop_front().unwrap_or(packet.t_s), f)).collect())
             }
         }

@@ -15,16 +15,43 @@ pub fn program() -> String {
     std::env::var("SHEETSIGHT_FFMPEG").unwrap_or_else(|_| "ffmpeg".into())
 }
 
+/// Why `ffmpeg` cannot decode a stream.
+#[derive(Debug, thiserror::Error)]
+pub enum FfmpegError {
+    #[error(
+        "the stream is {codec_name}: SheetSight decodes H.264 and JPEG itself, other codecs need the `{program}` \
+         program, which is not installed: install it (Debian: apt-get install ffmpeg) or set the camera to H.264"
+    )]
+    Missing { codec_name: String, program: String },
+    #[error("cannot start `{program}` to decode {codec_name}")]
+    Start {
+        codec_name: String,
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the ffmpeg reader")]
+    Reader(#[source] std::io::Error),
+    #[error("ffmpeg stopped reading")]
+    Write(#[source] std::io::Error),
+    #[error("ffmpeg has ended")]
+    Ended,
+    #[error("ffmpeg sent no YUV4MPEG2 header: {0}")]
+    Header(String),
+    #[error("ffmpeg sent a frame that is not {width_px}x{height_px}")]
+    FrameSize { width_px: u32, height_px: u32 },
+}
+
 pub struct FfmpegDecoder {
     child: Child,
     stdin: Option<ChildStdin>,
-    frames: mpsc::Receiver<Result<YuvFrame, String>>,
+    frames: mpsc::Receiver<Result<YuvFrame, FfmpegError>>,
 }
 
 impl FfmpegDecoder {
     /// Starts `ffmpeg` reading raw `input_format` (e.g. `hevc`). The error names the
     /// codec and the remedy when the program is missing.
-    pub fn start(input_format: &str, codec_name: &str) -> Result<Self, String> {
+    pub fn start(input_format: &str, codec_name: &str) -> Result<Self, FfmpegError> {
         let mut child = Command::new(program())
             .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-probesize", "32768", "-analyzeduration", "0"])
             .args(["-fflags", "nobuffer", "-flags", "low_delay", "-f", input_format, "-i", "pipe:0"])
@@ -33,32 +60,28 @@ impl FfmpegDecoder {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    format!(
-                        "the stream is {codec_name}: SheetSight decodes H.264 and JPEG itself, other codecs need the \
-                         `{}` program, which is not installed: install it (Debian: apt-get install ffmpeg) or set \
-                         the camera to H.264",
-                        program()
-                    )
+            .map_err(|source| {
+                let (codec_name, program) = (codec_name.to_string(), program());
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    FfmpegError::Missing { codec_name, program }
                 } else {
-                    format!("cannot start `{}` to decode {codec_name}: {e}", program())
+                    FfmpegError::Start { codec_name, program, source }
                 }
             })?;
-        let stdout = child.stdout.take().ok_or("ffmpeg has no standard output")?;
+        let stdout = child.stdout.take().ok_or(FfmpegError::Ended)?;
         let stdin = child.stdin.take();
         let (tx, frames) = mpsc::sync_channel(4);
         std::thread::Builder::new()
             .name("ffmpeg-reader".into())
             .spawn(move || read_y4m(BufReader::new(stdout), &tx))
-            .map_err(|e| format!("cannot start the ffmpeg reader: {e}"))?;
+            .map_err(FfmpegError::Reader)?;
         Ok(Self { child, stdin, frames })
     }
 
     /// Feeds one access unit; returns the frames decoded so far.
-    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<YuvFrame>, String> {
-        let stdin = self.stdin.as_mut().ok_or("ffmpeg has ended")?;
-        stdin.write_all(data).map_err(|e| format!("ffmpeg stopped reading: {e}"))?;
+    pub fn decode(&mut self, data: &[u8]) -> Result<Vec<YuvFrame>, FfmpegError> {
+        let stdin = self.stdin.as_mut().ok_or(FfmpegError::Ended)?;
+        stdin.write_all(data).map_err(FfmpegError::Write)?;
         let _ = stdin.flush();
         let mut out = Vec::new();
         loop {
@@ -66,7 +89,7 @@ impl FfmpegDecoder {
                 Ok(Ok(f)) => out.push(f),
                 Ok(Err(e)) => return Err(e),
                 Err(mpsc::TryRecvError::Empty) => return Ok(out),
-                Err(mpsc::TryRecvError::Disconnected) if out.is_empty() => return Err("ffmpeg has ended".into()),
+                Err(mpsc::TryRecvError::Disconnected) if out.is_empty() => return Err(FfmpegError::Ended),
                 Err(mpsc::TryRecvError::Disconnected) => return Ok(out),
             }
         }
@@ -83,7 +106,7 @@ impl Drop for FfmpegDecoder {
 
 /// Reads a YUV4MPEG2 4:2:0 stream: a header line with `W` and `H`, then `FRAME` lines
 /// each followed by one picture.
-fn read_y4m(mut r: impl BufRead, tx: &mpsc::SyncSender<Result<YuvFrame, String>>) {
+fn read_y4m(mut r: impl BufRead, tx: &mpsc::SyncSender<Result<YuvFrame, FfmpegError>>) {
     let mut line = Vec::new();
     if r.read_until(b'\n', &mut line).unwrap_or(0) == 0 {
         return;
@@ -91,7 +114,7 @@ fn read_y4m(mut r: impl BufRead, tx: &mpsc::SyncSender<Result<YuvFrame, String>>
     let header = String::from_utf8_lossy(&line).to_string();
     let field = |p: char| header.split_whitespace().find_map(|f| f.strip_prefix(p).and_then(|v| v.parse::<u32>().ok()));
     let (Some(w), Some(h)) = (field('W'), field('H')) else {
-        let _ = tx.send(Err(format!("ffmpeg sent no YUV4MPEG2 header: {}", header.trim())));
+        let _ = tx.send(Err(FfmpegError::Header(header.trim().to_string())));
         return;
     };
     let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
@@ -110,7 +133,7 @@ fn read_y4m(mut r: impl BufRead, tx: &mpsc::SyncSender<Result<YuvFrame, String>>
         let frame = YuvFrame::from_strided(w, h, [y, u, v], [w as usize, cw, cw]);
         let sent = match frame {
             Some(f) => tx.send(Ok(f)),
-            None => tx.send(Err(format!("ffmpeg sent a frame that is not {w}x{h}"))),
+            None => tx.send(Err(FfmpegError::FrameSize { width_px: w, height_px: h })),
         };
         if sent.is_err() {
             return;

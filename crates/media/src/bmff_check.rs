@@ -24,6 +24,16 @@ const TABLES: [(&[u8; 4], u64, u64); 7] = [
     (b"elst", 12, 0),
 ];
 
+/// The first fault found in a file's boxes.
+#[derive(Debug, thiserror::Error)]
+pub enum BoxFault {
+    #[error("cannot read the boxes")]
+    Io(#[source] std::io::Error),
+    /// What is wrong and at which byte.
+    #[error("{0}")]
+    Structure(String),
+}
+
 fn be32(b: &[u8]) -> u64 {
     u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
@@ -34,16 +44,16 @@ fn name(t: &[u8]) -> String {
 
 /// Checks the file's structure. Returns the size its top-level boxes add up to (more
 /// than `file_size` when the file was cut short), or a description of the first fault.
-pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<u64, String> {
+pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<u64, BoxFault> {
     let mut pos = 0u64;
     let mut moov = None;
     let mut header = [0u8; 16];
     while pos + 8 <= file_size {
-        file.seek(SeekFrom::Start(pos)).map_err(|e| e.to_string())?;
-        file.read_exact(&mut header[..8]).map_err(|e| e.to_string())?;
+        file.seek(SeekFrom::Start(pos)).map_err(BoxFault::Io)?;
+        file.read_exact(&mut header[..8]).map_err(BoxFault::Io)?;
         let (mut size, kind) = (be32(&header[..4]), [header[4], header[5], header[6], header[7]]);
         if size == 1 {
-            file.read_exact(&mut header[8..16]).map_err(|e| e.to_string())?;
+            file.read_exact(&mut header[8..16]).map_err(BoxFault::Io)?;
             size = u64::from_be_bytes([
                 header[8], header[9], header[10], header[11], header[12], header[13], header[14], header[15],
             ]);
@@ -51,55 +61,66 @@ pub fn check(file: &mut std::fs::File, file_size: u64) -> Result<u64, String> {
             size = file_size - pos;
         }
         if size < 8 {
-            return Err(format!("box `{}` at byte {pos} has an impossible size of {size} bytes", name(&kind)));
+            return Err(BoxFault::Structure(format!(
+                "box `{}` at byte {pos} has an impossible size of {size} bytes",
+                name(&kind)
+            )));
         }
         if &kind == b"moov" {
             if pos + size > file_size {
-                return Err(format!("the index (`moov` at byte {pos}, {size} bytes) is cut off at {file_size} bytes"));
+                return Err(BoxFault::Structure(format!(
+                    "the index (`moov` at byte {pos}, {size} bytes) is cut off at {file_size} bytes"
+                )));
             }
             moov = Some((pos, size));
         }
         pos = pos.saturating_add(size);
     }
     let Some((start, size)) = moov else {
-        return Err("no index (`moov` box) found: the file is cut short or not an MP4".into());
+        return Err(BoxFault::Structure("no index (`moov` box) found: the file is cut short or not an MP4".into()));
     };
     if size > MAX_MOOV_BYTES {
-        return Err(format!("the index (`moov`) is {size} bytes, more than the {MAX_MOOV_BYTES} accepted"));
+        return Err(BoxFault::Structure(format!(
+            "the index (`moov`) is {size} bytes, more than the {MAX_MOOV_BYTES} accepted"
+        )));
     }
     let mut data = vec![0u8; size as usize];
-    file.seek(SeekFrom::Start(start)).map_err(|e| e.to_string())?;
-    file.read_exact(&mut data).map_err(|e| e.to_string())?;
-    file.seek(SeekFrom::Start(0)).map_err(|e| e.to_string())?;
+    file.seek(SeekFrom::Start(start)).map_err(BoxFault::Io)?;
+    file.read_exact(&mut data).map_err(BoxFault::Io)?;
+    file.seek(SeekFrom::Start(0)).map_err(BoxFault::Io)?;
     check_children(&data, 8, data.len(), start, 0)?;
     Ok(pos)
 }
 
-fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, depth: usize) -> Result<(), String> {
+fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, depth: usize) -> Result<(), BoxFault> {
     if depth > 16 {
-        return Err("boxes nested too deeply".into());
+        return Err(BoxFault::Structure("boxes nested too deeply".into()));
     }
     while pos < end {
         if end - pos < 8 {
-            return Err(format!("{} stray bytes at byte {}", end - pos, file_offset + pos as u64));
+            return Err(BoxFault::Structure(format!("{} stray bytes at byte {}", end - pos, file_offset + pos as u64)));
         }
         let mut size = be32(&data[pos..]);
         let kind = &data[pos + 4..pos + 8];
         let mut header = 8usize;
         if size == 1 {
             if end - pos < 16 {
-                return Err(format!("box `{}` at byte {} is cut off", name(kind), file_offset + pos as u64));
+                return Err(BoxFault::Structure(format!(
+                    "box `{}` at byte {} is cut off",
+                    name(kind),
+                    file_offset + pos as u64
+                )));
             }
             size = u64::from_be_bytes(data[pos + 8..pos + 16].try_into().unwrap_or([0; 8]));
             header = 16;
         }
         let at = file_offset + pos as u64;
         if size < header as u64 || size > (end - pos) as u64 {
-            return Err(format!(
+            return Err(BoxFault::Structure(format!(
                 "box `{}` at byte {at} claims {size} bytes, its parent has {} left",
                 name(kind),
                 end - pos
-            ));
+            )));
         }
         let size = size as usize;
         if CONTAINERS.iter().any(|c| c.as_slice() == kind) {
@@ -108,26 +129,29 @@ fn check_children(data: &[u8], mut pos: usize, end: usize, file_offset: u64, dep
             // version/flags, sample_size, count, then 4 bytes per entry if sample_size == 0
             let body = &data[pos + header..pos + size];
             if body.len() < 12 {
-                return Err(format!("`stsz` at byte {at} is too short"));
+                return Err(BoxFault::Structure(format!("`stsz` at byte {at} is too short")));
             }
             let (sample_size, count) = (be32(&body[4..]), be32(&body[8..]));
             if sample_size == 0 && 12 + 4 * count > body.len() as u64 {
-                return Err(format!("`stsz` at byte {at} claims {count} samples but holds {}", (body.len() - 12) / 4));
+                return Err(BoxFault::Structure(format!(
+                    "`stsz` at byte {at} claims {count} samples but holds {}",
+                    (body.len() - 12) / 4
+                )));
             }
         } else if let Some(&(_, entry, extra)) = TABLES.iter().find(|t| t.0.as_slice() == kind) {
             let body = &data[pos + header..pos + size];
             let entry = if kind == b"elst" && body.first() == Some(&1) { 20 } else { entry };
             let fixed = 8 + extra as usize;
             if body.len() < fixed {
-                return Err(format!("`{}` at byte {at} is too short", name(kind)));
+                return Err(BoxFault::Structure(format!("`{}` at byte {at} is too short", name(kind))));
             }
             let count = be32(&body[4 + extra as usize..]);
             if fixed as u64 + entry * count > body.len() as u64 {
-                return Err(format!(
+                return Err(BoxFault::Structure(format!(
                     "`{}` at byte {at} claims {count} entries but holds {}",
                     name(kind),
                     (body.len() - fixed) as u64 / entry
-                ));
+                )));
             }
         }
         pos += size;

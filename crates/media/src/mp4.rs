@@ -17,6 +17,7 @@ use mp4::{AvcConfig, FourCC, MediaConfig, Mp4Config, Mp4Reader, Mp4Sample, Mp4Wr
 use crate::MediaError;
 use sheetsight_base::error::with_causes;
 
+use crate::bmff_check::BoxFault;
 use crate::h264::{EncodedPicture, H264Decoder, PtsFrame};
 use crate::source::{FrameSource, MediaIssue, StreamInfo, TimedFrame};
 
@@ -42,8 +43,10 @@ fn open_reader(path: &Path) -> Result<(Reader, VideoTrack), MediaError> {
     // when it was written for streaming; read it as if the file were whole, and let the
     // missing samples end the stream where they start.
     let mut file = file;
-    let declared_size =
-        crate::bmff_check::check(&mut file, file_size).map_err(|reason| container_error(path, reason))?;
+    let declared_size = crate::bmff_check::check(&mut file, file_size).map_err(|fault| match fault {
+        BoxFault::Io(source) => MediaError::Io { path: path.to_path_buf(), source },
+        BoxFault::Structure(reason) => container_error(path, reason),
+    })?;
     let size = declared_size.max(file_size);
     // The mp4 crate is not hardened against every malformed box: a panic in it is a
     // damaged file, not a crash of the camera task.
@@ -116,17 +119,26 @@ pub fn probe(path: &Path) -> Result<StreamInfo, MediaError> {
     open_reader(path).map(|(_, v)| v.info)
 }
 
+/// Why an AVCC sample's NAL units cannot all be taken.
+#[derive(Debug, thiserror::Error)]
+enum NalFault {
+    #[error("NAL length field cut off at byte {at} of {sample_len}")]
+    LengthCut { at: usize, sample_len: usize },
+    #[error("NAL unit of {len} bytes at byte {at} overruns the {sample_len}-byte sample")]
+    Overrun { len: usize, at: usize, sample_len: usize },
+}
+
 /// Converts one AVCC sample (length-prefixed NAL units) to Annex B.
-fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), String> {
+fn avcc_to_annex_b(sample: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), NalFault> {
     let mut i = 0;
     while i < sample.len() {
         if i + length_size > sample.len() {
-            return Err(format!("NAL length field cut off at byte {i} of {}", sample.len()));
+            return Err(NalFault::LengthCut { at: i, sample_len: sample.len() });
         }
         let len = sample[i..i + length_size].iter().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
         i += length_size;
         if len == 0 || i + len > sample.len() {
-            return Err(format!("NAL unit of {len} bytes at byte {i} overruns the {}-byte sample", sample.len()));
+            return Err(NalFault::Overrun { len, at: i, sample_len: sample.len() });
         }
         out.extend_from_slice(&[0, 0, 0, 1]);
         out.extend_from_slice(&sample[i..i + len]);
@@ -216,7 +228,7 @@ impl Mp4Source {
         let pts = sample.start_time as i64 + i64::from(sample.rendering_offset);
         self.annex_b.clear();
         if let Err(e) = avcc_to_annex_b(&sample.bytes, self.video.length_size, &mut self.annex_b) {
-            self.issues.push(MediaIssue { at: format!("sample {n}"), what: e });
+            self.issues.push(MediaIssue { at: format!("sample {n}"), what: e.to_string() });
             if self.annex_b.is_empty() {
                 return;
             }

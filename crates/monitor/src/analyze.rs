@@ -8,14 +8,16 @@
 //! cameras go on.
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
+use sheetsight_base::error::with_causes;
 use sheetsight_config::{Config, ConfigError, SourceSpec};
-use sheetsight_media::{MediaIssue, StreamInfo};
+use sheetsight_media::{MediaError, MediaIssue, StreamInfo};
 use sheetsight_vision::event::Event;
 
 use crate::camera::CameraAnalyzer;
+use crate::machine::RegionError;
 use crate::summary::{MachineSummary, summarize};
 
 /// What happened to one camera.
@@ -52,7 +54,20 @@ pub struct Prepared {
     pub id: String,
     pub path: PathBuf,
     /// The stream's facts, or why the source cannot be read.
-    pub info: Result<StreamInfo, String>,
+    pub info: Result<StreamInfo, Arc<MediaError>>,
+}
+
+/// Why a camera's analysis stopped before the end of its input.
+#[derive(Debug, thiserror::Error)]
+enum CameraFailure {
+    #[error("camera vanished from the configuration")]
+    Vanished,
+    #[error("cannot read the source")]
+    Unreadable(#[source] Arc<MediaError>),
+    #[error("its regions do not fit the frame")]
+    Regions(#[source] RegionError),
+    #[error("the input broke")]
+    Broke(#[source] MediaError),
 }
 
 /// Checks every camera's source and regions; no frame is decoded. A source that exists
@@ -70,7 +85,7 @@ pub fn prepare(config: &Config) -> Result<Vec<Prepared>, ConfigError> {
                 ));
             }
         };
-        let info = sheetsight_media::probe(&path).map_err(|e| e.to_string());
+        let info = sheetsight_media::probe(&path).map_err(Arc::new);
         if let Ok(info) = &info {
             config.check_frame_sizes(&cam.id, info.width_px, info.height_px)?;
         }
@@ -94,8 +109,9 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
     };
     if let Err(e) = analyze_camera(config, prepared, tx, &mut report) {
         let at = if report.frames_analyzed == 0 { "open" } else { "end" };
-        let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: at.into(), what: e.clone() }]);
-        report.error = Some(e);
+        let what = with_causes(&e);
+        let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: at.into(), what: what.clone() }]);
+        report.error = Some(what);
     }
     report.wall_s = started.elapsed().as_secs_f64();
     report
@@ -108,11 +124,13 @@ fn analyze_camera(
     prepared: &Prepared,
     tx: &mpsc::Sender<Vec<Event>>,
     report: &mut CameraReport,
-) -> Result<(), String> {
-    let camera = config.camera(&prepared.id).ok_or("camera vanished from the configuration")?;
-    let info = prepared.info.as_ref().map_err(Clone::clone)?;
-    let mut analyzer = CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(|e| e.to_string())?;
-    let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0)).map_err(|e| e.to_string())?;
+) -> Result<(), CameraFailure> {
+    let camera = config.camera(&prepared.id).ok_or(CameraFailure::Vanished)?;
+    let info = prepared.info.as_ref().map_err(|e| CameraFailure::Unreadable(e.clone()))?;
+    let mut analyzer =
+        CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(CameraFailure::Regions)?;
+    let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0))
+        .map_err(|e| CameraFailure::Unreadable(Arc::new(e)))?;
     let mut events = Vec::new();
     let mut issues_sent = 0;
     let result = loop {
@@ -139,7 +157,7 @@ fn analyze_camera(
         match next {
             Ok(Some(_)) => {}
             Ok(None) => break Ok(()),
-            Err(e) => break Err(e.to_string()),
+            Err(e) => break Err(CameraFailure::Broke(e)),
         }
     };
     report.frames_analyzed = analyzer.frames_analyzed();

@@ -110,32 +110,49 @@ fn polygon(points: &[[f64; 2]]) -> Value {
     Value::Array(outer)
 }
 
+/// Why the editor's regions cannot be written into the configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError {
+    #[error("the configuration file no longer parses")]
+    Parse(#[source] toml_edit::TomlError),
+    #[error("the configuration has no [[machine]]")]
+    NoMachines,
+    #[error("no machine `{0}` in the configuration file")]
+    UnknownMachine(String),
+    #[error("machine `{machine}` is not on camera `{camera}`")]
+    WrongCamera { machine: String, camera: String },
+    #[error("machine `{machine}` has {in_file} lamps; the editor sent {sent} (lamps are added in the file)")]
+    LampCount { machine: String, in_file: usize, sent: usize },
+    #[error("machine `{machine}`: lamp {lamp} is missing")]
+    MissingLamp { machine: String, lamp: usize },
+}
+
 /// The configuration text with the given machines' regions replaced.
-pub fn rewrite(text: &str, camera: &str, machines: &[MachineRegions]) -> Result<String, String> {
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("the configuration file no longer parses: {e}"))?;
+pub fn rewrite(text: &str, camera: &str, machines: &[MachineRegions]) -> Result<String, RewriteError> {
+    let mut doc: DocumentMut = text.parse().map_err(RewriteError::Parse)?;
     let Some(tables) = doc.get_mut("machine").and_then(Item::as_array_of_tables_mut) else {
-        return Err("the configuration has no [[machine]]".into());
+        return Err(RewriteError::NoMachines);
     };
     for edit in machines {
         let Some(table) = tables.iter_mut().find(|t| t.get("id").and_then(Item::as_str) == Some(edit.id.as_str()))
         else {
-            return Err(format!("no machine `{}` in the configuration file", edit.id));
+            return Err(RewriteError::UnknownMachine(edit.id.clone()));
         };
         if table.get("camera").and_then(Item::as_str) != Some(camera) {
-            return Err(format!("machine `{}` is not on camera `{camera}`", edit.id));
+            return Err(RewriteError::WrongCamera { machine: edit.id.clone(), camera: camera.to_string() });
         }
         let lamp_count = table.get("lamp").and_then(Item::as_array_of_tables).map_or(0, |a| a.len());
         if edit.lamps.len() != lamp_count {
-            return Err(format!(
-                "machine `{}` has {lamp_count} lamps; the editor sent {} (lamps are added in the file)",
-                edit.id,
-                edit.lamps.len()
-            ));
+            return Err(RewriteError::LampCount {
+                machine: edit.id.clone(),
+                in_file: lamp_count,
+                sent: edit.lamps.len(),
+            });
         }
         if let Some(lamps) = table.get_mut("lamp").and_then(Item::as_array_of_tables_mut) {
             for (k, lamp) in lamps.iter_mut().enumerate() {
                 let Some(new) = edit.lamps.iter().find(|l| l.index == k) else {
-                    return Err(format!("machine `{}`: lamp {k} is missing", edit.id));
+                    return Err(RewriteError::MissingLamp { machine: edit.id.clone(), lamp: k });
                 };
                 lamp["roi"] = Item::Value(polygon(&new.roi));
             }
@@ -210,7 +227,8 @@ pub async fn put_regions(
     if old.text().is_empty() {
         return Err(ApiError::conflict("this configuration was not read from a file, so regions cannot be saved"));
     }
-    let text = rewrite(old.text(), &camera, &body.machines).map_err(ApiError::bad_request)?;
+    let text = rewrite(old.text(), &camera, &body.machines)
+        .map_err(|e| ApiError::bad_request(sheetsight_base::error::with_causes(&e)))?;
     let new = sheetsight_config::parse(&old.path, &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Regions are checked against the frame size; without a frame there is nothing to
     // check them against, so nothing is saved.
@@ -277,14 +295,14 @@ mod tests {
     #[test]
     fn edits_that_do_not_fit_the_file_are_refused() {
         let wrong_camera = rewrite(TEXT, "cam2", &edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None));
-        assert!(wrong_camera.is_err_and(|e| e.contains("not on camera `cam2`")));
+        assert!(wrong_camera.is_err_and(|e| e.to_string().contains("not on camera `cam2`")));
         let mut unknown = edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None);
         unknown[0].id = "brake-9".into();
-        assert!(rewrite(TEXT, "cam1", &unknown).is_err_and(|e| e.contains("no machine `brake-9`")));
+        assert!(rewrite(TEXT, "cam1", &unknown).is_err_and(|e| e.to_string().contains("no machine `brake-9`")));
         let mut extra_lamp = edit(vec![[2.0, 2.0], [9.0, 2.0], [9.0, 9.0]], None);
         let copy = extra_lamp[0].lamps[0].clone();
         extra_lamp[0].lamps.push(copy);
-        assert!(rewrite(TEXT, "cam1", &extra_lamp).is_err_and(|e| e.contains("has 1 lamps")));
-        assert!(rewrite("[[machine", "cam1", &[]).is_err_and(|e| e.contains("no longer parses")));
+        assert!(rewrite(TEXT, "cam1", &extra_lamp).is_err_and(|e| e.to_string().contains("has 1 lamps")));
+        assert!(rewrite("[[machine", "cam1", &[]).is_err_and(|e| matches!(e, RewriteError::Parse(_))));
     }
 }

@@ -15,18 +15,24 @@ pub enum StoreErrorKind {
     Conflict,
 }
 
+/// The cause of a [`StoreError`]: the database's or the file system's own error.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
-#[error("{what}: {message}")]
+#[error("{what}: {source}")]
 pub struct StoreError {
     pub kind: StoreErrorKind,
     /// What was being done, e.g. `opening /var/lib/sheetsight/history.db`.
     pub what: String,
-    pub message: String,
+    /// Why it failed. Its text may quote the database: it goes to the log, never to an
+    /// API client (the server answers with `what` alone).
+    #[source]
+    pub source: Cause,
 }
 
 impl StoreError {
-    pub fn new(kind: StoreErrorKind, what: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Self { kind, what: what.into(), message: message.to_string() }
+    pub fn new(kind: StoreErrorKind, what: impl Into<String>, source: impl Into<Cause>) -> Self {
+        Self { kind, what: what.into(), source: source.into() }
     }
 
     pub(crate) fn io(what: &str) -> impl FnOnce(sqlx::Error) -> Self + '_ {

@@ -79,7 +79,7 @@ impl SqliteStore {
     }
 }
 
-fn parse<T: FromStr<Err: std::fmt::Display>>(s: &str) -> Result<T, StoreError> {
+fn parse<T: FromStr<Err: std::error::Error + Send + Sync + 'static>>(s: &str) -> Result<T, StoreError> {
     s.parse().map_err(|e| StoreError::new(StoreErrorKind::Corrupt, "reading history", e))
 }
 
