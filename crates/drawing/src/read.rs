@@ -263,6 +263,45 @@ impl Reader<'_> {
         }
     }
 
+    /// Reads the block an INSERT places (every copy of its array), on `layer` for the
+    /// block's entities on layer `0`.
+    fn insert(
+        &mut self,
+        ins: &dxf::entities::Insert,
+        m: &Matrix3<f64>,
+        layer: &str,
+        depth: usize,
+    ) -> Result<(), DrawingError> {
+        let Some(block) = self.blocks.get(&ins.name).copied() else {
+            return self.skip("INSERT of a missing block");
+        };
+        if depth >= MAX_BLOCK_DEPTH {
+            return Err(DrawingError::BlockCycle(ins.name.clone()));
+        }
+        let Some(o) = ocs(&ins.extrusion_direction) else {
+            return self.skip("INSERT out of the plane");
+        };
+        let rotation = ins.rotation.to_radians();
+        let (sx, sy) = (ins.x_scale_factor, ins.y_scale_factor);
+        let base = Matrix3::new_translation(&Vector2::new(-block.base_point.x, -block.base_point.y));
+        for row in 0..ins.row_count.max(1) {
+            for column in 0..ins.column_count.max(1) {
+                let offset = Vector2::new(f64::from(column) * ins.column_spacing, f64::from(row) * ins.row_spacing);
+                let place = o
+                    * Matrix3::new_translation(&Vector2::new(ins.location.x, ins.location.y))
+                    * Matrix3::new_rotation(rotation)
+                    * Matrix3::new_translation(&offset)
+                    * Matrix3::new_nonuniform_scaling(&Vector2::new(sx, sy))
+                    * base;
+                let m2 = m * place;
+                for child in &block.entities {
+                    self.entity(child, &m2, Some(layer), depth + 1)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads one entity placed by `m`; `layer` is the INSERT's layer for entities on
     /// layer `0` inside a block (DXF's rule).
     fn entity(
@@ -278,36 +317,7 @@ impl Reader<'_> {
         // is the one on the part divided by the largest stretch of the placement.
         let tol = self.chord_error_mm / max_stretch(m);
         match &e.specific {
-            EntityType::Insert(ins) => {
-                let Some(block) = self.blocks.get(&ins.name).copied() else {
-                    return self.skip("INSERT of a missing block");
-                };
-                if depth >= MAX_BLOCK_DEPTH {
-                    return Err(DrawingError::BlockCycle(ins.name.clone()));
-                }
-                let Some(o) = ocs(&ins.extrusion_direction) else {
-                    return self.skip("INSERT out of the plane");
-                };
-                let rotation = ins.rotation.to_radians();
-                let (sx, sy) = (ins.x_scale_factor, ins.y_scale_factor);
-                let base = Matrix3::new_translation(&Vector2::new(-block.base_point.x, -block.base_point.y));
-                for row in 0..ins.row_count.max(1) {
-                    for column in 0..ins.column_count.max(1) {
-                        let offset =
-                            Vector2::new(f64::from(column) * ins.column_spacing, f64::from(row) * ins.row_spacing);
-                        let place = o
-                            * Matrix3::new_translation(&Vector2::new(ins.location.x, ins.location.y))
-                            * Matrix3::new_rotation(rotation)
-                            * Matrix3::new_translation(&offset)
-                            * Matrix3::new_nonuniform_scaling(&Vector2::new(sx, sy))
-                            * base;
-                        let m2 = m * place;
-                        for child in &block.entities {
-                            self.entity(child, &m2, Some(&layer), depth + 1)?;
-                        }
-                    }
-                }
-            }
+            EntityType::Insert(ins) => self.insert(ins, m, &layer, depth)?,
             _ if !wanted => {}
             EntityType::Line(l) => {
                 self.push(&layer, "LINE", m, vec![Point::new(l.p1.x, l.p1.y), Point::new(l.p2.x, l.p2.y)], false);

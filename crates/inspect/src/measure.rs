@@ -16,7 +16,7 @@ use crate::nominal::NominalIndex;
 use crate::pose::{self, Moments, Pose};
 use crate::report::{Extra, FeatureReport, HoleSize, Position, Report, Verdict, round};
 use crate::silhouette::{PhotoError, Silhouette};
-use crate::table::{Mm, Px, TableModel};
+use crate::table::{CameraPosition, Mm, Px, TableModel};
 
 #[derive(Clone, Debug)]
 pub struct InspectOptions {
@@ -85,17 +85,104 @@ pub fn inspect(
     silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
     let part_label = silhouette.part()?;
     let h_inv = model.inverse_h();
+    let index = NominalIndex::new(part);
+    let placed = place(&silhouette, part_label, model, &h_inv, part, &index, camera.as_ref(), options.thickness_mm)?;
+    let found = find_regions(&silhouette, part_label, &placed);
+    let (feature_region, region_taken) = match_features(part, &found.regions);
+    let light = (camera.is_none()).then_some(Light { silhouette: &silhouette, img, model, h_inv: &h_inv });
+    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, options.tolerance_mm);
+    let mut deviation = judged.deviation;
+    let mut reports = judged.reports;
 
+    // The outline: distances of its points to the drawn outline (far ones count as far).
+    let outline_dev: Vec<f64> = found
+        .outline_points
+        .iter()
+        .map(|&i| {
+            let d = placed.deviation(&index, i, 0, 50.0);
+            deviation[i] = d;
+            d.abs()
+        })
+        .collect();
+    let max_dev = outline_dev.iter().cloned().fold(0.0, f64::max);
+    let rms_dev = (outline_dev.iter().map(|d| d * d).sum::<f64>() / outline_dev.len().max(1) as f64).sqrt();
+    reports.push(FeatureReport::Outline {
+        id: "outline".into(),
+        max_deviation_mm: round(max_dev),
+        rms_deviation_mm: round(rms_dev),
+        verdict: if max_dev <= options.tolerance_mm { Verdict::Pass } else { Verdict::Fail },
+    });
+    let extra = extras(&found.regions, &region_taken);
+    let verdict = if extra.is_empty() && reports.iter().all(|r| r.verdict() == Verdict::Pass) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    let pose = placed.pose;
+    let report = Report {
+        verdict,
+        pose: Pose {
+            x_mm: round(pose.x_mm),
+            y_mm: round(pose.y_mm),
+            angle_deg: round(pose.angle_deg.rem_euclid(360.0)),
+            mirrored: pose.mirrored,
+        },
+        features: reports,
+        extra,
+    };
+    let edges = placed.edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k])).collect();
+    Ok(Inspection { report, edges })
+}
+
+/// The drawing laid on the part: the part's edge points (indices into the silhouette's
+/// edges) on the drawing, and for a thick part those points on its bottom and top faces.
+struct Placed {
+    pose: Pose,
+    edge_index: Vec<usize>,
+    drawing: Vec<Mm>,
+    faces: Option<(Vec<Mm>, Vec<Mm>)>,
+}
+
+impl Placed {
+    /// Signed distance (mm) of edge point `i` from loop `loop_index` of the drawing
+    /// (`far` when none is near). A silhouette point of a thick part lies on the bottom
+    /// face's edge or on the top face's edge as projected: its deviation is the smaller
+    /// of the two (where the top face hides a narrow notch, the silhouette follows it).
+    fn deviation(&self, index: &NominalIndex, i: usize, loop_index: usize, far: f64) -> f64 {
+        let at = |p: Mm| index.nearest_in(p, 50.0, loop_index).map_or(far, |n| n.signed_mm);
+        match &self.faces {
+            Some((bottom, top)) => {
+                let (b, t) = (at(bottom[i]), at(top[i]));
+                if t.abs() < b.abs() { t } else { b }
+            }
+            None => at(self.drawing[i]),
+        }
+    }
+}
+
+/// Places the drawing on the part: a first pose from the silhouette's moments, a thick
+/// part's edge points moved back by the perspective's push, both mirror states refined.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    silhouette: &Silhouette,
+    part_label: u32,
+    model: &TableModel,
+    h_inv: &nalgebra::Matrix3<f64>,
+    part: &Part,
+    index: &NominalIndex,
+    camera: Option<&CameraPosition>,
+    thickness_mm: f64,
+) -> Result<Placed, InspectError> {
     // The part's edge points on the table.
     let edge_index: Vec<usize> =
         (0..silhouette.edges.len()).filter(|&i| silhouette.edges[i].material == part_label).collect();
-    let mut table: Vec<Mm> = edge_index.iter().map(|&i| model.to_table_with(&h_inv, silhouette.edges[i].px)).collect();
+    let mut table: Vec<Mm> = edge_index.iter().map(|&i| model.to_table_with(h_inv, silhouette.edges[i].px)).collect();
 
     // Moments of the silhouette (for a first pose), from every 8th pixel of every 8th row.
     let mut sums = [0.0; 6];
     for run in silhouette.material_runs.iter().filter(|r| r.component == part_label && r.y % 8 == 0) {
         for x in (run.x0.next_multiple_of(8)..run.x1).step_by(8) {
-            let p = model.to_table_with(&h_inv, Px::new(x as f64, run.y as f64));
+            let p = model.to_table_with(h_inv, Px::new(x as f64, run.y as f64));
             for (s, v) in sums.iter_mut().zip([1.0, p.x, p.y, p.x * p.x, p.y * p.y, p.x * p.y]) {
                 *s += v;
             }
@@ -107,18 +194,17 @@ pub fn inspect(
     if !(0.5..2.0).contains(&(measured.area / drawn.area)) {
         return Err(InspectError::WrongSize { measured: measured.area, drawn: drawn.area });
     }
-    let index = NominalIndex::new(part);
-    let fits = pose::find(&index, &drawn, &measured, &table);
+    let fits = pose::find(index, &drawn, &measured, &table);
     let Some(&first) = fits.first() else {
         return Err(InspectError::NoPose { rms_mm: f64::NAN, inliers_percent: 0.0 });
     };
     // A thick part's edge points as seen, before they are corrected.
-    let seen = camera.as_ref().map(|_| table.clone());
-    if let Some(cam) = &camera {
+    let seen = camera.map(|_| table.clone());
+    if let Some(cam) = camera {
         // A thick part: where the top face's edge is what the camera sees, move the
         // edge point back by the perspective's push (away from the camera's nadir).
         let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
-        let push = options.thickness_mm / (cam.height_mm - options.thickness_mm);
+        let push = thickness_mm / (cam.height_mm - thickness_mm);
         for q in table.iter_mut() {
             let p = first.pose.to_drawing(*q);
             if let Some(n) = index.nearest(p, 5.0) {
@@ -131,37 +217,34 @@ pub fn inspect(
     // Both mirror states again, on the corrected points.
     let fit = fits
         .iter()
-        .map(|f| if camera.is_some() { pose::refine(&index, &f.pose, &table) } else { *f })
+        .map(|f| if camera.is_some() { pose::refine(index, &f.pose, &table) } else { *f })
         .min_by(|a, b| a.score().total_cmp(&b.score()))
         .unwrap_or(first);
-    let fit = pose::refine(&index, &fit.pose, &table);
+    let fit = pose::refine(index, &fit.pose, &table);
     if fit.inliers < 0.6 || fit.rms_mm > 1.0 {
         return Err(InspectError::NoPose { rms_mm: fit.rms_mm, inliers_percent: 100.0 * fit.inliers });
     }
     let pose = fit.pose;
     let drawing: Vec<Mm> = table.iter().map(|q| pose.to_drawing(*q)).collect();
-    // A silhouette point of a thick part lies on the bottom face's edge or on the top
-    // face's edge as projected: its deviation is the smaller of the two. (Where the top
-    // face hides a narrow notch, the silhouette follows the top face.)
-    let faces: Option<(Vec<Mm>, Vec<Mm>)> = camera.as_ref().zip(seen.as_ref()).map(|(cam, seen)| {
+    let faces = camera.zip(seen.as_ref()).map(|(cam, seen)| {
         let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
-        let s = cam.height_mm / (cam.height_mm - options.thickness_mm);
+        let s = cam.height_mm / (cam.height_mm - thickness_mm);
         let bottom = seen.iter().map(|q| pose.to_drawing(*q)).collect();
         let top = seen.iter().map(|q| pose.to_drawing(nadir + (q - nadir) / s)).collect();
         (bottom, top)
     });
-    let deviation_of = |i: usize, loop_index: usize, far: f64| {
-        let at = |p: Mm| index.nearest_in(p, 50.0, loop_index).map_or(far, |n| n.signed_mm);
-        match &faces {
-            Some((bottom, top)) => {
-                let (b, t) = (at(bottom[i]), at(top[i]));
-                if t.abs() < b.abs() { t } else { b }
-            }
-            None => at(drawing[i]),
-        }
-    };
+    Ok(Placed { pose, edge_index, drawing, faces })
+}
 
-    // Regions inside the part (holes and cut-outs in the photo), and the outline's points.
+/// The lit regions inside the part (holes and cut-outs in the photo), each with the
+/// indices of its edge points in [`Placed::edge_index`], and the outline's points.
+struct Found {
+    regions: Vec<Region>,
+    region_points: Vec<Vec<usize>>,
+    outline_points: Vec<usize>,
+}
+
+fn find_regions(silhouette: &Silhouette, part_label: u32, placed: &Placed) -> Found {
     let min_area_px = 6;
     let holes = silhouette.holes_of(part_label, min_area_px);
     let mut slot_of = vec![usize::MAX; silhouette.lit.len()];
@@ -170,7 +253,7 @@ pub fn inspect(
     }
     let mut region_points: Vec<Vec<usize>> = vec![Vec::new(); holes.len()];
     let mut outline_points = Vec::new();
-    for (k, &i) in edge_index.iter().enumerate() {
+    for (k, &i) in placed.edge_index.iter().enumerate() {
         let lit = silhouette.edges[i].lit as usize;
         if silhouette.lit[lit].touches_border {
             outline_points.push(k);
@@ -182,7 +265,7 @@ pub fn inspect(
         .iter()
         .zip(&holes)
         .map(|(idx, &lit)| {
-            let points: Vec<Mm> = idx.iter().map(|&k| drawing[k]).collect();
+            let points: Vec<Mm> = idx.iter().map(|&k| placed.drawing[k]).collect();
             let n = points.len().max(1) as f64;
             let centre =
                 Mm::new(points.iter().map(|p| p.x).sum::<f64>() / n, points.iter().map(|p| p.y).sum::<f64>() / n);
@@ -192,8 +275,12 @@ pub fn inspect(
             Region { lit, points, centre, circle, roundness_mm }
         })
         .collect();
+    Found { regions, region_points, outline_points }
+}
 
-    // Match regions to features.
+/// Which region each feature of the drawing found (nearest first, within the feature's
+/// reach; see the module's docs), and which regions were taken.
+fn match_features(part: &Part, regions: &[Region]) -> (Vec<Option<usize>>, Vec<bool>) {
     let features = &part.features;
     let centre_of = |k: usize| match features[k].kind {
         FeatureKind::Hole { center, .. } => center,
@@ -227,17 +314,42 @@ pub fn inspect(
             region_taken[r] = true;
         }
     }
+    (feature_region, region_taken)
+}
 
-    let tol = options.tolerance_mm;
+/// What measuring a hole by the light through it needs (a thin part only).
+#[derive(Clone, Copy)]
+struct Light<'a> {
+    silhouette: &'a Silhouette,
+    img: &'a GrayImage,
+    model: &'a TableModel,
+    h_inv: &'a nalgebra::Matrix3<f64>,
+}
+
+/// Every feature's report, and the deviation of every edge point of a matched region.
+struct Judged {
+    reports: Vec<FeatureReport>,
+    deviation: Vec<f64>,
+}
+
+fn judge_features(
+    part: &Part,
+    index: &NominalIndex,
+    placed: &Placed,
+    found: &Found,
+    feature_region: &[Option<usize>],
+    light: Option<Light<'_>>,
+    tol: f64,
+) -> Judged {
     let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
     let mut reports = Vec::new();
-    let mut deviation: Vec<f64> = vec![0.0; drawing.len()];
+    let mut deviation: Vec<f64> = vec![0.0; placed.drawing.len()];
     let (mut holes_n, mut cutouts_n) = (0, 0);
-    for (k, f) in features.iter().enumerate() {
-        let region = feature_region[k].map(|r| &regions[r]);
+    for (k, f) in part.features.iter().enumerate() {
+        let region = feature_region[k].map(|r| &found.regions[r]);
         if let Some(r) = feature_region[k] {
-            for &i in &region_points[r] {
-                deviation[i] = deviation_of(i, k + 1, 50.0);
+            for &i in &found.region_points[r] {
+                deviation[i] = placed.deviation(index, i, k + 1, 50.0);
             }
         }
         match f.kind {
@@ -257,8 +369,8 @@ pub fn inspect(
                 let fitted = region.and_then(|r| {
                     let (c, radius) = r.circle?;
                     let by_light =
-                        camera.is_none().then(|| radius_by_light(&silhouette, img, model, &h_inv, r.lit, radius));
-                    Some(((c, by_light.flatten().unwrap_or(radius)), r.roundness_mm))
+                        light.and_then(|l| radius_by_light(l.silhouette, l.img, l.model, l.h_inv, r.lit, radius));
+                    Some(((c, by_light.unwrap_or(radius)), r.roundness_mm))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
@@ -288,8 +400,8 @@ pub fn inspect(
                 let nominal = Position { x_mm: round(center.x), y_mm: round(center.y) };
                 reports.push(match feature_region[k] {
                     Some(r) => {
-                        let shift = translation_onto(&index, &regions[r].points, k + 1);
-                        let max_dev = region_points[r].iter().map(|&i| deviation[i].abs()).fold(0.0, f64::max);
+                        let shift = translation_onto(index, &found.regions[r].points, k + 1);
+                        let max_dev = found.region_points[r].iter().map(|&i| deviation[i].abs()).fold(0.0, f64::max);
                         FeatureReport::Cutout {
                             id: format!("cutout-{cutouts_n}"),
                             nominal,
@@ -312,24 +424,12 @@ pub fn inspect(
             }
         }
     }
-    // The outline: distances of its points to the drawn outline (far ones count as far).
-    let outline_dev: Vec<f64> = outline_points
-        .iter()
-        .map(|&i| {
-            let d = deviation_of(i, 0, 50.0);
-            deviation[i] = d;
-            d.abs()
-        })
-        .collect();
-    let max_dev = outline_dev.iter().cloned().fold(0.0, f64::max);
-    let rms_dev = (outline_dev.iter().map(|d| d * d).sum::<f64>() / outline_dev.len().max(1) as f64).sqrt();
-    reports.push(FeatureReport::Outline {
-        id: "outline".into(),
-        max_deviation_mm: round(max_dev),
-        rms_deviation_mm: round(rms_dev),
-        verdict: judge(max_dev <= tol),
-    });
-    let extra: Vec<Extra> = regions
+    Judged { reports, deviation }
+}
+
+/// The regions no feature took: extra holes and cut-outs.
+fn extras(regions: &[Region], region_taken: &[bool]) -> Vec<Extra> {
+    regions
         .iter()
         .enumerate()
         .filter(|&(r, _)| !region_taken[r])
@@ -349,25 +449,7 @@ pub fn inspect(
                 d_mm: round(d),
             }
         })
-        .collect();
-    let verdict = if extra.is_empty() && reports.iter().all(|r| r.verdict() == Verdict::Pass) {
-        Verdict::Pass
-    } else {
-        Verdict::Fail
-    };
-    let report = Report {
-        verdict,
-        pose: Pose {
-            x_mm: round(pose.x_mm),
-            y_mm: round(pose.y_mm),
-            angle_deg: round(pose.angle_deg.rem_euclid(360.0)),
-            mirrored: pose.mirrored,
-        },
-        features: reports,
-        extra,
-    };
-    let edges = edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k])).collect();
-    Ok(Inspection { report, edges })
+        .collect()
 }
 
 /// The translation that best lays `points` on loop `loop_index` (point-to-line,

@@ -54,12 +54,8 @@ pub struct Principal {
 /// secret when the operating system gives no randomness.
 pub fn random_hex(bytes: usize) -> ApiResult<String> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| internal(format!("no random bytes from the operating system: {e}")))?;
+    getrandom::fill(&mut buf).map_err(|e| ApiError::internal("taking random bytes from the operating system", e))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn internal(message: String) -> ApiError {
-    ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
 pub fn digest(token: &str) -> String {
@@ -68,12 +64,12 @@ pub fn digest(token: &str) -> String {
 
 pub fn hash_password(password: &str) -> Result<String, ApiError> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| internal(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| internal(e.to_string()))?;
+    getrandom::fill(&mut salt).map_err(|e| ApiError::internal("taking random bytes for a salt", e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ApiError::internal("encoding a salt", e))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| internal(e.to_string()))
+        .map_err(|e| ApiError::internal("hashing a password", e))
 }
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
@@ -84,7 +80,7 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 pub async fn hash_password_off_thread(password: String) -> ApiResult<String> {
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await
-        .map_err(|e| internal(format!("hashing a password: {e}")))?
+        .map_err(|e| ApiError::internal("hashing a password", e))?
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 10;

@@ -100,7 +100,7 @@ fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     let mut out = Vec::with_capacity(rgb.len() / 10);
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
         .encode(&rgb, frame.width_px(), frame.height_px(), image::ExtendedColorType::Rgb8)
-        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("JPEG encoding: {e}")))?;
+        .map_err(|e| ApiError::internal("encoding the JPEG", e))?;
     let bytes = Bytes::from(out);
     state.jpegs.0.lock_or_recover().insert(id.to_string(), (t_s, bytes.clone()));
     Ok(Some((t_s, bytes)))

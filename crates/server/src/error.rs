@@ -32,6 +32,13 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, message)
     }
+
+    /// A failure inside the server: the cause goes to the log with `what`, the client
+    /// learns only what failed.
+    pub fn internal(what: &str, cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "{what}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what} failed (the server's log says why)"))
+    }
 }
 
 /// The database's own text stays in the server's log: an answer says what was being done.

@@ -22,8 +22,12 @@ use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
 pub enum ServiceError {
     #[error("history: {0}")]
     Store(#[from] StoreError),
-    #[error("cannot start the worker of camera `{camera}`: {message}")]
-    Worker { camera: String, message: String },
+    #[error("cannot start the worker of camera `{camera}`")]
+    Worker {
+        camera: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// A channel for [`Service::start`]'s `live` events.
@@ -182,7 +186,7 @@ impl<S: Store> Service<S> {
             let worker = std::thread::Builder::new()
                 .name(format!("cam-{}", camera.id))
                 .spawn(move || worker.run(rx))
-                .map_err(|e| ServiceError::Worker { camera: camera.id.clone(), message: e.to_string() })?;
+                .map_err(|source| ServiceError::Worker { camera: camera.id.clone(), source })?;
             let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone() };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
             tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");

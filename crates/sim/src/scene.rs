@@ -524,84 +524,8 @@ impl Scene {
             });
         }
 
-        let mut episodes = Vec::new();
-        let mut strokes = Vec::new();
-        for m in &machines {
-            let mut list = Vec::new();
-            let mut ss = Vec::new();
-            let mut t = 0.0;
-            let mut state = match rng.random_range(0..10) {
-                0..=5 => MachineState::Executing,
-                6..=8 => MachineState::NotExecuting,
-                _ => MachineState::OutOfService,
-            };
-            while t < spec.duration_s {
-                let len = match state {
-                    MachineState::Executing => rng.random_range(40.0..160.0),
-                    _ => rng.random_range(20.0..90.0),
-                };
-                let end = (t + len).min(spec.duration_s);
-                let lamps = episode_lamps(&mut rng, &m.colors, state);
-                if state == MachineState::Executing {
-                    let mut s = t + rng.random_range(2.0..6.0);
-                    loop {
-                        let stroke = TrueStroke {
-                            start_s: s,
-                            down_s: rng.random_range(0.5..0.9),
-                            dwell_s: rng.random_range(0.1..0.5),
-                            up_s: rng.random_range(0.4..0.8),
-                        };
-                        if stroke.end_s() > end - 0.5 {
-                            break;
-                        }
-                        ss.push(stroke);
-                        s = stroke.end_s() + rng.random_range(3.0..12.0);
-                    }
-                }
-                list.push(Episode { start_s: t, end_s: end, lamps });
-                t = end;
-                state = match (state, rng.random_range(0..10)) {
-                    (MachineState::Executing, 0..=6) => MachineState::NotExecuting,
-                    (MachineState::Executing, _) => MachineState::OutOfService,
-                    (_, 0..=7) => MachineState::Executing,
-                    (MachineState::NotExecuting, _) => MachineState::OutOfService,
-                    (_, _) => MachineState::NotExecuting,
-                };
-            }
-            episodes.push(list);
-            strokes.push(ss);
-        }
-
-        let mut walks = Vec::new();
-        if spec.nuisances.people && !machines.is_empty() {
-            let mut t = rng.random_range(20.0..60.0);
-            while t < spec.duration_s - 20.0 {
-                let target = &machines[rng.random_range(0..machines.len())];
-                let (lx, ly) = target.lamp_centers_px[0];
-                let width_px = (0.07 * w).max(4.0 * target.lamp_radius_px);
-                let left_to_right = rng.random_bool(0.5);
-                let (from, to) = if left_to_right { (-width_px, w + width_px) } else { (w + width_px, -width_px) };
-                let stop = rng
-                    .random_bool(0.6)
-                    .then(|| (lx + rng.random_range(-0.2..0.2) * width_px, rng.random_range(3.0..15.0)));
-                let shade = rng.random_range(0..5);
-                let clothing_rgb = [[40, 50, 90], [200, 90, 30], [70, 70, 70], [30, 110, 60], [150, 30, 40]][shade];
-                let walk = Walk {
-                    start_s: t,
-                    x_from_px: from,
-                    x_to_px: to,
-                    speed_px_s: rng.random_range(0.12..0.25) * w,
-                    stop,
-                    y_top_px: (ly - 4.0 * target.lamp_radius_px).max(0.0),
-                    y_bottom_px: target.body_px.1,
-                    width_px,
-                    clothing_rgb,
-                    stripe_px: rng.random_range(4..12),
-                };
-                t = walk.end_s() + rng.random_range(40.0..150.0);
-                walks.push(walk);
-            }
-        }
+        let (episodes, strokes): (Vec<_>, Vec<_>) = machines.iter().map(|m| schedule(&mut rng, spec, m)).unzip();
+        let walks = people_walking(&mut rng, spec, &machines);
 
         let mut steps = Vec::new();
         if spec.nuisances.light_steps {
@@ -722,6 +646,88 @@ impl Scene {
         }
         events
     }
+}
+
+/// One machine's episodes (state and lamp modes) and strokes over the scene.
+fn schedule(rng: &mut SmallRng, spec: &SceneSpec, m: &MachineLayout) -> (Vec<Episode>, Vec<TrueStroke>) {
+    let mut list = Vec::new();
+    let mut ss = Vec::new();
+    let mut t = 0.0;
+    let mut state = match rng.random_range(0..10) {
+        0..=5 => MachineState::Executing,
+        6..=8 => MachineState::NotExecuting,
+        _ => MachineState::OutOfService,
+    };
+    while t < spec.duration_s {
+        let len = match state {
+            MachineState::Executing => rng.random_range(40.0..160.0),
+            _ => rng.random_range(20.0..90.0),
+        };
+        let end = (t + len).min(spec.duration_s);
+        let lamps = episode_lamps(rng, &m.colors, state);
+        if state == MachineState::Executing {
+            let mut s = t + rng.random_range(2.0..6.0);
+            loop {
+                let stroke = TrueStroke {
+                    start_s: s,
+                    down_s: rng.random_range(0.5..0.9),
+                    dwell_s: rng.random_range(0.1..0.5),
+                    up_s: rng.random_range(0.4..0.8),
+                };
+                if stroke.end_s() > end - 0.5 {
+                    break;
+                }
+                ss.push(stroke);
+                s = stroke.end_s() + rng.random_range(3.0..12.0);
+            }
+        }
+        list.push(Episode { start_s: t, end_s: end, lamps });
+        t = end;
+        state = match (state, rng.random_range(0..10)) {
+            (MachineState::Executing, 0..=6) => MachineState::NotExecuting,
+            (MachineState::Executing, _) => MachineState::OutOfService,
+            (_, 0..=7) => MachineState::Executing,
+            (MachineState::NotExecuting, _) => MachineState::OutOfService,
+            (_, _) => MachineState::NotExecuting,
+        };
+    }
+    (list, ss)
+}
+
+/// People walking past the towers (when the scene has them), one after another.
+fn people_walking(rng: &mut SmallRng, spec: &SceneSpec, machines: &[MachineLayout]) -> Vec<Walk> {
+    let w = f64::from(spec.width_px);
+    let mut walks = Vec::new();
+    if spec.nuisances.people && !machines.is_empty() {
+        let mut t = rng.random_range(20.0..60.0);
+        while t < spec.duration_s - 20.0 {
+            let target = &machines[rng.random_range(0..machines.len())];
+            let (lx, ly) = target.lamp_centers_px[0];
+            let width_px = (0.07 * w).max(4.0 * target.lamp_radius_px);
+            let left_to_right = rng.random_bool(0.5);
+            let (from, to) = if left_to_right { (-width_px, w + width_px) } else { (w + width_px, -width_px) };
+            let stop = rng
+                .random_bool(0.6)
+                .then(|| (lx + rng.random_range(-0.2..0.2) * width_px, rng.random_range(3.0..15.0)));
+            let shade = rng.random_range(0..5);
+            let clothing_rgb = [[40, 50, 90], [200, 90, 30], [70, 70, 70], [30, 110, 60], [150, 30, 40]][shade];
+            let walk = Walk {
+                start_s: t,
+                x_from_px: from,
+                x_to_px: to,
+                speed_px_s: rng.random_range(0.12..0.25) * w,
+                stop,
+                y_top_px: (ly - 4.0 * target.lamp_radius_px).max(0.0),
+                y_bottom_px: target.body_px.1,
+                width_px,
+                clothing_rgb,
+                stripe_px: rng.random_range(4..12),
+            };
+            t = walk.end_s() + rng.random_range(40.0..150.0);
+            walks.push(walk);
+        }
+    }
+    walks
 }
 
 #[cfg(test)]

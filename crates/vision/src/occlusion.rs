@@ -248,22 +248,12 @@ impl OcclusionGuard {
         &self.last_distances
     }
 
-    /// Checks one frame, `global` its overall look, `lamps` what its lamps show. Returns,
-    /// per lamp, whether it is blocked.
-    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamps: LampsNow<'_>) -> &[bool] {
-        let LampsNow { lit: lamp_lit, luma: lamp_luma, unchanged: lamp_unchanged, covered, shift_px: (dx, dy) } = lamps;
-        let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
-        self.last_t_s = Some(t_s);
-        let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
-        self.blocked.fill(false);
-        self.disturbed.fill(false);
+    /// Each cell's look ([`Self::looks`]), and whether it may be its lamp's first glow
+    /// ([`Self::first_glow`]): the lamp lit for the first time in this very frame, and
+    /// the cell brightened and took on the lamp's colour.
+    fn read_looks(&mut self, frame: &YuvFrame, global: GlobalLook, global_above_black: f32, lamps: &LampsNow<'_>) {
+        let &LampsNow { lit: lamp_lit, luma: lamp_luma, covered, shift_px: (dx, dy), .. } = lamps;
         let lamp_count = self.blocked.len();
-        let global_above_black = (global.luma - BLACK_LUMA).max(8.0);
-        let t = self.tuning;
-        self.last_distances.clear();
-        // Each cell's look, and whether it may be its lamp's first glow: the lamp lit
-        // for the first time in this very frame, and the cell brightened and took on
-        // the lamp's colour.
         self.looks.clear();
         self.first_glow.clear();
         self.first_glow.resize(lamp_count, true);
@@ -312,6 +302,21 @@ impl OcclusionGuard {
                 *ok &= glow_like && !covered.get(cell.lamp).copied().unwrap_or(false);
             }
         }
+    }
+
+    /// Checks one frame, `global` its overall look, `lamps` what its lamps show. Returns,
+    /// per lamp, whether it is blocked.
+    pub fn check(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, lamps: LampsNow<'_>) -> &[bool] {
+        let dt_s = self.last_t_s.map_or(0.0, |t| (t_s - t).max(0.0));
+        self.last_t_s = Some(t_s);
+        let alpha = (dt_s as f32 / self.tuning.learn_s).clamp(0.0, 1.0);
+        self.blocked.fill(false);
+        self.disturbed.fill(false);
+        let global_above_black = (global.luma - BLACK_LUMA).max(8.0);
+        let t = self.tuning;
+        self.last_distances.clear();
+        self.read_looks(frame, global, global_above_black, &lamps);
+        let LampsNow { lit: lamp_lit, luma: lamp_luma, unchanged: lamp_unchanged, .. } = lamps;
         let blocked = &mut self.blocked;
         let disturbed = &mut self.disturbed;
         for (cell, look) in self.cells.iter_mut().zip(&self.looks) {
@@ -381,19 +386,7 @@ impl OcclusionGuard {
                 cell.reference[lit] = Some(reference);
             }
         }
-        // An occluder is one body: a lamp whose cells are half disturbed next to a
-        // lamp that is blocked is blocked too (a head over the top lamp while the
-        // shoulders cover the cells of the lamps below).
-        for i in 1..lamp_count {
-            if blocked[i - 1] && disturbed[i] {
-                blocked[i] = true;
-            }
-        }
-        for i in (0..lamp_count.saturating_sub(1)).rev() {
-            if blocked[i + 1] && disturbed[i] {
-                blocked[i] = true;
-            }
-        }
+        one_body(blocked, disturbed);
         // A lit look learnt in this frame is sure when nothing stood at the tower now
         // or a moment ago.
         if self.blocked.iter().any(|&b| b) {
@@ -408,6 +401,23 @@ impl OcclusionGuard {
         self.last_lamp_luma.clear();
         self.last_lamp_luma.extend_from_slice(lamp_luma);
         &self.blocked
+    }
+}
+
+/// An occluder is one body: a lamp whose cells are half disturbed next to a lamp that
+/// is blocked is blocked too (a head over the top lamp while the shoulders cover the
+/// cells of the lamps below).
+fn one_body(blocked: &mut [bool], disturbed: &[bool]) {
+    let lamp_count = blocked.len();
+    for i in 1..lamp_count {
+        if blocked[i - 1] && disturbed[i] {
+            blocked[i] = true;
+        }
+    }
+    for i in (0..lamp_count.saturating_sub(1)).rev() {
+        if blocked[i + 1] && disturbed[i] {
+            blocked[i] = true;
+        }
     }
 }
 
