@@ -165,7 +165,8 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
     let seen: Vec<Seen> = holes
         .iter()
         .filter_map(|&h| {
-            let center = fit_ellipse_center(&points[h as usize])?;
+            let edge: Vec<_> = points[h as usize].iter().map(|p| p.to_point()).collect();
+            let center = Px::from_point(fit_ellipse_center(&edge)?);
             Some(Seen { center, area_px: silhouette.lit[h as usize].area_px })
         })
         .collect();
@@ -313,7 +314,7 @@ fn grow(grid: &PlateGrid, seen: &[Px], start: &[Match], side_px: f64) -> Vec<Mat
         let mut next = Vec::new();
         for j in 0..grid.rows.min(reach + 1) {
             for i in 0..grid.columns.min(reach + 1) {
-                let predicted = apply_h(&h, grid.hole(i, j));
+                let predicted = Px::from_point(apply_h(&h, grid.hole(i, j)));
                 let nearest = seen
                     .iter()
                     .map(|p| (*p, (p - predicted).norm()))
@@ -335,7 +336,7 @@ fn grow(grid: &PlateGrid, seen: &[Px], start: &[Match], side_px: f64) -> Vec<Mat
 
 fn homography_of(grid: &PlateGrid, matched: &[Match]) -> Option<nalgebra::Matrix3<f64>> {
     let from: Vec<Mm> = matched.iter().map(|m| grid.hole(m.0, m.1)).collect();
-    let to: Vec<Px> = matched.iter().map(|m| m.2).collect();
+    let to: Vec<_> = matched.iter().map(|m| m.2.to_point()).collect();
     fit_homography(&from, &to)
 }
 
@@ -349,7 +350,7 @@ fn model_of(p: &[f64], w: u32, h: u32) -> TableModel {
 
 fn predicted(grid: &PlateGrid, model: &TableModel, i: usize, j: usize) -> Px {
     let centre = imaged_circle_center(&model.h(), grid.hole(i, j), grid.hole_mm / 2.0);
-    model.distortion.apply(centre)
+    model.distortion.apply(Px::from_point(centre))
 }
 
 fn residuals(grid: &PlateGrid, matched: &[Match], model: &TableModel) -> Vec<Vector2<f64>> {

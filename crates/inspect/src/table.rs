@@ -9,7 +9,65 @@
 use nalgebra::{Matrix3, Point2, Vector3};
 use serde::{Deserialize, Serialize};
 
-pub type Px = Point2<f64>;
+/// A point in the photo, in pixels (x to the right, y down). Its own type, not an
+/// alias of [`Mm`]'s: a pixel position used as a table position, or the reverse, does
+/// not compile.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Px {
+    pub x: f64,
+    pub y: f64,
+}
+
+impl Px {
+    pub const fn new(x: f64, y: f64) -> Px {
+        Px { x, y }
+    }
+
+    /// For the geometry that is the same in any unit (homographies, distances).
+    pub fn to_point(self) -> Point2<f64> {
+        Point2::new(self.x, self.y)
+    }
+
+    pub fn from_point(p: Point2<f64>) -> Px {
+        Px::new(p.x, p.y)
+    }
+
+    /// Distance to `other`, in pixels.
+    pub fn distance(self, other: Px) -> f64 {
+        (self.x - other.x).hypot(self.y - other.y)
+    }
+}
+
+/// The displacement between two photo points, in pixels.
+macro_rules! px_sub {
+    ($a:ty, $b:ty) => {
+        impl std::ops::Sub<$b> for $a {
+            type Output = nalgebra::Vector2<f64>;
+            fn sub(self, other: $b) -> nalgebra::Vector2<f64> {
+                nalgebra::Vector2::new(self.x - other.x, self.y - other.y)
+            }
+        }
+    };
+}
+px_sub!(Px, Px);
+px_sub!(&Px, Px);
+px_sub!(Px, &Px);
+px_sub!(&Px, &Px);
+
+impl std::ops::Add<nalgebra::Vector2<f64>> for Px {
+    type Output = Px;
+    fn add(self, d: nalgebra::Vector2<f64>) -> Px {
+        Px::new(self.x + d.x, self.y + d.y)
+    }
+}
+
+impl std::fmt::Display for Px {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({:.1}, {:.1}) px", self.x, self.y)
+    }
+}
+
+/// A point on the table, in millimetres.
 pub type Mm = Point2<f64>;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -96,7 +154,7 @@ impl TableModel {
 
     /// Table millimetres to photo pixels.
     pub fn to_pixel(&self, p: Mm) -> Px {
-        self.distortion.apply(apply_h(&self.h(), p))
+        self.distortion.apply(Px::from_point(apply_h(&self.h(), p)))
     }
 
     /// Photo pixels to table millimetres.
@@ -110,7 +168,7 @@ impl TableModel {
 
     /// As [`Self::to_table`], with the inverse homography computed once.
     pub fn to_table_with(&self, h_inv: &Matrix3<f64>, p: Px) -> Mm {
-        apply_h(h_inv, self.distortion.remove(p))
+        apply_h(h_inv, self.distortion.remove(p).to_point())
     }
 
     /// Millimetres per pixel at a table point (the mean of the two directions).

@@ -46,7 +46,7 @@ fn check(thickness_mm: f64) {
             let p = Point2::new(20.0 + i as f64 * 25.5, 10.0 + j as f64 * 25.5);
             let truth = cam.project(Vector3::new(p.x, p.y, 0.0));
             let model = cal.model.to_pixel(p);
-            worst = worst.max((truth - model).norm());
+            worst = worst.max((truth - model.to_point()).norm());
         }
     }
     eprintln!(
