@@ -18,17 +18,16 @@
 //!
 //! All waiting is on Tokio's clock, so tests run it on a paused, simulated clock.
 
-use sheetsight_base::LockOrRecover;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
+use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
 use sheetsight_base::shutdown;
 use sheetsight_config::CameraConfig;
 use sheetsight_vision::event::CameraHealth;
+use tokio::time::Instant;
 
 use crate::backoff::Backoff;
 use crate::source::{LiveSource, Packet, SharedOpener, SourceError, SourceErrorKind};

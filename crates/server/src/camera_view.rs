@@ -3,7 +3,6 @@
 //! often as the worker refreshes its status). A frame is encoded once however many
 //! people watch.
 
-use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use sheetsight_base::LockOrRecover;
 use sheetsight_config::{CameraConfig, SourceSpec};
 use sheetsight_service::CameraStatus;
 use sheetsight_store::UnixMillis;

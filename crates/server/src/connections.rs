@@ -13,7 +13,6 @@
 //! Invariant: every accepted connection holds one place of the total and one of its
 //! address until its task ends, whichever way it ends.
 
-use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -27,6 +26,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use sheetsight_base::LockOrRecover;
 use sheetsight_base::shutdown;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;

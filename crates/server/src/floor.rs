@@ -5,7 +5,6 @@
 //! "Today" starts at midnight in the time zone of the first configured shift (UTC
 //! without shifts); availability today = `Executing` time / time since then.
 
-use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,6 +13,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{TimeZone, Utc};
 use serde::Serialize;
+use sheetsight_base::LockOrRecover;
 use sheetsight_base::shutdown;
 use sheetsight_config::Config;
 use sheetsight_store::{Query, Store, UnixMillis};

@@ -7,12 +7,12 @@
 //! through the [`SqliteStore`]; it never blocks the analysis (live events reach it
 //! through a broadcast channel that skips for a slow reader).
 
-use sheetsight_base::RwLockOrRecover;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 
 use axum::Router;
 use serde::Serialize;
+use sheetsight_base::RwLockOrRecover;
 use sheetsight_base::shutdown;
 use sheetsight_config::Config;
 use sheetsight_service::ServiceHandle;

@@ -12,11 +12,12 @@
 //!
 //! Time is passed in (`now`), so tests need no clock.
 
-use sheetsight_base::LockOrRecover;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use sheetsight_base::LockOrRecover;
 
 /// The most entries either map keeps.
 pub const MAX_KEYS: usize = 10_000;

@@ -10,12 +10,12 @@
 //!
 //! So password checks never hold more than `workers × m_cost` of memory, whatever comes.
 
-use sheetsight_base::LockOrRecover;
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
 use argon2::password_hash::{Output, PasswordHash};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use sheetsight_base::LockOrRecover;
 
 /// A worker idle this long gives its memory back.
 pub const RELEASE_AFTER_IDLE: Duration = Duration::from_secs(10);

@@ -1,10 +1,10 @@
 //! Starting and stopping the service.
 
-use sheetsight_base::LockOrRecover;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
 use sheetsight_base::shutdown;
 use sheetsight_config::Config;

@@ -1,12 +1,12 @@
 //! A camera's worker thread: decodes what the supervisor received, runs the camera's
 //! machine analyzers, and makes the camera's health visible in the machines' states.
 
-use sheetsight_base::LockOrRecover;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
+use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
 use sheetsight_config::{CameraConfig, MachineConfig};
 use sheetsight_ingest::decode::FrameDecoder;

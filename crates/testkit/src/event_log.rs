@@ -1,9 +1,9 @@
 //! Every event a service sends, with when it arrived, for tests to wait on.
 
-use sheetsight_base::LockOrRecover;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use sheetsight_base::LockOrRecover;
 use sheetsight_vision::event::{CameraHealth, Event};
 use tokio::sync::broadcast;
 

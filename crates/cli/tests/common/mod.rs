@@ -2,13 +2,14 @@
 //! dashboard address read from its output), and an HTTP client that logs in.
 #![allow(dead_code)]
 
-use sheetsight_base::LockOrRecover;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+
+use sheetsight_base::LockOrRecover;
 
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
