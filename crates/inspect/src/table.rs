@@ -31,11 +31,6 @@ impl Px {
     pub fn from_point(p: Point2<f64>) -> Px {
         Px::new(p.x, p.y)
     }
-
-    /// Distance to `other`, in pixels.
-    pub fn distance(self, other: Px) -> f64 {
-        (self.x - other.x).hypot(self.y - other.y)
-    }
 }
 
 /// The displacement between two photo points, in pixels.
