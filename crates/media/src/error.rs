@@ -10,7 +10,7 @@ pub enum MediaError {
     Container { path: PathBuf, reason: String },
     #[error("{path} has no H.264 video track{found}")]
     NoVideo { path: PathBuf, found: String },
-    #[error("{path}: {source}")]
+    #[error("{path}: H.264 decoder")]
     Decoder {
         path: PathBuf,
         #[source]

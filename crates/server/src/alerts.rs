@@ -14,6 +14,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use sheetsight_base::error::with_causes;
 use sheetsight_base::shutdown;
 use sheetsight_config::{AlertCondition, AlertRule, Config};
 use sheetsight_store::UnixMillis;
@@ -132,13 +133,13 @@ async fn evaluate(state: &AppState, w: &mut Watch, now: UnixMillis) {
                         w.active.insert((rule, subject), id);
                         notify(state, "raised", id).await;
                     }
-                    Err(e) => tracing::error!(error = %e, "cannot store an alert"),
+                    Err(e) => tracing::error!(error = %with_causes(&e), "cannot store an alert"),
                 }
             }
             Decision::Clear { rule, subject, id } => {
                 w.active.remove(&(rule, subject));
                 if let Err(e) = state.store.clear_alert(id, now).await {
-                    tracing::error!(error = %e, "cannot clear an alert");
+                    tracing::error!(error = %with_causes(&e), "cannot clear an alert");
                 }
                 notify(state, "cleared", id).await;
             }

@@ -47,7 +47,7 @@ impl From<StoreError> for ApiError {
         if e.kind == sheetsight_store::StoreErrorKind::Conflict {
             return Self::conflict(format!("{}: it exists already", e.what));
         }
-        tracing::error!(error = %e, "history");
+        tracing::error!(error = %sheetsight_base::error::with_causes(&e), "history");
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("history: {} failed (the server's log says why)", e.what))
     }
 }

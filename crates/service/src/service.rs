@@ -20,7 +20,7 @@ use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
-    #[error("history: {0}")]
+    #[error("history")]
     Store(#[from] StoreError),
     #[error("cannot start the worker of camera `{camera}`")]
     Worker {

@@ -115,7 +115,7 @@ mod tests {
         }
         let first = DataLock::acquire(&data).expect("first");
         let second = DataLock::acquire(&data).expect_err("second");
-        assert!(second.to_string().contains(&std::process::id().to_string()), "{second}");
+        assert!(sheetsight_base::error::with_causes(&second).contains(&std::process::id().to_string()), "{second}");
         drop(first);
         DataLock::acquire(&data).expect("free again");
     }

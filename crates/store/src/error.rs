@@ -19,7 +19,7 @@ pub enum StoreErrorKind {
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, thiserror::Error)]
-#[error("{what}: {source}")]
+#[error("{what}")]
 pub struct StoreError {
     pub kind: StoreErrorKind,
     /// What was being done, e.g. `opening /var/lib/sheetsight/history.db`.

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use sheetsight_base::clock::{self, SharedClocks};
+use sheetsight_base::error::with_causes;
 
 use crate::Store;
 
@@ -107,7 +108,7 @@ async fn flush<S: Store>(
         Err(e) => {
             stats.failed_writes += 1;
             timings.failures.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(error = %e, pending = pending.len(), "cannot write history; retrying at the next tick");
+            tracing::error!(error = %with_causes(&e), pending = pending.len(), "cannot write history; retrying at the next tick");
             if pending.len() > MAX_PENDING {
                 let lost = pending.len() - MAX_PENDING;
                 pending.drain(..lost);
@@ -123,7 +124,7 @@ async fn purge<S: Store>(store: &S, retention: Duration, clocks: &SharedClocks) 
     match store.purge(before).await {
         Ok(0) => {}
         Ok(rows) => tracing::info!(rows, before = %before.rfc3339(), "purged history past its retention"),
-        Err(e) => tracing::error!(error = %e, "cannot purge old history"),
+        Err(e) => tracing::error!(error = %with_causes(&e), "cannot purge old history"),
     }
 }
 
