@@ -3,6 +3,15 @@
 //! A shift whose end is not after its start runs past midnight (`22:00`–`06:00`) and
 //! belongs to the day it starts on. Windows are computed in the shift's zone and turned
 //! into UTC, so a day with a daylight-saving change gives a shift of 7 or 9 hours.
+//!
+//! ```toml
+//! [[shift]]
+//! name = "early"
+//! start = "06:00"
+//! end = "14:00"
+//! days = ["mon", "tue", "wed", "thu", "fri"]   # default: every day
+//! time_zone = "Europe/Berlin"                  # IANA name; default UTC
+//! ```
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 pub use chrono_tz::Tz;
@@ -10,7 +19,7 @@ pub use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::{ConfigError, Located, suggestion};
+use crate::diagnostics::{Checker, suggestion};
 
 const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
@@ -74,70 +83,73 @@ fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
         .map_or_else(|| Utc.from_utc_datetime(&local), |t| t.with_timezone(&Utc))
 }
 
-fn parse_time(loc: &Located<'_>, s: &Spanned<String>, key: &str) -> Result<NaiveTime, ConfigError> {
-    NaiveTime::parse_from_str(s.get_ref(), "%H:%M").map_err(|_| {
-        loc.error(s.span(), key, format!("`{}` is not a time of day: write HH:MM, e.g. 06:30", s.get_ref()))
-    })
+fn check_time(c: &Checker<'_>, s: &Spanned<String>, key: &str) -> Option<NaiveTime> {
+    let time = NaiveTime::parse_from_str(s.get_ref(), "%H:%M").ok();
+    if time.is_none() {
+        c.report(s.span(), key, format!("`{}` is not a time of day: write HH:MM, e.g. 06:30", s.get_ref()));
+    }
+    time
 }
 
-pub(crate) fn parse_shifts(loc: &Located<'_>, raw: &[Spanned<RawShift>]) -> Result<Vec<Shift>, ConfigError> {
+pub(crate) fn check_shifts(c: &Checker<'_>, raw: &[Option<Spanned<RawShift>>]) -> Vec<Shift> {
     let mut shifts: Vec<Shift> = Vec::new();
     for (i, r) in raw.iter().enumerate() {
+        let Some(r) = r else { continue };
         let r = r.get_ref();
         let key = |k: &str| format!("shift[{i}].{k}");
         let name = r.name.get_ref().trim().to_string();
         if name.is_empty() || name.len() > 64 {
-            return Err(loc.error(r.name.span(), key("name"), "a shift needs a name of 1 to 64 characters"));
+            c.report(r.name.span(), key("name"), "a shift needs a name of 1 to 64 characters");
+        } else if shifts.iter().any(|s| s.name == name) {
+            c.report(r.name.span(), key("name"), format!("shift name `{name}` is used twice"));
         }
-        if shifts.iter().any(|s| s.name == name) {
-            return Err(loc.error(r.name.span(), key("name"), format!("shift name `{name}` is used twice")));
+        let (start, end) = (check_time(c, &r.start, &key("start")), check_time(c, &r.end, &key("end")));
+        if start.is_some() && start == end {
+            c.report(r.end.span(), key("end"), "a shift cannot end when it starts");
         }
-        let start = parse_time(loc, &r.start, &key("start"))?;
-        let end = parse_time(loc, &r.end, &key("end"))?;
-        if start == end {
-            return Err(loc.error(r.end.span(), key("end"), "a shift cannot end when it starts"));
+        let days = check_days(c, r.days.as_ref(), &key("days"));
+        let time_zone = r.time_zone.as_ref().map_or(Tz::UTC, |z| {
+            z.get_ref().parse::<Tz>().unwrap_or_else(|_| {
+                let message =
+                    format!("unknown time zone `{}`: use an IANA name such as Europe/Berlin or UTC", z.get_ref());
+                c.report(z.span(), key("time_zone"), message);
+                Tz::UTC
+            })
+        });
+        if let (Some(start), Some(end)) = (start, end) {
+            shifts.push(Shift { name, start, end, days, time_zone });
         }
-        let mut days = [r.days.is_none(); 7];
-        if let Some(list) = &r.days {
-            if list.get_ref().is_empty() {
-                return Err(loc.error(list.span(), key("days"), "list at least one day, e.g. [\"mon\", \"tue\"]"));
-            }
-            for d in list.get_ref() {
-                let lower = d.get_ref().to_ascii_lowercase();
-                let index = DAY_NAMES
-                    .iter()
-                    .position(|n| lower == *n)
-                    .or_else(|| lower.parse::<Weekday>().ok().map(|w| w.num_days_from_monday() as usize));
-                match index {
-                    Some(k) => days[k] = true,
-                    None => {
-                        return Err(loc.error(
-                            d.span(),
-                            key("days"),
-                            format!(
-                                "unknown day `{}`{}; valid: {}",
-                                d.get_ref(),
-                                suggestion(&lower, DAY_NAMES),
-                                DAY_NAMES.join(", ")
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-        let time_zone = match &r.time_zone {
-            None => Tz::UTC,
-            Some(z) => z.get_ref().parse::<Tz>().map_err(|_| {
-                loc.error(
-                    z.span(),
-                    key("time_zone"),
-                    format!("unknown time zone `{}`: use an IANA name such as Europe/Berlin or UTC", z.get_ref()),
-                )
-            })?,
-        };
-        shifts.push(Shift { name, start, end, days, time_zone });
     }
-    Ok(shifts)
+    shifts
+}
+
+/// The days a shift runs, Monday first; every day when none are listed.
+fn check_days(c: &Checker<'_>, list: Option<&Spanned<Vec<Spanned<String>>>>, key: &str) -> [bool; 7] {
+    let Some(list) = list else { return [true; 7] };
+    if list.get_ref().is_empty() {
+        c.report(list.span(), key, "list at least one day, e.g. [\"mon\", \"tue\"]");
+    }
+    let mut days = [false; 7];
+    for d in list.get_ref() {
+        let lower = d.get_ref().to_ascii_lowercase();
+        let index = DAY_NAMES
+            .iter()
+            .position(|n| lower == *n)
+            .or_else(|| lower.parse::<Weekday>().ok().map(|w| w.num_days_from_monday() as usize));
+        match index {
+            Some(k) => days[k] = true,
+            None => {
+                let message = format!(
+                    "unknown day `{}`{}; valid: {}",
+                    d.get_ref(),
+                    suggestion(&lower, DAY_NAMES),
+                    DAY_NAMES.join(", ")
+                );
+                c.report(d.span(), key, message);
+            }
+        }
+    }
+    days
 }
 
 #[cfg(test)]

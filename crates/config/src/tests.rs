@@ -1,4 +1,6 @@
 use super::*;
+use sheetsight_vision::lamp::{LampColor, LampMode};
+use sheetsight_vision::state::{LampSelector, MachineState, StateRules};
 
 const GOOD: &str = r#"
 [[camera]]
@@ -30,9 +32,17 @@ fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn err(text: &str) -> ConfigError {
+/// Every error of `text`.
+fn errors(text: &str) -> Vec<ConfigError> {
     let (_dir, path) = setup(text);
-    load(&path).expect_err("must fail")
+    load(&path).expect_err("must fail").iter().cloned().collect()
+}
+
+/// The one error of `text`: a mistake gives one error, not a trail of others.
+fn err(text: &str) -> ConfigError {
+    let mut all = errors(text);
+    assert_eq!(all.len(), 1, "one error expected: {all:#?}");
+    all.remove(0)
 }
 
 #[test]
@@ -314,4 +324,61 @@ fn server_mqtt_and_alert_errors_are_located() {
         assert!(e.message.contains(words), "{extra}: {e}");
         assert!(e.line > 20, "{extra}: located in the file: {e}");
     }
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_at_once_in_the_order_of_the_file() {
+    let text = GOOD
+        .replace("fps = 10", "fsp = 10\ntrnsport = \"udp\"\nmax_frame_age_ms = 0")
+        .replace("\"green\"", "\"gren\"")
+        .replace("camera = \"cam1\"", "camera = \"cam9\"")
+        + "\n[sever]\nlisten = \"x\"\n\n[[shift]]\nname = \"a\"\nstart = \"6\"\nend = \"14:00\"\n";
+    let all = errors(&text);
+    let found: Vec<(usize, &str)> = all.iter().map(|e| (e.line, e.key.as_str())).collect();
+    assert_eq!(
+        found,
+        [
+            (5, "camera[0].fsp"),
+            (6, "camera[0].trnsport"),
+            (7, "camera[0].max_frame_age_ms"),
+            (11, "machine[0].camera"),
+            (18, "machine[0].lamp[1].color"),
+            (24, "sever"),
+            (29, "shift[0].start"),
+        ],
+        "{all:#?}"
+    );
+    assert!(all[5].message.contains("unknown section `sever`; did you mean `server`?"), "{}", all[5]);
+    assert!(all[3].message.contains("`cam9`; did you mean `cam1`?"), "{}", all[3]);
+    let shown = load(&setup(&text).1).expect_err("must fail").to_string();
+    assert_eq!(shown.lines().count(), 8, "one line per error and a count: {shown}");
+    assert!(shown.ends_with("(7 errors)"), "{shown}");
+}
+
+#[test]
+fn an_element_that_cannot_be_read_hides_neither_the_others_nor_their_references() {
+    // camera[0]'s fps has the wrong type, so camera[0] is left out; the machine on it
+    // gets no "no such camera" error, and camera[1]'s own mistake is still found.
+    let text = GOOD.replace("fps = 10", "fps = \"ten\"")
+        + "\n[[camera]]\nid = \"cam2\"\nsource = \"rtsp://cam\"\nloop = true\n";
+    let all = errors(&text);
+    let keys: Vec<&str> = all.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["camera[0].fps", "camera[1].loop"], "{all:#?}");
+    // A repeated id is found even when the element holding it is left out.
+    let text = GOOD.replace("fps = 10", "fps = \"ten\"") + "\n[[camera]]\nid = \"cam1\"\nsource = \"rtsp://cam\"\n";
+    let keys: Vec<String> = errors(&text).into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, ["camera[0].fps", "camera[1].id"]);
+}
+
+#[test]
+fn parsing_touches_no_disk_and_loading_checks_that_sources_exist() {
+    let text = GOOD.replace("video.mp4", "missing.mp4");
+    let c = parse(Path::new("/nowhere/sheetsight.toml"), &text).expect("parse does not look at the disk");
+    assert_eq!(c.cameras[0].source, SourceSpec::File("/nowhere/missing.mp4".into()));
+    let e = c.check_sources_exist().expect_err("the file is missing");
+    assert_eq!((e.first().line, e.first().key.as_str()), (4, "camera[0].source"), "{e}");
+    assert!(e.first().message.contains("does not exist"), "{e}");
+    // `load` reports it together with the text's own errors.
+    let keys: Vec<String> = errors(&text.replace("fps = 10", "fps = 0")).into_iter().map(|e| e.key).collect();
+    assert_eq!(keys, ["camera[0].source", "camera[0].fps"]);
 }

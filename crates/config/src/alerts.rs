@@ -1,0 +1,146 @@
+//! `[alerts]` and `[[alert]]`: when a long stop or a dead camera raises an alert, and
+//! the webhook that hears of it.
+//!
+//! ```toml
+//! [alerts]
+//! webhook = "http://mes.local/hooks/sheetsight"
+//!
+//! [[alert]]
+//! name = "long-stop"
+//! when = "machine_state"         # or "camera_down"
+//! states = ["OutOfService", "NotExecuting"]
+//! minutes = 10                   # above 0, at most a week
+//! machines = ["brake-1"]         # default: every machine (camera_down: `cameras`)
+//! ```
+//!
+//! That the listed machines and cameras exist is checked with the other references
+//! ([`crate::references`]).
+
+use serde::Deserialize;
+use sheetsight_vision::state::MachineState;
+use toml::Spanned;
+
+use crate::diagnostics::Checker;
+use crate::state_rules::check_state;
+
+/// Longest time a rule may wait, in minutes: a week.
+const MAX_MINUTES: f64 = 7.0 * 24.0 * 60.0;
+const CONDITIONS: [&str; 2] = ["machine_state", "camera_down"];
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertCondition {
+    /// A machine in one of `states` for longer than the rule's time, inside a shift when
+    /// shifts are configured.
+    MachineState { states: Vec<MachineState> },
+    /// A camera not `streaming` for longer than the rule's time.
+    CameraDown,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRule {
+    pub name: String,
+    pub condition: AlertCondition,
+    pub minutes: f64,
+    /// Machine (or camera) ids the rule watches; empty: all.
+    pub subjects: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertsConfig {
+    pub webhook: Option<String>,
+    pub rules: Vec<AlertRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlerts {
+    webhook: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlertRule {
+    name: Spanned<String>,
+    when: Spanned<String>,
+    states: Option<Spanned<Vec<Spanned<String>>>>,
+    minutes: Spanned<f64>,
+    pub machines: Option<Spanned<Vec<Spanned<String>>>>,
+    pub cameras: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+pub(crate) fn check_alerts(
+    c: &Checker<'_>,
+    raw: Option<&RawAlerts>,
+    rules: &[Option<Spanned<RawAlertRule>>],
+) -> AlertsConfig {
+    let webhook = raw.and_then(|r| r.webhook.as_ref()).map(|w| {
+        if !(w.get_ref().starts_with("http://") || w.get_ref().starts_with("https://")) {
+            c.report(w.span(), "alerts.webhook", "the webhook must be an http:// or https:// URL");
+        }
+        w.get_ref().clone()
+    });
+    let mut out: Vec<AlertRule> = Vec::new();
+    for (i, rule) in rules.iter().enumerate() {
+        let Some(rule) = rule else { continue };
+        let rule = rule.get_ref();
+        let at = format!("alert[{i}]");
+        if rule.name.get_ref().is_empty() || out.iter().any(|r| &r.name == rule.name.get_ref()) {
+            c.report(rule.name.span(), format!("{at}.name"), "alert names must be given and differ");
+        }
+        if let Some(condition) = check_condition(c, &at, rule) {
+            let subjects = match condition {
+                AlertCondition::MachineState { .. } => &rule.machines,
+                AlertCondition::CameraDown => &rule.cameras,
+            };
+            out.push(AlertRule {
+                name: rule.name.get_ref().clone(),
+                condition,
+                minutes: check_minutes(c, &at, &rule.minutes),
+                subjects: subjects.iter().flat_map(|l| l.get_ref()).map(|s| s.get_ref().clone()).collect(),
+            });
+        }
+    }
+    AlertsConfig { webhook, rules: out }
+}
+
+fn check_minutes(c: &Checker<'_>, at: &str, minutes: &Spanned<f64>) -> f64 {
+    let m = *minutes.get_ref();
+    if !(m.is_finite() && m > 0.0 && m <= MAX_MINUTES) {
+        c.report(minutes.span(), format!("{at}.minutes"), "minutes must be above 0 and at most a week");
+    }
+    m
+}
+
+/// The rule's condition, and that it has only the keys its condition takes.
+fn check_condition(c: &Checker<'_>, at: &str, rule: &RawAlertRule) -> Option<AlertCondition> {
+    let key = |k: &str| format!("{at}.{k}");
+    let condition = match rule.when.get_ref().as_str() {
+        "machine_state" => {
+            if let Some(cameras) = &rule.cameras {
+                c.report(cameras.span(), key("cameras"), "a machine_state rule takes `machines`");
+            }
+            let Some(raw_states) = &rule.states else {
+                c.report(rule.when.span(), key("states"), "list the `states` this rule watches");
+                return None;
+            };
+            // Every state is checked before one that failed gives up the rule.
+            let states: Vec<Option<MachineState>> =
+                raw_states.get_ref().iter().map(|s| check_state(c, s, &key("states"))).collect();
+            AlertCondition::MachineState { states: states.into_iter().collect::<Option<_>>()? }
+        }
+        "camera_down" => {
+            if let Some(s) = &rule.states {
+                c.report(s.span(), key("states"), "a camera_down rule has no states");
+            }
+            if let Some(m) = &rule.machines {
+                c.report(m.span(), key("machines"), "a camera_down rule takes `cameras`");
+            }
+            AlertCondition::CameraDown
+        }
+        _ => {
+            c.unknown_word(&rule.when, &key("when"), "condition", &CONDITIONS);
+            return None;
+        }
+    };
+    Some(condition)
+}

@@ -1,0 +1,153 @@
+//! `[[machine]]`: a machine on a camera, its stack light's lamps, its stroke region and
+//! the rules that turn lamps into a machine state (see [`crate::state_rules`]).
+//!
+//! ```toml
+//! [[machine]]
+//! id = "brake-1"
+//! camera = "cam1"                  # the id of a [[camera]]
+//! ideal_strokes_per_hour = 900     # optional, for OEE's performance
+//!
+//! [[machine.lamp]]                 # top to bottom
+//! color = "red"
+//! roi = [[10, 10], [30, 10], [30, 30], [10, 30]]
+//!
+//! [machine.motion]                 # optional stroke counting
+//! roi = [[100, 200], [300, 200], [300, 320], [100, 320]]
+//! ```
+//!
+//! A machine watches at least one lamp or a motion region. Regions are checked against
+//! the frame size only when it is known ([`crate::Config::check_frame_sizes`]).
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use sheetsight_vision::lamp::LampColor;
+use sheetsight_vision::roi::PointPx;
+use sheetsight_vision::state::StateRules;
+use toml::Spanned;
+
+use crate::diagnostics::{Bounds, Checker};
+use crate::state_rules::{RawRule, check_rules};
+
+const IDEAL_STROKES_PER_HOUR: Bounds<f64> = Bounds::new(0.0, 1.0, 100_000.0);
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LampConfig {
+    pub color: LampColor,
+    pub roi_px: Vec<PointPx>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MotionConfig {
+    pub roi_px: Vec<PointPx>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MachineConfig {
+    pub id: String,
+    pub camera: String,
+    pub lamps: Vec<LampConfig>,
+    pub motion: Option<MotionConfig>,
+    pub rules: StateRules,
+    /// The stroke rate of this machine at full speed, for OEE's performance.
+    pub ideal_strokes_per_hour: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMachine {
+    pub id: Spanned<String>,
+    pub camera: Spanned<String>,
+    #[serde(default)]
+    lamp: Vec<Spanned<RawLamp>>,
+    motion: Option<Spanned<RawMotion>>,
+    #[serde(default)]
+    pub rule: Vec<Spanned<RawRule>>,
+    pub otherwise: Option<Spanned<String>>,
+    ideal_strokes_per_hour: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLamp {
+    color: Spanned<String>,
+    roi: Spanned<Vec<[f64; 2]>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMotion {
+    roi: Spanned<Vec<[f64; 2]>>,
+}
+
+/// A region as written, to check against its camera's frame size once that is known.
+#[derive(Clone, Debug)]
+pub(crate) struct RoiSpan {
+    /// Index into the checked machines.
+    pub machine: usize,
+    pub key: String,
+    pub span: Range<usize>,
+    pub points: Vec<PointPx>,
+}
+
+/// The checked machines, and their regions as written.
+pub(crate) struct Machines {
+    pub machines: Vec<MachineConfig>,
+    pub roi_spans: Vec<RoiSpan>,
+}
+
+pub(crate) fn check_machines(c: &Checker<'_>, raw: &[Option<Spanned<RawMachine>>]) -> Machines {
+    let mut out = Machines { machines: Vec::new(), roi_spans: Vec::new() };
+    for (i, m) in raw.iter().enumerate() {
+        let Some(m) = m else { continue };
+        let machine = check_machine(c, &format!("machine[{i}]"), m, out.machines.len(), &mut out.roi_spans);
+        out.machines.push(machine);
+    }
+    out
+}
+
+fn check_machine(
+    c: &Checker<'_>,
+    at: &str,
+    m: &Spanned<RawMachine>,
+    index: usize,
+    roi_spans: &mut Vec<RoiSpan>,
+) -> MachineConfig {
+    let machine_span = m.span();
+    let m = m.get_ref();
+    let key = |k: &str| format!("{at}.{k}");
+    c.id(&m.id, &key("id"));
+    if m.lamp.is_empty() && m.motion.is_none() {
+        let message = "the machine has neither a [[machine.lamp]] nor a [machine.motion] to watch";
+        c.report(machine_span, key("lamp"), message);
+    }
+    let mut region = |roi: &Spanned<Vec<[f64; 2]>>, key: String| {
+        let points = c.polygon(roi, &key)?;
+        roi_spans.push(RoiSpan { machine: index, key, span: roi.span(), points: points.clone() });
+        Some(points)
+    };
+    let mut lamps = Vec::new();
+    let mut colors = Vec::new();
+    for (k, lamp) in m.lamp.iter().enumerate() {
+        let lamp = lamp.get_ref();
+        let color = c.choice(&lamp.color, &key(&format!("lamp[{k}].color")), "lamp colour", &LampColor::NAMES);
+        let roi_px = region(&lamp.roi, key(&format!("lamp[{k}].roi")));
+        colors.push(color);
+        if let (Some(color), Some(roi_px)) = (color, roi_px) {
+            lamps.push(LampConfig { color, roi_px });
+        }
+    }
+    let motion = m.motion.as_ref().and_then(|motion| region(&motion.get_ref().roi, key("motion.roi")));
+    let rules = check_rules(c, at, m, &colors);
+    MachineConfig {
+        id: m.id.get_ref().clone(),
+        camera: m.camera.get_ref().clone(),
+        rules,
+        lamps,
+        motion: motion.map(|roi_px| MotionConfig { roi_px }),
+        ideal_strokes_per_hour: m
+            .ideal_strokes_per_hour
+            .as_ref()
+            .map(|v| c.bounded(Some(v), IDEAL_STROKES_PER_HOUR, &key("ideal_strokes_per_hour"))),
+    }
+}
