@@ -1,8 +1,12 @@
-//! Wall time: milliseconds since 1970-01-01 00:00 UTC, the epoch named in the type.
+//! Time with its epoch named in the type.
 //!
 //! Everything SheetSight stores or sends (intervals, strokes, heartbeats, MQTT
-//! timestamps) is a [`UnixMillis`]. Video time (seconds since a recording's start) is a
-//! different quantity and never converted to it without the recording's start.
+//! timestamps) is a [`UnixMillis`]: wall time, milliseconds since 1970-01-01 00:00 UTC.
+//! Offline analysis and simulated ground truth run on [`VideoSeconds`], seconds from a
+//! video's start: a different quantity, never turned into wall time without the
+//! recording's start. [`StreamTime`] is what both have in common: the analysis works in
+//! seconds on whichever clock its frames are timed by, and its events come out on that
+//! same clock.
 
 use std::fmt;
 use std::time::Duration;
@@ -74,6 +78,45 @@ impl UnixMillis {
     pub fn rfc3339(self) -> String {
         self.to_datetime()
             .map_or_else(|| self.0.to_string(), |d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
+
+/// Seconds from the start of a video (offline analysis, simulated ground truth).
+/// It serialises as the bare number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct VideoSeconds(pub f64);
+
+impl fmt::Display for VideoSeconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.3} s", self.0)
+    }
+}
+
+/// The clock a stream of frames and its events are timed by: [`VideoSeconds`] offline,
+/// [`UnixMillis`] live. Analysis works in seconds on that clock and never mixes two.
+pub trait StreamTime: Copy + fmt::Debug + PartialEq + PartialOrd + Send + Sync + 'static {
+    /// From seconds on this clock (a wall clock keeps whole milliseconds).
+    fn from_s(s: f64) -> Self;
+    /// Seconds on this clock.
+    fn as_s(self) -> f64;
+}
+
+impl StreamTime for VideoSeconds {
+    fn from_s(s: f64) -> Self {
+        VideoSeconds(s)
+    }
+    fn as_s(self) -> f64 {
+        self.0
+    }
+}
+
+impl StreamTime for UnixMillis {
+    fn from_s(s: f64) -> Self {
+        UnixMillis::from_unix_s(s)
+    }
+    fn as_s(self) -> f64 {
+        self.as_unix_s()
     }
 }
 

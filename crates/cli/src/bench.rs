@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use sheetsight_media::h264::{H264Decoder, H264Encoder};
-use sheetsight_monitor::CameraAnalyzer;
+use sheetsight_monitor::{CameraAnalyzer, VideoEvent};
 use sheetsight_sim::{Nuisances, Renderer, Scene, SceneSpec, encoder_settings, write_video};
 use sheetsight_vision::YuvFrame;
 
@@ -62,7 +62,7 @@ fn embed(frame: &YuvFrame, width_px: u32, height_px: u32) -> YuvFrame {
 
 /// Frames per second of analysis alone over `frames`, for at least `min_s` seconds.
 fn analysis_fps(analyzer: &mut CameraAnalyzer, frames: &[YuvFrame], min_s: f64) -> f64 {
-    let mut events = Vec::new();
+    let mut events: Vec<VideoEvent> = Vec::new();
     let started = Instant::now();
     let mut count = 0u64;
     let mut t = 0.0;
@@ -139,7 +139,7 @@ pub fn run(seconds: f64) -> anyhow::Result<()> {
     let started_full = Instant::now();
     let mut source = sheetsight_media::open(&video, 10.0)?;
     let mut analyzer = CameraAnalyzer::from_machines("bench", Some(10.0), &configs, 1280, 720)?;
-    let mut events = Vec::new();
+    let mut events: Vec<VideoEvent> = Vec::new();
     let mut n = 0u64;
     while let Some(f) = source.next_frame()? {
         analyzer.process(&f, &mut events);

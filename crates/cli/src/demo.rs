@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use sheetsight_config::Config;
-use sheetsight_monitor::Event;
+use sheetsight_monitor::{Event, LiveEvent};
 use sheetsight_service::Service;
 use sheetsight_sim::{Nuisances, Scene, shop_specs};
 use sheetsight_store::sqlite::SqliteStore;
@@ -75,8 +75,9 @@ fn state_text(state: Option<MachineState>, ansi: bool) -> String {
     if ansi { format!("\x1b[{code}m{text:<13}\x1b[0m") } else { format!("{text:<13}") }
 }
 
-fn event_text(e: &Event, epoch_s: f64) -> String {
-    let e = &shift_time(e, epoch_s);
+fn event_text(e: &LiveEvent, epoch_s: f64) -> String {
+    // Shown in scene seconds, from the demo's start.
+    let e = e.clone().map_time(|t| t.as_unix_s() - epoch_s);
     match e {
         Event::Lamp { machine, lamp, color, mode, t } => {
             format!("{t:8.1} s  {machine:<8} lamp {lamp} ({}) -> {}", color.as_str(), mode.as_str())
@@ -86,7 +87,7 @@ fn event_text(e: &Event, epoch_s: f64) -> String {
             format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s", end_t - start_t)
         }
         Event::Motion { machine, active, t } => {
-            format!("{t:8.1} s  {machine:<8} motion {}", if *active { "active" } else { "quiet" })
+            format!("{t:8.1} s  {machine:<8} motion {}", if active { "active" } else { "quiet" })
         }
         Event::MediaIssue { camera, at, what } => format!("camera {camera}: {at}: {what}"),
         Event::Health { camera, health, detail, t } => {
@@ -97,22 +98,6 @@ fn event_text(e: &Event, epoch_s: f64) -> String {
             )
         }
     }
-}
-
-/// The event with its times as scene seconds (from the demo's start).
-fn shift_time(e: &Event, epoch_s: f64) -> Event {
-    let mut e = e.clone();
-    match &mut e {
-        Event::Lamp { t, .. } | Event::State { t, .. } | Event::Motion { t, .. } | Event::Health { t, .. } => {
-            *t -= epoch_s
-        }
-        Event::Stroke { start_t, end_t, .. } => {
-            *start_t -= epoch_s;
-            *end_t -= epoch_s;
-        }
-        Event::MediaIssue { .. } => {}
-    }
-    e
 }
 pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
     anyhow::ensure!(o.speed > 0.0 && o.speed <= 20.0, "--speed must be above 0 and at most 20");

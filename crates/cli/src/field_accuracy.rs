@@ -11,7 +11,7 @@ use anyhow::Context;
 use sheetsight_monitor::evaluate::{Score, false_unknown_after, score};
 use sheetsight_sim::field::{FieldScene, SceneSet, field_scenes};
 use sheetsight_sim::{Scene, config_toml, write_encoded_video, write_events};
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::VideoEvent;
 
 pub struct FieldOptions {
     pub set: SceneSet,
@@ -102,7 +102,7 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
         return Ok(true);
     }
 
-    let truth: Vec<Event> = scenes.iter().flat_map(|(_, s)| s.truth()).collect();
+    let truth: Vec<VideoEvent> = scenes.iter().flat_map(|(_, s)| s.truth()).collect();
     write_events(&dir.join("truth.jsonl"), &truth)?;
     let cameras: Vec<(String, String, &Scene)> =
         scenes.iter().map(|(f, s)| (f.id.clone(), format!("{}.mp4", f.id), s)).collect();
@@ -131,9 +131,9 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     let mut changes = Vec::new();
     for (field, scene) in &scenes {
         let prefix = format!("{}-", field.id);
-        let own = |e: &&Event| e.machine().is_some_and(|m| m.starts_with(&prefix));
-        let t: Vec<Event> = truth.iter().filter(own).cloned().collect();
-        let d: Vec<Event> = events.iter().filter(own).cloned().collect();
+        let own = |e: &&VideoEvent| e.machine().is_some_and(|m| m.starts_with(&prefix));
+        let t: Vec<VideoEvent> = truth.iter().filter(own).cloned().collect();
+        let d: Vec<VideoEvent> = events.iter().filter(own).cloned().collect();
         let s = score(&t, &d, o.seconds, 2.0);
         println!(
             "{:<15} {:<72} {:>7.2} {:>7.2} {:>9.4}",

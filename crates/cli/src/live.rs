@@ -50,7 +50,7 @@ pub async fn shutdown_signal() {
 /// Writes every live event to `path` as JSON Lines, each line flushed as it comes.
 pub fn spawn_event_log(
     path: &Path,
-    mut rx: broadcast::Receiver<sheetsight_vision::event::Event>,
+    mut rx: broadcast::Receiver<sheetsight_vision::event::LiveEvent>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::LineWriter::new(file);
@@ -138,7 +138,7 @@ impl Running {
         config: &Config,
         opener: SharedOpener,
         events: Option<&Path>,
-        live: broadcast::Sender<sheetsight_vision::event::Event>,
+        live: broadcast::Sender<sheetsight_vision::event::LiveEvent>,
         listen: Option<SocketAddr>,
         admin_password: Option<String>,
     ) -> anyhow::Result<Self> {

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use sheetsight_base::time::VideoSeconds;
 use sheetsight_monitor::analyze::AnalyzeReport;
 use sheetsight_monitor::evaluate::score;
 use sheetsight_monitor::jsonl::{read_events, write_event};
@@ -73,9 +74,10 @@ fn print_report(report: &AnalyzeReport) {
 
 /// Runs `evaluate`.
 pub fn evaluate(truth: &Path, events: &Path, seconds: Option<f64>, grace_s: f64, json: bool) -> anyhow::Result<bool> {
-    let truth = read_events(truth)?;
-    let events = read_events(events)?;
-    let seconds = seconds.unwrap_or_else(|| truth.iter().map(|e| e.t()).fold(0.0, f64::max));
+    // Both are timed in seconds from the video's start.
+    let truth = read_events::<VideoSeconds>(truth)?;
+    let events = read_events::<VideoSeconds>(events)?;
+    let seconds = seconds.unwrap_or_else(|| truth.iter().filter_map(|e| e.t()).map(|t| t.0).fold(0.0, f64::max));
     let s = score(&truth, &events, seconds, grace_s);
     if json {
         println!("{}", serde_json::to_string_pretty(&s)?);

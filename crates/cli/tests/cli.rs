@@ -160,9 +160,9 @@ fn image_folders_are_a_camera_source() {
     // Every lamp that is steady or off from the start is read so within the 6 s.
     for e in &truth {
         if let sheetsight_vision::event::Event::Lamp { machine, lamp, mode, t, .. } = e
-            && *t == 0.0
+            && t.0 == 0.0
             && matches!(mode, sheetsight_vision::lamp::LampMode::Off | sheetsight_vision::lamp::LampMode::Steady)
-            && !truth.iter().any(|x| matches!(x, sheetsight_vision::event::Event::Lamp { machine: m, lamp: l, t, .. } if m == machine && l == lamp && *t > 0.0 && *t < 6.0))
+            && !truth.iter().any(|x| matches!(x, sheetsight_vision::event::Event::Lamp { machine: m, lamp: l, t, .. } if m == machine && l == lamp && t.0 > 0.0 && t.0 < 6.0))
         {
             let want = format!(r#""machine":"{machine}","lamp":{lamp},"color":"#);
             let line = lines.lines().find(|l| l.contains(&want)).unwrap_or_else(|| panic!("no event for {machine} lamp {lamp}"));

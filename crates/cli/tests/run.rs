@@ -6,8 +6,8 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, UnixMillis};
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_store::{Query, Store};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 
 mod common;
@@ -28,12 +28,12 @@ fn start(config: &Path, events: &Path, env: &[(&str, &str)]) -> Child {
         .expect("start sheetsight run")
 }
 
-fn read_events(path: &Path) -> Vec<Event> {
+fn read_events(path: &Path) -> Vec<LiveEvent> {
     std::fs::read_to_string(path).unwrap_or_default().lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
 }
 
 /// Waits until the event log satisfies `f`.
-fn wait_events(path: &Path, timeout: Duration, f: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+fn wait_events(path: &Path, timeout: Duration, f: impl Fn(&[LiveEvent]) -> bool) -> Vec<LiveEvent> {
     let deadline = Instant::now() + timeout;
     loop {
         let events = read_events(path);
@@ -107,21 +107,18 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         // Everything the first run saw up to a second before the kill is stored.
         let mut checked = 0;
         for e in read_events(&ev1) {
-            if e.t() > kill_s - 1.2 {
+            if e.t().is_none_or(|t| t.as_unix_s() > kill_s - 1.2) {
                 continue;
             }
             let found = match &e {
-                Event::State { machine, state, t } => states
+                Event::State { machine, state, t } => {
+                    states.iter().any(|s| &s.key == machine && s.value == *state && s.start == *t)
+                }
+                Event::Lamp { machine, lamp, mode, t, .. } => lamps
                     .iter()
-                    .any(|s| &s.key == machine && s.value == *state && s.start == UnixMillis::from_unix_s(*t)),
-                Event::Lamp { machine, lamp, mode, t, .. } => lamps.iter().any(|l| {
-                    l.key.0 == *machine
-                        && l.key.1 as usize == *lamp
-                        && l.value.1 == *mode
-                        && l.start == UnixMillis::from_unix_s(*t)
-                }),
+                    .any(|l| l.key.0 == *machine && l.key.1 as usize == *lamp && l.value.1 == *mode && l.start == *t),
                 Event::Stroke { machine, end_t, .. } => {
-                    strokes.iter().any(|s| &s.machine == machine && s.end == UnixMillis::from_unix_s(*end_t))
+                    strokes.iter().any(|s| &s.machine == machine && s.end == *end_t)
                 }
                 _ => continue,
             };

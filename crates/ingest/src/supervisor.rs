@@ -25,6 +25,7 @@ use std::time::Duration;
 use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
 use sheetsight_base::shutdown;
+use sheetsight_base::time::UnixMillis;
 use sheetsight_config::CameraConfig;
 use sheetsight_vision::event::CameraHealth;
 use tokio::time::Instant;
@@ -40,7 +41,7 @@ const CHECK_INTERVAL: Duration = Duration::from_millis(100);
 /// What the supervisor tells the camera's worker, in order.
 #[derive(Debug)]
 pub enum CameraMsg {
-    Health { health: CameraHealth, detail: Option<String>, t_s: f64 },
+    Health { health: CameraHealth, detail: Option<String>, at: UnixMillis },
     Packet(Packet),
 }
 
@@ -71,11 +72,11 @@ pub struct WorkerLink {
 
 impl WorkerLink {
     fn health(&self, health: CameraHealth, detail: Option<String>) {
-        self.health_at(health, detail, self.clocks.realtime().as_unix_s());
+        self.health_at(health, detail, self.clocks.realtime());
     }
 
-    fn health_at(&self, health: CameraHealth, detail: Option<String>, t_s: f64) {
-        let _ = self.tx.send(CameraMsg::Health { health, detail, t_s });
+    fn health_at(&self, health: CameraHealth, detail: Option<String>, at: UnixMillis) {
+        let _ = self.tx.send(CameraMsg::Health { health, detail, at });
     }
 }
 
@@ -243,8 +244,10 @@ async fn read(
                     if silent > stall && health == CameraHealth::Streaming {
                         // The camera went blind when the frame after the last one was due.
                         health = CameraHealth::Stalled;
-                        let since_s = link.clocks.realtime().as_unix_s() - silent.as_secs_f64() + interval_s;
-                        link.health_at(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())), since_s);
+                        let since = UnixMillis::from_unix_s(
+                            link.clocks.realtime().as_unix_s() - silent.as_secs_f64() + interval_s,
+                        );
+                        link.health_at(health, Some(format!("no frame for {:.1} s", silent.as_secs_f64())), since);
                     }
                 }
                 _ = stop.wait() => return StreamEnd::Stop,

@@ -86,7 +86,9 @@ async fn run(script: Vec<Option<Option<usize>>>, for_s: u64) -> (Vec<(f64, Camer
                     progress.queued.fetch_sub(1, Ordering::Relaxed);
                     progress.frames_decoded.fetch_add(1, Ordering::Relaxed);
                 }
-                CameraMsg::Health { health: h, t_s, .. } => health.push((start.elapsed().as_secs_f64(), h, t_s)),
+                CameraMsg::Health { health: h, at, .. } => {
+                    health.push((start.elapsed().as_secs_f64(), h, at.as_unix_s()))
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

@@ -7,7 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let common::Trace { machine, source: mut src, from_s: from, to_s: to } = common::open_trace()?;
     let info = src.info().clone();
     let mut m = sheetsight_monitor::MachineMonitor::new(&machine, info.width_px, info.height_px)?;
-    let mut events = Vec::new();
+    let mut events: Vec<sheetsight_monitor::VideoEvent> = Vec::new();
     let mut exposure = ExposureTracker::new(ExposureTuning::default());
     while let Some(f) = src.next_frame()? {
         let g = exposure.measure(f.t_s, &f.frame);

@@ -14,7 +14,7 @@ use std::time::Instant;
 use sheetsight_base::error::with_causes;
 use sheetsight_config::{Config, ConfigError, SourceSpec};
 use sheetsight_media::{MediaError, MediaIssue, StreamInfo};
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::{Event, VideoEvent};
 
 use crate::camera::CameraAnalyzer;
 use crate::machine::RegionError;
@@ -94,7 +94,7 @@ pub fn prepare(config: &Config) -> Result<Vec<Prepared>, ConfigError> {
     Ok(out)
 }
 
-fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>>) -> CameraReport {
+fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<VideoEvent>>) -> CameraReport {
     let started = Instant::now();
     let mut report = CameraReport {
         id: prepared.id.clone(),
@@ -122,7 +122,7 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<Event>
 fn analyze_camera(
     config: &Config,
     prepared: &Prepared,
-    tx: &mpsc::Sender<Vec<Event>>,
+    tx: &mpsc::Sender<Vec<VideoEvent>>,
     report: &mut CameraReport,
 ) -> Result<(), CameraFailure> {
     let camera = config.camera(&prepared.id).ok_or(CameraFailure::Vanished)?;
@@ -180,14 +180,14 @@ fn analyze_camera(
 
 /// Analyses every camera of `config` to the end of its input, passing each event to
 /// `sink` as it happens.
-pub fn analyze(config: &Config, sink: impl FnMut(&Event)) -> Result<AnalyzeReport, ConfigError> {
+pub fn analyze(config: &Config, sink: impl FnMut(&VideoEvent)) -> Result<AnalyzeReport, ConfigError> {
     let prepared = prepare(config)?;
     Ok(analyze_prepared(config, &prepared, sink))
 }
 
 /// [`analyze`] of cameras already [`prepare`]d (checked before anything is written).
-pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl FnMut(&Event)) -> AnalyzeReport {
-    let (tx, rx) = mpsc::channel::<Vec<Event>>();
+pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl FnMut(&VideoEvent)) -> AnalyzeReport {
+    let (tx, rx) = mpsc::channel::<Vec<VideoEvent>>();
     let mut all_events = Vec::new();
     let cameras = std::thread::scope(|scope| {
         let handles: Vec<_> = prepared

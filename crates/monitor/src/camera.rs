@@ -1,5 +1,6 @@
 //! One camera: the analysis-rate gate and the machines it watches.
 
+use sheetsight_base::time::StreamTime;
 use sheetsight_config::{CameraConfig, Config, MachineConfig};
 use sheetsight_media::{TimedFrame, YuvFrame};
 use sheetsight_vision::event::Event;
@@ -91,12 +92,12 @@ impl CameraAnalyzer {
     }
 
     /// Analyses a frame unless the rate gate skips it; appends the events.
-    pub fn process(&mut self, frame: &TimedFrame, events: &mut Vec<Event>) {
+    pub fn process<T: StreamTime>(&mut self, frame: &TimedFrame, events: &mut Vec<Event<T>>) {
         self.process_frame(frame.t_s, &frame.frame, events);
     }
 
     /// [`Self::process`] for a frame and its time given apart.
-    pub fn process_frame(&mut self, t_s: f64, image: &YuvFrame, events: &mut Vec<Event>) {
+    pub fn process_frame<T: StreamTime>(&mut self, t_s: f64, image: &YuvFrame, events: &mut Vec<Event<T>>) {
         if image.width_px() != self.width_px || image.height_px() != self.height_px {
             self.frames_wrong_size += 1;
             return;
@@ -120,7 +121,7 @@ impl CameraAnalyzer {
     }
 
     /// The camera cannot see (its source failed or stalled): see [`MachineMonitor::blind`].
-    pub fn blind(&mut self, t_s: f64, events: &mut Vec<Event>) {
+    pub fn blind<T: StreamTime>(&mut self, t_s: f64, events: &mut Vec<Event<T>>) {
         for m in &mut self.machines {
             m.blind(t_s, events);
         }
@@ -138,7 +139,7 @@ mod tests {
         let text = "[[camera]]\nid = \"c\"\nsource = \"v.mp4\"\nfps = 10\n[[machine]]\nid = \"m\"\ncamera = \"c\"\n[machine.motion]\nroi = [[0,0],[8,0],[8,8]]\n";
         let config = sheetsight_config::parse(&dir.path().join("x.toml"), text).expect("config");
         let mut cam = CameraAnalyzer::new(&config, &config.cameras[0], 16, 16).expect("analyzer");
-        let mut events = Vec::new();
+        let mut events: Vec<crate::VideoEvent> = Vec::new();
         for i in 0..250 {
             let frame = TimedFrame { t_s: f64::from(i) / 25.0, frame: YuvFrame::filled(16, 16, 100, 128, 128) };
             cam.process(&frame, &mut events);

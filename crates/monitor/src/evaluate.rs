@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::{Event, VideoEvent};
 
 /// Agreement of one kind of reading.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -67,20 +67,20 @@ type Timeline = Vec<(f64, String)>;
 /// Lamp modes per (machine, lamp), states per machine, strokes per machine.
 type Timelines = (BTreeMap<(String, usize), Timeline>, BTreeMap<String, Timeline>, BTreeMap<String, Vec<(f64, f64)>>);
 
-fn timelines(events: &[Event]) -> Timelines {
+fn timelines(events: &[VideoEvent]) -> Timelines {
     let mut lamps: BTreeMap<(String, usize), Timeline> = BTreeMap::new();
     let mut states: BTreeMap<String, Timeline> = BTreeMap::new();
     let mut strokes: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for e in events {
         match e {
             Event::Lamp { machine, lamp, mode, t, .. } => {
-                lamps.entry((machine.clone(), *lamp)).or_default().push((*t, mode.as_str().to_string()));
+                lamps.entry((machine.clone(), *lamp)).or_default().push((t.0, mode.as_str().to_string()));
             }
             Event::State { machine, state, t } => {
-                states.entry(machine.clone()).or_default().push((*t, state.as_str().to_string()))
+                states.entry(machine.clone()).or_default().push((t.0, state.as_str().to_string()))
             }
             Event::Stroke { machine, start_t, end_t } => {
-                strokes.entry(machine.clone()).or_default().push((*start_t, *end_t))
+                strokes.entry(machine.clone()).or_default().push((start_t.0, end_t.0))
             }
             _ => {}
         }
@@ -153,7 +153,7 @@ fn add(a: &mut Agreement, b: Agreement) {
 }
 
 /// Scores `detected` against `truth` over `seconds` of video.
-pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_change_s: f64) -> Score {
+pub fn score(truth: &[VideoEvent], detected: &[VideoEvent], seconds: f64, ignore_after_change_s: f64) -> Score {
     let (t_lamps, t_states, t_strokes) = timelines(truth);
     let (d_lamps, d_states, d_strokes) = timelines(detected);
     let mut s = Score { seconds, ..Score::default() };
@@ -212,7 +212,12 @@ pub fn score(truth: &[Event], detected: &[Event], seconds: f64, ignore_after_cha
 /// longest time any lamp of that machine with nothing in front of it (its truth a mode
 /// from 1 s before the change to the window's end) read `unknown`, within `window_s`;
 /// one figure per change.
-pub fn false_unknown_after(truth: &[Event], detected: &[Event], changes: &[(String, f64)], window_s: f64) -> Vec<f64> {
+pub fn false_unknown_after(
+    truth: &[VideoEvent],
+    detected: &[VideoEvent],
+    changes: &[(String, f64)],
+    window_s: f64,
+) -> Vec<f64> {
     let (t_lamps, _, _) = timelines(truth);
     let (d_lamps, _, _) = timelines(detected);
     let step_s = 0.02;
@@ -300,10 +305,11 @@ impl std::fmt::Display for Score {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sheetsight_base::time::VideoSeconds;
     use sheetsight_vision::lamp::{LampColor, LampMode};
 
-    fn lamp(t: f64, mode: LampMode) -> Event {
-        Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Red, mode, t }
+    fn lamp(t: f64, mode: LampMode) -> VideoEvent {
+        Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Red, mode, t: VideoSeconds(t) }
     }
 
     #[test]
@@ -334,7 +340,8 @@ mod tests {
 
     #[test]
     fn strokes_match_one_to_one() {
-        let st = |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: a, end_t: b };
+        let st =
+            |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: VideoSeconds(a), end_t: VideoSeconds(b) };
         let truth = vec![st(1.0, 3.0), st(10.0, 12.0), st(20.0, 22.0)];
         let found = vec![st(1.1, 3.1), st(1.2, 3.2), st(10.0, 12.2), st(40.0, 41.0)];
         let s = score(&truth, &found, 50.0, 2.0);

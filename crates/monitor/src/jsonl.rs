@@ -3,6 +3,7 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
+use sheetsight_base::time::StreamTime;
 use sheetsight_vision::event::Event;
 
 /// Reading an events file failed.
@@ -14,8 +15,9 @@ pub enum JsonlError {
     Parse { path: String, line: usize, message: String },
 }
 
-/// Reads every event of a JSON Lines file (blank lines are allowed).
-pub fn read_events(path: &Path) -> Result<Vec<Event>, JsonlError> {
+/// Reads every event of a JSON Lines file (blank lines are allowed), timed on the clock
+/// `T` (a video's seconds, or wall time for events written live).
+pub fn read_events<T: StreamTime>(path: &Path) -> Result<Vec<Event<T>>, JsonlError> {
     let name = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| JsonlError::Io { path: name.clone(), source })?;
     let mut events = Vec::new();
@@ -35,7 +37,7 @@ pub fn read_events(path: &Path) -> Result<Vec<Event>, JsonlError> {
 }
 
 /// Writes one event as a line.
-pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
+pub fn write_event<T: StreamTime>(out: &mut impl Write, event: &Event<T>) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, event).map_err(std::io::Error::other)?;
     out.write_all(b"\n")
 }
@@ -43,6 +45,7 @@ pub fn write_event(out: &mut impl Write, event: &Event) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sheetsight_base::time::VideoSeconds;
     use sheetsight_vision::lamp::{LampColor, LampMode};
     use sheetsight_vision::state::MachineState;
 
@@ -55,10 +58,10 @@ mod tests {
                 lamp: 0,
                 color: LampColor::Red,
                 mode: LampMode::Steady,
-                t: 12.3000004,
+                t: VideoSeconds(12.3000004),
             },
-            Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: 12.3 },
-            Event::Stroke { machine: "brake-1".into(), start_t: 10.1, end_t: 11.0 },
+            Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: VideoSeconds(12.3) },
+            Event::Stroke { machine: "brake-1".into(), start_t: VideoSeconds(10.1), end_t: VideoSeconds(11.0) },
         ];
         for e in &events {
             write_event(&mut out, e).expect("write");
@@ -78,7 +81,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("e.jsonl");
         std::fs::write(&path, format!("{text}\n{{\"type\":\"lamp\"}}\n")).expect("write");
-        let err = read_events(&path).expect_err("line 5 is incomplete");
+        let err = read_events::<VideoSeconds>(&path).expect_err("line 5 is incomplete");
         assert!(err.to_string().contains(":5: not an event"), "{err}");
     }
 }

@@ -16,4 +16,4 @@ pub mod summary;
 
 pub use camera::CameraAnalyzer;
 pub use machine::MachineMonitor;
-pub use sheetsight_vision::event::Event;
+pub use sheetsight_vision::event::{Event, LiveEvent, VideoEvent};

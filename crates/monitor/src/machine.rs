@@ -1,5 +1,6 @@
 //! One machine's analyzers: its stack light, its motion region and its state rules.
 
+use sheetsight_base::time::StreamTime;
 use sheetsight_config::MachineConfig;
 use sheetsight_vision::event::Event;
 use sheetsight_vision::frame::YuvFrame;
@@ -119,7 +120,7 @@ impl MachineMonitor {
 
     /// The camera cannot see: the lamps read `unknown` and a machine with lamps is
     /// `NotAvailable` from `t_s`; the readers start afresh with the next frame.
-    pub fn blind(&mut self, t_s: f64, events: &mut Vec<Event>) {
+    pub fn blind<T: StreamTime>(&mut self, t_s: f64, events: &mut Vec<Event<T>>) {
         if let Some(stack_light) = &self.stack_light {
             for (lamp, spec) in stack_light.lamps().iter().enumerate() {
                 if self.reported_modes[lamp].is_some_and(|m| m != LampMode::Unknown) {
@@ -129,7 +130,7 @@ impl MachineMonitor {
                         lamp,
                         color: spec.color,
                         mode: LampMode::Unknown,
-                        t: t_s,
+                        t: T::from_s(t_s),
                     });
                 }
             }
@@ -138,18 +139,24 @@ impl MachineMonitor {
         (self.stack_light, self.motion) = self.fresh.clone();
     }
 
-    fn set_state(&mut self, state: Option<MachineState>, t_s: f64) -> Option<Event> {
+    fn set_state<T: StreamTime>(&mut self, state: Option<MachineState>, t_s: f64) -> Option<Event<T>> {
         let state = state?;
         if self.state == Some(state) {
             return None;
         }
         self.state = Some(state);
         self.state_since_s = t_s;
-        Some(Event::State { machine: self.id.clone(), state, t: t_s })
+        Some(Event::State { machine: self.id.clone(), state, t: T::from_s(t_s) })
     }
 
     /// Processes one frame; `global` is the frame's overall look.
-    pub fn process(&mut self, t_s: f64, frame: &YuvFrame, global: GlobalLook, events: &mut Vec<Event>) {
+    pub fn process<T: StreamTime>(
+        &mut self,
+        t_s: f64,
+        frame: &YuvFrame,
+        global: GlobalLook,
+        events: &mut Vec<Event<T>>,
+    ) {
         if let Some(stack_light) = &mut self.stack_light {
             let changes = stack_light.process(t_s, frame, global);
             if !changes.is_empty() {
@@ -162,7 +169,7 @@ impl MachineMonitor {
                         lamp: c.lamp,
                         color: c.color,
                         mode: c.mode,
-                        t: t_s,
+                        t: T::from_s(t_s),
                     });
                 }
                 let lamps: Vec<_> = stack_light.lamps().iter().map(|l| l.color).zip(stack_light.modes()).collect();
@@ -173,11 +180,15 @@ impl MachineMonitor {
         if let Some(motion) = &mut self.motion {
             let update = motion.process(t_s, frame);
             if let Some(active) = update.active_changed {
-                events.push(Event::Motion { machine: self.id.clone(), active, t: t_s });
+                events.push(Event::Motion { machine: self.id.clone(), active, t: T::from_s(t_s) });
             }
             if let Some(stroke) = update.stroke {
                 self.strokes += 1;
-                events.push(Event::Stroke { machine: self.id.clone(), start_t: stroke.start_s, end_t: stroke.end_s });
+                events.push(Event::Stroke {
+                    machine: self.id.clone(),
+                    start_t: T::from_s(stroke.start_s),
+                    end_t: T::from_s(stroke.end_s),
+                });
             }
         }
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::state::MachineState;
 
 /// Summary of one machine over `[0, end_s]`.
@@ -21,12 +21,12 @@ pub struct MachineSummary {
 
 /// Builds summaries from the events of a run that covered `duration_s` seconds;
 /// `machines` lists every machine so that one with no event still shows.
-pub fn summarize(events: &[Event], machines: &[String], duration_s: f64) -> Vec<MachineSummary> {
+pub fn summarize(events: &[VideoEvent], machines: &[String], duration_s: f64) -> Vec<MachineSummary> {
     let mut states: BTreeMap<&str, Vec<(f64, MachineState)>> = BTreeMap::new();
     let mut strokes: BTreeMap<&str, u64> = BTreeMap::new();
     for e in events {
         match e {
-            Event::State { machine, state, t } => states.entry(machine).or_default().push((*t, *state)),
+            Event::State { machine, state, t } => states.entry(machine).or_default().push((t.0, *state)),
             Event::Stroke { machine, .. } => *strokes.entry(machine).or_default() += 1,
             _ => {}
         }
@@ -87,15 +87,16 @@ pub fn table(summaries: &[MachineSummary]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sheetsight_base::time::VideoSeconds;
 
     #[test]
     fn times_add_up_to_the_duration() {
         let events = vec![
-            Event::State { machine: "m".into(), state: MachineState::Executing, t: 2.0 },
-            Event::Stroke { machine: "m".into(), start_t: 3.0, end_t: 4.0 },
-            Event::State { machine: "m".into(), state: MachineState::OutOfService, t: 50.0 },
-            Event::State { machine: "m".into(), state: MachineState::NotAvailable, t: 60.0 },
-            Event::State { machine: "m".into(), state: MachineState::NotExecuting, t: 70.0 },
+            Event::State { machine: "m".into(), state: MachineState::Executing, t: VideoSeconds(2.0) },
+            Event::Stroke { machine: "m".into(), start_t: VideoSeconds(3.0), end_t: VideoSeconds(4.0) },
+            Event::State { machine: "m".into(), state: MachineState::OutOfService, t: VideoSeconds(50.0) },
+            Event::State { machine: "m".into(), state: MachineState::NotAvailable, t: VideoSeconds(60.0) },
+            Event::State { machine: "m".into(), state: MachineState::NotExecuting, t: VideoSeconds(70.0) },
         ];
         let s = summarize(&events, &["m".into(), "idle".into()], 100.0);
         assert_eq!(s[0].executing_s, 48.0);

@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
-use sheetsight_monitor::Event;
+use sheetsight_monitor::VideoEvent;
 use sheetsight_monitor::evaluate::{Score, score};
 use sheetsight_sim::{Nuisances, Scene, config_toml, shop_specs, write_video};
 
-fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std::path::PathBuf, Vec<Event>) {
+fn synthesize(dir: &Path, seconds: f64, seed: u64, nuisances: Nuisances) -> (std::path::PathBuf, Vec<VideoEvent>) {
     let specs = shop_specs(1280, 720, 10.0, seconds, seed, nuisances);
     let scenes: Vec<(String, Scene)> = specs.iter().map(|(id, s)| (id.clone(), Scene::generate(s))).collect();
     std::thread::scope(|scope| {

@@ -2,13 +2,14 @@
 //! `NotAvailable` from that moment, readings decided afresh afterwards, and no event
 //! repeated that did not change.
 
+use sheetsight_base::time::VideoSeconds;
 use sheetsight_config::{LampConfig, MachineConfig, MotionConfig};
-use sheetsight_monitor::{CameraAnalyzer, Event};
+use sheetsight_monitor::{CameraAnalyzer, Event, VideoEvent};
 use sheetsight_sim::{Nuisances, Renderer, Scene, shop_specs};
 use sheetsight_vision::lamp::LampMode;
 use sheetsight_vision::state::{MachineState, StateRules};
 
-fn analyse(analyzer: &mut CameraAnalyzer, renderer: &mut Renderer, from_s: f64, to_s: f64) -> Vec<Event> {
+fn analyse(analyzer: &mut CameraAnalyzer, renderer: &mut Renderer, from_s: f64, to_s: f64) -> Vec<VideoEvent> {
     let mut events = Vec::new();
     let mut t = from_s;
     while t < to_s {
@@ -47,16 +48,18 @@ fn blind_then_back() {
     let states_before = before.iter().filter(|e| matches!(e, Event::State { .. })).count();
     assert_eq!(states_before, machines.len(), "every machine has a state: {before:?}");
 
-    let mut blind = Vec::new();
+    let mut blind: Vec<VideoEvent> = Vec::new();
     analyzer.blind(5.0, &mut blind);
-    let unknown =
-        blind.iter().filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, t, .. } if *t == 5.0)).count();
+    let unknown = blind
+        .iter()
+        .filter(|e| matches!(e, Event::Lamp { mode: LampMode::Unknown, t, .. } if *t == VideoSeconds(5.0)))
+        .count();
     let not_available = blind
         .iter()
-        .filter(|e| matches!(e, Event::State { state: MachineState::NotAvailable, t, .. } if *t == 5.0))
+        .filter(|e| matches!(e, Event::State { state: MachineState::NotAvailable, t, .. } if *t == VideoSeconds(5.0)))
         .count();
     assert_eq!((unknown, not_available), (lamps, machines.len()), "{blind:?}");
-    let mut again = Vec::new();
+    let mut again: Vec<VideoEvent> = Vec::new();
     analyzer.blind(6.0, &mut again);
     assert!(again.is_empty(), "nothing changed, nothing sent: {again:?}");
 
@@ -67,7 +70,7 @@ fn blind_then_back() {
     assert!(lamps_after >= lamps, "{after:?}");
     let states_after: Vec<_> = after.iter().filter(|e| matches!(e, Event::State { .. })).collect();
     assert!(states_after.len() >= machines.len(), "{after:?}");
-    assert!(states_after.iter().all(|e| matches!(e, Event::State { t, .. } if *t >= 10.0)));
+    assert!(states_after.iter().all(|e| matches!(e, Event::State { t, .. } if *t >= VideoSeconds(10.0))));
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! `--set validation` print (quoted in the README); it holds them on one minute per
 //! scene so that CI can afford it.
 
-use sheetsight_monitor::Event;
+use sheetsight_monitor::VideoEvent;
 use sheetsight_monitor::evaluate::{false_unknown_after, score};
 use sheetsight_sim::field::{SceneSet, field_scenes};
 use sheetsight_sim::{Scene, config_toml, write_encoded_video};
@@ -36,10 +36,10 @@ fn field_scenes_are_read_within_the_regression_floor() {
     let config_path = dir.path().join("sheetsight.toml");
     std::fs::write(&config_path, config_toml(&cameras)).expect("config written");
     let config = sheetsight_config::load(&config_path).expect("config loads");
-    let mut events: Vec<Event> = Vec::new();
+    let mut events: Vec<VideoEvent> = Vec::new();
     let report = sheetsight_monitor::analyze::analyze(&config, |e| events.push(e.clone())).expect("analysis runs");
     assert_eq!(report.failed_cameras().count(), 0);
-    let truth: Vec<Event> = scenes.iter().flat_map(Scene::truth).collect();
+    let truth: Vec<VideoEvent> = scenes.iter().flat_map(Scene::truth).collect();
     let s = score(&truth, &events, seconds, 2.0);
     eprintln!("{s}");
     assert!(s.lamp.compared > 500 && s.state.compared > 500, "{s}");

@@ -14,7 +14,7 @@ use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, QoS};
 use sheetsight_base::{UnixMillis, shutdown};
 use sheetsight_config::MqttConfig;
 use sheetsight_service::{CameraStatus, ServiceHandle};
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::{Event, LiveEvent};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
@@ -40,7 +40,7 @@ trait Protocol: Send + 'static {
     fn subscriptions(&self) -> Vec<String>;
     /// What to publish right after connecting.
     fn birth(&mut self, statuses: &[CameraStatus]) -> Vec<(Message, QoS)>;
-    fn event(&mut self, e: &Event) -> Vec<(Message, QoS)>;
+    fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)>;
     fn extra(&mut self, e: &Extra) -> Vec<(Message, QoS)>;
     /// A command arrived: true to publish the births again.
     fn command(&mut self, topic: &str, payload: &[u8]) -> bool;
@@ -68,7 +68,7 @@ impl Protocol for JsonTopics {
     fn birth(&mut self, statuses: &[CameraStatus]) -> Vec<(Message, QoS)> {
         topics::current_values(&self.prefix, statuses).into_iter().map(|m| (m, QoS::AtLeastOnce)).collect()
     }
-    fn event(&mut self, e: &Event) -> Vec<(Message, QoS)> {
+    fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)> {
         topics::event_message(&self.prefix, e).map(|m| (m, QoS::AtLeastOnce)).into_iter().collect()
     }
     fn extra(&mut self, e: &Extra) -> Vec<(Message, QoS)> {
@@ -164,8 +164,8 @@ impl Protocol for Sparkplug {
         }
         out
     }
-    fn event(&mut self, e: &Event) -> Vec<(Message, QoS)> {
-        let t_ms = |t: f64| UnixMillis::from_unix_s(t).as_u64_or_zero();
+    fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)> {
+        let t_ms = |t: UnixMillis| t.as_u64_or_zero();
         match e {
             Event::State { machine, state, t } if self.devices.contains(machine) => {
                 vec![self.message("DDATA", Some(machine), vec![sparkplug::state_metric(Some(*state), t_ms(*t))])]

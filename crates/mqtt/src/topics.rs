@@ -17,7 +17,7 @@
 use serde_json::json;
 use sheetsight_base::UnixMillis;
 use sheetsight_service::CameraStatus;
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::{Event, LiveEvent};
 
 /// One message to publish.
 #[derive(Clone, Debug, PartialEq)]
@@ -31,7 +31,8 @@ fn msg(topic: String, value: serde_json::Value, retain: bool) -> Message {
     Message { topic, payload: value.to_string().into_bytes(), retain }
 }
 
-fn at(t_s: f64) -> String {
+/// A status's time (seconds since 1970 on the live clock) as RFC 3339.
+fn at_unix_s(t_s: f64) -> String {
     UnixMillis::from_unix_s(t_s).rfc3339()
 }
 
@@ -40,27 +41,27 @@ pub fn status_topic(prefix: &str) -> String {
 }
 
 /// The message of one analysis event, if it has a topic.
-pub fn event_message(prefix: &str, e: &Event) -> Option<Message> {
+pub fn event_message(prefix: &str, e: &LiveEvent) -> Option<Message> {
     Some(match e {
         Event::State { machine, state, t } => {
-            msg(format!("{prefix}/{machine}/state"), json!({"state": state.as_str(), "at": at(*t)}), true)
+            msg(format!("{prefix}/{machine}/state"), json!({"state": state.as_str(), "at": t.rfc3339()}), true)
         }
         Event::Lamp { machine, lamp, color, mode, t } => msg(
             format!("{prefix}/{machine}/lamp/{lamp}"),
-            json!({"color": color.as_str(), "mode": mode.as_str(), "at": at(*t)}),
+            json!({"color": color.as_str(), "mode": mode.as_str(), "at": t.rfc3339()}),
             true,
         ),
         Event::Motion { machine, active, t } => {
-            msg(format!("{prefix}/{machine}/motion"), json!({"active": active, "at": at(*t)}), true)
+            msg(format!("{prefix}/{machine}/motion"), json!({"active": active, "at": t.rfc3339()}), true)
         }
         Event::Stroke { machine, start_t, end_t } => msg(
             format!("{prefix}/{machine}/stroke"),
-            json!({"start": at(*start_t), "end": at(*end_t), "duration_s": ((end_t - start_t) * 1000.0).round() / 1000.0}),
+            json!({"start": start_t.rfc3339(), "end": end_t.rfc3339(), "duration_s": (*end_t - *start_t) as f64 / 1000.0}),
             false,
         ),
         Event::Health { camera, health, detail, t } => msg(
             format!("{prefix}/camera/{camera}/health"),
-            json!({"health": health.as_str(), "detail": detail, "at": at(*t)}),
+            json!({"health": health.as_str(), "detail": detail, "at": t.rfc3339()}),
             true,
         ),
         Event::MediaIssue { .. } => return None,
@@ -73,14 +74,14 @@ pub fn current_values(prefix: &str, statuses: &[CameraStatus]) -> Vec<Message> {
     for cam in statuses {
         out.push(msg(
             format!("{prefix}/camera/{}/health", cam.id),
-            json!({"health": cam.health.as_str(), "detail": cam.detail, "at": at(cam.since_s)}),
+            json!({"health": cam.health.as_str(), "detail": cam.detail, "at": cam.since.rfc3339()}),
             true,
         ));
         for m in &cam.machines {
             if let Some(state) = m.state {
                 out.push(msg(
                     format!("{prefix}/{}/state", m.id),
-                    json!({"state": state.as_str(), "at": at(m.state_since_s)}),
+                    json!({"state": state.as_str(), "at": at_unix_s(m.state_since_s)}),
                     true,
                 ));
             }
@@ -88,7 +89,7 @@ pub fn current_values(prefix: &str, statuses: &[CameraStatus]) -> Vec<Message> {
                 if let Some(mode) = mode {
                     out.push(msg(
                         format!("{prefix}/{}/lamp/{n}", m.id),
-                        json!({"color": color.as_str(), "mode": mode.as_str(), "at": at(m.state_since_s)}),
+                        json!({"color": color.as_str(), "mode": mode.as_str(), "at": at_unix_s(m.state_since_s)}),
                         true,
                     ));
                 }

@@ -187,7 +187,7 @@ pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
     let mut rx = state.service.subscribe();
     let mut w = Watch::default();
     for cam in state.service.statuses() {
-        w.health.insert(cam.id.clone(), (cam.health, UnixMillis::from_unix_s(cam.since_s)));
+        w.health.insert(cam.id.clone(), (cam.health, cam.since));
         for m in &cam.machines {
             if let Some(s) = m.state {
                 w.states.insert(m.id.clone(), (s, UnixMillis::from_unix_s(m.state_since_s)));
@@ -206,13 +206,13 @@ pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
             }
             e = rx.recv() => match e {
                 Ok(Event::State { machine, state: s, t }) => {
-                    w.states.insert(machine, (s, UnixMillis::from_unix_s(t)));
+                    w.states.insert(machine, (s, t));
                 }
                 Ok(Event::Health { camera, health, t, .. }) => {
                     let since = match w.health.get(&camera) {
                         // Down stays down from its first moment through connecting/failed/stalled.
                         Some((h, since)) if *h != CameraHealth::Streaming && health != CameraHealth::Streaming => *since,
-                        _ => UnixMillis::from_unix_s(t),
+                        _ => t,
                     };
                     w.health.insert(camera, (health, since));
                 }

@@ -63,7 +63,7 @@ fn info(camera: &CameraConfig, status: &CameraStatus) -> CameraInfo {
         source: public_source(camera),
         health: status.health.as_str(),
         detail: status.detail.clone(),
-        since: UnixMillis::from_unix_s(status.since_s).rfc3339(),
+        since: status.since.rfc3339(),
         frames_decoded: status.stats.frames_decoded,
         frames_analyzed: status.stats.frames_analyzed,
         frames_stale: status.stats.frames_stale,

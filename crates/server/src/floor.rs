@@ -153,7 +153,7 @@ pub fn build(state: &AppState) -> Overview {
             id: cam.id.clone(),
             health: cam.health.as_str(),
             detail: cam.detail.clone(),
-            since: UnixMillis::from_unix_s(cam.since_s).rfc3339(),
+            since: cam.since.rfc3339(),
         });
         for m in &cam.machines {
             machines.push(MachineView {

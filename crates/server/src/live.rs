@@ -14,20 +14,20 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures::Stream;
 use futures::StreamExt;
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::LiveEvent;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 use crate::{AppState, Notice};
 
 /// The JSON of an analysis event for live readers: the event with `at` (RFC 3339).
-pub fn event_json(e: &Event) -> Option<(String, serde_json::Value)> {
+pub fn event_json(e: &LiveEvent) -> Option<(String, serde_json::Value)> {
     let mut v = serde_json::to_value(e).ok()?;
     let kind = v.get("type")?.as_str()?.to_string();
-    if !matches!(e, Event::MediaIssue { .. })
+    if let Some(t) = e.t()
         && let Some(obj) = v.as_object_mut()
     {
-        obj.insert("at".into(), UnixMillis::from_unix_s(e.t()).rfc3339().into());
+        obj.insert("at".into(), t.rfc3339().into());
     }
     if let Some(obj) = v.as_object_mut() {
         // When the server sent it: with `t` (the frame's time), how long the way took.
@@ -37,7 +37,7 @@ pub fn event_json(e: &Event) -> Option<(String, serde_json::Value)> {
 }
 
 enum Item {
-    Event(Result<Event, BroadcastStreamRecvError>),
+    Event(Result<LiveEvent, BroadcastStreamRecvError>),
     Notice(Result<Notice, BroadcastStreamRecvError>),
 }
 

@@ -12,7 +12,7 @@ use sheetsight_ingest::source::SharedOpener;
 use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
 use sheetsight_store::writer::{self, WriteTimings, WriterOptions, WriterStats};
 use sheetsight_store::{Store, StoreError};
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
@@ -31,7 +31,7 @@ pub enum ServiceError {
 }
 
 /// A channel for [`Service::start`]'s `live` events.
-pub fn live_channel() -> broadcast::Sender<Event> {
+pub fn live_channel() -> broadcast::Sender<LiveEvent> {
     broadcast::channel(4096).0
 }
 
@@ -67,7 +67,7 @@ pub struct Service<S: Store> {
 #[derive(Clone)]
 pub struct ServiceHandle {
     cameras: Arc<Vec<CameraLink>>,
-    live: broadcast::Sender<Event>,
+    live: broadcast::Sender<LiveEvent>,
     timings: Arc<WriteTimings>,
 }
 
@@ -81,7 +81,7 @@ struct CameraLink {
 impl ServiceHandle {
     /// Every event as it happens (a receiver that falls behind skips, it never blocks
     /// the analysis).
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.live.subscribe()
     }
 
@@ -134,7 +134,7 @@ impl<S: Store> Service<S> {
         opener: SharedOpener,
         store: Arc<S>,
         version: &str,
-        live: broadcast::Sender<Event>,
+        live: broadcast::Sender<LiveEvent>,
         clocks: SharedClocks,
     ) -> Result<Self, ServiceError> {
         let run = store.begin_run(clocks.realtime(), version).await?;
@@ -160,7 +160,7 @@ impl<S: Store> Service<S> {
                 id: camera.id.clone(),
                 health: CameraHealth::Connecting,
                 detail: None,
-                since_s: clocks.realtime().as_unix_s(),
+                since: clocks.realtime(),
                 stats: WorkerStats::default(),
                 packets_dropped: 0,
                 machines: Vec::new(),
@@ -170,7 +170,7 @@ impl<S: Store> Service<S> {
             let (tx, rx) = std::sync::mpsc::channel();
             let sink = sink.clone();
             let live_tx = live.clone();
-            let out = move |e: Event| {
+            let out = move |e: LiveEvent| {
                 let _ = live_tx.send(e.clone());
                 sink.send(e);
             };
@@ -208,7 +208,7 @@ impl<S: Store> Service<S> {
     }
 
     /// Every event as it happens (see [`ServiceHandle::subscribe`]).
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
         self.handle.subscribe()
     }
 

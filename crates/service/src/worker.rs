@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 
 use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
+use sheetsight_base::time::UnixMillis;
 use sheetsight_config::{CameraConfig, MachineConfig};
 use sheetsight_ingest::decode::FrameDecoder;
 use sheetsight_ingest::supervisor::{CameraMsg, Progress};
 use sheetsight_monitor::CameraAnalyzer;
 use sheetsight_monitor::machine::MachineStatus;
 use sheetsight_vision::YuvFrame;
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 
 /// Live view of one camera.
@@ -23,7 +24,7 @@ pub struct CameraStatus {
     pub id: String,
     pub health: CameraHealth,
     pub detail: Option<String>,
-    pub since_s: f64,
+    pub since: UnixMillis,
     pub stats: WorkerStats,
     /// Packets the supervisor dropped because this camera's worker was too far behind.
     pub packets_dropped: u64,
@@ -52,11 +53,11 @@ pub struct WorkerStats {
 
 /// Where a worker's events go.
 pub trait EventOut: Send {
-    fn send(&mut self, event: Event);
+    fn send(&mut self, event: LiveEvent);
 }
 
-impl<F: FnMut(Event) + Send> EventOut for F {
-    fn send(&mut self, event: Event) {
+impl<F: FnMut(LiveEvent) + Send> EventOut for F {
+    fn send(&mut self, event: LiveEvent) {
         self(event)
     }
 }
@@ -126,9 +127,9 @@ impl<O: EventOut> Worker<O> {
     /// Runs until the supervisor hangs up.
     pub fn run(mut self, rx: Receiver<CameraMsg>) -> WorkerStats {
         // Nothing seen yet: the machines' states are unknown until the camera streams.
-        let t_s = self.clocks.realtime().as_unix_s();
+        let now = self.clocks.realtime();
         for m in self.machines.iter().filter(|m| !m.lamps.is_empty()) {
-            self.out.send(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: t_s });
+            self.out.send(Event::State { machine: m.id.clone(), state: MachineState::NotAvailable, t: now });
         }
         self.publish();
         for msg in rx {
@@ -146,7 +147,7 @@ impl<O: EventOut> Worker<O> {
 
     fn handle(&mut self, msg: CameraMsg) {
         match msg {
-            CameraMsg::Health { health, detail, t_s } => {
+            CameraMsg::Health { health, detail, at } => {
                 self.health = health;
                 if health == CameraHealth::Streaming {
                     if self.streamed_before {
@@ -154,9 +155,9 @@ impl<O: EventOut> Worker<O> {
                     }
                     self.streamed_before = true;
                 }
-                self.out.send(Event::Health { camera: self.camera.id.clone(), health, detail: detail.clone(), t: t_s });
+                self.out.send(Event::Health { camera: self.camera.id.clone(), health, detail: detail.clone(), t: at });
                 if health != CameraHealth::Streaming {
-                    self.blind(t_s);
+                    self.blind(at.as_unix_s());
                 }
                 if health == CameraHealth::Connecting {
                     self.decoder = FrameDecoder::new();
@@ -165,7 +166,7 @@ impl<O: EventOut> Worker<O> {
                 let mut status = self.status.lock_or_recover();
                 status.health = health;
                 status.detail = detail;
-                status.since_s = t_s;
+                status.since = at;
             }
             CameraMsg::Packet(packet) => {
                 self.progress.queued.fetch_sub(1, Ordering::Relaxed);
@@ -306,7 +307,7 @@ impl<O: EventOut> Worker<O> {
                     id: m.id.clone(),
                     lamps: m.lamps.iter().map(|l| (l.color, None)).collect(),
                     state: (!m.lamps.is_empty()).then_some(MachineState::NotAvailable),
-                    state_since_s: status.since_s,
+                    state_since_s: status.since.as_unix_s(),
                     strokes: 0,
                     motion_active: false,
                 })

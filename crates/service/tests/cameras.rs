@@ -14,7 +14,7 @@ use sheetsight_store::{Query, Store};
 use sheetsight_testkit::event_log::EventLog;
 use sheetsight_testkit::http_camera::{Behaviour, HttpCamera};
 use sheetsight_testkit::{RtspServer, camera_config_toml, free_port, make_video, shop_camera_video};
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 
 /// These tests start servers, encoders and services: one at a time, so that a 2-core
@@ -67,7 +67,9 @@ impl Harness {
             .events()
             .iter()
             .filter_map(|(_, e)| match e {
-                Event::Health { camera: c, health, detail, t } if c == camera => Some((*health, detail.clone(), *t)),
+                Event::Health { camera: c, health, detail, t } if c == camera => {
+                    Some((*health, detail.clone(), t.as_unix_s()))
+                }
                 _ => None,
             })
             .collect()
@@ -84,7 +86,7 @@ impl Harness {
     }
 }
 
-fn is_health(camera: &'static str, health: CameraHealth) -> impl Fn(&Event) -> bool {
+fn is_health(camera: &'static str, health: CameraHealth) -> impl Fn(&LiveEvent) -> bool {
     move |e| matches!(e, Event::Health { camera: c, health: h, .. } if c == camera && *h == health)
 }
 
@@ -139,7 +141,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     let killed = Instant::now();
     server.kill();
     for cam in ["main", "high"] {
-        let lost = |e: &Event| matches!(e, Event::Health { camera, health, .. } if camera == cam && *health != CameraHealth::Streaming);
+        let lost = |e: &LiveEvent| matches!(e, Event::Health { camera, health, .. } if camera == cam && *health != CameraHealth::Streaming);
         assert!(
             h.log.wait_for(killed, Duration::from_secs(15), lost).await.is_some(),
             "{cam} notices the server is gone"
@@ -148,7 +150,7 @@ async fn rtsp_main_and_high_profile_come_back_within_5_s_of_the_server() {
     // The worker sends a camera's health, then its machines' states: wait until the log has both.
     for (machine, _) in &machines {
         let machine = machine.clone();
-        let blind = move |e: &Event| matches!(e, Event::State { machine: m, state: MachineState::NotAvailable, .. } if *m == machine);
+        let blind = move |e: &LiveEvent| matches!(e, Event::State { machine: m, state: MachineState::NotAvailable, .. } if *m == machine);
         assert!(h.log.wait_for(killed, Duration::from_secs(5), blind).await.is_some(), "{machines:?}: NotAvailable");
     }
     {
@@ -248,8 +250,7 @@ async fn mjpeg_truncated_picture_then_garbage_then_hang_is_survived() {
     let t0 = Instant::now();
     let streaming = h.log.wait_for(t0, Duration::from_secs(10), is_health("mjpeg", CameraHealth::Streaming)).await;
     assert!(streaming.is_some(), "{:?}", h.health_events("mjpeg"));
-    let corrupt =
-        |e: &Event| matches!(e, Event::MediaIssue { camera, what, .. } if camera == "mjpeg" && what.contains("JPEG"));
+    let corrupt = |e: &LiveEvent| matches!(e, Event::MediaIssue { camera, what, .. } if camera == "mjpeg" && what.contains("JPEG"));
     assert!(h.log.wait_for(t0, Duration::from_secs(10), corrupt).await.is_some(), "the truncated picture is reported");
     // Garbage, then silence: stalled after ten frame intervals (at least 2 s), then
     // dropped and reconnected; the second connection is good.

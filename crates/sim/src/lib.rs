@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub use field::Encoding;
 use sheetsight_media::h264::{EncoderSettings, H264Encoder};
 use sheetsight_media::mp4::Mp4H264Writer;
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::VideoEvent;
 
 pub use render::Renderer;
 pub use scene::{Nuisances, Scene, SceneSpec};
@@ -133,7 +133,7 @@ fn write_x264_video(
 }
 
 /// Writes events as JSON Lines.
-pub fn write_events(path: &Path, events: &[Event]) -> Result<(), SimError> {
+pub fn write_events(path: &Path, events: &[VideoEvent]) -> Result<(), SimError> {
     let io = |source| SimError::Io { path: path.to_path_buf(), source };
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
     for e in events {

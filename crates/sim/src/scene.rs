@@ -6,7 +6,8 @@
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use sheetsight_vision::event::Event;
+use sheetsight_base::time::VideoSeconds;
+use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::{MachineState, StateRules};
 
@@ -605,7 +606,7 @@ impl Scene {
     /// The ground truth as events: lamp modes (with `unknown` while a person covers a
     /// lamp), machine states by the default rules, and strokes. Changes are found on a
     /// 10 ms grid.
-    pub fn truth(&self) -> Vec<Event> {
+    pub fn truth(&self) -> Vec<VideoEvent> {
         let rules = StateRules::default();
         let mut events = Vec::new();
         let step_s = 0.01;
@@ -627,7 +628,7 @@ impl Scene {
                             lamp: i,
                             color: layout.colors[i],
                             mode,
-                            t,
+                            t: VideoSeconds(t),
                         });
                     }
                 }
@@ -636,12 +637,16 @@ impl Scene {
                 if state != last_state {
                     last_state = state;
                     if let Some(state) = state {
-                        events.push(Event::State { machine: layout.id.clone(), state, t });
+                        events.push(Event::State { machine: layout.id.clone(), state, t: VideoSeconds(t) });
                     }
                 }
             }
             for s in &self.strokes[m] {
-                events.push(Event::Stroke { machine: layout.id.clone(), start_t: s.start_s, end_t: s.end_s() });
+                events.push(Event::Stroke {
+                    machine: layout.id.clone(),
+                    start_t: VideoSeconds(s.start_s),
+                    end_t: VideoSeconds(s.end_s()),
+                });
             }
         }
         events

@@ -1,6 +1,6 @@
 //! SheetSight's history: what every machine, lamp and camera did, and when.
 //!
-//! The service hands [`Event`]s to a [`writer`], which batches them into one transaction
+//! The service hands [`LiveEvent`]s to a [`writer`], which batches them into one transaction
 //! a second; the [`Store`] turns them into intervals. Invariants of every store:
 //! - each key (a machine's state, a lamp's mode, a camera's health) has at most one
 //!   open interval (no end yet), which the next event of that key closes;
@@ -14,7 +14,7 @@
 
 use std::future::Future;
 
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 
@@ -80,7 +80,7 @@ pub trait Store: Send + Sync + 'static {
     fn write(
         &self,
         run: i64,
-        events: &[Event],
+        events: &[LiveEvent],
         heartbeat: UnixMillis,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 

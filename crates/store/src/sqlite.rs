@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -98,11 +98,11 @@ async fn close_open(
     Ok(())
 }
 
-async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) -> Result<(), StoreError> {
+async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEvent) -> Result<(), StoreError> {
     let io = StoreError::io("storing an event");
     match event {
         Event::State { machine, state, t } => {
-            let at = UnixMillis::from_unix_s(*t);
+            let at = *t;
             close_open(
                 tx,
                 "UPDATE machine_state SET end_ms = max(start_ms, ?) WHERE machine = ? AND end_ms IS NULL",
@@ -120,7 +120,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
                 .map_err(io)?;
         }
         Event::Lamp { machine, lamp, color, mode, t } => {
-            let at = UnixMillis::from_unix_s(*t);
+            let at = *t;
             let lamp = lamp.to_string();
             close_open(
                 tx,
@@ -143,7 +143,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
             .map_err(io)?;
         }
         Event::Health { camera, health, detail, t } => {
-            let at = UnixMillis::from_unix_s(*t);
+            let at = *t;
             close_open(
                 tx,
                 "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE camera = ? AND end_ms IS NULL",
@@ -164,8 +164,8 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &Event) 
         Event::Stroke { machine, start_t, end_t } => {
             sqlx::query("INSERT INTO stroke (machine, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?)")
                 .bind(machine)
-                .bind(UnixMillis::from_unix_s(*start_t))
-                .bind(UnixMillis::from_unix_s(*end_t))
+                .bind(*start_t)
+                .bind(*end_t)
                 .bind(run)
                 .execute(&mut **tx)
                 .await
@@ -281,7 +281,7 @@ impl Store for SqliteStore {
         Ok(run)
     }
 
-    async fn write(&self, run: i64, events: &[Event], heartbeat: UnixMillis) -> Result<(), StoreError> {
+    async fn write(&self, run: i64, events: &[LiveEvent], heartbeat: UnixMillis) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::io("storing events"))?;
         for e in events {
             write_event(&mut tx, run, e).await?;

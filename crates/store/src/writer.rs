@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sheetsight_vision::event::Event;
+use sheetsight_vision::event::LiveEvent;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -25,10 +25,10 @@ const BATCH_EVENTS: usize = 2000;
 
 /// Where the analysers send their events; cheap to clone, usable from any thread.
 #[derive(Clone)]
-pub struct EventSink(mpsc::UnboundedSender<Event>);
+pub struct EventSink(mpsc::UnboundedSender<LiveEvent>);
 
 impl EventSink {
-    pub fn send(&self, event: Event) {
+    pub fn send(&self, event: LiveEvent) {
         if self.0.send(event).is_err() {
             tracing::error!("the history writer has stopped; an event is lost");
         }
@@ -91,7 +91,7 @@ pub fn spawn<S: Store>(store: Arc<S>, run: i64, options: WriterOptions) -> (Even
 async fn flush<S: Store>(
     store: &S,
     run: i64,
-    pending: &mut Vec<Event>,
+    pending: &mut Vec<LiveEvent>,
     stats: &mut WriterStats,
     timings: &WriteTimings,
     clocks: &SharedClocks,
@@ -132,7 +132,7 @@ async fn write_loop<S: Store>(
     store: Arc<S>,
     run: i64,
     options: WriterOptions,
-    mut rx: mpsc::UnboundedReceiver<Event>,
+    mut rx: mpsc::UnboundedReceiver<LiveEvent>,
 ) -> WriterStats {
     let mut stats = WriterStats::default();
     let mut pending = Vec::new();
@@ -197,7 +197,7 @@ mod tests {
         async fn begin_run(&self, _now: UnixMillis, _version: &str) -> Result<i64, StoreError> {
             Ok(1)
         }
-        async fn write(&self, _run: i64, events: &[Event], heartbeat: UnixMillis) -> Result<(), StoreError> {
+        async fn write(&self, _run: i64, events: &[LiveEvent], heartbeat: UnixMillis) -> Result<(), StoreError> {
             let mut fail = self.fail_writes.lock_or_recover();
             if *fail > 0 {
                 *fail -= 1;
@@ -230,8 +230,8 @@ mod tests {
         }
     }
 
-    fn event(t: f64) -> Event {
-        Event::State { machine: "m".into(), state: MachineState::Executing, t }
+    fn event(t_s: f64) -> LiveEvent {
+        LiveEvent::State { machine: "m".into(), state: MachineState::Executing, t: UnixMillis::from_unix_s(t_s) }
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,12 +2,17 @@
 
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store, UnixMillis};
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 
-fn state(machine: &str, state: MachineState, t_s: f64) -> Event {
-    Event::State { machine: machine.into(), state, t: t_s }
+/// Seconds since 1970 as wall time.
+fn unix_s(t_s: f64) -> UnixMillis {
+    UnixMillis::from_unix_s(t_s)
+}
+
+fn state(machine: &str, state: MachineState, t_s: f64) -> LiveEvent {
+    Event::State { machine: machine.into(), state, t: unix_s(t_s) }
 }
 
 fn all() -> Query {
@@ -20,10 +25,10 @@ async fn events_become_intervals_and_a_clean_stop_closes_them() {
     let store = SqliteStore::open(dir.path()).await.expect("open");
     let run = store.begin_run(UnixMillis(1_000), "test").await.expect("run");
     let events = [
-        Event::Health { camera: "c".into(), health: CameraHealth::Streaming, detail: None, t: 1.0 },
+        Event::Health { camera: "c".into(), health: CameraHealth::Streaming, detail: None, t: unix_s(1.0) },
         state("m", MachineState::Executing, 1.0),
-        Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Green, mode: LampMode::Steady, t: 1.0 },
-        Event::Stroke { machine: "m".into(), start_t: 2.0, end_t: 3.5 },
+        Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Green, mode: LampMode::Steady, t: unix_s(1.0) },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(2.0), end_t: unix_s(3.5) },
         state("m", MachineState::NotExecuting, 5.0),
     ];
     store.write(run, &events, UnixMillis(5_000)).await.expect("write");
@@ -83,9 +88,9 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
     let events = [
         state("m", MachineState::Executing, 1.0),
-        Event::Stroke { machine: "m".into(), start_t: 1.0, end_t: 2.0 },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(1.0), end_t: unix_s(2.0) },
         state("m", MachineState::NotExecuting, 100.0),
-        Event::Stroke { machine: "m".into(), start_t: 200.0, end_t: 201.0 },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(200.0), end_t: unix_s(201.0) },
     ];
     store.write(run, &events, UnixMillis(300_000)).await.expect("write");
     let deleted = store.purge(UnixMillis(150_000)).await.expect("purge");

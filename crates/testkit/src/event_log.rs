@@ -4,15 +4,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use sheetsight_base::LockOrRecover;
-use sheetsight_vision::event::{CameraHealth, Event};
+use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use tokio::sync::broadcast;
 
 #[derive(Clone, Default)]
-pub struct EventLog(Arc<Mutex<Vec<(Instant, Event)>>>);
+pub struct EventLog(Arc<Mutex<Vec<(Instant, LiveEvent)>>>);
 
 impl EventLog {
     /// Collects from `rx` until its sender is gone. Needs a Tokio runtime.
-    pub fn spawn(mut rx: broadcast::Receiver<Event>) -> Self {
+    pub fn spawn(mut rx: broadcast::Receiver<LiveEvent>) -> Self {
         let log = Self::default();
         let sink = log.0.clone();
         tokio::spawn(async move {
@@ -27,7 +27,7 @@ impl EventLog {
         log
     }
 
-    pub fn events(&self) -> MutexGuard<'_, Vec<(Instant, Event)>> {
+    pub fn events(&self) -> MutexGuard<'_, Vec<(Instant, LiveEvent)>> {
         self.0.lock_or_recover()
     }
 
@@ -37,7 +37,7 @@ impl EventLog {
     }
 
     /// When the first event after `after` matching `f` arrived, waiting up to `timeout`.
-    pub async fn wait_for(&self, after: Instant, timeout: Duration, f: impl Fn(&Event) -> bool) -> Option<Instant> {
+    pub async fn wait_for(&self, after: Instant, timeout: Duration, f: impl Fn(&LiveEvent) -> bool) -> Option<Instant> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some((at, _)) = self.events().iter().find(|(at, e)| *at >= after && f(e)) {

@@ -1,52 +1,71 @@
 //! The machine-readable events of monitoring, one JSON object per line (JSON Lines).
 //!
 //! The same format serves `analyze`'s output and the simulator's ground truth, so that
-//! one reader scores one against the other. Times `t` are seconds from the start of the
-//! video, rounded to milliseconds.
+//! one reader scores one against the other. An event's times are on the clock its frames
+//! were timed by, named in its type: [`VideoEvent`] (seconds from the start of the
+//! video) offline and in ground truth, [`LiveEvent`] (wall time) from live cameras. In
+//! JSON both are seconds on that clock, rounded to milliseconds (`"t": 12.345` from a
+//! video, `"t": 1764839700.123` live).
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+use sheetsight_base::time::{StreamTime, UnixMillis, VideoSeconds};
 
 use crate::lamp::{LampColor, LampMode};
 use crate::state::MachineState;
 
-fn ms<S: Serializer>(t: &f64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((t * 1000.0).round() / 1000.0)
+/// Events from a video file or generated truth: seconds from the video's start.
+pub type VideoEvent = Event<VideoSeconds>;
+/// Events from live cameras: wall time.
+pub type LiveEvent = Event<UnixMillis>;
+
+/// A time in JSON: seconds on its clock, rounded to milliseconds.
+mod seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use sheetsight_base::time::StreamTime;
+
+    pub fn serialize<T: StreamTime, S: Serializer>(t: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((t.as_s() * 1000.0).round() / 1000.0)
+    }
+
+    pub fn deserialize<'de, T: StreamTime, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        f64::deserialize(d).map(T::from_s)
+    }
 }
 
-/// One monitoring event.
+/// One monitoring event; `T` is the clock it is timed by.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Event {
+#[serde(tag = "type", rename_all = "snake_case", bound = "T: StreamTime")]
+pub enum Event<T> {
     /// A lamp's mode changed (the first event of a lamp gives its initial mode).
     Lamp {
         machine: String,
         lamp: usize,
         color: LampColor,
         mode: LampMode,
-        #[serde(serialize_with = "ms")]
-        t: f64,
+        #[serde(with = "seconds")]
+        t: T,
     },
     /// The machine's state changed.
     State {
         machine: String,
         state: MachineState,
-        #[serde(serialize_with = "ms")]
-        t: f64,
+        #[serde(with = "seconds")]
+        t: T,
     },
     /// One stroke of the ram, down and up.
     Stroke {
         machine: String,
-        #[serde(serialize_with = "ms")]
-        start_t: f64,
-        #[serde(serialize_with = "ms")]
-        end_t: f64,
+        #[serde(with = "seconds")]
+        start_t: T,
+        #[serde(with = "seconds")]
+        end_t: T,
     },
     /// The motion region became active or quiet.
     Motion {
         machine: String,
         active: bool,
-        #[serde(serialize_with = "ms")]
-        t: f64,
+        #[serde(with = "seconds")]
+        t: T,
     },
     /// Damage in a camera's input that was skipped, or the error that ended it.
     MediaIssue { camera: String, at: String, what: String },
@@ -56,8 +75,8 @@ pub enum Event {
         health: CameraHealth,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
-        #[serde(serialize_with = "ms")]
-        t: f64,
+        #[serde(with = "seconds")]
+        t: T,
     },
 }
 
@@ -76,13 +95,25 @@ sheetsight_base::named_enum! {
     }
 }
 
-impl Event {
-    /// When it happened (a stroke: its end).
-    pub fn t(&self) -> f64 {
+impl<T: StreamTime> Event<T> {
+    /// When it happened (a stroke: its end); a media issue has no time.
+    pub fn t(&self) -> Option<T> {
         match self {
-            Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } | Self::Health { t, .. } => *t,
-            Self::Stroke { end_t, .. } => *end_t,
-            Self::MediaIssue { .. } => 0.0,
+            Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } | Self::Health { t, .. } => Some(*t),
+            Self::Stroke { end_t, .. } => Some(*end_t),
+            Self::MediaIssue { .. } => None,
+        }
+    }
+
+    /// The same event timed on another clock.
+    pub fn map_time<U>(self, f: impl Fn(T) -> U) -> Event<U> {
+        match self {
+            Self::Lamp { machine, lamp, color, mode, t } => Event::Lamp { machine, lamp, color, mode, t: f(t) },
+            Self::State { machine, state, t } => Event::State { machine, state, t: f(t) },
+            Self::Stroke { machine, start_t, end_t } => Event::Stroke { machine, start_t: f(start_t), end_t: f(end_t) },
+            Self::Motion { machine, active, t } => Event::Motion { machine, active, t: f(t) },
+            Self::MediaIssue { camera, at, what } => Event::MediaIssue { camera, at, what },
+            Self::Health { camera, health, detail, t } => Event::Health { camera, health, detail, t: f(t) },
         }
     }
 
@@ -95,5 +126,25 @@ impl Event {
             | Self::Motion { machine, .. } => Some(machine),
             Self::MediaIssue { .. } | Self::Health { .. } => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_clocks_are_seconds_in_json_and_read_back_as_written() {
+        let live =
+            LiveEvent::State { machine: "m".into(), state: MachineState::Executing, t: UnixMillis(1_764_839_700_123) };
+        let text = serde_json::to_string(&live).expect("json");
+        assert_eq!(text, r#"{"type":"state","machine":"m","state":"Executing","t":1764839700.123}"#);
+        assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("reads"), live);
+        let video = VideoEvent::Stroke { machine: "m".into(), start_t: VideoSeconds(1.0004), end_t: VideoSeconds(2.5) };
+        let text = serde_json::to_string(&video).expect("json");
+        assert_eq!(text, r#"{"type":"stroke","machine":"m","start_t":1.0,"end_t":2.5}"#);
+        assert_eq!(video.t(), Some(VideoSeconds(2.5)));
+        let issue = VideoEvent::MediaIssue { camera: "c".into(), at: "0".into(), what: "x".into() };
+        assert_eq!(issue.t(), None, "a media issue has no time");
     }
 }
