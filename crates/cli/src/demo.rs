@@ -101,6 +101,15 @@ fn event_text(e: &LiveEvent, epoch_s: f64) -> String {
 }
 pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
     anyhow::ensure!(o.speed > 0.0 && o.speed <= 20.0, "--speed must be above 0 and at most 20");
+    if o.speed != 1.0 {
+        // The analysis runs on the shop's own clock (a lamp's blinking is measured in it),
+        // so the times it stores and publishes leave the wall clock behind or ahead.
+        eprintln!(
+            "sheetsight: --speed {}: the shop's clock runs {}x the wall clock, and so do the times in its \
+             history and on MQTT; --speed is for viewing only",
+            o.speed, o.speed
+        );
+    }
     let schedule_s = o.duration_s.unwrap_or(24.0 * 3600.0).max(1.0);
     let specs = shop_specs(1280, 720, 10.0, schedule_s * o.speed + 60.0, o.seed, Nuisances::ALL);
     let mut simulated = HashMap::new();

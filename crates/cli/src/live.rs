@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use sheetsight_config::Config;
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
-use sheetsight_mqtt::{Extra, MqttLinks};
+use sheetsight_mqtt::{Extra, MqttLinks, NodeMemory};
 use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
 use sheetsight_store::sqlite::SqliteStore;
@@ -19,6 +19,8 @@ use sheetsight_store::{Query, Store, UnixMillis, report};
 use tokio::sync::broadcast;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The file in the data folder that keeps the last Sparkplug session's `bdSeq`.
+const SPARKPLUG_BD_SEQ_FILE: &str = "sparkplug-bdseq";
 
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
@@ -154,6 +156,13 @@ impl Running {
             Some(p) => Some(spawn_event_log(p, live.subscribe())?),
             None => None,
         };
+        // Before the cameras start: every stroke stored so far, and a receiver that
+        // misses none of the strokes to come (Sparkplug's `Strokes` never goes backwards).
+        let mqtt_memory = match &config.mqtt {
+            Some(_) => Some(sparkplug_memory(&store, data_dir).await?),
+            None => None,
+        };
+        let mqtt_events = live.subscribe();
         let service =
             Service::start(config, opener, store.clone(), VERSION, live, sheetsight_base::clock::real()).await?;
         let notices = sheetsight_server::notice_channel();
@@ -176,7 +185,11 @@ impl Running {
                 return Err(e).context("the web server (set another address with --listen or [server] listen)");
             }
         };
-        let mqtt = config.mqtt.as_ref().map(|m| MqttLinks::start(m, service.handle(), extra));
+        let mqtt = config
+            .mqtt
+            .as_ref()
+            .zip(mqtt_memory)
+            .map(|(m, memory)| MqttLinks::start(m, service.handle(), mqtt_events, extra, memory));
         Ok(Self { service, store, server, log, mqtt, bridge, _lock: lock })
     }
 
@@ -205,6 +218,15 @@ impl Running {
         print_stop_report(&report);
         Ok((report, self.store))
     }
+}
+
+/// What the Sparkplug node carries over from earlier runs on this data folder.
+async fn sparkplug_memory(store: &SqliteStore, data_dir: &Path) -> anyhow::Result<NodeMemory> {
+    let totals = store.stroke_totals().await.context("reading the stroke counters")?;
+    Ok(NodeMemory {
+        bd_seq_file: Some(data_dir.join(SPARKPLUG_BD_SEQ_FILE)),
+        stroke_totals: totals.into_iter().collect(),
+    })
 }
 
 pub async fn serve(

@@ -162,10 +162,14 @@ async fn json_and_sparkplug_survive_a_broker_restart() {
         assert_eq!(pair[1].seq, pair[0].seq.map(|s| (s + 1) % 256), "consecutive seq");
     }
     let brake1 = sparkplug(&got, "DBIRTH").into_iter().find(|(t, _)| t.ends_with("/brake-1")).expect("brake-1").1;
+    // Lamps are numbered from the base (OPC 10000-200's NumberInList): brake-1's top
+    // lamp, red in the configuration's first place, has the highest number.
+    let top = (0..10).rev().find(|n| metric(&brake1, &format!("Stacklight/Lamp{n}/SignalColor")).is_some());
+    let top = top.expect("brake-1's lamps");
     assert_eq!(
-        metric(&brake1, "Stacklight/Lamp0/SignalColor").and_then(|m| m.value.clone()),
+        metric(&brake1, &format!("Stacklight/Lamp{top}/SignalColor")).and_then(|m| m.value.clone()),
         Some(Value::IntValue(1)),
-        "a red lamp is SignalColor Red (1)"
+        "the top lamp is red: SignalColor Red (1)"
     );
 
     // A SCADA host asks for a rebirth (NCMD): the node is born again in the same session.

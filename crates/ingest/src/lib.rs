@@ -8,7 +8,8 @@
 //! - [`decode`]: compressed payloads to frames, with [`ffmpeg`] for codecs other than
 //!   H.264 and JPEG;
 //! - [`supervisor`]: one task per camera that connects, watches for stalls, reports health
-//!   and retries with [`backoff`] forever.
+//!   and retries with [`backoff`] forever, sooner when [`probe`] sees an unreachable
+//!   camera come back.
 //!
 //! Times of frames are wall-clock seconds since 1970 (UTC).
 
@@ -17,6 +18,7 @@ pub mod decode;
 pub mod ffmpeg;
 pub mod file;
 pub mod http;
+pub mod probe;
 pub mod rtsp;
 pub mod source;
 pub mod supervisor;

@@ -31,6 +31,7 @@ use sheetsight_vision::event::CameraHealth;
 use tokio::time::Instant;
 
 use crate::backoff::Backoff;
+use crate::probe::wait_for_server;
 use crate::source::{LiveSource, Packet, SharedOpener, SourceError, SourceErrorKind};
 
 pub const MAX_QUEUED_PACKETS: usize = 32;
@@ -139,39 +140,10 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
         let delay = backoff.next_delay();
         let address = (failure.kind == SourceErrorKind::Unreachable).then(|| opener.address(&camera)).flatten();
         let waited = tokio::select! {
-            _ = wait(delay, address) => true,
+            _ = wait_for_server(delay, address.as_deref(), PROBE_INTERVAL) => true,
             _ = stop.wait() => false,
         };
         if !waited {
-            return;
-        }
-    }
-}
-
-/// Waits `delay`, or less if `address`, which refuses TCP connections now, starts
-/// accepting them. A camera that accepts connections but then fails waits the whole
-/// delay: the probe only shortens waits for cameras that are really unreachable.
-async fn wait(delay: Duration, address: Option<String>) {
-    let deadline = Instant::now() + delay;
-    let accepts = |address: String| async move {
-        matches!(tokio::time::timeout(PROBE_INTERVAL, tokio::net::TcpStream::connect(address)).await, Ok(Ok(_)))
-    };
-    let Some(address) = address else {
-        tokio::time::sleep_until(deadline).await;
-        return;
-    };
-    if accepts(address.clone()).await {
-        tokio::time::sleep_until(deadline).await;
-        return;
-    }
-    loop {
-        let next = Instant::now() + PROBE_INTERVAL;
-        if next >= deadline {
-            tokio::time::sleep_until(deadline).await;
-            return;
-        }
-        tokio::time::sleep_until(next).await;
-        if accepts(address.clone()).await {
             return;
         }
     }

@@ -2,16 +2,25 @@
 //! metrics of a SheetSight node.
 //!
 //! - The node (`[mqtt] sparkplug_node`) is the SheetSight server; each machine is a
-//!   device. NBIRTH carries `bdSeq` and `Node Control/Rebirth`; the NDEATH is the MQTT
-//!   last will with the same `bdSeq`, which grows by one with every new connection.
+//!   device. NBIRTH carries `bdSeq` (Int64) and `Node Control/Rebirth`; the NDEATH is the
+//!   MQTT last will with the same `bdSeq`, which grows by one with every session that
+//!   connected, and goes on from the last one after a restart (see [`crate::node`]).
 //! - Every NBIRTH/DBIRTH/NDATA/DDATA/DDEATH carries `seq`, 0 at the NBIRTH and then
 //!   one more per message, wrapping at 256.
 //! - A machine's metrics follow OPC UA: `MachineryItemState/CurrentState` holds the
 //!   OPC 40001-1 state name (`Executing`, ...); each lamp is an OPC 10000-200
 //!   `StackElementLightType`: `Stacklight/Lamp<n>/SignalOn`, `SignalColor` (SignalColor
-//!   enumeration: Red 1, Green 2, Blue 3, Yellow 4, White 7) and `SignalMode`
-//!   (SignalModeLight: Continuous 0, Blinking 1, Flashing 2); a lamp not yet decided is
-//!   sent as null. `Stacklight/StacklightMode` is 0 (Segmented).
+//!   enumeration: Red 1, Green 2, Blue 3, Yellow 4, White 7), `SignalMode`
+//!   (SignalModeLight: Continuous 0, Blinking 1, Flashing 2) and, in births,
+//!   `NumberInList`; a lamp not yet decided is sent as null. `Stacklight/StacklightMode`
+//!   is 0 (Segmented). Lamps are numbered as OPC 10000-200 counts them, from the base
+//!   upwards (`Lamp0` is the lowest), while the configuration lists them from the top:
+//!   see [`number_in_list`].
+//! - `Strokes` (UInt64) counts every stroke ever stored for the machine and is sent in
+//!   DDATA at each stroke; `Camera/Health` is the device's camera, sent in DDATA when
+//!   it changes.
+//! - Births carry each metric's datatype; DATA messages do not (the receiver knows it
+//!   from the birth). Within a session, one metric's timestamps always grow.
 //!
 //! The protobuf messages are declared here with `prost` derives instead of generated
 //! from `sparkplug_b.proto` at build time, so that building needs no `protoc`; the field
@@ -26,6 +35,8 @@ pub const NAMESPACE: &str = "spBv1.0";
 /// Sparkplug B data types used here.
 pub mod datatype {
     pub const INT32: u32 = 3;
+    pub const INT64: u32 = 4;
+    pub const UINT32: u32 = 7;
     pub const UINT64: u32 = 8;
     pub const BOOLEAN: u32 = 11;
     pub const STRING: u32 = 12;
@@ -98,6 +109,13 @@ impl Metric {
     pub fn uint64(name: impl Into<String>, v: u64, t_ms: u64) -> Self {
         Self::new(name, datatype::UINT64, Some(Value::LongValue(v)), t_ms)
     }
+    /// Int64 is carried in `long_value` as its two's complement (Sparkplug's rule).
+    pub fn int64(name: impl Into<String>, v: i64, t_ms: u64) -> Self {
+        Self::new(name, datatype::INT64, Some(Value::LongValue(v as u64)), t_ms)
+    }
+    pub fn uint32(name: impl Into<String>, v: u32, t_ms: u64) -> Self {
+        Self::new(name, datatype::UINT32, Some(Value::IntValue(v)), t_ms)
+    }
     pub fn boolean(name: impl Into<String>, v: Option<bool>, t_ms: u64) -> Self {
         Self::new(name, datatype::BOOLEAN, v.map(Value::BooleanValue), t_ms)
     }
@@ -137,8 +155,16 @@ pub fn signal(mode: Option<LampMode>) -> (Option<bool>, Option<i32>) {
     }
 }
 
-pub fn lamp_metrics(index: usize, color: LampColor, mode: Option<LampMode>, t_ms: u64, birth: bool) -> Vec<Metric> {
-    let base = format!("Stacklight/Lamp{index}");
+/// OPC 10000-200's `NumberInList` of a lamp: from 0 at the base upwards. `from_top` is
+/// its place in the configuration (0 at the top) of a tower of `lamps` lamps.
+pub fn number_in_list(from_top: usize, lamps: usize) -> usize {
+    lamps.saturating_sub(1).saturating_sub(from_top)
+}
+
+/// A lamp's metrics, named by its `NumberInList`; births also carry its colour and
+/// number.
+pub fn lamp_metrics(number: usize, color: LampColor, mode: Option<LampMode>, t_ms: u64, birth: bool) -> Vec<Metric> {
+    let base = format!("Stacklight/Lamp{number}");
     let (on, signal_mode) = signal(mode);
     let mut out = vec![
         Metric::boolean(format!("{base}/SignalOn"), on, t_ms),
@@ -146,6 +172,7 @@ pub fn lamp_metrics(index: usize, color: LampColor, mode: Option<LampMode>, t_ms
     ];
     if birth {
         out.push(Metric::int32(format!("{base}/SignalColor"), Some(signal_color(color)), t_ms));
+        out.push(Metric::uint32(format!("{base}/NumberInList"), number as u32, t_ms));
     }
     out
 }
@@ -159,6 +186,10 @@ pub fn state_metric(state: Option<MachineState>, t_ms: u64) -> Metric {
 
 pub fn health_metric(health: CameraHealth, t_ms: u64) -> Metric {
     Metric::string("Camera/Health", health.as_str(), t_ms)
+}
+
+pub fn strokes_metric(strokes: u64, t_ms: u64) -> Metric {
+    Metric::uint64("Strokes", strokes, t_ms)
 }
 
 /// The sequence counter of one node session.

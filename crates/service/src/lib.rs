@@ -15,4 +15,5 @@ pub mod service;
 pub mod worker;
 
 pub use service::{Service, ServiceError, ServiceHandle, StopReport, live_channel};
+pub use sheetsight_monitor::machine::MachineStatus;
 pub use worker::{CameraStatus, WorkerStats};

@@ -95,4 +95,8 @@ pub trait Store: Send + Sync + 'static {
     fn lamps(&self, q: &Query) -> impl Future<Output = Result<Vec<LampInterval>, StoreError>> + Send;
     fn health(&self, q: &Query) -> impl Future<Output = Result<Vec<HealthInterval>, StoreError>> + Send;
     fn strokes(&self, q: &Query) -> impl Future<Output = Result<Vec<StrokeRecord>, StoreError>> + Send;
+
+    /// Every stroke ever stored, per machine, sorted by machine: counted as strokes are
+    /// written, and never lowered by [`Store::purge`].
+    fn stroke_totals(&self) -> impl Future<Output = Result<Vec<(String, u64)>, StoreError>> + Send;
 }

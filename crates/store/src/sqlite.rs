@@ -170,6 +170,14 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
                 .execute(&mut **tx)
                 .await
                 .map_err(io)?;
+            sqlx::query(
+                "INSERT INTO stroke_total (machine, strokes) VALUES (?, 1) \
+                 ON CONFLICT (machine) DO UPDATE SET strokes = strokes + 1",
+            )
+            .bind(machine)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::io("counting a stroke"))?;
         }
         Event::Motion { .. } | Event::MediaIssue { .. } => {}
     }
@@ -434,5 +442,13 @@ impl Store for SqliteStore {
             )
             .await?;
         Ok(rows.into_iter().map(|(machine, start, end)| StrokeRecord { machine, start, end }).collect())
+    }
+
+    async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT machine, strokes FROM stroke_total ORDER BY machine")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::io("reading stroke totals"))?;
+        Ok(rows.into_iter().map(|(machine, n)| (machine, u64::try_from(n).unwrap_or(0))).collect())
     }
 }

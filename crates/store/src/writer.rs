@@ -228,6 +228,9 @@ mod tests {
         async fn strokes(&self, _q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
             Ok(Vec::new())
         }
+        async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {
+            Ok(Vec::new())
+        }
     }
 
     fn event(t_s: f64) -> LiveEvent {

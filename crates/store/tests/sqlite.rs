@@ -99,4 +99,12 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     assert_eq!(states.len(), 1);
     assert_eq!(states[0].value, MachineState::NotExecuting);
     assert_eq!(store.strokes(&all()).await.expect("strokes").len(), 1);
+    // The stroke counter is not lowered by retention, and goes on across a reopening.
+    assert_eq!(store.stroke_totals().await.expect("totals"), [("m".to_string(), 2)]);
+    store.close().await;
+    let store = SqliteStore::open(dir.path()).await.expect("reopen");
+    let run = store.begin_run(UnixMillis(400_000), "test").await.expect("run");
+    let stroke = Event::Stroke { machine: "m".into(), start_t: unix_s(401.0), end_t: unix_s(402.0) };
+    store.write(run, &[stroke], UnixMillis(403_000)).await.expect("write");
+    assert_eq!(store.stroke_totals().await.expect("totals"), [("m".to_string(), 3)]);
 }

@@ -1,0 +1,434 @@
+//! Sparkplug B as a conformance check sees it: every message of a demo run against a
+//! real Mosquitto, with the broker stopped for 7 s and started again, a Rebirth NCMD, a
+//! SIGKILL and a second process on the same data folder, decoded by a second
+//! implementation (rust-protobuf reading `tests/sparkplug/sparkplug_b.proto` at test
+//! time, not the product's `prost` types) and checked against the rules of the
+//! specification that SCADA hosts and the Sparkplug TCK hold a node to.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Proc;
+use protobuf::MessageDyn;
+use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use sheetsight_base::UnixMillis;
+use sheetsight_testkit::mosquitto::Mosquitto;
+
+const MACHINES: usize = 5;
+const INT64: u32 = 4;
+
+/// A message as it arrived.
+#[derive(Clone, Debug)]
+struct Got {
+    topic: String,
+    payload: Vec<u8>,
+    received_ms: u64,
+}
+
+type Log = Arc<Mutex<Vec<Got>>>;
+
+/// A subscriber to `spBv1.0/#`, subscribing again after every reconnection.
+fn subscribe(port: u16) -> Log {
+    let log: Log = Arc::default();
+    let mut options = MqttOptions::new("conformance-check", "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(5));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let sink = log.clone();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.subscribe("spBv1.0/#", QoS::AtLeastOnce).await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let received_ms = UnixMillis::now().as_u64_or_zero();
+                    let got = Got { topic: p.topic.clone(), payload: p.payload.to_vec(), received_ms };
+                    sink.lock().expect("log").push(got);
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    log
+}
+
+async fn wait_for(log: &Log, what: &str, timeout: Duration, f: impl Fn(&[Got]) -> bool) {
+    sheetsight_testkit::wait_for(what, timeout, || {
+        let got = log.lock().expect("log").clone();
+        let done = f(&got);
+        let kinds: Vec<String> = got.iter().rev().take(10).map(|g| g.topic.clone()).collect();
+        async move { if done { Ok(()) } else { Err(format!("last topics: {kinds:?}")) } }
+    })
+    .await
+}
+
+fn kind(topic: &str) -> &str {
+    topic.split('/').nth(2).unwrap_or("")
+}
+
+fn count(got: &[Got], k: &str) -> usize {
+    got.iter().filter(|g| kind(&g.topic) == k).count()
+}
+
+/// A metric as decoded by the check's own decoder.
+#[derive(Clone, Debug, PartialEq)]
+struct Metric {
+    name: String,
+    timestamp: Option<u64>,
+    datatype: Option<u32>,
+    value: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Value {
+    Int(u32),
+    Long(u64),
+    Bool(bool),
+    Text(String),
+    Null,
+    Other,
+}
+
+#[derive(Clone, Debug)]
+struct Message {
+    topic: String,
+    kind: String,
+    device: Option<String>,
+    received_ms: u64,
+    timestamp: Option<u64>,
+    seq: Option<u64>,
+    metrics: Vec<Metric>,
+}
+
+impl Message {
+    fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+
+    fn bd_seq(&self) -> Option<u64> {
+        match self.metric("bdSeq")?.value {
+            Value::Long(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Sparkplug B payloads decoded through rust-protobuf's reflection.
+struct Decoder {
+    payload: MessageDescriptor,
+    metric: MessageDescriptor,
+}
+
+fn singular<'a>(md: &MessageDescriptor, m: &'a dyn MessageDyn, name: &str) -> Option<ReflectValueRef<'a>> {
+    let field = md.field_by_name(name).unwrap_or_else(|| panic!("field {name}"));
+    if field.has_field(m) { field.get_singular(m) } else { None }
+}
+
+fn as_u64(v: Option<ReflectValueRef<'_>>) -> Option<u64> {
+    match v {
+        Some(ReflectValueRef::U64(v)) => Some(v),
+        _ => None,
+    }
+}
+
+impl Decoder {
+    fn new() -> Self {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sparkplug");
+        let parsed = protobuf_parse::Parser::new()
+            .pure()
+            .include(&dir)
+            .input(dir.join("sparkplug_b.proto"))
+            .parse_and_typecheck()
+            .expect("the check's Sparkplug B definition parses");
+        let proto = parsed.file_descriptors.into_iter().next().expect("one file");
+        let file = FileDescriptor::new_dynamic(proto, &[]).expect("a dynamic descriptor");
+        let payload = file.message_by_package_relative_name("Payload").expect("Payload");
+        let metric = file.message_by_package_relative_name("Metric").expect("Metric");
+        Self { payload, metric }
+    }
+
+    fn metric(&self, m: &dyn MessageDyn) -> Metric {
+        let md = &self.metric;
+        let name = match singular(md, m, "name") {
+            Some(ReflectValueRef::String(s)) => s.to_string(),
+            _ => String::new(),
+        };
+        let datatype = match singular(md, m, "datatype") {
+            Some(ReflectValueRef::U32(v)) => Some(v),
+            _ => None,
+        };
+        let is_null = matches!(singular(md, m, "is_null"), Some(ReflectValueRef::Bool(true)));
+        let value = if let Some(ReflectValueRef::U32(v)) = singular(md, m, "int_value") {
+            Value::Int(v)
+        } else if let Some(v) = as_u64(singular(md, m, "long_value")) {
+            Value::Long(v)
+        } else if let Some(ReflectValueRef::Bool(v)) = singular(md, m, "boolean_value") {
+            Value::Bool(v)
+        } else if let Some(ReflectValueRef::String(v)) = singular(md, m, "string_value") {
+            Value::Text(v.to_string())
+        } else if is_null {
+            Value::Null
+        } else {
+            Value::Other
+        };
+        Metric { name, timestamp: as_u64(singular(md, m, "timestamp")), datatype, value }
+    }
+
+    fn decode(&self, g: &Got) -> Message {
+        let md = &self.payload;
+        let p =
+            md.parse_from_bytes(&g.payload).unwrap_or_else(|e| panic!("{}: not a Sparkplug B payload: {e}", g.topic));
+        let metrics_field = md.field_by_name("metrics").expect("metrics");
+        let list = metrics_field.get_repeated(&*p);
+        let metrics = (0..list.len())
+            .map(|i| match list.get(i) {
+                ReflectValueRef::Message(m) => self.metric(&*m),
+                other => panic!("a metric that is not a message: {other:?}"),
+            })
+            .collect();
+        let parts: Vec<&str> = g.topic.split('/').collect();
+        Message {
+            topic: g.topic.clone(),
+            kind: parts.get(2).map(|s| s.to_string()).unwrap_or_default(),
+            device: parts.get(4).map(|s| s.to_string()),
+            received_ms: g.received_ms,
+            timestamp: as_u64(singular(md, &*p, "timestamp")),
+            seq: as_u64(singular(md, &*p, "seq")),
+            metrics,
+        }
+    }
+}
+
+/// Every rule broken by the node's messages, one line each. `restart_ms`: when the
+/// broker came back (a session's first messages may have come before this subscriber
+/// was back); `kill_ms`: when the first process was killed.
+fn check(messages: &[Message], restart_ms: u64, kill_ms: u64) -> Vec<String> {
+    let mut findings = Vec::new();
+    let mut restarted = false;
+    let mut expected_seq: Option<u64> = None;
+    let mut session_bd_seq: Option<u64> = None;
+    let mut last_stamp: HashMap<(Option<String>, String), u64> = HashMap::new();
+    for m in messages {
+        let born = m.kind.ends_with("BIRTH");
+        if !restarted && m.received_ms >= restart_ms {
+            // A new session whose NBIRTH this subscriber may have missed.
+            restarted = true;
+            expected_seq = None;
+            session_bd_seq = None;
+        }
+        // seq: 0 at the NBIRTH, then one more per message, wrapping at 256; NDEATH has none.
+        match m.kind.as_str() {
+            "NDEATH" => {
+                if m.seq.is_some() {
+                    findings.push(format!("{}: an NDEATH with a seq", m.topic));
+                }
+                if session_bd_seq.is_some() && m.bd_seq() != session_bd_seq {
+                    findings.push(format!("NDEATH bdSeq {:?} after NBIRTH bdSeq {session_bd_seq:?}", m.bd_seq()));
+                }
+                expected_seq = None;
+            }
+            "NBIRTH" => {
+                if m.seq != Some(0) {
+                    findings.push(format!("NBIRTH with seq {:?}", m.seq));
+                }
+                session_bd_seq = m.bd_seq();
+                expected_seq = Some(1);
+            }
+            _ => {
+                if expected_seq.is_some() && m.seq != expected_seq {
+                    findings.push(format!("{}: seq {:?}, expected {expected_seq:?}", m.topic, m.seq));
+                }
+                expected_seq = m.seq.map(|s| (s + 1) % 256);
+            }
+        }
+        match m.timestamp {
+            None => findings.push(format!("{}: a payload without a timestamp", m.topic)),
+            Some(t) if t > m.received_ms + 1000 => findings.push(format!("{}: payload stamped in the future", m.topic)),
+            Some(_) => {}
+        }
+        if let Some(bd) = m.metric("bdSeq")
+            && bd.datatype != Some(INT64)
+        {
+            findings.push(format!("{}: bdSeq has datatype {:?}, not Int64", m.topic, bd.datatype));
+        }
+        for metric in &m.metrics {
+            if born && metric.datatype.is_none() {
+                findings.push(format!("{}: {} without a datatype in a birth", m.topic, metric.name));
+            }
+            if m.kind.ends_with("DATA") && metric.datatype.is_some() {
+                findings.push(format!("{}: {} repeats its datatype in DATA", m.topic, metric.name));
+            }
+            let Some(t) = metric.timestamp else {
+                findings.push(format!("{}: {} without a timestamp", m.topic, metric.name));
+                continue;
+            };
+            if t > m.received_ms + 1000 {
+                findings.push(format!("{}: {} stamped {} ms in the future", m.topic, metric.name, t - m.received_ms));
+            }
+            // A process's own metric timestamps always grow (a second process starts later).
+            let key = (m.device.clone(), metric.name.clone());
+            if m.kind != "NDEATH"
+                && let Some(&last) = last_stamp.get(&key)
+                && t <= last
+                && (m.received_ms < kill_ms || last >= kill_ms)
+            {
+                findings.push(format!("{}: {} stamped {t}, not after {last}", m.topic, metric.name));
+            }
+            last_stamp.insert(key, t);
+        }
+    }
+    findings
+}
+
+/// `Strokes` per device, as published, in order, with when it arrived.
+fn strokes(messages: &[Message]) -> HashMap<String, Vec<(u64, u64, String)>> {
+    let mut out: HashMap<String, Vec<(u64, u64, String)>> = HashMap::new();
+    for m in messages {
+        if let (Some(device), Some(Metric { value: Value::Long(n), .. })) = (&m.device, m.metric("Strokes")) {
+            out.entry(device.clone()).or_default().push((m.received_ms, *n, m.kind.clone()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_sparkplug_message_of_a_run_with_outages_passes_the_checks() {
+    let decoder = Decoder::new();
+    let mut broker = Mosquitto::start();
+    let log = subscribe(broker.port);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let mqtt = ["--mqtt".to_string(), format!("127.0.0.1:{}", broker.port)];
+    let mqtt: Vec<&str> = mqtt.iter().map(String::as_str).collect();
+    let mut first = Proc::demo(&data, &mqtt);
+
+    // Born, and some strokes counted in DDATA.
+    wait_for(&log, "births and strokes in DDATA", Duration::from_secs(90), |g| {
+        count(g, "DBIRTH") >= MACHINES
+            && g.iter().filter(|x| kind(&x.topic) == "DDATA").any(|x| {
+                let m = decoder.decode(x);
+                m.metric("Strokes").is_some()
+            })
+    })
+    .await;
+
+    // The broker is gone for 7 s, then back: the node is connected again within a second.
+    // (Its NBIRTH may come before this subscriber has subscribed again, as it may for any
+    // host; a host that missed it asks for a rebirth, as below.)
+    broker.stop();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    broker.restart();
+    let restarted = Instant::now();
+    let restart_ms = UnixMillis::now().as_u64_or_zero();
+    wait_for(&log, "the node's messages after the broker came back", Duration::from_secs(30), |g| {
+        g.iter().any(|x| x.received_ms >= restart_ms)
+    })
+    .await;
+    let reborn_s = restarted.elapsed().as_secs_f64();
+    eprintln!("messages again {reborn_s:.2} s after the broker came back");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // A SCADA host asks for a rebirth: born again in the same session.
+    let mut options = MqttOptions::new("scada-host", "127.0.0.1", broker.port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (host, mut host_loop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while host_loop.poll().await.is_ok() {} });
+    let rebirth = sheetsight_mqtt::sparkplug::Payload {
+        timestamp: Some(UnixMillis::now().as_u64_or_zero()),
+        metrics: vec![sheetsight_mqtt::sparkplug::Metric::boolean(
+            "Node Control/Rebirth",
+            Some(true),
+            UnixMillis::now().as_u64_or_zero(),
+        )],
+        ..Default::default()
+    };
+    let asked_ms = UnixMillis::now().as_u64_or_zero();
+    use prost::Message as _;
+    host.publish("spBv1.0/demo/NCMD/sheetsight", QoS::AtLeastOnce, false, rebirth.encode_to_vec()).await.expect("NCMD");
+    wait_for(&log, "the rebirth", Duration::from_secs(10), |g| {
+        g.iter().any(|x| x.received_ms >= asked_ms && kind(&x.topic) == "NBIRTH")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Killed: the broker publishes the NDEATH will. A second process on the same data
+    // folder goes on with the next bdSeq and the stored stroke counts, then stops cleanly.
+    let kill_ms = UnixMillis::now().as_u64_or_zero();
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    wait_for(&log, "the NDEATH will", Duration::from_secs(30), |g| count(g, "NDEATH") >= 1).await;
+    let births_before = count(&log.lock().expect("log"), "NBIRTH");
+    let second = Proc::demo(&data, &mqtt);
+    wait_for(&log, "the second process's births", Duration::from_secs(60), |g| {
+        count(g, "NBIRTH") > births_before && count(g, "DBIRTH") >= 4 * MACHINES
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(second.terminate(), Some(0), "a clean stop");
+    wait_for(&log, "the clean NDEATH", Duration::from_secs(10), |g| count(g, "NDEATH") >= 2).await;
+
+    let got = log.lock().expect("log").clone();
+    let messages: Vec<Message> = got.iter().map(|g| decoder.decode(g)).collect();
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for m in &messages {
+        match kinds.iter_mut().find(|(k, _)| *k == m.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((m.kind.clone(), 1)),
+        }
+    }
+    eprintln!("{} messages decoded: {kinds:?}", messages.len());
+    // What the node sent (not the host's commands).
+    let messages: Vec<Message> = messages.into_iter().filter(|m| !m.kind.ends_with("CMD")).collect();
+
+    // The rules, message by message.
+    let findings = check(&messages, restart_ms, kill_ms);
+    assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+
+    // bdSeq: one per session that connected, on from the first process to the second; a
+    // rebirth keeps the session's; every NDEATH names the session it ends.
+    let mut births: Vec<u64> = messages.iter().filter(|m| m.kind == "NBIRTH").filter_map(Message::bd_seq).collect();
+    let rebirth = messages.iter().find(|m| m.kind == "NBIRTH" && m.received_ms >= asked_ms).and_then(Message::bd_seq);
+    assert_eq!(rebirth, Some(1), "the rebirth keeps the session's bdSeq, one more than before the outage");
+    births.dedup();
+    assert_eq!(births, [0, 1, 2], "NBIRTH bdSeq: first session, after the broker came back, the second process");
+    let deaths: Vec<u64> = messages.iter().filter(|m| m.kind == "NDEATH").filter_map(Message::bd_seq).collect();
+    assert_eq!(deaths, [1, 2], "the will of the killed session, then the clean goodbye");
+
+    // Strokes: in DDATA, never backwards, the second process going on from what was
+    // stored (all but what the first one published in its last second).
+    let published = strokes(&messages);
+    assert!(published.values().flatten().any(|(_, _, k)| k == "DDATA"), "Strokes in DDATA: {published:?}");
+    for (device, values) in &published {
+        let before_kill: Vec<u64> = values.iter().filter(|(at, _, _)| *at < kill_ms).map(|(_, n, _)| *n).collect();
+        assert!(before_kill.windows(2).all(|w| w[0] <= w[1]), "{device}: Strokes went backwards: {values:?}");
+        let stored_for_sure = values.iter().filter(|(at, _, _)| *at + 2000 < kill_ms).map(|(_, n, _)| *n).max();
+        let second_birth = values.iter().find(|(at, _, k)| *at > kill_ms && k == "DBIRTH").map(|(_, n, _)| *n);
+        if let (Some(stored), Some(born)) = (stored_for_sure, second_birth) {
+            assert!(born >= stored, "{device}: the second process starts at {born}, below the stored {stored}");
+        }
+    }
+
+    // Lamps are numbered from the base, and say so.
+    for m in messages.iter().filter(|m| m.kind == "DBIRTH") {
+        for metric in m.metrics.iter().filter(|x| x.name.ends_with("/NumberInList")) {
+            let number = metric.name.trim_start_matches("Stacklight/Lamp").split('/').next().expect("number");
+            assert_eq!(metric.value, Value::Int(number.parse().expect("a number")), "{}", m.topic);
+        }
+    }
+    let brake1 = messages.iter().find(|m| m.kind == "DBIRTH" && m.device.as_deref() == Some("brake-1"));
+    let brake1 = brake1.expect("brake-1 born");
+    let top = (0..8).rev().find(|n| brake1.metric(&format!("Stacklight/Lamp{n}/SignalColor")).is_some());
+    let top = top.expect("lamps");
+    let color = brake1.metric(&format!("Stacklight/Lamp{top}/SignalColor")).map(|m| m.value.clone());
+    assert_eq!(color, Some(Value::Int(1)), "brake-1's top lamp (red) has the highest NumberInList");
+
+    assert!(reborn_s < 5.0, "born again {reborn_s:.2} s after the broker came back");
+}

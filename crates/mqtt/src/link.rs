@@ -1,0 +1,172 @@
+//! One reconnecting connection to the broker, speaking one [`Protocol`].
+//!
+//! Each connection attempt gets a new client with the protocol's will. After a failure
+//! the link waits 1 s, doubling to 30 s; while the broker refuses TCP connections it is
+//! probed every [`PROBE_INTERVAL`], and the wait ends as soon as it accepts one. Events
+//! are noted by the protocol whether or not the link is connected, and published only
+//! while it is.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, EventLoop, MqttOptions, QoS};
+use sheetsight_base::shutdown;
+use sheetsight_config::MqttConfig;
+use sheetsight_ingest::probe::wait_for_server;
+use sheetsight_service::ServiceHandle;
+use sheetsight_vision::event::LiveEvent;
+use tokio::sync::broadcast;
+
+use crate::topics::Message;
+use crate::{Extra, Protocol};
+
+/// How often a broker that refuses connections is tried again.
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) struct Link {
+    pub config: MqttConfig,
+    pub service: ServiceHandle,
+    pub events: broadcast::Receiver<LiveEvent>,
+    pub stop: shutdown::Receiver,
+    /// The service's events ended (it stopped): nothing more to wait for from it.
+    pub events_ended: bool,
+}
+
+fn publish(client: &AsyncClient, link: &'static str, messages: Vec<(Message, QoS)>) {
+    for (m, qos) in messages {
+        if let Err(e) = client.try_publish(m.topic.as_str(), qos, m.retain, m.payload) {
+            tracing::warn!(link, topic = %m.topic, error = %e, "MQTT queue full; a message was dropped");
+        }
+    }
+}
+
+/// Drives the event loop until the queued goodbye is out (or a short timeout).
+async fn flush_goodbye(client: &AsyncClient, eventloop: &mut EventLoop) {
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+}
+
+/// How a connection ended.
+enum End {
+    Stopped,
+    Lost(String),
+}
+
+impl Link {
+    fn broker(&self) -> String {
+        format!("{}:{}", self.config.host, self.config.port)
+    }
+
+    fn options<P: Protocol>(&self, proto: &mut P) -> MqttOptions {
+        let config = &self.config;
+        let mut options = MqttOptions::new(proto.client_id(&config.client_id), config.host.clone(), config.port);
+        options.set_keep_alive(Duration::from_secs(10));
+        options.set_clean_session(true);
+        options.set_last_will(proto.will());
+        if let (Some(u), Some(p)) = (&config.username, &config.password) {
+            options.set_credentials(u.clone(), p.clone());
+        }
+        options
+    }
+
+    /// Connects, reconnects and publishes until the stop signal.
+    pub async fn run<P: Protocol>(mut self, mut proto: P, mut extra: broadcast::Receiver<Extra>) {
+        let mut wait = FIRST_WAIT;
+        let mut last_error = String::new();
+        loop {
+            let error = match self.session(&mut proto, &mut extra, &mut wait, &mut last_error).await {
+                End::Stopped => return,
+                End::Lost(error) => error,
+            };
+            if error != last_error {
+                tracing::warn!(link = proto.name(), broker = %self.broker(), %error, retry_s = wait.as_secs_f64(), "MQTT connection lost");
+                last_error = error;
+            }
+            let broker = self.broker();
+            tokio::select! {
+                _ = wait_for_server(wait, Some(&broker), PROBE_INTERVAL) => {}
+                _ = self.stop.wait() => return,
+            }
+            wait = (wait * 2).min(LONGEST_WAIT);
+        }
+    }
+
+    /// One connection attempt and, if the broker accepts it, its session.
+    async fn session<P: Protocol>(
+        &mut self,
+        proto: &mut P,
+        extra: &mut broadcast::Receiver<Extra>,
+        wait: &mut Duration,
+        last_error: &mut String,
+    ) -> End {
+        let (client, mut eventloop) = AsyncClient::new(self.options(proto), 1024);
+        let mut connected = false;
+        loop {
+            tokio::select! {
+                _ = self.stop.wait() => {
+                    if connected {
+                        let out = proto.goodbye();
+                        publish(&client, proto.name(), out);
+                        flush_goodbye(&client, &mut eventloop).await;
+                    }
+                    return End::Stopped;
+                }
+                polled = eventloop.poll() => match polled {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                        connected = true;
+                        *wait = FIRST_WAIT;
+                        last_error.clear();
+                        proto.connected();
+                        tracing::info!(link = proto.name(), broker = %self.broker(), "MQTT connected");
+                        for topic in proto.subscriptions() {
+                            let _ = client.try_subscribe(topic, QoS::AtLeastOnce);
+                        }
+                        let births = proto.birth(&self.service.statuses());
+                        publish(&client, proto.name(), births);
+                    }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        if proto.command(&p.topic, &p.payload) {
+                            tracing::info!(link = proto.name(), "rebirth requested");
+                            let births = proto.birth(&self.service.statuses());
+                            publish(&client, proto.name(), births);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return End::Lost(e.to_string()),
+                },
+                e = self.events.recv(), if !self.events_ended => match e {
+                    Ok(e) => {
+                        proto.note(&e);
+                        if connected {
+                            let out = proto.event(&e);
+                            publish(&client, proto.name(), out);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(link = proto.name(), skipped = n, "MQTT fell behind the events; publishing births again");
+                        if connected {
+                            let births = proto.birth(&self.service.statuses());
+                            publish(&client, proto.name(), births);
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => self.events_ended = true,
+                },
+                x = extra.recv() => {
+                    if let Ok(x) = x && connected {
+                        let out = proto.extra(&x);
+                        publish(&client, proto.name(), out);
+                    }
+                }
+            }
+        }
+    }
+}
