@@ -4,50 +4,20 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Proc;
+use common::{Got, Proc};
 use prost::Message as _;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
 use sheetsight_mqtt::sparkplug::{Payload, Value};
 use sheetsight_testkit::mosquitto::Mosquitto;
 
 const MACHINES: [&str; 5] = ["brake-1", "brake-2", "punch-1", "brake-3", "laser-1"];
 
-#[derive(Clone, Debug)]
-struct Got {
-    topic: String,
-    payload: Vec<u8>,
-    retain: bool,
-}
+type Log = common::MqttLog;
 
-type Log = Arc<Mutex<Vec<Got>>>;
-
-/// A subscriber to every topic, re-subscribing after each reconnection.
 fn subscribe(port: u16, client_id: &str) -> Log {
-    let log: Log = Arc::default();
-    let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(5));
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = AsyncClient::new(options, 100);
-    let sink = log.clone();
-    tokio::spawn(async move {
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.subscribe("#", QoS::AtLeastOnce).await;
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let got = Got { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain };
-                    sink.lock().expect("log").push(got);
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-            }
-        }
-    });
-    log
+    common::mqtt_subscriber(port, client_id, "#")
 }
 
 async fn wait_for(log: &Log, what: &str, timeout: Duration, f: impl Fn(&[Got]) -> bool) -> Vec<Got> {

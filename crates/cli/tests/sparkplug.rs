@@ -9,54 +9,22 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Proc;
+use common::{Got, Proc};
 use protobuf::MessageDyn;
 use protobuf::reflect::{FileDescriptor, MessageDescriptor, ReflectValueRef};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{AsyncClient, MqttOptions, QoS};
 use sheetsight_base::UnixMillis;
 use sheetsight_testkit::mosquitto::Mosquitto;
 
 const MACHINES: usize = 5;
 const INT64: u32 = 4;
 
-/// A message as it arrived.
-#[derive(Clone, Debug)]
-struct Got {
-    topic: String,
-    payload: Vec<u8>,
-    received_ms: u64,
-}
+type Log = common::MqttLog;
 
-type Log = Arc<Mutex<Vec<Got>>>;
-
-/// A subscriber to `spBv1.0/#`, subscribing again after every reconnection.
 fn subscribe(port: u16) -> Log {
-    let log: Log = Arc::default();
-    let mut options = MqttOptions::new("conformance-check", "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(5));
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = AsyncClient::new(options, 100);
-    let sink = log.clone();
-    tokio::spawn(async move {
-        loop {
-            match eventloop.poll().await {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.subscribe("spBv1.0/#", QoS::AtLeastOnce).await;
-                }
-                Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let received_ms = UnixMillis::now().as_u64_or_zero();
-                    let got = Got { topic: p.topic.clone(), payload: p.payload.to_vec(), received_ms };
-                    sink.lock().expect("log").push(got);
-                }
-                Ok(_) => {}
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    });
-    log
+    common::mqtt_subscriber(port, "conformance-check", "spBv1.0/#")
 }
 
 async fn wait_for(log: &Log, what: &str, timeout: Duration, f: impl Fn(&[Got]) -> bool) {

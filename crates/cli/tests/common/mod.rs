@@ -178,3 +178,46 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
     }
 }
+
+/// A message as an MQTT subscriber got it.
+#[derive(Clone, Debug)]
+pub struct Got {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+    /// Wall time of its arrival, ms since 1970.
+    pub received_ms: u64,
+}
+
+pub type MqttLog = std::sync::Arc<std::sync::Mutex<Vec<Got>>>;
+
+/// A subscriber to `filter` on the broker at `port`, subscribing again after every
+/// reconnection. Needs a Tokio runtime.
+pub fn mqtt_subscriber(port: u16, client_id: &str, filter: &str) -> MqttLog {
+    use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+    let log: MqttLog = std::sync::Arc::default();
+    let mut options = MqttOptions::new(client_id, "127.0.0.1", port);
+    options.set_keep_alive(Duration::from_secs(5));
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = AsyncClient::new(options, 100);
+    let sink = log.clone();
+    let filter = filter.to_string();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.subscribe(filter.clone(), QoS::AtLeastOnce).await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let received_ms = sheetsight_base::UnixMillis::now().as_u64_or_zero();
+                    let got =
+                        Got { topic: p.topic.clone(), payload: p.payload.to_vec(), retain: p.retain, received_ms };
+                    sink.lock_or_recover().push(got);
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    log
+}
