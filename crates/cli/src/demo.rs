@@ -89,6 +89,9 @@ fn event_text(e: &LiveEvent, epoch_s: f64) -> String {
         Event::Motion { machine, active, t } => {
             format!("{t:8.1} s  {machine:<8} motion {}", if active { "active" } else { "quiet" })
         }
+        Event::Cycle { machine, start_t, end_t, strokes } => {
+            format!("{end_t:8.1} s  {machine:<8} cycle {:.1} s, {strokes} strokes", end_t - start_t)
+        }
         Event::MediaIssue { camera, at, what } => format!("camera {camera}: {at}: {what}"),
         Event::Health { camera, health, detail, t } => {
             format!(

@@ -16,6 +16,7 @@ pub fn machine_configs(camera: &str, scene: &Scene) -> Vec<MachineConfig> {
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),
             ideal_strokes_per_hour: None,
+            cycle: Default::default(),
         })
         .collect()
 }

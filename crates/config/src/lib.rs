@@ -5,6 +5,7 @@
 //! | `[[camera]]` | [`camera`] |
 //! | `[[machine]]`, `[[machine.lamp]]`, `[machine.motion]` | [`machine`] |
 //! | `[[machine.rule]]`, `otherwise` | [`state_rules`] |
+//! | `[machine.cycle]` | [`cycle`] |
 //! | `[storage]` | [`storage`] |
 //! | `[[shift]]` | [`shift`] |
 //! | `[server]` | [`server`] |
@@ -51,6 +52,7 @@ use sheetsight_vision::roi::PolygonRoi;
 
 mod alerts;
 mod camera;
+mod cycle;
 mod diagnostics;
 mod document;
 mod downtime;

@@ -13,6 +13,9 @@
 //!
 //! [machine.motion]                 # optional stroke counting
 //! roi = [[100, 200], [300, 200], [300, 320], [100, 320]]
+//!
+//! [machine.cycle]                  # optional, see [`crate::cycle`]
+//! from = "strokes"
 //! ```
 //!
 //! A machine watches at least one lamp or a motion region. Regions are checked against
@@ -21,11 +24,13 @@
 use std::ops::Range;
 
 use serde::Deserialize;
+use sheetsight_vision::cycle::CycleRules;
 use sheetsight_vision::lamp::LampColor;
 use sheetsight_vision::roi::PointPx;
 use sheetsight_vision::state::StateRules;
 use toml::Spanned;
 
+use crate::cycle::{RawCycle, check_cycle};
 use crate::diagnostics::{Bounds, Checker};
 use crate::state_rules::{RawRule, check_rules};
 
@@ -51,6 +56,8 @@ pub struct MachineConfig {
     pub rules: StateRules,
     /// The stroke rate of this machine at full speed, for OEE's performance.
     pub ideal_strokes_per_hour: Option<f64>,
+    /// How its cycles of work are found.
+    pub cycle: CycleRules,
 }
 
 #[derive(Deserialize)]
@@ -65,6 +72,7 @@ pub(crate) struct RawMachine {
     pub rule: Vec<Spanned<RawRule>>,
     pub otherwise: Option<Spanned<String>>,
     ideal_strokes_per_hour: Option<Spanned<f64>>,
+    cycle: Option<RawCycle>,
 }
 
 #[derive(Deserialize)]
@@ -139,12 +147,14 @@ fn check_machine(
     }
     let motion = m.motion.as_ref().and_then(|motion| region(&motion.get_ref().roi, key("motion.roi")));
     let rules = check_rules(c, at, m, &colors);
+    let cycle = check_cycle(c, at, m.cycle.as_ref(), m.motion.is_some(), !m.lamp.is_empty());
     MachineConfig {
         id: m.id.get_ref().clone(),
         camera: m.camera.get_ref().clone(),
         rules,
         lamps,
         motion: motion.map(|roi_px| MotionConfig { roi_px }),
+        cycle,
         ideal_strokes_per_hour: m
             .ideal_strokes_per_hour
             .as_ref()

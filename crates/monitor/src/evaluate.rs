@@ -5,6 +5,8 @@
 //!   and before the first true value.
 //! - Strokes are matched one to one by midpoint (within half the true stroke's duration,
 //!   at most 1 s): precision, recall, F1, and the median midpoint error.
+//! - Cycles are matched one to one when both their ends are within
+//!   [`CYCLE_TOLERANCE_S`]: F1 and the median error of their ends.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +48,69 @@ impl StrokeScore {
     }
 }
 
+/// How far a detected cycle's start and end may be from the true ones.
+pub const CYCLE_TOLERANCE_S: f64 = 0.5;
+
+/// Cycle detection quality.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct CycleScore {
+    pub true_cycles: u64,
+    pub detected: u64,
+    pub matched: u64,
+    pub median_end_error_s: f64,
+}
+
+impl CycleScore {
+    pub fn f1(&self) -> f64 {
+        let p = if self.detected == 0 { 1.0 } else { self.matched as f64 / self.detected as f64 };
+        let r = if self.true_cycles == 0 { 1.0 } else { self.matched as f64 / self.true_cycles as f64 };
+        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    }
+}
+
+/// (start, end) of each machine's cycles, sorted.
+fn cycles(events: &[VideoEvent]) -> BTreeMap<&str, Vec<(f64, f64)>> {
+    let mut out: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for e in events {
+        if let Event::Cycle { machine, start_t, end_t, .. } = e {
+            out.entry(machine).or_default().push((start_t.0, end_t.0));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    out
+}
+
+/// Matches detected cycles to true ones, one to one.
+pub fn score_cycles(truth: &[VideoEvent], detected: &[VideoEvent]) -> CycleScore {
+    let (truth, found) = (cycles(truth), cycles(detected));
+    let mut score = CycleScore::default();
+    let mut end_errors = Vec::new();
+    for (machine, true_cycles) in &truth {
+        let found = found.get(machine).map_or(&[][..], Vec::as_slice);
+        let mut used = vec![false; found.len()];
+        for &(ts, te) in true_cycles {
+            let best = found
+                .iter()
+                .enumerate()
+                .filter(|&(i, &(ds, de))| {
+                    !used[i] && (ds - ts).abs() <= CYCLE_TOLERANCE_S && (de - te).abs() <= CYCLE_TOLERANCE_S
+                })
+                .min_by(|a, b| (a.1.1 - te).abs().total_cmp(&(b.1.1 - te).abs()));
+            if let Some((i, &(_, de))) = best {
+                used[i] = true;
+                end_errors.push((de - te).abs());
+            }
+        }
+        score.true_cycles += true_cycles.len() as u64;
+    }
+    score.detected = found.values().map(|v| v.len() as u64).sum();
+    score.matched = end_errors.len() as u64;
+    score.median_end_error_s = median(&mut end_errors);
+    score
+}
+
 /// A whole score, overall and per machine.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Score {
@@ -53,6 +118,7 @@ pub struct Score {
     pub lamp: Agreement,
     pub state: Agreement,
     pub strokes: StrokeScore,
+    pub cycles: CycleScore,
     pub machines: BTreeMap<String, (Agreement, Agreement, StrokeScore)>,
     /// Lamp agreement by the true mode (`unknown`: was a blocked lamp read as blocked?).
     pub lamp_by_mode: BTreeMap<String, Agreement>,
@@ -205,6 +271,7 @@ pub fn score(truth: &[VideoEvent], detected: &[VideoEvent], seconds: f64, ignore
         s.machines.entry(machine.clone()).or_default().2 = ms;
     }
     s.strokes.median_midpoint_error_s = median(&mut all_errors);
+    s.cycles = score_cycles(truth, detected);
     s
 }
 
@@ -288,6 +355,16 @@ impl std::fmt::Display for Score {
         };
         writeln!(f, "lamp by true mode: {}", by(&self.lamp_by_mode))?;
         writeln!(f, "state by true state: {}", by(&self.state_by_state))?;
+        let c = &self.cycles;
+        writeln!(
+            f,
+            "cycles: {} true, {} detected, {} matched (both ends within {CYCLE_TOLERANCE_S} s): F1 {:.4}, median end error {:.3} s",
+            c.true_cycles,
+            c.detected,
+            c.matched,
+            c.f1(),
+            c.median_end_error_s
+        )?;
         writeln!(
             f,
             "lamp seconds {}/{}, state seconds {}/{}, strokes: {} true, {} detected, {} matched",
@@ -348,5 +425,22 @@ mod tests {
         assert_eq!((s.strokes.true_strokes, s.strokes.detected, s.strokes.matched), (3, 4, 2));
         assert!((s.strokes.f1() - 4.0 / 7.0).abs() < 1e-9);
         assert!((s.strokes.median_midpoint_error_s - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn cycles_match_when_both_ends_are_close() {
+        let cycle = |a: f64, b: f64| Event::Cycle {
+            machine: "m".into(),
+            start_t: VideoSeconds(a),
+            end_t: VideoSeconds(b),
+            strokes: 2,
+        };
+        let truth = vec![cycle(10.0, 20.0), cycle(30.0, 40.0), cycle(50.0, 60.0)];
+        // One exact, one with its end 0.3 s late, one merged with the next (end 1 s off).
+        let found = vec![cycle(10.0, 20.0), cycle(30.1, 40.3), cycle(50.0, 61.0)];
+        let s = score_cycles(&truth, &found);
+        assert_eq!((s.true_cycles, s.detected, s.matched), (3, 3, 2));
+        assert!((s.f1() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((s.median_end_error_s - 0.3).abs() < 1e-9, "the upper median: {s:?}");
     }
 }

@@ -2,6 +2,7 @@
 
 use sheetsight_base::time::StreamTime;
 use sheetsight_config::MachineConfig;
+use sheetsight_vision::cycle::{Cycle, CycleTracker};
 use sheetsight_vision::event::Event;
 use sheetsight_vision::frame::YuvFrame;
 use sheetsight_vision::lamp::{LampMode, LampTuning};
@@ -48,6 +49,7 @@ pub struct MachineMonitor {
     state: Option<MachineState>,
     state_since_s: f64,
     strokes: u64,
+    cycles: CycleTracker,
 }
 
 impl MachineMonitor {
@@ -80,6 +82,7 @@ impl MachineMonitor {
             state: None,
             state_since_s: 0.0,
             strokes: 0,
+            cycles: CycleTracker::new(config.cycle),
         })
     }
 
@@ -97,6 +100,9 @@ impl MachineMonitor {
         self.state = old.state;
         self.state_since_s = old.state_since_s;
         self.strokes = old.strokes;
+        if old.cycles.rules() == self.cycles.rules() {
+            self.cycles = old.cycles.clone();
+        }
     }
 
     pub fn stack_light(&self) -> Option<&StackLightReader> {
@@ -134,19 +140,35 @@ impl MachineMonitor {
                     });
                 }
             }
-            events.extend(self.set_state(Some(MachineState::NotAvailable), t_s));
+            self.set_state(Some(MachineState::NotAvailable), t_s, events);
+        } else {
+            let cycle = self.cycles.state(MachineState::NotAvailable, t_s);
+            self.push_cycle(cycle, events);
         }
         (self.stack_light, self.motion) = self.fresh.clone();
     }
 
-    fn set_state<T: StreamTime>(&mut self, state: Option<MachineState>, t_s: f64) -> Option<Event<T>> {
-        let state = state?;
+    fn set_state<T: StreamTime>(&mut self, state: Option<MachineState>, t_s: f64, events: &mut Vec<Event<T>>) {
+        let Some(state) = state else { return };
         if self.state == Some(state) {
-            return None;
+            return;
         }
         self.state = Some(state);
         self.state_since_s = t_s;
-        Some(Event::State { machine: self.id.clone(), state, t: T::from_s(t_s) })
+        events.push(Event::State { machine: self.id.clone(), state, t: T::from_s(t_s) });
+        let cycle = self.cycles.state(state, t_s);
+        self.push_cycle(cycle, events);
+    }
+
+    fn push_cycle<T: StreamTime>(&self, cycle: Option<Cycle>, events: &mut Vec<Event<T>>) {
+        if let Some(c) = cycle {
+            events.push(Event::Cycle {
+                machine: self.id.clone(),
+                start_t: T::from_s(c.start_s),
+                end_t: T::from_s(c.end_s),
+                strokes: c.strokes,
+            });
+        }
     }
 
     /// Processes one frame; `global` is the frame's overall look.
@@ -157,6 +179,8 @@ impl MachineMonitor {
         global: GlobalLook,
         events: &mut Vec<Event<T>>,
     ) {
+        let cycle = self.cycles.tick(t_s);
+        self.push_cycle(cycle, events);
         if let Some(stack_light) = &mut self.stack_light {
             let changes = stack_light.process(t_s, frame, global);
             if !changes.is_empty() {
@@ -174,13 +198,15 @@ impl MachineMonitor {
                 }
                 let lamps: Vec<_> = stack_light.lamps().iter().map(|l| l.color).zip(stack_light.modes()).collect();
                 let state = self.rules.evaluate(&lamps);
-                events.extend(self.set_state(state, t_s));
+                self.set_state(state, t_s, events);
             }
         }
         if let Some(motion) = &mut self.motion {
             let update = motion.process(t_s, frame);
             if let Some(active) = update.active_changed {
                 events.push(Event::Motion { machine: self.id.clone(), active, t: T::from_s(t_s) });
+                let cycle = self.cycles.motion(active, t_s);
+                self.push_cycle(cycle, events);
             }
             if let Some(stroke) = update.stroke {
                 self.strokes += 1;
@@ -189,6 +215,8 @@ impl MachineMonitor {
                     start_t: T::from_s(stroke.start_s),
                     end_t: T::from_s(stroke.end_s),
                 });
+                let cycle = self.cycles.stroke(stroke.start_s, stroke.end_s);
+                self.push_cycle(cycle, events);
             }
         }
     }

@@ -31,6 +31,7 @@ fn machines_of(scene: &Scene) -> Vec<MachineConfig> {
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),
             ideal_strokes_per_hour: None,
+            cycle: Default::default(),
         })
         .collect()
 }

@@ -7,6 +7,7 @@
 //! | `<prefix>/<machine>/lamp/<n>` | yes | `{"color": "green", "mode": "steady", "at": "..."}` |
 //! | `<prefix>/<machine>/motion` | yes | `{"active": true, "at": "..."}` |
 //! | `<prefix>/<machine>/stroke` | no | `{"start": "...", "end": "...", "duration_s": 1.8}` |
+//! | `<prefix>/<machine>/cycle` | no | `{"start": "...", "end": "...", "duration_s": 42.5, "strokes": 4}` |
 //! | `<prefix>/camera/<id>/health` | yes | `{"health": "streaming", "detail": null, "at": "..."}` |
 //! | `<prefix>/alert` | no | the alert with `change`: raised, cleared, acknowledged |
 //! | `<prefix>/<machine>/reason`, `<prefix>/<machine>/job` | no | the note |
@@ -57,6 +58,16 @@ pub fn event_message(prefix: &str, e: &LiveEvent) -> Option<Message> {
         Event::Stroke { machine, start_t, end_t } => msg(
             format!("{prefix}/{machine}/stroke"),
             json!({"start": start_t.rfc3339(), "end": end_t.rfc3339(), "duration_s": (*end_t - *start_t) as f64 / 1000.0}),
+            false,
+        ),
+        Event::Cycle { machine, start_t, end_t, strokes } => msg(
+            format!("{prefix}/{machine}/cycle"),
+            json!({
+                "start": start_t.rfc3339(),
+                "end": end_t.rfc3339(),
+                "duration_s": (*end_t - *start_t) as f64 / 1000.0,
+                "strokes": strokes,
+            }),
             false,
         ),
         Event::Health { camera, health, detail, t } => msg(

@@ -7,6 +7,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sheetsight_base::time::VideoSeconds;
+use sheetsight_vision::cycle::{CycleRules, CycleTracker};
 use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::{MachineState, StateRules};
@@ -649,8 +650,49 @@ impl Scene {
                 });
             }
         }
+        let cycles: Vec<VideoEvent> = self
+            .machines
+            .iter()
+            .flat_map(|layout| true_cycles(&layout.id, &events, CycleRules::default(), self.spec.duration_s))
+            .collect();
+        events.extend(cycles);
         events
     }
+}
+
+/// The true cycles of `machine` by `rules`, from its true states and strokes taken in
+/// the order the analysis learns of them (a stroke at its end). A burst is split only by
+/// a pause of `gap_s` between strokes, so time is let go on only at the end.
+fn true_cycles(machine: &str, events: &[VideoEvent], rules: CycleRules, duration_s: f64) -> Vec<VideoEvent> {
+    let mut known: Vec<(f64, &VideoEvent)> = events
+        .iter()
+        .filter(|e| e.machine() == Some(machine))
+        .filter_map(|e| match e {
+            Event::State { t, .. } => Some((t.0, e)),
+            Event::Stroke { end_t, .. } => Some((end_t.0, e)),
+            _ => None,
+        })
+        .collect();
+    known.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut tracker = CycleTracker::new(rules);
+    let mut found = Vec::new();
+    for (_, e) in known {
+        found.extend(match e {
+            Event::State { state, t, .. } => tracker.state(*state, t.0),
+            Event::Stroke { start_t, end_t, .. } => tracker.stroke(start_t.0, end_t.0),
+            _ => None,
+        });
+    }
+    found.extend(tracker.tick(duration_s));
+    found
+        .into_iter()
+        .map(|c| Event::Cycle {
+            machine: machine.to_string(),
+            start_t: VideoSeconds(c.start_s),
+            end_t: VideoSeconds(c.end_s),
+            strokes: c.strokes,
+        })
+        .collect()
 }
 
 /// One machine's episodes (state and lamp modes) and strokes over the scene.

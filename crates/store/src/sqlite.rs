@@ -179,7 +179,8 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
             .await
             .map_err(StoreError::io("counting a stroke"))?;
         }
-        Event::Motion { .. } | Event::MediaIssue { .. } => {}
+        // Cycles are reported, not yet stored.
+        Event::Cycle { .. } | Event::Motion { .. } | Event::MediaIssue { .. } => {}
     }
     Ok(())
 }

@@ -60,6 +60,16 @@ pub enum Event<T> {
         #[serde(with = "seconds")]
         end_t: T,
     },
+    /// A cycle of work ended ([`crate::cycle`]): reported once, never revised.
+    Cycle {
+        machine: String,
+        #[serde(with = "seconds")]
+        start_t: T,
+        #[serde(with = "seconds")]
+        end_t: T,
+        /// Strokes that ended inside it.
+        strokes: u32,
+    },
     /// The motion region became active or quiet.
     Motion {
         machine: String,
@@ -100,7 +110,7 @@ impl<T: StreamTime> Event<T> {
     pub fn t(&self) -> Option<T> {
         match self {
             Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } | Self::Health { t, .. } => Some(*t),
-            Self::Stroke { end_t, .. } => Some(*end_t),
+            Self::Stroke { end_t, .. } | Self::Cycle { end_t, .. } => Some(*end_t),
             Self::MediaIssue { .. } => None,
         }
     }
@@ -111,6 +121,9 @@ impl<T: StreamTime> Event<T> {
             Self::Lamp { machine, lamp, color, mode, t } => Event::Lamp { machine, lamp, color, mode, t: f(t) },
             Self::State { machine, state, t } => Event::State { machine, state, t: f(t) },
             Self::Stroke { machine, start_t, end_t } => Event::Stroke { machine, start_t: f(start_t), end_t: f(end_t) },
+            Self::Cycle { machine, start_t, end_t, strokes } => {
+                Event::Cycle { machine, start_t: f(start_t), end_t: f(end_t), strokes }
+            }
             Self::Motion { machine, active, t } => Event::Motion { machine, active, t: f(t) },
             Self::MediaIssue { camera, at, what } => Event::MediaIssue { camera, at, what },
             Self::Health { camera, health, detail, t } => Event::Health { camera, health, detail, t: f(t) },
@@ -123,6 +136,7 @@ impl<T: StreamTime> Event<T> {
             Self::Lamp { machine, .. }
             | Self::State { machine, .. }
             | Self::Stroke { machine, .. }
+            | Self::Cycle { machine, .. }
             | Self::Motion { machine, .. } => Some(machine),
             Self::MediaIssue { .. } | Self::Health { .. } => None,
         }

@@ -17,7 +17,9 @@
 //! - [`stack_light`]: a whole stack light: its lamps plus its occlusion guard.
 //! - [`motion`]: activity in a region and press strokes (down and up).
 //! - [`state`]: the rules that map lamp modes to an OPC UA Machinery machine state.
+//! - [`cycle`]: cycles of work from strokes, state or motion.
 
+pub mod cycle;
 pub mod event;
 pub mod exposure;
 pub mod frame;
