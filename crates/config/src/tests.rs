@@ -382,3 +382,26 @@ fn parsing_touches_no_disk_and_loading_checks_that_sources_exist() {
     let keys: Vec<String> = errors(&text.replace("fps = 10", "fps = 0")).into_iter().map(|e| e.key).collect();
     assert_eq!(keys, ["camera[0].source", "camera[0].fps"]);
 }
+
+#[test]
+fn cycles_default_to_strokes_with_a_motion_region_and_are_checked() {
+    use sheetsight_vision::cycle::{CycleRules, CycleSource};
+    let (_dir, path) = setup(GOOD);
+    assert_eq!(load(&path).expect("loads").machines[0].cycle, CycleRules::default());
+    let lamps_only = "[[camera]]\nid = \"cam1\"\nsource = \"video.mp4\"\n[[machine]]\nid = \"laser\"\ncamera = \"cam1\"\n[[machine.lamp]]\ncolor = \"green\"\nroi = [[1, 1], [5, 1], [5, 5]]\n";
+    let (_dir, path) = setup(lamps_only);
+    assert_eq!(load(&path).expect("loads").machines[0].cycle.source, CycleSource::State, "no motion region");
+    let (_dir, path) = setup(&format!("{GOOD}\n[machine.cycle]\nfrom = \"motion\"\ngap_s = 8\nmin_s = 30\n"));
+    let cycle = load(&path).expect("loads").machines[0].cycle;
+    assert_eq!(cycle, CycleRules { source: CycleSource::Motion, gap_s: 8.0, min_s: 30.0 });
+
+    let e = err(&format!("{lamps_only}[machine.cycle]\nfrom = \"strokes\"\n"));
+    assert_eq!(e.key, "machine[0].cycle.from", "{e}");
+    assert!(e.message.contains("need a [machine.motion] region"), "{e}");
+    let e = err(&format!("{GOOD}\n[machine.cycle]\nfrom = \"stroke\"\n"));
+    assert!(e.message.contains("did you mean `strokes`"), "{e}");
+    let e = err(&format!("{GOOD}\n[machine.cycle]\ngap_s = 0\n"));
+    assert_eq!(e.key, "machine[0].cycle.gap_s", "{e}");
+    let e = err(&format!("{GOOD}\n[machine.cycle]\ngap = 5\n"));
+    assert!(e.message.contains("did you mean `gap_s`"), "{e}");
+}
