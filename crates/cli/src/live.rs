@@ -266,17 +266,34 @@ pub struct ReportOptions {
     pub format: ReportFormat,
 }
 
+/// `machine` if the configuration has it, else an error naming the nearest.
+pub fn known_machine(config: &Config, machine: &str) -> anyhow::Result<String> {
+    if config.machines.iter().any(|x| x.id == machine) {
+        return Ok(machine.to_string());
+    }
+    let ids: Vec<&str> = config.machines.iter().map(|x| x.id.as_str()).collect();
+    let hint = sheetsight_config::nearest(machine, ids.iter().copied())
+        .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
+    anyhow::bail!("--machine: no machine `{machine}` in {}{hint}; machines: {}", config.path.display(), ids.join(", "))
+}
+
+/// The configuration's data folder, if a history is stored there.
+pub fn history_folder(config: &Config) -> anyhow::Result<&Path> {
+    let data_dir = &config.storage.data_dir;
+    anyhow::ensure!(
+        data_dir.join(sheetsight_store::sqlite::DATABASE_FILE).exists(),
+        "no history in {}: `sheetsight run {}` stores it there",
+        data_dir.display(),
+        config.path.display()
+    );
+    Ok(data_dir)
+}
+
 pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
     anyhow::ensure!(o.from <= o.to, "--from {} is after --to {}", o.from, o.to);
     let config = sheetsight_config::load(&o.config)?;
     let machines: Vec<String> = match &o.machine {
-        Some(m) if config.machines.iter().any(|x| &x.id == m) => vec![m.clone()],
-        Some(m) => {
-            let ids: Vec<&str> = config.machines.iter().map(|x| x.id.as_str()).collect();
-            let hint = sheetsight_config::nearest(m, ids.iter().copied())
-                .map_or(String::new(), |n| format!("; did you mean `{n}`?"));
-            anyhow::bail!("--machine: no machine `{m}` in {}{hint}; machines: {}", o.config.display(), ids.join(", "));
-        }
+        Some(m) => vec![known_machine(&config, m)?],
         None => config.machines.iter().map(|m| m.id.clone()).collect(),
     };
     let windows: Vec<_> = config.shifts_or_whole_days().iter().flat_map(|s| s.windows(o.from, o.to)).collect();
@@ -287,13 +304,7 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
         println!("no shift falls between {} and {}", o.from, o.to);
         return Ok(true);
     };
-    let data_dir = &config.storage.data_dir;
-    anyhow::ensure!(
-        data_dir.join(sheetsight_store::sqlite::DATABASE_FILE).exists(),
-        "no history in {}: `sheetsight run {}` stores it there",
-        data_dir.display(),
-        o.config.display()
-    );
+    let data_dir = history_folder(&config)?;
     let rows = runtime()?.block_on(async {
         let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
         let q = Query { from, to, key: o.machine.clone() };

@@ -1,6 +1,7 @@
 //! `sheetsight`: the one binary. Subcommands live in their own modules.
 
 mod bench;
+mod cycles;
 mod demo;
 mod demo_inspection;
 mod field_accuracy;
@@ -66,6 +67,25 @@ enum Command {
         /// Only this machine.
         #[arg(long)]
         machine: Option<String>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: live::ReportFormat,
+    },
+    /// Stored cycles of work, with the job each ran for (table, CSV or JSON)
+    Cycles {
+        /// The configuration file (TOML) whose history to read.
+        config: PathBuf,
+        /// First local date (YYYY-MM-DD), in the first shift's time zone (UTC without shifts).
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        /// Last local date (YYYY-MM-DD).
+        #[arg(long)]
+        to: chrono::NaiveDate,
+        /// Only this machine.
+        #[arg(long)]
+        machine: Option<String>,
+        /// Only this job (part number).
+        #[arg(long)]
+        job: Option<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: live::ReportFormat,
     },
@@ -251,6 +271,9 @@ fn main() -> std::process::ExitCode {
         Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
         Command::Report { config, from, to, machine, format } => {
             live::report(&live::ReportOptions { config, from, to, machine, format })
+        }
+        Command::Cycles { config, from, to, machine, job, format } => {
+            cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format })
         }
         Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
             demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir, listen, mqtt })

@@ -149,6 +149,12 @@ pub const ROUTES: &[Route] = &[
         "Mark the job a machine runs from now (or a given time)", api::give_job,
         || Doc::json(reference("Note")).with_status("201")
             .with_body(obj(&["job"], json!({"job": {"type": "string"}, "start": time_value()})))),
+    route!(GET "/api/v1/cycles", V, "machines", "Cycles of work, newest first, with the job each ran for",
+        api::cycles,
+        || Doc::json(reference("CyclePage")).with_params([vec![
+            query("machine", "one machine (default all)", "string"),
+            query("job", "one job, i.e. part number (default any)", "string"),
+        ], range(), paging()].concat())),
     route!(GET "/api/v1/downtime-reasons", V, "machines", "The configured downtime reasons", api::downtime_reasons,
         || Doc::json(json!({"type": "array", "items": {"type": "string"}}))),
     route!(GET "/api/v1/cameras", V, "cameras", "Cameras with health and counters (never their credentials)",

@@ -61,6 +61,20 @@ pub struct StrokeRecord {
     pub end: UnixMillis,
 }
 
+/// One stored cycle of work.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CycleRecord {
+    pub id: i64,
+    pub machine: String,
+    pub start: UnixMillis,
+    pub end: UnixMillis,
+    pub strokes: u32,
+    /// The job (part number) the machine ran when the cycle began, if one was given.
+    pub job: Option<String>,
+    /// Who gave that job.
+    pub operator: Option<String>,
+}
+
 /// Which stored rows a query wants: those overlapping `from..to`, of one key or all.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
@@ -95,6 +109,11 @@ pub trait Store: Send + Sync + 'static {
     fn lamps(&self, q: &Query) -> impl Future<Output = Result<Vec<LampInterval>, StoreError>> + Send;
     fn health(&self, q: &Query) -> impl Future<Output = Result<Vec<HealthInterval>, StoreError>> + Send;
     fn strokes(&self, q: &Query) -> impl Future<Output = Result<Vec<StrokeRecord>, StoreError>> + Send;
+
+    /// Cycles that ended in the query's range, of its machine (or all) and of `job` (or
+    /// any), in the order they ended.
+    fn cycles(&self, q: &Query, job: Option<&str>)
+    -> impl Future<Output = Result<Vec<CycleRecord>, StoreError>> + Send;
 
     /// Every stroke ever stored, per machine, sorted by machine: counted as strokes are
     /// written, and never lowered by [`Store::purge`].

@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::{
-    HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store, StoreError, StoreErrorKind,
-    StrokeRecord, UnixMillis,
+    CycleRecord, HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store, StoreError,
+    StoreErrorKind, StrokeRecord, UnixMillis,
 };
 
 /// The file name of the database inside the data folder.
@@ -179,11 +179,29 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
             .await
             .map_err(StoreError::io("counting a stroke"))?;
         }
-        // Cycles are reported, not yet stored.
-        Event::Cycle { .. } | Event::Motion { .. } | Event::MediaIssue { .. } => {}
+        Event::Cycle { machine, start_t, end_t, strokes } => {
+            sqlx::query(
+                "INSERT INTO cycle (machine, start_ms, end_ms, strokes, job, operator, run_id) \
+                 SELECT ?1, ?2, ?3, ?4, job.value, job.author, ?5 FROM (SELECT 1) LEFT JOIN \
+                 (SELECT value, author FROM machine_note WHERE machine = ?1 AND kind = 'job' \
+                  AND start_ms <= ?2 AND (end_ms IS NULL OR end_ms > ?2) ORDER BY start_ms DESC LIMIT 1) job",
+            )
+            .bind(machine)
+            .bind(*start_t)
+            .bind(*end_t)
+            .bind(i64::from(*strokes))
+            .bind(run)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::io("storing a cycle"))?;
+        }
+        Event::Motion { .. } | Event::MediaIssue { .. } => {}
     }
     Ok(())
 }
+
+/// id, machine, start, end, strokes, job, operator.
+type CycleRow = (i64, String, UnixMillis, UnixMillis, i64, Option<String>, Option<String>);
 
 /// id, started, heartbeat, stopped, stop reason, version.
 type RunRow = (i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String);
@@ -334,6 +352,7 @@ impl Store for SqliteStore {
             "DELETE FROM lamp_mode WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM camera_health WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM stroke WHERE end_ms < ?",
+            "DELETE FROM cycle WHERE end_ms < ?",
         ] {
             deleted += sqlx::query(sql)
                 .bind(before)
@@ -345,7 +364,8 @@ impl Store for SqliteStore {
         deleted += sqlx::query(
             "DELETE FROM service_run WHERE stopped_ms IS NOT NULL AND stopped_ms < ? AND id NOT IN \
              (SELECT run_id FROM machine_state UNION SELECT run_id FROM lamp_mode \
-              UNION SELECT run_id FROM camera_health UNION SELECT run_id FROM stroke)",
+              UNION SELECT run_id FROM camera_health UNION SELECT run_id FROM stroke \
+              UNION SELECT run_id FROM cycle)",
         )
         .bind(before)
         .execute(&mut *tx)
@@ -443,6 +463,35 @@ impl Store for SqliteStore {
             )
             .await?;
         Ok(rows.into_iter().map(|(machine, start, end)| StrokeRecord { machine, start, end }).collect())
+    }
+
+    async fn cycles(&self, q: &Query, job: Option<&str>) -> Result<Vec<CycleRecord>, StoreError> {
+        let rows: Vec<CycleRow> = sqlx::query_as(
+            "SELECT id, machine, start_ms, end_ms, strokes, job, operator FROM cycle \
+             WHERE end_ms < ? AND end_ms >= ? AND (? IS NULL OR machine = ?) AND (? IS NULL OR job = ?) \
+             ORDER BY end_ms, id",
+        )
+        .bind(q.to)
+        .bind(q.from)
+        .bind(&q.key)
+        .bind(&q.key)
+        .bind(job)
+        .bind(job)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::io("reading cycles"))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, machine, start, end, strokes, job, operator)| CycleRecord {
+                id,
+                machine,
+                start,
+                end,
+                strokes: u32::try_from(strokes).unwrap_or(0),
+                job,
+                operator,
+            })
+            .collect())
     }
 
     async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {

@@ -231,6 +231,9 @@ mod tests {
         async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {
             Ok(Vec::new())
         }
+        async fn cycles(&self, _q: &Query, _job: Option<&str>) -> Result<Vec<crate::CycleRecord>, StoreError> {
+            Ok(Vec::new())
+        }
     }
 
     fn event(t_s: f64) -> LiveEvent {

@@ -108,3 +108,38 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     store.write(run, &[stroke], UnixMillis(403_000)).await.expect("write");
     assert_eq!(store.stroke_totals().await.expect("totals"), [("m".to_string(), 3)]);
 }
+
+#[tokio::test]
+async fn cycles_are_stored_with_the_job_that_ran_and_filtered_by_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
+    let cycle = |machine: &str, a: f64, b: f64| Event::Cycle {
+        machine: machine.into(),
+        start_t: unix_s(a),
+        end_t: unix_s(b),
+        strokes: 3,
+    };
+    store.write(run, &[cycle("m", 1.0, 9.0)], UnixMillis(10_000)).await.expect("write");
+    store.add_note("m", "job", "PN-7", UnixMillis(15_000), None, "ana", UnixMillis(15_000)).await.expect("job");
+    store.add_note("m", "job", "PN-8", UnixMillis(40_000), None, "li", UnixMillis(40_000)).await.expect("job");
+    let later = [cycle("m", 20.0, 30.0), cycle("m", 41.0, 50.0), cycle("other", 20.0, 25.0)];
+    store.write(run, &later, UnixMillis(60_000)).await.expect("write");
+
+    let stored = store.cycles(&all(), None).await.expect("cycles");
+    let jobs: Vec<(&str, Option<&str>, Option<&str>)> =
+        stored.iter().map(|c| (c.machine.as_str(), c.job.as_deref(), c.operator.as_deref())).collect();
+    assert_eq!(
+        jobs,
+        [("m", None, None), ("other", None, None), ("m", Some("PN-7"), Some("ana")), ("m", Some("PN-8"), Some("li"))]
+    );
+    assert_eq!((stored[0].start, stored[0].end, stored[0].strokes), (UnixMillis(1_000), UnixMillis(9_000), 3));
+    let pn7 = store.cycles(&all(), Some("PN-7")).await.expect("cycles");
+    assert_eq!(pn7.len(), 1);
+    assert_eq!(pn7[0].end, UnixMillis(30_000));
+    let q = Query { key: Some("other".into()), ..all() };
+    assert_eq!(store.cycles(&q, None).await.expect("cycles").len(), 1);
+    // Retention takes old cycles with the rest of the history.
+    store.purge(UnixMillis(26_000)).await.expect("purge");
+    assert_eq!(store.cycles(&all(), None).await.expect("cycles").len(), 2);
+}

@@ -1,5 +1,5 @@
 //! JSON handlers of `/api/v1` about machines and the report, one file per resource
-//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`), and what every
+//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`, `cycles.rs`), and what every
 //! handler shares (times, ranges, pages), here. Sessions, users and tokens, cameras,
 //! regions, alerts and live events have their own modules beside this one.
 //!
@@ -7,12 +7,14 @@
 //! times in answers are RFC 3339 UTC. Lists take `limit` (default 100, at most 1000) and
 //! `offset`, and answer `{"items": [...], "limit", "offset", "next_offset"}`.
 
+mod cycles;
 mod machines;
 mod notes;
 mod report;
 mod shift;
 mod stops;
 
+pub use cycles::{CycleView, CyclesQuery, cycles};
 pub use machines::{MachineDetail, MachineInfo, StateSpan, Timeline, machine, machines, timeline};
 pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, notes};
 pub use report::{ReportQuery, report};
