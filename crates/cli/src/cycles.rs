@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime, TimeZone};
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{CycleRecord, Query, Store, UnixMillis};
+use sheetsight_store::{CycleFilter, CycleRecord, Query, Store, UnixMillis};
 
 use crate::live::{ReportFormat, history_folder, known_machine, runtime};
 
@@ -79,7 +79,9 @@ pub fn cycles(o: &CyclesOptions) -> anyhow::Result<bool> {
     let data_dir = history_folder(&config)?;
     let cycles = runtime()?.block_on(async {
         let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
-        let cycles = store.cycles(&query, o.job.as_deref()).await?;
+        let filter = CycleFilter { query, job: o.job.clone(), ..CycleFilter::default() };
+        let mut cycles = store.cycles(&filter).await?;
+        cycles.reverse(); // in the order they ended
         store.close().await;
         anyhow::Ok(cycles)
     })?;

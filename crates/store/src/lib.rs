@@ -75,6 +75,17 @@ pub struct CycleRecord {
     pub operator: Option<String>,
 }
 
+/// Which cycles a listing wants: those that ended in the query's range, of its machine
+/// (or all), of `job` (or any); `limit` of them (or all) after skipping `offset`, newest
+/// first.
+#[derive(Clone, Debug, Default)]
+pub struct CycleFilter {
+    pub query: Query,
+    pub job: Option<String>,
+    pub limit: Option<u64>,
+    pub offset: u64,
+}
+
 /// Which stored rows a query wants: those overlapping `from..to`, of one key or all.
 #[derive(Clone, Debug, Default)]
 pub struct Query {
@@ -110,10 +121,8 @@ pub trait Store: Send + Sync + 'static {
     fn health(&self, q: &Query) -> impl Future<Output = Result<Vec<HealthInterval>, StoreError>> + Send;
     fn strokes(&self, q: &Query) -> impl Future<Output = Result<Vec<StrokeRecord>, StoreError>> + Send;
 
-    /// Cycles that ended in the query's range, of its machine (or all) and of `job` (or
-    /// any), in the order they ended.
-    fn cycles(&self, q: &Query, job: Option<&str>)
-    -> impl Future<Output = Result<Vec<CycleRecord>, StoreError>> + Send;
+    /// The cycles `filter` asks for, newest first.
+    fn cycles(&self, filter: &CycleFilter) -> impl Future<Output = Result<Vec<CycleRecord>, StoreError>> + Send;
 
     /// Every stroke ever stored, per machine, sorted by machine: counted as strokes are
     /// written, and never lowered by [`Store::purge`].

@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::{
-    CycleRecord, HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store, StoreError,
-    StoreErrorKind, StrokeRecord, UnixMillis,
+    CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store,
+    StoreError, StoreErrorKind, StrokeRecord, UnixMillis,
 };
 
 /// The file name of the database inside the data folder.
@@ -465,21 +465,31 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(|(machine, start, end)| StrokeRecord { machine, start, end }).collect())
     }
 
-    async fn cycles(&self, q: &Query, job: Option<&str>) -> Result<Vec<CycleRecord>, StoreError> {
-        let rows: Vec<CycleRow> = sqlx::query_as(
-            "SELECT id, machine, start_ms, end_ms, strokes, job, operator FROM cycle \
-             WHERE end_ms < ? AND end_ms >= ? AND (? IS NULL OR machine = ?) AND (? IS NULL OR job = ?) \
-             ORDER BY end_ms, id",
-        )
-        .bind(q.to)
-        .bind(q.from)
-        .bind(&q.key)
-        .bind(&q.key)
-        .bind(job)
-        .bind(job)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::io("reading cycles"))?;
+    async fn cycles(&self, f: &CycleFilter) -> Result<Vec<CycleRecord>, StoreError> {
+        // Only the conditions that apply, so that the (machine, end_ms) and (job, end_ms)
+        // indexes serve the query.
+        let mut sql = String::from(
+            "SELECT id, machine, start_ms, end_ms, strokes, job, operator FROM cycle WHERE end_ms < ? AND end_ms >= ?",
+        );
+        if f.query.key.is_some() {
+            sql += " AND machine = ?";
+        }
+        if f.job.is_some() {
+            sql += " AND job = ?";
+        }
+        sql += " ORDER BY end_ms DESC, id DESC LIMIT ? OFFSET ?";
+        // Built from the constant fragments above only; every value is bound.
+        let mut query = sqlx::query_as::<_, CycleRow>(sqlx::AssertSqlSafe(sql)).bind(f.query.to).bind(f.query.from);
+        if let Some(machine) = &f.query.key {
+            query = query.bind(machine);
+        }
+        if let Some(job) = &f.job {
+            query = query.bind(job);
+        }
+        let limit = f.limit.map_or(-1, |l| i64::try_from(l).unwrap_or(i64::MAX));
+        let offset = i64::try_from(f.offset).unwrap_or(i64::MAX);
+        let rows =
+            query.bind(limit).bind(offset).fetch_all(&self.pool).await.map_err(StoreError::io("reading cycles"))?;
         Ok(rows
             .into_iter()
             .map(|(id, machine, start, end, strokes, job, operator)| CycleRecord {

@@ -231,7 +231,7 @@ mod tests {
         async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {
             Ok(Vec::new())
         }
-        async fn cycles(&self, _q: &Query, _job: Option<&str>) -> Result<Vec<crate::CycleRecord>, StoreError> {
+        async fn cycles(&self, _f: &crate::CycleFilter) -> Result<Vec<crate::CycleRecord>, StoreError> {
             Ok(Vec::new())
         }
     }

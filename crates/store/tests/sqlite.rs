@@ -1,7 +1,7 @@
 //! The SQLite store on a real file: intervals, crash recovery, retention.
 
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, UnixMillis};
+use sheetsight_store::{CycleFilter, Query, Store, UnixMillis};
 use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
@@ -126,7 +126,13 @@ async fn cycles_are_stored_with_the_job_that_ran_and_filtered_by_it() {
     let later = [cycle("m", 20.0, 30.0), cycle("m", 41.0, 50.0), cycle("other", 20.0, 25.0)];
     store.write(run, &later, UnixMillis(60_000)).await.expect("write");
 
-    let stored = store.cycles(&all(), None).await.expect("cycles");
+    let filter = |key: Option<&str>, job: Option<&str>| CycleFilter {
+        query: Query { key: key.map(String::from), ..all() },
+        job: job.map(String::from),
+        ..CycleFilter::default()
+    };
+    let mut stored = store.cycles(&filter(None, None)).await.expect("cycles");
+    stored.reverse(); // newest first
     let jobs: Vec<(&str, Option<&str>, Option<&str>)> =
         stored.iter().map(|c| (c.machine.as_str(), c.job.as_deref(), c.operator.as_deref())).collect();
     assert_eq!(
@@ -134,12 +140,15 @@ async fn cycles_are_stored_with_the_job_that_ran_and_filtered_by_it() {
         [("m", None, None), ("other", None, None), ("m", Some("PN-7"), Some("ana")), ("m", Some("PN-8"), Some("li"))]
     );
     assert_eq!((stored[0].start, stored[0].end, stored[0].strokes), (UnixMillis(1_000), UnixMillis(9_000), 3));
-    let pn7 = store.cycles(&all(), Some("PN-7")).await.expect("cycles");
+    let pn7 = store.cycles(&filter(None, Some("PN-7"))).await.expect("cycles");
     assert_eq!(pn7.len(), 1);
     assert_eq!(pn7[0].end, UnixMillis(30_000));
-    let q = Query { key: Some("other".into()), ..all() };
-    assert_eq!(store.cycles(&q, None).await.expect("cycles").len(), 1);
+    assert_eq!(store.cycles(&filter(Some("other"), None)).await.expect("cycles").len(), 1);
+    // A page: the newest two, then the rest.
+    let page = CycleFilter { limit: Some(2), offset: 1, ..filter(Some("m"), None) };
+    let ends: Vec<UnixMillis> = store.cycles(&page).await.expect("cycles").iter().map(|c| c.end).collect();
+    assert_eq!(ends, [UnixMillis(30_000), UnixMillis(9_000)]);
     // Retention takes old cycles with the rest of the history.
     store.purge(UnixMillis(26_000)).await.expect("purge");
-    assert_eq!(store.cycles(&all(), None).await.expect("cycles").len(), 2);
+    assert_eq!(store.cycles(&filter(None, None)).await.expect("cycles").len(), 2);
 }

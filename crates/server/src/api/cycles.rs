@@ -6,9 +6,9 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use sheetsight_store::{CycleRecord, Query, Store};
+use sheetsight_store::{CycleFilter, CycleRecord, Query, Store};
 
-use super::{Page, RangeQuery, machine_config, page};
+use super::{Page, RangeQuery, machine_config};
 use crate::AppState;
 use crate::error::{ApiQuery, ApiResult};
 
@@ -59,9 +59,16 @@ pub async fn cycles(
     let range = RangeQuery { from: q.from, to: q.to, limit: q.limit, offset: q.offset, min_minutes: None };
     let (from, to) = range.range()?;
     let (limit, offset) = range.page()?;
-    let query = Query { from, to, key: q.machine };
-    let mut all: Vec<CycleView> =
-        state.store.cycles(&query, q.job.as_deref()).await?.into_iter().map(CycleView::from).collect();
-    all.reverse(); // newest first
-    Ok(Json(page(all, limit, offset)))
+    // One more than the page, to know whether another follows; the store pages.
+    let filter = CycleFilter {
+        query: Query { from, to, key: q.machine },
+        job: q.job,
+        limit: Some(limit as u64 + 1),
+        offset: offset as u64,
+    };
+    let mut items: Vec<CycleView> = state.store.cycles(&filter).await?.into_iter().map(CycleView::from).collect();
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next_offset = more.then_some(offset + limit);
+    Ok(Json(Page { items, limit, offset, next_offset }))
 }
