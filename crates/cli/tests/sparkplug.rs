@@ -356,6 +356,12 @@ async fn every_sparkplug_message_of_a_run_with_outages_passes_the_checks() {
     // What the node sent (not the host's commands).
     let messages: Vec<Message> = messages.into_iter().filter(|m| !m.kind.ends_with("CMD")).collect();
 
+    let lives: Vec<String> = messages
+        .iter()
+        .filter(|m| m.kind == "NBIRTH" || m.kind == "NDEATH")
+        .map(|m| format!("{} {:?} at {}", m.kind, m.bd_seq(), m.received_ms))
+        .collect();
+    eprintln!("births and deaths (kill at {kill_ms}): {lives:?}");
     // The rules, message by message.
     let findings = check(&messages, restart_ms, kill_ms);
     assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));

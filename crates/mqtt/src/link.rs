@@ -2,9 +2,11 @@
 //!
 //! Each connection attempt gets a new client with the protocol's will. After a failure
 //! the link waits 1 s, doubling to 30 s; while the broker refuses TCP connections it is
-//! probed every [`PROBE_INTERVAL`], and the wait ends as soon as it accepts one. Events
-//! are noted by the protocol whether or not the link is connected, and published only
-//! while it is.
+//! probed every [`PROBE_INTERVAL`], and the wait ends as soon as it accepts one. Until the
+//! broker has answered a connection, nothing but the connection is polled (a dropped
+//! poll would drop a connection the broker may have accepted, and it would publish the
+//! will). Events that came while there was no session are noted by the protocol when
+//! the next one begins, and not sent: the births carry the present.
 
 use std::time::Duration;
 
@@ -109,30 +111,42 @@ impl Link {
         last_error: &mut String,
     ) -> End {
         let (client, mut eventloop) = AsyncClient::new(self.options(proto), 1024);
-        let mut connected = false;
+        // Until the broker has answered, only the connection is polled: a poll dropped
+        // for another branch of the select below would drop a connection the broker may
+        // already have accepted, and the broker would publish its will.
+        loop {
+            tokio::select! {
+                _ = self.stop.wait() => return End::Stopped,
+                polled = eventloop.poll() => match polled {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => break,
+                    Ok(_) => {}
+                    Err(e) => return End::Lost(e.to_string()),
+                },
+            }
+        }
+        *wait = FIRST_WAIT;
+        last_error.clear();
+        // What happened while there was no session is noted, not sent: the births carry
+        // the present.
+        while let Ok(e) = self.events.try_recv() {
+            proto.note(&e);
+        }
+        proto.connected();
+        tracing::info!(link = proto.name(), broker = %self.broker(), "MQTT connected");
+        for topic in proto.subscriptions() {
+            let _ = client.try_subscribe(topic, QoS::AtLeastOnce);
+        }
+        let births = proto.birth(&self.service.statuses());
+        publish(&client, proto.name(), births);
         loop {
             tokio::select! {
                 _ = self.stop.wait() => {
-                    if connected {
-                        let out = proto.goodbye();
-                        publish(&client, proto.name(), out);
-                        flush_goodbye(&client, &mut eventloop).await;
-                    }
+                    let out = proto.goodbye();
+                    publish(&client, proto.name(), out);
+                    flush_goodbye(&client, &mut eventloop).await;
                     return End::Stopped;
                 }
                 polled = eventloop.poll() => match polled {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
-                        connected = true;
-                        *wait = FIRST_WAIT;
-                        last_error.clear();
-                        proto.connected();
-                        tracing::info!(link = proto.name(), broker = %self.broker(), "MQTT connected");
-                        for topic in proto.subscriptions() {
-                            let _ = client.try_subscribe(topic, QoS::AtLeastOnce);
-                        }
-                        let births = proto.birth(&self.service.statuses());
-                        publish(&client, proto.name(), births);
-                    }
                     Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
                         if proto.command(&p.topic, &p.payload) {
                             tracing::info!(link = proto.name(), "rebirth requested");
@@ -146,22 +160,18 @@ impl Link {
                 e = self.events.recv(), if !self.events_ended => match e {
                     Ok(e) => {
                         proto.note(&e);
-                        if connected {
-                            let out = proto.event(&e);
-                            publish(&client, proto.name(), out);
-                        }
+                        let out = proto.event(&e);
+                        publish(&client, proto.name(), out);
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(link = proto.name(), skipped = n, "MQTT fell behind the events; publishing births again");
-                        if connected {
-                            let births = proto.birth(&self.service.statuses());
-                            publish(&client, proto.name(), births);
-                        }
+                        let births = proto.birth(&self.service.statuses());
+                        publish(&client, proto.name(), births);
                     }
                     Err(broadcast::error::RecvError::Closed) => self.events_ended = true,
                 },
                 x = extra.recv() => {
-                    if let Ok(x) = x && connected {
+                    if let Ok(x) = x {
                         let out = proto.extra(&x);
                         publish(&client, proto.name(), out);
                     }
