@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime, TimeZone};
+use sheetsight_store::report::csv_field as field;
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{CycleFilter, CycleRecord, Query, Store, UnixMillis};
 
@@ -42,11 +43,6 @@ fn table(cycles: &[CycleRecord]) -> String {
         );
     }
     out + &format!("{} cycles\n", cycles.len())
-}
-
-/// A CSV field, quoted when it holds a comma, a quote or a line break.
-fn field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }
 
 fn csv(cycles: &[CycleRecord]) -> String {

@@ -26,6 +26,13 @@ impl Agreement {
     }
 }
 
+/// F1 of `matched` out of `detected` found and `truth` true (1 when both are none).
+fn f1(matched: u64, detected: u64, truth: u64) -> f64 {
+    let p = if detected == 0 { 1.0 } else { matched as f64 / detected as f64 };
+    let r = if truth == 0 { 1.0 } else { matched as f64 / truth as f64 };
+    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+}
+
 /// Stroke detection quality.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct StrokeScore {
@@ -36,15 +43,8 @@ pub struct StrokeScore {
 }
 
 impl StrokeScore {
-    pub fn precision(&self) -> f64 {
-        if self.detected == 0 { 1.0 } else { self.matched as f64 / self.detected as f64 }
-    }
-    pub fn recall(&self) -> f64 {
-        if self.true_strokes == 0 { 1.0 } else { self.matched as f64 / self.true_strokes as f64 }
-    }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        f1(self.matched, self.detected, self.true_strokes)
     }
 }
 
@@ -62,9 +62,7 @@ pub struct CycleScore {
 
 impl CycleScore {
     pub fn f1(&self) -> f64 {
-        let p = if self.detected == 0 { 1.0 } else { self.matched as f64 / self.detected as f64 };
-        let r = if self.true_cycles == 0 { 1.0 } else { self.matched as f64 / self.true_cycles as f64 };
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        f1(self.matched, self.detected, self.true_cycles)
     }
 }
 
