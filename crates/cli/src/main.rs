@@ -29,6 +29,26 @@ struct Cli {
     command: Command,
 }
 
+/// Local dates of the stored history (shifts starting on them for `report`, cycles
+/// ending on them for `cycles`; in the first shift's time zone, UTC without shifts), and
+/// how to print what falls in them.
+#[derive(clap::Args)]
+struct HistoryRange {
+    /// The configuration file (TOML) whose history and shifts to use.
+    config: PathBuf,
+    /// First local date (YYYY-MM-DD).
+    #[arg(long)]
+    from: chrono::NaiveDate,
+    /// Last local date (YYYY-MM-DD).
+    #[arg(long)]
+    to: chrono::NaiveDate,
+    /// Only this machine.
+    #[arg(long)]
+    machine: Option<String>,
+    #[arg(long, value_enum, default_value = "table")]
+    format: live::ReportFormat,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Analyse recorded video of every configured camera to its end and write events.
@@ -56,38 +76,16 @@ enum Command {
     },
     /// Per machine and shift: time in each state, availability, strokes, longest stop.
     Report {
-        /// The configuration file (TOML) whose history and shifts to use.
-        config: PathBuf,
-        /// First local date (YYYY-MM-DD) a shift starts on.
-        #[arg(long)]
-        from: chrono::NaiveDate,
-        /// Last local date (YYYY-MM-DD) a shift starts on.
-        #[arg(long)]
-        to: chrono::NaiveDate,
-        /// Only this machine.
-        #[arg(long)]
-        machine: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: live::ReportFormat,
+        #[command(flatten)]
+        range: HistoryRange,
     },
     /// Stored cycles of work, with the job each ran for (table, CSV or JSON)
     Cycles {
-        /// The configuration file (TOML) whose history to read.
-        config: PathBuf,
-        /// First local date (YYYY-MM-DD), in the first shift's time zone (UTC without shifts).
-        #[arg(long)]
-        from: chrono::NaiveDate,
-        /// Last local date (YYYY-MM-DD).
-        #[arg(long)]
-        to: chrono::NaiveDate,
-        /// Only this machine.
-        #[arg(long)]
-        machine: Option<String>,
+        #[command(flatten)]
+        range: HistoryRange,
         /// Only this job (part number).
         #[arg(long)]
         job: Option<String>,
-        #[arg(long, value_enum, default_value = "table")]
-        format: live::ReportFormat,
     },
     /// A simulated shop analysed live, in real time, with a live view in the terminal.
     Demo {
@@ -269,10 +267,10 @@ fn main() -> std::process::ExitCode {
             offline::analyze(&config, &events, summary_json.as_deref())
         }
         Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
-        Command::Report { config, from, to, machine, format } => {
+        Command::Report { range: HistoryRange { config, from, to, machine, format } } => {
             live::report(&live::ReportOptions { config, from, to, machine, format })
         }
-        Command::Cycles { config, from, to, machine, job, format } => {
+        Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job } => {
             cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format })
         }
         Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
