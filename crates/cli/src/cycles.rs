@@ -28,12 +28,13 @@ fn midnight(tz: sheetsight_config::shift::Tz, date: NaiveDate) -> UnixMillis {
 
 fn table(cycles: &[CycleRecord]) -> String {
     let mut out = format!(
-        "{:<12} {:<20} {:<24} {:>10} {:>7}  {}\n",
-        "machine", "job", "end", "duration s", "strokes", "operator"
+        "{:>8} {:<12} {:<20} {:<24} {:>10} {:>7}  {}\n",
+        "id", "machine", "job", "end", "duration s", "strokes", "operator"
     );
     for c in cycles {
         out += &format!(
-            "{:<12} {:<20} {:<24} {:>10.1} {:>7}  {}\n",
+            "{:>8} {:<12} {:<20} {:<24} {:>10.1} {:>7}  {}\n",
+            c.id,
             c.machine,
             c.job.as_deref().unwrap_or("-"),
             c.end.rfc3339(),

@@ -142,6 +142,9 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     // An assumed full speed of the simulated presses, so that the dashboard shows OEE.
     text = text.replace("\ncamera = \"", "\nideal_strokes_per_hour = 600\ncamera = \"");
     text += "\n[storage]\ndata_dir = \".\"\nretention_days = 30\n";
+    // Every camera records (as received, no re-encoding), so each cycle has its clip.
+    text = text.replace("\nsource = \"sim://", "\nrecord = true\nsource = \"sim://");
+    text += "\n[recording]\nmax_gb = 2\nkeep_days = 2\n";
     text += "\n[[alert]]\nname = \"camera-down\"\nwhen = \"camera_down\"\nminutes = 0.2\n";
     text += "\n[[alert]]\nname = \"long-stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 2\n";
     if let Some(broker) = &o.mqtt {

@@ -12,6 +12,9 @@ use sheetsight_config::Config;
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_mqtt::{Extra, MqttLinks, NodeMemory};
+use sheetsight_record::Recording;
+use sheetsight_record::catalog::ReconcileReport;
+use sheetsight_server::clips::RecordingAccess;
 use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
 use sheetsight_store::sqlite::SqliteStore;
@@ -105,6 +108,7 @@ pub struct Running {
     log: Option<tokio::task::JoinHandle<()>>,
     mqtt: Option<MqttLinks>,
     bridge: tokio::task::JoinHandle<()>,
+    pub recording: Recording,
     /// Held while the service runs.
     _lock: sheetsight_store::data_dir::DataLock,
 }
@@ -163,8 +167,15 @@ impl Running {
             None => None,
         };
         let mqtt_events = live.subscribe();
+        let clocks = sheetsight_base::clock::real();
+        let recording = Recording::start(config, (*store).clone(), clocks.clone())
+            .await
+            .with_context(|| format!("recordings in {}", data_dir.display()))?;
+        report_reconciled(&recording.reconciled);
         let service =
-            Service::start(config, opener, store.clone(), VERSION, live, sheetsight_base::clock::real()).await?;
+            Service::start_with_taps(config, opener, store.clone(), VERSION, live, clocks, recording.taps()).await?;
+        let recording_access = (!recording.taps().is_empty())
+            .then(|| RecordingAccess { clips: recording.clips(), status: recording.status_source() });
         let notices = sheetsight_server::notice_channel();
         let extra = broadcast::channel(256).0;
         let bridge = spawn_notice_bridge(notices.subscribe(), extra.clone());
@@ -175,6 +186,7 @@ impl Running {
             service: service.handle(),
             notices,
             admin_password,
+            recording: recording_access,
         })
         .await;
         let server = match server {
@@ -182,6 +194,7 @@ impl Running {
             Err(e) => {
                 // The cameras started: stop them cleanly before giving up.
                 let _ = service.stop().await;
+                recording.stop().await;
                 return Err(e).context("the web server (set another address with --listen or [server] listen)");
             }
         };
@@ -190,7 +203,7 @@ impl Running {
             .as_ref()
             .zip(mqtt_memory)
             .map(|(m, memory)| MqttLinks::start(m, service.handle(), mqtt_events, extra, memory));
-        Ok(Self { service, store, server, log, mqtt, bridge, _lock: lock })
+        Ok(Self { service, store, server, log, mqtt, bridge, recording, _lock: lock })
     }
 
     /// Tells where the dashboard is and, at the first start, how to log in.
@@ -212,11 +225,31 @@ impl Running {
         self.server.stop().await;
         self.bridge.abort();
         let report = self.service.stop().await?;
+        // The cameras have stopped, so have their taps: every segment is closed now.
+        self.recording.stop().await;
         if let Some(log) = self.log {
             let _ = log.await;
         }
         print_stop_report(&report);
         Ok((report, self.store))
+    }
+}
+
+/// Says what the check of the recordings against their index found (after a crash).
+fn report_reconciled(r: &ReconcileReport) {
+    if r.torn > 0 || r.reindexed > 0 {
+        tracing::info!(
+            files = r.files,
+            reindexed = r.reindexed,
+            torn = r.torn,
+            "recordings index checked against the files"
+        );
+    }
+    for file in &r.missing {
+        eprintln!("sheetsight: recording {file} is gone (deleted outside SheetSight?); removed from the index");
+    }
+    for damage in &r.damaged {
+        eprintln!("sheetsight: recording {damage}; what precedes the damage is kept");
     }
 }
 

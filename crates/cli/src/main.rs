@@ -1,6 +1,7 @@
 //! `sheetsight`: the one binary. Subcommands live in their own modules.
 
 mod bench;
+mod clip;
 mod cycles;
 mod demo;
 mod demo_inspection;
@@ -86,6 +87,27 @@ enum Command {
         /// Only this job (part number).
         #[arg(long)]
         job: Option<String>,
+    },
+    /// An MP4 file of recorded video: a camera's span (`--camera --from --to`) or a
+    /// stored cycle (`--cycle`, with `[recording]`'s pre- and post-roll)
+    Clip {
+        /// The configuration file (TOML).
+        config: PathBuf,
+        /// The camera, with --from and --to.
+        #[arg(long, requires_all = ["from", "to"], conflicts_with = "cycle")]
+        camera: Option<String>,
+        /// Start, RFC 3339 (2026-12-04T08:30:00+08:00).
+        #[arg(long)]
+        from: Option<String>,
+        /// End, RFC 3339.
+        #[arg(long)]
+        to: Option<String>,
+        /// A stored cycle's id (`sheetsight cycles` lists them).
+        #[arg(long, required_unless_present = "camera")]
+        cycle: Option<i64>,
+        /// The MP4 file to write.
+        #[arg(short, long)]
+        out: PathBuf,
     },
     /// A simulated shop analysed live, in real time, with a live view in the terminal.
     Demo {
@@ -273,6 +295,13 @@ fn main() -> std::process::ExitCode {
         Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job } => {
             cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format })
         }
+        Command::Clip { config, camera, from, to, cycle, out } => match (camera, from, to, cycle) {
+            (Some(camera), Some(from), Some(to), _) => {
+                clip::clip(&config, clip::ClipOf::Camera { camera, from, to }, &out)
+            }
+            (_, _, _, Some(id)) => clip::clip(&config, clip::ClipOf::Cycle(id), &out),
+            _ => Err(anyhow::anyhow!("give --camera with --from and --to, or --cycle")),
+        },
         Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
             demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir, listen, mqtt })
         }

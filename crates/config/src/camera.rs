@@ -11,6 +11,7 @@
 //! password = "secret"
 //! max_frame_age_ms = 2000     # older frames are dropped and counted
 //! retry_max_s = 30            # longest wait between reconnection attempts
+//! record = true               # rtsp:// only: keep the stream as received (see [recording])
 //! ```
 //!
 //! Checking a camera touches no disk: whether a file source exists is checked by
@@ -81,6 +82,8 @@ pub struct CameraConfig {
     pub max_frame_age_ms: u64,
     /// Longest wait between reconnection attempts.
     pub retry_max_s: f64,
+    /// Write the compressed stream to the data folder (H.264 and H.265 RTSP cameras).
+    pub record: bool,
 }
 
 impl CameraConfig {
@@ -96,6 +99,7 @@ impl CameraConfig {
             password: None,
             max_frame_age_ms: MAX_FRAME_AGE_MS.default as u64,
             retry_max_s: RETRY_MAX_S.default,
+            record: false,
         }
     }
 
@@ -125,6 +129,7 @@ pub(crate) struct RawCamera {
     password: Option<Spanned<String>>,
     max_frame_age_ms: Option<Spanned<i64>>,
     retry_max_s: Option<Spanned<f64>>,
+    record: Option<Spanned<bool>>,
 }
 
 /// The checked cameras, and where each one's `source` stands in the file.
@@ -170,6 +175,8 @@ fn check_camera(c: &Checker<'_>, base: &Path, at: &str, cam: &RawCamera) -> Came
     });
     let is_file = matches!(source, SourceSpec::File(_));
     let is_rtsp = src.to_ascii_lowercase().starts_with("rtsp://");
+    // Simulated cameras send H.264 as RTSP cameras do.
+    let recordable = is_rtsp || src.to_ascii_lowercase().starts_with("sim://");
     if let Some(l) = &cam.loop_file
         && !is_file
     {
@@ -190,6 +197,13 @@ fn check_camera(c: &Checker<'_>, base: &Path, at: &str, cam: &RawCamera) -> Came
             c.report(v.span(), key(k), format!("`{k}` applies to camera URLs only"));
         }
     }
+    if let Some(r) = &cam.record
+        && *r.get_ref()
+        && !recordable
+    {
+        let message = "`record` applies to rtsp:// cameras (H.264 or H.265 streams): files and HTTP/JPEG cameras are not recorded";
+        c.report(r.span(), key("record"), message);
+    }
     CameraConfig {
         id: cam.id.get_ref().clone(),
         source,
@@ -200,5 +214,6 @@ fn check_camera(c: &Checker<'_>, base: &Path, at: &str, cam: &RawCamera) -> Came
         password: cam.password.as_ref().map(|p| p.get_ref().clone()),
         max_frame_age_ms: c.bounded(cam.max_frame_age_ms.as_ref(), MAX_FRAME_AGE_MS, &key("max_frame_age_ms")) as u64,
         retry_max_s: c.bounded(cam.retry_max_s.as_ref(), RETRY_MAX_S, &key("retry_max_s")),
+        record: recordable && cam.record.as_ref().is_some_and(|r| *r.get_ref()),
     }
 }

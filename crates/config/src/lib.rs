@@ -7,6 +7,7 @@
 //! | `[[machine.rule]]`, `otherwise` | [`state_rules`] |
 //! | `[machine.cycle]` | [`cycle`] |
 //! | `[storage]` | [`storage`] |
+//! | `[recording]` | [`recording`] |
 //! | `[[shift]]` | [`shift`] |
 //! | `[server]` | [`server`] |
 //! | `[mqtt]` | [`mqtt`] |
@@ -59,6 +60,7 @@ mod downtime;
 mod machine;
 mod mqtt;
 pub mod public_source;
+mod recording;
 mod references;
 mod server;
 pub mod shift;
@@ -71,6 +73,7 @@ pub use diagnostics::{ConfigError, ConfigErrors, nearest};
 pub use downtime::DowntimeConfig;
 pub use machine::{LampConfig, MachineConfig, MotionConfig};
 pub use mqtt::MqttConfig;
+pub use recording::RecordingConfig;
 pub use server::ServerConfig;
 pub use shift::{Shift, ShiftWindow};
 pub use storage::StorageConfig;
@@ -80,7 +83,8 @@ use document::Document;
 use machine::RoiSpan;
 
 /// The top-level keys of a configuration.
-const SECTIONS: [&str; 9] = ["camera", "machine", "storage", "shift", "server", "mqtt", "alerts", "alert", "downtime"];
+const SECTIONS: [&str; 10] =
+    ["camera", "machine", "storage", "recording", "shift", "server", "mqtt", "alerts", "alert", "downtime"];
 
 /// A checked configuration.
 #[derive(Clone, Debug)]
@@ -89,6 +93,7 @@ pub struct Config {
     pub cameras: Vec<CameraConfig>,
     pub machines: Vec<MachineConfig>,
     pub storage: StorageConfig,
+    pub recording: RecordingConfig,
     pub shifts: Vec<Shift>,
     pub server: ServerConfig,
     pub mqtt: Option<MqttConfig>,
@@ -139,6 +144,7 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
         cameras: cameras.cameras,
         machines: machines.machines,
         storage: storage::check_storage(c, doc.table(c, "storage").as_ref()),
+        recording: recording::check_recording(c, doc.table(c, "recording").as_ref()),
         shifts: shift::check_shifts(c, &doc.array(c, "shift")),
         server: server::check_server(c, doc.table(c, "server").as_ref()),
         mqtt: mqtt::check_mqtt(c, doc.table(c, "mqtt").as_ref()),
@@ -181,6 +187,7 @@ impl Config {
             cameras,
             machines,
             storage,
+            recording: RecordingConfig::default(),
             shifts,
             server: ServerConfig::default(),
             mqtt: None,

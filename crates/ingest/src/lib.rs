@@ -9,7 +9,7 @@
 //!   H.264 and JPEG;
 //! - [`supervisor`]: one task per camera that connects, watches for stalls, reports health
 //!   and retries with [`backoff`] forever, sooner when [`probe`] sees an unreachable
-//!   camera come back.
+//!   camera come back; a [`tap`] sees every packet before the worker's queue (recording).
 //!
 //! Times of frames are wall-clock seconds since 1970 (UTC).
 
@@ -22,6 +22,7 @@ pub mod probe;
 pub mod rtsp;
 pub mod source;
 pub mod supervisor;
+pub mod tap;
 pub mod thread_source;
 
 pub use source::{LiveSource, NetworkOpener, Packet, Payload, SourceError, SourceErrorKind, SourceOpener};

@@ -33,6 +33,7 @@ use tokio::time::Instant;
 use crate::backoff::Backoff;
 use crate::probe::wait_for_server;
 use crate::source::{LiveSource, Packet, SharedOpener, SourceError, SourceErrorKind};
+use crate::tap::PacketTap;
 
 pub const MAX_QUEUED_PACKETS: usize = 32;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -69,6 +70,8 @@ pub struct WorkerLink {
     pub progress: Arc<Progress>,
     /// The wall time of health changes.
     pub clocks: SharedClocks,
+    /// Sees every packet before the worker's queue (the camera's recorder), if any.
+    pub tap: Option<Arc<dyn PacketTap>>,
 }
 
 impl WorkerLink {
@@ -118,7 +121,11 @@ pub async fn supervise(camera: CameraConfig, opener: SharedOpener, link: WorkerL
             Ok(Ok(mut source)) => {
                 tracing::info!(camera = %camera.id, source = %source.describe(), "connected");
                 last_failure = None;
-                match read(&camera, &mut *source, &link, &stop, &mut backoff).await {
+                let end = read(&camera, &mut *source, &link, &stop, &mut backoff).await;
+                if let Some(tap) = &link.tap {
+                    tap.broken();
+                }
+                match end {
                     StreamEnd::Stop => return,
                     StreamEnd::Failed(e) => e,
                 }
@@ -173,6 +180,9 @@ async fn read(
                 packet = &mut next => {
                     match packet {
                         Ok(p) => {
+                            if let Some(tap) = &link.tap {
+                                tap.packet(&p);
+                            }
                             if progress.queued.load(Ordering::Relaxed) >= MAX_QUEUED_PACKETS
                                 || (wait_for_key && !p.payload.is_key())
                             {

@@ -75,7 +75,7 @@ async fn run(script: Vec<Option<Option<usize>>>, for_s: u64) -> (Vec<(f64, Camer
     let (stop_tx, stop_rx) = sheetsight_base::shutdown::channel();
     let camera = CameraConfig::new("cam", SourceSpec::Url("rtsp://camera.invalid/".into()), Some(10.0));
     let clocks = SimulatedClocks::shared(BOOT);
-    let link = WorkerLink { tx, progress: progress.clone(), clocks };
+    let link = WorkerLink { tx, progress: progress.clone(), clocks, tap: None };
     let task = tokio::spawn(supervise(camera, opener.clone(), link, stop_rx));
     let start = Instant::now();
     let mut health = Vec::new();

@@ -25,6 +25,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod camera_view;
+pub mod clips;
 pub mod connections;
 pub mod error;
 pub mod floor;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub logins: session::Logins,
     /// Shut down when the server stops: live streams end on it.
     pub stopping: shutdown::Receiver,
+    /// Clips and recording status, when the service records.
+    pub recording: Option<clips::RecordingAccess>,
 }
 
 impl AppState {
@@ -87,6 +90,8 @@ pub struct ServerOptions {
     /// Set `admin`'s password to this at start (the demo's known login); `None`: create
     /// the first admin only when there is no user.
     pub admin_password: Option<String>,
+    /// The recordings, when cameras record.
+    pub recording: Option<clips::RecordingAccess>,
 }
 
 pub fn notice_channel() -> broadcast::Sender<Notice> {
@@ -132,6 +137,7 @@ impl Server {
         let (stop, stop_rx) = shutdown::channel();
         let state = Arc::new(AppState {
             stopping: stop_rx.clone(),
+            recording: o.recording,
             store: o.store,
             service: o.service,
             floor: floor::FloorCache::default(),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Role;
 use crate::openapi::{array_of, json_body, obj, paging, query, range, reference, time_value};
-use crate::{AppState, alerts, api, camera_view, floor, live, metrics, openapi, regions, session, ui, users};
+use crate::{AppState, alerts, api, camera_view, clips, floor, live, metrics, openapi, regions, session, ui, users};
 
 /// Parameters, request body and success answer of a route, as the OpenAPI document
 /// gives them (path parameters are added from the path).
@@ -155,6 +155,18 @@ pub const ROUTES: &[Route] = &[
             query("machine", "one machine (default all)", "string"),
             query("job", "one job, i.e. part number (default any)", "string"),
         ], range(), paging()].concat())),
+    route!(GET "/api/v1/cycles/{id}/clip.mp4", V, "recordings",
+        "A cycle's video (MP4) with the configured pre- and post-roll; byte ranges for seeking", clips::cycle_clip,
+        || Doc::ok(json!({"video/mp4": {}}))),
+    route!(GET "/api/v1/cameras/{id}/clip.mp4", V, "recordings",
+    "A camera's recorded video (MP4) from `from` to `to`; byte ranges for seeking", clips::camera_clip,
+    || Doc::ok(json!({"video/mp4": {}})).with_params(vec![
+        query("from", "start, RFC 3339 or ms since 1970", "string"),
+        query("to", "end, RFC 3339 or ms since 1970", "string"),
+    ])),
+    route!(GET "/api/v1/recordings", V, "recordings",
+        "Each recording camera: what was written, dropped, failing, and the span recorded", clips::recordings,
+        || Doc::json(json!({"type": "array", "items": {"type": "object"}}))),
     route!(GET "/api/v1/downtime-reasons", V, "machines", "The configured downtime reasons", api::downtime_reasons,
         || Doc::json(json!({"type": "array", "items": {"type": "string"}}))),
     route!(GET "/api/v1/cameras", V, "cameras", "Cameras with health and counters (never their credentials)",

@@ -1,5 +1,6 @@
 //! Starting and stopping the service.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -10,6 +11,7 @@ use sheetsight_base::shutdown;
 use sheetsight_config::Config;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
+use sheetsight_ingest::tap::PacketTap;
 use sheetsight_store::writer::{self, WriteTimings, WriterOptions, WriterStats};
 use sheetsight_store::{Store, StoreError};
 use sheetsight_vision::event::{CameraHealth, LiveEvent};
@@ -137,6 +139,20 @@ impl<S: Store> Service<S> {
         live: broadcast::Sender<LiveEvent>,
         clocks: SharedClocks,
     ) -> Result<Self, ServiceError> {
+        Self::start_with_taps(config, opener, store, version, live, clocks, HashMap::new()).await
+    }
+
+    /// As [`start`](Self::start), with a tap on the stream of the cameras in `taps` (their
+    /// recorders), which sees every packet before the worker's queue.
+    pub async fn start_with_taps(
+        config: &Config,
+        opener: SharedOpener,
+        store: Arc<S>,
+        version: &str,
+        live: broadcast::Sender<LiveEvent>,
+        clocks: SharedClocks,
+        taps: HashMap<String, Arc<dyn PacketTap>>,
+    ) -> Result<Self, ServiceError> {
         let run = store.begin_run(clocks.realtime(), version).await?;
         let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 86_400);
         let timings = Arc::new(WriteTimings::default());
@@ -187,7 +203,8 @@ impl<S: Store> Service<S> {
                 .name(format!("cam-{}", camera.id))
                 .spawn(move || worker.run(rx))
                 .map_err(|source| ServiceError::Worker { camera: camera.id.clone(), source })?;
-            let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone() };
+            let tap = taps.get(&camera.id).cloned();
+            let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone(), tap };
             let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
             tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");
             cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress: progress.clone() });

@@ -20,6 +20,7 @@ use sheetsight_vision::state::MachineState;
 
 pub mod data_dir;
 pub mod error;
+pub mod recordings;
 pub mod report;
 pub mod site;
 pub mod sqlite;

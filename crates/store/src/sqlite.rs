@@ -63,6 +63,17 @@ impl SqliteStore {
         &self.pool
     }
 
+    /// One stored cycle by its id.
+    pub async fn cycle(&self, id: i64) -> Result<Option<CycleRecord>, StoreError> {
+        let row: Option<CycleRow> =
+            sqlx::query_as("SELECT id, machine, start_ms, end_ms, strokes, job, operator FROM cycle WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::io("reading a cycle"))?;
+        Ok(row.map(cycle_record))
+    }
+
     /// `PRAGMA integrity_check`: `ok` for a sound file.
     pub async fn integrity_check(&self) -> Result<String, StoreError> {
         let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
@@ -202,6 +213,10 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
 
 /// id, machine, start, end, strokes, job, operator.
 type CycleRow = (i64, String, UnixMillis, UnixMillis, i64, Option<String>, Option<String>);
+
+fn cycle_record((id, machine, start, end, strokes, job, operator): CycleRow) -> CycleRecord {
+    CycleRecord { id, machine, start, end, strokes: u32::try_from(strokes).unwrap_or(0), job, operator }
+}
 
 /// id, started, heartbeat, stopped, stop reason, version.
 type RunRow = (i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String);
@@ -490,18 +505,7 @@ impl Store for SqliteStore {
         let offset = i64::try_from(f.offset).unwrap_or(i64::MAX);
         let rows =
             query.bind(limit).bind(offset).fetch_all(&self.pool).await.map_err(StoreError::io("reading cycles"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, machine, start, end, strokes, job, operator)| CycleRecord {
-                id,
-                machine,
-                start,
-                end,
-                strokes: u32::try_from(strokes).unwrap_or(0),
-                job,
-                operator,
-            })
-            .collect())
+        Ok(rows.into_iter().map(cycle_record).collect())
     }
 
     async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {

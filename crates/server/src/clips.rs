@@ -1,0 +1,187 @@
+//! Recorded video: MP4 clips of a camera's time span or of a cycle, served with HTTP
+//! range requests so that a browser's `<video>` seeks in them, and each camera's
+//! recording status.
+//!
+//! A clip is cut in memory when asked for (at most `recording.max_clip_s` long) and
+//! answered whole or by the one byte range asked; several ranges in one request are
+//! answered whole, which HTTP allows.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sheetsight_record::RecordingStatus;
+use sheetsight_record::StatusSource;
+use sheetsight_record::clip::{Clip, ClipError, ClipMaker};
+
+use crate::AppState;
+use crate::api::parse_time;
+use crate::error::{ApiError, ApiQuery, ApiResult};
+
+/// What the server reaches of the recordings.
+#[derive(Clone)]
+pub struct RecordingAccess {
+    pub clips: ClipMaker,
+    pub status: StatusSource,
+}
+
+fn access(state: &AppState) -> ApiResult<&RecordingAccess> {
+    state.recording.as_ref().ok_or_else(|| ApiError::not_found("this server does not record video"))
+}
+
+fn clip_error(e: ClipError) -> ApiError {
+    match &e {
+        ClipError::TooLong { .. } | ClipError::EmptySpan { .. } | ClipError::TooLarge => {
+            ApiError::bad_request(e.to_string())
+        }
+        _ if e.is_request_error() => ApiError::not_found(e.to_string()),
+        ClipError::Store(_) => ApiError::internal("reading the recordings index", &e),
+        _ => ApiError::internal("cutting the clip", sheetsight_base::error::with_causes(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ClipQuery {
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub async fn camera_clip(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ClipQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let access = access(&state)?;
+    if !state.config().cameras.iter().any(|c| c.id == id) {
+        return Err(ApiError::not_found(format!("no camera `{}`", crate::auth::shown(&id))));
+    }
+    let (Some(from), Some(to)) = (q.from.as_deref(), q.to.as_deref()) else {
+        return Err(ApiError::bad_request("give `from` and `to` (RFC 3339 or ms since 1970)"));
+    };
+    let (from, to) = (parse_time(from, "from")?, parse_time(to, "to")?);
+    let clip = access.clips.camera_clip(&id, from, to).await.map_err(clip_error)?;
+    Ok(serve(clip, &headers))
+}
+
+pub async fn cycle_clip(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let access = access(&state)?;
+    let clip = access.clips.cycle_clip(&state.config(), id).await.map_err(clip_error)?;
+    Ok(serve(clip, &headers))
+}
+
+/// One byte range of a `Range: bytes=` header, within `len` bytes; `None` for the
+/// whole; `Err` when it lies outside.
+fn byte_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else { return Ok(None) };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else { return Ok(None) };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let Some((start, end)) = spec.split_once('-') else { return Ok(None) };
+    let (start, end) = (start.trim(), end.trim());
+    let range = match (start.parse::<u64>(), end.parse::<u64>()) {
+        (Ok(s), Ok(e)) => (s, e.min(len.saturating_sub(1))),
+        (Ok(s), Err(_)) if end.is_empty() => (s, len.saturating_sub(1)),
+        (Err(_), Ok(n)) if start.is_empty() => (len.saturating_sub(n), len.saturating_sub(1)),
+        _ => return Ok(None),
+    };
+    if range.0 > range.1 || range.0 >= len {
+        return Err(());
+    }
+    Ok(Some(range))
+}
+
+fn serve(clip: Clip, headers: &HeaderMap) -> Response {
+    let len = clip.bytes.len() as u64;
+    let name = format!("{}-{}.mp4", clip.camera, clip.from.0);
+    let common = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=60")),
+    ];
+    let disposition =
+        HeaderValue::from_str(&format!("inline; filename=\"{name}\"")).unwrap_or(HeaderValue::from_static("inline"));
+    let shown = HeaderValue::from_str(&format!("{}/{}", clip.from.rfc3339(), clip.to.rfc3339()))
+        .unwrap_or(HeaderValue::from_static("-"));
+    match byte_range(headers, len) {
+        Err(()) => {
+            let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r
+        }
+        Ok(None) => {
+            let mut r = (common, Body::from(clip.bytes)).into_response();
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
+            r.headers_mut().insert("x-clip-span", shown);
+            r
+        }
+        Ok(Some((start, end))) => {
+            let part = clip.bytes[start as usize..=end as usize].to_vec();
+            let mut r = (StatusCode::PARTIAL_CONTENT, common, Body::from(part)).into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
+            r.headers_mut().insert("x-clip-span", shown);
+            r
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct RecordingView {
+    #[serde(flatten)]
+    pub status: RecordingStatus,
+    /// The first and last recorded times, RFC 3339.
+    pub recorded_from: Option<String>,
+    pub recorded_to: Option<String>,
+}
+
+pub async fn recordings(State(state): State<Arc<AppState>>) -> ApiResult<Json<Vec<RecordingView>>> {
+    let access = access(&state)?;
+    let mut out = Vec::new();
+    for status in access.status.statuses() {
+        let span = state.store.recorded_span(&status.camera).await?;
+        out.push(RecordingView {
+            recorded_from: span.map(|s| s.0.rfc3339()),
+            recorded_to: span.map(|s| s.1.rfc3339()),
+            status,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(value: &str, len: u64) -> Result<Option<(u64, u64)>, ()> {
+        let mut h = HeaderMap::new();
+        h.insert(header::RANGE, HeaderValue::from_str(value).expect("header"));
+        byte_range(&h, len)
+    }
+
+    #[test]
+    fn byte_ranges_as_browsers_send_them() {
+        assert_eq!(range("bytes=0-", 100), Ok(Some((0, 99))));
+        assert_eq!(range("bytes=10-19", 100), Ok(Some((10, 19))));
+        assert_eq!(range("bytes=90-200", 100), Ok(Some((90, 99))));
+        assert_eq!(range("bytes=-10", 100), Ok(Some((90, 99))));
+        assert_eq!(range("bytes=100-", 100), Err(()));
+        assert_eq!(range("bytes=20-10", 100), Err(()));
+        assert_eq!(range("bytes=0-1,5-6", 100), Ok(None));
+        assert_eq!(range("items=0-1", 100), Ok(None));
+        assert_eq!(byte_range(&HeaderMap::new(), 100), Ok(None));
+    }
+}
