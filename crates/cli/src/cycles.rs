@@ -1,10 +1,12 @@
-//! `sheetsight cycles`: the stored cycles of work, with the job each ran for, as a table,
+//! `sheetsight cycles`: the stored cycles of work, with the job each ran for, or (`--stats`)
+//! their cycle-time statistics per machine and job against the standards, as a table,
 //! CSV or JSON.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono::{NaiveDate, NaiveTime, TimeZone};
+use sheetsight_store::cycle_stats;
 use sheetsight_store::report::csv_field as field;
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{CycleFilter, CycleRecord, Query, Store, UnixMillis};
@@ -18,6 +20,8 @@ pub struct CyclesOptions {
     pub machine: Option<String>,
     pub job: Option<String>,
     pub format: ReportFormat,
+    /// Statistics per machine and job instead of the cycles.
+    pub stats: bool,
 }
 
 /// Midnight at the start of `date` in `tz`, as wall time.
@@ -74,18 +78,28 @@ pub fn cycles(o: &CyclesOptions) -> anyhow::Result<bool> {
     let next_day = o.to.succ_opt().context("--to is the last date there is")?;
     let query = Query { from: midnight(tz, o.from), to: midnight(tz, next_day), key: machine };
     let data_dir = history_folder(&config)?;
-    let cycles = runtime()?.block_on(async {
+    let (cycles, standards) = runtime()?.block_on(async {
         let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
         let filter = CycleFilter { query, job: o.job.clone(), ..CycleFilter::default() };
         let mut cycles = store.cycles(&filter).await?;
         cycles.reverse(); // in the order they ended
+        let standards = store.standards(o.machine.as_deref()).await?;
         store.close().await;
-        anyhow::Ok(cycles)
+        anyhow::Ok((cycles, standards))
     })?;
-    let text = match o.format {
-        ReportFormat::Table => table(&cycles),
-        ReportFormat::Csv => csv(&cycles),
-        ReportFormat::Json => serde_json::to_string_pretty(&cycles)? + "\n",
+    let text = if o.stats {
+        let rows = cycle_stats::compute(&cycles, &standards);
+        match o.format {
+            ReportFormat::Table => cycle_stats::table(&rows),
+            ReportFormat::Csv => cycle_stats::csv(&rows),
+            ReportFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
+        }
+    } else {
+        match o.format {
+            ReportFormat::Table => table(&cycles),
+            ReportFormat::Csv => csv(&cycles),
+            ReportFormat::Json => serde_json::to_string_pretty(&cycles)? + "\n",
+        }
     };
     print!("{text}");
     Ok(true)

@@ -19,7 +19,8 @@ use sheetsight_monitor::{Event, LiveEvent};
 use sheetsight_service::Service;
 use sheetsight_sim::{Nuisances, Scene, shop_specs};
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store, UnixMillis, report};
+use sheetsight_store::standards::StandardEdit;
+use sheetsight_store::{CycleFilter, Query, Store, UnixMillis, report};
 use sheetsight_vision::event::CameraHealth;
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
@@ -178,6 +179,13 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     );
     println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
     println!("Dashboard: http://{}/", running.server.addr);
+    if let Some(first) = machine_ids.first() {
+        println!(
+            "Station page (a tablet beside the machine): http://{}/#/station/{first}; every camera is recorded, \
+             each machine runs a job and its first cycle becomes the golden one.",
+            running.server.addr
+        );
+    }
     // A password of the user's own is never written out: output often ends up in a log.
     match chosen {
         Some(_) => println!("Log in as `admin` with the password given in SHEETSIGHT_ADMIN_PASSWORD."),
@@ -197,6 +205,10 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         crate::demo_inspection::run(&inspection_dir, seed)
     }));
     let mut inspection_line: Option<String> = None;
+    set_demo_jobs(&running.store, &machine_ids).await?;
+    // Machines whose first cycle of the job is to be made golden, and when (once stored).
+    let mut golden_due: BTreeMap<String, std::time::Instant> = BTreeMap::new();
+    let mut golden_done: std::collections::HashSet<String> = std::collections::HashSet::new();
     let stop = shutdown_signal();
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -210,6 +222,12 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
                 Ok(e) => {
                     if let Event::Stroke { machine, .. } = &e {
                         *strokes.entry(machine.clone()).or_default() += 1;
+                    }
+                    if let Event::Cycle { machine, .. } = &e
+                        && !golden_done.contains(machine)
+                    {
+                        // The history writer stores in batches of a second.
+                        golden_due.entry(machine.clone()).or_insert(std::time::Instant::now() + Duration::from_secs(2));
                     }
                     if matches!(e, Event::Motion { .. }) {
                         continue;
@@ -225,6 +243,18 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
                 }
                 Err(TryRecvError::Lagged(_)) => {}
                 Err(_) => break,
+            }
+        }
+        let due: Vec<String> =
+            golden_due.iter().filter(|(_, at)| **at <= std::time::Instant::now()).map(|(m, _)| m.clone()).collect();
+        for machine in due {
+            golden_due.remove(&machine);
+            match make_golden(&running.store, &config, &machine).await {
+                Ok(true) => {
+                    golden_done.insert(machine);
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(%machine, error = %format!("{e:#}"), "the demo could not mark a golden cycle"),
             }
         }
         if inspection.as_ref().is_some_and(|h| h.is_finished())
@@ -285,6 +315,49 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         println!("{inspection_line}");
     }
     Ok(report.cameras.iter().all(|(_, stats, _)| stats.panics == 0))
+}
+
+/// The demo's jobs: one per machine from the start, each with its standard steps.
+async fn set_demo_jobs(store: &SqliteStore, machines: &[String]) -> anyhow::Result<()> {
+    let now = UnixMillis::now();
+    for m in machines {
+        let job = demo_job(m);
+        store.add_note(m, "job", &job, now, None, "demo", now).await.context("setting the demo's jobs")?;
+        let edit = StandardEdit {
+            standard_ms: None,
+            steps_en: Some("1. Take a blank from the stack\n2. Square it against the back gauge\n3. Press the pedal\n4. Check and stack the part".into()),
+            steps_zh: Some("1. 从料堆取一块料\n2. 靠紧后挡料\n3. 踩脚踏开关\n4. 检查并码放零件".into()),
+        };
+        store.edit_standard(m, &job, &edit, "demo", now).await.context("setting the demo's standards")?;
+    }
+    Ok(())
+}
+
+fn demo_job(machine: &str) -> String {
+    format!("DEMO-{}", machine.to_uppercase())
+}
+
+/// Makes the newest stored cycle of `machine` the golden one of its job and keeps its
+/// video; `false` while none is stored yet.
+async fn make_golden(store: &SqliteStore, config: &Config, machine: &str) -> anyhow::Result<bool> {
+    let filter = CycleFilter {
+        query: Query {
+            from: UnixMillis::EPOCH,
+            to: UnixMillis::now().plus_ms(3_600_000),
+            key: Some(machine.to_string()),
+        },
+        job: Some(demo_job(machine)),
+        limit: Some(1),
+        offset: 0,
+    };
+    let Some(cycle) = store.cycles(&filter).await?.into_iter().next() else { return Ok(false) };
+    store.set_golden(cycle.id, machine, &demo_job(machine), "demo", UnixMillis::now()).await?;
+    if let Some(m) = config.machines.iter().find(|m| m.id == machine) {
+        let r = &config.recording;
+        let from = cycle.start.plus_ms(-i64::from(r.pre_roll_s) * 1_000);
+        store.keep_segments(&m.camera, from, cycle.end.plus_ms(i64::from(r.post_roll_s) * 1_000)).await?;
+    }
+    Ok(true)
 }
 
 fn screen(

@@ -87,6 +87,9 @@ enum Command {
         /// Only this job (part number).
         #[arg(long)]
         job: Option<String>,
+        /// Per machine and job: count, median, P10, P90, % over the standard, minutes lost.
+        #[arg(long)]
+        stats: bool,
     },
     /// An MP4 file of recorded video: a camera's span (`--camera --from --to`) or a
     /// stored cycle (`--cycle`, with `[recording]`'s pre- and post-roll)
@@ -292,8 +295,8 @@ fn main() -> std::process::ExitCode {
         Command::Report { range: HistoryRange { config, from, to, machine, format } } => {
             live::report(&live::ReportOptions { config, from, to, machine, format })
         }
-        Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job } => {
-            cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format })
+        Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job, stats } => {
+            cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format, stats })
         }
         Command::Clip { config, camera, from, to, cycle, out } => match (camera, from, to, cycle) {
             (Some(camera), Some(from), Some(to), _) => {

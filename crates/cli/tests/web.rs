@@ -296,3 +296,113 @@ async fn dashboard_in_a_real_browser() {
     assert!(!output.contains(ADMIN_PASSWORD), "the demo wrote its admin password out:\n{output}");
     assert_eq!(demo.terminate(), Some(0));
 }
+
+/// Standard work in a real browser against the demo (which records its cameras, runs a
+/// job on every machine and makes its first cycle golden): the machine page lists
+/// cycles and plays one; a cycle is made golden in one click; the station page loops the
+/// golden cycle's clip (its time advances) and seeks in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn station_page_plays_the_golden_cycle_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = Proc::demo(&dir.path().join("data"), &[]);
+    let api = common::Api::login(demo.url(""), "admin", ADMIN_PASSWORD).await;
+    // The first golden cycle of any machine, once stored.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let (machine, golden) = loop {
+        let (_, standards) = api.json("GET", "/api/v1/standards", None).await;
+        let found = standards
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|s| Some((s["machine"].as_str()?.to_string(), s["golden_cycle"].as_i64()?)));
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(std::time::Instant::now() < deadline, "no golden cycle within 120 s: {standards}\n{}", demo.output());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let browser = Browser::start(1280, 900).await;
+    let c = &browser.client;
+    c.goto(&demo.url("/")).await.expect("open the dashboard");
+    browser
+        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
+        .await;
+    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
+    c.find(Locator::Css("#login input[name=password]"))
+        .await
+        .expect("pw")
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
+    browser
+        .wait_for(
+            "the overview",
+            Duration::from_secs(30),
+            "return document.querySelectorAll('#tiles .tile').length === 5",
+        )
+        .await;
+
+    // The station page: the golden cycle's clip loops, its time advances, it seeks.
+    c.goto(&demo.url(&format!("/#/station/{machine}"))).await.expect("station page");
+    let playing = format!(
+        "const v = document.querySelector('video#golden'); \
+         return v && v.dataset.cycle === '{golden}' && v.readyState >= 2 && v.currentTime > 0.5 ? v.currentTime : null;"
+    );
+    browser.wait_for("the golden cycle playing on the station page", Duration::from_secs(30), &playing).await;
+    let seek = "const v = document.querySelector('video#golden'); v.pause(); v.currentTime = 1.5; return true;";
+    c.execute(seek, vec![]).await.expect("seek");
+    browser
+        .wait_for(
+            "the clip seeked to 1.5 s",
+            Duration::from_secs(20),
+            "const v = document.querySelector('video#golden'); return !v.seeking && Math.abs(v.currentTime - 1.5) < 0.05;",
+        )
+        .await;
+    let job = c.find(Locator::Css("#station-job")).await.expect("job").text().await.expect("text");
+    assert!(job.starts_with("DEMO-"), "{job}");
+    let steps = c.find(Locator::Css("#station-steps")).await.expect("steps").text().await.expect("text");
+    assert!(steps.contains("back gauge"), "{steps}");
+    browser.screenshot(&shot("station.png")).await;
+
+    // The machine page: cycles listed, one played, another made golden in one click.
+    c.goto(&demo.url(&format!("/#/machine/{machine}"))).await.expect("machine page");
+    let other = browser
+        .wait_for(
+            "a cycle that is not golden",
+            Duration::from_secs(120),
+            "const b = document.querySelector('#cycle-list button[data-role=golden]'); \
+             return b ? b.closest('tr').dataset.cycle : (location.reload(), null);",
+        )
+        .await;
+    c.find(Locator::Css("#cycle-list button[data-role=play]")).await.expect("play").click().await.expect("click");
+    browser
+        .wait_for(
+            "a cycle's clip playing on the machine page",
+            Duration::from_secs(30),
+            "const v = document.querySelector('.player video'); return v && v.currentTime > 0.3;",
+        )
+        .await;
+    c.find(Locator::Css(&format!(
+        "#cycle-list tr[data-cycle='{}'] button[data-role=golden]",
+        other.as_str().unwrap_or_default()
+    )))
+    .await
+    .expect("golden button")
+    .click()
+    .await
+    .expect("click");
+    let other: i64 = other.as_str().and_then(|s| s.parse().ok()).expect("cycle id");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, standards) = api.json("GET", &format!("/api/v1/standards?machine={machine}"), None).await;
+        if standards.as_array().into_iter().flatten().any(|s| s["golden_cycle"].as_i64() == Some(other)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "cycle {other} was not made golden: {standards}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    browser.screenshot(&shot("machine-cycles.png")).await;
+    browser.close().await;
+    assert_eq!(demo.terminate(), Some(0));
+}

@@ -76,7 +76,7 @@ function startEvents() {
   source = new EventSource("/api/v1/events");
   source.onopen = () => { $("#live").classList.add("on"); $("#live").dataset.i18n = "live.on"; applyI18n($("#live").parentNode); };
   source.onerror = () => { $("#live").classList.remove("on"); $("#live").dataset.i18n = "live.off"; applyI18n($("#live").parentNode); };
-  for (const kind of ["lamp", "state", "stroke", "motion", "health", "alert", "note", "regions", "lagged"]) {
+  for (const kind of ["lamp", "state", "stroke", "cycle", "motion", "health", "alert", "note", "regions", "lagged"]) {
     source.addEventListener(kind, (m) => { const d = JSON.parse(m.data); for (const h of handlers) h(kind, d); });
   }
 }
@@ -242,6 +242,7 @@ async function machinePage(view, id) {
                   el("option", { value: "", disabled: true, selected: !s.reason }, t("machine.pick")),
                   reasons.map((r) => el("option", { value: r, selected: r === s.reason }, r)))
               : (s.reason || "–"))))))),
+      await cyclesCard(id, render),
       can("operator") ? el("form", { class: "card row", onsubmit: async (ev) => {
           ev.preventDefault(); const job = new FormData(ev.target).get("job");
           try { await api("POST", `/machines/${encodeURIComponent(id)}/job`, { job }); ev.target.reset(); } catch (e) { alert(e.message); } } },
@@ -250,6 +251,113 @@ async function machinePage(view, id) {
   try { await render(); } catch (e) { showError(view, e); }
   const timer = setInterval(() => { if (!view.querySelector("select:focus")) render().catch(() => {}); }, 60000);
   return () => clearInterval(timer);
+}
+
+// ---- cycles, standards and the station page ----
+const midnight = () => new Date(new Date().setHours(0, 0, 0, 0)).getTime();
+const secs = (x) => x === null || x === undefined ? "–" : x.toFixed(1) + " s";
+const clipUrl = (id) => `/api/v1/cycles/${id}/clip.mp4`;
+async function cyclesData(id) {
+  const q = `machine=${encodeURIComponent(id)}`;
+  const [stats, page, standards] = await Promise.all([
+    api("GET", `/cycle-stats?${q}&from=${midnight()}`), api("GET", `/cycles?${q}&limit=15`), api("GET", `/standards?${q}`)]);
+  const std = (job) => standards.find((s) => s.job === job) || null;
+  return { stats, cycles: page.items, standards, std };
+}
+async function cyclesCard(id, rerender) {
+  const { stats, cycles, std } = await cyclesData(id);
+  const player = el("div", { class: "player" });
+  const play = (c) => player.replaceChildren(el("video", { controls: true, autoplay: true, muted: true, playsinline: true, src: clipUrl(c.id), "data-cycle": c.id }));
+  const job = cycles.length ? cycles[0].job : null;
+  const current = job ? std(job) : null;
+  return el("div", { class: "card", id: "cycles" },
+    el("div", { class: "row" }, el("h2", {}, t("cycles.title")), el("span", { class: "spacer" }),
+      el("a", { href: `#/station/${encodeURIComponent(id)}`, class: "button" }, t("cycles.station"))),
+    el("h3", {}, t("cycles.stats")),
+    stats.length === 0 ? el("p", { class: "muted" }, t("cycles.none")) : el("div", { class: "scroll" }, el("table", { id: "cycle-stats" },
+      el("tr", {}, ["machine.job", "cycles.count", "cycles.median", "cycles.p10", "cycles.p90", "cycles.standard", "cycles.over", "cycles.lost"].map((k) => el("th", {}, t(k)))),
+      stats.map((r) => el("tr", {}, el("td", {}, r.job || t("cycles.nojob")), el("td", {}, r.count), el("td", {}, secs(r.median_s)),
+        el("td", {}, secs(r.p10_s)), el("td", {}, secs(r.p90_s)), el("td", {}, secs(r.standard_s)),
+        el("td", {}, r.over_standard_pct === null ? "–" : r.over_standard_pct.toFixed(0) + " %"), el("td", {}, r.lost_min === null ? "–" : r.lost_min.toFixed(1)))))),
+    el("h3", {}, t("cycles.last")),
+    cycles.length === 0 ? el("p", { class: "muted" }, t("cycles.none")) : el("div", { class: "scroll" }, el("table", { id: "cycle-list" },
+      el("tr", {}, ["cycles.end", "machine.job", "cycles.time", "cycles.strokes", "", ""].map((k) => el("th", {}, k ? t(k) : ""))),
+      cycles.map((c) => {
+        const s = c.job ? std(c.job) : null;
+        const slow = s && s.standard_ms && c.duration_s * 1000 > s.standard_ms;
+        const golden = s && s.golden_cycle === c.id;
+        return el("tr", { "data-cycle": c.id, class: slow ? "slow" : null },
+          el("td", {}, clock(c.end)), el("td", {}, c.job || t("cycles.nojob")),
+          el("td", {}, secs(c.duration_s), slow ? el("span", { class: "tag slow" }, t("cycles.slow")) : null), el("td", {}, c.strokes),
+          el("td", {}, el("button", { class: "small secondary", "data-role": "play", onclick: () => play(c) }, "▶ " + t("cycles.play"))),
+          el("td", {}, golden ? el("span", { class: "tag golden" }, "★ " + t("cycles.isgolden"))
+            : can("operator") && c.job ? el("button", { class: "small", "data-role": "golden", onclick: async (ev) => {
+                ev.target.disabled = true;
+                try { await api("POST", `/cycles/${c.id}/golden`); await rerender(); } catch (e) { alert(e.message); ev.target.disabled = false; } } }, "★ " + t("cycles.golden")) : null));
+      }))),
+    player,
+    can("operator") && job ? el("form", { class: "standard", id: "standard", onsubmit: async (ev) => {
+        ev.preventDefault(); const f = new FormData(ev.target); const v = String(f.get("standard_s")).trim();
+        try {
+          await api("PUT", `/standards/${encodeURIComponent(id)}/${encodeURIComponent(job)}`,
+            { standard_s: v === "" ? null : Number(v), steps_en: f.get("steps_en"), steps_zh: f.get("steps_zh") });
+          ev.target.querySelector(".saved").textContent = t("cycles.saved");
+        } catch (e) { alert(e.message); } } },
+      el("h3", {}, t("cycles.edit"), " ", job),
+      el("label", {}, t("cycles.standard_s"), el("input", { name: "standard_s", type: "number", min: 0.1, step: 0.1, value: current && current.standard_given ? current.standard_ms / 1000 : "" })),
+      el("label", {}, t("cycles.steps_en"), el("textarea", { name: "steps_en", rows: 3, maxlength: 4000 }, current ? current.steps_en : "")),
+      el("label", {}, t("cycles.steps_zh"), el("textarea", { name: "steps_zh", rows: 3, maxlength: 4000 }, current ? current.steps_zh : "")),
+      el("div", { class: "row" }, el("button", {}, t("cycles.save")), el("span", { class: "saved muted" }))) : null);
+}
+
+async function stationPage(view, id) {
+  document.body.classList.add("station-mode");
+  let videoSrc = null;
+  const render = async () => {
+    const [detail, data] = await Promise.all([api("GET", `/machines/${encodeURIComponent(id)}`), cyclesData(id)]);
+    const live = detail.live || {};
+    const job = live.job || null;
+    const s = job ? data.std(job) : null;
+    const today = data.stats.reduce((n, r) => n + r.count, 0);
+    const jobs = [...new Set([...data.standards.map((x) => x.job), ...data.cycles.map((c) => c.job).filter(Boolean)])];
+    const steps = s ? (lang === "zh" ? (s.steps_zh || s.steps_en) : (s.steps_en || s.steps_zh)) : "";
+    const src = s && s.golden_cycle ? clipUrl(s.golden_cycle) : null;
+    // The looping clip is kept across refreshes, so it does not start over.
+    const video = view.querySelector("video#golden");
+    const golden = src && video && videoSrc === src ? video
+      : src ? el("video", { id: "golden", autoplay: true, muted: true, loop: true, playsinline: true, src, "data-cycle": s.golden_cycle }) : null;
+    videoSrc = src;
+    view.replaceChildren(el("div", { class: "station", "data-machine": id },
+      el("div", { class: "st-head" },
+        el("div", {}, el("div", { class: "st-label" }, id), el("div", { class: `st-state st-${live.state || "NotAvailable"}` }, stateName(live.state))),
+        el("div", { class: "st-count" }, el("div", { class: "st-label" }, t("station.today")), el("b", { id: "station-count" }, today))),
+      el("div", { class: "st-job" }, el("div", { class: "st-label" }, t("station.job")),
+        el("b", { id: "station-job" }, job || t("station.nojob")),
+        s && s.standard_ms ? el("span", { class: "st-std" }, `${t("cycles.standard")} ${secs(s.standard_ms / 1000)}`) : null,
+        can("operator") && jobs.length ? el("select", { id: "station-pick", onchange: async (ev) => {
+            try { await api("POST", `/machines/${encodeURIComponent(id)}/job`, { job: ev.target.value }); await render(); } catch (e) { alert(e.message); } } },
+          el("option", { value: "", selected: true, disabled: true }, t("station.pick")), jobs.map((j) => el("option", { value: j }, j))) : null),
+      el("div", { class: "st-main" },
+        el("div", { class: "st-video" }, el("div", { class: "st-label" }, t("station.golden")), golden || el("p", { class: "muted" }, t("station.nogolden"))),
+        el("div", { class: "st-steps" }, el("div", { class: "st-label" }, t("station.steps")), el("pre", { id: "station-steps" }, steps))),
+      el("div", { class: "st-last" }, el("div", { class: "st-label" }, t("station.last")),
+        el("ol", { id: "station-cycles" }, data.cycles.slice(0, 8).map((c) => {
+          const cs = c.job ? data.std(c.job) : null;
+          const slow = cs && cs.standard_ms && c.duration_s * 1000 > cs.standard_ms;
+          return el("li", { class: slow ? "slow" : "ok", "data-cycle": c.id }, el("span", {}, clock(c.end)), el("b", {}, secs(c.duration_s)),
+            cs && cs.standard_ms ? el("span", { class: "muted" }, ` / ${secs(cs.standard_ms / 1000)}`) : null);
+        })))));
+  };
+  try { await render(); } catch (e) { showError(view, e); }
+  let pending = null;
+  const onEvent = (kind, d) => {
+    if ((kind === "cycle" || kind === "note" || kind === "state") && (d.machine === id || (d.note && d.note.machine === id)) && !pending) {
+      pending = setTimeout(() => { pending = null; render().catch(() => {}); }, 1500);
+    }
+  };
+  handlers.add(onEvent);
+  const timer = setInterval(() => render().catch(() => {}), 30000);
+  return () => { handlers.delete(onEvent); clearInterval(timer); if (pending) clearTimeout(pending); document.body.classList.remove("station-mode"); };
 }
 
 // ---- cameras ----
@@ -398,6 +506,7 @@ async function route() {
   applyI18n();
   let c;
   if (page === "machine" && arg) c = await machinePage(view, arg);
+  else if (page === "station" && arg) c = await stationPage(view, arg);
   else if (page === "cameras") c = await camerasPage(view);
   else if (page === "camera" && arg) c = await cameraPage(view, arg);
   else if (page === "reports") c = await reportsPage(view);

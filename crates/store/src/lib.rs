@@ -18,12 +18,14 @@ use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use sheetsight_vision::lamp::{LampColor, LampMode};
 use sheetsight_vision::state::MachineState;
 
+pub mod cycle_stats;
 pub mod data_dir;
 pub mod error;
 pub mod recordings;
 pub mod report;
 pub mod site;
 pub mod sqlite;
+pub mod standards;
 pub mod writer;
 
 pub use error::{StoreError, StoreErrorKind};

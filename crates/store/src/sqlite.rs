@@ -367,7 +367,9 @@ impl Store for SqliteStore {
             "DELETE FROM lamp_mode WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM camera_health WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM stroke WHERE end_ms < ?",
-            "DELETE FROM cycle WHERE end_ms < ?",
+            // A golden cycle stays as long as it is golden.
+            "DELETE FROM cycle WHERE end_ms < ? AND id NOT IN (SELECT golden_cycle FROM job_standard \
+              WHERE golden_cycle IS NOT NULL)",
         ] {
             deleted += sqlx::query(sql)
                 .bind(before)

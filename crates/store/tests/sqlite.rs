@@ -152,3 +152,38 @@ async fn cycles_are_stored_with_the_job_that_ran_and_filtered_by_it() {
     store.purge(UnixMillis(26_000)).await.expect("purge");
     assert_eq!(store.cycles(&filter(None, None)).await.expect("cycles").len(), 2);
 }
+
+#[tokio::test]
+async fn a_golden_cycle_sets_the_standard_until_one_is_given_and_outlives_retention() {
+    use sheetsight_store::standards::StandardEdit;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open(dir.path()).await.expect("open");
+    let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
+    store.add_note("m", "job", "PN-7", UnixMillis(0), None, "ana", UnixMillis(0)).await.expect("job");
+    let cycle = |a: f64, b: f64| Event::Cycle { machine: "m".into(), start_t: unix_s(a), end_t: unix_s(b), strokes: 2 };
+    store.write(run, &[cycle(1.0, 41.0), cycle(50.0, 95.0)], UnixMillis(100_000)).await.expect("write");
+    let all_cycles = store.cycles(&CycleFilter { query: all(), ..CycleFilter::default() }).await.expect("cycles");
+    let first = all_cycles.iter().find(|c| c.start == UnixMillis(1_000)).expect("first");
+
+    // Steps first, then the golden cycle: its 40 s become the standard.
+    let edit = StandardEdit { steps_en: Some("1. Bend A\n2. Bend B".into()), ..StandardEdit::default() };
+    let s = store.edit_standard("m", "PN-7", &edit, "lead", UnixMillis(110_000)).await.expect("edit");
+    assert_eq!((s.standard_ms, s.golden_cycle, s.steps_zh.as_str()), (None, None, ""));
+    let s = store.set_golden(first.id, "m", "PN-7", "lead", UnixMillis(120_000)).await.expect("golden");
+    assert_eq!((s.golden_cycle, s.standard_ms, s.standard_given), (Some(first.id), Some(40_000), false));
+    assert_eq!(s.steps_en, "1. Bend A\n2. Bend B", "marking the golden cycle keeps the steps");
+    // A given standard wins; `null` goes back to the golden cycle's duration.
+    let given = StandardEdit { standard_ms: Some(Some(38_000)), ..StandardEdit::default() };
+    let s = store.edit_standard("m", "PN-7", &given, "lead", UnixMillis(130_000)).await.expect("edit");
+    assert_eq!((s.standard_ms, s.standard_given, s.steps_en.as_str()), (Some(38_000), true, "1. Bend A\n2. Bend B"));
+    let back = StandardEdit { standard_ms: Some(None), ..StandardEdit::default() };
+    let s = store.edit_standard("m", "PN-7", &back, "lead", UnixMillis(140_000)).await.expect("edit");
+    assert_eq!((s.standard_ms, s.standard_given), (Some(40_000), false));
+
+    // Retention takes the other old cycle, never the golden one.
+    store.purge(UnixMillis(200_000)).await.expect("purge");
+    let left = store.cycles(&CycleFilter { query: all(), ..CycleFilter::default() }).await.expect("cycles");
+    assert_eq!(left.iter().map(|c| c.id).collect::<Vec<_>>(), vec![first.id]);
+    assert_eq!(store.standards(Some("m")).await.expect("standards")[0].golden_cycle, Some(first.id));
+    assert!(store.standards(Some("other")).await.expect("standards").is_empty());
+}

@@ -12,6 +12,7 @@ mod machines;
 mod notes;
 mod report;
 mod shift;
+mod standards;
 mod stops;
 
 pub use cycles::{CycleView, CyclesQuery, cycles};
@@ -19,6 +20,7 @@ pub use machines::{MachineDetail, MachineInfo, StateSpan, Timeline, machine, mac
 pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, notes};
 pub use report::{ReportQuery, report};
 pub use shift::{HourStrokes, ShiftFigures, ShiftQuery, shift};
+pub use standards::{cycle_stats, edit_standard, mark_golden, standards};
 pub use stops::{StopView, stops};
 
 use serde::{Deserialize, Serialize};
