@@ -147,6 +147,7 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     text = text.replace("\nsource = \"sim://", "\nrecord = true\nsource = \"sim://");
     text += "\n[recording]\nmax_gb = 2\nkeep_days = 2\n";
     text += "\n[[alert]]\nname = \"camera-down\"\nwhen = \"camera_down\"\nminutes = 0.2\n";
+    text += "\n[[alert]]\nname = \"recording\"\nwhen = \"recording_failed\"\nminutes = 0.5\n";
     text += "\n[[alert]]\nname = \"long-stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 2\n";
     if let Some(broker) = &o.mqtt {
         text +=

@@ -1,5 +1,5 @@
-//! `[alerts]` and `[[alert]]`: when a long stop or a dead camera raises an alert, and
-//! the webhook that hears of it.
+//! `[alerts]` and `[[alert]]`: when a long stop, a dead camera or a failing recording
+//! raises an alert, and the webhook that hears of it.
 //!
 //! ```toml
 //! [alerts]
@@ -7,10 +7,10 @@
 //!
 //! [[alert]]
 //! name = "long-stop"
-//! when = "machine_state"         # or "camera_down"
+//! when = "machine_state"         # or "camera_down", "recording_failed"
 //! states = ["OutOfService", "NotExecuting"]
 //! minutes = 10                   # above 0, at most a week
-//! machines = ["brake-1"]         # default: every machine (camera_down: `cameras`)
+//! machines = ["brake-1"]         # default: every machine (camera_down, recording_failed: `cameras`)
 //! ```
 //!
 //! That the listed machines and cameras exist is checked with the other references
@@ -25,7 +25,7 @@ use crate::state_rules::check_state;
 
 /// Longest time a rule may wait, in minutes: a week.
 const MAX_MINUTES: f64 = 7.0 * 24.0 * 60.0;
-const CONDITIONS: [&str; 2] = ["machine_state", "camera_down"];
+const CONDITIONS: [&str; 3] = ["machine_state", "camera_down", "recording_failed"];
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum AlertCondition {
@@ -34,6 +34,9 @@ pub enum AlertCondition {
     MachineState { states: Vec<MachineState> },
     /// A camera not `streaming` for longer than the rule's time.
     CameraDown,
+    /// A recording camera whose video cannot be written (a full or failing disk) for
+    /// longer than the rule's time.
+    RecordingFailed,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -90,7 +93,7 @@ pub(crate) fn check_alerts(
         if let Some(condition) = check_condition(c, &at, rule) {
             let subjects = match condition {
                 AlertCondition::MachineState { .. } => &rule.machines,
-                AlertCondition::CameraDown => &rule.cameras,
+                AlertCondition::CameraDown | AlertCondition::RecordingFailed => &rule.cameras,
             };
             out.push(AlertRule {
                 name: rule.name.get_ref().clone(),
@@ -128,14 +131,14 @@ fn check_condition(c: &Checker<'_>, at: &str, rule: &RawAlertRule) -> Option<Ale
                 raw_states.get_ref().iter().map(|s| check_state(c, s, &key("states"))).collect();
             AlertCondition::MachineState { states: states.into_iter().collect::<Option<_>>()? }
         }
-        "camera_down" => {
+        when @ ("camera_down" | "recording_failed") => {
             if let Some(s) = &rule.states {
-                c.report(s.span(), key("states"), "a camera_down rule has no states");
+                c.report(s.span(), key("states"), format!("a {when} rule has no states"));
             }
             if let Some(m) = &rule.machines {
-                c.report(m.span(), key("machines"), "a camera_down rule takes `cameras`");
+                c.report(m.span(), key("machines"), format!("a {when} rule takes `cameras`"));
             }
-            AlertCondition::CameraDown
+            if when == "camera_down" { AlertCondition::CameraDown } else { AlertCondition::RecordingFailed }
         }
         _ => {
             c.unknown_word(&rule.when, &key("when"), "condition", &CONDITIONS);

@@ -311,6 +311,19 @@ fn server_mqtt_and_alert_errors_are_located() {
             "alert[0].machines",
             "takes `cameras`",
         ),
+        (
+            "[[alert]]\nname = \"a\"\nwhen = \"recording_failed\"\nminutes = 1\nstates = [\"OutOfService\"]\n",
+            "alert[0].states",
+            "a recording_failed rule has no states",
+        ),
+        ("[recording]\nmax_gb = 0\n", "recording.max_gb", "0.01 to"),
+        ("[recording]\nsegment_s = 1\n", "recording.segment_s", "5 to 600"),
+        ("[recording]\nmax_clip_s = 1000000\n", "recording.max_clip_s", "10 to 7200"),
+        (
+            "[[camera]]\nid = \"cam9\"\nsource = \"http://10.0.0.9/snap.jpg\"\nrecord = true\n",
+            "camera[1].record",
+            "applies to rtsp://",
+        ),
         ("[downtime]\nreasons = []\n", "downtime.reasons", "at least one"),
         ("[downtime]\nreasons = [\"a\", \"a\"]\n", "downtime.reasons", "differ"),
         (

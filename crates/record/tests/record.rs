@@ -146,3 +146,34 @@ async fn a_torn_segment_is_cut_back_and_indexed_and_retention_keeps_quota_and_ag
     let left = store.all_segments(None).await.expect("rows");
     assert_eq!(left.iter().map(|r| r.file.clone()).collect::<Vec<_>>(), vec![rows[3].file.clone()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_that_fails_is_reported_once_and_nothing_blocks() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let dir = recordings_dir(data.path());
+    std::fs::create_dir_all(&dir).expect("dir");
+    // The camera's folder cannot be made: a file stands where it should be.
+    std::fs::write(dir.join("cam1"), b"in the way").expect("file");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let recorder = Recorder::spawn("cam1", &dir, 5, tx).expect("recorder");
+    for p in &pictures(3) {
+        recorder.tap.packet(p);
+    }
+    let stats = recorder.stats.clone();
+    tokio::task::spawn_blocking(move || recorder.join()).await.expect("join");
+    let failing = stats.failing.lock().expect("lock").clone().expect("failing");
+    assert!(failing.contains("cannot create a recording file") && failing.contains("cam1"), "{failing}");
+    assert_eq!(stats.write_failures.load(std::sync::atomic::Ordering::Relaxed), 1, "retried only after 10 s");
+    assert_eq!(stats.pictures_written.load(std::sync::atomic::Ordering::Relaxed), 0);
+    let mut failures = Vec::new();
+    while let Some(u) = rx.recv().await {
+        if let CatalogUpdate::Failure { error, .. } = u {
+            failures.push(error);
+        }
+    }
+    assert_eq!(failures.len(), 1, "said once: {failures:?}");
+    // Every other picture was let go (skipped until the retry, or dropped by the queue).
+    let skipped = stats.pictures_skipped.load(std::sync::atomic::Ordering::Relaxed);
+    let dropped = stats.pictures_dropped.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(skipped + dropped, 29);
+}

@@ -36,6 +36,8 @@ const WEBHOOK_ATTEMPTS: u32 = 5;
 struct Watch {
     states: HashMap<String, (MachineState, UnixMillis)>,
     health: HashMap<String, (CameraHealth, UnixMillis)>,
+    /// Cameras whose recording fails: the error and since when.
+    recording: HashMap<String, (String, UnixMillis)>,
     /// (rule, subject) → the raised alert's id.
     active: HashMap<(String, String), i64>,
 }
@@ -49,6 +51,7 @@ fn holding_since(w: &Watch, rule: &AlertRule, subject: &str) -> Option<UnixMilli
         AlertCondition::CameraDown => {
             w.health.get(subject).filter(|(h, _)| *h != CameraHealth::Streaming).map(|(_, since)| *since)
         }
+        AlertCondition::RecordingFailed => w.recording.get(subject).map(|(_, since)| *since),
     }
 }
 
@@ -59,6 +62,7 @@ fn subjects(config: &Config, rule: &AlertRule) -> Vec<String> {
     match rule.condition {
         AlertCondition::MachineState { .. } => config.machines.iter().map(|m| m.id.clone()).collect(),
         AlertCondition::CameraDown => config.cameras.iter().map(|c| c.id.clone()).collect(),
+        AlertCondition::RecordingFailed => config.cameras.iter().filter(|c| c.record).map(|c| c.id.clone()).collect(),
     }
 }
 
@@ -84,6 +88,9 @@ fn describe(rule: &AlertRule, subject: &str, minutes: f64, what: &str) -> String
     match &rule.condition {
         AlertCondition::MachineState { .. } => format!("{subject} has been {what} for {time}"),
         AlertCondition::CameraDown => format!("camera {subject} has been down ({what}) for {time}"),
+        AlertCondition::RecordingFailed => {
+            format!("the recording of camera {subject} has failed for {time} (analysis goes on): {what}")
+        }
     }
 }
 
@@ -109,6 +116,7 @@ fn decide(config: &Config, w: &Watch, now: UnixMillis) -> Vec<Decision> {
                     let what = match &rule.condition {
                         AlertCondition::MachineState { .. } => w.states.get(&subject).map(|s| s.0.as_str()),
                         AlertCondition::CameraDown => w.health.get(&subject).map(|h| h.0.as_str()),
+                        AlertCondition::RecordingFailed => w.recording.get(&subject).map(|r| r.0.as_str()),
                     };
                     let message = describe(rule, &subject, rule.minutes, what.unwrap_or("?"));
                     out.push(Decision::Raise { rule: rule.name.clone(), subject, message });
@@ -182,6 +190,21 @@ pub async fn post_webhook(url: String, notice: Notice) {
     tracing::error!(url = %url, "the alert webhook failed {WEBHOOK_ATTEMPTS} times; the alert stays in the dashboard");
 }
 
+/// Notes which recordings fail now (the recorders keep the error while it lasts).
+fn watch_recordings(state: &AppState, w: &mut Watch, now: UnixMillis) {
+    let Some(access) = &state.recording else { return };
+    for status in access.status.statuses() {
+        match status.failing {
+            Some(error) => {
+                w.recording.entry(status.camera).or_insert((error, now));
+            }
+            None => {
+                w.recording.remove(&status.camera);
+            }
+        }
+    }
+}
+
 /// Watches the live events and evaluates the rules every second until the server stops.
 pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
     let mut rx = state.service.subscribe();
@@ -201,7 +224,9 @@ pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
             _ = stop.wait() => return,
             _ = tick.tick() => {
                 if !state.config().alerts.rules.is_empty() {
-                    evaluate(&state, &mut w, UnixMillis::now()).await;
+                    let now = UnixMillis::now();
+                    watch_recordings(&state, &mut w, now);
+                    evaluate(&state, &mut w, now).await;
                 }
             }
             e = rx.recv() => match e {
@@ -295,6 +320,31 @@ mod tests {
         assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), Some(UnixMillis(2000)));
         w.health.insert("c".into(), (CameraHealth::Streaming, UnixMillis(3000)));
         assert_eq!(holding_since(&w, &rule(AlertCondition::CameraDown), "c"), None);
+    }
+
+    #[test]
+    fn a_failing_recording_raises_its_alert_after_the_rules_time_with_the_error() {
+        let text = "[[camera]]\nid = \"cam1\"\nsource = \"rtsp://c/1\"\nrecord = true\n\n\
+                    [[camera]]\nid = \"cam2\"\nsource = \"rtsp://c/2\"\n\n\
+                    [[alert]]\nname = \"rec\"\nwhen = \"recording_failed\"\nminutes = 0.5\n";
+        let config = sheetsight_config::parse(std::path::Path::new("/tmp/a.toml"), text).expect("config");
+        let mut w = Watch::default();
+        assert!(decide(&config, &w, UnixMillis(100_000)).is_empty());
+        w.recording.insert("cam1".into(), ("cannot write x.ssv: No space left on device".into(), UnixMillis(100_000)));
+        assert!(decide(&config, &w, UnixMillis(120_000)).is_empty(), "not yet 30 s");
+        let raised = decide(&config, &w, UnixMillis(130_000));
+        let [Decision::Raise { subject, message, .. }] = raised.as_slice() else { panic!("{raised:?}") };
+        assert_eq!(subject, "cam1");
+        assert!(message.contains("recording of camera cam1") && message.contains("No space left"), "{message}");
+        // A camera that does not record is not watched.
+        w.recording.insert("cam2".into(), ("?".into(), UnixMillis(0)));
+        assert_eq!(decide(&config, &w, UnixMillis(130_000)).len(), 1);
+        w.active.insert(("rec".into(), "cam1".into()), 7);
+        w.recording.clear();
+        assert_eq!(
+            decide(&config, &w, UnixMillis(140_000)),
+            vec![Decision::Clear { rule: "rec".into(), subject: "cam1".into(), id: 7 }]
+        );
     }
 
     fn with_rule(extra: &str) -> Config {
