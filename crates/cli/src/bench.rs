@@ -12,7 +12,7 @@ use std::time::Instant;
 use anyhow::Context;
 use sheetsight_media::h264::{H264Decoder, H264Encoder};
 use sheetsight_monitor::{CameraAnalyzer, VideoEvent};
-use sheetsight_sim::{Nuisances, Renderer, Scene, SceneSpec, encoder_settings, write_video};
+use sheetsight_sim::{Nuisances, Renderer, Scene, SceneSpec, StrokePattern, encoder_settings, write_video};
 use sheetsight_vision::YuvFrame;
 
 use crate::scenes::machine_configs;
@@ -26,6 +26,7 @@ fn spec(width_px: u32, height_px: u32, seconds: f64) -> SceneSpec {
         seed: 11,
         nuisances: Nuisances::ALL,
         machines: vec![("m1".into(), 4), ("m2".into(), 4), ("m3".into(), 4)],
+        strokes: StrokePattern::Even,
     }
 }
 

@@ -17,7 +17,7 @@ use anyhow::Context;
 use sheetsight_config::Config;
 use sheetsight_monitor::{Event, LiveEvent};
 use sheetsight_service::Service;
-use sheetsight_sim::{Nuisances, Scene, shop_specs};
+use sheetsight_sim::{Nuisances, Scene, StrokePattern, shop_specs};
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::standards::StandardEdit;
 use sheetsight_store::{CycleFilter, Query, Store, UnixMillis, report};
@@ -115,7 +115,11 @@ pub fn run(o: DemoOptions) -> anyhow::Result<bool> {
         );
     }
     let schedule_s = o.duration_s.unwrap_or(24.0 * 3600.0).max(1.0);
-    let specs = shop_specs(1280, 720, 10.0, schedule_s * o.speed + 60.0, o.seed, Nuisances::ALL);
+    let mut specs = shop_specs(1280, 720, 10.0, schedule_s * o.speed + 60.0, o.seed, Nuisances::ALL);
+    // Parts bent in bursts of strokes: cycles worth a golden one.
+    for (_, spec) in &mut specs {
+        spec.strokes = StrokePattern::Bursts;
+    }
     let mut simulated = HashMap::new();
     for (id, spec) in specs {
         let scene = Scene::generate(&spec);

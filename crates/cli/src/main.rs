@@ -157,6 +157,9 @@ enum Command {
         /// Leave out every nuisance (clean scenes).
         #[arg(long)]
         clean: bool,
+        /// Strokes in bursts of 2 to 6 (parts bent), with handling between: cycles to find.
+        #[arg(long)]
+        bursts: bool,
     },
     /// Score events against ground truth (lamp modes, states, strokes).
     Evaluate {
@@ -273,6 +276,9 @@ enum Command {
         height: u32,
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// Strokes in bursts (parts), so that cycles are measured on work that has them.
+        #[arg(long)]
+        bursts: bool,
         /// Keep the generated files here (default: a temporary folder).
         #[arg(long)]
         keep: Option<PathBuf>,
@@ -308,8 +314,8 @@ fn main() -> std::process::ExitCode {
         Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
             demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir, listen, mqtt })
         }
-        Command::Synth { out, minutes, width, height, fps, seed, clean } => {
-            synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean }).map(|_| true)
+        Command::Synth { out, minutes, width, height, fps, seed, clean, bursts } => {
+            synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean, bursts }).map(|_| true)
         }
         Command::Evaluate { truth, events, seconds, grace_s, json } => {
             offline::evaluate(&truth, &events, seconds, grace_s, json)
@@ -335,8 +341,8 @@ fn main() -> std::process::ExitCode {
             };
             field_accuracy::run(&field_accuracy::FieldOptions { set, scenes, first, seconds, material, render_only })
         }
-        Command::Accuracy { set: None, minutes, width, height, seed, keep, .. } => {
-            offline::accuracy(minutes, width, height, seed, keep)
+        Command::Accuracy { set: None, minutes, width, height, seed, bursts, keep, .. } => {
+            offline::accuracy(minutes, width, height, seed, bursts, keep)
         }
     };
     match result {

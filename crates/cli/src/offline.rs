@@ -91,13 +91,20 @@ pub fn evaluate(truth: &Path, events: &Path, seconds: Option<f64>, grace_s: f64,
 }
 
 /// `accuracy`: synthesise, analyse and score; prints the figures against the targets.
-pub fn accuracy(minutes: f64, width: u32, height: u32, seed: u64, keep: Option<PathBuf>) -> anyhow::Result<bool> {
+pub fn accuracy(
+    minutes: f64,
+    width: u32,
+    height: u32,
+    seed: u64,
+    bursts: bool,
+    keep: Option<PathBuf>,
+) -> anyhow::Result<bool> {
     let remove_after = keep.is_none();
     let dir = keep.unwrap_or_else(|| std::env::temp_dir().join(format!("sheetsight-accuracy-{}", std::process::id())));
     let started = std::time::Instant::now();
     let config_path = crate::synth::synth(
         &dir,
-        &crate::synth::SynthOptions { minutes, width, height, fps: 10.0, seed, clean: false },
+        &crate::synth::SynthOptions { minutes, width, height, fps: 10.0, seed, clean: false, bursts },
     )?;
     let synth_s = started.elapsed().as_secs_f64();
     let config = sheetsight_config::load(&config_path)?;

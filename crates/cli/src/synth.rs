@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use sheetsight_sim::{Nuisances, Scene, config_toml, shop_specs, write_events, write_video};
+use sheetsight_sim::{Nuisances, Scene, StrokePattern, config_toml, shop_specs, write_events, write_video};
 
 pub struct SynthOptions {
     pub minutes: f64,
@@ -12,6 +12,8 @@ pub struct SynthOptions {
     pub fps: f64,
     pub seed: u64,
     pub clean: bool,
+    /// Strokes in bursts (parts), so that there are cycles to find.
+    pub bursts: bool,
 }
 
 /// Writes `cam*.mp4`, `truth.jsonl` and `sheetsight.toml` into `out`; returns the config path.
@@ -23,7 +25,12 @@ pub fn synth(out: &Path, o: &SynthOptions) -> anyhow::Result<std::path::PathBuf>
     );
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let nuisances = if o.clean { Nuisances::NONE } else { Nuisances::ALL };
-    let specs = shop_specs(o.width, o.height, o.fps, o.minutes * 60.0, o.seed, nuisances);
+    let mut specs = shop_specs(o.width, o.height, o.fps, o.minutes * 60.0, o.seed, nuisances);
+    if o.bursts {
+        for (_, spec) in &mut specs {
+            spec.strokes = StrokePattern::Bursts;
+        }
+    }
     let scenes: Vec<(String, Scene)> = specs.iter().map(|(id, s)| (id.clone(), Scene::generate(s))).collect();
     let mut truth = Vec::new();
     std::thread::scope(|scope| -> anyhow::Result<()> {

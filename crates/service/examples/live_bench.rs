@@ -5,7 +5,9 @@
 //! 2. N cameras (16 by default), 3 machines each, over RTSP: CPU % per camera, frames
 //!    decoded against frames sent, frames dropped for lack of CPU;
 //! 3. the server killed and restarted: seconds until every camera streams again;
-//! 4. with `--soak-minutes M`: the process's memory each minute for M minutes.
+//! 4. with `--soak-minutes M`: the process's memory each minute for M minutes;
+//! 5. with `--record`: every camera also recorded (as received): the recorder threads'
+//!    CPU per camera and the bytes written per camera-hour against the stream's own.
 //!
 //! ```text
 //! cargo run --release -p sheetsight-service --example live_bench -- --cameras 16 --seconds 60
@@ -34,6 +36,28 @@ struct Args {
     /// file, so the soak also goes through reconnections).
     #[arg(long, default_value_t = 0.0)]
     soak_minutes: f64,
+    /// Record every camera too.
+    #[arg(long)]
+    record: bool,
+}
+
+/// CPU seconds of this process's threads whose name starts with `prefix`.
+fn threads_cpu_s(prefix: &str) -> f64 {
+    // SAFETY: sysconf only reads its argument.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0.0 };
+    tasks
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with(prefix)))
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        .map(|stat| {
+            // After the command name in parentheses: fields 14 and 15 are utime and stime.
+            let rest = stat.rsplit_once(')').map_or("", |r| r.1);
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let field = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            (field(11) + field(12)) / ticks
+        })
+        .sum()
 }
 
 fn cpu_s() -> f64 {
@@ -96,25 +120,46 @@ async fn main() {
 
     let config_path = dir.path().join("bench.toml");
     let mut server = rtsp_shop(&video, &scene, args.cameras, &config_path);
-    let config = sheetsight_config::load(&config_path).expect("config");
+    let mut config = sheetsight_config::load(&config_path).expect("config");
+    for camera in &mut config.cameras {
+        camera.record = args.record;
+    }
     let machines = config.machines.len();
     let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
     let live = sheetsight_service::live_channel();
     let log = EventLog::spawn(live.subscribe());
     let rss_before = rss_kib();
     let started = Instant::now();
-    let service =
-        Service::start(&config, Arc::new(NetworkOpener), store.clone(), "bench", live, sheetsight_base::clock::real())
-            .await
-            .expect("service");
+    let clocks = sheetsight_base::clock::real();
+    let recording =
+        sheetsight_record::Recording::start(&config, (*store).clone(), clocks.clone()).await.expect("recording");
+    let recorders = recording.status_source();
+    let service = Service::start_with_taps(
+        &config,
+        Arc::new(NetworkOpener),
+        store.clone(),
+        "bench",
+        live,
+        clocks,
+        recording.taps(),
+    )
+    .await
+    .expect("service");
     let up_s =
         log.wait_all_streaming(started, args.cameras, Duration::from_secs(60)).await.expect("every camera streams");
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     let snapshot = |service: &Service<SqliteStore>| service.statuses();
+    // What reaches the files: each picture and its record header.
+    let header = sheetsight_media::segment::RECORD_HEADER_LEN;
+    let written = || recorders.statuses().iter().map(|r| r.bytes_written + header * r.pictures_written).sum::<u64>();
+    let received = || recorders.statuses().iter().map(|r| r.bytes_written).sum::<u64>();
+    let (rec_cpu0, written0, received0) = (threads_cpu_s("rec-"), written(), received());
     let (cpu0, t0, stats0) = (cpu_s(), Instant::now(), snapshot(&service));
     tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
     let (cpu1, wall_s, stats1) = (cpu_s(), t0.elapsed().as_secs_f64(), snapshot(&service));
+    let (rec_cpu_s, written_bytes, received_bytes) =
+        (threads_cpu_s("rec-") - rec_cpu0, written() - written0, received() - received0);
     let cpu_percent = 100.0 * (cpu1 - cpu0) / wall_s;
     let delta = |f: fn(&sheetsight_service::CameraStatus) -> u64| -> Vec<u64> {
         stats0.iter().zip(&stats1).map(|(a, b)| f(b) - f(a)).collect()
@@ -150,6 +195,20 @@ async fn main() {
         dropped.iter().sum::<u64>(),
         stale.iter().sum::<u64>()
     );
+    if args.record {
+        let stream_mbit_s = std::fs::metadata(&video).map(|m| m.len()).unwrap_or(0) as f64 * 8.0 / file_s / 1e6;
+        let per_camera_hour = written_bytes as f64 / args.cameras as f64 / wall_s * 3600.0;
+        println!(
+            "  recording              {:6.3} % of one core per camera (the recorder threads), {:.2} GB per camera-hour written",
+            100.0 * rec_cpu_s / wall_s / args.cameras as f64,
+            per_camera_hour / 1e9
+        );
+        println!(
+            "  recorded bytes         {:6.4} times the stream's own as received ({:.2} Mbit/s per camera; the MP4 file served: {stream_mbit_s:.2})",
+            written_bytes as f64 / received_bytes.max(1) as f64,
+            received_bytes as f64 * 8.0 / args.cameras as f64 / wall_s / 1e6
+        );
+    }
     println!(
         "  memory                 {} MiB resident ({:.1} MiB per camera above the {} MiB before)",
         rss_kib() / 1024,
@@ -190,6 +249,7 @@ async fn main() {
         println!("  {minute:6}  {:7.1}  {:14.2}", rss as f64 / 1024.0, rss as f64 / 1024.0 / args.cameras as f64);
     }
     let report = service.stop().await.expect("stop");
+    recording.stop().await;
     println!("stored {} events in {} batches", report.writer.events_written, report.writer.batches);
 }
 

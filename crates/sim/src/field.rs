@@ -16,7 +16,7 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::scene::{Nuisances, SceneSpec};
+use crate::scene::{Nuisances, SceneSpec, StrokePattern};
 
 /// Which of the two fixed sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +97,20 @@ pub fn field_scene(set: SceneSet, index: usize, duration_s: f64) -> FieldScene {
         b_frames: if high { rng.random_range(2..=3) } else { 0 },
         bitrate_kbps: (per_720p * scale.sqrt()).round() as u32,
     };
-    FieldScene { id, spec: SceneSpec { width_px, height_px, fps, duration_s, seed, nuisances, machines }, encoding }
+    FieldScene {
+        id,
+        spec: SceneSpec {
+            width_px,
+            height_px,
+            fps,
+            duration_s,
+            seed,
+            nuisances,
+            machines,
+            strokes: StrokePattern::Even,
+        },
+        encoding,
+    }
 }
 
 /// Scenes `indices` of `set`.

@@ -19,7 +19,7 @@ use sheetsight_media::mp4::Mp4H264Writer;
 use sheetsight_vision::event::VideoEvent;
 
 pub use render::Renderer;
-pub use scene::{Nuisances, Scene, SceneSpec};
+pub use scene::{Nuisances, Scene, SceneSpec, StrokePattern};
 
 /// What can go wrong while writing a synthetic scene.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +186,7 @@ pub fn shop_specs(
                 seed,
                 nuisances,
                 machines: vec![("brake-1".into(), 3), ("brake-2".into(), 4), ("punch-1".into(), 5)],
+                strokes: StrokePattern::Even,
             },
         ),
         (
@@ -198,6 +199,7 @@ pub fn shop_specs(
                 seed: seed.wrapping_add(1),
                 nuisances,
                 machines: vec![("brake-3".into(), 4), ("laser-1".into(), 3)],
+                strokes: StrokePattern::Even,
             },
         ),
     ]

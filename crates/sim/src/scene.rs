@@ -417,6 +417,20 @@ pub struct SceneSpec {
     pub nuisances: Nuisances,
     /// Machine ids with their lamp counts (3–5).
     pub machines: Vec<(String, usize)>,
+    /// How strokes follow each other while a machine runs.
+    pub strokes: StrokePattern,
+}
+
+/// How a running machine's strokes are spaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum StrokePattern {
+    /// One stroke every 3 to 12 s (pauses around `[machine.cycle] gap_s`: no cycles to
+    /// find). The field sets keep it, so that their material stays as it was measured.
+    #[default]
+    Even,
+    /// Parts: bursts of 2 to 6 strokes 0.8 to 2.5 s apart, then 9 to 25 s of handling
+    /// before the next part, as a press brake bends them.
+    Bursts,
 }
 
 fn lamp_colors(count: usize) -> Vec<LampColor> {
@@ -714,6 +728,8 @@ fn schedule(rng: &mut SmallRng, spec: &SceneSpec, m: &MachineLayout) -> (Vec<Epi
         let lamps = episode_lamps(rng, &m.colors, state);
         if state == MachineState::Executing {
             let mut s = t + rng.random_range(2.0..6.0);
+            // Strokes left in the part being bent (bursts only).
+            let mut left_in_part = 0;
             loop {
                 let stroke = TrueStroke {
                     start_s: s,
@@ -725,7 +741,17 @@ fn schedule(rng: &mut SmallRng, spec: &SceneSpec, m: &MachineLayout) -> (Vec<Epi
                     break;
                 }
                 ss.push(stroke);
-                s = stroke.end_s() + rng.random_range(3.0..12.0);
+                s = stroke.end_s()
+                    + match spec.strokes {
+                        StrokePattern::Even => rng.random_range(3.0..12.0),
+                        StrokePattern::Bursts => {
+                            if left_in_part == 0 {
+                                left_in_part = rng.random_range(2..=6);
+                            }
+                            left_in_part -= 1;
+                            if left_in_part > 0 { rng.random_range(0.8..2.5) } else { rng.random_range(9.0..25.0) }
+                        }
+                    };
             }
         }
         list.push(Episode { start_s: t, end_s: end, lamps });
@@ -783,6 +809,7 @@ mod tests {
 
     fn spec(seed: u64) -> SceneSpec {
         SceneSpec {
+            strokes: StrokePattern::Even,
             width_px: 640,
             height_px: 360,
             fps: 10.0,
@@ -815,6 +842,28 @@ mod tests {
             );
         }
         assert!(truth.iter().filter(|e| matches!(e, Event::Stroke { .. })).count() > 20);
+    }
+
+    #[test]
+    fn bursts_are_parts_of_two_to_six_strokes_with_handling_between_them() {
+        let scene = Scene::generate(&SceneSpec { strokes: StrokePattern::Bursts, ..spec(3) });
+        let mut parts = 0;
+        for strokes in &scene.strokes {
+            let mut in_part = 1;
+            for pair in strokes.windows(2) {
+                let pause = pair[1].start_s - pair[0].end_s();
+                // Within a part, or between parts (a state change may also come between).
+                assert!((0.8..2.5).contains(&pause) || pause >= 9.0, "a pause of {pause:.2} s");
+                if pause < 2.5 {
+                    in_part += 1;
+                } else {
+                    assert!(in_part <= 6, "{in_part} strokes in one part");
+                    in_part = 1;
+                    parts += 1;
+                }
+            }
+        }
+        assert!(parts > 20, "{parts} parts");
     }
 
     #[test]
