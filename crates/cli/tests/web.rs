@@ -30,21 +30,17 @@ new MutationObserver((ms) => { for (const m of ms) { const d = m.target.dataset;
   .observe(document.getElementById('tiles'), { subtree: true, attributes: true, attributeFilter: ['data-shown-at'] });
 return true;"#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_in_a_real_browser() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let demo = Proc::demo(&data, &[]);
-    let browser = Browser::start(1280, 900).await;
+/// Opens the demo's dashboard and logs in as admin (a screenshot of the login form when
+/// named), until the overview shows the five machines.
+async fn log_in(browser: &Browser, demo: &Proc, screenshot: Option<&str>) {
     let c = &browser.client;
-    let js = |s: &'static str| async move { c.execute(s, vec![]).await.expect("script") };
-
-    // Log in.
     c.goto(&demo.url("/")).await.expect("open the dashboard");
     browser
         .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
         .await;
-    browser.screenshot(&shot("login.png")).await;
+    if let Some(name) = screenshot {
+        browser.screenshot(&shot(name)).await;
+    }
     c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
     c.find(Locator::Css("#login input[name=password]"))
         .await
@@ -60,6 +56,18 @@ async fn dashboard_in_a_real_browser() {
             "return document.querySelectorAll('#tiles .tile').length === 5",
         )
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let demo = Proc::demo(&data, &[]);
+    let browser = Browser::start(1280, 900).await;
+    let c = &browser.client;
+    let js = |s: &'static str| async move { c.execute(s, vec![]).await.expect("script") };
+
+    log_in(&browser, &demo, Some("login.png")).await;
 
     // The overview follows the lamps live: wait for lamp changes shown through the events.
     js(WATCH_LAMPS).await;
@@ -323,25 +331,7 @@ async fn station_page_plays_the_golden_cycle_in_a_real_browser() {
     };
     let browser = Browser::start(1280, 900).await;
     let c = &browser.client;
-    c.goto(&demo.url("/")).await.expect("open the dashboard");
-    browser
-        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
-        .await;
-    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
-    c.find(Locator::Css("#login input[name=password]"))
-        .await
-        .expect("pw")
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .expect("type");
-    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
-    browser
-        .wait_for(
-            "the overview",
-            Duration::from_secs(30),
-            "return document.querySelectorAll('#tiles .tile').length === 5",
-        )
-        .await;
+    log_in(&browser, &demo, None).await;
 
     // The station page: the golden cycle's clip loops, its time advances, it seeks.
     c.goto(&demo.url(&format!("/#/station/{machine}"))).await.expect("station page");
