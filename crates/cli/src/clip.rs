@@ -18,7 +18,7 @@ pub enum ClipOf {
 
 fn time(value: &str, flag: &str) -> anyhow::Result<UnixMillis> {
     chrono::DateTime::parse_from_rfc3339(value)
-        .map(|t| UnixMillis(t.timestamp_millis()))
+        .map(UnixMillis::from)
         .with_context(|| format!("{flag} `{value}` is not an RFC 3339 time (2026-12-04T08:30:00+08:00)"))
 }
 

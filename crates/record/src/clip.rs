@@ -35,6 +35,7 @@ pub enum ClipError {
     UnknownCycle(i64),
     #[error("cycle {cycle} is of machine `{machine}`, which the configuration no longer has")]
     UnknownMachine { cycle: i64, machine: String },
+    /// `file` is relative to the recordings folder.
     #[error("the recording file {file} is gone (deleted outside SheetSight?)")]
     FileMissing { file: String },
     #[error("the recording file {file} cannot be read: {reason}")]
@@ -45,21 +46,6 @@ pub enum ClipError {
     TooLarge,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-impl ClipError {
-    /// Whether the error is about what was asked (not found, too long), not a fault.
-    pub fn is_request_error(&self) -> bool {
-        matches!(
-            self,
-            Self::EmptySpan { .. }
-                | Self::TooLong { .. }
-                | Self::NotRecorded { .. }
-                | Self::UnknownCycle(_)
-                | Self::UnknownMachine { .. }
-                | Self::TooLarge
-        )
-    }
 }
 
 /// A clip, ready to serve or save.
@@ -148,7 +134,7 @@ fn cut(dir: &Path, segments: &[SegmentRecord], from_us: i64, to_us: i64) -> Resu
     for (i, s) in segments.iter().enumerate() {
         let path = dir.join(&s.file);
         if !path.exists() {
-            return Err(ClipError::FileMissing { file: path.display().to_string() });
+            return Err(ClipError::FileMissing { file: s.file.clone() });
         }
         let scan = segment::scan(&path, false)
             .map_err(|e| ClipError::Damaged { file: path.display().to_string(), reason: e.to_string() })?;

@@ -33,14 +33,21 @@ fn access(state: &AppState) -> ApiResult<&RecordingAccess> {
     state.recording.as_ref().ok_or_else(|| ApiError::not_found("this server does not record video"))
 }
 
+/// What was asked and cannot be had is the client's to know (400, 404); a fault of the
+/// files or the index goes to the log.
 fn clip_error(e: ClipError) -> ApiError {
     match &e {
         ClipError::TooLong { .. } | ClipError::EmptySpan { .. } | ClipError::TooLarge => {
             ApiError::bad_request(e.to_string())
         }
-        _ if e.is_request_error() => ApiError::not_found(e.to_string()),
+        ClipError::NotRecorded { .. }
+        | ClipError::UnknownCycle(_)
+        | ClipError::UnknownMachine { .. }
+        | ClipError::FileMissing { .. } => ApiError::not_found(e.to_string()),
         ClipError::Store(_) => ApiError::internal("reading the recordings index", &e),
-        _ => ApiError::internal("cutting the clip", sheetsight_base::error::with_causes(&e)),
+        ClipError::Damaged { .. } | ClipError::Mp4(_) => {
+            ApiError::internal("cutting the clip", sheetsight_base::error::with_causes(&e))
+        }
     }
 }
 
@@ -171,6 +178,18 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::RANGE, HeaderValue::from_str(value).expect("header"));
         byte_range(&h, len)
+    }
+
+    #[test]
+    fn a_deleted_recording_is_named_to_the_client_and_a_damaged_one_is_not() {
+        let gone = clip_error(ClipError::FileMissing { file: "cam1/1780000000000.ssv".into() });
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+        assert!(gone.message.contains("cam1/1780000000000.ssv"), "{}", gone.message);
+        let long = clip_error(ClipError::TooLong { asked_s: 4000.0, limit_s: 900 });
+        assert_eq!(long.status, StatusCode::BAD_REQUEST);
+        let damaged = clip_error(ClipError::Damaged { file: "/srv/x.ssv".into(), reason: "checksum".into() });
+        assert_eq!(damaged.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!damaged.message.contains("/srv"), "{}", damaged.message);
     }
 
     #[test]
