@@ -84,8 +84,14 @@ impl Proc {
 
     /// `sheetsight demo --plain --listen 127.0.0.1:0 --data-dir DATA` and `extra` arguments.
     pub fn demo(data: &Path, extra: &[&str]) -> Self {
+        Self::demo_logging(data, extra, "warn")
+    }
+
+    /// [`Proc::demo`] logging what `log_filter` (`SHEETSIGHT_LOG`) lets through.
+    pub fn demo_logging(data: &Path, extra: &[&str], log_filter: &str) -> Self {
         let mut cmd = sheetsight();
         cmd.args(["demo", "--plain", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data).args(extra);
+        cmd.env("SHEETSIGHT_LOG", log_filter);
         Self::spawn(cmd)
     }
 
