@@ -291,8 +291,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     let started_ms = UnixMillis::from_unix_s(opener.epoch_wall_s());
     let ended_ms = UnixMillis::from_unix_s(opener.epoch_wall_s() + opener.scene_t_s());
     let q = Query { from: started_ms, to: ended_ms, key: None };
-    let states = store.states(&q).await?;
-    let stored_strokes = store.strokes(&q).await?;
+    let history = store.report_history(&q).await?;
     let health = store.health(&q).await?;
     store.close().await;
     let window = sheetsight_config::ShiftWindow {
@@ -302,7 +301,7 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         end: ended_ms.to_datetime().unwrap_or_default(),
         time_zone: sheetsight_config::shift::Tz::UTC,
     };
-    let rows = report::compute(&[window], &machine_ids, &states, &stored_strokes, ended_ms);
+    let rows = report::compute(&[window], &machine_ids, &history, ended_ms);
     println!("\nhistory of this run, read back from {}:\n{}", store.path().display(), report::table(&rows));
     let outages = health.iter().filter(|h| h.value.0 == CameraHealth::Failed).count();
     println!("camera health intervals stored: {} ({} failures)", health.len(), outages);

@@ -1,5 +1,6 @@
-//! `sheetsight accuracy --set dev|validation`: stack lights, states and strokes scored
-//! on a field set ([`sheetsight_sim::field`]), each scene a camera of its own.
+//! `sheetsight accuracy --set dev|validation`: stack lights, states, strokes and cycles
+//! scored on a field set ([`sheetsight_sim::field`]), each scene a camera of its own;
+//! with `--bursts` its strokes come in parts, and the cycle targets are checked too.
 //!
 //! The videos are rendered and encoded once into the material folder and reused while
 //! their scene is unchanged (a stamp file per scene), so that a reader change is
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use sheetsight_monitor::evaluate::{Score, false_unknown_after, score};
 use sheetsight_sim::field::{FieldScene, SceneSet, field_scenes};
-use sheetsight_sim::{Scene, config_toml, write_encoded_video, write_events};
+use sheetsight_sim::{Scene, StrokePattern, config_toml, write_encoded_video, write_events};
 use sheetsight_vision::event::VideoEvent;
 
 pub struct FieldOptions {
@@ -23,6 +24,8 @@ pub struct FieldOptions {
     pub material: Option<PathBuf>,
     /// Only render the material (into `material`), measure nothing.
     pub render_only: bool,
+    /// How the scenes' strokes are spaced (`Bursts`: parts, cycles to find).
+    pub strokes: StrokePattern,
 }
 
 /// Writes every scene's video unless its stamp says it is there already.
@@ -88,7 +91,8 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     });
     let scenes: Vec<(FieldScene, Scene)> = field_scenes(o.set, o.first..o.first + o.scenes, o.seconds)
         .into_iter()
-        .map(|f| {
+        .map(|mut f| {
+            f.spec.strokes = o.strokes;
             let scene = Scene::generate(&f.spec);
             (f, scene)
         })
@@ -127,7 +131,7 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
         o.set.first_seed() + o.first as u64,
         o.set.first_seed() + (o.first + scenes.len()) as u64 - 1
     );
-    println!("{:<15} {:<72} {:>7} {:>7} {:>9}", "scene", "", "lamp %", "state %", "stroke F1");
+    println!("{:<15} {:<72} {:>7} {:>7} {:>9} {:>8}", "scene", "", "lamp %", "state %", "stroke F1", "cycle F1");
     let mut changes = Vec::new();
     for (field, scene) in &scenes {
         let prefix = format!("{}-", field.id);
@@ -136,12 +140,13 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
         let d: Vec<VideoEvent> = events.iter().filter(own).cloned().collect();
         let s = score(&t, &d, o.seconds, 2.0);
         println!(
-            "{:<15} {:<72} {:>7.2} {:>7.2} {:>9.4}",
+            "{:<15} {:<72} {:>7.2} {:>7.2} {:>9.4} {:>8.4}",
             field.id,
             describe(field, scene),
             100.0 * s.lamp.ratio(),
             100.0 * s.state.ratio(),
-            s.strokes.f1()
+            s.strokes.f1(),
+            s.cycles.f1()
         );
         for at_s in scene.global_changes_s() {
             for m in &scene.machines {
@@ -157,7 +162,10 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     let unknown = false_unknown_after(&truth, &events, &changes, 5.0);
     let longest_unknown_s = unknown.iter().copied().fold(0.0, f64::max);
     let over_1s = unknown.iter().filter(|&&u| u > 1.0).count();
-    let pass = print_targets(&s, longest_unknown_s, over_1s, unknown.len());
+    let mut pass = print_targets(&s, longest_unknown_s, over_1s, unknown.len());
+    if o.strokes == StrokePattern::Bursts {
+        pass &= crate::offline::print_cycle_targets(&s);
+    }
     // Which machines to trace when that last target fails.
     for ((machine, at_s), unknown_s) in changes.iter().zip(&unknown).filter(|(_, u)| **u > 1.0) {
         println!("    {machine}: a lamp `unknown` {unknown_s:.2} s after the global change at {at_s:.1} s");

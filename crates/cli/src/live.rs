@@ -341,10 +341,9 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
     let rows = runtime()?.block_on(async {
         let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
         let q = Query { from, to, key: o.machine.clone() };
-        let states = store.states(&q).await?;
-        let strokes = store.strokes(&q).await?;
+        let history = store.report_history(&q).await?;
         store.close().await;
-        anyhow::Ok(report::compute(&windows, &machines, &states, &strokes, UnixMillis::now()))
+        anyhow::Ok(report::compute(&windows, &machines, &history, UnixMillis::now()))
     })?;
     let text = match o.format {
         ReportFormat::Table => report::table(&rows),

@@ -18,6 +18,7 @@ mod synth;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use sheetsight_sim::StrokePattern;
 
 #[derive(Parser)]
 #[command(
@@ -276,7 +277,8 @@ enum Command {
         height: u32,
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Strokes in bursts (parts), so that cycles are measured on work that has them.
+        /// Strokes in bursts (parts), so that cycles are measured on work that has them (the
+        /// classic shop or a field set), and the cycle targets checked.
         #[arg(long)]
         bursts: bool,
         /// Keep the generated files here (default: a temporary folder).
@@ -333,13 +335,22 @@ fn main() -> std::process::ExitCode {
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
         }
-        Command::Accuracy { set: Some(set), scenes, first, seconds, material, render_only, .. } => {
+        Command::Accuracy { set: Some(set), scenes, first, seconds, material, render_only, bursts, .. } => {
             let set = if set == "dev" {
                 sheetsight_sim::field::SceneSet::Development
             } else {
                 sheetsight_sim::field::SceneSet::Validation
             };
-            field_accuracy::run(&field_accuracy::FieldOptions { set, scenes, first, seconds, material, render_only })
+            let strokes = if bursts { StrokePattern::Bursts } else { StrokePattern::Even };
+            field_accuracy::run(&field_accuracy::FieldOptions {
+                set,
+                scenes,
+                first,
+                seconds,
+                material,
+                render_only,
+                strokes,
+            })
         }
         Command::Accuracy { set: None, minutes, width, height, seed, bursts, keep, .. } => {
             offline::accuracy(minutes, width, height, seed, bursts, keep)

@@ -6,7 +6,7 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use sheetsight_store::sqlite::SqliteStore;
-use sheetsight_store::{Query, Store};
+use sheetsight_store::{CycleFilter, Query, Store};
 use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 
@@ -84,7 +84,7 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
 
     let data_dir = dir.path().join("sheetsight-data");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-    rt.block_on(async {
+    let stored_cycles = rt.block_on(async {
         let store = SqliteStore::open(&data_dir).await.expect("open the history");
         assert_eq!(store.integrity_check().await.expect("check"), "ok");
         let runs = store.runs().await.expect("runs");
@@ -145,6 +145,8 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
             }
         }
         assert!(closed_at_heartbeat >= 3, "machines in a known state at the kill: {closed_at_heartbeat}");
+        let cycles = CycleFilter { query: all, job: None, limit: None, offset: 0 };
+        store.cycles(&cycles).await.expect("cycles").len() as u64
     });
 
     // The report over both runs: every second of the day is in exactly one column.
@@ -167,6 +169,16 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         executing += f("executing_s");
     }
     assert!(executing > 0.0, "some machine ran: {rows:?}");
+    // Every stored cycle counted once, in the day it ended, and per job.
+    let count = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("a count: {v}"));
+    for r in &rows {
+        let by_job: u64 =
+            r["cycles_by_job"].as_array().expect("cycles_by_job").iter().map(|j| count(&j["count"])).sum();
+        assert_eq!(by_job, count(&r["cycles"]), "{r}");
+    }
+    let reported: u64 = rows.iter().map(|r| count(&r["cycles"])).sum();
+    assert!(stored_cycles > 0, "the machines' strokes made cycles");
+    assert_eq!(reported, stored_cycles, "{rows:?}");
 
     let o = sheetsight()
         .arg("report")
@@ -176,6 +188,7 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         .expect("report");
     let csv = String::from_utf8_lossy(&o.stdout);
     assert!(csv.starts_with("machine,shift,date,start,end,planned_s"), "{csv}");
+    assert!(csv.lines().next().is_some_and(|h| h.ends_with(",cycles,cycles_over_standard,cycle_lost_min")), "{csv}");
     assert_eq!(csv.lines().count(), 2, "{csv}");
 
     let o = sheetsight()

@@ -141,10 +141,9 @@ impl MachineMonitor {
                 }
             }
             self.set_state(Some(MachineState::NotAvailable), t_s, events);
-        } else {
-            let cycle = self.cycles.state(MachineState::NotAvailable, t_s);
-            self.push_cycle(cycle, events);
         }
+        let cycle = self.cycles.blind(t_s);
+        self.push_cycle(cycle, events);
         (self.stack_light, self.motion) = self.fresh.clone();
     }
 

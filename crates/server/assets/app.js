@@ -461,9 +461,10 @@ async function reportsPage(view) {
     try {
       const rows = await api("GET", `/report?${q}`);
       out.replaceChildren(rows.length === 0 ? el("p", { class: "muted" }, t("reports.none")) : el("table", { id: "report" },
-        el("tr", {}, ["machine", "shift", "date", "planned", "executing", "availability", "strokes", "longest"].map((k) => el("th", {}, t("reports." + k)))),
+        el("tr", {}, ["machine", "shift", "date", "planned", "executing", "availability", "strokes", "longest", "cycles", "lost"].map((k) => el("th", {}, t("reports." + k)))),
         rows.map((r) => el("tr", {}, el("td", {}, r.machine), el("td", {}, r.shift), el("td", {}, r.date), el("td", {}, dur(r.planned_s)),
-          el("td", {}, dur(r.executing_s)), el("td", {}, pct(r.availability)), el("td", {}, r.strokes), el("td", {}, dur(r.longest_stop_s))))));
+          el("td", {}, dur(r.executing_s)), el("td", {}, pct(r.availability)), el("td", {}, r.strokes), el("td", {}, dur(r.longest_stop_s)),
+          el("td", {}, r.cycles), el("td", {}, r.cycle_lost_min == null ? "–" : dur(r.cycle_lost_min * 60))))));
     } catch (e) { showError(out, e); }
   };
   form.addEventListener("submit", (ev) => { ev.preventDefault(); show(); });

@@ -21,6 +21,8 @@ pub struct CycleStats {
     pub p10_s: f64,
     pub p90_s: f64,
     pub standard_s: Option<f64>,
+    /// Cycles longer than the standard (0 without one).
+    pub over_standard: usize,
     /// Cycles longer than the standard, % of all.
     pub over_standard_pct: Option<f64>,
     /// The time cycles took beyond the standard, minutes (shorter cycles do not offset it).
@@ -57,7 +59,7 @@ pub fn compute(cycles: &[CycleRecord], standards: &[StandardRecord]) -> Vec<Cycl
                 .map(|ms| ms as f64 / 1000.0);
             let over = standard_s.map(|std| {
                 let slow: Vec<f64> = durations.iter().filter(|d| **d > std).map(|d| d - std).collect();
-                (slow.len() as f64 / durations.len() as f64 * 100.0, slow.iter().sum::<f64>() / 60.0)
+                (slow.len(), slow.iter().sum::<f64>() / 60.0)
             });
             CycleStats {
                 count: durations.len(),
@@ -65,7 +67,8 @@ pub fn compute(cycles: &[CycleRecord], standards: &[StandardRecord]) -> Vec<Cycl
                 p10_s: percentile(&durations, 10.0),
                 p90_s: percentile(&durations, 90.0),
                 standard_s,
-                over_standard_pct: over.map(|o| o.0),
+                over_standard: over.map_or(0, |o| o.0),
+                over_standard_pct: over.map(|o| o.0 as f64 / durations.len() as f64 * 100.0),
                 lost_min: over.map(|o| o.1),
                 machine,
                 job,
@@ -169,7 +172,7 @@ mod tests {
         assert_eq!(rows.len(), 3);
         let brake = rows.iter().find(|r| r.machine == "brake-1" && r.job.is_some()).expect("brake-1 P-7");
         assert_eq!((brake.count, brake.median_s, brake.standard_s), (5, 44.0, Some(45.0)));
-        assert_eq!(brake.over_standard_pct, Some(40.0));
+        assert_eq!((brake.over_standard, brake.over_standard_pct), (2, Some(40.0)));
         // 15 s and 55 s over the standard.
         assert_eq!(brake.lost_min, Some(70.0 / 60.0));
         let no_job = rows.iter().find(|r| r.job.is_none()).expect("no job");

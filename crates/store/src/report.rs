@@ -8,7 +8,10 @@
 //! - availability = `Executing` / planned time; `availability_seen` = `Executing` / the
 //!   planned time in which the machine was seen;
 //! - strokes: strokes that ended in the window; strokes per hour of planned time;
-//! - a stop: consecutive time in `NotExecuting` or `OutOfService`; the longest is given.
+//! - a stop: consecutive time in `NotExecuting` or `OutOfService`; the longest is given;
+//! - cycles: cycles that ended in the window, how many took longer than their job's
+//!   standard and the minutes lost against it; per job (JSON only) the cycle-time
+//!   statistics of [`crate::cycle_stats`].
 
 use std::collections::BTreeMap;
 
@@ -16,7 +19,18 @@ use serde::Serialize;
 use sheetsight_config::ShiftWindow;
 use sheetsight_vision::state::MachineState;
 
-use crate::{StateInterval, StrokeRecord, UnixMillis};
+use crate::cycle_stats::{self, CycleStats};
+use crate::standards::StandardRecord;
+use crate::{CycleRecord, StateInterval, StrokeRecord, UnixMillis};
+
+/// What a report is computed from: the stored rows overlapping its windows.
+#[derive(Clone, Debug, Default)]
+pub struct ReportHistory {
+    pub states: Vec<StateInterval>,
+    pub strokes: Vec<StrokeRecord>,
+    pub cycles: Vec<CycleRecord>,
+    pub standards: Vec<StandardRecord>,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ReportRow {
@@ -40,6 +54,15 @@ pub struct ReportRow {
     pub strokes_per_hour: Option<f64>,
     pub longest_stop_s: f64,
     pub longest_stop_start: Option<String>,
+    /// Cycles that ended in the window.
+    pub cycles: u64,
+    /// Of them, those longer than their job's standard.
+    pub cycles_over_standard: u64,
+    /// Minutes cycles took beyond their job's standard; `None` when no cycle had one.
+    pub cycle_lost_min: Option<f64>,
+    /// Per job (and `null` for cycles run without one): count, median, P10, P90 and the
+    /// figures against the standard.
+    pub cycles_by_job: Vec<CycleStats>,
     /// The shift's time zone (IANA); the table shows times in it.
     pub time_zone: String,
 }
@@ -52,12 +75,11 @@ fn seconds(ms: i64) -> f64 {
 pub fn compute(
     windows: &[ShiftWindow],
     machines: &[String],
-    states: &[StateInterval],
-    strokes: &[StrokeRecord],
+    history: &ReportHistory,
     now: UnixMillis,
 ) -> Vec<ReportRow> {
     let mut by_machine: BTreeMap<&str, Vec<&StateInterval>> = BTreeMap::new();
-    for s in states {
+    for s in &history.states {
         by_machine.entry(s.key.as_str()).or_default().push(s);
     }
     let mut rows = Vec::new();
@@ -88,7 +110,16 @@ pub fn compute(
             let not_available = get(MachineState::NotAvailable) + unrecorded;
             let executing = get(MachineState::Executing);
             let n_strokes =
-                strokes.iter().filter(|s| &s.machine == machine && s.end >= start && s.end < end).count() as u64;
+                history.strokes.iter().filter(|s| &s.machine == machine && s.end >= start && s.end < end).count()
+                    as u64;
+            let cycles: Vec<CycleRecord> = history
+                .cycles
+                .iter()
+                .filter(|c| &c.machine == machine && c.end >= start && c.end < end)
+                .cloned()
+                .collect();
+            let cycles_by_job = cycle_stats::compute(&cycles, &history.standards);
+            let with_standard: Vec<&CycleStats> = cycles_by_job.iter().filter(|j| j.standard_s.is_some()).collect();
             let seen = planned - not_available;
             rows.push(ReportRow {
                 machine: machine.clone(),
@@ -108,6 +139,11 @@ pub fn compute(
                 strokes_per_hour: (planned > 0).then(|| n_strokes as f64 * 3_600_000.0 / planned as f64),
                 longest_stop_s: longest.map_or(0.0, |s| seconds(s.end_ms - s.start_ms)),
                 longest_stop_start: longest.map(|s| s.start_ms.rfc3339()),
+                cycles: cycles.len() as u64,
+                cycles_over_standard: with_standard.iter().map(|j| j.over_standard).sum::<usize>() as u64,
+                cycle_lost_min: (!with_standard.is_empty())
+                    .then(|| with_standard.iter().filter_map(|j| j.lost_min).sum()),
+                cycles_by_job,
                 time_zone: w.time_zone.name().to_string(),
             });
         }
@@ -180,7 +216,7 @@ fn percent(x: Option<f64>) -> String {
 /// A fixed-width table for people (durations as h:mm).
 pub fn table(rows: &[ReportRow]) -> String {
     let mut out = format!(
-        "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
+        "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8}\n",
         "machine",
         "shift",
         "date",
@@ -193,12 +229,14 @@ pub fn table(rows: &[ReportRow]) -> String {
         "strokes",
         "str/h",
         "long stop",
-        "stop at"
+        "stop at",
+        "cycles",
+        "lost min"
     );
     for r in rows {
         let stop_at = local_time(r.longest_stop_start.as_deref(), &r.time_zone);
         out.push_str(&format!(
-            "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9}\n",
+            "{:<12} {:<10} {:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>7} {:>7} {:>9} {:>9} {:>6} {:>8}\n",
             r.machine,
             r.shift,
             r.date,
@@ -212,6 +250,8 @@ pub fn table(rows: &[ReportRow]) -> String {
             r.strokes_per_hour.map_or_else(|| "-".into(), |x| format!("{x:.1}")),
             hours_minutes(r.longest_stop_s),
             stop_at,
+            r.cycles,
+            r.cycle_lost_min.map_or_else(|| "-".into(), |x| format!("{x:.1}")),
         ));
     }
     out
@@ -222,11 +262,13 @@ pub fn csv_field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
 }
 
-/// CSV with a header row; durations in seconds, ratios 0..1, times RFC 3339 UTC.
+/// CSV with a header row; durations in seconds, ratios 0..1, times RFC 3339 UTC. The
+/// per-job cycle figures are in the JSON (and `sheetsight cycles --stats`), not here.
 pub fn csv(rows: &[ReportRow]) -> String {
     let mut out = String::from(
         "machine,shift,date,start,end,planned_s,executing_s,not_executing_s,out_of_service_s,not_available_s,\
-         unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start,time_zone\n",
+         unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start,time_zone,\
+         cycles,cycles_over_standard,cycle_lost_min\n",
     );
     let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
     for r in rows {
@@ -249,6 +291,9 @@ pub fn csv(rows: &[ReportRow]) -> String {
             format!("{:.3}", r.longest_stop_s),
             r.longest_stop_start.clone().unwrap_or_default(),
             csv_field(&r.time_zone),
+            r.cycles.to_string(),
+            r.cycles_over_standard.to_string(),
+            r.cycle_lost_min.map_or(String::new(), |x| format!("{x:.3}")),
         ];
         out.push_str(&fields.join(","));
         out.push('\n');
@@ -303,7 +348,8 @@ mod tests {
             stroke("m", 7 * H, 7 * H + 2000), // before the shift
             stroke("other", 8 * H, 8 * H + 2000),
         ];
-        let rows = compute(&[window(8, 16)], &["m".into()], &states, &strokes, UnixMillis(14 * H));
+        let history = ReportHistory { states: states.to_vec(), strokes: strokes.to_vec(), ..Default::default() };
+        let rows = compute(&[window(8, 16)], &["m".into()], &history, UnixMillis(14 * H));
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!(r.planned_s, 6.0 * 3600.0, "planned time ends at now");
@@ -322,9 +368,9 @@ mod tests {
 
     #[test]
     fn a_shift_in_the_future_is_left_out_and_csv_has_a_header() {
-        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], UnixMillis(7 * H));
+        let rows = compute(&[window(8, 16)], &["m".into()], &ReportHistory::default(), UnixMillis(7 * H));
         assert!(rows.is_empty());
-        let rows = compute(&[window(8, 16)], &["m".into()], &[], &[], UnixMillis(20 * H));
+        let rows = compute(&[window(8, 16)], &["m".into()], &ReportHistory::default(), UnixMillis(20 * H));
         assert_eq!(rows[0].not_available_s, 8.0 * 3600.0, "no record at all is not available");
         assert_eq!(rows[0].availability, Some(0.0));
         assert_eq!(rows[0].availability_seen, None);
@@ -332,6 +378,55 @@ mod tests {
         assert!(text.starts_with("machine,shift,date,"));
         assert_eq!(text.lines().count(), 2);
         assert!(table(&rows).contains("8:00:00"));
+    }
+
+    #[test]
+    fn cycles_that_ended_in_the_shift_count_against_their_jobs_standard() {
+        let cycle = |id, job: Option<&str>, start_ms: i64, seconds: i64| CycleRecord {
+            id,
+            machine: "m".into(),
+            start: UnixMillis(start_ms),
+            end: UnixMillis(start_ms + seconds * 1000),
+            strokes: 3,
+            job: job.map(String::from),
+            operator: None,
+        };
+        let standard = StandardRecord {
+            machine: "m".into(),
+            job: "P-7".into(),
+            golden_cycle: None,
+            standard_ms: Some(40_000),
+            standard_given: true,
+            steps_en: String::new(),
+            steps_zh: String::new(),
+            updated_by: "lead".into(),
+            updated_ms: UnixMillis(0),
+        };
+        let history = ReportHistory {
+            cycles: vec![
+                cycle(1, Some("P-7"), 8 * H - 20_000, 30),  // ends in the shift
+                cycle(2, Some("P-7"), 9 * H, 70),           // 30 s over
+                cycle(3, Some("P-7"), 10 * H, 40),          // on the standard: not over
+                cycle(4, None, 11 * H, 90),                 // no job, no standard
+                cycle(5, Some("P-7"), 16 * H - 10_000, 60), // ends after the shift
+                CycleRecord { machine: "other".into(), ..cycle(6, Some("P-7"), 9 * H, 99) },
+            ],
+            standards: vec![standard],
+            ..Default::default()
+        };
+        let rows = compute(&[window(8, 16)], &["m".into()], &history, UnixMillis(20 * H));
+        let r = &rows[0];
+        assert_eq!((r.cycles, r.cycles_over_standard, r.cycle_lost_min), (4, 1, Some(0.5)));
+        let jobs: Vec<(Option<&str>, usize)> = r.cycles_by_job.iter().map(|j| (j.job.as_deref(), j.count)).collect();
+        assert_eq!(jobs, [(None, 1), (Some("P-7"), 3)]);
+        let text = csv(&rows);
+        let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
+        let row: Vec<&str> = text.lines().nth(1).expect("row").split(',').collect();
+        assert_eq!(header.len(), row.len());
+        assert_eq!(&row[row.len() - 3..], ["4", "1", "0.500"]);
+        // Without any standard there is nothing lost against one, which is not zero.
+        let none = ReportHistory { standards: Vec::new(), ..history };
+        assert_eq!(compute(&[window(8, 16)], &["m".into()], &none, UnixMillis(20 * H))[0].cycle_lost_min, None);
     }
 
     #[test]

@@ -296,6 +296,17 @@ impl SqliteStore {
             .await
             .map_err(StoreError::io(what))
     }
+
+    /// What the shift report of `q` (its machine, or all) is computed from.
+    pub async fn report_history(&self, q: &Query) -> Result<crate::report::ReportHistory, StoreError> {
+        let cycles = CycleFilter { query: q.clone(), job: None, limit: None, offset: 0 };
+        Ok(crate::report::ReportHistory {
+            states: self.states(q).await?,
+            strokes: self.strokes(q).await?,
+            cycles: self.cycles(&cycles).await?,
+            standards: self.standards(q.key.as_deref()).await?,
+        })
+    }
 }
 
 impl Store for SqliteStore {

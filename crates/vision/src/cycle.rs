@@ -12,9 +12,14 @@
 //! began within `gap_s` still belongs to the burst.
 //!
 //! Invariants: a cycle is reported once, when it has ended, and never revised; a cycle
-//! shorter than `min_s` is not reported; `NotAvailable` (the camera cannot see) ends the
-//! open cycle, whatever the source; `strokes` counts the strokes that ended inside it.
-//! Times are seconds on the analysis clock.
+//! shorter than `min_s` is not reported; blindness (the camera cannot see) ends the open
+//! cycle, whatever the source; `strokes` counts the strokes that ended inside it. Times
+//! are seconds on the analysis clock.
+//!
+//! A `NotAvailable` state read from the lamps while the camera sees (the tower hidden
+//! by a passer-by, every lamp dark for a moment) ends a cycle read from the state; a
+//! cycle of strokes or motion goes on, because the motion region it is read from is
+//! still seen (were it not, the pause would end the burst after `gap_s` anyway).
 
 use crate::state::MachineState;
 
@@ -112,16 +117,19 @@ impl CycleTracker {
         ended
     }
 
+    /// The camera cannot see from `t_s`: the open cycle ends (a burst of strokes with its
+    /// last stroke).
+    pub fn blind(&mut self, t_s: f64) -> Option<Cycle> {
+        self.motion_active = false;
+        let end_s = match (self.rules.source, self.open) {
+            (CycleSource::Strokes, Some(open)) => open.last_end_s,
+            _ => t_s,
+        };
+        self.close(end_s)
+    }
+
     /// The machine's state changed to `state` at `t_s`.
     pub fn state(&mut self, state: MachineState, t_s: f64) -> Option<Cycle> {
-        if state == MachineState::NotAvailable {
-            self.motion_active = false;
-            let end_s = match (self.rules.source, self.open) {
-                (CycleSource::Strokes, Some(open)) => open.last_end_s,
-                _ => t_s,
-            };
-            return self.close(end_s);
-        }
         if self.rules.source != CycleSource::State {
             return None;
         }
@@ -194,7 +202,8 @@ mod tests {
         assert_eq!(c.tick(10.0), None, "1.5 s is shorter than min_s");
         c.stroke(20.0, 21.0);
         c.stroke(22.0, 23.0);
-        assert_eq!(c.state(MachineState::NotAvailable, 24.0), Some(Cycle { start_s: 20.0, end_s: 23.0, strokes: 2 }));
+        assert_eq!(c.state(MachineState::NotAvailable, 23.5), None, "the lamps alone do not hide the ram");
+        assert_eq!(c.blind(24.0), Some(Cycle { start_s: 20.0, end_s: 23.0, strokes: 2 }));
         assert_eq!(c.tick(40.0), None);
     }
 
@@ -206,6 +215,12 @@ mod tests {
         assert_eq!(c.stroke(6.0, 7.0), None, "strokes are counted, not cycles of their own");
         assert_eq!(c.tick(100.0), None, "time alone does not end an Executing stretch");
         assert_eq!(c.state(MachineState::OutOfService, 65.0), Some(Cycle { start_s: 5.0, end_s: 65.0, strokes: 1 }));
+        c.state(MachineState::Executing, 70.0);
+        assert_eq!(
+            c.state(MachineState::NotAvailable, 80.0),
+            Some(Cycle { start_s: 70.0, end_s: 80.0, strokes: 0 }),
+            "a state cycle cannot go on unseen"
+        );
         let mut m = CycleTracker::new(CycleRules { source: CycleSource::Motion, gap_s: 5.0, min_s: 1.0 });
         assert_eq!(m.state(MachineState::Executing, 0.0), None, "state does not start a motion cycle");
         assert_eq!(m.motion(true, 3.0), None);

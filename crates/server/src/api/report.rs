@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use sheetsight_config::ShiftWindow;
+use sheetsight_store::UnixMillis;
 use sheetsight_store::report;
-use sheetsight_store::{Store, UnixMillis};
 
 use super::machine_config;
 use crate::AppState;
@@ -50,9 +50,8 @@ pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<Re
     ) {
         (Some(a), Some(b)) => {
             let query = sheetsight_store::Query { from: UnixMillis(a), to: UnixMillis(b), key: q.machine.clone() };
-            let states = state.store.states(&query).await?;
-            let strokes = state.store.strokes(&query).await?;
-            report::compute(&windows, &machines, &states, &strokes, now)
+            let history = state.store.report_history(&query).await?;
+            report::compute(&windows, &machines, &history, now)
         }
         _ => Vec::new(),
     };

@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sheetsight_config::{Config, ShiftWindow};
+use sheetsight_store::UnixMillis;
 use sheetsight_store::report;
-use sheetsight_store::{Store, UnixMillis};
 
 use super::machine_config;
 use super::stops::{StopView, min_minutes, stop_views};
@@ -84,10 +84,8 @@ pub async fn shift(
     let min_stop_minutes = min_minutes(q.min_minutes)?;
     let (from, to) = (UnixMillis::from(w.start), UnixMillis::from(w.end).min(now));
     let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
-    let states = state.store.states(&query).await?;
-    let strokes = state.store.strokes(&query).await?;
-    let Some(row) = report::compute(std::slice::from_ref(&w), std::slice::from_ref(&id), &states, &strokes, now).pop()
-    else {
+    let history = state.store.report_history(&query).await?;
+    let Some(row) = report::compute(std::slice::from_ref(&w), std::slice::from_ref(&id), &history, now).pop() else {
         return Err(ApiError::not_found("the shift has not started"));
     };
     let performance = m
@@ -102,7 +100,7 @@ pub async fn shift(
     const HOUR_MS: i64 = 3_600_000;
     let first_hour = UnixMillis(from.0 - from.0.rem_euclid(HOUR_MS));
     let mut counts = vec![0u64; ((to - first_hour + HOUR_MS - 1) / HOUR_MS).max(0) as usize];
-    for s in strokes.iter().filter(|s| s.end >= from && s.end < to) {
+    for s in history.strokes.iter().filter(|s| s.end >= from && s.end < to) {
         counts[((s.end - first_hour) / HOUR_MS) as usize] += 1;
     }
     let strokes_by_hour = counts
@@ -111,6 +109,6 @@ pub async fn shift(
         .map(|(i, strokes)| HourStrokes { hour_start: first_hour.plus_ms(i as i64 * HOUR_MS).rfc3339(), strokes })
         .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
-    let stops = stop_views(&states, &notes, from, to, min_stop_minutes);
+    let stops = stop_views(&history.states, &notes, from, to, min_stop_minutes);
     Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
 }
