@@ -108,7 +108,7 @@ fn stream(
         let picture = encoder.encode(&renderer.render(t_s))?;
         let packet = Packet {
             t_s: epoch_wall_s + t_s,
-            payload: Payload::H264 { annex_b: picture.to_annex_b(), key: picture.is_idr },
+            payload: Payload::H264 { annex_b: picture.to_annex_b().into(), key: picture.is_idr },
         };
         if !tx.send(Ok(packet)) {
             return Ok(());

@@ -149,8 +149,8 @@ impl LiveSource for RtspSource {
                 let key = frame.is_random_access_point();
                 let data = frame.into_data();
                 let payload = match self.codec {
-                    Codec::H264 => Payload::H264 { annex_b: data, key },
-                    Codec::H265 => Payload::H265 { annex_b: data, key },
+                    Codec::H264 => Payload::H264 { annex_b: data.into(), key },
+                    Codec::H265 => Payload::H265 { annex_b: data.into(), key },
                     Codec::Jpeg => Payload::Jpeg(data),
                 };
                 return Ok(Packet { t_s, payload });

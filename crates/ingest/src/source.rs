@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
+
 use futures::future::BoxFuture;
 use sheetsight_config::{CameraConfig, SourceSpec};
 use sheetsight_vision::YuvFrame;
@@ -10,9 +12,10 @@ use sheetsight_vision::YuvFrame;
 #[derive(Debug)]
 pub enum Payload {
     /// One H.264 access unit, Annex B; `key` for an IDR picture (with its parameter sets).
-    H264 { annex_b: Vec<u8>, key: bool },
+    /// Shared, so that a recorder's tap keeps it without a copy.
+    H264 { annex_b: Bytes, key: bool },
     /// One H.265 access unit, Annex B (decoded by the system `ffmpeg`).
-    H265 { annex_b: Vec<u8>, key: bool },
+    H265 { annex_b: Bytes, key: bool },
     /// One JPEG picture (MJPEG, snapshots, RTP/JPEG).
     Jpeg(Vec<u8>),
     /// A picture already decoded (files, the simulator).

@@ -66,7 +66,7 @@ fn dir_bytes(dir: &std::path::Path) -> u64 {
 }
 
 fn packet(t_s: f64, (data, key): &(Vec<u8>, bool)) -> Packet {
-    Packet { t_s, payload: Payload::H264 { annex_b: data.clone(), key: *key } }
+    Packet { t_s, payload: Payload::H264 { annex_b: data.clone().into(), key: *key } }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use sheetsight_base::LockOrRecover;
 use sheetsight_base::time::UnixMillis;
 use sheetsight_ingest::tap::PacketTap;
@@ -37,7 +38,7 @@ pub const RETRY_AFTER: Duration = Duration::from_secs(10);
 const MAX_TIME_JUMP_US: i64 = 5_000_000;
 
 enum Message {
-    Picture { pts_us: i64, codec: VideoCodec, key: bool, data: Vec<u8>, after_loss: bool },
+    Picture { pts_us: i64, codec: VideoCodec, key: bool, data: Bytes, after_loss: bool },
     Broken,
 }
 

@@ -34,7 +34,7 @@ fn pictures(seconds: u32) -> Vec<Packet> {
             let p = encoder.encode(&frame).expect("encode");
             Packet {
                 t_s: (T0_MS as f64 + f64::from(i) * 100.0) / 1000.0,
-                payload: Payload::H264 { annex_b: p.to_annex_b(), key: p.is_idr },
+                payload: Payload::H264 { annex_b: p.to_annex_b().into(), key: p.is_idr },
             }
         })
         .collect()
