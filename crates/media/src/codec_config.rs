@@ -4,7 +4,8 @@
 //!
 //! H.264 sequence parameter sets are parsed by `h264-reader`. No maintained crate parses
 //! H.265 ones, so the few fields `hvcC` needs (profile, tier, level, chroma format, bit
-//! depths, size) are read here.
+//! depths, size) are read here, with `h264-reader`'s unescaping and bit reader (H.265
+//! escapes as H.264 does).
 
 use crate::segment::VideoCodec;
 
@@ -109,55 +110,6 @@ fn push_u16_prefixed(out: &mut Vec<u8>, nal: &[u8]) {
     out.extend_from_slice(nal);
 }
 
-/// Removes emulation prevention bytes (`00 00 03` becomes `00 00`).
-fn unescape(nal: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(nal.len());
-    let mut zeros = 0;
-    for &b in nal {
-        if zeros >= 2 && b == 3 {
-            zeros = 0;
-            continue;
-        }
-        zeros = if b == 0 { zeros + 1 } else { 0 };
-        out.push(b);
-    }
-    out
-}
-
-struct Bits<'a> {
-    data: &'a [u8],
-    at: usize,
-}
-
-impl Bits<'_> {
-    fn bit(&mut self) -> Result<u32, ConfigError> {
-        let byte = self.data.get(self.at / 8).ok_or_else(|| ConfigError::BadSps("ends too soon".into()))?;
-        let b = (byte >> (7 - self.at % 8)) & 1;
-        self.at += 1;
-        Ok(u32::from(b))
-    }
-
-    fn bits(&mut self, n: u32) -> Result<u32, ConfigError> {
-        (0..n).try_fold(0, |v, _| Ok((v << 1) | self.bit()?))
-    }
-
-    fn skip(&mut self, n: usize) {
-        self.at += n;
-    }
-
-    /// Exp-Golomb, unsigned.
-    fn ue(&mut self) -> Result<u32, ConfigError> {
-        let mut zeros = 0;
-        while self.bit()? == 0 {
-            zeros += 1;
-            if zeros > 31 {
-                return Err(ConfigError::BadSps("an Exp-Golomb code longer than 32 bits".into()));
-            }
-        }
-        Ok((1u32 << zeros) - 1 + self.bits(zeros)?)
-    }
-}
-
 /// The fields of an H.265 SPS that `hvcC` and the sample entry need.
 #[derive(Debug, PartialEq, Eq)]
 struct HevcSps {
@@ -176,53 +128,65 @@ struct HevcSps {
 }
 
 fn parse_hevc_sps(nal: &[u8]) -> Result<HevcSps, ConfigError> {
-    let rbsp = unescape(nal);
-    if rbsp.len() < 15 {
-        return Err(ConfigError::BadSps("shorter than 15 bytes".into()));
+    use h264_reader::rbsp::{BitRead, BitReader, ByteReader};
+    use std::io::Read;
+    let bad = |e: h264_reader::rbsp::BitReaderError| ConfigError::BadSps(format!("{e:?}"));
+    // H.265 escapes as H.264 does, after a two-byte NAL header.
+    let mut rbsp = Vec::with_capacity(nal.len());
+    let header = std::num::NonZeroUsize::new(2).ok_or_else(|| ConfigError::BadSps("no header".into()))?;
+    ByteReader::skipping_bytes(nal, header).read_to_end(&mut rbsp).map_err(|e| ConfigError::BadSps(e.to_string()))?;
+    let mut r = BitReader::new(&rbsp[..]);
+    r.skip(4, "sps_video_parameter_set_id").map_err(bad)?;
+    let max_sub_layers_minus1: u8 = r.read(3, "sps_max_sub_layers_minus1").map_err(bad)?;
+    let temporal_id_nesting = r.read_bool("sps_temporal_id_nesting_flag").map_err(bad)?;
+    // The general profile, tier and level.
+    let profile_byte = r.read(8, "general_profile_space, tier, idc").map_err(bad)?;
+    let mut compatibility = [0u8; 4];
+    for b in &mut compatibility {
+        *b = r.read(8, "general_profile_compatibility_flags").map_err(bad)?;
     }
-    // After the two-byte NAL header: VPS id (4), max sub-layers - 1 (3), nesting (1); then
-    // the general profile, tier and level, byte-aligned.
-    let max_sub_layers_minus1 = (rbsp[2] >> 1) & 7;
-    let temporal_id_nesting = rbsp[2] & 1 == 1;
-    let profile_byte = rbsp[3];
-    let compatibility = [rbsp[4], rbsp[5], rbsp[6], rbsp[7]];
-    let constraints = [rbsp[8], rbsp[9], rbsp[10], rbsp[11], rbsp[12], rbsp[13]];
-    let level = rbsp[14];
-    let mut r = Bits { data: &rbsp, at: 15 * 8 };
+    let mut constraints = [0u8; 6];
+    for b in &mut constraints {
+        *b = r.read(8, "general constraint flags").map_err(bad)?;
+    }
+    let level = r.read(8, "general_level_idc").map_err(bad)?;
     let mut present = Vec::new();
     for _ in 0..max_sub_layers_minus1 {
-        present.push((r.bit()? == 1, r.bit()? == 1));
+        let profile = r.read_bool("sub_layer_profile_present_flag").map_err(bad)?;
+        present.push((profile, r.read_bool("sub_layer_level_present_flag").map_err(bad)?));
     }
     if max_sub_layers_minus1 > 0 {
-        r.skip(2 * (8 - usize::from(max_sub_layers_minus1)));
+        r.skip(2 * (8 - u32::from(max_sub_layers_minus1)), "reserved_zero_2bits").map_err(bad)?;
     }
     for (profile, level) in present {
         if profile {
-            r.skip(88);
+            r.skip(88, "sub_layer profile").map_err(bad)?;
         }
         if level {
-            r.skip(8);
+            r.skip(8, "sub_layer_level_idc").map_err(bad)?;
         }
     }
-    let _sps_id = r.ue()?;
-    let chroma_format_idc = r.ue()?;
+    r.read_ue("sps_seq_parameter_set_id").map_err(bad)?;
+    let chroma_format_idc = r.read_ue("chroma_format_idc").map_err(bad)?;
     if chroma_format_idc == 3 {
-        r.skip(1);
+        r.skip(1, "separate_colour_plane_flag").map_err(bad)?;
     }
-    let mut width_px = r.ue()?;
-    let mut height_px = r.ue()?;
-    if r.bit()? == 1 {
-        let (sub_w, sub_h) = match chroma_format_idc {
+    let mut width_px = r.read_ue("pic_width_in_luma_samples").map_err(bad)?;
+    let mut height_px = r.read_ue("pic_height_in_luma_samples").map_err(bad)?;
+    if r.read_bool("conformance_window_flag").map_err(bad)? {
+        let (sub_w, sub_h): (u32, u32) = match chroma_format_idc {
             1 => (2, 2),
             2 => (2, 1),
             _ => (1, 1),
         };
-        let (left, right, top, bottom) = (r.ue()?, r.ue()?, r.ue()?, r.ue()?);
-        width_px = width_px.saturating_sub(sub_w * (left + right));
-        height_px = height_px.saturating_sub(sub_h * (top + bottom));
+        let mut offset = |name| r.read_ue(name).map_err(bad);
+        let (left, right) = (offset("conf_win_left_offset")?, offset("conf_win_right_offset")?);
+        let (top, bottom) = (offset("conf_win_top_offset")?, offset("conf_win_bottom_offset")?);
+        width_px = width_px.saturating_sub(sub_w.saturating_mul(left.saturating_add(right)));
+        height_px = height_px.saturating_sub(sub_h.saturating_mul(top.saturating_add(bottom)));
     }
-    let bit_depth_luma_minus8 = r.ue()?;
-    let bit_depth_chroma_minus8 = r.ue()?;
+    let bit_depth_luma_minus8 = r.read_ue("bit_depth_luma_minus8").map_err(bad)?;
+    let bit_depth_chroma_minus8 = r.read_ue("bit_depth_chroma_minus8").map_err(bad)?;
     if chroma_format_idc > 3 || bit_depth_luma_minus8 > 8 || bit_depth_chroma_minus8 > 8 || width_px == 0 {
         return Err(ConfigError::BadSps("values out of range".into()));
     }
@@ -276,17 +240,34 @@ fn hevc_config(nals: &[&[u8]]) -> Result<CodecConfig, ConfigError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn emulation_prevention_is_removed() {
-        assert_eq!(unescape(&[1, 0, 0, 3, 1, 0, 0, 3, 0, 0]), vec![1, 0, 0, 1, 0, 0, 0, 0]);
-    }
+    /// The SPS x265 wrote for 640x360 4:2:0 (ffprobe: Main, level 63), with emulation
+    /// prevention bytes and a conformance window that crops 368 to 360 rows.
+    const X265_SPS_640X360: &[u8] = &[
+        0x42, 0x01, 0x01, 0x01, 0x60, 0x00, 0x00, 0x03, 0x00, 0x90, 0x00, 0x00, 0x03, 0x00, 0x00, 0x03, 0x00, 0x3F,
+        0xA0, 0x05, 0x02, 0x01, 0x69, 0x65, 0x95, 0x9A, 0x49, 0x32, 0xBC, 0x05, 0xA0, 0x20, 0x00, 0x00, 0x03, 0x00,
+        0x20, 0x00, 0x00, 0x03, 0x03, 0x21,
+    ];
 
     #[test]
-    fn exp_golomb_codes_read_back() {
-        // 1 | 010 | 011 | 00100 -> 0, 1, 2, 3
-        let data = [0b1010_0110, 0b0100_0000];
-        let mut r = Bits { data: &data, at: 0 };
-        assert_eq!((r.ue(), r.ue(), r.ue(), r.ue()), (Ok(0), Ok(1), Ok(2), Ok(3)));
+    fn an_h265_sps_gives_what_hvcc_needs() {
+        let sps = parse_hevc_sps(X265_SPS_640X360).expect("a valid SPS");
+        assert_eq!(
+            sps,
+            HevcSps {
+                profile_byte: 0x01,
+                compatibility: [0x60, 0, 0, 0],
+                constraints: [0x90, 0, 0, 0, 0, 0],
+                level: 63,
+                temporal_id_nesting: true,
+                max_sub_layers: 1,
+                chroma_format_idc: 1,
+                bit_depth_luma_minus8: 0,
+                bit_depth_chroma_minus8: 0,
+                width_px: 640,
+                height_px: 360,
+            }
+        );
+        assert!(matches!(parse_hevc_sps(&X265_SPS_640X360[..20]), Err(ConfigError::BadSps(_))), "cut short");
     }
 
     #[test]
