@@ -15,9 +15,9 @@ use sheetsight_media::clip_mp4::{self, ClipSample, ShowSpan, append_sample};
 use sheetsight_media::codec_config::{ConfigError, codec_config};
 use sheetsight_media::h264::split_annex_b;
 use sheetsight_media::segment::{self, FrameEntry, SegmentReader, VideoCodec};
-use sheetsight_store::StoreError;
 use sheetsight_store::recordings::SegmentRecord;
 use sheetsight_store::sqlite::SqliteStore;
+use sheetsight_store::{CycleRecord, StoreError};
 
 /// Bytes of pictures one clip may hold (about 35 minutes at 4 Mbit/s).
 pub const MAX_CLIP_BYTES: usize = 1 << 30;
@@ -75,10 +75,6 @@ impl ClipMaker {
         Self { store, dir: crate::recordings_dir(data_dir), limits }
     }
 
-    pub fn limits(&self) -> &RecordingConfig {
-        &self.limits
-    }
-
     /// The clip of `camera` from `from` to `to`.
     pub async fn camera_clip(&self, camera: &str, from: UnixMillis, to: UnixMillis) -> Result<Clip, ClipError> {
         if to <= from {
@@ -112,9 +108,16 @@ impl ClipMaker {
             .iter()
             .find(|m| m.id == record.machine)
             .ok_or_else(|| ClipError::UnknownMachine { cycle, machine: record.machine.clone() })?;
-        let from = UnixMillis(record.start.0 - i64::from(self.limits.pre_roll_s) * 1_000);
-        let to = UnixMillis(record.end.0 + i64::from(self.limits.post_roll_s) * 1_000);
+        let (from, to) = self.cycle_span(&record);
         self.camera_clip(&machine.camera, from, to).await
+    }
+
+    /// The span a cycle's clip shows: the cycle with the configured pre- and post-roll.
+    pub fn cycle_span(&self, cycle: &CycleRecord) -> (UnixMillis, UnixMillis) {
+        (
+            cycle.start.plus_ms(-i64::from(self.limits.pre_roll_s) * 1_000),
+            cycle.end.plus_ms(i64::from(self.limits.post_roll_s) * 1_000),
+        )
     }
 
     async fn not_recorded(&self, camera: &str, from: UnixMillis, to: UnixMillis) -> ClipError {
@@ -131,13 +134,15 @@ impl ClipMaker {
 /// the clip; `None` when no picture falls in the span.
 fn cut(dir: &Path, segments: &[SegmentRecord], from_us: i64, to_us: i64) -> Result<Option<Clip>, ClipError> {
     let mut frames: Vec<(usize, FrameEntry)> = Vec::new();
+    // Each file's codec, as its own header says.
+    let mut codecs: Vec<VideoCodec> = Vec::with_capacity(segments.len());
     for (i, s) in segments.iter().enumerate() {
         let path = dir.join(&s.file);
         if !path.exists() {
             return Err(ClipError::FileMissing { file: s.file.clone() });
         }
-        let scan = segment::scan(&path, false)
-            .map_err(|e| ClipError::Damaged { file: path.display().to_string(), reason: e.to_string() })?;
+        let scan = segment::scan(&path, false).map_err(damaged(&path))?;
+        codecs.push(scan.codec);
         frames.extend(scan.frames.into_iter().map(|f| (i, f)));
     }
     let Some(last) = frames.iter().rposition(|(_, f)| f.pts_us <= to_us) else { return Ok(None) };
@@ -154,16 +159,11 @@ fn cut(dir: &Path, segments: &[SegmentRecord], from_us: i64, to_us: i64) -> Resu
         let file = dir.join(&segments[seg].file);
         let reader = match &mut readers[seg] {
             Some(r) => r,
-            slot => slot.insert(
-                SegmentReader::open(&file)
-                    .map_err(|e| ClipError::Damaged { file: file.display().to_string(), reason: e.to_string() })?,
-            ),
+            slot => slot.insert(SegmentReader::open(&file).map_err(damaged(&file))?),
         };
         picture.clear();
-        reader
-            .read_into(&entry, &mut picture)
-            .map_err(|e| ClipError::Damaged { file: file.display().to_string(), reason: e.to_string() })?;
-        let codec = segment_codec(&segments[seg]);
+        reader.read_into(&entry, &mut picture).map_err(damaged(&file))?;
+        let codec = codecs[seg];
         if entry.key {
             let nals = split_annex_b(&picture);
             let this = codec_config(codec, &nals).map_err(|e: ConfigError| ClipError::Mp4(e.to_string()))?;
@@ -195,6 +195,6 @@ fn cut(dir: &Path, segments: &[SegmentRecord], from_us: i64, to_us: i64) -> Resu
     }))
 }
 
-fn segment_codec(s: &SegmentRecord) -> VideoCodec {
-    s.codec.parse().unwrap_or(VideoCodec::H264)
+fn damaged(path: &Path) -> impl FnOnce(sheetsight_media::MediaError) -> ClipError + '_ {
+    move |e| ClipError::Damaged { file: path.display().to_string(), reason: e.to_string() }
 }

@@ -32,9 +32,7 @@ pub async fn mark_golden(
     };
     let standard = state.store.set_golden(id, &cycle.machine, job, &p.name, UnixMillis::now()).await?;
     if let Some(access) = &state.recording {
-        let limits = access.clips.limits();
-        let from = cycle.start.plus_ms(-i64::from(limits.pre_roll_s) * 1_000);
-        let to = cycle.end.plus_ms(i64::from(limits.post_roll_s) * 1_000);
+        let (from, to) = access.clips.cycle_span(&cycle);
         state.store.keep_segments(&machine.camera, from, to).await?;
     }
     Ok(Json(standard))
