@@ -174,8 +174,11 @@ impl Running {
         report_reconciled(&recording.reconciled);
         let service =
             Service::start_with_taps(config, opener, store.clone(), VERSION, live, clocks, recording.taps()).await?;
-        let recording_access = (!recording.taps().is_empty())
-            .then(|| RecordingAccess { clips: recording.clips(), status: recording.status_source() });
+        let recording_access = (!recording.taps().is_empty()).then(|| RecordingAccess {
+            clips: recording.clips(),
+            status: recording.status_source(),
+            recent: Default::default(),
+        });
         let notices = sheetsight_server::notice_channel();
         let extra = broadcast::channel(256).0;
         let bridge = spawn_notice_bridge(notices.subscribe(), extra.clone());

@@ -4,16 +4,21 @@
 //!
 //! A clip is cut in memory when asked for (at most `recording.max_clip_s` long) and
 //! answered whole or by the one byte range asked; several ranges in one request are
-//! answered whole, which HTTP allows.
+//! answered whole, which HTTP allows. A `<video>` that seeks asks for ranges of one clip
+//! again and again: the last few clips are kept for [`CLIP_REUSE`], so each is cut once
+//! and its ranges come from the same bytes even while its post-roll is still recorded.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Json;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sheetsight_base::LockOrRecover;
 use sheetsight_record::RecordingStatus;
 use sheetsight_record::StatusSource;
 use sheetsight_record::clip::{Clip, ClipError, ClipMaker};
@@ -27,6 +32,70 @@ use crate::error::{ApiError, ApiQuery, ApiResult};
 pub struct RecordingAccess {
     pub clips: ClipMaker,
     pub status: StatusSource,
+    pub recent: Arc<RecentClips>,
+}
+
+/// How long a clip cut is answered again from memory (the answer's `max-age` too).
+pub const CLIP_REUSE: Duration = Duration::from_secs(60);
+const RECENT_CLIPS: usize = 4;
+
+/// What a clip was asked as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ClipKey {
+    Camera { camera: String, from_ms: i64, to_ms: i64 },
+    Cycle(i64),
+}
+
+/// A clip as served: its bytes (shared by every range of it), file name and span.
+struct ServedClip {
+    bytes: Bytes,
+    name: String,
+    shown: String,
+}
+
+impl From<Clip> for ServedClip {
+    fn from(clip: Clip) -> Self {
+        Self {
+            name: format!("{}-{}.mp4", clip.camera, clip.from.0),
+            shown: format!("{}/{}", clip.from.rfc3339(), clip.to.rfc3339()),
+            bytes: Bytes::from(clip.bytes),
+        }
+    }
+}
+
+/// The last [`RECENT_CLIPS`] clips served, each for [`CLIP_REUSE`].
+#[derive(Default)]
+pub struct RecentClips(Mutex<VecDeque<(ClipKey, Instant, Arc<ServedClip>)>>);
+
+impl RecentClips {
+    fn get(&self, key: &ClipKey, now: Instant) -> Option<Arc<ServedClip>> {
+        let mut recent = self.0.lock_or_recover();
+        recent.retain(|(_, at, _)| now.duration_since(*at) < CLIP_REUSE);
+        recent.iter().find(|(k, _, _)| k == key).map(|(_, _, c)| c.clone())
+    }
+
+    fn put(&self, key: ClipKey, clip: ServedClip, now: Instant) -> Arc<ServedClip> {
+        let clip = Arc::new(clip);
+        let mut recent = self.0.lock_or_recover();
+        if recent.len() >= RECENT_CLIPS {
+            recent.pop_front();
+        }
+        recent.push_back((key, now, clip.clone()));
+        clip
+    }
+
+    /// The clip of `key`, cut by `cut` unless it was cut within [`CLIP_REUSE`].
+    async fn get_or_cut(
+        &self,
+        key: ClipKey,
+        cut: impl Future<Output = Result<Clip, ClipError>>,
+    ) -> ApiResult<Arc<ServedClip>> {
+        if let Some(clip) = self.get(&key, Instant::now()) {
+            return Ok(clip);
+        }
+        let clip = cut.await.map_err(clip_error)?;
+        Ok(self.put(key, clip.into(), Instant::now()))
+    }
 }
 
 fn access(state: &AppState) -> ApiResult<&RecordingAccess> {
@@ -71,8 +140,9 @@ pub async fn camera_clip(
         return Err(ApiError::bad_request("give `from` and `to` (RFC 3339 or ms since 1970)"));
     };
     let (from, to) = (parse_time(from, "from")?, parse_time(to, "to")?);
-    let clip = access.clips.camera_clip(&id, from, to).await.map_err(clip_error)?;
-    Ok(serve(clip, &headers))
+    let key = ClipKey::Camera { camera: id.clone(), from_ms: from.0, to_ms: to.0 };
+    let clip = access.recent.get_or_cut(key, access.clips.camera_clip(&id, from, to)).await?;
+    Ok(serve(&clip, &headers))
 }
 
 pub async fn cycle_clip(
@@ -81,8 +151,9 @@ pub async fn cycle_clip(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let access = access(&state)?;
-    let clip = access.clips.cycle_clip(&state.config(), id).await.map_err(clip_error)?;
-    Ok(serve(clip, &headers))
+    let config = state.config();
+    let clip = access.recent.get_or_cut(ClipKey::Cycle(id), access.clips.cycle_clip(&config, id)).await?;
+    Ok(serve(&clip, &headers))
 }
 
 /// One byte range of a `Range: bytes=` header, within `len` bytes; `None` for the
@@ -107,18 +178,16 @@ fn byte_range(headers: &HeaderMap, len: u64) -> Result<Option<(u64, u64)>, ()> {
     Ok(Some(range))
 }
 
-fn serve(clip: Clip, headers: &HeaderMap) -> Response {
+fn serve(clip: &ServedClip, headers: &HeaderMap) -> Response {
     let len = clip.bytes.len() as u64;
-    let name = format!("{}-{}.mp4", clip.camera, clip.from.0);
     let common = [
         (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
         (header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=60")),
     ];
-    let disposition =
-        HeaderValue::from_str(&format!("inline; filename=\"{name}\"")).unwrap_or(HeaderValue::from_static("inline"));
-    let shown = HeaderValue::from_str(&format!("{}/{}", clip.from.rfc3339(), clip.to.rfc3339()))
-        .unwrap_or(HeaderValue::from_static("-"));
+    let disposition = HeaderValue::from_str(&format!("inline; filename=\"{}\"", clip.name))
+        .unwrap_or(HeaderValue::from_static("inline"));
+    let shown = HeaderValue::from_str(&clip.shown).unwrap_or(HeaderValue::from_static("-"));
     match byte_range(headers, len) {
         Err(()) => {
             let mut r = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
@@ -128,13 +197,13 @@ fn serve(clip: Clip, headers: &HeaderMap) -> Response {
             r
         }
         Ok(None) => {
-            let mut r = (common, Body::from(clip.bytes)).into_response();
+            let mut r = (common, Body::from(clip.bytes.clone())).into_response();
             r.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
             r.headers_mut().insert("x-clip-span", shown);
             r
         }
         Ok(Some((start, end))) => {
-            let part = clip.bytes[start as usize..=end as usize].to_vec();
+            let part = clip.bytes.slice(start as usize..=end as usize);
             let mut r = (StatusCode::PARTIAL_CONTENT, common, Body::from(part)).into_response();
             if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")) {
                 r.headers_mut().insert(header::CONTENT_RANGE, v);
@@ -190,6 +259,26 @@ mod tests {
         let damaged = clip_error(ClipError::Damaged { file: "/srv/x.ssv".into(), reason: "checksum".into() });
         assert_eq!(damaged.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!damaged.message.contains("/srv"), "{}", damaged.message);
+    }
+
+    #[test]
+    fn a_clip_is_served_again_from_memory_for_a_minute_and_the_last_four_are_kept() {
+        let recent = RecentClips::default();
+        let t0 = Instant::now();
+        let clip = |n: u8| ServedClip { bytes: Bytes::from(vec![n; 4]), name: String::new(), shown: String::new() };
+        let key = |n: i64| ClipKey::Cycle(n);
+        recent.put(key(1), clip(1), t0);
+        let again = recent.get(&key(1), t0 + Duration::from_secs(59)).expect("within a minute");
+        assert_eq!(again.bytes[..], [1; 4]);
+        assert!(recent.get(&key(2), t0).is_none(), "another clip");
+        let camera = ClipKey::Camera { camera: "cam1".into(), from_ms: 0, to_ms: 1_000 };
+        assert!(recent.get(&camera, t0).is_none());
+        assert!(recent.get(&key(1), t0 + CLIP_REUSE).is_none(), "cut again after a minute");
+        for n in 1..=5 {
+            recent.put(key(i64::from(n)), clip(n), t0);
+        }
+        assert!(recent.get(&key(1), t0).is_none(), "the oldest of five goes");
+        assert_eq!(recent.get(&key(5), t0).map(|c| c.bytes[0]), Some(5));
     }
 
     #[test]
