@@ -94,7 +94,20 @@ pub fn print_stop_report(report: &StopReport) {
 }
 
 /// Runs the service on `config` until Ctrl-C or SIGTERM.
+/// A configuration file that does not exist yet is created (without cameras: the
+/// dashboard's first-run page sets up the shop).
 pub fn run(config_path: &Path, events: Option<&Path>, listen: Option<SocketAddr>) -> anyhow::Result<bool> {
+    if !config_path.exists() {
+        sheetsight_server::setup::config_file::replace_file(
+            config_path,
+            sheetsight_server::setup::config_file::NEW_FILE,
+        )
+        .with_context(|| format!("cannot create {}", config_path.display()))?;
+        eprintln!(
+            "sheetsight: created {} without cameras; set up the shop in the dashboard (Set-up)",
+            config_path.display()
+        );
+    }
     let config = sheetsight_config::load(config_path)?;
     runtime()?.block_on(serve(config, Arc::new(NetworkOpener), events, listen))
 }

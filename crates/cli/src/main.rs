@@ -8,6 +8,7 @@ mod demo_inspection;
 mod field_accuracy;
 mod inspect_bench;
 mod inspection;
+mod lamp_finding;
 mod live;
 mod offline;
 mod plate;
@@ -281,6 +282,12 @@ enum Command {
         /// classic shop or a field set), and the cycle targets checked.
         #[arg(long)]
         bursts: bool,
+        /// Score "Find lamps" on the field set's scenes instead (default set: dev).
+        #[arg(long)]
+        find_lamps: bool,
+        /// Seconds each scene is watched with --find-lamps.
+        #[arg(long, default_value_t = 30.0)]
+        watch_seconds: f64,
         /// Keep the generated files here (default: a temporary folder).
         #[arg(long)]
         keep: Option<PathBuf>,
@@ -334,6 +341,18 @@ fn main() -> std::process::ExitCode {
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
+        }
+        Command::Accuracy { find_lamps: true, set, scenes, first, watch_seconds, .. } => {
+            lamp_finding::run(&lamp_finding::FindingOptions {
+                set: if set.as_deref() == Some("validation") {
+                    sheetsight_sim::field::SceneSet::Validation
+                } else {
+                    sheetsight_sim::field::SceneSet::Development
+                },
+                scenes,
+                first,
+                seconds: watch_seconds,
+            })
         }
         Command::Accuracy { set: Some(set), scenes, first, seconds, material, render_only, bursts, .. } => {
             let set = if set == "dev" {

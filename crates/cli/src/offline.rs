@@ -13,6 +13,9 @@ use sheetsight_monitor::summary::table;
 /// Runs `analyze`; `Ok(false)` when a camera broke (its events are still written).
 pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Path>) -> anyhow::Result<bool> {
     let config = sheetsight_config::load(config_path)?;
+    if config.cameras.is_empty() {
+        anyhow::bail!("{}: no [[camera]] is configured, so there is nothing to analyse", config_path.display());
+    }
     // Everything that can be checked is, before the output is created.
     let prepared = sheetsight_monitor::analyze::prepare(&config)?;
     let mut out: Box<dyn Write> = if events_path == Path::new("-") {

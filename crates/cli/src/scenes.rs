@@ -12,6 +12,7 @@ pub fn machine_configs(camera: &str, scene: &Scene) -> Vec<MachineConfig> {
         .map(|m| MachineConfig {
             id: m.id.clone(),
             camera: camera.to_string(),
+            kind: Some(sheetsight_config::MachineKind::PressBrake),
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),

@@ -54,6 +54,11 @@ impl SimulatedOpener {
 impl SourceOpener for SimulatedOpener {
     fn open<'a>(&'a self, camera: &'a CameraConfig) -> BoxFuture<'a, Result<Box<dyn LiveSource>, SourceError>> {
         Box::pin(async move {
+            // Cameras added in the dashboard are real ones.
+            let simulated = matches!(&camera.source, sheetsight_config::SourceSpec::Url(u) if u.starts_with("sim://"));
+            if !simulated {
+                return sheetsight_ingest::NetworkOpener.open(camera).await;
+            }
             let sim = self.cameras.get(&camera.id).ok_or_else(|| {
                 SourceError::new(SourceErrorKind::Refused, format!("no simulated camera `{}`", camera.id))
             })?;

@@ -141,9 +141,6 @@ pub(crate) struct Cameras {
 pub(crate) fn check_cameras(c: &Checker<'_>, raw: &[Option<Spanned<RawCamera>>]) -> Cameras {
     let base = c.file().parent().map(Path::to_path_buf).unwrap_or_default();
     let mut out = Cameras { cameras: Vec::new(), source_spans: Vec::new() };
-    if raw.is_empty() {
-        c.report(0..0, "camera", "no [[camera]] is configured");
-    }
     for (i, cam) in raw.iter().enumerate() {
         let Some(cam) = cam else { continue };
         let cam = cam.get_ref();

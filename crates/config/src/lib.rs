@@ -71,7 +71,7 @@ pub use alerts::{AlertCondition, AlertRule, AlertsConfig};
 pub use camera::{CameraConfig, RtspTransport, SourceSpec};
 pub use diagnostics::{ConfigError, ConfigErrors, nearest};
 pub use downtime::DowntimeConfig;
-pub use machine::{LampConfig, MachineConfig, MotionConfig};
+pub use machine::{LampConfig, MachineConfig, MachineKind, MotionConfig};
 pub use mqtt::MqttConfig;
 pub use recording::RecordingConfig;
 pub use server::ServerConfig;

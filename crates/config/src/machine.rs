@@ -5,6 +5,7 @@
 //! [[machine]]
 //! id = "brake-1"
 //! camera = "cam1"                  # the id of a [[camera]]
+//! kind = "press_brake"             # optional: press_brake | punch | laser | welding | other
 //! ideal_strokes_per_hour = 900     # optional, for OEE's performance
 //!
 //! [[machine.lamp]]                 # top to bottom
@@ -36,6 +37,18 @@ use crate::state_rules::{RawRule, check_rules};
 
 const IDEAL_STROKES_PER_HOUR: Bounds<f64> = Bounds::new(0.0, 1.0, 100_000.0);
 
+sheetsight_base::named_enum! {
+    /// What kind of machine it is: the set-up pages choose its default cycle settings
+    /// from it, and the dashboard shows it.
+    pub enum MachineKind("machine kind") {
+        PressBrake = "press_brake",
+        Punch = "punch",
+        Laser = "laser",
+        Welding = "welding",
+        Other = "other",
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct LampConfig {
     pub color: LampColor,
@@ -51,6 +64,7 @@ pub struct MotionConfig {
 pub struct MachineConfig {
     pub id: String,
     pub camera: String,
+    pub kind: Option<MachineKind>,
     pub lamps: Vec<LampConfig>,
     pub motion: Option<MotionConfig>,
     pub rules: StateRules,
@@ -65,6 +79,7 @@ pub struct MachineConfig {
 pub(crate) struct RawMachine {
     pub id: Spanned<String>,
     pub camera: Spanned<String>,
+    kind: Option<Spanned<String>>,
     #[serde(default)]
     lamp: Vec<Spanned<RawLamp>>,
     motion: Option<Spanned<RawMotion>>,
@@ -151,6 +166,7 @@ fn check_machine(
     MachineConfig {
         id: m.id.get_ref().clone(),
         camera: m.camera.get_ref().clone(),
+        kind: m.kind.as_ref().and_then(|k| c.choice(k, &key("kind"), "machine kind", &MachineKind::NAMES)),
         rules,
         lamps,
         motion: motion.map(|roi_px| MotionConfig { roi_px }),

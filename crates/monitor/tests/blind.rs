@@ -27,6 +27,7 @@ fn machines_of(scene: &Scene) -> Vec<MachineConfig> {
         .map(|m| MachineConfig {
             id: m.id.clone(),
             camera: "cam".into(),
+            kind: None,
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
             motion: Some(MotionConfig { roi_px: m.motion_roi() }),
             rules: StateRules::default(),

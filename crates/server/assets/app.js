@@ -497,6 +497,9 @@ async function usersPage(view) {
 }
 
 // ---- router ----
+// Pages of the other scripts (setup.js), by the hash's first part; admins only.
+const pages = {};
+window.SheetSight = { $, el, svg, api, t, can, pages, csrf: () => session && session.csrf };
 let cleanup = null;
 async function route() {
   if (!session) return;
@@ -512,6 +515,7 @@ async function route() {
   else if (page === "camera" && arg) c = await cameraPage(view, arg);
   else if (page === "reports") c = await reportsPage(view);
   else if (page === "users" && can("admin")) c = await usersPage(view);
+  else if (pages[page] && can("admin")) c = await pages[page](view, arg);
   else c = await overview(view);
   cleanup = typeof c === "function" ? c : null;
 }
@@ -520,8 +524,14 @@ window.addEventListener("hashchange", route);
 async function start() {
   $("#login").hidden = true; $("#view").hidden = false; $("#nav").hidden = false; $("#logout").hidden = false;
   $("#nav-users").hidden = !can("admin");
+  $("#nav-setup").hidden = !can("admin");
   document.body.dataset.role = session.role;
-  startEvents(); loadAlerts(); await route();
+  startEvents(); loadAlerts();
+  if (can("admin") && !location.hash) {
+    const cams = await api("GET", "/cameras").catch(() => []);
+    if (cams.length === 0) { location.hash = "#/setup"; return; }
+  }
+  await route();
 }
 setInterval(tickSince, 1000);
 applyI18n();

@@ -89,6 +89,19 @@ pub fn known_camera(state: &AppState, id: &str) -> ApiResult<CameraStatus> {
     })
 }
 
+/// A frame as a JPEG picture.
+pub fn encode_jpeg(frame: &sheetsight_vision::YuvFrame) -> Result<Vec<u8>, image::ImageError> {
+    let rgb = frame.to_rgb8();
+    let mut out = Vec::with_capacity(rgb.len() / 10);
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode(
+        &rgb,
+        frame.width_px(),
+        frame.height_px(),
+        image::ExtendedColorType::Rgb8,
+    )?;
+    Ok(out)
+}
+
 /// The newest frame of a camera as JPEG, with its time; `None` before the first frame.
 fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     let status = known_camera(state, id)?;
@@ -96,12 +109,7 @@ fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     if let Some(hit) = state.jpegs.0.lock_or_recover().get(id).filter(|c| c.0 == t_s) {
         return Ok(Some(hit.clone()));
     }
-    let rgb = frame.to_rgb8();
-    let mut out = Vec::with_capacity(rgb.len() / 10);
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
-        .encode(&rgb, frame.width_px(), frame.height_px(), image::ExtendedColorType::Rgb8)
-        .map_err(|e| ApiError::internal("encoding the JPEG", e))?;
-    let bytes = Bytes::from(out);
+    let bytes = Bytes::from(encode_jpeg(&frame).map_err(|e| ApiError::internal("encoding the JPEG", e))?);
     state.jpegs.0.lock_or_recover().insert(id.to_string(), (t_s, bytes.clone()));
     Ok(Some((t_s, bytes)))
 }

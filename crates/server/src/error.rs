@@ -1,5 +1,7 @@
 //! The API's one error type: an HTTP status and a message for the person or program that
-//! sent the request. Bodies are `{"error": {"status": 400, "message": "..."}}`.
+//! sent the request. Bodies are `{"error": {"status": 400, "message": "..."}}`, with
+//! `"field"` beside the message when one field of a form is wrong (the dashboard shows
+//! the message next to it).
 
 use axum::Json;
 use axum::http::StatusCode;
@@ -11,11 +13,17 @@ use sheetsight_store::StoreError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// The form field that is wrong, when one is.
+    pub field: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self { status, message: message.into(), field: None }
+    }
+    /// 400 for one wrong field of a form.
+    pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: Some(field.into()), ..Self::bad_request(message) }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
@@ -54,7 +62,11 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({"error": {"status": self.status.as_u16(), "message": self.message}});
+        let mut error = serde_json::json!({"status": self.status.as_u16(), "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = field.into();
+        }
+        let body = serde_json::json!({ "error": error });
         (self.status, Json(body)).into_response()
     }
 }

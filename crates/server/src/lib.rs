@@ -37,6 +37,7 @@ pub mod password_check;
 pub mod regions;
 pub mod routes;
 pub mod session;
+pub mod setup;
 pub mod ui;
 pub mod users;
 
@@ -67,6 +68,8 @@ pub struct AppState {
     pub stopping: shutdown::Receiver,
     /// Clips and recording status, when the service records.
     pub recording: Option<clips::RecordingAccess>,
+    /// "Find lamps" jobs, by camera.
+    pub find_jobs: setup::find_lamps::FindJobs,
 }
 
 impl AppState {
@@ -146,6 +149,7 @@ impl Server {
             config_write: tokio::sync::Mutex::new(()),
             jpegs: camera_view::JpegCache::default(),
             logins: session::Logins::new().map_err(|e| ServerError::Logins(e.message))?,
+            find_jobs: Default::default(),
         });
         let first_admin_password = match &o.admin_password {
             Some(p) => {

@@ -37,7 +37,7 @@ fn schemas() -> Value {
                    "limit": {"type": "integer"}, "offset": {"type": "integer"}, "next_offset": nullable("integer")}),
         )
     };
-    json!({
+    let mut schemas = json!({
         "Error": obj(&["error"], json!({"error": obj(&["status", "message"], json!({"status": {"type": "integer"}, "message": {"type": "string"}}))})),
         "Session": obj(&["name", "role", "via"], json!({"name": {"type": "string"}, "role": {"enum": Role::NAMES},
             "via": {"enum": ["session", "token"]}, "csrf": nullable("string")})),
@@ -112,6 +112,43 @@ fn schemas() -> Value {
         "AlertPage": page("Alert"),
         "User": obj(&["name", "role", "created_ms"], json!({"name": {"type": "string"}, "role": {"type": "string"}, "created_ms": {"type": "integer"}})),
         "Token": obj(&["name", "role", "created_ms"], json!({"name": {"type": "string"}, "role": {"type": "string"}, "created_ms": {"type": "integer"}})),
+    });
+    if let (Some(all), Value::Object(setup)) = (schemas.as_object_mut(), setup_schemas()) {
+        all.extend(setup);
+    }
+    schemas
+}
+
+/// The set-up pages' schemas.
+fn setup_schemas() -> Value {
+    json!({
+        "Setup": obj(&["file", "editable", "cameras", "machines", "machine_kinds", "lamp_colors"], json!({"file": {"type": "string"},
+            "editable": {"type": "boolean"},
+            "cameras": {"type": "array", "items": obj(&["id", "source", "has_password"], json!({"id": {"type": "string"},
+                "source": {"type": "string"}, "username": nullable("string"), "has_password": {"type": "boolean"}, "fps": nullable("number")}))},
+            "machines": {"type": "array", "items": obj(&["id", "camera", "lamps", "motion"], json!({"id": {"type": "string"},
+                "camera": {"type": "string"}, "kind": nullable("string"), "lamps": {"type": "integer"}, "motion": {"type": "boolean"}}))},
+            "machine_kinds": {"type": "array", "items": {"type": "string"}}, "lamp_colors": {"type": "array", "items": {"type": "string"}}})),
+        "CameraForm": obj(&["id", "source"], json!({"id": {"type": "string"}, "source": {"type": "string"},
+            "username": nullable("string"), "password": nullable("string"), "fps": nullable("number")})),
+        "MachineForm": obj(&["id", "camera", "kind"], json!({"id": {"type": "string"}, "camera": {"type": "string"},
+            "kind": {"type": "string"},
+            "lamps": {"type": "array", "items": obj(&["color", "roi"], json!({"color": {"type": "string"},
+                "roi": {"type": "array", "items": {"$ref": "#/components/schemas/Point"}}}))},
+            "motion_roi": {"oneOf": [{"type": "array", "items": {"$ref": "#/components/schemas/Point"}}, {"type": "null"}]},
+            "ideal_strokes_per_hour": nullable("number")})),
+        "CameraTest": obj(&["ok", "message", "elapsed_ms"], json!({"ok": {"type": "boolean"}, "problem": nullable("string"),
+            "message": {"type": "string"}, "codec": nullable("string"), "width_px": nullable("integer"), "height_px": nullable("integer"),
+            "fps": nullable("number"), "snapshot": nullable("string"), "elapsed_ms": {"type": "integer"}})),
+        "FindStatus": obj(&["state", "progress", "watch_s", "frames", "towers"], json!({"state": {"type": "string"},
+            "progress": {"type": "number"}, "watch_s": {"type": "number"}, "frames": {"type": "integer"},
+            "frame_width_px": nullable("integer"), "frame_height_px": nullable("integer"), "error": nullable("string"),
+            "propose_ms": nullable("integer"),
+            "towers": {"type": "array", "items": obj(&["pitch_px", "score", "lamps"], json!({"pitch_px": {"type": "number"},
+                "score": {"type": "number"},
+                "lamps": {"type": "array", "items": obj(&["color", "evidence", "center_px", "radius_px", "roi"], json!({
+                    "color": {"type": "string"}, "evidence": {"type": "string"}, "center_px": {"$ref": "#/components/schemas/Point"},
+                    "radius_px": {"type": "number"}, "roi": {"type": "array", "items": {"$ref": "#/components/schemas/Point"}}}))}}))}})),
     })
 }
 

@@ -8,15 +8,15 @@
 //! file's mode, fsync, rename; the previous version stays as `.bak`) and hands the new
 //! machines to the camera's worker: no restart.
 
-use std::io::Write;
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, State};
 use serde::{Deserialize, Serialize};
 use sheetsight_config::Config;
-use toml_edit::{Array, DocumentMut, Item, Value};
+use toml_edit::{DocumentMut, Item};
+
+use crate::setup::config_file::{polygon, replace_file};
 
 use crate::camera_view::known_camera;
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -93,23 +93,6 @@ pub struct SaveRegions {
     pub machines: Vec<MachineRegions>,
 }
 
-fn polygon(points: &[[f64; 2]]) -> Value {
-    let mut outer = Array::new();
-    for p in points {
-        let mut pair = Array::new();
-        for v in p {
-            let rounded = (v * 10.0).round() / 10.0;
-            if rounded.fract() == 0.0 && rounded.abs() < 1e9 {
-                pair.push(rounded as i64);
-            } else {
-                pair.push(rounded);
-            }
-        }
-        outer.push(pair);
-    }
-    Value::Array(outer)
-}
-
 /// Why the editor's regions cannot be written into the configuration file.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
@@ -175,46 +158,6 @@ pub fn rewrite(text: &str, camera: &str, machines: &[MachineRegions]) -> Result<
     Ok(doc.to_string())
 }
 
-/// Replaces `path` with `text`: written beside it with the old file's mode and owner (it
-/// may hold camera passwords: a `0600` file stays `0600`), synced, renamed over it; the
-/// old file is kept as `<name>.bak` (with its mode too).
-pub fn replace_file(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("toml.saving");
-    let old = std::fs::metadata(path).ok();
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-            // Never wider than the old file while it is being written.
-            options.mode(old.as_ref().map_or(0o600, |m| m.permissions().mode() & 0o777));
-        }
-        let mut f = options.open(&tmp)?;
-        if let Some(old) = &old {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::MetadataExt;
-                // The owner may stay only for root; the mode always (umask ignored).
-                let _ = std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()));
-            }
-            f.set_permissions(old.permissions())?;
-        }
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    if path.exists() {
-        std::fs::copy(path, path.with_extension("toml.bak"))?;
-    }
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && let Ok(d) = std::fs::File::open(dir)
-    {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 pub async fn put_regions(
     State(state): State<Arc<AppState>>,
     axum::Extension(p): axum::Extension<crate::auth::Principal>,
@@ -262,6 +205,7 @@ pub async fn put_regions(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     const TEXT: &str = "# The shop's notes.\n[[camera]]\nid = \"cam1\"\nsource = \"rtsp://cam/1\"\n\n[[machine]]\nid = \"brake-1\" # the big one\ncamera = \"cam1\"\n\n[[machine.lamp]]\ncolor = \"red\"\nroi = [[1, 1], [9, 1], [9, 9]] # red lamp\n\n[[machine]]\nid = \"brake-2\"\ncamera = \"cam1\"\n\n[[machine.lamp]]\ncolor = \"green\"\nroi = [[1, 1], [9, 1], [9, 9]]\n";
 

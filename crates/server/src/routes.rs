@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use crate::auth::Role;
 use crate::openapi::{array_of, json_body, obj, paging, query, range, reference, time_value};
-use crate::{AppState, alerts, api, camera_view, clips, floor, live, metrics, openapi, regions, session, ui, users};
+use crate::{
+    AppState, alerts, api, camera_view, clips, floor, live, metrics, openapi, regions, session, setup, ui, users,
+};
 
 /// Parameters, request body and success answer of a route, as the OpenAPI document
 /// gives them (path parameters are added from the path).
@@ -202,6 +204,35 @@ pub const ROUTES: &[Route] = &[
         "Save edited regions to the configuration; applied without a restart", regions::put_regions,
         || Doc::json(reference("CameraRegions"))
             .with_body(obj(&["machines"], json!({"machines": array_of("MachineRegions")})))),
+    // Set-up: cameras and machines added without a text editor (admins).
+    route!(GET "/api/v1/setup", A, "setup", "The configuration's cameras and machines, for the set-up pages",
+        setup::get_setup, || Doc::json(reference("Setup"))),
+    route!(POST "/api/v1/setup/cameras/test", A, "setup",
+        "Connect to a camera as the service would: its first picture, codec, size and rate, or what failed",
+        setup::camera_test::test_camera,
+        || Doc::json(reference("CameraTest")).with_body(reference("CameraForm"))),
+    route!(POST "/api/v1/setup/cameras", A, "setup", "Add a camera to the configuration and start it",
+        setup::add_camera, || Doc::json(reference("Setup")).with_body(reference("CameraForm"))),
+    route!(PUT "/api/v1/setup/cameras/{id}", A, "setup",
+        "Change a camera's address or credentials (an empty password keeps the stored one); it reconnects",
+        setup::change_camera, || Doc::json(reference("Setup")).with_body(reference("CameraForm"))),
+    route!(DELETE "/api/v1/setup/cameras/{id}", A, "setup",
+        "Remove a camera and its machines from the configuration (`?confirm=<id>`); their history stays",
+        setup::remove_camera,
+        || Doc::json(reference("Setup")).with_params(vec![query("confirm", "the camera's id again", "string")])),
+    route!(POST "/api/v1/setup/machines", A, "setup",
+        "Add a machine on a camera with its lamps and motion region; its kind gives default cycle settings",
+        setup::add_machine, || Doc::json(reference("Setup")).with_body(reference("MachineForm"))),
+    route!(DELETE "/api/v1/setup/machines/{id}", A, "setup",
+        "Remove a machine from the configuration (`?confirm=<id>`); its history stays", setup::remove_machine,
+        || Doc::json(reference("Setup")).with_params(vec![query("confirm", "the machine's id again", "string")])),
+    route!(POST "/api/v1/cameras/{id}/find-lamps", A, "setup",
+        "Watch the camera for a while and propose its stack lights (202; follow with GET)",
+        setup::find_lamps::start,
+        || Doc::json(reference("FindStatus")).with_status("202")
+            .with_body(json!({"type": "object", "properties": {"watch_s": {"type": "number"}}}))),
+    route!(GET "/api/v1/cameras/{id}/find-lamps", A, "setup", "The camera's last lamp finding: progress and proposals",
+        setup::find_lamps::get, || Doc::json(reference("FindStatus"))),
     route!(GET "/api/v1/report", V, "reports", "The shift report (JSON or CSV)", api::report,
     || Doc::ok(json!({"application/json": {"schema": array_of("ReportRow")}, "text/csv": {}})).with_params(vec![
         query("from", "first local date, YYYY-MM-DD (default today)", "string"),

@@ -13,6 +13,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../assets/i18n.js")),
+    ("setup.js", "text/javascript; charset=utf-8", include_str!("../assets/setup.js")),
 ];
 
 pub const INDEX_HTML: &str = include_str!("../assets/index.html");

@@ -1,18 +1,23 @@
-//! Starting and stopping the service.
+//! Starting and stopping the service, and cameras added and removed while it runs.
+//!
+//! Invariants: every running camera has exactly one supervisor task, one worker thread
+//! and one link in the [`ServiceHandle`]; a removed camera's tasks have ended before
+//! its link goes; its stored history is never touched.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use sheetsight_base::LockOrRecover;
 use sheetsight_base::clock::SharedClocks;
+use sheetsight_base::lock::RwLockOrRecover;
 use sheetsight_base::shutdown;
-use sheetsight_config::Config;
+use sheetsight_config::{CameraConfig, Config, MachineConfig};
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_ingest::supervisor::{Progress, WorkerLink, supervise};
 use sheetsight_ingest::tap::PacketTap;
-use sheetsight_store::writer::{self, WriteTimings, WriterOptions, WriterStats};
+use sheetsight_store::writer::{self, EventSink, WriteTimings, WriterOptions, WriterStats};
 use sheetsight_store::{Store, StoreError};
 use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use tokio::sync::broadcast;
@@ -30,6 +35,12 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+    #[error("camera `{0}` is running already")]
+    CameraExists(String),
+    #[error("no camera `{0}` is running")]
+    NoSuchCamera(String),
+    #[error("the service is stopping: no camera can be added")]
+    Stopping,
 }
 
 /// A channel for [`Service::start`]'s `live` events.
@@ -50,6 +61,8 @@ struct CameraTask {
     supervisor: JoinHandle<()>,
     worker: std::thread::JoinHandle<WorkerStats>,
     progress: Arc<Progress>,
+    /// Stops this camera alone.
+    stop: shutdown::Sender,
 }
 
 /// A running service.
@@ -57,20 +70,20 @@ pub struct Service<S: Store> {
     store: Arc<S>,
     run: i64,
     stop_tx: shutdown::Sender,
-    cameras: Vec<CameraTask>,
     writer: JoinHandle<WriterStats>,
     handle: ServiceHandle,
     clocks: SharedClocks,
 }
 
 /// What the web side and MQTT see of a running service: live statuses, events, write
-/// timings, and live region changes. Cheap to clone; after the service stops, statuses
-/// stay at their last values.
+/// timings, live region changes, and cameras added and removed. Cheap to clone; after
+/// the service stops, statuses stay at their last values.
 #[derive(Clone)]
 pub struct ServiceHandle {
-    cameras: Arc<Vec<CameraLink>>,
+    cameras: Arc<RwLock<Vec<CameraLink>>>,
     live: broadcast::Sender<LiveEvent>,
     timings: Arc<WriteTimings>,
+    control: Arc<CameraControl>,
 }
 
 struct CameraLink {
@@ -80,6 +93,19 @@ struct CameraLink {
     pending: PendingMachines,
 }
 
+/// What starting and stopping a camera needs.
+struct CameraControl {
+    opener: SharedOpener,
+    clocks: SharedClocks,
+    /// The writer's input; `None` once the service stops (the writer then ends).
+    sink: Mutex<Option<EventSink>>,
+    /// Taps (recorders) of the cameras configured at the start.
+    taps: HashMap<String, Arc<dyn PacketTap>>,
+    tasks: Mutex<Vec<CameraTask>>,
+    /// The whole service's stop, which every camera also obeys.
+    service_stop: shutdown::Receiver,
+}
+
 impl ServiceHandle {
     /// Every event as it happens (a receiver that falls behind skips, it never blocks
     /// the analysis).
@@ -87,14 +113,14 @@ impl ServiceHandle {
         self.live.subscribe()
     }
 
-    /// A snapshot of every camera, in the configuration's order.
+    /// A snapshot of every camera, in the order they were started.
     pub fn statuses(&self) -> Vec<CameraStatus> {
-        self.cameras.iter().map(Self::status_of).collect()
+        self.cameras.read_or_recover().iter().map(Self::status_of).collect()
     }
 
     /// A snapshot of one camera.
     pub fn status(&self, camera: &str) -> Option<CameraStatus> {
-        self.cameras.iter().find(|c| c.id == camera).map(Self::status_of)
+        self.cameras.read_or_recover().iter().find(|c| c.id == camera).map(Self::status_of)
     }
 
     fn status_of(c: &CameraLink) -> CameraStatus {
@@ -103,17 +129,24 @@ impl ServiceHandle {
         status
     }
 
+    /// How the service opens cameras (for a camera test that connects as it would).
+    pub fn opener(&self) -> SharedOpener {
+        self.control.opener.clone()
+    }
+
     pub fn write_timings(&self) -> &WriteTimings {
         &self.timings
     }
 
-    /// Gives each camera's worker the machines `new` puts on it (edited regions, rules);
-    /// a worker whose machines changed builds new analysers with its next frame, which
-    /// continue what the old ones reported (states, since when, lamp modes, strokes).
-    /// Cameras cannot be added or removed while running. Returns the cameras changed.
+    /// Gives each camera's worker the machines `new` puts on it (edited regions, rules,
+    /// machines added or removed); a worker whose machines changed builds new analysers
+    /// with its next frame, which continue what the old ones reported (states, since
+    /// when, lamp modes, strokes). Cameras are added and removed with
+    /// [`add_camera`](Self::add_camera) and [`remove_camera`](Self::remove_camera).
+    /// Returns the cameras changed.
     pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
         let mut changed = Vec::new();
-        for c in self.cameras.iter() {
+        for c in self.cameras.read_or_recover().iter() {
             let before: Vec<_> = old.machines_on(&c.id).collect();
             let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
             if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
@@ -124,6 +157,124 @@ impl ServiceHandle {
         }
         changed
     }
+
+    /// Starts `camera` with its `machines` while the service runs.
+    pub fn add_camera(&self, camera: &CameraConfig, machines: Vec<MachineConfig>) -> Result<(), ServiceError> {
+        let mut links = self.cameras.write_or_recover();
+        if links.iter().any(|c| c.id == camera.id) {
+            return Err(ServiceError::CameraExists(camera.id.clone()));
+        }
+        let link = self.control.start_camera(camera, machines, &self.live)?;
+        links.push(link);
+        Ok(())
+    }
+
+    /// Stops `camera` cleanly (its supervisor, then its worker, which reports the
+    /// machines' last states) and forgets it; what it stored stays.
+    pub async fn remove_camera(&self, camera: &str) -> Result<WorkerStats, ServiceError> {
+        let task = {
+            let mut tasks = self.control.tasks.lock_or_recover();
+            let Some(k) = tasks.iter().position(|t| t.id == camera) else {
+                return Err(ServiceError::NoSuchCamera(camera.to_string()));
+            };
+            tasks.remove(k)
+        };
+        let (_, stats, _) = stop_camera(task).await;
+        self.cameras.write_or_recover().retain(|c| c.id != camera);
+        tracing::info!(camera = %camera, "camera removed");
+        Ok(stats)
+    }
+}
+
+impl CameraControl {
+    /// Spawns a camera's worker thread and supervisor; returns its link.
+    fn start_camera(
+        &self,
+        camera: &CameraConfig,
+        machines: Vec<MachineConfig>,
+        live: &broadcast::Sender<LiveEvent>,
+    ) -> Result<CameraLink, ServiceError> {
+        let Some(sink) = self.sink.lock_or_recover().clone() else {
+            return Err(ServiceError::Stopping);
+        };
+        let clocks = &self.clocks;
+        let progress = Arc::new(Progress::default());
+        let status = Arc::new(Mutex::new(CameraStatus {
+            id: camera.id.clone(),
+            health: CameraHealth::Connecting,
+            detail: None,
+            since: clocks.realtime(),
+            stats: WorkerStats::default(),
+            packets_dropped: 0,
+            machines: Vec::new(),
+            frame: None,
+        }));
+        let pending = PendingMachines::default();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let live_tx = live.clone();
+        let out = move |e: LiveEvent| {
+            let _ = live_tx.send(e.clone());
+            sink.send(e);
+        };
+        let worker = Worker::new(
+            camera.clone(),
+            machines,
+            progress.clone(),
+            status.clone(),
+            pending.clone(),
+            out,
+            clocks.clone(),
+        );
+        let worker = std::thread::Builder::new()
+            .name(format!("cam-{}", camera.id))
+            .spawn(move || worker.run(rx))
+            .map_err(|source| ServiceError::Worker { camera: camera.id.clone(), source })?;
+        let tap = self.taps.get(&camera.id).cloned();
+        let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone(), tap };
+        let (stop, stop_rx) = shutdown::channel();
+        let service_stop = self.service_stop.clone();
+        let camera_stop = stop_rx.clone();
+        // The camera stops with the service too.
+        let stop_on_service = {
+            let (forward_tx, forward_rx) = shutdown::channel();
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = service_stop.wait() => {}
+                    () = camera_stop.wait() => {}
+                }
+                forward_tx.shut_down();
+            });
+            forward_rx
+        };
+        let supervisor = tokio::spawn(supervise(camera.clone(), self.opener.clone(), link, stop_on_service));
+        tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");
+        self.tasks.lock_or_recover().push(CameraTask {
+            id: camera.id.clone(),
+            supervisor,
+            worker,
+            progress: progress.clone(),
+            stop,
+        });
+        Ok(CameraLink { id: camera.id.clone(), status, progress, pending })
+    }
+}
+
+/// Stops one camera and waits for its tasks: its supervisor first (it holds the
+/// worker's only sender), then its worker.
+async fn stop_camera(task: CameraTask) -> (String, WorkerStats, u64) {
+    task.stop.shut_down();
+    if let Err(e) = task.supervisor.await {
+        tracing::error!(camera = %task.id, error = %e, "camera task ended abnormally");
+    }
+    let worker = task.worker;
+    let stats = match tokio::task::spawn_blocking(move || worker.join()).await {
+        Ok(Ok(stats)) => stats,
+        _ => {
+            tracing::error!(camera = %task.id, "camera worker ended abnormally");
+            WorkerStats::default()
+        }
+    };
+    (task.id, stats, task.progress.packets_dropped.load(Ordering::Relaxed))
 }
 
 impl<S: Store> Service<S> {
@@ -167,52 +318,21 @@ impl<S: Store> Service<S> {
             },
         );
         let (stop_tx, stop_rx) = shutdown::channel();
-        let mut cameras = Vec::new();
+        let control = Arc::new(CameraControl {
+            opener,
+            clocks: clocks.clone(),
+            sink: Mutex::new(Some(sink)),
+            taps,
+            tasks: Mutex::new(Vec::new()),
+            service_stop: stop_rx,
+        });
         let mut links = Vec::new();
         for camera in &config.cameras {
             let machines: Vec<_> = config.machines_on(&camera.id).cloned().collect();
-            let progress = Arc::new(Progress::default());
-            let status = Arc::new(Mutex::new(CameraStatus {
-                id: camera.id.clone(),
-                health: CameraHealth::Connecting,
-                detail: None,
-                since: clocks.realtime(),
-                stats: WorkerStats::default(),
-                packets_dropped: 0,
-                machines: Vec::new(),
-                frame: None,
-            }));
-            let pending = PendingMachines::default();
-            let (tx, rx) = std::sync::mpsc::channel();
-            let sink = sink.clone();
-            let live_tx = live.clone();
-            let out = move |e: LiveEvent| {
-                let _ = live_tx.send(e.clone());
-                sink.send(e);
-            };
-            let worker = Worker::new(
-                camera.clone(),
-                machines,
-                progress.clone(),
-                status.clone(),
-                pending.clone(),
-                out,
-                clocks.clone(),
-            );
-            let worker = std::thread::Builder::new()
-                .name(format!("cam-{}", camera.id))
-                .spawn(move || worker.run(rx))
-                .map_err(|source| ServiceError::Worker { camera: camera.id.clone(), source })?;
-            let tap = taps.get(&camera.id).cloned();
-            let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone(), tap };
-            let supervisor = tokio::spawn(supervise(camera.clone(), opener.clone(), link, stop_rx.clone()));
-            tracing::info!(camera = %camera.id, source = %camera.public_source(), "camera started");
-            cameras.push(CameraTask { id: camera.id.clone(), supervisor, worker, progress: progress.clone() });
-            links.push(CameraLink { id: camera.id.clone(), status, progress, pending });
+            links.push(control.start_camera(camera, machines, &live)?);
         }
-        drop(sink);
-        let handle = ServiceHandle { cameras: Arc::new(links), live, timings };
-        Ok(Self { store, run, stop_tx, cameras, writer, handle, clocks })
+        let handle = ServiceHandle { cameras: Arc::new(RwLock::new(links)), live, timings, control };
+        Ok(Self { store, run, stop_tx, writer, handle, clocks })
     }
 
     pub fn run_id(&self) -> i64 {
@@ -237,20 +357,13 @@ impl<S: Store> Service<S> {
     /// Stops every camera, writes what is pending and closes the run.
     pub async fn stop(self) -> Result<StopReport, ServiceError> {
         self.stop_tx.shut_down();
+        // No camera can be added from now on, and the writer ends once the last
+        // worker's sink is gone.
+        self.handle.control.sink.lock_or_recover().take();
+        let tasks = std::mem::take(&mut *self.handle.control.tasks.lock_or_recover());
         let mut reports = Vec::new();
-        for c in self.cameras {
-            if let Err(e) = c.supervisor.await {
-                tracing::error!(camera = %c.id, error = %e, "camera task ended abnormally");
-            }
-            // The supervisor held the worker's only sender: the worker ends now.
-            let stats = match tokio::task::spawn_blocking(move || c.worker.join()).await {
-                Ok(Ok(stats)) => stats,
-                _ => {
-                    tracing::error!(camera = %c.id, "camera worker ended abnormally");
-                    WorkerStats::default()
-                }
-            };
-            reports.push((c.id, stats, c.progress.packets_dropped.load(Ordering::Relaxed)));
+        for task in tasks {
+            reports.push(stop_camera(task).await);
         }
         let writer = self.writer.await.unwrap_or_default();
         self.store.end_run(self.run, self.clocks.realtime()).await?;

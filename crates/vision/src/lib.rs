@@ -12,6 +12,7 @@
 //!   scales with the pixels inside the regions, not with the frame.
 //! - [`glow`]: the learnt glow of lit lamps on the other lenses of their tower.
 //! - [`lamp`]: one stack-light lamp: on/off per frame, then its OPC UA signal mode.
+//! - [`lamp_finder`]: stack lights found in a stretch of video, for a new user to confirm.
 //! - [`occlusion`]: the guard ring around a stack light that tells "we cannot see".
 //! - [`shake`]: how far camera shake has moved a stack light, in whole pixels.
 //! - [`stack_light`]: a whole stack light: its lamps plus its occlusion guard.
@@ -25,6 +26,7 @@ pub mod exposure;
 pub mod frame;
 pub mod glow;
 pub mod lamp;
+pub mod lamp_finder;
 pub mod motion;
 pub mod occlusion;
 pub mod roi;

@@ -82,6 +82,13 @@ impl Proc {
         Self::spawn(cmd)
     }
 
+    /// [`Proc::run`] logging what `log_filter` (`SHEETSIGHT_LOG`) lets through.
+    pub fn run_logging(config: &Path, log_filter: &str) -> Self {
+        let mut cmd = sheetsight();
+        cmd.arg("run").arg(config).args(["--listen", "127.0.0.1:0"]).env("SHEETSIGHT_LOG", log_filter);
+        Self::spawn(cmd)
+    }
+
     /// `sheetsight demo --plain --listen 127.0.0.1:0 --data-dir DATA` and `extra` arguments.
     pub fn demo(data: &Path, extra: &[&str]) -> Self {
         Self::demo_logging(data, extra, "warn")
