@@ -322,7 +322,14 @@ async fn roles_openapi_errors_and_secrets() {
 }
 
 /// A webhook receiver that answers 500 to the first POST and 200 to the rest.
-async fn webhook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<(u16, Value)>) {
+/// A received request: its target (path and query), the status answered, its JSON body.
+type Received = (String, u16, Value);
+
+/// An HTTP receiver on loopback: every POST's target and JSON body go to the channel,
+/// answered with `answer(n, target)` (the n-th request from 1: status and JSON body).
+async fn receiver(
+    answer: impl Fn(usize, &str) -> (u16, &'static str) + Send + 'static,
+) -> (u16, tokio::sync::mpsc::UnboundedReceiver<Received>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
@@ -332,45 +339,119 @@ async fn webhook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<(u16, Value)>) 
         while let Ok((mut s, _)) = listener.accept().await {
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
-            let body = loop {
+            let request = loop {
                 let Ok(k) = s.read(&mut chunk).await else { break None };
                 if k == 0 {
                     break None;
                 }
                 buf.extend_from_slice(&chunk[..k]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let len = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string())
-                        })
-                        .and_then(|v| v.parse::<usize>().ok())
-                        .unwrap_or(0);
-                    if body.len() >= len {
-                        break Some(body.to_string());
-                    }
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let len = head
+                    .lines()
+                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_string()))
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    let target = head.split_whitespace().nth(1).unwrap_or_default().to_string();
+                    break Some((target, String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).to_string()));
                 }
             };
             n += 1;
-            let status = if n == 1 { 500 } else { 200 };
+            let target = request.as_ref().map_or("", |r| r.0.as_str()).to_string();
+            let (status, body) = answer(n, &target);
             let _ = s
-                .write_all(format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").as_bytes())
+                .write_all(
+                    format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                )
                 .await;
-            if let Some(body) = body {
-                let _ = tx.send((status, serde_json::from_str(&body).unwrap_or(Value::Null)));
+            if let Some((target, body)) = request {
+                let _ = tx.send((target, status, serde_json::from_str(&body).unwrap_or(Value::Null)));
             }
         }
     });
     (port, rx)
 }
 
+/// Checks the robots' calls of one raised and acknowledged `door` alert: the target,
+/// the exact body shape, the Chinese text, and the signatures recomputed here from the
+/// apps' published algorithms.
+fn check_robot_calls(calls: &[Received]) {
+    use sheetsight_server::chat_robots::{dingtalk_sign, feishu_sign};
+    let now_ms = sheetsight_base::time::UnixMillis::now().as_i64();
+    for app in ["wecom", "dingtalk", "feishu"] {
+        let mine: Vec<&Received> = calls.iter().filter(|c| c.0.starts_with(&format!("/{app}/"))).collect();
+        assert_eq!(mine.len(), 2, "{app}: {calls:?}");
+        for ((target, _, body), change) in mine.iter().zip(["告警", "告警已确认"]) {
+            let text = match app {
+                "wecom" => {
+                    assert_eq!(target, "/wecom/send?key=k1");
+                    assert_eq!(body["msgtype"], "markdown", "{body}");
+                    assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
+                    body["markdown"]["content"].as_str().expect("content").to_string()
+                }
+                "dingtalk" => {
+                    let (path, query) = target.split_once('?').expect("query");
+                    assert_eq!(path, "/dingtalk/robot/send");
+                    let q: std::collections::HashMap<String, String> =
+                        url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+                    assert_eq!(q["access_token"], "t1");
+                    let ts: i64 = q["timestamp"].parse().expect("timestamp in ms");
+                    assert!((now_ms - ts).abs() < 3_600_000, "DingTalk refuses timestamps over an hour off: {ts}");
+                    assert_eq!(q["sign"], dingtalk_sign("SECdingtalk-secret", ts), "{target}");
+                    assert_eq!(body["msgtype"], "markdown", "{body}");
+                    assert!(body["markdown"]["title"].as_str().is_some_and(|t| t.contains(change)), "{body}");
+                    body["markdown"]["text"].as_str().expect("text").to_string()
+                }
+                _ => {
+                    assert_eq!(target, "/feishu/hook/h1");
+                    assert_eq!(body["msg_type"], "text", "{body}");
+                    let ts: i64 = body["timestamp"].as_str().expect("timestamp string").parse().expect("seconds");
+                    assert!((now_ms / 1000 - ts).abs() < 3600, "{body}");
+                    assert_eq!(body["sign"], feishu_sign("feishu-secret", ts), "{body}");
+                    body["content"]["text"].as_str().expect("text").to_string()
+                }
+            };
+            assert!(text.contains(&format!("SheetSight {change}")), "{app}: {text}");
+            assert!(text.contains("摄像头 door 已断开超过"), "{app}: {text}");
+        }
+        let acked = mine[1].2.to_string();
+        assert!(acked.contains("确认人：admin"), "{app}: {acked}");
+    }
+}
+
+/// The generic webhook: refuses the first call (500), takes the others.
+async fn webhook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    receiver(|n, _| if n == 1 { (500, "{}") } else { (200, "{}") }).await
+}
+
+/// The three apps' group robots, answering as each does.
+async fn robots() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+    receiver(|_, target| {
+        if target.starts_with("/feishu") {
+            (200, r#"{"code":0,"msg":"success","data":{}}"#)
+        } else {
+            (200, r#"{"errcode":0,"errmsg":"ok"}"#)
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (hook_port, mut hooks) = webhook().await;
+    let (robot_port, mut robot_calls) = robots().await;
+    let robot = format!("http://127.0.0.1:{robot_port}");
     let extra = format!(
-        "{}\n[alerts]\nwebhook = \"http://127.0.0.1:{hook_port}/hook\"\n\n[[alert]]\nname = \"door-down\"\nwhen = \"camera_down\"\ncameras = [\"door\"]\nminutes = 0.02\n",
+        "{}\n[alerts]\nwebhook = \"http://127.0.0.1:{hook_port}/hook\"\nlanguage = \"zh\"\n\
+         wecom = \"{robot}/wecom/send?key=k1\"\ndingtalk = \"{robot}/dingtalk/robot/send?access_token=t1\"\n\
+         dingtalk_secret = \"SECdingtalk-secret\"\nfeishu = \"{robot}/feishu/hook/h1\"\nfeishu_secret = \"feishu-secret\"\n\n\
+         [[alert]]\nname = \"door-down\"\nwhen = \"camera_down\"\ncameras = [\"door\"]\nminutes = 0.02\n",
         door_camera(sheetsight_testkit::free_port())
     );
     let config = looping_shop(dir.path(), &extra);
@@ -382,10 +463,10 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     let admin = Api::login(base.clone(), "admin", ADMIN_PASSWORD).await;
 
     // The alert is raised, POSTed (the first attempt fails and is retried), acknowledged.
-    let (status, first) =
+    let (_, status, first) =
         tokio::time::timeout(Duration::from_secs(30), hooks.recv()).await.expect("a webhook call").expect("body");
     assert_eq!(status, 500);
-    let (status, second) =
+    let (_, status, second) =
         tokio::time::timeout(Duration::from_secs(10), hooks.recv()).await.expect("a retry").expect("body");
     assert_eq!(status, 200);
     assert_eq!(first, second, "the retry carries the same alert");
@@ -402,6 +483,17 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     assert_eq!(status, 409);
     let (_, open) = admin.json("GET", "/api/v1/alerts?open=true", None).await;
     assert!(!open["items"].as_array().expect("items").iter().any(|a| a["id"] == id), "{open}");
+    // The raising and the acknowledgement reached each group robot in its own format,
+    // in Chinese, signed as DingTalk and Feishu check it.
+    let mut calls: Vec<Received> = Vec::new();
+    while calls.len() < 6 {
+        let call = tokio::time::timeout(Duration::from_secs(20), robot_calls.recv())
+            .await
+            .unwrap_or_else(|_| panic!("robot calls: {calls:?}"))
+            .expect("call");
+        calls.push(call);
+    }
+    check_robot_calls(&calls);
 
     // Regions: edited, checked, saved with the file's comments, applied without a restart.
     wait_until("an analysed frame of cam1", Duration::from_secs(60), || async {

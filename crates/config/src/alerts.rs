@@ -1,9 +1,15 @@
 //! `[alerts]` and `[[alert]]`: when a long stop, a dead camera or a failing recording
-//! raises an alert, and the webhook that hears of it.
+//! raises an alert, and the webhook and group robots that hear of it.
 //!
 //! ```toml
 //! [alerts]
-//! webhook = "http://mes.local/hooks/sheetsight"
+//! webhook = "http://mes.local/hooks/sheetsight"   # JSON of the alert, for programs
+//! language = "zh"                                  # en | zh: the robots' messages (default en)
+//! wecom = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."     # 企业微信 group robot
+//! dingtalk = "https://oapi.dingtalk.com/robot/send?access_token=..."     # 钉钉 group robot
+//! dingtalk_secret = "SEC..."                       # its 加签 secret, if set
+//! feishu = "https://open.feishu.cn/open-apis/bot/v2/hook/..."            # 飞书 / Lark group robot
+//! feishu_secret = "..."                            # its signature secret, if set
 //!
 //! [[alert]]
 //! name = "long-stop"
@@ -48,16 +54,63 @@ pub struct AlertRule {
     pub subjects: Vec<String>,
 }
 
+sheetsight_base::named_enum! {
+    /// The language of messages to people (the group robots).
+    pub enum Language("language") {
+        En = "en",
+        Zh = "zh",
+    }
+}
+
+/// A group robot of a chat app and its optional signing secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RobotConfig {
+    pub url: String,
+    pub secret: Option<String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AlertsConfig {
     pub webhook: Option<String>,
     pub rules: Vec<AlertRule>,
+    pub language: Option<Language>,
+    pub wecom: Option<RobotConfig>,
+    pub dingtalk: Option<RobotConfig>,
+    pub feishu: Option<RobotConfig>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAlerts {
     webhook: Option<Spanned<String>>,
+    language: Option<Spanned<String>>,
+    wecom: Option<Spanned<String>>,
+    dingtalk: Option<Spanned<String>>,
+    dingtalk_secret: Option<Spanned<String>>,
+    feishu: Option<Spanned<String>>,
+    feishu_secret: Option<Spanned<String>>,
+}
+
+/// An `http://` or `https://` URL at `key`.
+fn url(c: &Checker<'_>, raw: &Spanned<String>, key: &str) -> String {
+    if !(raw.get_ref().starts_with("http://") || raw.get_ref().starts_with("https://")) {
+        c.report(raw.span(), key, "this must be an http:// or https:// URL");
+    }
+    raw.get_ref().clone()
+}
+
+/// A robot's URL and secret; a secret without its robot is reported.
+fn robot(
+    c: &Checker<'_>,
+    name: &str,
+    raw_url: Option<&Spanned<String>>,
+    secret: Option<&Spanned<String>>,
+) -> Option<RobotConfig> {
+    if let (None, Some(s)) = (raw_url, secret) {
+        c.report(s.span(), format!("alerts.{name}_secret"), format!("a secret without `alerts.{name}`"));
+    }
+    let url = url(c, raw_url?, &format!("alerts.{name}"));
+    Some(RobotConfig { url, secret: secret.map(|s| s.get_ref().clone()).filter(|s| !s.is_empty()) })
 }
 
 #[derive(Deserialize)]
@@ -76,12 +129,13 @@ pub(crate) fn check_alerts(
     raw: Option<&RawAlerts>,
     rules: &[Option<Spanned<RawAlertRule>>],
 ) -> AlertsConfig {
-    let webhook = raw.and_then(|r| r.webhook.as_ref()).map(|w| {
-        if !(w.get_ref().starts_with("http://") || w.get_ref().starts_with("https://")) {
-            c.report(w.span(), "alerts.webhook", "the webhook must be an http:// or https:// URL");
-        }
-        w.get_ref().clone()
-    });
+    let webhook = raw.and_then(|r| r.webhook.as_ref()).map(|w| url(c, w, "alerts.webhook"));
+    let language = raw
+        .and_then(|r| r.language.as_ref())
+        .and_then(|l| c.choice(l, "alerts.language", "language", &Language::NAMES));
+    let wecom = raw.and_then(|r| robot(c, "wecom", r.wecom.as_ref(), None));
+    let dingtalk = raw.and_then(|r| robot(c, "dingtalk", r.dingtalk.as_ref(), r.dingtalk_secret.as_ref()));
+    let feishu = raw.and_then(|r| robot(c, "feishu", r.feishu.as_ref(), r.feishu_secret.as_ref()));
     let mut out: Vec<AlertRule> = Vec::new();
     for (i, rule) in rules.iter().enumerate() {
         let Some(rule) = rule else { continue };
@@ -103,7 +157,7 @@ pub(crate) fn check_alerts(
             });
         }
     }
-    AlertsConfig { webhook, rules: out }
+    AlertsConfig { webhook, rules: out, language, wecom, dingtalk, feishu }
 }
 
 fn check_minutes(c: &Checker<'_>, at: &str, minutes: &Spanned<f64>) -> f64 {

@@ -67,7 +67,7 @@ pub mod shift;
 mod state_rules;
 mod storage;
 
-pub use alerts::{AlertCondition, AlertRule, AlertsConfig};
+pub use alerts::{AlertCondition, AlertRule, AlertsConfig, Language, RobotConfig};
 pub use camera::{CameraConfig, RtspTransport, SourceSpec};
 pub use diagnostics::{ConfigError, ConfigErrors, nearest};
 pub use downtime::DowntimeConfig;

@@ -1,5 +1,6 @@
 //! Alerts: the configured rules watched on the live events, raised into the history,
-//! sent to the webhook (JSON POST, retried) and, as notices, to the dashboard and MQTT;
+//! sent to the webhook (JSON POST, retried), to the chat apps' group robots
+//! ([`crate::chat_robots`]) and, as notices, to the dashboard and MQTT;
 //! shown until someone acknowledges them.
 //!
 //! A rule holds for a subject (machine or camera) from the moment its condition became
@@ -158,8 +159,15 @@ async fn evaluate(state: &AppState, w: &mut Watch, now: UnixMillis) {
 async fn notify(state: &AppState, change: &'static str, id: i64) {
     let Some(alert) = find(state, id).await else { return };
     crate::floor::refresh_now(state).await;
+    tell(state, change, alert);
+}
+
+/// An alert's change to the webhook, the group robots, the dashboard and MQTT.
+fn tell(state: &AppState, change: &'static str, alert: AlertRecord) {
+    let config = state.config();
+    crate::chat_robots::deliver(&config, crate::chat_robots::alert_message(&config, change, &alert));
     let notice = Notice::Alert { change, alert };
-    if let Some(url) = state.config().alerts.webhook.clone() {
+    if let Some(url) = config.alerts.webhook.clone() {
         tokio::spawn(post_webhook(url, notice.clone()));
     }
     let _ = state.notices.send(notice);
@@ -290,11 +298,7 @@ pub async fn ack(
     }
     let alert = find(&state, id).await.ok_or_else(|| ApiError::not_found(format!("no alert {id}")))?;
     crate::floor::refresh_now(&state).await;
-    let notice = Notice::Alert { change: "acknowledged", alert: alert.clone() };
-    if let Some(url) = state.config().alerts.webhook.clone() {
-        tokio::spawn(post_webhook(url, notice.clone()));
-    }
-    let _ = state.notices.send(notice);
+    tell(&state, "acknowledged", alert.clone());
     tracing::info!(id, by = %p.name, "alert acknowledged");
     Ok(Json(alert))
 }

@@ -25,6 +25,7 @@ pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod camera_view;
+pub mod chat_robots;
 pub mod clips;
 pub mod connections;
 pub mod error;
