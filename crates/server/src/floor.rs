@@ -3,7 +3,10 @@
 //! in the background so that the overview query never waits for the database).
 //!
 //! "Today" starts at midnight in the time zone of the first configured shift (UTC
-//! without shifts); availability today = `Executing` time / time since then.
+//! without shifts). Availability today is that of the time the machine was watched:
+//! `Executing` time / time in a state other than `NotAvailable` since then; the share
+//! of the day so far that was watched is given beside it, so that a service started at
+//! 10:00 does not show the morning as standing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,6 +32,8 @@ pub const REFRESH: Duration = Duration::from_secs(5);
 pub struct Today {
     pub day_start: UnixMillis,
     pub executing_ms: HashMap<String, i64>,
+    /// Time in a state other than `NotAvailable` (the machine was seen).
+    pub seen_ms: HashMap<String, i64>,
     pub strokes: HashMap<String, u64>,
     pub jobs: HashMap<String, String>,
     pub open_alerts: usize,
@@ -63,10 +68,14 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
     let q = Query { from, to: now, key: None };
     let mut today = Today { day_start: from, ..Default::default() };
     for s in state.store.states(&q).await? {
+        let a = s.start.max(from);
+        let b = s.end.unwrap_or(now).min(now);
+        let ms = (b - a).max(0);
+        if s.value != MachineState::NotAvailable {
+            *today.seen_ms.entry(s.key.clone()).or_default() += ms;
+        }
         if s.value == MachineState::Executing {
-            let a = s.start.max(from);
-            let b = s.end.unwrap_or(now).min(now);
-            *today.executing_ms.entry(s.key).or_default() += (b - a).max(0);
+            *today.executing_ms.entry(s.key).or_default() += ms;
         }
     }
     for s in state.store.strokes(&q).await? {
@@ -120,7 +129,10 @@ pub struct MachineView {
     pub lamps: Vec<LampView>,
     pub motion_active: bool,
     pub strokes_today: u64,
+    /// `Executing` / watched time today; `null` before the machine was seen.
     pub availability_today: Option<f64>,
+    /// Share of the day so far in which the machine was seen (0 to 1).
+    pub watched_share_today: Option<f64>,
     pub job: Option<String>,
     pub camera_health: &'static str,
 }
@@ -173,8 +185,13 @@ pub fn build(state: &AppState) -> Overview {
                     .collect(),
                 motion_active: m.motion_active,
                 strokes_today: today.strokes.get(&m.id).copied().unwrap_or(0),
-                availability_today: (today.day_start > UnixMillis(0) && m.state.is_some())
-                    .then(|| today.executing_ms.get(&m.id).copied().unwrap_or(0) as f64 / elapsed as f64),
+                availability_today: today
+                    .seen_ms
+                    .get(&m.id)
+                    .filter(|&&seen| today.day_start > UnixMillis(0) && seen > 0)
+                    .map(|&seen| today.executing_ms.get(&m.id).copied().unwrap_or(0) as f64 / seen as f64),
+                watched_share_today: (today.day_start > UnixMillis(0))
+                    .then(|| (today.seen_ms.get(&m.id).copied().unwrap_or(0) as f64 / elapsed as f64).clamp(0.0, 1.0)),
                 job: today.jobs.get(&m.id).cloned(),
                 camera_health: cam.health.as_str(),
             });

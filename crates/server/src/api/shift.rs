@@ -38,6 +38,8 @@ pub struct ShiftFigures {
     pub performance: Option<f64>,
     /// Good parts / all parts: not measured by the cameras, taken as 1.
     pub quality: f64,
+    /// Availability of the time the machine was watched (`availability_seen`) ×
+    /// performance × quality: unwatched time is neither running nor standing.
     pub oee: Option<f64>,
     pub strokes_by_hour: Vec<HourStrokes>,
     pub stops: Vec<StopView>,
@@ -92,7 +94,7 @@ pub async fn shift(
         .ideal_strokes_per_hour
         .filter(|_| row.executing_s > 0.0)
         .map(|ideal| row.strokes as f64 / (row.executing_s / 3600.0 * ideal));
-    let oee = match (row.availability, performance) {
+    let oee = match (row.availability_seen, performance) {
         (Some(a), Some(p)) => Some(a * p),
         _ => None,
     };
