@@ -46,6 +46,23 @@ pub struct FindStatus {
     pub propose_ms: Option<u64>,
 }
 
+impl FindStatus {
+    /// A job in `state` that has seen nothing yet.
+    fn new(state: &'static str, watch_s: f64) -> Self {
+        Self {
+            state,
+            progress: 0.0,
+            watch_s,
+            frames: 0,
+            frame_width_px: None,
+            frame_height_px: None,
+            towers: Vec::new(),
+            error: None,
+            propose_ms: None,
+        }
+    }
+}
+
 #[derive(Serialize, Clone, Debug)]
 pub struct ProposedTower {
     pub pitch_px: f64,
@@ -99,17 +116,7 @@ pub async fn start(
     if !WATCH_S.contains(&watch_s) {
         return Err(ApiError::field("watch_s", format!("watch from {} to {} s", WATCH_S.start(), WATCH_S.end())));
     }
-    let status = Arc::new(Mutex::new(FindStatus {
-        state: "watching",
-        progress: 0.0,
-        watch_s,
-        frames: 0,
-        frame_width_px: None,
-        frame_height_px: None,
-        towers: Vec::new(),
-        error: None,
-        propose_ms: None,
-    }));
+    let status = Arc::new(Mutex::new(FindStatus::new("watching", watch_s)));
     {
         let mut jobs = state.find_jobs.0.lock_or_recover();
         if let Some(running) = jobs.get(&camera)
@@ -128,20 +135,7 @@ pub async fn start(
 pub async fn get(State(state): State<Arc<AppState>>, UrlPath(camera): UrlPath<String>) -> ApiResult<Json<FindStatus>> {
     known_camera(&state, &camera)?;
     let job = state.find_jobs.0.lock_or_recover().get(&camera).cloned();
-    Ok(Json(job.map_or_else(
-        || FindStatus {
-            state: "none",
-            progress: 0.0,
-            watch_s: DEFAULT_WATCH_S,
-            frames: 0,
-            frame_width_px: None,
-            frame_height_px: None,
-            towers: Vec::new(),
-            error: None,
-            propose_ms: None,
-        },
-        |job| job.lock_or_recover().clone(),
-    )))
+    Ok(Json(job.map_or_else(|| FindStatus::new("none", DEFAULT_WATCH_S), |job| job.lock_or_recover().clone())))
 }
 
 /// Feeds the camera's new frames to a finder for the watch time, then proposes.
