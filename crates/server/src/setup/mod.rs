@@ -51,13 +51,15 @@ fn edit_error(e: EditError) -> ApiError {
     }
 }
 
-/// The running configuration, if it can be changed (it came from a file).
+/// The running configuration, if it can be changed (it was read from a file that is
+/// still there; one built in code cannot be).
 fn editable(state: &AppState) -> ApiResult<Arc<Config>> {
     let config = state.config();
-    if config.path.as_os_str().is_empty() || config.path.starts_with("<") {
-        return Err(ApiError::conflict(
-            "this configuration is built in (the demo): start `sheetsight run FILE.toml` to set up a shop",
-        ));
+    if !config.path.is_file() {
+        return Err(ApiError::conflict(format!(
+            "this configuration was not read from a file ({} is none): start `sheetsight run FILE.toml` to set up a shop",
+            config.path.display()
+        )));
     }
     Ok(config)
 }
