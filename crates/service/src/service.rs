@@ -99,8 +99,9 @@ struct CameraControl {
     clocks: SharedClocks,
     /// The writer's input; `None` once the service stops (the writer then ends).
     sink: Mutex<Option<EventSink>>,
-    /// Taps (recorders) of the cameras configured at the start.
-    taps: HashMap<String, Arc<dyn PacketTap>>,
+    /// Taps (recorders) of the cameras configured at the start; emptied when the
+    /// service stops, so that a handle kept elsewhere does not keep a recorder open.
+    taps: Mutex<HashMap<String, Arc<dyn PacketTap>>>,
     tasks: Mutex<Vec<CameraTask>>,
     /// The whole service's stop, which every camera also obeys.
     service_stop: shutdown::Receiver,
@@ -229,7 +230,7 @@ impl CameraControl {
             .name(format!("cam-{}", camera.id))
             .spawn(move || worker.run(rx))
             .map_err(|source| ServiceError::Worker { camera: camera.id.clone(), source })?;
-        let tap = self.taps.get(&camera.id).cloned();
+        let tap = self.taps.lock_or_recover().get(&camera.id).cloned();
         let link = WorkerLink { tx, progress: progress.clone(), clocks: clocks.clone(), tap };
         let (stop, stop_rx) = shutdown::channel();
         let service_stop = self.service_stop.clone();
@@ -322,7 +323,7 @@ impl<S: Store> Service<S> {
             opener,
             clocks: clocks.clone(),
             sink: Mutex::new(Some(sink)),
-            taps,
+            taps: Mutex::new(taps),
             tasks: Mutex::new(Vec::new()),
             service_stop: stop_rx,
         });
@@ -360,6 +361,7 @@ impl<S: Store> Service<S> {
         // No camera can be added from now on, and the writer ends once the last
         // worker's sink is gone.
         self.handle.control.sink.lock_or_recover().take();
+        self.handle.control.taps.lock_or_recover().clear();
         let tasks = std::mem::take(&mut *self.handle.control.tasks.lock_or_recover());
         let mut reports = Vec::new();
         for task in tasks {
