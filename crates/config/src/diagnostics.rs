@@ -35,6 +35,12 @@ pub struct ConfigError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigErrors(Vec<ConfigError>);
 
+/// Whether `s` may be a camera's or a machine's id: 1-64 letters, digits, `-` or `_`
+/// (ids go into MQTT topics, URLs and file names).
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 impl ConfigErrors {
     /// The first error in the file.
     pub fn first(&self) -> &ConfigError {
@@ -191,8 +197,7 @@ impl<'a> Checker<'a> {
     /// MQTT topics).
     pub fn id(&self, id: &Spanned<String>, key: &str) {
         let s = id.get_ref();
-        let ok = !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
+        if !is_valid_id(s) {
             self.report(id.span(), key, format!("`{s}` is not a valid id: use 1-64 letters, digits, `-` or `_`"));
         }
     }

@@ -69,7 +69,7 @@ mod storage;
 
 pub use alerts::{AlertCondition, AlertRule, AlertsConfig, Language, RobotConfig};
 pub use camera::{CameraConfig, RtspTransport, SourceSpec};
-pub use diagnostics::{ConfigError, ConfigErrors, nearest};
+pub use diagnostics::{ConfigError, ConfigErrors, is_valid_id, nearest};
 pub use downtime::DowntimeConfig;
 pub use machine::{LampConfig, MachineConfig, MachineKind, MotionConfig};
 pub use mqtt::MqttConfig;

@@ -151,8 +151,7 @@ fn setup_of(state: &AppState) -> Setup {
 }
 
 fn check_id(id: &str) -> ApiResult<()> {
-    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
+    if sheetsight_config::is_valid_id(id) {
         Ok(())
     } else {
         Err(ApiError::field(
