@@ -41,6 +41,7 @@ pub struct DemoOptions {
     pub data_dir: PathBuf,
     pub listen: std::net::SocketAddr,
     pub mqtt: Option<String>,
+    pub history_days: u32,
 }
 
 fn lamp_symbol(color: LampColor, mode: Option<LampMode>, ansi: bool) -> String {
@@ -147,6 +148,9 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     // An assumed full speed of the simulated presses, so that the dashboard shows OEE.
     text = text.replace("\ncamera = \"", "\nideal_strokes_per_hour = 600\ncamera = \"");
     text += "\n[storage]\ndata_dir = \".\"\nretention_days = 30\n";
+    // Two shifts of twelve hours, as many small shops run.
+    text += "\n[[shift]]\nname = \"day\"\nstart = \"08:00\"\nend = \"20:00\"\n";
+    text += "\n[[shift]]\nname = \"night\"\nstart = \"20:00\"\nend = \"08:00\"\n";
     // Every camera records (as received, no re-encoding), so each cycle has its clip.
     text = text.replace("\nsource = \"sim://", "\nrecord = true\nsource = \"sim://");
     text += "\n[recording]\nmax_gb = 2\nkeep_days = 2\n";
@@ -165,6 +169,7 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
 }
 
 async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
+    let simulated_until = write_simulated_history(&config, o.history_days, o.seed).await?;
     let live = sheetsight_service::live_channel();
     let mut events = live.subscribe();
     let chosen = std::env::var("SHEETSIGHT_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty());
@@ -183,6 +188,13 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         "Stack lights, people walking past, light changes, camera shake and a network outage of cam2 are simulated."
     );
     println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
+    if let Some(until) = simulated_until {
+        println!(
+            "The {} days before {} are simulated history (marked so in the data and on screen), for the trends and reports.",
+            o.history_days,
+            until.rfc3339()
+        );
+    }
     println!("Dashboard: http://{}/", running.server.addr);
     if let Some(first) = machine_ids.first() {
         println!(
@@ -319,6 +331,62 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
         println!("{inspection_line}");
     }
     Ok(report.cameras.iter().all(|(_, stats, _)| stats.panics == 0))
+}
+
+/// Writes `days` of simulated history up to the start of the current shift into a data
+/// directory that has no history yet, each machine's span marked by a `simulated` note;
+/// returns where it ends. A directory with history of its own is left as it is.
+async fn write_simulated_history(config: &Config, days: u32, seed: u64) -> anyhow::Result<Option<UnixMillis>> {
+    if days == 0 {
+        return Ok(None);
+    }
+    let data_dir = &config.storage.data_dir;
+    let _lock = sheetsight_store::data_dir::DataLock::acquire(data_dir)?;
+    let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
+    if !store.runs().await?.is_empty() {
+        store.close().await;
+        return Ok(None);
+    }
+    let now = UnixMillis::now();
+    let today = chrono::Utc::now().date_naive();
+    let shift_start = config
+        .shifts_or_whole_days()
+        .iter()
+        .flat_map(|s| s.windows(today - chrono::Duration::days(1), today))
+        .map(|w| UnixMillis::from(w.start))
+        .filter(|start| *start <= now)
+        .max()
+        .unwrap_or(now);
+    let from = shift_start.plus_ms(-i64::from(days) * 24 * 3_600_000);
+    let machines: Vec<(String, Option<f64>)> =
+        config.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect();
+    let history = sheetsight_sim::history::past_days(&machines, from, shift_start, &config.downtime.reasons, seed);
+    let started = std::time::Instant::now();
+    let run = store.begin_run(from, "simulated").await?;
+    for chunk in history.events.chunks(20_000) {
+        let last = chunk.iter().filter_map(|e| e.t()).max().unwrap_or(from);
+        store.write(run, chunk, last).await.context("writing the simulated history")?;
+    }
+    store.end_run(run, shift_start).await?;
+    tracing::info!(
+        events = history.events.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "simulated events written"
+    );
+    for (machine, reason, start, end) in &history.reasons {
+        store.add_note(machine, "reason", reason, *start, Some(*end), "demo", *end).await?;
+    }
+    for (machine, _) in &machines {
+        let kind = sheetsight_store::summary::SIMULATED_NOTE;
+        store.add_note(machine, kind, "simulated demo history", from, Some(shift_start), "demo", now).await?;
+    }
+    store.close().await;
+    tracing::info!(
+        reasons = history.reasons.len(),
+        seconds = started.elapsed().as_secs_f64(),
+        "simulated history written"
+    );
+    Ok(Some(shift_start))
 }
 
 /// The demo's jobs: one per machine from the start, each with its standard steps.

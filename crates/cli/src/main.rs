@@ -140,6 +140,10 @@ enum Command {
         /// and Sparkplug B in group `demo`.
         #[arg(long)]
         mqtt: Option<String>,
+        /// Days of simulated history (marked simulated) written before the current shift
+        /// when the data directory is new, so that trends and reports have a past; 0: none.
+        #[arg(long, default_value_t = 6)]
+        history_days: u32,
     },
     /// Write a synthetic shop: H.264 videos, ground truth and a matching configuration.
     Synth {
@@ -320,8 +324,18 @@ fn main() -> std::process::ExitCode {
             (_, _, _, Some(id)) => clip::clip(&config, clip::ClipOf::Cycle(id), &out),
             _ => Err(anyhow::anyhow!("give --camera with --from and --to, or --cycle")),
         },
-        Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt } => {
-            demo::run(demo::DemoOptions { duration_s, speed, events, plain, seed, data_dir, listen, mqtt })
+        Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt, history_days } => {
+            demo::run(demo::DemoOptions {
+                duration_s,
+                speed,
+                events,
+                plain,
+                seed,
+                data_dir,
+                listen,
+                mqtt,
+                history_days,
+            })
         }
         Command::Synth { out, minutes, width, height, fps, seed, clean, bursts } => {
             synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean, bursts }).map(|_| true)

@@ -164,10 +164,22 @@ async fn dashboard_in_a_real_browser() {
             "return document.querySelectorAll('svg.gantt rect').length > 0",
         )
         .await;
-    let span_before = js("const g = document.querySelector('svg.gantt'); return g.dataset.to - g.dataset.from").await;
+    // It opens on the recorded span (the demo has just started): the shift began earlier.
+    let opened =
+        js("const g = document.querySelector('svg.gantt'); return [Number(g.dataset.from), Number(g.dataset.to)]")
+            .await;
+    let shift_start =
+        js("return fetch('/api/v1/machines/brake-1/shift').then((r) => r.json()).then((f) => Date.parse(f.start))")
+            .await;
+    assert!(opened[0].as_f64() > shift_start.as_f64(), "opened on {opened}, the shift began at {shift_start}");
+    let span = || js("const g = document.querySelector('svg.gantt'); return g.dataset.to - g.dataset.from");
+    let span_before = span().await;
+    c.find(Locator::XPath("//button[text()='Zoom out']")).await.expect("zoom").click().await.expect("click");
+    let span_out = span().await;
+    assert!(span_out.as_f64() > span_before.as_f64(), "zoomed out: {span_before} -> {span_out}");
     c.find(Locator::XPath("//button[text()='Zoom in']")).await.expect("zoom").click().await.expect("click");
-    let span_after = js("const g = document.querySelector('svg.gantt'); return g.dataset.to - g.dataset.from").await;
-    assert!(span_after.as_f64() < span_before.as_f64(), "zoomed: {span_before} -> {span_after}");
+    let span_in = span().await;
+    assert!(span_in.as_f64() < span_out.as_f64(), "zoomed in: {span_out} -> {span_in}");
     // Clearing the field redraws the page with the new minimum: find the field again.
     c.find(Locator::Css("input[type=number]")).await.expect("min minutes").clear().await.expect("clear");
     browser

@@ -146,16 +146,27 @@ async function overview(view) {
 // ---- machine page ----
 function gantt(rows, from, to) {
   // rows: [{id, states:[{state,start,end}], highlight}]
-  const W = 1000, rowH = 26, top = 22, labelW = 110;
-  const box = el("div");
-  let a = from, b = to;
+  // Drawn at the width it is shown at (again when that changes), so that its text keeps
+  // its size on a phone.
+  const rowH = 26, top = 22;
+  let W = 0, labelW = 110;
+  const box = el("div", { class: "chart", "data-chart": "timeline" });
+  // It opens on the recorded span (from the first record on), not on slivers at the end.
+  const first = Math.min(...rows.flatMap((r) => r.states.map((st) => Date.parse(st.start))));
+  let a = Number.isFinite(first) && first > from ? Math.max(from, Math.min(first - (to - first) * 0.03, to - 60e3)) : from, b = to;
   const draw = () => {
-    const s = svg("svg", { viewBox: `0 0 ${W} ${top + rows.length * rowH + 6}`, class: "gantt", "data-from": a, "data-to": b });
+    if (W <= 0) return;
+    labelW = Math.min(110, Math.max(...rows.map((r) => window.SheetSightCharts.measure(r.id))) + 10);
+    const H = top + rows.length * rowH + 6;
+    const s = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "gantt chart-svg", "data-from": a, "data-to": b });
     const x = (ms) => labelW + (Math.min(Math.max(ms, a), b) - a) / (b - a) * (W - labelW - 6);
-    const step = [60e3, 300e3, 900e3, 3600e3, 7200e3, 14400e3].find((st) => (b - a) / st <= 12) || 14400e3;
+    // Ticks far enough apart for their labels.
+    const tickW = window.SheetSightCharts.measure(clock(new Date(a).toISOString())) + 12;
+    const fit = Math.max(1, Math.floor((W - labelW - 6) / tickW));
+    const step = [60e3, 300e3, 900e3, 1800e3, 3600e3, 7200e3, 14400e3, 28800e3].find((st) => (b - a) / st <= fit) || 28800e3;
     for (let g = Math.ceil(a / step) * step; g <= b; g += step) {
       s.append(svg("line", { x1: x(g), x2: x(g), y1: top - 4, y2: top + rows.length * rowH, stroke: "#e5e7eb" }));
-      const tx = svg("text", { x: x(g) + 2, y: 12, class: "tick" }); tx.textContent = clock(new Date(g).toISOString()); s.append(tx);
+      if (x(g) + tickW - 12 <= W) { const tx = svg("text", { x: x(g) + 2, y: 12, class: "tick" }); tx.textContent = clock(new Date(g).toISOString()); s.append(tx); }
     }
     rows.forEach((r, i) => {
       const y = top + i * rowH;
@@ -179,7 +190,7 @@ function gantt(rows, from, to) {
     box.replaceChildren(s);
   };
   const zoom = (f) => { const mid = (a + b) / 2, span = Math.min(to - from, Math.max(60e3, (b - a) * f)); a = Math.max(from, mid - span / 2); b = Math.min(to, a + span); a = b - span; draw(); };
-  draw();
+  new ResizeObserver(() => { const w = Math.floor(box.clientWidth); if (w > 0 && Math.abs(w - W) >= 2) { W = w; draw(); } }).observe(box);
   const legend = el("div", { class: "legend" }, ["Executing", "NotExecuting", "OutOfService", "NotAvailable"].map((s) => el("span", {}, el("i", { class: `bg-${s}` }), stateName(s))));
   const controls = el("div", { class: "row" },
     el("button", { class: "small", onclick: () => zoom(0.5) }, t("machine.zoomin")),
@@ -188,14 +199,7 @@ function gantt(rows, from, to) {
   return el("div", {}, controls, box);
 }
 function strokeBars(hours) {
-  const W = 600, H = 120, max = Math.max(1, ...hours.map((h) => h.strokes)), bw = W / Math.max(1, hours.length);
-  const s = svg("svg", { viewBox: `0 0 ${W} ${H + 16}`, class: "bars" });
-  hours.forEach((h, i) => {
-    const hh = h.strokes / max * H;
-    s.append(svg("rect", { x: i * bw + 2, y: H - hh, width: Math.max(1, bw - 4), height: hh }));
-    const tx = svg("text", { x: i * bw + 2, y: H + 13 }); tx.textContent = `${clock(h.hour_start)} ${h.strokes}`; s.append(tx);
-  });
-  return s;
+  return window.SheetSightCharts.vbars({ bars: hours.map((h) => ({ label: clock(h.hour_start), value: h.strokes })) });
 }
 async function machinePage(view, id) {
   let range = "shift", minMinutes = 5;
@@ -223,10 +227,11 @@ async function machinePage(view, id) {
         el("div", { class: "figures" },
           el("div", { class: "figure", "data-figure": "availability" }, t("machine.availability"), el("b", {}, pct(fig.availability_seen)),
             fig.planned_s > 0 ? el("span", { class: "muted" }, `${t("tile.watched")} ${pct(1 - fig.not_available_s / fig.planned_s)}`) : null),
-          el("div", { class: "figure", "data-figure": "performance" }, t("machine.performance"), el("b", {}, pct(fig.performance)), fig.performance === null ? el("small", { class: "muted" }, t("machine.noideal")) : null),
+          el("div", { class: "figure", "data-figure": "performance" }, t("machine.performance"), el("b", {}, pct(fig.performance)), fig.performance === null && fig.executing_s > 0 ? el("small", { class: "muted" }, t("machine.noideal")) : null),
           el("div", { class: "figure", "data-figure": "oee" }, t("machine.oee"), el("b", {}, pct(fig.oee))),
           el("div", { class: "figure", "data-figure": "strokes" }, t("machine.strokes"), el("b", {}, fig.strokes))),
         el("h3", {}, t("machine.perhour")), strokeBars(fig.strokes_by_hour)),
+      await window.SheetSight.machineHistory(id).catch((e) => el("p", { class: "error" }, e.message)),
       el("div", { class: "card" },
         el("div", { class: "row" }, el("h2", {}, t("machine.stops")), el("span", {}, t("machine.longer")),
           el("input", { type: "number", min: 0, step: 1, value: minMinutes, class: "narrow", onchange: (ev) => { minMinutes = Number(ev.target.value) || 0; render().catch((e) => showError(view, e)); } }),
@@ -449,31 +454,6 @@ async function cameraPage(view, id) {
   return () => { handlers.delete(onEvent); img.src = ""; };
 }
 
-// ---- reports ----
-async function reportsPage(view) {
-  const today = new Date().toISOString().slice(0, 10);
-  const form = el("form", { class: "row" },
-    el("label", {}, t("reports.from"), " ", el("input", { type: "date", name: "from", value: today })),
-    el("label", {}, t("reports.to"), " ", el("input", { type: "date", name: "to", value: today })),
-    el("button", {}, t("reports.show")), el("a", { id: "csv", href: "#" }, t("reports.csv")));
-  const out = el("div", { class: "scroll" });
-  const show = async () => {
-    const f = new FormData(form), q = `from=${f.get("from")}&to=${f.get("to")}`;
-    $("#csv", form).href = `/api/v1/report?${q}&format=csv`;
-    try {
-      const rows = await api("GET", `/report?${q}`);
-      out.replaceChildren(rows.length === 0 ? el("p", { class: "muted" }, t("reports.none")) : el("table", { id: "report" },
-        el("tr", {}, ["machine", "shift", "date", "planned", "executing", "availability", "strokes", "longest", "cycles", "lost"].map((k) => el("th", {}, t("reports." + k)))),
-        rows.map((r) => el("tr", {}, el("td", {}, r.machine), el("td", {}, r.shift), el("td", {}, r.date), el("td", {}, dur(r.planned_s)),
-          el("td", {}, dur(r.executing_s)), el("td", {}, pct(r.availability)), el("td", {}, r.strokes), el("td", {}, dur(r.longest_stop_s)),
-          el("td", {}, r.cycles), el("td", {}, r.cycle_lost_min == null ? "–" : dur(r.cycle_lost_min * 60))))));
-    } catch (e) { showError(out, e); }
-  };
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); show(); });
-  view.replaceChildren(el("div", { class: "card" }, el("h1", {}, t("reports.title")), form, out));
-  await show();
-}
-
 // ---- users ----
 async function usersPage(view) {
   const render = async () => {
@@ -499,15 +479,22 @@ async function usersPage(view) {
 }
 
 // ---- router ----
-// Pages of the other scripts (setup.js), by the hash's first part; admins only.
+// Pages of the other scripts (reports.js, setup.js), by the hash's first part:
+// { role, show(view, arg, query) }.
 const pages = {};
-window.SheetSight = { $, el, svg, api, t, can, pages, csrf: () => session && session.csrf };
-let cleanup = null;
+window.SheetSight = { $, el, svg, api, t, can, pages, pct, dur, clock, stateName, showError, lang: () => lang, csrf: () => session && session.csrf };
+let cleanup = null, visit = 0;
 async function route() {
   if (!session) return;
+  const mine = ++visit;
   if (cleanup) { cleanup(); cleanup = null; }
-  const view = $("#view");
-  const [, page, arg] = (location.hash || "#/").split("/").map(decodeURIComponent);
+  // A fresh section per visit: a page still loading for an earlier visit draws into its
+  // own section, which is no longer shown, instead of over this one.
+  const view = el("section", { id: "view" });
+  $("#view").replaceWith(view);
+  const [path, search] = (location.hash || "#/").split("?");
+  const [, page, arg] = path.split("/").map(decodeURIComponent);
+  const query = new URLSearchParams(search || "");
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${page || ""}` || (page === "machine" && a.getAttribute("href") === "#/"));
   applyI18n();
   let c;
@@ -515,10 +502,11 @@ async function route() {
   else if (page === "station" && arg) c = await stationPage(view, arg);
   else if (page === "cameras") c = await camerasPage(view);
   else if (page === "camera" && arg) c = await cameraPage(view, arg);
-  else if (page === "reports") c = await reportsPage(view);
   else if (page === "users" && can("admin")) c = await usersPage(view);
-  else if (pages[page] && can("admin")) c = await pages[page](view, arg);
+  else if (pages[page] && can(pages[page].role)) c = await pages[page].show(view, arg, query);
   else c = await overview(view);
+  // A visit overtaken by a later one stops at once.
+  if (mine !== visit) { if (typeof c === "function") c(); return; }
   cleanup = typeof c === "function" ? c : null;
 }
 window.addEventListener("hashchange", route);

@@ -194,5 +194,5 @@ async function setupPage(view) {
   await render();
   return () => stop();
 }
-window.SheetSight.pages.setup = setupPage;
+window.SheetSight.pages.setup = { role: "admin", show: setupPage };
 })();

@@ -240,6 +240,13 @@ pub const ROUTES: &[Route] = &[
         query("machine", "one machine (default all)", "string"),
         query("format", "json (default) or csv", "string"),
     ])),
+    route!(GET "/api/v1/summary", V, "reports",
+    "The charts' figures for a date range: per machine and day, per shift, downtime by reason and by machine",
+    api::summary, || Doc::json(reference("Summary")).with_params(vec![
+        query("from", "first local date, YYYY-MM-DD (default today)", "string"),
+        query("to", "last local date, YYYY-MM-DD (default today)", "string"),
+        query("machine", "one machine (default all)", "string"),
+    ])),
     route!(GET "/api/v1/alerts", V, "alerts", "Alerts, newest first", alerts::list,
         || Doc::json(reference("AlertPage")).with_params(
             [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat())),

@@ -13,6 +13,8 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", "text/javascript; charset=utf-8", include_str!("../assets/app.js")),
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/app.css")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../assets/i18n.js")),
+    ("charts.js", "text/javascript; charset=utf-8", include_str!("../assets/charts.js")),
+    ("reports.js", "text/javascript; charset=utf-8", include_str!("../assets/reports.js")),
     ("setup.js", "text/javascript; charset=utf-8", include_str!("../assets/setup.js")),
 ];
 

@@ -26,6 +26,7 @@ pub mod report;
 pub mod site;
 pub mod sqlite;
 pub mod standards;
+pub mod summary;
 pub mod writer;
 
 pub use error::{StoreError, StoreErrorKind};

@@ -172,24 +172,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
                 .await
                 .map_err(io)?;
         }
-        Event::Stroke { machine, start_t, end_t } => {
-            sqlx::query("INSERT INTO stroke (machine, start_ms, end_ms, run_id) VALUES (?, ?, ?, ?)")
-                .bind(machine)
-                .bind(*start_t)
-                .bind(*end_t)
-                .bind(run)
-                .execute(&mut **tx)
-                .await
-                .map_err(io)?;
-            sqlx::query(
-                "INSERT INTO stroke_total (machine, strokes) VALUES (?, 1) \
-                 ON CONFLICT (machine) DO UPDATE SET strokes = strokes + 1",
-            )
-            .bind(machine)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::io("counting a stroke"))?;
-        }
+        Event::Stroke { machine, start_t, end_t } => insert_strokes(tx, run, &[(machine, *start_t, *end_t)]).await?,
         Event::Cycle { machine, start_t, end_t, strokes } => {
             sqlx::query(
                 "INSERT INTO cycle (machine, start_ms, end_ms, strokes, job, operator, run_id) \
@@ -207,6 +190,38 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
             .map_err(StoreError::io("storing a cycle"))?;
         }
         Event::Motion { .. } | Event::MediaIssue { .. } => {}
+    }
+    Ok(())
+}
+
+/// Strokes (machine, start, end) in multi-row statements, and the machines' running totals.
+async fn insert_strokes(
+    tx: &mut Transaction<'_, Sqlite>,
+    run: i64,
+    strokes: &[(&str, UnixMillis, UnixMillis)],
+) -> Result<(), StoreError> {
+    // Four parameters a row, well below SQLite's limit of 32766 a statement.
+    for chunk in strokes.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO stroke (machine, start_ms, end_ms, run_id) ");
+        q.push_values(chunk, |mut row, (machine, start, end)| {
+            row.push_bind(*machine).push_bind(*start).push_bind(*end).push_bind(run);
+        });
+        q.build().execute(&mut **tx).await.map_err(StoreError::io("storing strokes"))?;
+    }
+    let mut counts: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    for (machine, _, _) in strokes {
+        *counts.entry(machine).or_default() += 1;
+    }
+    for (machine, n) in counts {
+        sqlx::query(
+            "INSERT INTO stroke_total (machine, strokes) VALUES (?1, ?2) \
+             ON CONFLICT (machine) DO UPDATE SET strokes = strokes + ?2",
+        )
+        .bind(machine)
+        .bind(n)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::io("counting strokes"))?;
     }
     Ok(())
 }
@@ -336,9 +351,18 @@ impl Store for SqliteStore {
 
     async fn write(&self, run: i64, events: &[LiveEvent], heartbeat: UnixMillis) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(StoreError::io("storing events"))?;
+        // Runs of strokes go in together; everything keeps its order.
+        let mut strokes: Vec<(&str, UnixMillis, UnixMillis)> = Vec::new();
         for e in events {
+            if let Event::Stroke { machine, start_t, end_t } = e {
+                strokes.push((machine, *start_t, *end_t));
+                continue;
+            }
+            insert_strokes(&mut tx, run, &strokes).await?;
+            strokes.clear();
             write_event(&mut tx, run, e).await?;
         }
+        insert_strokes(&mut tx, run, &strokes).await?;
         sqlx::query("UPDATE service_run SET heartbeat_ms = max(heartbeat_ms, ?) WHERE id = ?")
             .bind(heartbeat)
             .bind(run)

@@ -110,3 +110,17 @@ impl Drop for Browser {
         let _ = self.driver.wait();
     }
 }
+
+/// Fails with what to install unless a Chinese font is installed: without one, Chromium
+/// draws Chinese text as empty boxes and a screenshot shows nothing of it.
+pub fn require_cjk_font() {
+    let families = std::process::Command::new("fc-list")
+        .args([":lang=zh", "family"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(
+        !families.trim().is_empty(),
+        "this test needs a Chinese font: install the Debian package fonts-noto-cjk (.ci/run does)"
+    );
+}

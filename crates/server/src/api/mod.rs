@@ -18,7 +18,7 @@ mod stops;
 pub use cycles::{CycleView, CyclesQuery, cycles};
 pub use machines::{MachineDetail, MachineInfo, StateSpan, Timeline, machine, machines, timeline};
 pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, notes};
-pub use report::{ReportQuery, report};
+pub use report::{ReportQuery, SummaryView, report, summary};
 pub use shift::{HourStrokes, ShiftFigures, ShiftQuery, shift};
 pub use standards::{cycle_stats, edit_standard, mark_golden, standards};
 pub use stops::{StopView, stops};

@@ -1,4 +1,4 @@
-//! The shift report of every machine, as JSON or CSV.
+//! The shift report of every machine, as JSON or CSV, and the summary behind the charts.
 
 use std::sync::Arc;
 
@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sheetsight_config::ShiftWindow;
 use sheetsight_store::UnixMillis;
-use sheetsight_store::report;
+use sheetsight_store::report::{self, ReportHistory};
+use sheetsight_store::summary::{self, SIMULATED_NOTE, Summary};
 
 use super::machine_config;
 use crate::AppState;
@@ -24,37 +25,65 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
-    let config = state.config();
-    let now = UnixMillis::now();
-    let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
-    let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
-        match s {
-            None => Ok(today),
-            Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| ApiError::bad_request(format!("`{name}`: `{d}` is not a date (YYYY-MM-DD)"))),
+/// What a report or summary covers: the shift windows of a date range, the machines and
+/// the stored history overlapping them.
+pub(crate) struct Scope {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub windows: Vec<ShiftWindow>,
+    /// Ids with their ideal strokes per hour.
+    pub machines: Vec<(String, Option<f64>)>,
+    pub history: ReportHistory,
+    /// From the first window's start to the last one's end (empty without windows).
+    pub span: Option<(UnixMillis, UnixMillis)>,
+}
+
+impl Scope {
+    pub(crate) async fn read(state: &AppState, q: &ReportQuery, now: UnixMillis) -> ApiResult<Scope> {
+        let config = state.config();
+        let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
+        let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
+            match s {
+                None => Ok(today),
+                Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| ApiError::bad_request(format!("`{name}`: `{d}` is not a date (YYYY-MM-DD)"))),
+            }
+        };
+        let (from, to) = (date(&q.from, "from")?, date(&q.to, "to")?);
+        if from > to || (to - from).num_days() > 400 {
+            return Err(ApiError::bad_request("`from` must not be after `to`, and at most 400 days before it"));
         }
-    };
-    let (from, to) = (date(&q.from, "from")?, date(&q.to, "to")?);
-    if from > to || (to - from).num_days() > 400 {
-        return Err(ApiError::bad_request("`from` must not be after `to`, and at most 400 days before it"));
+        let machines: Vec<(String, Option<f64>)> = match &q.machine {
+            Some(m) => {
+                let m = machine_config(&config, m)?;
+                vec![(m.id, m.ideal_strokes_per_hour)]
+            }
+            None => config.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect(),
+        };
+        let windows: Vec<ShiftWindow> =
+            config.shifts_or_whole_days().iter().flat_map(|s| s.windows(from, to)).collect();
+        let span = windows
+            .iter()
+            .map(|w| UnixMillis::from(w.start))
+            .min()
+            .zip(windows.iter().map(|w| UnixMillis::from(w.end)).max());
+        let history = match span {
+            Some((a, b)) => {
+                let query = sheetsight_store::Query { from: a, to: b, key: q.machine.clone() };
+                state.store.report_history(&query).await?
+            }
+            None => ReportHistory::default(),
+        };
+        Ok(Scope { from, to, windows, machines, history, span })
     }
-    let machines: Vec<String> = match &q.machine {
-        Some(m) => vec![machine_config(&config, m)?.id],
-        None => config.machines.iter().map(|m| m.id.clone()).collect(),
-    };
-    let windows: Vec<ShiftWindow> = config.shifts_or_whole_days().iter().flat_map(|s| s.windows(from, to)).collect();
-    let rows = match (
-        windows.iter().map(|w| w.start.timestamp_millis()).min(),
-        windows.iter().map(|w| w.end.timestamp_millis()).max(),
-    ) {
-        (Some(a), Some(b)) => {
-            let query = sheetsight_store::Query { from: UnixMillis(a), to: UnixMillis(b), key: q.machine.clone() };
-            let history = state.store.report_history(&query).await?;
-            report::compute(&windows, &machines, &history, now)
-        }
-        _ => Vec::new(),
-    };
+}
+
+pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {
+    let now = UnixMillis::now();
+    let scope = Scope::read(&state, &q, now).await?;
+    let ids: Vec<String> = scope.machines.iter().map(|(id, _)| id.clone()).collect();
+    let rows = report::compute(&scope.windows, &ids, &scope.history, now);
+    let (from, to) = (scope.from, scope.to);
     match q.format.as_deref() {
         None | Some("json") => Ok(Json(rows).into_response()),
         Some("csv") => Ok((
@@ -67,4 +96,34 @@ pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<Re
             .into_response()),
         Some(other) => Err(ApiError::bad_request(format!("`format`: `{other}` is not json or csv"))),
     }
+}
+
+#[derive(Serialize)]
+pub struct SummaryView {
+    pub from: String,
+    pub to: String,
+    /// The end of simulated history in the range (the demo's), when there is some.
+    pub simulated_until: Option<String>,
+    #[serde(flatten)]
+    pub summary: Summary,
+}
+
+/// The charts' figures for a date range: per machine and day, per shift, downtime Pareto.
+pub async fn summary(
+    State(state): State<Arc<AppState>>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<SummaryView>> {
+    if q.format.is_some() {
+        return Err(ApiError::bad_request("`format`: the summary is JSON only"));
+    }
+    let now = UnixMillis::now();
+    let scope = Scope::read(&state, &q, now).await?;
+    let notes = match scope.span {
+        Some((a, b)) => state.store.notes(q.machine.as_deref(), a, b).await?,
+        None => Vec::new(),
+    };
+    let summary = summary::compute(&scope.windows, &scope.machines, &scope.history, &notes, now);
+    let simulated_until =
+        notes.iter().filter(|n| n.kind == SIMULATED_NOTE).filter_map(|n| n.end_ms).max().map(|t| t.rfc3339());
+    Ok(Json(SummaryView { from: scope.from.to_string(), to: scope.to.to_string(), simulated_until, summary }))
 }

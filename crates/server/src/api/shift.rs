@@ -111,6 +111,6 @@ pub async fn shift(
         .map(|(i, strokes)| HourStrokes { hour_start: first_hour.plus_ms(i as i64 * HOUR_MS).rfc3339(), strokes })
         .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
-    let stops = stop_views(&history.states, &notes, from, to, min_stop_minutes);
+    let stops = stop_views(&id, &history.states, &notes, from, to, min_stop_minutes);
     Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
 }

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
+use sheetsight_store::summary;
 use sheetsight_store::{StateInterval, Store, UnixMillis};
 
 use super::{Page, RangeQuery, machine_config, page};
@@ -26,6 +27,7 @@ pub struct StopView {
 /// The stops of one machine's `intervals` (as stored for `from..to`) at least
 /// `min_minutes` long, each with the last reason given to it.
 pub(super) fn stop_views(
+    machine: &str,
     intervals: &[StateInterval],
     notes: &[NoteRecord],
     from: UnixMillis,
@@ -41,11 +43,7 @@ pub(super) fn stop_views(
             end: s.end_ms.rfc3339(),
             duration_s: (s.end_ms - s.start_ms) as f64 / 1000.0,
             open: s.open,
-            reason: notes
-                .iter()
-                .rev()
-                .find(|n| n.kind == "reason" && n.start_ms < s.end_ms && n.end_ms.is_none_or(|e| e > s.start_ms))
-                .map(|n| n.value.clone()),
+            reason: summary::stop_reason(notes, machine, s.start_ms, s.end_ms),
             start_ms: s.start_ms,
         })
         .collect()
@@ -71,7 +69,7 @@ pub async fn stops(
     let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
     let intervals = state.store.states(&query).await?;
     let notes = state.store.notes(Some(&id), from, to).await?;
-    let mut all = stop_views(&intervals, &notes, from, to, min_minutes(q.min_minutes)?);
+    let mut all = stop_views(&id, &intervals, &notes, from, to, min_minutes(q.min_minutes)?);
     all.reverse(); // newest first
     Ok(Json(page(all, limit, offset)))
 }
