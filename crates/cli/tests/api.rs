@@ -424,6 +424,43 @@ fn check_robot_calls(calls: &[Received]) {
     }
 }
 
+/// Checks the robots' calls of one summary in Chinese: WeCom's Markdown then its picture
+/// (Base64 of a PNG and the MD5 of the PNG, as WeCom checks it), DingTalk's signed
+/// Markdown, Feishu's signed text; each names every machine.
+fn check_summary_calls(calls: &[Received], machines: &[String]) {
+    use md5::Digest;
+    let of =
+        |app: &str| calls.iter().filter(|c| c.0.starts_with(&format!("/{app}/"))).map(|c| &c.2).collect::<Vec<_>>();
+    let wecom = of("wecom");
+    assert_eq!(wecom.len(), 2, "{calls:?}");
+    let text = wecom[0]["markdown"]["content"].as_str().expect("markdown").to_string();
+    assert_eq!(wecom[1]["msgtype"], "image", "the picture after the text: {}", wecom[1]);
+    let png = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        wecom[1]["image"]["base64"].as_str().expect("b64"),
+    )
+    .expect("base64");
+    let md5: String = md5::Md5::digest(&png).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(wecom[1]["image"]["md5"], md5.as_str());
+    assert!(png.starts_with(b"\x89PNG"), "a PNG");
+    let dingtalk = of("dingtalk");
+    assert_eq!(dingtalk.len(), 1, "{calls:?}");
+    let feishu = of("feishu");
+    assert_eq!(feishu.len(), 1, "{calls:?}");
+    assert!(feishu[0]["sign"].is_string(), "signed: {}", feishu[0]);
+    for text in [
+        text,
+        dingtalk[0]["markdown"]["text"].as_str().expect("md").into(),
+        feishu[0]["content"]["text"].as_str().expect("t").into(),
+    ] {
+        assert!(text.contains("SheetSight 生产汇总"), "{text}");
+        assert!(text.contains("开动率") && text.contains("全部设备"), "{text}");
+        for m in machines {
+            assert!(text.contains(m.as_str()), "{m} in {text}");
+        }
+    }
+}
+
 /// The generic webhook: refuses the first call (500), takes the others.
 async fn webhook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<Received>) {
     receiver(|n, _| if n == 1 { (500, "{}") } else { (200, "{}") }).await
@@ -450,7 +487,8 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     let extra = format!(
         "{}\n[alerts]\nwebhook = \"http://127.0.0.1:{hook_port}/hook\"\nlanguage = \"zh\"\n\
          wecom = \"{robot}/wecom/send?key=k1\"\ndingtalk = \"{robot}/dingtalk/robot/send?access_token=t1\"\n\
-         dingtalk_secret = \"SECdingtalk-secret\"\nfeishu = \"{robot}/feishu/hook/h1\"\nfeishu_secret = \"feishu-secret\"\n\n\
+         dingtalk_secret = \"SECdingtalk-secret\"\nfeishu = \"{robot}/feishu/hook/h1\"\nfeishu_secret = \"feishu-secret\"\n\
+         summary_at = [\"20:00\", \"08:00\"]\n\n\
          [[alert]]\nname = \"door-down\"\nwhen = \"camera_down\"\ncameras = [\"door\"]\nminutes = 0.02\n",
         door_camera(sheetsight_testkit::free_port())
     );
@@ -494,6 +532,60 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
         calls.push(call);
     }
     check_robot_calls(&calls);
+
+    // The shift summary, sent now: each robot in its format (WeCom also gets the chart as
+    // a picture with its MD5), the webhook the figures and the PNG.
+    let now = chrono::Utc::now();
+    let period = json!({"from": (now - chrono::Duration::minutes(30)).to_rfc3339(), "to": now.to_rfc3339()});
+    let (status, sent) = admin.json("POST", "/api/v1/summary/send", Some(period)).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(sent["robots"], json!(["wecom", "dingtalk", "feishu"]), "{sent}");
+    let machines: Vec<String> = sent["machines"]
+        .as_array()
+        .expect("machines")
+        .iter()
+        .map(|m| m["machine"].as_str().expect("id").into())
+        .collect();
+    assert!(!machines.is_empty(), "{sent}");
+    let mut calls: Vec<Received> = Vec::new();
+    while calls.len() < 4 {
+        let call = tokio::time::timeout(Duration::from_secs(20), robot_calls.recv())
+            .await
+            .unwrap_or_else(|_| panic!("summary calls: {calls:?}"))
+            .expect("call");
+        calls.push(call);
+    }
+    check_summary_calls(&calls, &machines);
+    // After the alert's acknowledgement, which the webhook also hears of.
+    let hook = loop {
+        let (_, _, hook) =
+            tokio::time::timeout(Duration::from_secs(20), hooks.recv()).await.expect("the summary").expect("body");
+        if hook["type"] != "alert" {
+            break hook;
+        }
+    };
+    assert_eq!(hook["type"], "summary", "{hook}");
+    assert_eq!(hook["summary"]["machines"].as_array().map(Vec::len), Some(machines.len()));
+    let png = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        hook["chart_png_base64"].as_str().expect("png"),
+    )
+    .expect("base64");
+    let picture = image::load_from_memory(&png).expect("a PNG");
+    assert_eq!(picture.width(), 720);
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshots");
+    std::fs::write(shots.join("summary-chart.png"), &png).expect("write the picture");
+    for (body, field) in [
+        (json!({"from": "yesterday", "to": "2026-12-04T08:00:00Z"}), "from"),
+        (json!({"to": "2026-12-04T08:00:00Z"}), ""),
+    ] {
+        let (status, e) = admin.json("POST", "/api/v1/summary/send", Some(body)).await;
+        assert_eq!(status, 400, "{e}");
+        if !field.is_empty() {
+            assert_eq!(e["error"]["field"], field, "{e}");
+        }
+    }
 
     // Regions: edited, checked, saved with the file's comments, applied without a restart.
     wait_until("an analysed frame of cam1", Duration::from_secs(60), || async {

@@ -140,6 +140,21 @@ async fn charts_in_two_languages_on_desktop_and_phone() {
     assert_eq!(report["last_date_shown"], Value::Bool(true), "{report}");
     full_page_shot(&browser, "charts-report.png", 1280, 900).await;
 
+    // An admin sends the chosen days' summary to the chat robots (the demo has none).
+    c.find(sheetsight_testkit::fantoccini::Locator::Css("#send-summary"))
+        .await
+        .expect("send")
+        .click()
+        .await
+        .expect("click");
+    browser
+        .wait_for(
+            "the summary sent",
+            Duration::from_secs(20),
+            "return document.getElementById('sent').textContent === 'Sent to: –'",
+        )
+        .await;
+
     // Printed (the page's print style), it is a PDF of its own.
     let pdf = c.print(PrintConfiguration::default()).await.expect("print the report");
     assert!(pdf.starts_with(b"%PDF") && pdf.len() > 20_000, "{} bytes", pdf.len());

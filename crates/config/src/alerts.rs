@@ -10,6 +10,9 @@
 //! dingtalk_secret = "SEC..."                       # its 加签 secret, if set
 //! feishu = "https://open.feishu.cn/open-apis/bot/v2/hook/..."            # 飞书 / Lark group robot
 //! feishu_secret = "..."                            # its signature secret, if set
+//! summary_at = ["08:00", "20:00"]                  # the shift or daily summary to the robots and
+//!                                                  # the webhook, covering the time since the
+//!                                                  # previous one (first shift's time zone)
 //!
 //! [[alert]]
 //! name = "long-stop"
@@ -77,6 +80,8 @@ pub struct AlertsConfig {
     pub wecom: Option<RobotConfig>,
     pub dingtalk: Option<RobotConfig>,
     pub feishu: Option<RobotConfig>,
+    /// Local times (in the first shift's zone) at which the summary is sent, ascending.
+    pub summary_at: Vec<chrono::NaiveTime>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +94,7 @@ pub(crate) struct RawAlerts {
     dingtalk_secret: Option<Spanned<String>>,
     feishu: Option<Spanned<String>>,
     feishu_secret: Option<Spanned<String>>,
+    summary_at: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// An `http://` or `https://` URL at `key`.
@@ -157,7 +163,27 @@ pub(crate) fn check_alerts(
             });
         }
     }
-    AlertsConfig { webhook, rules: out, language, wecom, dingtalk, feishu }
+    let summary_at = raw.and_then(|r| r.summary_at.as_ref()).map_or_else(Vec::new, |times| check_times(c, times));
+    AlertsConfig { webhook, rules: out, language, wecom, dingtalk, feishu, summary_at }
+}
+
+/// `HH:MM` times of day, each once, in ascending order.
+fn check_times(c: &Checker<'_>, times: &Spanned<Vec<Spanned<String>>>) -> Vec<chrono::NaiveTime> {
+    let mut out: Vec<chrono::NaiveTime> = Vec::new();
+    for t in times.get_ref() {
+        match chrono::NaiveTime::parse_from_str(t.get_ref(), "%H:%M") {
+            Ok(time) if !out.contains(&time) => out.push(time),
+            Ok(_) => c.report(t.span(), "alerts.summary_at", format!("`{}` is given twice", t.get_ref())),
+            Err(_) => {
+                c.report(t.span(), "alerts.summary_at", format!("`{}` is not a time of day (HH:MM)", t.get_ref()))
+            }
+        }
+    }
+    if times.get_ref().len() > 24 {
+        c.report(times.span(), "alerts.summary_at", "at most 24 summaries a day");
+    }
+    out.sort();
+    out
 }
 
 fn check_minutes(c: &Checker<'_>, at: &str, minutes: &Spanned<f64>) -> f64 {

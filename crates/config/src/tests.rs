@@ -258,7 +258,7 @@ fn shift_errors_are_located() {
 #[test]
 fn server_mqtt_alerts_and_downtime_load() {
     let text = format!(
-        "{GOOD}\n[server]\nlisten = \"0.0.0.0:9090\"\nsession_hours = 8\n\n[mqtt]\nbroker = \"mqtt.local\"\nprefix = \"shop/a\"\nsparkplug_group = \"shop-a\"\n\n[downtime]\nreasons = [\"Setup\", \"Waiting for crane\"]\n\n[alerts]\nwebhook = \"http://mes.local/hook\"\n\n[[alert]]\nname = \"long-fault\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 10\nmachines = [\"brake-1\"]\n\n[[alert]]\nname = \"camera\"\nwhen = \"camera_down\"\nminutes = 2.5\n"
+        "{GOOD}\n[server]\nlisten = \"0.0.0.0:9090\"\nsession_hours = 8\n\n[mqtt]\nbroker = \"mqtt.local\"\nprefix = \"shop/a\"\nsparkplug_group = \"shop-a\"\n\n[downtime]\nreasons = [\"Setup\", \"Waiting for crane\"]\n\n[alerts]\nwebhook = \"http://mes.local/hook\"\nsummary_at = [\"20:00\", \"08:00\"]\n\n[[alert]]\nname = \"long-fault\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 10\nmachines = [\"brake-1\"]\n\n[[alert]]\nname = \"camera\"\nwhen = \"camera_down\"\nminutes = 2.5\n"
     );
     let (_dir, path) = setup(&text);
     let c = load(&path).expect("loads");
@@ -270,6 +270,8 @@ fn server_mqtt_alerts_and_downtime_load() {
     assert_eq!(mqtt.sparkplug_node, "sheetsight");
     assert_eq!(c.downtime.reasons, ["Setup", "Waiting for crane"]);
     assert_eq!(c.alerts.webhook.as_deref(), Some("http://mes.local/hook"));
+    let t = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).expect("time");
+    assert_eq!(c.alerts.summary_at, [t(8), t(20)], "in the day's order");
     assert_eq!(c.alerts.rules.len(), 2);
     assert_eq!(c.alerts.rules[0].condition, AlertCondition::MachineState { states: vec![MachineState::OutOfService] });
     assert_eq!(c.alerts.rules[0].subjects, ["brake-1"]);
@@ -290,6 +292,8 @@ fn server_mqtt_and_alert_errors_are_located() {
         ("[mqtt]\nbroker = \"x\"\nprefix = \"a/#\"\n", "mqtt.prefix", "#"),
         ("[mqtt]\nbroker = \"x\"\nsparkplug_group = \"a/b\"\n", "mqtt.sparkplug_group", "/"),
         ("[alerts]\nwebhook = \"ftp://x\"\n", "alerts.webhook", "http://"),
+        ("[alerts]\nsummary_at = [\"8 pm\"]\n", "alerts.summary_at", "`8 pm` is not a time of day (HH:MM)"),
+        ("[alerts]\nsummary_at = [\"20:00\", \"20:00\"]\n", "alerts.summary_at", "given twice"),
         (
             "[[alert]]\nname = \"a\"\nwhen = \"machine_stat\"\nminutes = 1\n",
             "alert[0].when",

@@ -90,7 +90,19 @@ async function reportsPage(view, _arg, query) {
     el("label", {}, t("reports.from"), " ", el("input", { type: "date", name: "from", value: from })),
     el("label", {}, t("reports.to"), " ", el("input", { type: "date", name: "to", value: to })),
     el("button", {}, t("reports.show")), el("a", { id: "csv", href: "#" }, t("reports.csv")),
-    el("button", { type: "button", class: "secondary", id: "print", onclick: () => window.print() }, t("reports.print")));
+    el("button", { type: "button", class: "secondary", id: "print", onclick: () => window.print() }, t("reports.print")),
+    S.can("admin") ? el("button", { type: "button", class: "secondary", id: "send-summary", onclick: sendSummary }, t("reports.send")) : null,
+    el("span", { class: "muted", id: "sent" }));
+  // The summary of the chosen days, to the group robots and the webhook, now.
+  async function sendSummary() {
+    const f = new FormData(form), out = form.querySelector("#sent");
+    const start = new Date(`${f.get("from")}T00:00:00`), end = new Date(`${f.get("to")}T00:00:00`);
+    end.setDate(end.getDate() + 1);
+    try {
+      const r = await api("POST", "/summary/send", { from: start.toISOString(), to: new Date(Math.min(end, Date.now())).toISOString() });
+      out.textContent = `${t("reports.sent")} ${[...r.robots, ...(r.webhook ? ["webhook"] : [])].join(", ") || "–"}`;
+    } catch (e) { out.textContent = `${t("error")}: ${e.message}`; }
+  }
   const heading = el("h1", {}, t("reports.title"));
   const out = el("div", {});
   const show = async () => {

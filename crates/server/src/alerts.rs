@@ -178,7 +178,7 @@ async fn find(state: &AppState, id: i64) -> Option<AlertRecord> {
 }
 
 /// POSTs the notice as JSON, retrying with backoff; gives up after [`WEBHOOK_ATTEMPTS`].
-pub async fn post_webhook(url: String, notice: Notice) {
+pub async fn post_webhook(url: String, notice: impl serde::Serialize) {
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => return tracing::error!(error = %e, "cannot build the webhook client"),

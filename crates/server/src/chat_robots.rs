@@ -208,29 +208,59 @@ pub fn alert_message(config: &Config, change: &str, alert: &AlertRecord) -> Mess
     Message { title, lines }
 }
 
-/// Posts `message` to every configured robot, each on its own task, retrying.
-pub fn deliver(config: &Config, message: Message) {
-    for (app, robot) in robots(&config.alerts) {
-        let message = message.clone();
-        tokio::spawn(async move { send(app, robot, message).await });
+/// The request of a picture (PNG) to `robot` of `app`, for the apps whose group robots
+/// take one: WeCom (Base64 and MD5 of the PNG, at most 2 MB). DingTalk's and Feishu's
+/// robots take pictures only by a public URL or an uploaded key, so they get the text.
+pub fn picture_request(app: App, robot: &RobotConfig, png: &[u8]) -> Option<(String, Value)> {
+    use md5::Digest;
+    match app {
+        App::WeCom if png.len() <= 2 * 1024 * 1024 => {
+            let md5: String = md5::Md5::digest(png).iter().map(|b| format!("{b:02x}")).collect();
+            Some((robot.url.clone(), json!({"msgtype": "image", "image": {"base64": base64(png), "md5": md5}})))
+        }
+        _ => None,
     }
 }
 
-/// Posts `message` to one robot with backoff; gives up after [`ATTEMPTS`].
-pub async fn send(app: App, robot: RobotConfig, message: Message) {
+/// Posts `message` to every configured robot, each on its own task, retrying.
+pub fn deliver(config: &Config, message: Message) {
+    deliver_with_picture(config, message, None);
+}
+
+/// Posts `message` to every configured robot, then `png` to those that take pictures.
+pub fn deliver_with_picture(config: &Config, message: Message, png: Option<std::sync::Arc<Vec<u8>>>) {
+    for (app, robot) in robots(&config.alerts) {
+        let message = message.clone();
+        let png = png.clone();
+        tokio::spawn(async move {
+            let text = send(app, &robot, |now| request(app, &robot, &message, now)).await;
+            if let (true, Some(png)) = (text, png)
+                && let Some(picture) = picture_request(app, &robot, &png)
+            {
+                send(app, &robot, |_| picture.clone()).await;
+            }
+        });
+    }
+}
+
+/// Posts the request `build` makes for the time of each attempt (the robots refuse old
+/// signatures), with backoff; gives up after [`ATTEMPTS`]. Whether it was taken.
+pub async fn send(app: App, robot: &RobotConfig, build: impl Fn(UnixMillis) -> (String, Value)) -> bool {
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
-        Err(e) => return tracing::error!(error = %e, "cannot build the robot client"),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the robot client");
+            return false;
+        }
     };
     let mut wait = Duration::from_secs(1);
     for attempt in 1..=ATTEMPTS {
-        // Signed afresh for every attempt: the robots refuse old timestamps.
-        let (url, body) = request(app, &robot, &message, UnixMillis::now());
+        let (url, body) = build(UnixMillis::now());
         match client.post(&url).json(&body).send().await {
             Ok(r) if r.status().is_success() => {
                 let answer: Value = r.json().await.unwrap_or(Value::Null);
                 if accepted(app, &answer) {
-                    return;
+                    return true;
                 }
                 tracing::warn!(robot = app.as_str(), %answer, attempt, "the group robot refused the message");
             }
@@ -242,7 +272,8 @@ pub async fn send(app: App, robot: RobotConfig, message: Message) {
             wait *= 2;
         }
     }
-    tracing::error!(robot = app.as_str(), "the group robot failed {ATTEMPTS} times; the alert stays in the dashboard");
+    tracing::error!(robot = app.as_str(), url = %robot.url.split('?').next().unwrap_or_default(), "the group robot failed {ATTEMPTS} times; the message is given up");
+    false
 }
 
 #[cfg(test)]

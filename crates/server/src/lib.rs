@@ -39,6 +39,8 @@ pub mod regions;
 pub mod routes;
 pub mod session;
 pub mod setup;
+pub mod shift_summary;
+pub mod summary_picture;
 pub mod ui;
 pub mod users;
 
@@ -166,6 +168,7 @@ impl Server {
         let mut tasks = Vec::new();
         tasks.push(tokio::spawn(floor::refresh_loop(state.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(alerts::engine(state.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(shift_summary::scheduler(state.clone(), stop_rx.clone())));
         let app = router(state.clone());
         let limits = connections::ConnectionLimits::from(&state.config().server);
         tasks.push(tokio::spawn(connections::serve(listener, app, limits, stop_rx.clone())));

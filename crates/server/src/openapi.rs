@@ -101,6 +101,8 @@ fn schemas() -> Value {
                 "shifts": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Totals"}, obj(&["shift"], json!({"shift": {"type": "string"}}))]}},
                 "downtime_by_reason": array_of("Downtime"), "downtime_by_machine": array_of("Downtime"),
                 "all": {"$ref": "#/components/schemas/Totals"}})),
+        "SummarySent": {"allOf": [{"$ref": "#/components/schemas/Summary"}, obj(&["robots", "webhook"],
+            json!({"robots": {"type": "array", "items": {"enum": ["wecom", "dingtalk", "feishu"]}}, "webhook": {"type": "boolean"}}))]},
         "ShiftFigures": {"allOf": [{"$ref": "#/components/schemas/ReportRow"}, obj(&["performance", "quality", "oee", "strokes_by_hour", "stops"],
             json!({"performance": nullable("number"), "quality": {"type": "number"}, "oee": nullable("number"),
                 "strokes_by_hour": {"type": "array", "items": obj(&["hour_start", "strokes"], json!({"hour_start": time, "strokes": {"type": "integer"}}))},

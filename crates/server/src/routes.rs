@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use crate::auth::Role;
 use crate::openapi::{array_of, json_body, obj, paging, query, range, reference, time_value};
 use crate::{
-    AppState, alerts, api, camera_view, clips, floor, live, metrics, openapi, regions, session, setup, ui, users,
+    AppState, alerts, api, camera_view, clips, floor, live, metrics, openapi, regions, session, setup, shift_summary,
+    ui, users,
 };
 
 /// Parameters, request body and success answer of a route, as the OpenAPI document
@@ -247,6 +248,11 @@ pub const ROUTES: &[Route] = &[
         query("to", "last local date, YYYY-MM-DD (default today)", "string"),
         query("machine", "one machine (default all)", "string"),
     ])),
+    route!(POST "/api/v1/summary/send", A, "reports",
+        "Send the shift or daily summary of a period to the group robots and the webhook now \
+         (default: the period that ended last)", shift_summary::send_now,
+        || Doc::json(reference("SummarySent")).with_body(json!({"type": "object", "properties": {
+            "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}}))),
     route!(GET "/api/v1/alerts", V, "alerts", "Alerts, newest first", alerts::list,
         || Doc::json(reference("AlertPage")).with_params(
             [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat())),
