@@ -181,8 +181,34 @@ async fn a_new_shop_is_set_up_in_the_browser_without_a_restart() {
         assert!(inside, "the region {:?} is not inside the lens at ({cx}, {cy})", lamp.roi_px);
     }
     assert!(config.with_extension("toml.bak").exists(), "the previous file is kept");
+
+    // The shop's settings in the same page: a shift added and a downtime reason typed.
+    c.goto(&proc.url("/#/setup")).await.expect("set-up");
+    browser
+        .wait_for("the shop's settings", Duration::from_secs(20), "return !!document.getElementById('shop-form')")
+        .await;
+    c.find(Locator::Css("#shift-add")).await.expect("add a shift").click().await.expect("click");
+    c.find(Locator::Css("#shifts .shiftname")).await.expect("name").send_keys("day").await.expect("type");
+    c.find(Locator::Css("#shop-form textarea[name=reasons]"))
+        .await
+        .expect("reasons")
+        .send_keys("\nCrane busy")
+        .await
+        .expect("type");
+    browser.screenshot(&shot("setup-shop.png")).await;
+    c.find(Locator::Css("#shop-save")).await.expect("save").click().await.expect("click");
+    browser
+        .wait_for(
+            "the settings saved",
+            Duration::from_secs(10),
+            "return document.querySelector('#shop-form .saved').textContent !== ''",
+        )
+        .await;
+    let saved = sheetsight_config::load(&config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(saved.shifts.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["day"]);
+    assert_eq!(saved.downtime.reasons.last().map(String::as_str), Some("Crane busy"));
     let log = proc.output();
-    for change in ["camera added", "machine added"] {
+    for change in ["camera added", "machine added", "shop settings changed"] {
         assert!(
             log.lines().any(|l| l.contains(change) && l.contains("admin")),
             "`{change}` by admin is not logged:\n{log}"
@@ -256,7 +282,43 @@ async fn bad_set_up_input_is_refused_next_to_its_field_and_nothing_is_saved() {
     let (status, r) = admin.json("DELETE", "/api/v1/setup/cameras/cam1", None).await;
     assert_eq!(status, 400);
     refused(&r, "confirm", "?confirm=cam1");
+    // The shop's settings: each wrong value next to its field.
+    for (shop, field, words) in [
+        (
+            json!({"shifts": [{"name": "day", "start": "08:00", "end": "20:00"}, {"name": "night", "start": "25:00", "end": "08:00"}]}),
+            "shifts[1]",
+            "25:00",
+        ),
+        (
+            json!({"shifts": [{"name": "day", "start": "08:00", "end": "20:00", "time_zone": "Mars/Olympus"}]}),
+            "shifts[0]",
+            "Mars/Olympus",
+        ),
+        (json!({"downtime_reasons": []}), "downtime_reasons", "at least one"),
+        (json!({"summary_at": ["8 pm"]}), "summary_at", "HH:MM"),
+    ] {
+        let (status, r) = admin.json("PUT", "/api/v1/setup/shop", Some(shop)).await;
+        assert_eq!(status, 400, "{r}");
+        refused(&r, field, words);
+    }
     assert_eq!(std::fs::read(&config).expect("file"), before, "nothing refused was saved");
+    // Saved, they are in effect at once (the reasons to pick) and in the file.
+    let shop = json!({"shifts": [{"name": "day", "start": "08:00", "end": "20:00", "time_zone": "Asia/Shanghai"},
+                                 {"name": "night", "start": "20:00", "end": "08:00", "time_zone": "Asia/Shanghai"}],
+                      "downtime_reasons": ["换模", "Waiting for material"], "summary_at": ["20:00", "08:00"]});
+    let (status, r) = admin.json("PUT", "/api/v1/setup/shop", Some(shop)).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["shop"]["summary_at"], json!(["08:00", "20:00"]), "{r}");
+    let (_, reasons) = admin.json("GET", "/api/v1/downtime-reasons", None).await;
+    assert_eq!(reasons, json!(["换模", "Waiting for material"]));
+    let (_, setup) = admin.json("GET", "/api/v1/setup", None).await;
+    let names: Vec<&str> =
+        setup["shop"]["shifts"].as_array().expect("shifts").iter().filter_map(|s| s["name"].as_str()).collect();
+    assert_eq!(names, ["day", "night"], "{setup}");
+    let saved = sheetsight_config::load(&config).expect("the saved file loads as run loads it");
+    assert_eq!(saved.shifts.len(), 2);
+    assert_eq!(saved.shifts[0].time_zone.name(), "Asia/Shanghai");
+    let before = std::fs::read(&config).expect("saved");
     // Only admins change the set-up.
     let (status, _) = admin
         .json(
@@ -269,6 +331,9 @@ async fn bad_set_up_input_is_refused_next_to_its_field_and_nothing_is_saved() {
     let operator = Api::login(proc.url(""), "otto", "password-of-a-test").await;
     let (status, _) = operator.json("POST", "/api/v1/setup/cameras", Some(camera("cam2", rtsp.url("shop"), ""))).await;
     assert_eq!(status, 403);
+    let (status, _) = operator.json("PUT", "/api/v1/setup/shop", Some(json!({"summary_at": []}))).await;
+    assert_eq!(status, 403);
+    assert_eq!(std::fs::read(&config).expect("file"), before, "nothing refused was saved");
     // Removing the camera stops it; its history stays.
     let (status, r) = admin.json("DELETE", "/api/v1/setup/cameras/cam1?confirm=cam1", None).await;
     assert_eq!(status, 200, "{r}");

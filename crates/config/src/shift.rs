@@ -21,7 +21,7 @@ use toml::Spanned;
 
 use crate::diagnostics::{Checker, suggestion};
 
-const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+pub const DAY_NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,12 @@
 window.I18N = {
   en: {
     "nav.setup": "Set-up",
+    "setup.shop": "Shifts, downtime reasons and summary", "setup.shifts": "Shifts",
+    "setup.shifts.hint": "An end not after the start runs past midnight. No shifts: whole days.",
+    "setup.shift.name": "Name", "setup.shift.start": "Start", "setup.shift.end": "End", "setup.shift.zone": "Time zone",
+    "setup.shift.add": "Add a shift", "setup.reasons": "Downtime reasons (one per line)",
+    "setup.summary_at": "Send the summary to the chat robots at (HH:MM, comma-separated; empty: never)",
+    "day.mon": "Mo", "day.tue": "Tu", "day.wed": "We", "day.thu": "Th", "day.fri": "Fr", "day.sat": "Sa", "day.sun": "Su",
     "setup.welcome": "Set up your shop", "setup.step1": "Add a camera: paste its address, press Test, then Add.",
     "setup.step2": "Pick the camera below and press Find lamps: the stack lights it sees are proposed after 30 s.",
     "setup.step3": "Give the machine a name and kind, drag a box over the moving ram for stroke counting, and add it.",
@@ -75,6 +81,12 @@ window.I18N = {
   },
   zh: {
     "nav.setup": "设置",
+    "setup.shop": "班次、停机原因与汇总", "setup.shifts": "班次",
+    "setup.shifts.hint": "结束时间不晚于开始时间即跨过午夜。不设班次：按整天统计。",
+    "setup.shift.name": "名称", "setup.shift.start": "开始", "setup.shift.end": "结束", "setup.shift.zone": "时区",
+    "setup.shift.add": "添加班次", "setup.reasons": "停机原因（每行一个）",
+    "setup.summary_at": "发送汇总到群机器人的时间（HH:MM，逗号分隔；留空：不发送）",
+    "day.mon": "一", "day.tue": "二", "day.wed": "三", "day.thu": "四", "day.fri": "五", "day.sat": "六", "day.sun": "日",
     "setup.welcome": "设置您的车间", "setup.step1": "添加摄像头：粘贴地址，点“测试”，再点“添加”。",
     "setup.step2": "在下方选择摄像头并点“查找信号灯”：30 秒后给出看到的三色灯。",
     "setup.step3": "填写设备名称和类型，在滑块上拖出一个框用于计数冲次，然后添加。",

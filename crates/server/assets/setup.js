@@ -176,6 +176,44 @@ function machineCard(setup, rerender) {
   return { card, stop: () => clearTimeout(job) };
 }
 
+// Shifts, downtime reasons and the summary's times.
+const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+function shopCard(setup, rerender) {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  const shifts = (setup.shop.shifts || []).map((s) => ({ ...s }));
+  const rows = el("div", { id: "shifts" });
+  const drawShifts = () => rows.replaceChildren(...shifts.map((s, i) => el("div", { class: "row shift", "data-shift": i },
+    el("input", { "aria-label": t("setup.shift.name"), placeholder: t("setup.shift.name"), value: s.name, class: "shiftname", oninput: (ev) => { s.name = ev.target.value; } }),
+    el("input", { type: "time", "aria-label": t("setup.shift.start"), value: s.start, oninput: (ev) => { s.start = ev.target.value; } }), "–",
+    el("input", { type: "time", "aria-label": t("setup.shift.end"), value: s.end, oninput: (ev) => { s.end = ev.target.value; } }),
+    el("span", { class: "days" }, DAYS.map((d) => el("label", {}, el("input", { type: "checkbox", checked: s.days.length === 0 || s.days.includes(d),
+      onchange: (ev) => { const on = s.days.length ? s.days : DAYS.slice(); s.days = ev.target.checked ? [...new Set([...on, d])] : on.filter((x) => x !== d); if (s.days.length === 7) s.days = []; } }), t("day." + d)))),
+    el("input", { "aria-label": t("setup.shift.zone"), value: s.time_zone || zone, class: "zone", oninput: (ev) => { s.time_zone = ev.target.value; } }),
+    el("button", { type: "button", class: "small secondary", onclick: () => { shifts.splice(i, 1); drawShifts(); } }, "×"),
+    el("span", { class: "field-error error", "data-for": `shifts[${i}]` }))));
+  drawShifts();
+  const form = el("form", { id: "shop-form", class: "setupform" },
+    el("h3", {}, t("setup.shifts")), el("p", { class: "muted" }, t("setup.shifts.hint")), rows,
+    el("div", { class: "row" }, el("button", { type: "button", class: "small secondary", id: "shift-add", onclick: () => {
+      shifts.push({ name: "", start: "08:00", end: "20:00", days: [], time_zone: zone }); drawShifts(); } }, t("setup.shift.add"))),
+    field("downtime_reasons", t("setup.reasons"), el("textarea", { name: "reasons", rows: 5 }, (setup.shop.downtime_reasons || []).join("\n"))),
+    field("summary_at", t("setup.summary_at"), el("input", { name: "summary_at", placeholder: "08:00, 20:00", value: (setup.shop.summary_at || []).join(", ") })),
+    el("div", { class: "row" }, el("button", { id: "shop-save" }, t("camera.save")), el("span", { class: "muted saved" })),
+    el("span", { class: "field-error error", "data-for": "form" }));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault(); fieldErrors(form, null);
+    const f = new FormData(form);
+    const list = (v, sep) => String(v).split(sep).map((x) => x.trim()).filter(Boolean);
+    try {
+      await call("PUT", "/setup/shop", { shifts: shifts.map((s) => ({ name: s.name.trim(), start: s.start, end: s.end, days: s.days, time_zone: s.time_zone || zone })),
+        downtime_reasons: list(f.get("reasons"), "\n"), summary_at: list(f.get("summary_at"), /[,\s]+/) });
+      form.querySelector(".saved").textContent = t("camera.saved");
+      setTimeout(rerender, 800);
+    } catch (e) { fieldErrors(form, e); }
+  });
+  return el("div", { class: "card", id: "shop" }, el("h2", {}, t("setup.shop")), form);
+}
+
 async function setupPage(view) {
   let stop = () => {};
   const render = async () => {
@@ -188,7 +226,7 @@ async function setupPage(view) {
       setup.cameras.length === 0 ? el("div", { class: "card firstrun", id: "first-run" }, el("h1", {}, t("setup.welcome")),
         el("ol", {}, el("li", {}, t("setup.step1")), el("li", {}, t("setup.step2")), el("li", {}, t("setup.step3")))) : null,
       !setup.editable ? el("p", { class: "error" }, t("setup.builtin")) : null,
-      cameraCard(setup, render), machines.card,
+      cameraCard(setup, render), machines.card, setup.editable ? shopCard(setup, render) : null,
       el("p", { class: "muted" }, `${t("setup.file")}: ${setup.file}`));
   };
   await render();

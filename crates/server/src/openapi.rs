@@ -137,7 +137,15 @@ fn schemas() -> Value {
 /// The set-up pages' schemas.
 fn setup_schemas() -> Value {
     json!({
-        "Setup": obj(&["file", "editable", "cameras", "machines", "machine_kinds", "lamp_colors"], json!({"file": {"type": "string"},
+        "ShopForm": {"type": "object", "properties": {
+            "shifts": {"type": "array", "items": obj(&["name", "start", "end"], json!({"name": {"type": "string"},
+                "start": {"type": "string", "description": "HH:MM"}, "end": {"type": "string", "description": "HH:MM"},
+                "days": {"type": "array", "items": {"enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+                "time_zone": nullable("string")}))},
+            "downtime_reasons": {"type": "array", "items": {"type": "string"}},
+            "summary_at": {"type": "array", "items": {"type": "string", "description": "HH:MM"}}}},
+        "Setup": obj(&["file", "editable", "cameras", "machines", "machine_kinds", "lamp_colors", "shop"], json!({"file": {"type": "string"},
+            "shop": {"$ref": "#/components/schemas/ShopForm"},
             "editable": {"type": "boolean"},
             "cameras": {"type": "array", "items": obj(&["id", "source", "has_password"], json!({"id": {"type": "string"},
                 "source": {"type": "string"}, "username": nullable("string"), "has_password": {"type": "boolean"}, "fps": nullable("number")}))},

@@ -81,7 +81,7 @@ pub fn polygon(points: &[[f64; 2]]) -> Value {
     Value::Array(outer)
 }
 
-fn document(text: &str) -> Result<DocumentMut, EditError> {
+pub(super) fn document(text: &str) -> Result<DocumentMut, EditError> {
     text.parse().map_err(EditError::Parse)
 }
 

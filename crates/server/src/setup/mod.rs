@@ -11,6 +11,7 @@
 pub mod camera_test;
 pub mod config_file;
 pub mod find_lamps;
+pub mod shop;
 
 use std::sync::Arc;
 
@@ -67,7 +68,17 @@ fn editable(state: &AppState) -> ApiResult<Arc<Config>> {
 /// Checks `text` as `run` does, and every camera's regions against its frame size when
 /// it streams; writes it over the configuration file. Nothing is written when it fails.
 async fn check_and_write(state: &AppState, old: &Config, text: String) -> ApiResult<Config> {
-    let new = sheetsight_config::parse(&old.path, &text).map_err(|e| refused(&e))?;
+    check_and_write_with(state, old, text, refused).await
+}
+
+/// [`check_and_write`], with the errors of a refused text made into an answer by `refuse`.
+async fn check_and_write_with(
+    state: &AppState,
+    old: &Config,
+    text: String,
+    refuse: fn(&ConfigErrors) -> ApiError,
+) -> ApiResult<Config> {
+    let new = sheetsight_config::parse(&old.path, &text).map_err(|e| refuse(&e))?;
     for camera in &new.cameras {
         if let Some((_, frame)) = state.service.status(&camera.id).and_then(|s| s.frame) {
             new.check_frame_sizes(&camera.id, frame.width_px(), frame.height_px())
@@ -92,6 +103,8 @@ pub struct Setup {
     pub machines: Vec<SetupMachine>,
     pub machine_kinds: &'static [&'static str],
     pub lamp_colors: &'static [&'static str],
+    /// Shifts, downtime reasons and summary times.
+    pub shop: shop::ShopForm,
 }
 
 #[derive(Serialize)]
@@ -147,6 +160,7 @@ fn setup_of(state: &AppState) -> Setup {
             .collect(),
         machine_kinds: &sheetsight_config::MachineKind::NAMES,
         lamp_colors: &sheetsight_vision::lamp::LampColor::NAMES,
+        shop: shop::view(&config),
     }
 }
 
