@@ -340,6 +340,19 @@ async fn every_sparkplug_message_of_a_run_with_outages_passes_the_checks() {
     .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
 
+    // A machine set up in the pages while the node runs is born (the node is born again).
+    let admin = common::Api::login(first.url(""), "admin", common::ADMIN_PASSWORD).await;
+    let added_ms = UnixMillis::now().as_u64_or_zero();
+    let machine = serde_json::json!({"id": "weld-9", "camera": "cam1", "kind": "welding",
+        "motion_roi": [[10, 10], [60, 10], [60, 60], [10, 60]]});
+    let (status, r) = admin.json("POST", "/api/v1/setup/machines", Some(machine)).await;
+    assert_eq!(status, 200, "{r}");
+    wait_for(&log, "the new machine's DBIRTH", Duration::from_secs(10), |g| {
+        g.iter().any(|x| x.received_ms >= added_ms && kind(&x.topic) == "DBIRTH" && x.topic.ends_with("/weld-9"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
     // Killed: the broker publishes the NDEATH will. A second process on the same data
     // folder goes on with the next bdSeq and the stored stroke counts, then stops cleanly.
     let kill_ms = UnixMillis::now().as_u64_or_zero();

@@ -55,6 +55,11 @@ pub(crate) trait Protocol: Send + 'static {
     fn extra(&mut self, e: &Extra) -> Vec<(Message, QoS)>;
     /// A command arrived: true to publish the births again.
     fn command(&mut self, topic: &str, payload: &[u8]) -> bool;
+    /// Whether the cameras and machines now running differ from those the last births
+    /// announced (set up while the service runs): true to publish the births again.
+    fn layout_changed(&self, _statuses: &[CameraStatus]) -> bool {
+        false
+    }
     /// A clean shutdown's last words.
     fn goodbye(&mut self) -> Vec<(Message, QoS)>;
 }

@@ -138,8 +138,19 @@ impl Link {
         }
         let births = proto.birth(&self.service.statuses());
         publish(&client, proto.name(), births);
+        // Cameras and machines set up while the service runs are born within 2 s.
+        let mut layout = tokio::time::interval(Duration::from_secs(2));
+        layout.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = layout.tick() => {
+                    let statuses = self.service.statuses();
+                    if proto.layout_changed(&statuses) {
+                        tracing::info!(link = proto.name(), "cameras or machines changed; publishing births again");
+                        let births = proto.birth(&statuses);
+                        publish(&client, proto.name(), births);
+                    }
+                }
                 _ = self.stop.wait() => {
                     let out = proto.goodbye();
                     publish(&client, proto.name(), out);

@@ -234,6 +234,12 @@ impl Protocol for Node {
     fn extra(&mut self, _: &Extra) -> Vec<(Message, QoS)> {
         Vec::new()
     }
+    fn layout_changed(&self, statuses: &[CameraStatus]) -> bool {
+        // Devices are born in the statuses' order: compare in that order.
+        let now =
+            statuses.iter().flat_map(|c| c.machines.iter().map(move |m| (c.id.as_str(), m.id.as_str(), m.lamps.len())));
+        !now.eq(self.devices.iter().map(|d| (d.camera.as_str(), d.id.as_str(), d.lamps)))
+    }
     fn command(&mut self, topic: &str, payload: &[u8]) -> bool {
         use prost::Message as _;
         if !topic.contains("/NCMD/") {
@@ -308,6 +314,26 @@ mod tests {
             Some(Value::LongValue(v)) => (v, m.datatype),
             ref other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_machine_set_up_while_running_is_born_again() {
+        let mut n = node(NodeMemory::default());
+        let mut now = statuses();
+        n.connected();
+        let births = n.birth(&now);
+        assert!(!n.layout_changed(&now), "as born");
+        let second = MachineStatus { id: "brake-2".into(), ..now[0].machines[0].clone() };
+        now[0].machines.push(second);
+        assert!(n.layout_changed(&now), "a machine added");
+        let again = n.birth(&now);
+        assert_eq!(again.len(), births.len() + 1, "NBIRTH and a DBIRTH per machine");
+        assert!(!n.layout_changed(&now));
+        now[0].machines[1].lamps.pop();
+        assert!(n.layout_changed(&now), "a lamp removed");
+        now[0].machines.clear();
+        n.birth(&now);
+        assert!(!n.layout_changed(&now));
     }
 
     #[test]
