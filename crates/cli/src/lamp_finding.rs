@@ -31,6 +31,10 @@ pub struct Tally {
     pub found: usize,
     pub right: usize,
     pub false_proposals: usize,
+    /// Lamps not found with a proposal's centre within their radius (misplaced or cut
+    /// region), and with none near at all (the tower or the lamp missed).
+    pub misplaced: usize,
+    pub missed: usize,
     /// Right colour / found, per how the lamp's colour was got.
     pub by_evidence: [(usize, usize); 3],
     pub finder_time: Duration,
@@ -43,6 +47,8 @@ impl Tally {
         self.found += o.found;
         self.right += o.right;
         self.false_proposals += o.false_proposals;
+        self.misplaced += o.misplaced;
+        self.missed += o.missed;
         for k in 0..3 {
             self.by_evidence[k].0 += o.by_evidence[k].0;
             self.by_evidence[k].1 += o.by_evidence[k].1;
@@ -78,6 +84,13 @@ pub fn score(scene: &Scene, towers: &[TowerProposal]) -> Tally {
                 let e = &mut t.by_evidence[evidence_index(p.evidence)];
                 e.0 += usize::from(right);
                 e.1 += 1;
+            } else if proposals
+                .iter()
+                .any(|p| ((p.center_px.0 - cx).powi(2) + (p.center_px.1 - cy).powi(2)).sqrt() <= r)
+            {
+                t.misplaced += 1;
+            } else {
+                t.missed += 1;
             }
         }
     }
@@ -150,12 +163,14 @@ pub fn run(o: &FindingOptions) -> anyhow::Result<bool> {
                         tally.finder_time = spent;
                         tally.frames = frames;
                         let line = format!(
-                            "  {} {}x{} QP {qp}: {}/{} found, {} right colour, {} false, radii {:?}",
+                            "  {} {}x{} QP {qp}: {}/{} found ({} misplaced, {} missed), {} right colour, {} false, radii {:?}",
                             field.id,
                             field.spec.width_px,
                             field.spec.height_px,
                             tally.found,
                             tally.lamps,
+                            tally.misplaced,
+                            tally.missed,
                             tally.right,
                             tally.false_proposals,
                             scene.machines.iter().map(|m| m.lamp_radius_px).collect::<Vec<_>>()
@@ -185,6 +200,10 @@ pub fn run(o: &FindingOptions) -> anyhow::Result<bool> {
         pct(total.found, total.lamps),
         recall,
         total.false_proposals
+    );
+    println!(
+        "  not found: {} with a proposal's centre in the lens but its region reaching out, {} with none there",
+        total.misplaced, total.missed
     );
     for (name, k) in [("seen lit", 0), ("inferred by tint", 1), ("inferred by order", 2)] {
         let (right, n) = total.by_evidence[k];

@@ -107,7 +107,7 @@ impl Default for FinderTuning {
             steady_white_luma: 222,
             min_radius_px: 2.5,
             max_radius_px: 60.0,
-            roi_scale: 0.6,
+            roi_scale: 0.55,
             max_lamps: 6,
         }
     }
@@ -705,11 +705,33 @@ impl LampFinder {
                 .min_by(|a, b| (a.center.1 - y).abs().total_cmp(&(b.center.1 - y).abs()))
                 .map(|l| l.color)
         };
-        let anchor = ys.iter().enumerate().find_map(|(i, &y)| {
-            let c = seen_color(y)?;
-            USUAL_ORDER.iter().position(|&o| o == c).map(|order| (i as i64, order as i64))
+        // Where the tower stands in the usual order: from a lamp seen lit, else from an
+        // unlit lens clearly tinted, else from the faint tints of all its lenses (a
+        // tower whose top lamp was not found starts lower in the order).
+        let tints: Vec<(f32, f32)> = ys.iter().map(|&y| self.unlit_tint((cx, y), r)).collect();
+        let tinted = |(u, v): (f32, f32)| (u * u + v * v).sqrt() >= 14.0;
+        let known = ys.iter().zip(&tints).enumerate().find_map(|(i, (&y, &tint))| {
+            let c = seen_color(y).or_else(|| tinted(tint).then(|| color_of(tint.0, tint.1, 14.0)))?;
+            USUAL_ORDER.iter().position(|&o| o == c && o != LampColor::White).map(|order| (i as i64, order as i64))
         });
-        let roi_r = self.tuning.roi_scale * r;
+        let agreement = |offset: usize| -> f32 {
+            tints
+                .iter()
+                .zip(&USUAL_ORDER[offset..])
+                .map(|(&(u, v), &c)| {
+                    let m = (u * u + v * v).sqrt();
+                    if m < 3.0 || c == LampColor::White { 0.0 } else { m.min(20.0) * c.chroma_along((u / m, v / m)) }
+                })
+                .sum()
+        };
+        let faint = (0..=USUAL_ORDER.len().saturating_sub(ys.len()))
+            .max_by(|a, b| agreement(*a).total_cmp(&agreement(*b)))
+            .filter(|&o| agreement(o) > agreement(0) + 8.0)
+            .map(|o| (0, o as i64));
+        let anchor = known.or(faint);
+        // A lens's centre is known to about a pixel whatever its size: the region keeps
+        // that margin from the lens's edge (and at least a pixel of radius).
+        let roi_r = (self.tuning.roi_scale * r - 0.75).max(1.0);
         let lamps: Vec<LampProposal> = ys
             .iter()
             .enumerate()
@@ -718,7 +740,7 @@ impl LampFinder {
                 let (color, evidence) = match seen_color(y) {
                     Some(c) => (c, Evidence::SeenLit),
                     None => {
-                        let (u, v) = self.unlit_tint(center, r);
+                        let (u, v) = tints[i];
                         if (u * u + v * v).sqrt() >= 14.0 {
                             (color_of(u, v, 14.0), Evidence::InferredByTint)
                         } else {
