@@ -40,9 +40,14 @@ fn form_field(key: &str) -> String {
 
 /// A refused configuration: the first error with its field, every error in the message.
 fn refused(errors: &ConfigErrors) -> ApiError {
+    refused_in(errors, form_field)
+}
+
+/// [`refused`], with the form field of a key given by `field_of`.
+fn refused_in(errors: &ConfigErrors, field_of: fn(&str) -> String) -> ApiError {
     let first = errors.first();
     let all: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.key, e.message)).collect();
-    ApiError::field(form_field(&first.key), all.join("; "))
+    ApiError::field(field_of(&first.key), all.join("; "))
 }
 
 fn edit_error(e: EditError) -> ApiError {

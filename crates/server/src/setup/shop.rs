@@ -13,7 +13,7 @@ use sheetsight_config::{Config, ConfigErrors};
 use toml_edit::{Array, ArrayOfTables, Item, Table};
 
 use super::config_file::{EditError, document};
-use super::{Setup, check_and_write_with, edit_error, editable, setup_of};
+use super::{Setup, check_and_write_with, edit_error, editable, refused_in, setup_of};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -137,9 +137,7 @@ fn shop_field(key: &str) -> String {
 }
 
 fn refused(errors: &ConfigErrors) -> ApiError {
-    let first = errors.first();
-    let all: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.key, e.message)).collect();
-    ApiError::field(shop_field(&first.key), all.join("; "))
+    refused_in(errors, shop_field)
 }
 
 /// `PUT /api/v1/setup/shop`.
