@@ -358,8 +358,7 @@ async fn write_simulated_history(config: &Config, days: u32, seed: u64) -> anyho
         .max()
         .unwrap_or(now);
     let from = shift_start.plus_ms(-i64::from(days) * 24 * 3_600_000);
-    let machines: Vec<(String, Option<f64>)> =
-        config.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect();
+    let machines: Vec<(String, Option<f64>)> = config.ideal_rates();
     let history = sheetsight_sim::history::past_days(&machines, from, shift_start, &config.downtime.reasons, seed);
     let started = std::time::Instant::now();
     let run = store.begin_run(from, "simulated").await?;

@@ -377,6 +377,19 @@ async fn receiver(
     (port, rx)
 }
 
+/// The next `n` requests a receiver got, each within 20 s.
+async fn receive(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Received>, n: usize, what: &str) -> Vec<Received> {
+    let mut calls: Vec<Received> = Vec::new();
+    while calls.len() < n {
+        let call = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{what}: {calls:?}"))
+            .expect("call");
+        calls.push(call);
+    }
+    calls
+}
+
 /// Checks the robots' calls of one raised and acknowledged `door` alert: the target,
 /// the exact body shape, the Chinese text, and the signatures recomputed here from the
 /// apps' published algorithms.
@@ -523,14 +536,7 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     assert!(!open["items"].as_array().expect("items").iter().any(|a| a["id"] == id), "{open}");
     // The raising and the acknowledgement reached each group robot in its own format,
     // in Chinese, signed as DingTalk and Feishu check it.
-    let mut calls: Vec<Received> = Vec::new();
-    while calls.len() < 6 {
-        let call = tokio::time::timeout(Duration::from_secs(20), robot_calls.recv())
-            .await
-            .unwrap_or_else(|_| panic!("robot calls: {calls:?}"))
-            .expect("call");
-        calls.push(call);
-    }
+    let calls = receive(&mut robot_calls, 6, "robot calls").await;
     check_robot_calls(&calls);
 
     // The shift summary, sent now: each robot in its format (WeCom also gets the chart as
@@ -547,14 +553,7 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
         .map(|m| m["machine"].as_str().expect("id").into())
         .collect();
     assert!(!machines.is_empty(), "{sent}");
-    let mut calls: Vec<Received> = Vec::new();
-    while calls.len() < 4 {
-        let call = tokio::time::timeout(Duration::from_secs(20), robot_calls.recv())
-            .await
-            .unwrap_or_else(|_| panic!("summary calls: {calls:?}"))
-            .expect("call");
-        calls.push(call);
-    }
+    let calls = receive(&mut robot_calls, 4, "summary calls").await;
     check_summary_calls(&calls, &machines);
     // After the alert's acknowledgement, which the webhook also hears of.
     let hook = loop {

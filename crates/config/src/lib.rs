@@ -220,6 +220,11 @@ impl Config {
         Ok(())
     }
 
+    /// Every machine's id with its ideal strokes per hour, in the file's order.
+    pub fn ideal_rates(&self) -> Vec<(String, Option<f64>)> {
+        self.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect()
+    }
+
     /// The configured shifts; without any, one shift `day` from midnight to midnight
     /// UTC, so that reports and shift figures are per whole day.
     pub fn shifts_or_whole_days(&self) -> Vec<Shift> {

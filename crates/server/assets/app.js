@@ -154,8 +154,8 @@ function gantt(rows, from, to) {
   // It opens on the recorded span (from the first record on), not on slivers at the end.
   const first = Math.min(...rows.flatMap((r) => r.states.map((st) => Date.parse(st.start))));
   let a = Number.isFinite(first) && first > from ? Math.max(from, Math.min(first - (to - first) * 0.03, to - 60e3)) : from, b = to;
-  const draw = () => {
-    if (W <= 0) return;
+  const draw = (width) => {
+    W = width;
     labelW = Math.min(110, Math.max(...rows.map((r) => window.SheetSightCharts.measure(r.id))) + 10);
     const H = top + rows.length * rowH + 6;
     const s = svg("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "gantt chart-svg", "data-from": a, "data-to": b });
@@ -185,17 +185,17 @@ function gantt(rows, from, to) {
     s.addEventListener("pointerup", (ev) => {
       if (dragX === null) return;
       const dx = (ev.clientX - dragX) / s.getBoundingClientRect().width * (b - a) * W / (W - labelW);
-      dragX = null; if (Math.abs(dx) > 1) { const span = b - a; a = Math.max(from, Math.min(to - span, a - dx)); b = a + span; draw(); }
+      dragX = null; if (Math.abs(dx) > 1) { const span = b - a; a = Math.max(from, Math.min(to - span, a - dx)); b = a + span; redraw(); }
     });
-    box.replaceChildren(s);
+    return s;
   };
-  const zoom = (f) => { const mid = (a + b) / 2, span = Math.min(to - from, Math.max(60e3, (b - a) * f)); a = Math.max(from, mid - span / 2); b = Math.min(to, a + span); a = b - span; draw(); };
-  new ResizeObserver(() => { const w = Math.floor(box.clientWidth); if (w > 0 && Math.abs(w - W) >= 2) { W = w; draw(); } }).observe(box);
+  const zoom = (f) => { const mid = (a + b) / 2, span = Math.min(to - from, Math.max(60e3, (b - a) * f)); a = Math.max(from, mid - span / 2); b = Math.min(to, a + span); a = b - span; redraw(); };
+  const redraw = window.SheetSightCharts.atWidth(box, draw);
   const legend = el("div", { class: "legend" }, ["Executing", "NotExecuting", "OutOfService", "NotAvailable"].map((s) => el("span", {}, el("i", { class: `bg-${s}` }), stateName(s))));
   const controls = el("div", { class: "row" },
     el("button", { class: "small", onclick: () => zoom(0.5) }, t("machine.zoomin")),
     el("button", { class: "small", onclick: () => zoom(2) }, t("machine.zoomout")),
-    el("button", { class: "small", onclick: () => { a = from; b = to; draw(); } }, t("machine.reset")), legend);
+    el("button", { class: "small", onclick: () => { a = from; b = to; redraw(); } }, t("machine.reset")), legend);
   return el("div", {}, controls, box);
 }
 function strokeBars(hours) {

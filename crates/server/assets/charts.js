@@ -56,6 +56,27 @@ function declutter(s) {
 }
 
 /**
+ * Draws the SVG `draw(widthPx)` makes into `box` at the box's width, and again whenever
+ * that changes; returns a function that draws again at the same width (after a zoom).
+ */
+function atWidth(box, draw) {
+  let drawn = 0;
+  const paint = () => {
+    const s = draw(drawn);
+    box.replaceChildren(s);
+    declutter(s);
+    box.dataset.drawnAt = String(drawn);
+  };
+  new ResizeObserver(() => {
+    const w = Math.floor(box.clientWidth);
+    if (w <= 0 || Math.abs(w - drawn) < 2) return;
+    drawn = w;
+    paint();
+  }).observe(box);
+  return () => { if (drawn > 0) paint(); };
+}
+
+/**
  * A box whose chart `draw(widthPx)` is drawn at the box's width, and again whenever that
  * changes. `legend` (optional) is HTML below it, so that it wraps instead of colliding.
  */
@@ -63,17 +84,7 @@ function chart(kind, draw, legend) {
   const box = document.createElement("div");
   box.className = "chart";
   box.dataset.chart = kind;
-  let drawn = 0;
-  const redraw = () => {
-    const w = Math.floor(box.clientWidth);
-    if (w <= 0 || Math.abs(w - drawn) < 2) return;
-    drawn = w;
-    const s = draw(w);
-    box.replaceChildren(s);
-    declutter(s);
-    box.dataset.drawnAt = String(w);
-  };
-  new ResizeObserver(redraw).observe(box);
+  atWidth(box, draw);
   if (!legend || legend.length === 0) return box;
   const wrap = document.createElement("div");
   wrap.append(box, legendOf(legend));
@@ -193,5 +204,5 @@ function vbars({ bars }) {
   });
 }
 
-return { lines, hbars, vbars, measure, color };
+return { lines, hbars, vbars, atWidth, measure, color };
 })();

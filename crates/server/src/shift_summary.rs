@@ -73,8 +73,7 @@ pub async fn compute(state: &AppState, config: &Config, from: UnixMillis, to: Un
             (w.end > w.start).then_some(w)
         })
         .collect();
-    let machines: Vec<(String, Option<f64>)> =
-        config.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect();
+    let machines: Vec<(String, Option<f64>)> = config.ideal_rates();
     let query = sheetsight_store::Query { from, to, key: None };
     let history = state.store.report_history(&query).await?;
     let notes = state.store.notes(None, from, to).await?;

@@ -58,7 +58,7 @@ impl Scope {
                 let m = machine_config(&config, m)?;
                 vec![(m.id, m.ideal_strokes_per_hour)]
             }
-            None => config.machines.iter().map(|m| (m.id.clone(), m.ideal_strokes_per_hour)).collect(),
+            None => config.ideal_rates(),
         };
         let windows: Vec<ShiftWindow> =
             config.shifts_or_whole_days().iter().flat_map(|s| s.windows(from, to)).collect();
