@@ -39,6 +39,8 @@ pub struct Tally {
     pub by_evidence: [(usize, usize); 3],
     pub finder_time: Duration,
     pub frames: u32,
+    /// One line per lamp not found with its right colour: which, and what was proposed.
+    pub failures: Vec<String>,
 }
 
 impl Tally {
@@ -55,6 +57,7 @@ impl Tally {
         }
         self.finder_time += o.finder_time;
         self.frames += o.frames;
+        self.failures.extend(o.failures.iter().cloned());
     }
 }
 
@@ -77,6 +80,13 @@ pub fn score(scene: &Scene, towers: &[TowerProposal]) -> Tally {
             let inside = |p: &&&sheetsight_vision::lamp_finder::LampProposal| {
                 p.roi_px.iter().all(|v| ((v[0] - cx).powi(2) + (v[1] - cy).powi(2)).sqrt() <= r)
             };
+            let lamp = format!("{} lamp {k} ({:?}, r {r} px, at {cx:.0},{cy:.0})", m.id, m.colors[k]);
+            let nearest = proposals.iter().min_by(|a, b| {
+                let d = |p: &&&sheetsight_vision::lamp_finder::LampProposal| {
+                    (p.center_px.0 - cx).powi(2) + (p.center_px.1 - cy).powi(2)
+                };
+                d(a).total_cmp(&d(b))
+            });
             if let Some(p) = proposals.iter().find(inside) {
                 t.found += 1;
                 let right = p.color == m.colors[k];
@@ -84,13 +94,26 @@ pub fn score(scene: &Scene, towers: &[TowerProposal]) -> Tally {
                 let e = &mut t.by_evidence[evidence_index(p.evidence)];
                 e.0 += usize::from(right);
                 e.1 += 1;
-            } else if proposals
-                .iter()
-                .any(|p| ((p.center_px.0 - cx).powi(2) + (p.center_px.1 - cy).powi(2)).sqrt() <= r)
+                if !right {
+                    t.failures.push(format!("{lamp}: proposed {:?} ({})", p.color, p.evidence.as_str()));
+                }
+            } else if let Some(p) =
+                nearest.filter(|p| ((p.center_px.0 - cx).powi(2) + (p.center_px.1 - cy).powi(2)).sqrt() <= r)
             {
                 t.misplaced += 1;
+                t.failures.push(format!(
+                    "{lamp}: misplaced, proposed at {:.1},{:.1} with radius {:.1}",
+                    p.center_px.0, p.center_px.1, p.radius_px
+                ));
             } else {
                 t.missed += 1;
+                t.failures.push(format!(
+                    "{lamp}: missed{}",
+                    nearest.map_or(String::new(), |p| format!(
+                        ", nearest proposal at {:.1},{:.1}",
+                        p.center_px.0, p.center_px.1
+                    ))
+                ));
             }
         }
     }
@@ -190,6 +213,9 @@ pub fn run(o: &FindingOptions) -> anyhow::Result<bool> {
     let mut total = Tally::default();
     for (_, line, tally) in &results {
         println!("{line}");
+        for failure in &tally.failures {
+            println!("    {failure}");
+        }
         total.add(tally);
     }
     let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
@@ -224,7 +250,8 @@ mod tests {
 
     /// Three development scenes at 1280x720 (lamps 5 to 31 px in radius, gaps and
     /// none, glow, exposure jumps, compression): the finder keeps what it was measured
-    /// at (35 of 36 lamps with a region inside the lens and the right colour).
+    /// at (36 of 36 lamps with a region inside the lens and the right colour, 4 false
+    /// proposals), with room for one lamp of the 36 lost.
     #[test]
     fn lamps_are_found_with_their_colours_on_field_scenes() {
         let mut total = Tally::default();
@@ -235,7 +262,7 @@ mod tests {
             assert!(frames >= 290, "{frames} frames");
             total.add(&score(&scene, &towers));
         }
-        assert!(total.right as f64 >= 0.9 * total.lamps as f64, "{total:?}");
+        assert!(total.right as f64 >= 0.95 * total.lamps as f64, "{total:?}");
         assert!(total.false_proposals <= 6, "{total:?}");
     }
 }

@@ -11,20 +11,35 @@
 //! [`LampFinder::propose`] then
 //! 1. takes compact round blobs of that evidence as lit lenses (splitting lenses of one
 //!    tower that lit together into one blob), each with its centre, radius (the lens
-//!    edge: the steepest fall of brightness outwards) and colour (its hue when lit);
-//! 2. groups lenses above each other into towers, with the tower's pitch;
+//!    edge: the steepest fall of brightness outwards) and colour (its hue when lit).
+//!    A blob about twice as tall as wide that could not be split is taken as two
+//!    neighbours lit together;
+//! 2. groups lenses above each other into towers: the tower's sides are the widest
+//!    clear pair of edges centred on a lit lens (its housing, not the lens inside it),
+//!    its extent where that silhouette goes on, and its count, pitch and first centre
+//!    the tiling whose lenses stand out most from the housing between them and lie
+//!    where lenses were seen lit. Where two readings of one tower overlap, the one more
+//!    lit lenses of its lamps' size lie in wins;
 //! 3. completes each tower with the lenses that never lit: positions one pitch above and
 //!    below that still lie inside the tower's silhouette and look like a lens, not like
 //!    the housing between lenses. Their colour comes from their unlit tint when it is
 //!    strong, else from the usual order of a stack light (red, yellow, green, blue,
-//!    white from the top) counted from a lamp that was seen lit; such lamps are marked
-//!    as inferred, for the user to confirm.
+//!    white from the top) counted from a lamp that was seen lit; a tint in the colour
+//!    of a neighbour seen lit may be that neighbour's glow, so the usual order wins
+//!    then. Such lamps are marked as inferred, for the user to confirm.
+//!
+//! Positions are in the frame's continuous coordinates: pixel `x` covers `x..x + 1`,
+//! so an edge found between two pixels lies on a half pixel.
 //!
 //! Invariants: every proposal's region lies inside the frame; nothing here reads a
 //! clock or allocates per pixel per frame beyond the finder's own planes.
 
 use crate::frame::{BLACK_LUMA, YuvFrame};
 use crate::lamp::LampColor;
+
+/// A tower's sides are the widest pair of edges at least this share as strong as the
+/// strongest pair around a lit lens (the housing, not the lens's own edge inside it).
+const WIDEST_SHARE: f32 = 0.4;
 
 /// The largest camera shake the finder allows for, in pixels.
 const SHAKE_PX: usize = 3;
@@ -61,6 +76,14 @@ pub struct LampProposal {
     pub evidence: Evidence,
     /// An octagon inside the lens, as a careful user draws it.
     pub roi_px: Vec<[f64; 2]>,
+}
+
+impl LampProposal {
+    /// Whether a lit blob of radius `radius_px` may be this lens lit (with its glow,
+    /// or with a neighbour lit beside it), not a speck or a lit area far larger.
+    fn fits(&self, radius_px: f64) -> bool {
+        (0.4 * self.radius_px..=2.5 * self.radius_px).contains(&radius_px)
+    }
 }
 
 /// One proposed stack light, lamps from the top.
@@ -230,6 +253,10 @@ struct Lens {
     center: (f64, f64),
     radius: f64,
     color: LampColor,
+    /// The two centres of a blob [`LampFinder::split_tall`] would have split but could
+    /// not (two neighbours lit together, with no narrower rows between them): half a
+    /// lens width below its top and above its bottom.
+    pair_ys: Option<(f64, f64)>,
 }
 
 impl LampFinder {
@@ -505,7 +532,11 @@ impl LampFinder {
             n += 1;
         }
         let (u, v) = (su / n.max(1) as f32, sv / n.max(1) as f32);
-        Some(Lens { center, radius: r0, color: color_of(u, v, 14.0) })
+        let pair_ys = (aspect >= 1.6).then(|| {
+            let half = 0.5 * w;
+            (blob.y0 as f64 + half, blob.y1 as f64 + 1.0 - half)
+        });
+        Some(Lens { center, radius: r0, color: color_of(u, v, 14.0), pair_ys })
     }
 
     /// Mean-image contrast across a vertical edge at `x` (between `x - 1` and `x + 1`),
@@ -617,6 +648,7 @@ impl LampFinder {
                 t.lamps.iter().any(|l| {
                     (l.center_px.0 - lens.center.0).abs() <= 1.2 * l.radius_px.max(2.0)
                         && (l.center_px.1 - lens.center.1).abs() <= 0.6 * t.pitch_px.max(3.0)
+                        && l.fits(lens.radius)
                 })
             });
             if claimed {
@@ -639,8 +671,22 @@ impl LampFinder {
                 let (ox, otop, obottom, or) = span(o);
                 (ox - x).abs() <= 1.5 * r.max(or) + 3.0 && top < obottom && otop < bottom
             });
+            // Readings that overlap: the one more lit lenses of its lamps' size lie in
+            // wins (a tiny tower read from a speck beside a tower, a poster taken for
+            // one huge lamp), then the one whose lenses stand out more.
+            let support = |t: &TowerProposal| {
+                lenses
+                    .iter()
+                    .filter(|l| {
+                        t.lamps.iter().any(|p| {
+                            let d = (l.center.0 - p.center_px.0).hypot(l.center.1 - p.center_px.1);
+                            d <= p.radius_px && p.fits(l.radius)
+                        })
+                    })
+                    .count()
+            };
             match overlapping {
-                Some(k) if towers[k].score < t.score => towers[k] = t,
+                Some(k) if (support(&towers[k]), towers[k].score) < (support(&t), t.score) => towers[k] = t,
                 Some(_) => {}
                 None => towers.push(t),
             }
@@ -655,14 +701,37 @@ impl LampFinder {
         let (bx, by) = lens.center;
         let reach = 1.6 * lens.radius + 6.0;
         let rows = (by - 2.0, by + 2.0);
-        let (dl, sl) = self.strongest_edge(bx, -1.0, rows.0, rows.1, 2.0, reach);
-        let (dr, sr) = self.strongest_edge(bx, 1.0, rows.0, rows.1, 2.0, reach);
-        let strength = sl.min(sr);
+        // The silhouette's two sides: the strongest pair of edges about as far left as
+        // right of the seen lens (a lit lens's own edge on one side and the housing's
+        // on the other would put the tower's line off). An edge measured at column `j`
+        // lies between the pixels beside it, at j + 0.5.
+        let columns = (bx - reach).round() as i64..=(bx + reach).round() as i64;
+        let edges: Vec<(f64, f32)> =
+            columns.map(|j| (j as f64 + 0.5, self.edge_strength(j as f64, rows.0, rows.1))).collect();
+        let mut pairs = Vec::new();
+        for &(left, sl) in edges.iter().filter(|e| e.0 <= bx - 1.5) {
+            for &(right, sr) in edges.iter().filter(|e| e.0 >= bx + 1.5) {
+                if (0.5 * (left + right) - bx).abs() <= 1.0 {
+                    pairs.push((left, right, sl.min(sr)));
+                }
+            }
+        }
+        let strongest = pairs.iter().map(|p| p.2).fold(0.0f32, f32::max);
+        // The housing's sides rather than a lit lens's own edge inside them, when they
+        // are nearly as clear.
+        let (left, right, strength) = pairs
+            .into_iter()
+            .filter(|p| p.2 >= WIDEST_SHARE * strongest)
+            .max_by(|a, b| (a.1 - a.0).total_cmp(&(b.1 - b.0)))
+            .unwrap_or((0.0, 0.0, 0.0));
         if strength < 10.0 {
             return None;
         }
-        let half_width = 0.5 * (dl + dr);
-        let cx = bx + 0.5 * (dr - dl);
+        let half_width = 0.5 * (right - left);
+        if 0.85 * half_width > self.tuning.max_radius_px {
+            return None;
+        }
+        let cx = 0.5 * (left + right);
         let r = (0.85 * half_width).clamp(self.tuning.min_radius_px, self.tuning.max_radius_px);
         // The tower's rows: where its silhouette goes on, both sides at about the
         // same distance (a lit lens's own edge or the housing's), centred on the line.
@@ -692,7 +761,10 @@ impl LampFinder {
         let seen_ys: Vec<f64> = all
             .iter()
             .filter(|l| (l.center.0 - cx).abs() <= 0.6 * half_width && l.center.1 >= top && l.center.1 <= bottom)
-            .map(|l| l.center.1)
+            .flat_map(|l| match l.pair_ys {
+                Some((a, b)) => vec![a, b],
+                None => vec![l.center.1],
+            })
             .collect();
         let (count, pitch, first, score) = self.best_tiling(cx, r, top, bottom, &seen_ys)?;
         let ys: Vec<f64> = (0..count).map(|k| first + k as f64 * pitch).collect();
@@ -740,14 +812,25 @@ impl LampFinder {
                 let (color, evidence) = match seen_color(y) {
                     Some(c) => (c, Evidence::SeenLit),
                     None => {
+                        // Counted from a lamp seen lit, else from a red top.
+                        let (ai, order) = anchor.unwrap_or((0, 0));
+                        let by_order =
+                            usize::try_from(order + (i as i64 - ai)).ok().and_then(|k| USUAL_ORDER.get(k).copied());
                         let (u, v) = tints[i];
-                        if (u * u + v * v).sqrt() >= 14.0 {
-                            (color_of(u, v, 14.0), Evidence::InferredByTint)
-                        } else {
-                            // Counted from a lamp seen lit, else from a red top.
-                            let (ai, order) = anchor.unwrap_or((0, 0));
-                            let k = order + (i as i64 - ai);
-                            (*USUAL_ORDER.get(usize::try_from(k).ok()?)?, Evidence::InferredByOrder)
+                        let tint = ((u * u + v * v).sqrt() >= 14.0).then(|| color_of(u, v, 14.0));
+                        // A tint in the colour of a neighbour seen lit may be that
+                        // neighbour's glow: the usual order is the better guess then.
+                        let glow_of_neighbour = tint.is_some_and(|t| {
+                            [i.checked_sub(1), Some(i + 1)]
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|j| ys.get(j))
+                                .any(|&yj| seen_color(yj) == Some(t))
+                        });
+                        match (tint, by_order) {
+                            (Some(t), Some(o)) if glow_of_neighbour && o != t => (o, Evidence::InferredByOrder),
+                            (Some(t), _) => (t, Evidence::InferredByTint),
+                            (None, o) => (o?, Evidence::InferredByOrder),
                         }
                     }
                 };
@@ -776,16 +859,19 @@ impl LampFinder {
             .iter()
             .enumerate()
             .filter_map(|(i, &y)| {
-                let mut best = (y, f32::MIN);
+                let mut tried = Vec::new();
                 let mut d = -0.3 * pitch;
                 while d <= 0.3 * pitch {
-                    let c = self.lens_contrast(cx, y + d, r, pitch);
-                    if c > best.1 {
-                        best = (y + d, c);
-                    }
+                    tried.push((y + d, self.lens_contrast(cx, y + d, r, pitch)));
                     d += 0.5;
                 }
-                (best.1 >= 8.0).then_some((i as f64, best.0))
+                let best = tried.iter().map(|t| t.1).fold(f32::MIN, f32::max);
+                // A lens's contrast has a flat top: its centre is the middle of the
+                // positions near the best, not the first of them.
+                let near: Vec<f64> =
+                    tried.iter().filter(|t| t.1 >= best - (0.05 * best).max(0.5)).map(|t| t.0).collect();
+                let centre = near.iter().sum::<f64>() / near.len().max(1) as f64;
+                (best >= 8.0).then_some((i as f64, centre))
             })
             .collect();
         if found.len() < 2 {
@@ -805,7 +891,8 @@ impl LampFinder {
 
     /// How the tower's rows `top..bottom` are tiled by lenses: the count, pitch and
     /// first centre whose lenses stand out most from the housing between them and
-    /// agree best with the lenses seen lit (`seen_ys`). The lenses fill the tower but
+    /// agree best with the lenses seen lit (`seen_ys`: a seen centre agrees when it is
+    /// within about a tenth of a pitch of a lens's). The lenses fill the tower but
     /// for its cap and base, so the count fixes the pitch to within those.
     fn best_tiling(&self, cx: f64, r: f64, top: f64, bottom: f64, seen_ys: &[f64]) -> Option<(usize, f64, f64, f32)> {
         let height = bottom - top;
@@ -829,11 +916,14 @@ impl LampFinder {
                         let c = self.lens_contrast(cx, first + k as f64 * p, r, p);
                         score += if c > 0.0 { 40.0 * (1.0 - (-c / 25.0).exp()) } else { c.max(-40.0) };
                     }
+                    let mut agreement = 0.0f32;
+                    let sigma = (0.12 * p).max(1.0);
                     for &y in seen_ys {
                         let k = ((y - first) / p).round().clamp(0.0, n as f64 - 1.0);
-                        score += if (first + k * p - y).abs() <= 0.25 * p { 15.0 } else { -15.0 };
+                        let d = (first + k * p - y) / sigma;
+                        agreement += 15.0 * (2.0 * (-d * d).exp() as f32 - 1.0);
                     }
-                    let score = score / n as f32;
+                    let score = score / n as f32 + agreement / seen_ys.len().max(1) as f32;
                     if best.is_none_or(|b| score > b.3) {
                         best = Some((n, p, first, score));
                     }
@@ -905,9 +995,39 @@ mod tests {
         assert_eq!(lamps[0].evidence, Evidence::SeenLit);
         assert_ne!(lamps[1].evidence, Evidence::SeenLit);
         for (lamp, y) in lamps.iter().zip([28.0, 50.0, 72.0]) {
-            assert!((lamp.center_px.0 - 72.0).abs() < 1.5 && (lamp.center_px.1 - y).abs() < 1.5, "{lamp:?}");
+            // Within half a pixel and a little: a half-pixel slip in how edges or a
+            // lens's flat contrast are read shows here.
+            assert!((lamp.center_px.0 - 72.0).abs() < 0.6 && (lamp.center_px.1 - y).abs() < 0.6, "{lamp:?}");
             assert!((lamp.radius_px - 10.0).abs() < 2.0, "{lamp:?}");
         }
+    }
+
+    /// A red lamp lit all the time casts its glow on the unlit lens below it: that
+    /// lens is tinted red, yet it is the tower's yellow.
+    #[test]
+    fn a_tint_from_a_lit_neighbours_glow_is_not_taken_for_the_lens_colour() {
+        let lit = |c: LampColor| {
+            let [r, g, b] = c.rgb();
+            crate::frame::rgb_to_yuv(r, g, b)
+        };
+        let (_, ru, rv) = lit(LampColor::Red);
+        let reddish =
+            (60, (128.0 + 0.3 * (f32::from(ru) - 128.0)) as u8, (128.0 + 0.3 * (f32::from(rv) - 128.0)) as u8);
+        let mut finder = LampFinder::new(160, 120, FinderTuning::default());
+        for i in 0..20 {
+            let mut f = YuvFrame::filled(160, 120, 130, 128, 128);
+            rect(&mut f, 60, 14, 84, 86, 50);
+            disc(&mut f, (72.0, 28.0), 10.0, lit(LampColor::Red));
+            disc(&mut f, (72.0, 50.0), 10.0, reddish);
+            let green = if i % 3 == 0 { lit(LampColor::Green) } else { (70, 118, 118) };
+            disc(&mut f, (72.0, 72.0), 10.0, green);
+            finder.observe(&f).expect("right size");
+        }
+        let towers = finder.propose();
+        assert_eq!(towers.len(), 1, "{towers:?}");
+        let yellow = &towers[0].lamps[1];
+        assert_eq!(yellow.color, LampColor::Yellow, "{towers:?}");
+        assert_eq!(yellow.evidence, Evidence::InferredByOrder, "{towers:?}");
     }
 
     #[test]
