@@ -11,6 +11,7 @@ mod inspection;
 mod lamp_finding;
 mod live;
 mod offline;
+mod people_bench;
 mod plate;
 mod scenes;
 mod sim_camera;
@@ -240,6 +241,22 @@ enum Command {
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
     },
+    /// Measure the person detector: milliseconds per inference on one thread.
+    BenchPeople {
+        /// The model's square input size (a multiple of 32).
+        #[arg(long, default_value_t = 416)]
+        input_px: u32,
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Another model of the same contract (default: the built-in NanoDet-g).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// A picture to run on (default: a built-in real frame with six people).
+        #[arg(long)]
+        image: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the part inspection: calibration and inspection time on one core, hole
     /// accuracy, defects found, on rendered photos with ground truth.
     BenchInspect {
@@ -353,6 +370,9 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspection::inspect(&args),
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
+        Command::BenchPeople { input_px, runs, model, image, json } => {
+            people_bench::run(&people_bench::Options { input_px, runs, model, image, json })
+        }
         Command::BenchInspect { photos, seed, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
         }
