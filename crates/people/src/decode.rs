@@ -75,7 +75,7 @@ pub fn decode(raw: &RawOutputs, options: &DecodeOptions) -> Vec<PersonBox> {
         let stride = level.stride as f32;
         for (cell, scores) in level.cls.chunks_exact(level.classes).enumerate() {
             let score = scores[0];
-            if !(score >= options.min_score) {
+            if score.is_nan() || score < options.min_score {
                 continue;
             }
             let Some(reg) = level.reg.get(cell * 4 * BINS..(cell + 1) * 4 * BINS) else { break };

@@ -53,7 +53,7 @@ impl PersonDetector {
 
     /// A model from its ONNX bytes; `model_name` is what errors call it.
     pub fn from_bytes(model_name: &str, onnx: &[u8], input_px: u32) -> Result<Self, PeopleError> {
-        if input_px % 32 != 0 || !(128..=1024).contains(&input_px) {
+        if !input_px.is_multiple_of(32) || !(128..=1024).contains(&input_px) {
             return Err(PeopleError::InputSize { input_px });
         }
         let contract = |detail: String| PeopleError::Contract { model: model_name.to_owned(), detail };
