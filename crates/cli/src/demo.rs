@@ -85,8 +85,13 @@ fn event_text(e: &LiveEvent, epoch_s: f64) -> String {
             format!("{t:8.1} s  {machine:<8} lamp {lamp} ({}) -> {}", color.as_str(), mode.as_str())
         }
         Event::State { machine, state, t } => format!("{t:8.1} s  {machine:<8} state -> {}", state.as_str()),
-        Event::Stroke { machine, start_t, end_t } => {
-            format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s", end_t - start_t)
+        Event::Stroke { machine, start_t, end_t, person_in_region } => {
+            let flag = if person_in_region { " (person in the region)" } else { "" };
+            format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s{flag}", end_t - start_t)
+        }
+        Event::Presence { zone, people, t } => format!("{t:8.1} s  zone {zone}: {people} people"),
+        Event::Safety { zone, machine, people, .. } => {
+            format!("          {machine:<8} ADVISORY: {people} in danger zone {zone} while executing")
         }
         Event::Motion { machine, active, t } => {
             format!("{t:8.1} s  {machine:<8} motion {}", if active { "active" } else { "quiet" })

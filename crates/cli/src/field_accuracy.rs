@@ -116,7 +116,7 @@ pub fn run(o: &FieldOptions) -> anyhow::Result<bool> {
     let config = sheetsight_config::load(&config_path)?;
     let started = std::time::Instant::now();
     let mut events = Vec::new();
-    let report = sheetsight_monitor::analyze::analyze(&config, |e| events.push(e.clone()))?;
+    let report = sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone()))?;
     let analyze_s = started.elapsed().as_secs_f64();
     if let Some(cam) = report.failed_cameras().next() {
         anyhow::bail!("camera `{}` failed: {}", cam.id, cam.error.as_deref().unwrap_or_default());

@@ -11,6 +11,7 @@ mod inspection;
 mod lamp_finding;
 mod live;
 mod offline;
+mod people;
 mod people_bench;
 mod plate;
 mod scenes;
@@ -65,6 +66,10 @@ enum Command {
         /// Also write the per-machine summary as JSON.
         #[arg(long)]
         summary_json: Option<PathBuf>,
+        /// Person model (ONNX, NanoDet's output contract) for cameras with zones, instead
+        /// of `[people] model` or the built-in one.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Watch the configured cameras around the clock and store what every machine does
     /// (stops cleanly on Ctrl-C or SIGTERM).
@@ -324,8 +329,8 @@ fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Analyze { config, events, summary_json } => {
-            offline::analyze(&config, &events, summary_json.as_deref())
+        Command::Analyze { config, events, summary_json, model } => {
+            offline::analyze(&config, &events, summary_json.as_deref(), model.as_deref())
         }
         Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
         Command::Report { range: HistoryRange { config, from, to, machine, format } } => {

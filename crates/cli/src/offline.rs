@@ -8,16 +8,23 @@ use sheetsight_base::time::VideoSeconds;
 use sheetsight_monitor::analyze::AnalyzeReport;
 use sheetsight_monitor::evaluate::score;
 use sheetsight_monitor::jsonl::{read_events, write_event};
-use sheetsight_monitor::summary::table;
+use sheetsight_monitor::people::DetectPeople;
+use sheetsight_monitor::summary::{table, zone_table};
 
 /// Runs `analyze`; `Ok(false)` when a camera broke (its events are still written).
-pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Path>) -> anyhow::Result<bool> {
+pub fn analyze(
+    config_path: &Path,
+    events_path: &Path,
+    summary_json: Option<&Path>,
+    model: Option<&Path>,
+) -> anyhow::Result<bool> {
     let config = sheetsight_config::load(config_path)?;
     if config.cameras.is_empty() {
         anyhow::bail!("{}: no [[camera]] is configured, so there is nothing to analyse", config_path.display());
     }
     // Everything that can be checked is, before the output is created.
     let prepared = sheetsight_monitor::analyze::prepare(&config)?;
+    let detector = crate::people::for_config(&config, model)?;
     let mut out: Box<dyn Write> = if events_path == Path::new("-") {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -26,7 +33,8 @@ pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Pat
         Box::new(std::io::BufWriter::new(file))
     };
     let mut write_error = None;
-    let report = sheetsight_monitor::analyze::analyze_prepared(&config, &prepared, |e| {
+    let detector = detector.as_ref().map(|d| d as &dyn DetectPeople);
+    let report = sheetsight_monitor::analyze::analyze_prepared(&config, &prepared, detector, |e| {
         if write_error.is_none()
             && let Err(err) = write_event(&mut out, e)
         {
@@ -39,7 +47,12 @@ pub fn analyze(config_path: &Path, events_path: &Path, summary_json: Option<&Pat
     out.flush().with_context(|| format!("cannot write {}", events_path.display()))?;
     print_report(&report);
     if let Some(p) = summary_json {
-        std::fs::write(p, serde_json::to_string_pretty(&report.summaries)?)
+        let summary = if report.zones.is_empty() {
+            serde_json::to_value(&report.summaries)?
+        } else {
+            serde_json::json!({"machines": report.summaries, "zones": report.zones})
+        };
+        std::fs::write(p, serde_json::to_string_pretty(&summary)?)
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     let mut ok = true;
@@ -68,11 +81,17 @@ fn print_report(report: &AnalyzeReport) {
                 format!(", {} damaged part(s) skipped", cam.issues.len())
             }
         );
+        if cam.people_detections + cam.people_failures > 0 {
+            eprintln!("  people looked for {} times ({} failed)", cam.people_detections, cam.people_failures);
+        }
         for issue in cam.issues.iter().take(5) {
             eprintln!("  {issue}");
         }
     }
     print!("{}", table(&report.summaries));
+    if !report.zones.is_empty() {
+        print!("{}", zone_table(&report.summaries, &report.zones));
+    }
 }
 
 /// Runs `evaluate`.
@@ -124,7 +143,7 @@ pub fn accuracy(
     let config = sheetsight_config::load(&config_path)?;
     let mut events = Vec::new();
     let started = std::time::Instant::now();
-    let report = sheetsight_monitor::analyze::analyze(&config, |e| events.push(e.clone()))?;
+    let report = sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone()))?;
     let analyze_s = started.elapsed().as_secs_f64();
     let truth = read_events(&dir.join("truth.jsonl"))?;
     let s = score(&truth, &events, minutes * 60.0, 2.0);

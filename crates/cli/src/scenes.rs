@@ -14,7 +14,7 @@ pub fn machine_configs(camera: &str, scene: &Scene) -> Vec<MachineConfig> {
             camera: camera.to_string(),
             kind: Some(sheetsight_config::MachineKind::PressBrake),
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
-            motion: Some(MotionConfig { roi_px: m.motion_roi() }),
+            motion: Some(MotionConfig::new(m.motion_roi())),
             rules: StateRules::default(),
             ideal_strokes_per_hour: None,
             cycle: Default::default(),

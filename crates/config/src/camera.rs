@@ -12,6 +12,9 @@
 //! max_frame_age_ms = 2000     # older frames are dropped and counted
 //! retry_max_s = 30            # longest wait between reconnection attempts
 //! record = true               # rtsp:// only: keep the stream as received (see [recording])
+//! people_fps = 1              # person detection rate on cameras with zones, at most 5
+//! privacy = "blur"            # blur detected people in live views, snapshots and alert
+//!                             # pictures (recordings stay as the camera sent them)
 //! ```
 //!
 //! Checking a camera touches no disk: whether a file source exists is checked by
@@ -26,6 +29,7 @@ use toml::Spanned;
 use crate::diagnostics::{Bounds, Checker};
 use crate::public_source;
 
+const PEOPLE_FPS: Bounds<f64> = Bounds::new(1.0, 0.05, 5.0);
 const MAX_FRAME_AGE_MS: Bounds<i64> = Bounds::new(2000, 50, 600_000);
 const RETRY_MAX_S: Bounds<f64> = Bounds::new(30.0, 1.0, 3600.0);
 /// Highest analysis rate; there is no lowest but 0.
@@ -65,6 +69,24 @@ impl std::str::FromStr for RtspTransport {
     }
 }
 
+/// `privacy`: what is done to the people seen in pictures that are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Privacy {
+    None,
+    Blur,
+}
+
+impl std::str::FromStr for Privacy {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "none" => Ok(Self::None),
+            "blur" => Ok(Self::Blur),
+            _ => Err(()),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct CameraConfig {
     pub id: String,
@@ -84,6 +106,10 @@ pub struct CameraConfig {
     pub retry_max_s: f64,
     /// Write the compressed stream to the data folder (H.264 and H.265 RTSP cameras).
     pub record: bool,
+    /// Person detections per second on this camera (only if it has zones).
+    pub people_fps: f64,
+    /// Blur detected people in every picture shown (never in recordings).
+    pub privacy_blur: bool,
 }
 
 impl CameraConfig {
@@ -100,6 +126,8 @@ impl CameraConfig {
             max_frame_age_ms: MAX_FRAME_AGE_MS.default as u64,
             retry_max_s: RETRY_MAX_S.default,
             record: false,
+            people_fps: PEOPLE_FPS.default,
+            privacy_blur: false,
         }
     }
 
@@ -130,6 +158,8 @@ pub(crate) struct RawCamera {
     max_frame_age_ms: Option<Spanned<i64>>,
     retry_max_s: Option<Spanned<f64>>,
     record: Option<Spanned<bool>>,
+    people_fps: Option<Spanned<f64>>,
+    privacy: Option<Spanned<String>>,
 }
 
 /// The checked cameras, and where each one's `source` stands in the file.
@@ -212,5 +242,10 @@ fn check_camera(c: &Checker<'_>, base: &Path, at: &str, cam: &RawCamera) -> Came
         max_frame_age_ms: c.bounded(cam.max_frame_age_ms.as_ref(), MAX_FRAME_AGE_MS, &key("max_frame_age_ms")) as u64,
         retry_max_s: c.bounded(cam.retry_max_s.as_ref(), RETRY_MAX_S, &key("retry_max_s")),
         record: recordable && cam.record.as_ref().is_some_and(|r| *r.get_ref()),
+        people_fps: c.bounded(cam.people_fps.as_ref(), PEOPLE_FPS, &key("people_fps")),
+        privacy_blur: cam
+            .privacy
+            .as_ref()
+            .is_some_and(|p| c.choice::<Privacy>(p, &key("privacy"), "privacy", &["none", "blur"]) == Some(Privacy::Blur)),
     }
 }

@@ -13,6 +13,7 @@
 //! | `[mqtt]` | [`mqtt`] |
 //! | `[alerts]`, `[[alert]]` | [`alerts`] |
 //! | `[downtime]` | [`downtime`] |
+//! | `[[zone]]`, `[people]` | [`zone`] |
 //!
 //! Each section's module holds its keys, their defaults and bounds, and the checks that
 //! need only that section; [`references`] then checks ids and the references between
@@ -66,6 +67,7 @@ mod server;
 pub mod shift;
 mod state_rules;
 mod storage;
+pub mod zone;
 
 pub use alerts::{AlertCondition, AlertRule, AlertsConfig, Language, RobotConfig};
 pub use camera::{CameraConfig, RtspTransport, SourceSpec};
@@ -77,14 +79,16 @@ pub use recording::RecordingConfig;
 pub use server::ServerConfig;
 pub use shift::{Shift, ShiftWindow};
 pub use storage::StorageConfig;
+pub use zone::{PeopleConfig, ZoneConfig, ZoneKind};
 
 use diagnostics::Checker;
 use document::Document;
 use machine::RoiSpan;
 
 /// The top-level keys of a configuration.
-const SECTIONS: [&str; 10] =
-    ["camera", "machine", "storage", "recording", "shift", "server", "mqtt", "alerts", "alert", "downtime"];
+const SECTIONS: [&str; 12] = [
+    "camera", "machine", "storage", "recording", "shift", "server", "mqtt", "alerts", "alert", "downtime", "zone", "people",
+];
 
 /// A checked configuration.
 #[derive(Clone, Debug)]
@@ -99,6 +103,8 @@ pub struct Config {
     pub mqtt: Option<MqttConfig>,
     pub alerts: AlertsConfig,
     pub downtime: DowntimeConfig,
+    pub zones: Vec<ZoneConfig>,
+    pub people: PeopleConfig,
     text: String,
     roi_spans: Vec<RoiSpan>,
     /// Where each camera's `source` value stands, for errors found when opening it.
@@ -137,8 +143,10 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
     doc.check_sections(c, &SECTIONS);
     let raw_machines = doc.array(c, "machine");
     let raw_alerts = doc.array(c, "alert");
+    let raw_zones = doc.array(c, "zone");
     let cameras = camera::check_cameras(c, &doc.array(c, "camera"));
-    let machines = machine::check_machines(c, &raw_machines);
+    let mut machines = machine::check_machines(c, &raw_machines);
+    let zones = zone::check_zones(c, &raw_zones, &mut machines.roi_spans);
     let config = Config {
         path: c.file().to_path_buf(),
         cameras: cameras.cameras,
@@ -150,11 +158,13 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
         mqtt: mqtt::check_mqtt(c, doc.table(c, "mqtt").as_ref()),
         alerts: alerts::check_alerts(c, doc.table(c, "alerts").as_ref(), &raw_alerts),
         downtime: downtime::check_downtime(c, doc.table(c, "downtime").as_ref()),
+        zones,
+        people: zone::check_people(c, doc.table(c, "people").as_ref()),
         text: text.to_string(),
         roi_spans: machines.roi_spans,
         source_spans: cameras.source_spans,
     };
-    references::check_references(c, &doc, &raw_machines, &raw_alerts);
+    references::check_references(c, &doc, &raw_machines, &raw_alerts, &raw_zones);
     Some(config)
 }
 
@@ -193,6 +203,8 @@ impl Config {
             mqtt: None,
             alerts: AlertsConfig::default(),
             downtime: DowntimeConfig::default(),
+            zones: Vec::new(),
+            people: PeopleConfig::default(),
             text: String::new(),
             roi_spans: Vec::new(),
             source_spans,
@@ -206,12 +218,12 @@ impl Config {
         c.finish(Some(()))
     }
 
-    /// Checks every region of the machines on `camera` against its frame size and
-    /// rasterises it.
+    /// Checks every region of the machines and zones on `camera` against its frame size
+    /// and rasterises it.
     pub fn check_frame_sizes(&self, camera: &str, width_px: u32, height_px: u32) -> Result<(), ConfigError> {
         let c = Checker::new(&self.path, &self.text);
         for r in &self.roi_spans {
-            if self.machines[r.machine].camera != camera {
+            if r.camera != camera {
                 continue;
             }
             PolygonRoi::new(&r.points, width_px, height_px)
@@ -247,6 +259,11 @@ impl Config {
 
     pub fn camera(&self, id: &str) -> Option<&CameraConfig> {
         self.cameras.iter().find(|c| c.id == id)
+    }
+
+    /// Zones on a camera's floor.
+    pub fn zones_on<'a>(&'a self, camera: &'a str) -> impl Iterator<Item = &'a ZoneConfig> + 'a {
+        self.zones.iter().filter(move |z| z.camera == camera)
     }
 
     /// Machines watched by a camera.

@@ -14,6 +14,8 @@
 //!
 //! [machine.motion]                 # optional stroke counting
 //! roi = [[100, 200], [300, 200], [300, 320], [100, 320]]
+//! ignore_when_person = false       # true: strokes seen while a person stands in the
+//!                                  # region are not counted (they are always flagged)
 //!
 //! [machine.cycle]                  # optional, see [`crate::cycle`]
 //! from = "strokes"
@@ -58,6 +60,15 @@ pub struct LampConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub struct MotionConfig {
     pub roi_px: Vec<PointPx>,
+    /// Strokes counted while a person stands in the region are flagged; with this they
+    /// are also left out of the counts (motion-based counting's known weakness).
+    pub ignore_when_person: bool,
+}
+
+impl MotionConfig {
+    pub fn new(roi_px: Vec<PointPx>) -> Self {
+        Self { roi_px, ignore_when_person: false }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -101,13 +112,15 @@ struct RawLamp {
 #[serde(deny_unknown_fields)]
 struct RawMotion {
     roi: Spanned<Vec<[f64; 2]>>,
+    ignore_when_person: Option<Spanned<bool>>,
 }
 
-/// A region as written, to check against its camera's frame size once that is known.
+/// A region as written (a machine's or a zone's), to check against its camera's frame
+/// size once that is known.
 #[derive(Clone, Debug)]
 pub(crate) struct RoiSpan {
-    /// Index into the checked machines.
-    pub machine: usize,
+    /// The camera whose frame the region is drawn on.
+    pub camera: String,
     pub key: String,
     pub span: Range<usize>,
     pub points: Vec<PointPx>,
@@ -123,7 +136,7 @@ pub(crate) fn check_machines(c: &Checker<'_>, raw: &[Option<Spanned<RawMachine>>
     let mut out = Machines { machines: Vec::new(), roi_spans: Vec::new() };
     for (i, m) in raw.iter().enumerate() {
         let Some(m) = m else { continue };
-        let machine = check_machine(c, &format!("machine[{i}]"), m, out.machines.len(), &mut out.roi_spans);
+        let machine = check_machine(c, &format!("machine[{i}]"), m, &mut out.roi_spans);
         out.machines.push(machine);
     }
     out
@@ -133,7 +146,6 @@ fn check_machine(
     c: &Checker<'_>,
     at: &str,
     m: &Spanned<RawMachine>,
-    index: usize,
     roi_spans: &mut Vec<RoiSpan>,
 ) -> MachineConfig {
     let machine_span = m.span();
@@ -146,7 +158,7 @@ fn check_machine(
     }
     let mut region = |roi: &Spanned<Vec<[f64; 2]>>, key: String| {
         let points = c.polygon(roi, &key)?;
-        roi_spans.push(RoiSpan { machine: index, key, span: roi.span(), points: points.clone() });
+        roi_spans.push(RoiSpan { camera: m.camera.get_ref().clone(), key, span: roi.span(), points: points.clone() });
         Some(points)
     };
     let mut lamps = Vec::new();
@@ -160,7 +172,11 @@ fn check_machine(
             lamps.push(LampConfig { color, roi_px });
         }
     }
-    let motion = m.motion.as_ref().and_then(|motion| region(&motion.get_ref().roi, key("motion.roi")));
+    let motion = m.motion.as_ref().and_then(|motion| {
+        let motion = motion.get_ref();
+        let roi_px = region(&motion.roi, key("motion.roi"))?;
+        Some(MotionConfig { roi_px, ignore_when_person: motion.ignore_when_person.as_ref().is_some_and(|v| *v.get_ref()) })
+    });
     let rules = check_rules(c, at, m, &colors);
     let cycle = check_cycle(c, at, m.cycle.as_ref(), m.motion.is_some(), !m.lamp.is_empty());
     MachineConfig {
@@ -169,7 +185,7 @@ fn check_machine(
         kind: m.kind.as_ref().and_then(|k| c.choice(k, &key("kind"), "machine kind", &MachineKind::NAMES)),
         rules,
         lamps,
-        motion: motion.map(|roi_px| MotionConfig { roi_px }),
+        motion,
         cycle,
         ideal_strokes_per_hour: m
             .ideal_strokes_per_hour

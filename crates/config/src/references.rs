@@ -11,6 +11,7 @@ use crate::alerts::RawAlertRule;
 use crate::diagnostics::{Checker, suggestion};
 use crate::document::Document;
 use crate::machine::RawMachine;
+use crate::zone::RawZone;
 
 /// Checks ids and references between sections.
 pub(crate) fn check_references(
@@ -18,9 +19,19 @@ pub(crate) fn check_references(
     doc: &Document<'_>,
     machines: &[Option<Spanned<RawMachine>>],
     alerts: &[Option<Spanned<RawAlertRule>>],
+    zones: &[Option<Spanned<RawZone>>],
 ) {
     let camera_ids = unique_ids(c, doc, "camera");
     let machine_ids = unique_ids(c, doc, "machine");
+    unique_ids(c, doc, "zone");
+    for (i, z) in zones.iter().enumerate() {
+        let Some(z) = z else { continue };
+        let z = z.get_ref();
+        reference(c, &z.camera, &format!("zone[{i}].camera"), "camera", &camera_ids, "");
+        if let Some(m) = &z.machine {
+            reference(c, m, &format!("zone[{i}].machine"), "machine", &machine_ids, "");
+        }
+    }
     for (i, m) in machines.iter().enumerate() {
         let Some(m) = m else { continue };
         let configured = format!("; configured cameras: {}", camera_ids.join(", "));

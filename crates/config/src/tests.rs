@@ -423,3 +423,78 @@ fn cycles_default_to_strokes_with_a_motion_region_and_are_checked() {
     let e = err(&format!("{GOOD}\n[machine.cycle]\ngap = 5\n"));
     assert!(e.message.contains("did you mean `gap_s`"), "{e}");
 }
+
+const ZONES: &str = r#"
+[people]
+debounce_s = 3
+workers = 2
+
+[[zone]]
+id = "brake-1-operator"
+camera = "cam1"
+roi = [[300, 200], [600, 200], [600, 350], [300, 350]]
+machine = "brake-1"
+
+[[zone]]
+id = "brake-1-danger"
+camera = "cam1"
+roi = [[100, 160], [200, 160], [200, 200]]
+machine = "brake-1"
+kind = "danger"
+"#;
+
+#[test]
+fn zones_and_people_are_read_with_their_defaults() {
+    let text = format!("{}{ZONES}", GOOD.replace("fps = 10", "fps = 10\npeople_fps = 2\nprivacy = \"blur\""));
+    let (_dir, path) = setup(&text);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.zones.len(), 2);
+    assert_eq!(c.zones[0].machine.as_deref(), Some("brake-1"));
+    assert_eq!(c.zones[0].kind, ZoneKind::Work);
+    assert_eq!(c.zones[1].kind, ZoneKind::Danger);
+    assert_eq!(c.zones_on("cam1").count(), 2);
+    assert_eq!((c.people.debounce_s, c.people.workers, c.people.input_px), (3.0, 2, 416));
+    assert_eq!(c.people.model, None);
+    assert_eq!((c.cameras[0].people_fps, c.cameras[0].privacy_blur), (2.0, true));
+    let plain = load(&setup(GOOD).1).expect("loads");
+    assert_eq!((plain.cameras[0].people_fps, plain.cameras[0].privacy_blur), (1.0, false));
+    assert!(plain.zones.is_empty());
+}
+
+#[test]
+fn a_zone_outside_the_frame_is_an_error_with_its_line() {
+    let (_dir, path) = setup(&format!("{GOOD}{ZONES}"));
+    let c = load(&path).expect("loads");
+    c.check_frame_sizes("cam1", 640, 360).expect("fits");
+    let e = c.check_frame_sizes("cam1", 640, 300).expect_err("the operator zone reaches y = 350");
+    assert_eq!((e.line, e.key.as_str()), (29, "zone[0].roi"), "{e}");
+    assert!(e.message.contains("outside the 640x300 frame"), "{e}");
+}
+
+#[test]
+fn zone_mistakes_are_named() {
+    let with = |from: &str, to: &str| format!("{GOOD}{}", ZONES.replacen(from, to, 1));
+    let e = err(&with("camera = \"cam1\"", "camera = \"cam2\""));
+    assert_eq!(e.key, "zone[0].camera", "{e}");
+    assert!(e.message.contains("no camera has the id `cam2`"), "{e}");
+    let e = err(&with("machine = \"brake-1\"", "machine = \"brake-2\""));
+    assert_eq!(e.key, "zone[0].machine", "{e}");
+    let e = err(&with("kind = \"danger\"", "kind = \"dangerous\""));
+    assert!(e.message.contains("did you mean `danger`"), "{e}");
+    let e = err(&format!("{GOOD}{}", ZONES.replace("id = \"brake-1-danger\"", "id = \"brake-1-operator\"")));
+    assert!(e.message.contains("zone id `brake-1-operator` is used twice"), "{e}");
+    let e = err(&format!("{GOOD}{}", ZONES.replace("machine = \"brake-1\"\nkind", "kind")));
+    assert_eq!(e.key, "zone[1].machine", "{e}");
+    let e = err(&with("id = \"brake-1-operator\"", "id = \"brake 1 operator\""));
+    assert!(e.message.contains("not a valid id"), "{e}");
+    let e = err(&with("roi = [[300, 200], [600, 200], [600, 350], [300, 350]]", "roi = [[300, -200], [600, 200], [600, 350]]"));
+    assert_eq!(e.key, "zone[0].roi", "{e}");
+    let e = err(&format!("{GOOD}{}", ZONES.replace("workers = 2", "input_px = 400")));
+    assert!(e.message.contains("multiple of 32"), "{e}");
+    let e = err(&GOOD.replace("fps = 10", "fps = 10\npeople_fps = 10"));
+    assert_eq!(e.key, "camera[0].people_fps", "{e}");
+    let e = err(&GOOD.replace("fps = 10", "fps = 10\nprivacy = \"blurred\""));
+    assert!(e.message.contains("did you mean `blur`"), "{e}");
+    let e = err(&GOOD.replace("roi = [[100, 100], [200, 100], [200, 150], [100, 150]]", "roi = [[100, 100], [200, 100], [200, 150], [100, 150]]\nignore_when_person = 1"));
+    assert_eq!(e.key, "machine[0].motion.ignore_when_person", "{e}");
+}

@@ -18,7 +18,8 @@ use sheetsight_vision::event::{Event, VideoEvent};
 
 use crate::camera::CameraAnalyzer;
 use crate::machine::RegionError;
-use crate::summary::{MachineSummary, summarize};
+use crate::people::{DetectPeople, ZoneMonitor};
+use crate::summary::{MachineSummary, ZoneSummary, add_attendance, summarize, zone_summary};
 
 /// What happened to one camera.
 #[derive(Clone, Debug)]
@@ -34,6 +35,9 @@ pub struct CameraReport {
     pub issues: Vec<MediaIssue>,
     /// Why the camera stopped before the end of its input.
     pub error: Option<String>,
+    /// Person detections run on this camera (0 without zones), and how many failed.
+    pub people_detections: u64,
+    pub people_failures: u64,
 }
 
 /// The result of a whole run.
@@ -41,6 +45,8 @@ pub struct CameraReport {
 pub struct AnalyzeReport {
     pub cameras: Vec<CameraReport>,
     pub summaries: Vec<MachineSummary>,
+    /// Dwell per zone, for cameras watched for people.
+    pub zones: Vec<ZoneSummary>,
 }
 
 impl AnalyzeReport {
@@ -94,7 +100,12 @@ pub fn prepare(config: &Config) -> Result<Vec<Prepared>, ConfigError> {
     Ok(out)
 }
 
-fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<VideoEvent>>) -> CameraReport {
+fn run_camera(
+    config: &Config,
+    prepared: &Prepared,
+    detector: Option<&dyn DetectPeople>,
+    tx: &mpsc::Sender<Vec<VideoEvent>>,
+) -> CameraReport {
     let started = Instant::now();
     let mut report = CameraReport {
         id: prepared.id.clone(),
@@ -106,8 +117,10 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<VideoE
         wall_s: 0.0,
         issues: Vec::new(),
         error: None,
+        people_detections: 0,
+        people_failures: 0,
     };
-    if let Err(e) = analyze_camera(config, prepared, tx, &mut report) {
+    if let Err(e) = analyze_camera(config, prepared, detector, tx, &mut report) {
         let at = if report.frames_analyzed == 0 { "open" } else { "end" };
         let what = with_causes(&e);
         let _ = tx.send(vec![Event::MediaIssue { camera: prepared.id.clone(), at: at.into(), what: what.clone() }]);
@@ -122,6 +135,7 @@ fn run_camera(config: &Config, prepared: &Prepared, tx: &mpsc::Sender<Vec<VideoE
 fn analyze_camera(
     config: &Config,
     prepared: &Prepared,
+    detector: Option<&dyn DetectPeople>,
     tx: &mpsc::Sender<Vec<VideoEvent>>,
     report: &mut CameraReport,
 ) -> Result<(), CameraFailure> {
@@ -129,6 +143,7 @@ fn analyze_camera(
     let info = prepared.info.as_ref().map_err(|e| CameraFailure::Unreadable(e.clone()))?;
     let mut analyzer =
         CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(CameraFailure::Regions)?;
+    let mut zones = detector.and_then(|_| ZoneMonitor::new(config, camera, info.width_px, info.height_px));
     let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0))
         .map_err(|e| CameraFailure::Unreadable(Arc::new(e)))?;
     let mut events = Vec::new();
@@ -136,7 +151,15 @@ fn analyze_camera(
     let result = loop {
         let next = source.next_frame();
         match &next {
-            Ok(Some(frame)) => analyzer.process(frame, &mut events),
+            Ok(Some(frame)) => {
+                if let (Some(zones), Some(detector)) = (&mut zones, detector) {
+                    let state_of = |m: &str| analyzer.state_of(m);
+                    if let Some(people) = zones.look(detector, frame.t_s, &frame.frame, state_of, &mut events) {
+                        analyzer.people_seen(frame.t_s, &people, zones.interval_s());
+                    }
+                }
+                analyzer.process(frame, &mut events);
+            }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(camera = %prepared.id, "input broke: {e}");
@@ -164,6 +187,9 @@ fn analyze_camera(
     report.frames_skipped = analyzer.frames_skipped();
     report.duration_s = analyzer.last_t_s().map_or(0.0, |t| t + camera.fps.map_or(0.0, |f| 1.0 / f));
     report.issues = source.issues().to_vec();
+    if let Some(zones) = &zones {
+        (report.people_detections, report.people_failures) = (zones.detections, zones.failures);
+    }
     if analyzer.frames_wrong_size() > 0 {
         report.issues.push(MediaIssue {
             at: "whole stream".into(),
@@ -179,14 +205,24 @@ fn analyze_camera(
 }
 
 /// Analyses every camera of `config` to the end of its input, passing each event to
-/// `sink` as it happens.
-pub fn analyze(config: &Config, sink: impl FnMut(&VideoEvent)) -> Result<AnalyzeReport, ConfigError> {
+/// `sink` as it happens. With a `detector`, cameras with zones are also watched for
+/// people (at their `people_fps`).
+pub fn analyze(
+    config: &Config,
+    detector: Option<&dyn DetectPeople>,
+    sink: impl FnMut(&VideoEvent),
+) -> Result<AnalyzeReport, ConfigError> {
     let prepared = prepare(config)?;
-    Ok(analyze_prepared(config, &prepared, sink))
+    Ok(analyze_prepared(config, &prepared, detector, sink))
 }
 
 /// [`analyze`] of cameras already [`prepare`]d (checked before anything is written).
-pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl FnMut(&VideoEvent)) -> AnalyzeReport {
+pub fn analyze_prepared(
+    config: &Config,
+    prepared: &[Prepared],
+    detector: Option<&dyn DetectPeople>,
+    mut sink: impl FnMut(&VideoEvent),
+) -> AnalyzeReport {
     let (tx, rx) = mpsc::channel::<Vec<VideoEvent>>();
     let mut all_events = Vec::new();
     let cameras = std::thread::scope(|scope| {
@@ -194,7 +230,7 @@ pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl F
             .iter()
             .map(|p| {
                 let tx = tx.clone();
-                scope.spawn(move || run_camera(config, p, &tx))
+                scope.spawn(move || run_camera(config, p, detector, &tx))
             })
             .collect();
         drop(tx);
@@ -202,7 +238,9 @@ pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl F
             for e in &batch {
                 sink(e);
             }
-            all_events.extend(batch.into_iter().filter(|e| matches!(e, Event::State { .. } | Event::Stroke { .. })));
+            all_events.extend(
+                batch.into_iter().filter(|e| matches!(e, Event::State { .. } | Event::Stroke { .. } | Event::Presence { .. })),
+            );
         }
         handles
             .into_iter()
@@ -218,14 +256,22 @@ pub fn analyze_prepared(config: &Config, prepared: &[Prepared], mut sink: impl F
                     wall_s: 0.0,
                     issues: Vec::new(),
                     error: Some("the camera's analysis failed internally (see the log)".into()),
+                    people_detections: 0,
+                    people_failures: 0,
                 })
             })
             .collect::<Vec<_>>()
     });
     let mut summaries = Vec::new();
+    let mut zones = Vec::new();
     for cam in &cameras {
         let ids: Vec<String> = config.machines_on(&cam.id).map(|m| m.id.clone()).collect();
-        summaries.extend(summarize(&all_events, &ids, cam.duration_s));
+        let mut machines = summarize(&all_events, &ids, cam.duration_s);
+        if cam.people_detections > 0 {
+            add_attendance(&mut machines, &all_events, config, cam.duration_s);
+            zones.extend(config.zones_on(&cam.id).map(|z| zone_summary(&all_events, &z.id, cam.duration_s)));
+        }
+        summaries.extend(machines);
     }
-    AnalyzeReport { cameras, summaries }
+    AnalyzeReport { cameras, summaries, zones }
 }

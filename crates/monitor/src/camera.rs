@@ -5,6 +5,8 @@ use sheetsight_config::{CameraConfig, Config, MachineConfig};
 use sheetsight_media::{TimedFrame, YuvFrame};
 use sheetsight_vision::event::Event;
 use sheetsight_vision::exposure::{ExposureTracker, ExposureTuning};
+use sheetsight_vision::state::MachineState;
+use sheetsight_vision::zone::PersonPx;
 
 use crate::machine::{MachineMonitor, MachineStatus, RegionError};
 
@@ -120,6 +122,25 @@ impl CameraAnalyzer {
         }
     }
 
+    /// People seen at `t_s` (frame pixels), standing for `window_s` seconds: strokes
+    /// of machines whose motion region they stand in are flagged.
+    pub fn people_seen(&mut self, t_s: f64, people: &[PersonPx], window_s: f64) {
+        for m in &mut self.machines {
+            m.people_seen(t_s, people, window_s);
+        }
+    }
+
+    /// A machine's current state, if it is on this camera and known.
+    pub fn state_of(&self, machine: &str) -> Option<MachineState> {
+        self.machines.iter().find(|m| m.id() == machine).and_then(MachineMonitor::state)
+    }
+
+    /// Per machine: strokes seen with a person in the motion region, and of those the
+    /// ones left out of the counts.
+    pub fn strokes_with_person(&self) -> Vec<(String, (u64, u64))> {
+        self.machines.iter().map(|m| (m.id().to_owned(), m.strokes_with_person())).collect()
+    }
+
     /// The camera cannot see (its source failed or stalled): see [`MachineMonitor::blind`].
     pub fn blind<T: StreamTime>(&mut self, t_s: f64, events: &mut Vec<Event<T>>) {
         for m in &mut self.machines {
@@ -146,5 +167,72 @@ mod tests {
         }
         assert_eq!(cam.frames_analyzed(), 100, "10 s at 10 fps");
         assert_eq!(cam.frames_skipped(), 150);
+    }
+
+    /// A dark ram 20 px high over a light wall, `drop_px` below its rest, with noise.
+    fn ram_frame(drop_px: u32, seed: u32) -> YuvFrame {
+        let mut f = YuvFrame::filled(160, 120, 0, 128, 128);
+        let (y, _, _) = f.planes_mut();
+        let mut s = seed.wrapping_mul(2654435761) | 1;
+        for row in 0..120u32 {
+            for col in 0..160u32 {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                let ram = (20 + drop_px..40 + drop_px).contains(&row) && (40..120).contains(&col);
+                y[(row * 160 + col) as usize] = (if ram { 50.0 } else { 150.0 } + (s % 7) as f32 - 3.0) as u8;
+            }
+        }
+        f
+    }
+
+    /// Strokes every 10 s from 5 s for a minute; an operator reaches into the ram's
+    /// region from 24 s to 27 s and stands back (below it) otherwise.
+    fn strokes_with_scripted_people(ignore_when_person: bool) -> (Vec<crate::VideoEvent>, (u64, u64)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("v.mp4"), b"").expect("write");
+        let text = format!(
+            "[[camera]]\nid = \"c\"\nsource = \"v.mp4\"\nfps = 10\n[[machine]]\nid = \"m\"\ncamera = \"c\"\n\
+             [machine.motion]\nroi = [[30,10],[130,10],[130,110],[30,110]]\nignore_when_person = {ignore_when_person}\n"
+        );
+        let config = sheetsight_config::parse(&dir.path().join("x.toml"), &text).expect("config");
+        let mut cam = CameraAnalyzer::new(&config, &config.cameras[0], 160, 120).expect("analyzer");
+        let mut events: Vec<crate::VideoEvent> = Vec::new();
+        for i in 0..600u32 {
+            let t = f64::from(i) / 10.0;
+            if i % 10 == 0 {
+                let reaching = (24.0..=27.0).contains(&t);
+                let person = if reaching {
+                    PersonPx { x0: 60.0, y0: 30.0, x1: 100.0, y1: 160.0 }
+                } else {
+                    PersonPx { x0: 60.0, y0: 115.0, x1: 100.0, y1: 240.0 }
+                };
+                cam.people_seen(t, &[person], 1.0);
+            }
+            let phase = (t - 5.0).rem_euclid(10.0);
+            let drop = if t >= 5.0 && phase < 2.0 { (40.0 * (1.0 - (phase - 1.0).abs())).max(0.0) as u32 } else { 0 };
+            cam.process_frame(t, &ram_frame(drop, i), &mut events);
+        }
+        let counts = cam.strokes_with_person()[0].1;
+        (events, counts)
+    }
+
+    #[test]
+    fn a_stroke_seen_while_a_person_stands_in_the_region_is_flagged_or_left_out() {
+        let (events, counts) = strokes_with_scripted_people(false);
+        let strokes: Vec<bool> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Stroke { person_in_region, .. } => Some(*person_in_region),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(strokes, vec![false, false, true, false, false, false], "the stroke at 25 s is flagged");
+        assert_eq!(counts, (1, 0));
+
+        let (events, counts) = strokes_with_scripted_people(true);
+        let strokes = events.iter().filter(|e| matches!(e, Event::Stroke { .. })).count();
+        assert_eq!(strokes, 5, "ignore_when_person leaves the flagged stroke out of the counts");
+        assert_eq!(counts, (1, 1));
     }
 }

@@ -143,7 +143,7 @@ fn timelines(events: &[VideoEvent]) -> Timelines {
             Event::State { machine, state, t } => {
                 states.entry(machine.clone()).or_default().push((t.0, state.as_str().to_string()))
             }
-            Event::Stroke { machine, start_t, end_t } => {
+            Event::Stroke { machine, start_t, end_t, .. } => {
                 strokes.entry(machine.clone()).or_default().push((start_t.0, end_t.0))
             }
             _ => {}
@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn strokes_match_one_to_one() {
         let st =
-            |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: VideoSeconds(a), end_t: VideoSeconds(b) };
+            |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: VideoSeconds(a), end_t: VideoSeconds(b), person_in_region: false };
         let truth = vec![st(1.0, 3.0), st(10.0, 12.0), st(20.0, 22.0)];
         let found = vec![st(1.1, 3.1), st(1.2, 3.2), st(10.0, 12.2), st(40.0, 41.0)];
         let s = score(&truth, &found, 50.0, 2.0);

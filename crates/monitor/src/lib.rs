@@ -12,6 +12,7 @@ pub mod camera;
 pub mod evaluate;
 pub mod jsonl;
 pub mod machine;
+pub mod people;
 pub mod summary;
 
 pub use camera::CameraAnalyzer;

@@ -8,9 +8,10 @@ use sheetsight_vision::frame::YuvFrame;
 use sheetsight_vision::lamp::{LampMode, LampTuning};
 use sheetsight_vision::motion::{MotionAnalyzer, MotionTuning};
 use sheetsight_vision::occlusion::GlobalLook;
-use sheetsight_vision::roi::{PolygonRoi, RoiError};
+use sheetsight_vision::roi::{PointPx, PolygonRoi, RoiError};
 use sheetsight_vision::stack_light::{LampSpec, StackLightReader};
 use sheetsight_vision::state::{MachineState, StateRules};
+use sheetsight_vision::zone::PersonPx;
 
 /// A region of a machine does not fit the camera's frame.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,16 @@ pub struct MachineMonitor {
     state_since_s: f64,
     strokes: u64,
     cycles: CycleTracker,
+    /// The motion region, for telling whether a person stands in it.
+    motion_roi_px: Option<Vec<PointPx>>,
+    ignore_when_person: bool,
+    /// When a person was last seen in the motion region, and how long that sighting
+    /// stands for (the time between two looks for people).
+    person_in_region: Option<(f64, f64)>,
+    /// Strokes seen while a person stood in the motion region (flagged), and of those
+    /// the ones left out of the counts (`ignore_when_person`).
+    strokes_with_person: u64,
+    strokes_ignored: u64,
 }
 
 impl MachineMonitor {
@@ -83,11 +94,37 @@ impl MachineMonitor {
             state_since_s: 0.0,
             strokes: 0,
             cycles: CycleTracker::new(config.cycle),
+            motion_roi_px: config.motion.as_ref().map(|m| m.roi_px.clone()),
+            ignore_when_person: config.motion.as_ref().is_some_and(|m| m.ignore_when_person),
+            person_in_region: None,
+            strokes_with_person: 0,
+            strokes_ignored: 0,
         })
     }
 
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// The state last reported, if any.
+    pub fn state(&self) -> Option<MachineState> {
+        self.state
+    }
+
+    /// People seen at `t_s` (boxes in frame pixels); the sighting stands for
+    /// `window_s` seconds (until the next look). A stroke overlapping it is flagged.
+    pub fn people_seen(&mut self, t_s: f64, people: &[PersonPx], window_s: f64) {
+        if let Some(roi) = &self.motion_roi_px
+            && people.iter().any(|p| p.overlaps(roi))
+        {
+            self.person_in_region = Some((t_s, window_s));
+        }
+    }
+
+    /// Strokes seen while a person stood in the motion region, and of those the ones
+    /// left out of the counts.
+    pub fn strokes_with_person(&self) -> (u64, u64) {
+        (self.strokes_with_person, self.strokes_ignored)
     }
 
     /// Takes over what `old` (the same machine before its regions or rules changed) has
@@ -208,14 +245,22 @@ impl MachineMonitor {
                 self.push_cycle(cycle, events);
             }
             if let Some(stroke) = update.stroke {
-                self.strokes += 1;
-                events.push(Event::Stroke {
-                    machine: self.id.clone(),
-                    start_t: T::from_s(stroke.start_s),
-                    end_t: T::from_s(stroke.end_s),
-                });
-                let cycle = self.cycles.stroke(stroke.start_s, stroke.end_s);
-                self.push_cycle(cycle, events);
+                let person_in_region =
+                    self.person_in_region.is_some_and(|(seen_s, window_s)| seen_s + window_s >= stroke.start_s);
+                self.strokes_with_person += u64::from(person_in_region);
+                if person_in_region && self.ignore_when_person {
+                    self.strokes_ignored += 1;
+                } else {
+                    self.strokes += 1;
+                    events.push(Event::Stroke {
+                        machine: self.id.clone(),
+                        start_t: T::from_s(stroke.start_s),
+                        end_t: T::from_s(stroke.end_s),
+                        person_in_region,
+                    });
+                    let cycle = self.cycles.stroke(stroke.start_s, stroke.end_s);
+                    self.push_cycle(cycle, events);
+                }
             }
         }
     }

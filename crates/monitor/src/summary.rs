@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sheetsight_vision::event::{Event, VideoEvent};
+use sheetsight_config::{Config, ZoneKind};
 use sheetsight_vision::state::MachineState;
+use sheetsight_vision::zone::{attendance, suggest_stop_reason};
 
 /// Summary of one machine over `[0, end_s]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -17,6 +19,114 @@ pub struct MachineSummary {
     pub not_available_s: f64,
     pub strokes: u64,
     pub strokes_per_hour: f64,
+    /// With an operator zone watched for people: `Executing` and `NotExecuting` split
+    /// into attended and unattended time, and the stops proposed "No operator".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attended: Option<AttendedSummary>,
+}
+
+/// A machine's attended time (see [`sheetsight_vision::zone::attendance`]).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AttendedSummary {
+    pub executing_attended_s: f64,
+    pub executing_unattended_s: f64,
+    pub not_executing_attended_s: f64,
+    pub not_executing_unattended_s: f64,
+    /// Stops (`NotExecuting` or `OutOfService`) with nobody in the operator zone for
+    /// most of them: proposed the reason "No operator", for the supervisor to confirm.
+    pub stops_proposed_no_operator: u32,
+    pub stops: u32,
+}
+
+/// Dwell in one zone over a run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZoneSummary {
+    pub zone: String,
+    /// Seconds with at least one person in the zone.
+    pub occupied_s: f64,
+    /// Person-seconds (two people for a minute: 120).
+    pub person_s: f64,
+    /// Times the zone went from empty to occupied.
+    pub arrivals: u32,
+}
+
+/// The head-count steps of `zones` added together, in time order.
+fn presence_steps(events: &[VideoEvent], zones: &[&str]) -> Vec<(f64, u32)> {
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut list: Vec<(f64, &str, u32)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Presence { zone, people, t } if zones.contains(&zone.as_str()) => Some((t.0, zone.as_str(), *people)),
+            _ => None,
+        })
+        .collect();
+    list.sort_by(|a, b| a.0.total_cmp(&b.0));
+    list.into_iter()
+        .map(|(t, zone, n)| {
+            counts.insert(zone, n);
+            (t, counts.values().sum())
+        })
+        .collect()
+}
+
+/// Dwell in `zone` over `[0, duration_s]`.
+pub fn zone_summary(events: &[VideoEvent], zone: &str, duration_s: f64) -> ZoneSummary {
+    let steps = presence_steps(events, &[zone]);
+    let mut out = ZoneSummary { zone: zone.to_owned(), occupied_s: 0.0, person_s: 0.0, arrivals: 0 };
+    let mut before = 0;
+    for (i, &(t, n)) in steps.iter().enumerate() {
+        let end = steps.get(i + 1).map_or(duration_s, |s| s.0).min(duration_s);
+        let span = (end - t).max(0.0);
+        if n > 0 {
+            out.occupied_s += span;
+            out.person_s += span * f64::from(n);
+            out.arrivals += u32::from(before == 0);
+        }
+        before = n;
+    }
+    out
+}
+
+/// Adds attended time to the summaries of machines that have an operator zone.
+pub fn add_attendance(summaries: &mut [MachineSummary], events: &[VideoEvent], config: &Config, duration_s: f64) {
+    for s in summaries {
+        let zones: Vec<&str> = config
+            .zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::Work && z.machine.as_deref() == Some(s.machine.as_str()))
+            .map(|z| z.id.as_str())
+            .collect();
+        if zones.is_empty() {
+            continue;
+        }
+        let people = presence_steps(events, &zones);
+        let mut states: Vec<(f64, MachineState)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::State { machine, state, t } if *machine == s.machine => Some((t.0, *state)),
+                _ => None,
+            })
+            .collect();
+        states.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let a = attendance(&states, &people, 0.0, duration_s);
+        let mut stops = 0;
+        let mut proposed = 0;
+        for (i, &(t, state)) in states.iter().enumerate() {
+            if matches!(state, MachineState::NotExecuting | MachineState::OutOfService) {
+                let end = states.get(i + 1).map_or(duration_s, |s| s.0);
+                stops += 1;
+                proposed += u32::from(suggest_stop_reason(&people, t, end).is_some());
+            }
+        }
+        s.attended = Some(AttendedSummary {
+            executing_attended_s: a.executing_attended_s,
+            executing_unattended_s: a.executing_unattended_s,
+            not_executing_attended_s: a.not_executing_attended_s,
+            not_executing_unattended_s: a.not_executing_unattended_s,
+            stops_proposed_no_operator: proposed,
+            stops,
+        });
+    }
 }
 
 /// Builds summaries from the events of a run that covered `duration_s` seconds;
@@ -53,9 +163,37 @@ pub fn summarize(events: &[VideoEvent], machines: &[String], duration_s: f64) ->
                 not_available_s: time[3],
                 strokes: n,
                 strokes_per_hour: if duration_s > 0.0 { n as f64 * 3600.0 / duration_s } else { 0.0 },
+                attended: None,
             }
         })
         .collect()
+}
+
+/// People per zone, and attended time per machine with an operator zone.
+pub fn zone_table(machines: &[MachineSummary], zones: &[ZoneSummary]) -> String {
+    let mut out = format!("{:<20} {:>10} {:>14} {:>9}\n", "zone", "occupied", "person-time", "arrivals");
+    for z in zones {
+        out += &format!("{:<20} {:>10} {:>14} {:>9}\n", z.zone, hms(z.occupied_s), hms(z.person_s), z.arrivals);
+    }
+    let attended: Vec<_> = machines.iter().filter_map(|m| Some((m, m.attended.as_ref()?))).collect();
+    if !attended.is_empty() {
+        out += &format!(
+            "{:<12} {:>16} {:>18} {:>19} {:>21} {:>16}\n",
+            "machine", "Exec. attended", "Exec. unattended", "NotExec. attended", "NotExec. unattended", "No operator stops"
+        );
+        for (m, a) in attended {
+            out += &format!(
+                "{:<12} {:>16} {:>18} {:>19} {:>21} {:>16}\n",
+                m.machine,
+                hms(a.executing_attended_s),
+                hms(a.executing_unattended_s),
+                hms(a.not_executing_attended_s),
+                hms(a.not_executing_unattended_s),
+                format!("{} of {}", a.stops_proposed_no_operator, a.stops),
+            );
+        }
+    }
+    out
 }
 
 fn hms(s: f64) -> String {
@@ -93,7 +231,7 @@ mod tests {
     fn times_add_up_to_the_duration() {
         let events = vec![
             Event::State { machine: "m".into(), state: MachineState::Executing, t: VideoSeconds(2.0) },
-            Event::Stroke { machine: "m".into(), start_t: VideoSeconds(3.0), end_t: VideoSeconds(4.0) },
+            Event::Stroke { machine: "m".into(), start_t: VideoSeconds(3.0), end_t: VideoSeconds(4.0), person_in_region: false },
             Event::State { machine: "m".into(), state: MachineState::OutOfService, t: VideoSeconds(50.0) },
             Event::State { machine: "m".into(), state: MachineState::NotAvailable, t: VideoSeconds(60.0) },
             Event::State { machine: "m".into(), state: MachineState::NotExecuting, t: VideoSeconds(70.0) },

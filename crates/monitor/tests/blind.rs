@@ -29,7 +29,7 @@ fn machines_of(scene: &Scene) -> Vec<MachineConfig> {
             camera: "cam".into(),
             kind: None,
             lamps: m.colors.iter().enumerate().map(|(k, &color)| LampConfig { color, roi_px: m.lamp_roi(k) }).collect(),
-            motion: Some(MotionConfig { roi_px: m.motion_roi() }),
+            motion: Some(MotionConfig::new(m.motion_roi())),
             rules: StateRules::default(),
             ideal_strokes_per_hour: None,
             cycle: Default::default(),

@@ -6,8 +6,10 @@
 //! | `<prefix>/<machine>/state` | yes | `{"state": "Executing", "at": "..."}` |
 //! | `<prefix>/<machine>/lamp/<n>` | yes | `{"color": "green", "mode": "steady", "at": "..."}` |
 //! | `<prefix>/<machine>/motion` | yes | `{"active": true, "at": "..."}` |
-//! | `<prefix>/<machine>/stroke` | no | `{"start": "...", "end": "...", "duration_s": 1.8}` |
+//! | `<prefix>/<machine>/stroke` | no | `{"start": "...", "end": "...", "duration_s": 1.8, "person_in_region": false}` |
 //! | `<prefix>/<machine>/cycle` | no | `{"start": "...", "end": "...", "duration_s": 42.5, "strokes": 4}` |
+//! | `<prefix>/zone/<id>/presence` | yes | `{"people": 1, "at": "..."}` (debounced head count) |
+//! | `<prefix>/<machine>/safety` | no | `{"zone": "...", "people": 1, "advisory": true, "note": "...", "at": "..."}` |
 //! | `<prefix>/camera/<id>/health` | yes | `{"health": "streaming", "detail": null, "at": "..."}` |
 //! | `<prefix>/alert` | no | the alert with `change`: raised, cleared, acknowledged |
 //! | `<prefix>/<machine>/reason`, `<prefix>/<machine>/job` | no | the note |
@@ -19,6 +21,9 @@ use serde_json::json;
 use sheetsight_base::UnixMillis;
 use sheetsight_service::CameraStatus;
 use sheetsight_vision::event::{Event, LiveEvent};
+
+/// Said with every safety event wherever it is shown or sent.
+pub const ADVISORY_NOTE: &str = "advisory only: SheetSight is not a safety function and never replaces guards, light curtains or interlocks";
 
 /// One message to publish.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,9 +60,28 @@ pub fn event_message(prefix: &str, e: &LiveEvent) -> Option<Message> {
         Event::Motion { machine, active, t } => {
             msg(format!("{prefix}/{machine}/motion"), json!({"active": active, "at": t.rfc3339()}), true)
         }
-        Event::Stroke { machine, start_t, end_t } => msg(
+        Event::Stroke { machine, start_t, end_t, person_in_region } => msg(
             format!("{prefix}/{machine}/stroke"),
-            json!({"start": start_t.rfc3339(), "end": end_t.rfc3339(), "duration_s": (*end_t - *start_t) as f64 / 1000.0}),
+            json!({
+                "start": start_t.rfc3339(),
+                "end": end_t.rfc3339(),
+                "duration_s": (*end_t - *start_t) as f64 / 1000.0,
+                "person_in_region": person_in_region,
+            }),
+            false,
+        ),
+        Event::Presence { zone, people, t } => {
+            msg(format!("{prefix}/zone/{zone}/presence"), json!({"people": people, "at": t.rfc3339()}), true)
+        }
+        Event::Safety { zone, machine, people, advisory, t } => msg(
+            format!("{prefix}/{machine}/safety"),
+            json!({
+                "zone": zone,
+                "people": people,
+                "advisory": advisory,
+                "note": ADVISORY_NOTE,
+                "at": t.rfc3339(),
+            }),
             false,
         ),
         Event::Cycle { machine, start_t, end_t, strokes } => msg(

@@ -661,6 +661,7 @@ impl Scene {
                     machine: layout.id.clone(),
                     start_t: VideoSeconds(s.start_s),
                     end_t: VideoSeconds(s.end_s()),
+                    person_in_region: false,
                 });
             }
         }

@@ -172,7 +172,7 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
                 .await
                 .map_err(io)?;
         }
-        Event::Stroke { machine, start_t, end_t } => insert_strokes(tx, run, &[(machine, *start_t, *end_t)]).await?,
+        Event::Stroke { machine, start_t, end_t, .. } => insert_strokes(tx, run, &[(machine, *start_t, *end_t)]).await?,
         Event::Cycle { machine, start_t, end_t, strokes } => {
             sqlx::query(
                 "INSERT INTO cycle (machine, start_ms, end_ms, strokes, job, operator, run_id) \
@@ -189,7 +189,8 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
             .await
             .map_err(StoreError::io("storing a cycle"))?;
         }
-        Event::Motion { .. } | Event::MediaIssue { .. } => {}
+        // Presence and safety events are not stored yet: they reach the live views only.
+        Event::Motion { .. } | Event::MediaIssue { .. } | Event::Presence { .. } | Event::Safety { .. } => {}
     }
     Ok(())
 }
@@ -354,7 +355,7 @@ impl Store for SqliteStore {
         // Runs of strokes go in together; everything keeps its order.
         let mut strokes: Vec<(&str, UnixMillis, UnixMillis)> = Vec::new();
         for e in events {
-            if let Event::Stroke { machine, start_t, end_t } = e {
+            if let Event::Stroke { machine, start_t, end_t, .. } = e {
                 strokes.push((machine, *start_t, *end_t));
                 continue;
             }

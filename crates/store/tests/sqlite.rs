@@ -28,7 +28,7 @@ async fn events_become_intervals_and_a_clean_stop_closes_them() {
         Event::Health { camera: "c".into(), health: CameraHealth::Streaming, detail: None, t: unix_s(1.0) },
         state("m", MachineState::Executing, 1.0),
         Event::Lamp { machine: "m".into(), lamp: 0, color: LampColor::Green, mode: LampMode::Steady, t: unix_s(1.0) },
-        Event::Stroke { machine: "m".into(), start_t: unix_s(2.0), end_t: unix_s(3.5) },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(2.0), end_t: unix_s(3.5), person_in_region: false },
         state("m", MachineState::NotExecuting, 5.0),
     ];
     store.write(run, &events, UnixMillis(5_000)).await.expect("write");
@@ -88,9 +88,9 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
     let events = [
         state("m", MachineState::Executing, 1.0),
-        Event::Stroke { machine: "m".into(), start_t: unix_s(1.0), end_t: unix_s(2.0) },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(1.0), end_t: unix_s(2.0), person_in_region: false },
         state("m", MachineState::NotExecuting, 100.0),
-        Event::Stroke { machine: "m".into(), start_t: unix_s(200.0), end_t: unix_s(201.0) },
+        Event::Stroke { machine: "m".into(), start_t: unix_s(200.0), end_t: unix_s(201.0), person_in_region: false },
     ];
     store.write(run, &events, UnixMillis(300_000)).await.expect("write");
     let deleted = store.purge(UnixMillis(150_000)).await.expect("purge");
@@ -104,7 +104,7 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     store.close().await;
     let store = SqliteStore::open(dir.path()).await.expect("reopen");
     let run = store.begin_run(UnixMillis(400_000), "test").await.expect("run");
-    let stroke = Event::Stroke { machine: "m".into(), start_t: unix_s(401.0), end_t: unix_s(402.0) };
+    let stroke = Event::Stroke { machine: "m".into(), start_t: unix_s(401.0), end_t: unix_s(402.0), person_in_region: false };
     store.write(run, &[stroke], UnixMillis(403_000)).await.expect("write");
     assert_eq!(store.stroke_totals().await.expect("totals"), [("m".to_string(), 3)]);
 }

@@ -59,6 +59,10 @@ pub enum Event<T> {
         start_t: T,
         #[serde(with = "seconds")]
         end_t: T,
+        /// A person stood in the motion region when it was seen (their movement may be
+        /// what was counted); only written when true.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        person_in_region: bool,
     },
     /// A cycle of work ended ([`crate::cycle`]): reported once, never revised.
     Cycle {
@@ -74,6 +78,24 @@ pub enum Event<T> {
     Motion {
         machine: String,
         active: bool,
+        #[serde(with = "seconds")]
+        t: T,
+    },
+    /// A zone's debounced head count changed (dated when the new count was first seen).
+    Presence {
+        zone: String,
+        people: u32,
+        #[serde(with = "seconds")]
+        t: T,
+    },
+    /// Advisory only, never a safety function: someone stood in a danger zone while its
+    /// machine was executing.
+    Safety {
+        zone: String,
+        machine: String,
+        people: u32,
+        /// Always true: shown and sent as advisory everywhere.
+        advisory: bool,
         #[serde(with = "seconds")]
         t: T,
     },
@@ -109,7 +131,12 @@ impl<T: StreamTime> Event<T> {
     /// When it happened (a stroke: its end); a media issue has no time.
     pub fn t(&self) -> Option<T> {
         match self {
-            Self::Lamp { t, .. } | Self::State { t, .. } | Self::Motion { t, .. } | Self::Health { t, .. } => Some(*t),
+            Self::Lamp { t, .. }
+            | Self::State { t, .. }
+            | Self::Motion { t, .. }
+            | Self::Health { t, .. }
+            | Self::Presence { t, .. }
+            | Self::Safety { t, .. } => Some(*t),
             Self::Stroke { end_t, .. } | Self::Cycle { end_t, .. } => Some(*end_t),
             Self::MediaIssue { .. } => None,
         }
@@ -120,7 +147,13 @@ impl<T: StreamTime> Event<T> {
         match self {
             Self::Lamp { machine, lamp, color, mode, t } => Event::Lamp { machine, lamp, color, mode, t: f(t) },
             Self::State { machine, state, t } => Event::State { machine, state, t: f(t) },
-            Self::Stroke { machine, start_t, end_t } => Event::Stroke { machine, start_t: f(start_t), end_t: f(end_t) },
+            Self::Stroke { machine, start_t, end_t, person_in_region } => {
+                Event::Stroke { machine, start_t: f(start_t), end_t: f(end_t), person_in_region }
+            }
+            Self::Presence { zone, people, t } => Event::Presence { zone, people, t: f(t) },
+            Self::Safety { zone, machine, people, advisory, t } => {
+                Event::Safety { zone, machine, people, advisory, t: f(t) }
+            }
             Self::Cycle { machine, start_t, end_t, strokes } => {
                 Event::Cycle { machine, start_t: f(start_t), end_t: f(end_t), strokes }
             }
@@ -137,8 +170,9 @@ impl<T: StreamTime> Event<T> {
             | Self::State { machine, .. }
             | Self::Stroke { machine, .. }
             | Self::Cycle { machine, .. }
-            | Self::Motion { machine, .. } => Some(machine),
-            Self::MediaIssue { .. } | Self::Health { .. } => None,
+            | Self::Motion { machine, .. }
+            | Self::Safety { machine, .. } => Some(machine),
+            Self::MediaIssue { .. } | Self::Health { .. } | Self::Presence { .. } => None,
         }
     }
 }
@@ -154,9 +188,28 @@ mod tests {
         let text = serde_json::to_string(&live).expect("json");
         assert_eq!(text, r#"{"type":"state","machine":"m","state":"Executing","t":1764839700.123}"#);
         assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("reads"), live);
-        let video = VideoEvent::Stroke { machine: "m".into(), start_t: VideoSeconds(1.0004), end_t: VideoSeconds(2.5) };
+        let video = VideoEvent::Stroke {
+            machine: "m".into(),
+            start_t: VideoSeconds(1.0004),
+            end_t: VideoSeconds(2.5),
+            person_in_region: false,
+        };
         let text = serde_json::to_string(&video).expect("json");
         assert_eq!(text, r#"{"type":"stroke","machine":"m","start_t":1.0,"end_t":2.5}"#);
+        let flagged = VideoEvent::Stroke {
+            machine: "m".into(),
+            start_t: VideoSeconds(1.0),
+            end_t: VideoSeconds(2.5),
+            person_in_region: true,
+        };
+        let text = serde_json::to_string(&flagged).expect("json");
+        assert_eq!(text, r#"{"type":"stroke","machine":"m","start_t":1.0,"end_t":2.5,"person_in_region":true}"#);
+        assert_eq!(serde_json::from_str::<VideoEvent>(&text).expect("reads"), flagged);
+        let presence = LiveEvent::Presence { zone: "brake-1-operator".into(), people: 1, t: UnixMillis(1_764_839_700_000) };
+        assert_eq!(
+            serde_json::to_string(&presence).expect("json"),
+            r#"{"type":"presence","zone":"brake-1-operator","people":1,"t":1764839700.0}"#
+        );
         assert_eq!(video.t(), Some(VideoSeconds(2.5)));
         let issue = VideoEvent::MediaIssue { camera: "c".into(), at: "0".into(), what: "x".into() };
         assert_eq!(issue.t(), None, "a media issue has no time");

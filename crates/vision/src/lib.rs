@@ -19,6 +19,7 @@
 //! - [`motion`]: activity in a region and press strokes (down and up).
 //! - [`state`]: the rules that map lamp modes to an OPC UA Machinery machine state.
 //! - [`cycle`]: cycles of work from strokes, state or motion.
+//! - [`zone`]: people in zones (debounced), attended time, advisory safety events.
 
 pub mod cycle;
 pub mod event;
@@ -33,5 +34,6 @@ pub mod roi;
 pub mod shake;
 pub mod stack_light;
 pub mod state;
+pub mod zone;
 
 pub use frame::YuvFrame;

@@ -1,0 +1,298 @@
+//! People in zones: who stands where, debounced; attended machines; advisory safety
+//! events; strokes seen while a person stands in the motion region.
+//!
+//! Pure and model-free: it takes person boxes (from any detector, or scripted in tests)
+//! with their times in seconds and returns counts and events. Invariants:
+//! - a person is in a zone when their feet (the bottom centre of the box) lie inside it;
+//! - a zone's reported count changes only after the new count has held for the
+//!   debounce time, so one missed detection or one false box is no change;
+//! - a danger zone raises at most one safety event per interval, and only while its
+//!   machine executes; every such event is advisory, never a safety function.
+
+use crate::roi::PointPx;
+use crate::state::MachineState;
+
+/// A person's box in camera pixels (exclusive ends do not matter at this scale).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PersonPx {
+    pub x0: f32,
+    pub y0: f32,
+    pub x1: f32,
+    pub y1: f32,
+}
+
+impl PersonPx {
+    /// Where the person stands: the bottom centre of the box.
+    pub fn feet(&self) -> (f64, f64) {
+        (f64::from(self.x0 + self.x1) / 2.0, f64::from(self.y1))
+    }
+
+    /// Whether the box overlaps the polygon's bounding box.
+    pub fn overlaps(&self, polygon: &[PointPx]) -> bool {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for p in polygon {
+            (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
+        }
+        f64::from(self.x0) < x1 && f64::from(self.x1) > x0 && f64::from(self.y0) < y1 && f64::from(self.y1) > y0
+    }
+}
+
+/// Whether a point lies inside a polygon (even-odd rule; edges count as inside for
+/// points exactly on a horizontal or vertical edge of a rectangle drawn in pixels).
+pub fn contains(polygon: &[PointPx], x: f64, y: f64) -> bool {
+    let n = polygon.len();
+    if n < 3 {
+        return false;
+    }
+    let mut inside = false;
+    let mut j = n - 1;
+    for i in 0..n {
+        let (xi, yi) = (polygon[i][0], polygon[i][1]);
+        let (xj, yj) = (polygon[j][0], polygon[j][1]);
+        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+            inside = !inside;
+        }
+        j = i;
+    }
+    inside
+}
+
+/// People whose feet are in the polygon.
+pub fn count_in(polygon: &[PointPx], people: &[PersonPx]) -> u32 {
+    people.iter().filter(|p| {
+        let (x, y) = p.feet();
+        contains(polygon, x, y)
+    }).count() as u32
+}
+
+/// One zone's debounced head count.
+#[derive(Clone, Debug)]
+pub struct PresenceDebounce {
+    debounce_s: f64,
+    reported: Option<u32>,
+    /// A count that differs from the reported one, and since when it has been seen.
+    pending: Option<(u32, f64)>,
+}
+
+impl PresenceDebounce {
+    pub fn new(debounce_s: f64) -> Self {
+        Self { debounce_s: debounce_s.max(0.0), reported: None, pending: None }
+    }
+
+    /// The count reported now (`None` before the first one is settled).
+    pub fn people(&self) -> Option<u32> {
+        self.reported
+    }
+
+    /// One observation; returns the new count when the reported one changes, with the
+    /// time the new count was first seen (when the change really happened).
+    pub fn observe(&mut self, t_s: f64, people: u32) -> Option<(u32, f64)> {
+        if self.reported == Some(people) {
+            self.pending = None;
+            return None;
+        }
+        let since = match self.pending {
+            Some((n, since)) if n == people => since,
+            _ => {
+                self.pending = Some((people, t_s));
+                t_s
+            }
+        };
+        if t_s - since >= self.debounce_s {
+            self.reported = Some(people);
+            self.pending = None;
+            return Some((people, since));
+        }
+        None
+    }
+}
+
+/// At most one advisory safety event per zone per interval, only while the zone's
+/// machine executes and someone stands in it.
+#[derive(Clone, Debug)]
+pub struct SafetyGate {
+    interval_s: f64,
+    last_s: Option<f64>,
+}
+
+impl SafetyGate {
+    pub fn new(interval_s: f64) -> Self {
+        Self { interval_s, last_s: None }
+    }
+
+    /// Whether an event is raised at `t_s` for `people` in the zone while the machine is
+    /// in `state`.
+    pub fn observe(&mut self, t_s: f64, people: u32, state: Option<MachineState>) -> bool {
+        if people == 0 || state != Some(MachineState::Executing) {
+            return false;
+        }
+        if self.last_s.is_some_and(|last| t_s - last < self.interval_s) {
+            return false;
+        }
+        self.last_s = Some(t_s);
+        true
+    }
+}
+
+/// Seconds of each state, split by whether someone stood in the operator zone.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attendance {
+    pub executing_attended_s: f64,
+    pub executing_unattended_s: f64,
+    pub not_executing_attended_s: f64,
+    pub not_executing_unattended_s: f64,
+}
+
+/// A step function of time: `(t_s, value)` changes in time order; the value holds
+/// until the next change.
+pub type Steps<T> = [(f64, T)];
+
+/// Attended and unattended time of `Executing` and `NotExecuting` over `from_s..to_s`,
+/// from the machine's state changes and its operator zone's head count changes. Time
+/// before the first known count counts as unattended; other states are not split.
+pub fn attendance(states: &Steps<MachineState>, people: &Steps<u32>, from_s: f64, to_s: f64) -> Attendance {
+    let mut cuts: Vec<f64> = (states.iter().map(|(t, _)| *t))
+        .chain(people.iter().map(|(t, _)| *t))
+        .filter(|t| *t > from_s && *t < to_s)
+        .collect();
+    cuts.push(from_s);
+    cuts.push(to_s);
+    cuts.sort_by(f64::total_cmp);
+    cuts.dedup();
+    let mut out = Attendance::default();
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        let attended = value_at(people, a).is_some_and(|n| n > 0);
+        let slot = match (value_at(states, a), attended) {
+            (Some(MachineState::Executing), true) => &mut out.executing_attended_s,
+            (Some(MachineState::Executing), false) => &mut out.executing_unattended_s,
+            (Some(MachineState::NotExecuting), true) => &mut out.not_executing_attended_s,
+            (Some(MachineState::NotExecuting), false) => &mut out.not_executing_unattended_s,
+            _ => continue,
+        };
+        *slot += b - a;
+    }
+    out
+}
+
+/// The share of `from_s..to_s` during which nobody stood in the operator zone (time
+/// before the first known count counts as nobody).
+pub fn unattended_share(people: &Steps<u32>, from_s: f64, to_s: f64) -> f64 {
+    if to_s <= from_s {
+        return 0.0;
+    }
+    let mut cuts: Vec<f64> = people.iter().map(|(t, _)| *t).filter(|t| *t > from_s && *t < to_s).collect();
+    cuts.insert(0, from_s);
+    cuts.push(to_s);
+    let empty: f64 = cuts.windows(2).filter(|w| value_at(people, w[0]).is_none_or(|n| n == 0)).map(|w| w[1] - w[0]).sum();
+    empty / (to_s - from_s)
+}
+
+/// The reason proposed for a stop: "No operator" when nobody stood in the operator zone
+/// for most of it. A suggestion for the supervisor to confirm, never set by itself.
+pub const NO_OPERATOR: &str = "No operator";
+
+/// [`NO_OPERATOR`] when the stop `from_s..to_s` was unattended more than half the time.
+pub fn suggest_stop_reason(people: &Steps<u32>, from_s: f64, to_s: f64) -> Option<&'static str> {
+    (unattended_share(people, from_s, to_s) > 0.5).then_some(NO_OPERATOR)
+}
+
+fn value_at<T: Copy>(steps: &Steps<T>, t_s: f64) -> Option<T> {
+    steps.iter().take_while(|(at, _)| *at <= t_s).last().map(|(_, v)| *v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MachineState::{Executing, NotExecuting};
+
+    const SQUARE: [PointPx; 4] = [[300.0, 200.0], [700.0, 200.0], [700.0, 700.0], [300.0, 700.0]];
+
+    fn standing_at(x: f32, y: f32) -> PersonPx {
+        PersonPx { x0: x - 20.0, y0: y - 120.0, x1: x + 20.0, y1: y }
+    }
+
+    #[test]
+    fn a_person_counts_where_their_feet_are() {
+        // Head inside the zone, feet below it: not in the zone.
+        let tall = standing_at(500.0, 760.0);
+        // Head above the zone, feet inside it: in the zone.
+        let near_top = standing_at(500.0, 260.0);
+        assert_eq!(count_in(&SQUARE, &[tall, near_top, standing_at(100.0, 400.0)]), 1);
+        let triangle = [[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]];
+        assert!(contains(&triangle, 20.0, 20.0));
+        assert!(!contains(&triangle, 70.0, 70.0));
+        assert!(!contains(&triangle[..2], 1.0, 0.5), "two points are no area");
+    }
+
+    #[test]
+    fn the_count_changes_only_after_it_held_for_the_debounce_time() {
+        let mut d = PresenceDebounce::new(2.0);
+        assert_eq!(d.observe(0.0, 0), None, "not held yet");
+        assert_eq!(d.observe(2.0, 0), Some((0, 0.0)));
+        // One detection of a passer-by: no change.
+        assert_eq!(d.observe(3.0, 1), None);
+        assert_eq!(d.observe(4.0, 0), None);
+        assert_eq!(d.people(), Some(0));
+        // Someone arrives and stays: the change is dated when they were first seen.
+        assert_eq!(d.observe(10.0, 1), None);
+        assert_eq!(d.observe(11.0, 1), None);
+        assert_eq!(d.observe(12.0, 1), Some((1, 10.0)));
+        // One missed detection while they stay: no change.
+        assert_eq!(d.observe(13.0, 0), None);
+        assert_eq!(d.observe(14.0, 1), None);
+        assert_eq!(d.people(), Some(1));
+        // A second person for a moment, then really two.
+        assert_eq!(d.observe(15.0, 2), None);
+        assert_eq!(d.observe(17.5, 2), Some((2, 15.0)));
+        let mut instant = PresenceDebounce::new(0.0);
+        assert_eq!(instant.observe(1.0, 3), Some((3, 1.0)));
+    }
+
+    #[test]
+    fn safety_events_only_while_executing_and_at_most_once_per_interval() {
+        let mut gate = SafetyGate::new(60.0);
+        assert!(!gate.observe(0.0, 1, Some(NotExecuting)), "machine stands: no danger");
+        assert!(!gate.observe(1.0, 0, Some(Executing)), "nobody there");
+        assert!(gate.observe(2.0, 1, Some(Executing)));
+        assert!(!gate.observe(30.0, 2, Some(Executing)), "within the interval");
+        assert!(gate.observe(62.0, 1, Some(Executing)));
+        assert!(!gate.observe(200.0, 1, None), "unknown state is no event");
+    }
+
+    #[test]
+    fn attended_time_splits_executing_and_not_executing() {
+        let states = [(0.0, Executing), (100.0, NotExecuting), (200.0, MachineState::OutOfService)];
+        let people = [(50.0, 1), (150.0, 0)];
+        let a = attendance(&states, &people, 0.0, 300.0);
+        assert_eq!(
+            a,
+            Attendance {
+                executing_attended_s: 50.0,
+                executing_unattended_s: 50.0,
+                not_executing_attended_s: 50.0,
+                not_executing_unattended_s: 50.0,
+            }
+        );
+        // A window inside the record.
+        let a = attendance(&states, &people, 75.0, 125.0);
+        assert_eq!((a.executing_attended_s, a.not_executing_attended_s), (25.0, 25.0));
+    }
+
+    #[test]
+    fn a_stop_mostly_without_anyone_is_proposed_no_operator() {
+        let people = [(0.0, 1), (10.0, 0), (100.0, 1)];
+        assert_eq!(suggest_stop_reason(&people, 5.0, 105.0), Some(NO_OPERATOR));
+        assert_eq!(suggest_stop_reason(&people, 95.0, 200.0), None, "attended most of the stop");
+        assert!((unattended_share(&people, 0.0, 20.0) - 0.5).abs() < 1e-9);
+        assert_eq!(suggest_stop_reason(&[], 0.0, 10.0), Some(NO_OPERATOR), "nobody ever seen");
+    }
+
+    #[test]
+    fn a_person_overlapping_the_motion_region_flags_the_stroke() {
+        let ram = [[400.0, 100.0], [600.0, 100.0], [600.0, 180.0], [400.0, 180.0]];
+        assert!(standing_at(500.0, 260.0).overlaps(&ram), "reaching into the ram's region");
+        assert!(!standing_at(500.0, 400.0).overlaps(&ram), "standing back");
+        assert!(!standing_at(100.0, 200.0).overlaps(&ram), "beside it");
+    }
+}
