@@ -162,6 +162,8 @@ impl Running {
         admin_password: Option<String>,
     ) -> anyhow::Result<Self> {
         let data_dir = &config.storage.data_dir;
+        // A wrong person model is an error before anything starts.
+        let people = crate::people::pool_for(config)?;
         // Before the history is touched: a second service on it would close the first's run.
         let lock = sheetsight_store::data_dir::DataLock::acquire(data_dir)?;
         let store = Arc::new(
@@ -186,7 +188,8 @@ impl Running {
             .with_context(|| format!("recordings in {}", data_dir.display()))?;
         report_reconciled(&recording.reconciled);
         let service =
-            Service::start_with_taps(config, opener, store.clone(), VERSION, live, clocks, recording.taps()).await?;
+            Service::start_with_taps(config, opener, store.clone(), VERSION, live, clocks, recording.taps(), people)
+                .await?;
         let recording_access = (!recording.taps().is_empty()).then(|| RecordingAccess {
             clips: recording.clips(),
             status: recording.status_source(),

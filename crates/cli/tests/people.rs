@@ -1,9 +1,14 @@
-//! `analyze` looking for people on real footage: a camera over a footpath (OpenCV's
-//! `vtest.avi`, two real frames shipped with the model) as an image folder at 1 fps,
-//! empty for 4 s, then six people. Zones drawn around where some of them stand.
+//! People in zones on real footage: a camera over a footpath (OpenCV's `vtest.avi`, two
+//! real frames shipped with the model), empty for 4 s, then six people; zones drawn
+//! around where some of them stand. `analyze` on the frames as an image folder, and
+//! `run` on the same footage from GStreamer's RTSP server.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sheetsight_testkit::{RtspServer, free_port, require_program};
+use sheetsight_vision::event::{Event, LiveEvent};
 
 fn sheetsight(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sheetsight")).args(args).output().expect("the binary runs")
@@ -132,4 +137,63 @@ fn a_wrong_person_model_is_an_error_at_start_naming_the_file() {
     let o = sheetsight(&["analyze", config.to_str().expect("path"), "--events", events.to_str().expect("path")]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("nowhere.onnx"), "{}", text(&o.stderr));
+}
+
+#[test]
+fn run_watches_people_live_over_rtsp_without_delaying_the_lamps() {
+    require_program("ffmpeg", &["-version"], "ffmpeg");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let frames = footage(dir.path());
+    // The footage as a camera sends it: H.264 at 5 fps (each still held 1 s).
+    let video = dir.path().join("path.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-framerate", "1", "-i"])
+        .arg(frames.join("%03d.png"))
+        .args(["-r", "5", "-c:v", "libx264", "-profile:v", "main", "-bf", "0", "-g", "10", "-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .expect("run ffmpeg");
+    assert!(status.success(), "ffmpeg wrote the footage");
+    let server = RtspServer::start(free_port(), &[("path", video.display().to_string())], None);
+    let config = dir.path().join("sheetsight.toml");
+    std::fs::write(
+        &config,
+        CONFIG.replace("source = \"frames\"\nfps = 1", &format!("source = {:?}", server.url("path"))),
+    )
+    .expect("config written");
+    let events = dir.path().join("events.jsonl");
+    let child = Command::new(env!("CARGO_BIN_EXE_sheetsight"))
+        .arg("run")
+        .arg(&config)
+        .arg("--events")
+        .arg(&events)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start sheetsight run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let read = || -> Vec<LiveEvent> {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    };
+    let arrived = |e: &[LiveEvent], zone_id: &str| {
+        e.iter().any(|e| matches!(e, Event::Presence { zone, people: 2, .. } if zone == zone_id))
+    };
+    let mut seen = read();
+    while !(arrived(&seen, "operator") && arrived(&seen, "danger")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        seen = read();
+    }
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().expect("wait");
+    let stderr = text(&out.stderr);
+    assert!(arrived(&seen, "operator") && arrived(&seen, "danger"), "presence of the two pairs:\n{seen:?}\n{stderr}");
+    assert!(seen.iter().any(|e| matches!(e, Event::Lamp { .. })), "the lamps are read as ever");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    drop(server);
 }

@@ -243,9 +243,8 @@ fn check_camera(c: &Checker<'_>, base: &Path, at: &str, cam: &RawCamera) -> Came
         retry_max_s: c.bounded(cam.retry_max_s.as_ref(), RETRY_MAX_S, &key("retry_max_s")),
         record: recordable && cam.record.as_ref().is_some_and(|r| *r.get_ref()),
         people_fps: c.bounded(cam.people_fps.as_ref(), PEOPLE_FPS, &key("people_fps")),
-        privacy_blur: cam
-            .privacy
-            .as_ref()
-            .is_some_and(|p| c.choice::<Privacy>(p, &key("privacy"), "privacy", &["none", "blur"]) == Some(Privacy::Blur)),
+        privacy_blur: cam.privacy.as_ref().is_some_and(|p| {
+            c.choice::<Privacy>(p, &key("privacy"), "privacy", &["none", "blur"]) == Some(Privacy::Blur)
+        }),
     }
 }

@@ -87,7 +87,18 @@ use machine::RoiSpan;
 
 /// The top-level keys of a configuration.
 const SECTIONS: [&str; 12] = [
-    "camera", "machine", "storage", "recording", "shift", "server", "mqtt", "alerts", "alert", "downtime", "zone", "people",
+    "camera",
+    "machine",
+    "storage",
+    "recording",
+    "shift",
+    "server",
+    "mqtt",
+    "alerts",
+    "alert",
+    "downtime",
+    "zone",
+    "people",
 ];
 
 /// A checked configuration.

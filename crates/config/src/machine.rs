@@ -142,12 +142,7 @@ pub(crate) fn check_machines(c: &Checker<'_>, raw: &[Option<Spanned<RawMachine>>
     out
 }
 
-fn check_machine(
-    c: &Checker<'_>,
-    at: &str,
-    m: &Spanned<RawMachine>,
-    roi_spans: &mut Vec<RoiSpan>,
-) -> MachineConfig {
+fn check_machine(c: &Checker<'_>, at: &str, m: &Spanned<RawMachine>, roi_spans: &mut Vec<RoiSpan>) -> MachineConfig {
     let machine_span = m.span();
     let m = m.get_ref();
     let key = |k: &str| format!("{at}.{k}");
@@ -175,7 +170,10 @@ fn check_machine(
     let motion = m.motion.as_ref().and_then(|motion| {
         let motion = motion.get_ref();
         let roi_px = region(&motion.roi, key("motion.roi"))?;
-        Some(MotionConfig { roi_px, ignore_when_person: motion.ignore_when_person.as_ref().is_some_and(|v| *v.get_ref()) })
+        Some(MotionConfig {
+            roi_px,
+            ignore_when_person: motion.ignore_when_person.as_ref().is_some_and(|v| *v.get_ref()),
+        })
     });
     let rules = check_rules(c, at, m, &colors);
     let cycle = check_cycle(c, at, m.cycle.as_ref(), m.motion.is_some(), !m.lamp.is_empty());

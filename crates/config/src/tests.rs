@@ -487,7 +487,10 @@ fn zone_mistakes_are_named() {
     assert_eq!(e.key, "zone[1].machine", "{e}");
     let e = err(&with("id = \"brake-1-operator\"", "id = \"brake 1 operator\""));
     assert!(e.message.contains("not a valid id"), "{e}");
-    let e = err(&with("roi = [[300, 200], [600, 200], [600, 350], [300, 350]]", "roi = [[300, -200], [600, 200], [600, 350]]"));
+    let e = err(&with(
+        "roi = [[300, 200], [600, 200], [600, 350], [300, 350]]",
+        "roi = [[300, -200], [600, 200], [600, 350]]",
+    ));
     assert_eq!(e.key, "zone[0].roi", "{e}");
     let e = err(&format!("{GOOD}{}", ZONES.replace("workers = 2", "input_px = 400")));
     assert!(e.message.contains("multiple of 32"), "{e}");
@@ -495,6 +498,9 @@ fn zone_mistakes_are_named() {
     assert_eq!(e.key, "camera[0].people_fps", "{e}");
     let e = err(&GOOD.replace("fps = 10", "fps = 10\nprivacy = \"blurred\""));
     assert!(e.message.contains("did you mean `blur`"), "{e}");
-    let e = err(&GOOD.replace("roi = [[100, 100], [200, 100], [200, 150], [100, 150]]", "roi = [[100, 100], [200, 100], [200, 150], [100, 150]]\nignore_when_person = 1"));
+    let e = err(&GOOD.replace(
+        "roi = [[100, 100], [200, 100], [200, 150], [100, 150]]",
+        "roi = [[100, 100], [200, 100], [200, 150], [100, 150]]\nignore_when_person = 1",
+    ));
     assert_eq!(e.key, "machine[0].motion.ignore_when_person", "{e}");
 }

@@ -126,7 +126,11 @@ pub(crate) struct RawPeople {
     workers: Option<Spanned<i64>>,
 }
 
-pub(crate) fn check_zones(c: &Checker<'_>, raw: &[Option<Spanned<RawZone>>], roi_spans: &mut Vec<RoiSpan>) -> Vec<ZoneConfig> {
+pub(crate) fn check_zones(
+    c: &Checker<'_>,
+    raw: &[Option<Spanned<RawZone>>],
+    roi_spans: &mut Vec<RoiSpan>,
+) -> Vec<ZoneConfig> {
     let mut zones = Vec::new();
     for (i, z) in raw.iter().enumerate() {
         let Some(z) = z else { continue };

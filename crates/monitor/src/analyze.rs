@@ -239,7 +239,9 @@ pub fn analyze_prepared(
                 sink(e);
             }
             all_events.extend(
-                batch.into_iter().filter(|e| matches!(e, Event::State { .. } | Event::Stroke { .. } | Event::Presence { .. })),
+                batch
+                    .into_iter()
+                    .filter(|e| matches!(e, Event::State { .. } | Event::Stroke { .. } | Event::Presence { .. })),
             );
         }
         handles

@@ -415,8 +415,12 @@ mod tests {
 
     #[test]
     fn strokes_match_one_to_one() {
-        let st =
-            |a: f64, b: f64| Event::Stroke { machine: "m".into(), start_t: VideoSeconds(a), end_t: VideoSeconds(b), person_in_region: false };
+        let st = |a: f64, b: f64| Event::Stroke {
+            machine: "m".into(),
+            start_t: VideoSeconds(a),
+            end_t: VideoSeconds(b),
+            person_in_region: false,
+        };
         let truth = vec![st(1.0, 3.0), st(10.0, 12.0), st(20.0, 22.0)];
         let found = vec![st(1.1, 3.1), st(1.2, 3.2), st(10.0, 12.2), st(40.0, 41.0)];
         let s = score(&truth, &found, 50.0, 2.0);

@@ -61,7 +61,12 @@ mod tests {
                 t: VideoSeconds(12.3000004),
             },
             Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: VideoSeconds(12.3) },
-            Event::Stroke { machine: "brake-1".into(), start_t: VideoSeconds(10.1), end_t: VideoSeconds(11.0), person_in_region: false },
+            Event::Stroke {
+                machine: "brake-1".into(),
+                start_t: VideoSeconds(10.1),
+                end_t: VideoSeconds(11.0),
+                person_in_region: false,
+            },
         ];
         for e in &events {
             write_event(&mut out, e).expect("write");

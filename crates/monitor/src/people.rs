@@ -14,11 +14,7 @@ use sheetsight_vision::roi::{BoxPx, PointPx};
 use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::{PersonPx, PresenceDebounce, SafetyGate, count_in};
 
-/// A person detector as the monitor sees it.
-pub trait DetectPeople: Send + Sync {
-    /// People in `crop` of `frame`, in frame pixels.
-    fn detect(&self, frame: &YuvFrame, crop: BoxPx) -> Result<Vec<PersonPx>, String>;
-}
+pub use sheetsight_vision::zone::DetectPeople;
 
 struct WatchedZone {
     config: ZoneConfig,
@@ -62,7 +58,8 @@ impl ZoneMonitor {
         width_px: u32,
         height_px: u32,
     ) -> Self {
-        let polygons: Vec<&[PointPx]> = zones.iter().map(|z| z.roi_px.as_slice()).chain(motion_regions.iter().copied()).collect();
+        let polygons: Vec<&[PointPx]> =
+            zones.iter().map(|z| z.roi_px.as_slice()).chain(motion_regions.iter().copied()).collect();
         let crop = crop_for(&polygons, width_px, height_px);
         let zones = zones
             .into_iter()
@@ -102,7 +99,11 @@ impl ZoneMonitor {
         if t_s < self.next_due_s - 0.25 * self.interval_s {
             return false;
         }
-        self.next_due_s = if t_s - self.next_due_s > self.interval_s { t_s + self.interval_s } else { self.next_due_s + self.interval_s };
+        self.next_due_s = if t_s - self.next_due_s > self.interval_s {
+            t_s + self.interval_s
+        } else {
+            self.next_due_s + self.interval_s
+        };
         true
     }
 

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_config::{Config, ZoneKind};
+use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::{attendance, suggest_stop_reason};
 
@@ -56,7 +56,9 @@ fn presence_steps(events: &[VideoEvent], zones: &[&str]) -> Vec<(f64, u32)> {
     let mut list: Vec<(f64, &str, u32)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Presence { zone, people, t } if zones.contains(&zone.as_str()) => Some((t.0, zone.as_str(), *people)),
+            Event::Presence { zone, people, t } if zones.contains(&zone.as_str()) => {
+                Some((t.0, zone.as_str(), *people))
+            }
             _ => None,
         })
         .collect();
@@ -179,7 +181,12 @@ pub fn zone_table(machines: &[MachineSummary], zones: &[ZoneSummary]) -> String 
     if !attended.is_empty() {
         out += &format!(
             "{:<12} {:>16} {:>18} {:>19} {:>21} {:>16}\n",
-            "machine", "Exec. attended", "Exec. unattended", "NotExec. attended", "NotExec. unattended", "No operator stops"
+            "machine",
+            "Exec. attended",
+            "Exec. unattended",
+            "NotExec. attended",
+            "NotExec. unattended",
+            "No operator stops"
         );
         for (m, a) in attended {
             out += &format!(
@@ -231,7 +238,12 @@ mod tests {
     fn times_add_up_to_the_duration() {
         let events = vec![
             Event::State { machine: "m".into(), state: MachineState::Executing, t: VideoSeconds(2.0) },
-            Event::Stroke { machine: "m".into(), start_t: VideoSeconds(3.0), end_t: VideoSeconds(4.0), person_in_region: false },
+            Event::Stroke {
+                machine: "m".into(),
+                start_t: VideoSeconds(3.0),
+                end_t: VideoSeconds(4.0),
+                person_in_region: false,
+            },
             Event::State { machine: "m".into(), state: MachineState::OutOfService, t: VideoSeconds(50.0) },
             Event::State { machine: "m".into(), state: MachineState::NotAvailable, t: VideoSeconds(60.0) },
             Event::State { machine: "m".into(), state: MachineState::NotExecuting, t: VideoSeconds(70.0) },

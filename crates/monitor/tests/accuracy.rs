@@ -49,7 +49,8 @@ fn synthesize_and_score(seconds: f64, seed: u64, shop: &Shop) -> Score {
     let (config, truth) = synthesize(dir.path(), seconds, seed, shop);
     let config = sheetsight_config::load(&config).expect("config loads");
     let mut events = Vec::new();
-    let report = sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone())).expect("analysis runs");
+    let report =
+        sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone())).expect("analysis runs");
     assert_eq!(report.failed_cameras().count(), 0);
     score(&truth, &events, seconds, 2.0)
 }

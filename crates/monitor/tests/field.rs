@@ -37,7 +37,8 @@ fn field_scenes_are_read_within_the_regression_floor() {
     std::fs::write(&config_path, config_toml(&cameras)).expect("config written");
     let config = sheetsight_config::load(&config_path).expect("config loads");
     let mut events: Vec<VideoEvent> = Vec::new();
-    let report = sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone())).expect("analysis runs");
+    let report =
+        sheetsight_monitor::analyze::analyze(&config, None, |e| events.push(e.clone())).expect("analysis runs");
     assert_eq!(report.failed_cameras().count(), 0);
     let truth: Vec<VideoEvent> = scenes.iter().flat_map(Scene::truth).collect();
     let s = score(&truth, &events, seconds, 2.0);

@@ -291,6 +291,7 @@ mod tests {
             packets_dropped: 0,
             machines: vec![machine],
             frame: None,
+            people: None,
         }]
     }
 
@@ -362,7 +363,12 @@ mod tests {
     fn strokes_go_on_from_the_stored_total_and_count_while_disconnected() {
         let totals = HashMap::from([("brake-1".to_string(), 1000)]);
         let mut n = node(NodeMemory { stroke_totals: totals, ..Default::default() });
-        let stroke = LiveEvent::Stroke { machine: "brake-1".into(), start_t: UnixMillis(5), end_t: UnixMillis(9), person_in_region: false };
+        let stroke = LiveEvent::Stroke {
+            machine: "brake-1".into(),
+            start_t: UnixMillis(5),
+            end_t: UnixMillis(9),
+            person_in_region: false,
+        };
         n.note(&stroke);
         n.note(&stroke);
         n.connected();

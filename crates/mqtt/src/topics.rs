@@ -23,7 +23,8 @@ use sheetsight_service::CameraStatus;
 use sheetsight_vision::event::{Event, LiveEvent};
 
 /// Said with every safety event wherever it is shown or sent.
-pub const ADVISORY_NOTE: &str = "advisory only: SheetSight is not a safety function and never replaces guards, light curtains or interlocks";
+pub const ADVISORY_NOTE: &str =
+    "advisory only: SheetSight is not a safety function and never replaces guards, light curtains or interlocks";
 
 /// One message to publish.
 #[derive(Clone, Debug, PartialEq)]

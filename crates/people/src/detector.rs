@@ -158,3 +158,25 @@ impl PersonDetector {
             .collect())
     }
 }
+
+/// The detector with its thresholds, as the analysis calls it.
+#[derive(Debug)]
+pub struct PeopleModel {
+    pub detector: PersonDetector,
+    pub options: DecodeOptions,
+}
+
+impl sheetsight_vision::zone::DetectPeople for PeopleModel {
+    fn detect(
+        &self,
+        frame: &sheetsight_vision::YuvFrame,
+        crop: sheetsight_vision::roi::BoxPx,
+    ) -> Result<Vec<sheetsight_vision::zone::PersonPx>, String> {
+        let crop = CropPx { x0: crop.x0, y0: crop.y0, width_px: crop.width(), height_px: crop.height() };
+        let found = self.detector.detect(frame, crop, &self.options).map_err(|e| e.to_string())?;
+        Ok(found
+            .into_iter()
+            .map(|b| sheetsight_vision::zone::PersonPx { x0: b.x0, y0: b.y0, x1: b.x1, y1: b.y1 })
+            .collect())
+    }
+}

@@ -39,6 +39,12 @@ struct Args {
     /// Record every camera too.
     #[arg(long)]
     record: bool,
+    /// Give every camera a zone over its floor: the built-in person detector runs on it
+    /// at 1 fps in the shared people workers (`--people-workers` threads).
+    #[arg(long)]
+    people: bool,
+    #[arg(long, default_value_t = 1)]
+    people_workers: usize,
 }
 
 /// CPU seconds of this process's threads whose name starts with `prefix`.
@@ -125,6 +131,23 @@ async fn main() {
         camera.record = args.record;
     }
     let machines = config.machines.len();
+    let people = if args.people {
+        for camera in &config.cameras {
+            config.zones.push(sheetsight_config::ZoneConfig {
+                id: format!("{}-floor", camera.id),
+                camera: camera.id.clone(),
+                roi_px: vec![[200.0, 450.0], [1080.0, 450.0], [1080.0, 700.0], [200.0, 700.0]],
+                machine: None,
+                kind: sheetsight_config::ZoneKind::Work,
+            });
+        }
+        config.people.workers = args.people_workers;
+        let detector = sheetsight_people::PersonDetector::builtin(config.people.input_px).expect("built-in model");
+        let model = sheetsight_people::PeopleModel { detector, options: Default::default() };
+        Some(sheetsight_service::PeoplePool::start(Arc::new(model), args.people_workers).expect("people workers"))
+    } else {
+        None
+    };
     let store = Arc::new(SqliteStore::open(&config.storage.data_dir).await.expect("store"));
     let live = sheetsight_service::live_channel();
     let log = EventLog::spawn(live.subscribe());
@@ -142,6 +165,7 @@ async fn main() {
         live,
         clocks,
         recording.taps(),
+        people,
     )
     .await
     .expect("service");
@@ -167,6 +191,9 @@ async fn main() {
     let decoded = delta(|s| s.stats.frames_decoded);
     let analysed = delta(|s| s.stats.frames_analyzed);
     let stale = delta(|s| s.stats.frames_stale);
+    let people_looks = delta(|s| s.stats.people_looks);
+    let people_skipped = delta(|s| s.stats.people_skipped);
+    let people_cpu_s = threads_cpu_s("people-");
     let dropped = delta(|s| s.packets_dropped);
     let decode_ns = delta(|s| s.stats.decode_ns);
     let expected = (10.0 * wall_s).round() as u64;
@@ -195,6 +222,14 @@ async fn main() {
         dropped.iter().sum::<u64>(),
         stale.iter().sum::<u64>()
     );
+    if args.people {
+        println!(
+            "  people (1 fps a camera) {} looks answered, {} skipped for busy workers; people threads {:.1} % of one core over the whole run",
+            people_looks.iter().sum::<u64>(),
+            people_skipped.iter().sum::<u64>(),
+            100.0 * people_cpu_s / started.elapsed().as_secs_f64()
+        );
+    }
     if args.record {
         let stream_mbit_s = std::fs::metadata(&video).map(|m| m.len()).unwrap_or(0) as f64 * 8.0 / file_s / 1e6;
         let per_camera_hour = written_bytes as f64 / args.cameras as f64 / wall_s * 3600.0;

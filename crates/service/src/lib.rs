@@ -7,13 +7,18 @@
 //!   stall, backoff)                       NotAvailable when blind)  └──▶ broadcast (live views)
 //! ```
 //!
+//! Cameras with zones also hand a frame now and then (`people_fps`) to the shared
+//! people workers ([`people_pool`]), whose sightings come back to the camera's thread.
+//!
 //! Invariants: one camera's failure or panic never stops another; while a camera is not
 //! `streaming`, every machine on it is `NotAvailable` and its lamps `unknown`; times are
 //! wall-clock seconds since 1970 UTC.
 
+pub mod people_pool;
 pub mod service;
 pub mod worker;
 
+pub use people_pool::{PeopleLink, PeoplePool};
 pub use service::{Service, ServiceError, ServiceHandle, StopReport, live_channel};
 pub use sheetsight_monitor::machine::MachineStatus;
 pub use worker::{CameraStatus, WorkerStats};

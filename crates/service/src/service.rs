@@ -23,6 +23,7 @@ use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+use crate::people_pool::{PeopleLink, PeoplePool};
 use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +106,8 @@ struct CameraControl {
     tasks: Mutex<Vec<CameraTask>>,
     /// The whole service's stop, which every camera also obeys.
     service_stop: shutdown::Receiver,
+    /// The people workers and every zone, when any camera has zones.
+    people: Option<PeopleLink>,
 }
 
 impl ServiceHandle {
@@ -209,6 +212,7 @@ impl CameraControl {
             packets_dropped: 0,
             machines: Vec::new(),
             frame: None,
+            people: None,
         }));
         let pending = PendingMachines::default();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -217,7 +221,7 @@ impl CameraControl {
             let _ = live_tx.send(e.clone());
             sink.send(e);
         };
-        let worker = Worker::new(
+        let mut worker = Worker::new(
             camera.clone(),
             machines,
             progress.clone(),
@@ -226,6 +230,10 @@ impl CameraControl {
             out,
             clocks.clone(),
         );
+        if let Some(people) = self.people.as_ref() {
+            let zones = people.zones.iter().filter(|z| z.camera == camera.id).cloned().collect();
+            worker = worker.with_people(PeopleLink { zones, ..people.clone() });
+        }
         let worker = std::thread::Builder::new()
             .name(format!("cam-{}", camera.id))
             .spawn(move || worker.run(rx))
@@ -291,11 +299,13 @@ impl<S: Store> Service<S> {
         live: broadcast::Sender<LiveEvent>,
         clocks: SharedClocks,
     ) -> Result<Self, ServiceError> {
-        Self::start_with_taps(config, opener, store, version, live, clocks, HashMap::new()).await
+        Self::start_with_taps(config, opener, store, version, live, clocks, HashMap::new(), None).await
     }
 
     /// As [`start`](Self::start), with a tap on the stream of the cameras in `taps` (their
-    /// recorders), which sees every packet before the worker's queue.
+    /// recorders), which sees every packet before the worker's queue, and with `people`
+    /// (the people workers) looking for people in the configured zones.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start_with_taps(
         config: &Config,
         opener: SharedOpener,
@@ -304,6 +314,7 @@ impl<S: Store> Service<S> {
         live: broadcast::Sender<LiveEvent>,
         clocks: SharedClocks,
         taps: HashMap<String, Arc<dyn PacketTap>>,
+        people: Option<Arc<PeoplePool>>,
     ) -> Result<Self, ServiceError> {
         let run = store.begin_run(clocks.realtime(), version).await?;
         let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 86_400);
@@ -326,6 +337,11 @@ impl<S: Store> Service<S> {
             taps: Mutex::new(taps),
             tasks: Mutex::new(Vec::new()),
             service_stop: stop_rx,
+            people: people.map(|pool| PeopleLink {
+                pool,
+                zones: config.zones.clone(),
+                settings: config.people.clone(),
+            }),
         });
         let mut links = Vec::new();
         for camera in &config.cameras {
@@ -366,6 +382,9 @@ impl<S: Store> Service<S> {
         let mut reports = Vec::new();
         for task in tasks {
             reports.push(stop_camera(task).await);
+        }
+        if let Some(people) = &self.handle.control.people {
+            people.pool.close();
         }
         let writer = self.writer.await.unwrap_or_default();
         self.store.end_run(self.run, self.clocks.realtime()).await?;

@@ -14,9 +14,14 @@ use sheetsight_ingest::decode::FrameDecoder;
 use sheetsight_ingest::supervisor::{CameraMsg, Progress};
 use sheetsight_monitor::CameraAnalyzer;
 use sheetsight_monitor::machine::MachineStatus;
+use sheetsight_monitor::people::ZoneMonitor;
 use sheetsight_vision::YuvFrame;
 use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
+use sheetsight_vision::roi::PointPx;
 use sheetsight_vision::state::MachineState;
+use sheetsight_vision::zone::PersonPx;
+
+use crate::people_pool::{CameraPeople, PeopleLink};
 
 /// Live view of one camera.
 #[derive(Clone, Debug)]
@@ -31,6 +36,8 @@ pub struct CameraStatus {
     pub machines: Vec<MachineStatus>,
     /// The newest analysed frame, refreshed with the status (for live views).
     pub frame: Option<(f64, Arc<YuvFrame>)>,
+    /// The people of the newest sighting on a camera with zones (frame pixels).
+    pub people: Option<(f64, Vec<PersonPx>)>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,6 +56,11 @@ pub struct WorkerStats {
     pub analysis_ns: u64,
     /// Times the camera came back to `streaming` after it was lost.
     pub reconnects: u64,
+    /// Looks for people answered, failed, and skipped because every people worker was
+    /// busy (cameras with zones only).
+    pub people_looks: u64,
+    pub people_failures: u64,
+    pub people_skipped: u64,
 }
 
 /// Where a worker's events go.
@@ -87,6 +99,11 @@ pub struct Worker<O: EventOut> {
     latest: Option<(f64, Arc<YuvFrame>)>,
     /// The analyser before a region edit, whose reported states the next one continues.
     previous: Option<CameraAnalyzer>,
+    /// Cameras with zones: the link to the people workers, and the zones once the
+    /// frame size is known.
+    people: Option<(PeopleLink, CameraPeople)>,
+    zones: Option<(ZoneMonitor, (u32, u32))>,
+    last_people: Option<(f64, Vec<PersonPx>)>,
 }
 
 /// How often the live status is refreshed while frames flow.
@@ -121,7 +138,19 @@ impl<O: EventOut> Worker<O> {
             published: None,
             latest: None,
             previous: None,
+            people: None,
+            zones: None,
+            last_people: None,
         }
+    }
+
+    /// Looks for people in this camera's zones through the shared people workers.
+    pub fn with_people(mut self, link: PeopleLink) -> Self {
+        if !link.zones.is_empty() {
+            let camera = CameraPeople::new(link.pool.clone());
+            self.people = Some((link, camera));
+        }
+        self
     }
 
     /// Runs until the supervisor hangs up.
@@ -263,8 +292,9 @@ impl<O: EventOut> Worker<O> {
                 }
             }
         }
-        let Some(analyzer) = self.analyzer.as_mut() else { return false };
         let mut events = Vec::new();
+        self.look_for_people(t_s, frame, &mut events);
+        let Some(analyzer) = self.analyzer.as_mut() else { return false };
         analyzer.process_frame(t_s, frame, &mut events);
         self.stats.frames_analyzed = self.stats.frames_analyzed.saturating_add(1);
         if analyzer.frames_wrong_size() > 0 {
@@ -276,6 +306,47 @@ impl<O: EventOut> Worker<O> {
             self.out.send(e);
         }
         true
+    }
+
+    /// Applies the sightings that came back, then hands this frame to the people
+    /// workers if a look is due (skipping it, counted, when they are all busy).
+    fn look_for_people(&mut self, t_s: f64, frame: &YuvFrame, events: &mut Vec<LiveEvent>) {
+        let (Some((link, camera)), Some(analyzer)) = (&self.people, self.analyzer.as_mut()) else { return };
+        let size = (frame.width_px(), frame.height_px());
+        if self.zones.as_ref().is_none_or(|(_, s)| *s != size) {
+            let motion: Vec<&[PointPx]> =
+                self.machines.iter().filter_map(|m| m.motion.as_ref().map(|mo| mo.roi_px.as_slice())).collect();
+            let zones = ZoneMonitor::from_zones(
+                &self.camera.id,
+                link.zones.clone(),
+                &motion,
+                &link.settings,
+                self.camera.people_fps,
+                size.0,
+                size.1,
+            );
+            self.zones = Some((zones, size));
+        }
+        let Some((zones, _)) = self.zones.as_mut() else { return };
+        while let Ok((seen_s, result)) = camera.replies.try_recv() {
+            match result {
+                Ok(people) => {
+                    self.stats.people_looks += 1;
+                    analyzer.people_seen(seen_s, &people, zones.interval_s());
+                    zones.observe(seen_s, &people, |m| analyzer.state_of(m), events);
+                    self.last_people = Some((seen_s, people));
+                }
+                Err(e) => {
+                    self.stats.people_failures += 1;
+                    if self.stats.people_failures.is_power_of_two() {
+                        tracing::warn!(camera = %self.camera.id, error = %e, count = self.stats.people_failures, "person detection failed");
+                    }
+                }
+            }
+        }
+        if zones.due(t_s) && !camera.submit(t_s, Arc::new(frame.clone()), zones.crop()) {
+            self.stats.people_skipped += 1;
+        }
     }
 
     /// The camera cannot see: its machines are `NotAvailable`, their lamps `unknown`,
@@ -297,6 +368,9 @@ impl<O: EventOut> Worker<O> {
         status.stats = self.stats.clone();
         if let Some(frame) = self.latest.take() {
             status.frame = Some(frame);
+        }
+        if let Some(people) = self.last_people.take() {
+            status.people = Some(people);
         }
         status.machines = match self.analyzer.as_ref().or(self.previous.as_ref()) {
             Some(a) => a.statuses(),

@@ -57,7 +57,12 @@ pub fn past_days(
                 if end >= run_end {
                     break;
                 }
-                out.events.push(LiveEvent::Stroke { machine: machine.clone(), start_t: s, end_t: end, person_in_region: false });
+                out.events.push(LiveEvent::Stroke {
+                    machine: machine.clone(),
+                    start_t: s,
+                    end_t: end,
+                    person_in_region: false,
+                });
                 s = s.plus_ms((gap_s * 1000.0) as i64);
             }
             t = run_end;

@@ -172,7 +172,9 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
                 .await
                 .map_err(io)?;
         }
-        Event::Stroke { machine, start_t, end_t, .. } => insert_strokes(tx, run, &[(machine, *start_t, *end_t)]).await?,
+        Event::Stroke { machine, start_t, end_t, .. } => {
+            insert_strokes(tx, run, &[(machine, *start_t, *end_t)]).await?
+        }
         Event::Cycle { machine, start_t, end_t, strokes } => {
             sqlx::query(
                 "INSERT INTO cycle (machine, start_ms, end_ms, strokes, job, operator, run_id) \

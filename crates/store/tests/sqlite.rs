@@ -104,7 +104,8 @@ async fn retention_deletes_only_closed_history_older_than_the_cutoff() {
     store.close().await;
     let store = SqliteStore::open(dir.path()).await.expect("reopen");
     let run = store.begin_run(UnixMillis(400_000), "test").await.expect("run");
-    let stroke = Event::Stroke { machine: "m".into(), start_t: unix_s(401.0), end_t: unix_s(402.0), person_in_region: false };
+    let stroke =
+        Event::Stroke { machine: "m".into(), start_t: unix_s(401.0), end_t: unix_s(402.0), person_in_region: false };
     store.write(run, &[stroke], UnixMillis(403_000)).await.expect("write");
     assert_eq!(store.stroke_totals().await.expect("totals"), [("m".to_string(), 3)]);
 }

@@ -205,7 +205,8 @@ mod tests {
         let text = serde_json::to_string(&flagged).expect("json");
         assert_eq!(text, r#"{"type":"stroke","machine":"m","start_t":1.0,"end_t":2.5,"person_in_region":true}"#);
         assert_eq!(serde_json::from_str::<VideoEvent>(&text).expect("reads"), flagged);
-        let presence = LiveEvent::Presence { zone: "brake-1-operator".into(), people: 1, t: UnixMillis(1_764_839_700_000) };
+        let presence =
+            LiveEvent::Presence { zone: "brake-1-operator".into(), people: 1, t: UnixMillis(1_764_839_700_000) };
         assert_eq!(
             serde_json::to_string(&presence).expect("json"),
             r#"{"type":"presence","zone":"brake-1-operator","people":1,"t":1764839700.0}"#

@@ -9,8 +9,16 @@
 //! - a danger zone raises at most one safety event per interval, and only while its
 //!   machine executes; every such event is advisory, never a safety function.
 
-use crate::roi::PointPx;
+use crate::frame::YuvFrame;
+use crate::roi::{BoxPx, PointPx};
 use crate::state::MachineState;
+
+/// A person detector as the analysis sees it: the real model (`sheetsight-people`) or
+/// scripted boxes in tests.
+pub trait DetectPeople: Send + Sync {
+    /// People in `crop` of `frame`, in frame pixels.
+    fn detect(&self, frame: &YuvFrame, crop: BoxPx) -> Result<Vec<PersonPx>, String>;
+}
 
 /// A person's box in camera pixels (exclusive ends do not matter at this scale).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,10 +67,13 @@ pub fn contains(polygon: &[PointPx], x: f64, y: f64) -> bool {
 
 /// People whose feet are in the polygon.
 pub fn count_in(polygon: &[PointPx], people: &[PersonPx]) -> u32 {
-    people.iter().filter(|p| {
-        let (x, y) = p.feet();
-        contains(polygon, x, y)
-    }).count() as u32
+    people
+        .iter()
+        .filter(|p| {
+            let (x, y) = p.feet();
+            contains(polygon, x, y)
+        })
+        .count() as u32
 }
 
 /// One zone's debounced head count.
@@ -184,7 +195,8 @@ pub fn unattended_share(people: &Steps<u32>, from_s: f64, to_s: f64) -> f64 {
     let mut cuts: Vec<f64> = people.iter().map(|(t, _)| *t).filter(|t| *t > from_s && *t < to_s).collect();
     cuts.insert(0, from_s);
     cuts.push(to_s);
-    let empty: f64 = cuts.windows(2).filter(|w| value_at(people, w[0]).is_none_or(|n| n == 0)).map(|w| w[1] - w[0]).sum();
+    let empty: f64 =
+        cuts.windows(2).filter(|w| value_at(people, w[0]).is_none_or(|n| n == 0)).map(|w| w[1] - w[0]).sum();
     empty / (to_s - from_s)
 }
 
