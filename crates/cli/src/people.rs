@@ -10,10 +10,11 @@ use sheetsight_config::Config;
 use sheetsight_people::{DecodeOptions, PeopleModel, PersonDetector};
 use sheetsight_service::PeoplePool;
 
-/// The detector for `config`, or `None` when no camera has zones (nobody is looked for).
+/// The detector for `config`, or `None` when no camera has zones or blurs people
+/// (nobody is looked for).
 /// `model` (the `--model` option) takes precedence over `[people] model`.
 pub fn for_config(config: &Config, model: Option<&Path>) -> anyhow::Result<Option<PeopleModel>> {
-    if config.zones.is_empty() {
+    if config.zones.is_empty() && !config.cameras.iter().any(|c| c.privacy_blur) {
         return Ok(None);
     }
     let input_px = config.people.input_px;

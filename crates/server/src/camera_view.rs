@@ -102,6 +102,24 @@ pub fn encode_jpeg(frame: &sheetsight_vision::YuvFrame) -> Result<Vec<u8>, image
     Ok(out)
 }
 
+/// A camera's frame as it may be shown with `privacy = "blur"`: the people of the last
+/// sighting pixelated; with no sighting in the last 3 s (none yet, or the people
+/// workers behind), the whole frame, so that nobody is shown by mistake.
+fn private_view(
+    frame: &sheetsight_vision::YuvFrame,
+    t_s: f64,
+    people: Option<&(f64, Vec<sheetsight_vision::zone::PersonPx>)>,
+) -> sheetsight_vision::YuvFrame {
+    let mut shown = frame.clone();
+    match people {
+        Some((seen_s, boxes)) if (t_s - seen_s).abs() <= 3.0 => {
+            sheetsight_vision::zone::pixelate_people(&mut shown, boxes, 12);
+        }
+        _ => sheetsight_vision::zone::pixelate_all(&mut shown, 24),
+    }
+    shown
+}
+
 /// The newest frame of a camera as JPEG, with its time; `None` before the first frame.
 fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     let status = known_camera(state, id)?;
@@ -109,7 +127,9 @@ fn jpeg(state: &AppState, id: &str) -> ApiResult<Option<(f64, Bytes)>> {
     if let Some(hit) = state.jpegs.0.lock_or_recover().get(id).filter(|c| c.0 == t_s) {
         return Ok(Some(hit.clone()));
     }
-    let bytes = Bytes::from(encode_jpeg(&frame).map_err(|e| ApiError::internal("encoding the JPEG", e))?);
+    let blur = state.config().camera(id).is_some_and(|c| c.privacy_blur);
+    let shown = if blur { private_view(&frame, t_s, status.people.as_ref()) } else { (*frame).clone() };
+    let bytes = Bytes::from(encode_jpeg(&shown).map_err(|e| ApiError::internal("encoding the JPEG", e))?);
     state.jpegs.0.lock_or_recover().insert(id.to_string(), (t_s, bytes.clone()));
     Ok(Some((t_s, bytes)))
 }
@@ -177,6 +197,24 @@ fn async_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn privacy_blurs_the_people_seen_or_everything_when_no_sighting_is_recent() {
+        let mut frame = sheetsight_vision::YuvFrame::filled(96, 64, 16, 128, 128);
+        for (i, px) in frame.planes_mut().0.iter_mut().enumerate() {
+            *px = ((i * 53) % 200 + 20) as u8;
+        }
+        let person = sheetsight_vision::zone::PersonPx { x0: 40.0, y0: 20.0, x1: 56.0, y1: 50.0 };
+        let seen = (100.0, vec![person]);
+        let shown = private_view(&frame, 100.5, Some(&seen));
+        let row = |f: &sheetsight_vision::YuvFrame, y: usize| f.y_plane()[y * 96..(y + 1) * 96].to_vec();
+        assert_ne!(row(&shown, 30)[44..52], row(&frame, 30)[44..52], "the person is blurred");
+        assert_eq!(row(&shown, 2), row(&frame, 2), "the rest is not");
+        for stale in [None, Some(&(90.0, vec![person]))] {
+            let shown = private_view(&frame, 100.5, stale);
+            assert_ne!(row(&shown, 2), row(&frame, 2), "without a recent sighting nothing is shown sharp");
+        }
+    }
 
     #[test]
     fn public_sources_carry_no_credentials() {

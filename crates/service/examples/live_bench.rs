@@ -7,7 +7,11 @@
 //! 3. the server killed and restarted: seconds until every camera streams again;
 //! 4. with `--soak-minutes M`: the process's memory each minute for M minutes;
 //! 5. with `--record`: every camera also recorded (as received): the recorder threads'
-//!    CPU per camera and the bytes written per camera-hour against the stream's own.
+//!    CPU per camera and the bytes written per camera-hour against the stream's own;
+//! 6. with `--people`: every camera has a floor zone, and the built-in person detector
+//!    looks at it once a second in the shared people workers (`--people-workers`,
+//!    `--people-input-px`): looks answered and skipped, the people threads' CPU, and
+//!    whether any lamp frame was dropped for it.
 //!
 //! ```text
 //! cargo run --release -p sheetsight-service --example live_bench -- --cameras 16 --seconds 60
@@ -45,6 +49,9 @@ struct Args {
     people: bool,
     #[arg(long, default_value_t = 1)]
     people_workers: usize,
+    /// The person model's input size with `--people`.
+    #[arg(long, default_value_t = 416)]
+    people_input_px: u32,
 }
 
 /// CPU seconds of this process's threads whose name starts with `prefix`.
@@ -142,6 +149,7 @@ async fn main() {
             });
         }
         config.people.workers = args.people_workers;
+        config.people.input_px = args.people_input_px;
         let detector = sheetsight_people::PersonDetector::builtin(config.people.input_px).expect("built-in model");
         let model = sheetsight_people::PeopleModel { detector, options: Default::default() };
         Some(sheetsight_service::PeoplePool::start(Arc::new(model), args.people_workers).expect("people workers"))
@@ -180,6 +188,7 @@ async fn main() {
     let received = || recorders.statuses().iter().map(|r| r.bytes_written).sum::<u64>();
     let (rec_cpu0, written0, received0) = (threads_cpu_s("rec-"), written(), received());
     let (cpu0, t0, stats0) = (cpu_s(), Instant::now(), snapshot(&service));
+    let people_cpu0 = threads_cpu_s("people-");
     tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
     let (cpu1, wall_s, stats1) = (cpu_s(), t0.elapsed().as_secs_f64(), snapshot(&service));
     let (rec_cpu_s, written_bytes, received_bytes) =
@@ -193,7 +202,7 @@ async fn main() {
     let stale = delta(|s| s.stats.frames_stale);
     let people_looks = delta(|s| s.stats.people_looks);
     let people_skipped = delta(|s| s.stats.people_skipped);
-    let people_cpu_s = threads_cpu_s("people-");
+    let people_cpu_s = threads_cpu_s("people-") - people_cpu0;
     let dropped = delta(|s| s.packets_dropped);
     let decode_ns = delta(|s| s.stats.decode_ns);
     let expected = (10.0 * wall_s).round() as u64;
@@ -224,10 +233,13 @@ async fn main() {
     );
     if args.people {
         println!(
-            "  people (1 fps a camera) {} looks answered, {} skipped for busy workers; people threads {:.1} % of one core over the whole run",
+            "  people (1 fps a camera) {} looks answered of {} due, {} skipped (previous look still pending); people threads {:.1} % of one core (input {} px, {} worker(s))",
             people_looks.iter().sum::<u64>(),
+            (wall_s * args.cameras as f64).round(),
             people_skipped.iter().sum::<u64>(),
-            100.0 * people_cpu_s / started.elapsed().as_secs_f64()
+            100.0 * people_cpu_s / wall_s,
+            args.people_input_px,
+            args.people_workers
         );
     }
     if args.record {

@@ -2,10 +2,14 @@
 //! zones, apart from the cameras' own threads, so that detection never delays the lamp
 //! and stroke analysis.
 //!
-//! Invariants: the queue holds at most one job per worker; a camera whose look is due
-//! while the queue is full skips it and counts the skip (never waits); results go back
-//! to the camera's own thread, which applies them in order with its analysis; the
-//! workers end when the last handle to the pool is dropped.
+//! Invariants: a camera has at most one look queued or running, so the queue holds at
+//! most one job per camera and a look waits at most one round of the cameras; a camera
+//! whose look is due while its previous one is not answered yet skips it and counts
+//! the skip (it never waits); results go back to the camera's own thread, which applies
+//! them in order with its analysis; the workers end when the pool is closed or dropped.
+//!
+//! Cameras started together are due together: a queue of one job per worker would
+//! refuse most of such a burst and then stand idle until the next one.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
@@ -17,6 +21,9 @@ use sheetsight_monitor::people::DetectPeople;
 use sheetsight_vision::YuvFrame;
 use sheetsight_vision::roi::BoxPx;
 use sheetsight_vision::zone::PersonPx;
+
+/// Looks queued at most (one per camera; more cameras than this skip when it is full).
+const MAX_QUEUED: usize = 256;
 
 /// What came back for one look: the frame's time and the people, or why not.
 pub type Sighting = (f64, Result<Vec<PersonPx>, String>);
@@ -39,7 +46,7 @@ impl PeoplePool {
     /// Starts `workers` threads running `detector`.
     pub fn start(detector: Arc<dyn DetectPeople>, workers: usize) -> std::io::Result<Arc<Self>> {
         let workers = workers.max(1);
-        let (tx, rx) = mpsc::sync_channel::<Job>(workers);
+        let (tx, rx) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let rx = Arc::new(Mutex::new(rx));
         let busy_ns = Arc::new(AtomicU64::new(0));
         for i in 0..workers {
@@ -92,18 +99,38 @@ pub struct PeopleLink {
 pub struct CameraPeople {
     pool: Arc<PeoplePool>,
     reply_tx: Sender<Sighting>,
-    pub replies: Receiver<Sighting>,
+    replies: Receiver<Sighting>,
+    in_flight: bool,
 }
 
 impl CameraPeople {
     pub fn new(pool: Arc<PeoplePool>) -> Self {
         let (reply_tx, replies) = mpsc::channel();
-        Self { pool, reply_tx, replies }
+        Self { pool, reply_tx, replies, in_flight: false }
     }
 
-    /// Queues a look at `frame`; false when the workers are all busy.
-    pub fn submit(&self, t_s: f64, frame: Arc<YuvFrame>, crop: BoxPx) -> bool {
-        self.pool.submit(Job { t_s, frame, crop, reply: self.reply_tx.clone() })
+    /// Queues a look at `frame`; false (skipped) while this camera's previous look is
+    /// not answered yet, or when the queue is full.
+    pub fn submit(&mut self, t_s: f64, frame: Arc<YuvFrame>, crop: BoxPx) -> bool {
+        if self.in_flight {
+            return false;
+        }
+        self.in_flight = self.pool.submit(Job { t_s, frame, crop, reply: self.reply_tx.clone() });
+        self.in_flight
+    }
+
+    /// The answer that came back, if any (never waits).
+    pub fn try_answer(&mut self) -> Option<Sighting> {
+        let answer = self.replies.try_recv().ok()?;
+        self.in_flight = false;
+        Some(answer)
+    }
+
+    /// Waits for the answer (tests).
+    pub fn answer(&mut self, timeout: std::time::Duration) -> Option<Sighting> {
+        let answer = self.replies.recv_timeout(timeout).ok()?;
+        self.in_flight = false;
+        Some(answer)
     }
 }
 
@@ -120,18 +147,20 @@ mod tests {
     }
 
     #[test]
-    fn a_full_pool_refuses_instead_of_waiting_and_answers_in_order() {
-        let pool = PeoplePool::start(Arc::new(Slow(std::time::Duration::from_millis(300))), 1).expect("threads");
-        let camera = CameraPeople::new(pool.clone());
+    fn a_camera_with_a_look_pending_skips_and_a_burst_of_cameras_is_queued() {
+        let pool = PeoplePool::start(Arc::new(Slow(std::time::Duration::from_millis(50))), 1).expect("threads");
         let frame = Arc::new(YuvFrame::filled(16, 16, 16, 128, 128));
         let crop = BoxPx { x0: 1, y0: 0, x1: 8, y1: 8 };
-        let accepted: Vec<bool> = (0..6).map(|i| camera.submit(f64::from(i), frame.clone(), crop)).collect();
-        // One running, one queued: the rest are refused at once.
-        assert!(accepted[0] && accepted[1], "{accepted:?}");
-        assert!(accepted.iter().filter(|a| **a).count() <= 3, "{accepted:?}");
-        let first = camera.replies.recv().expect("answer");
-        assert_eq!(first.0, 0.0);
-        assert_eq!(first.1.expect("people").len(), 1);
+        // Sixteen cameras due at once: every one is queued, none refused.
+        let mut cameras: Vec<CameraPeople> = (0..16).map(|_| CameraPeople::new(pool.clone())).collect();
+        assert!(cameras.iter_mut().all(|c| c.submit(0.0, frame.clone(), crop)));
+        // A camera whose look is still pending skips the next one (never waits).
+        assert!(!cameras[15].submit(1.0, frame.clone(), crop));
+        for c in &mut cameras {
+            let (t_s, people) = c.answer(std::time::Duration::from_secs(10)).expect("answered");
+            assert_eq!((t_s, people.expect("people").len()), (0.0, 1));
+        }
+        assert!(cameras[15].submit(2.0, frame.clone(), crop), "answered: it may look again");
         pool.close();
     }
 
@@ -144,14 +173,12 @@ mod tests {
             }
         }
         let pool = PeoplePool::start(Arc::new(Panics), 1).expect("threads");
-        let camera = CameraPeople::new(pool.clone());
+        let mut camera = CameraPeople::new(pool.clone());
         let frame = Arc::new(YuvFrame::filled(16, 16, 16, 128, 128));
         let crop = BoxPx { x0: 0, y0: 0, x1: 8, y1: 8 };
         for i in 0..2 {
-            while !camera.submit(f64::from(i), frame.clone(), crop) {
-                std::thread::yield_now();
-            }
-            let (_, answer) = camera.replies.recv().expect("answer");
+            assert!(camera.submit(f64::from(i), frame.clone(), crop));
+            let (_, answer) = camera.answer(std::time::Duration::from_secs(10)).expect("answer");
             assert!(answer.expect_err("panicked").contains("panicked"));
         }
     }

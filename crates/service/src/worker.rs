@@ -145,8 +145,10 @@ impl<O: EventOut> Worker<O> {
     }
 
     /// Looks for people in this camera's zones through the shared people workers.
+    /// Cameras with `privacy = "blur"` are watched too (their people are blurred in
+    /// every picture shown), on the whole frame when they have no zones.
     pub fn with_people(mut self, link: PeopleLink) -> Self {
-        if !link.zones.is_empty() {
+        if !link.zones.is_empty() || self.camera.privacy_blur {
             let camera = CameraPeople::new(link.pool.clone());
             self.people = Some((link, camera));
         }
@@ -311,7 +313,7 @@ impl<O: EventOut> Worker<O> {
     /// Applies the sightings that came back, then hands this frame to the people
     /// workers if a look is due (skipping it, counted, when they are all busy).
     fn look_for_people(&mut self, t_s: f64, frame: &YuvFrame, events: &mut Vec<LiveEvent>) {
-        let (Some((link, camera)), Some(analyzer)) = (&self.people, self.analyzer.as_mut()) else { return };
+        let (Some((link, camera)), Some(analyzer)) = (&mut self.people, self.analyzer.as_mut()) else { return };
         let size = (frame.width_px(), frame.height_px());
         if self.zones.as_ref().is_none_or(|(_, s)| *s != size) {
             let motion: Vec<&[PointPx]> =
@@ -328,7 +330,7 @@ impl<O: EventOut> Worker<O> {
             self.zones = Some((zones, size));
         }
         let Some((zones, _)) = self.zones.as_mut() else { return };
-        while let Ok((seen_s, result)) = camera.replies.try_recv() {
+        while let Some((seen_s, result)) = camera.try_answer() {
             match result {
                 Ok(people) => {
                     self.stats.people_looks += 1;

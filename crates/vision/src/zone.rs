@@ -45,6 +45,59 @@ impl PersonPx {
     }
 }
 
+/// Blurs the people of `frame` for privacy: each box, grown by a quarter of its size
+/// on every side (the box may be up to a second old), becomes a mosaic of
+/// `block_px`-pixel cells in luma and chroma, from which nobody can be recognised.
+pub fn pixelate_people(frame: &mut YuvFrame, people: &[PersonPx], block_px: u32) {
+    let (w, h) = (frame.width_px(), frame.height_px());
+    for p in people {
+        let (gx, gy) = (0.25 * (p.x1 - p.x0), 0.25 * (p.y1 - p.y0));
+        let clamp = |v: f32, max: u32| v.clamp(0.0, max as f32) as u32;
+        let b = BoxPx {
+            x0: clamp(p.x0 - gx, w),
+            y0: clamp(p.y0 - gy, h),
+            x1: clamp(p.x1 + gx, w),
+            y1: clamp(p.y1 + gy, h),
+        };
+        pixelate(frame, b, block_px.max(2));
+    }
+}
+
+/// The whole frame as a coarse mosaic (privacy when no sighting is recent enough).
+pub fn pixelate_all(frame: &mut YuvFrame, block_px: u32) {
+    let b = BoxPx { x0: 0, y0: 0, x1: frame.width_px(), y1: frame.height_px() };
+    pixelate(frame, b, block_px.max(2));
+}
+
+fn pixelate(frame: &mut YuvFrame, b: BoxPx, block_px: u32) {
+    let (w, cw) = (frame.width_px() as usize, frame.chroma_width());
+    let (y, u, v) = frame.planes_mut();
+    mosaic(y, w, b, block_px);
+    let half = BoxPx { x0: b.x0 / 2, y0: b.y0 / 2, x1: b.x1.div_ceil(2), y1: b.y1.div_ceil(2) };
+    mosaic(u, cw, half, (block_px / 2).max(1));
+    mosaic(v, cw, half, (block_px / 2).max(1));
+}
+
+/// Every `block`-sized cell of `b` in a plane of row length `stride` set to its mean.
+fn mosaic(plane: &mut [u8], stride: usize, b: BoxPx, block: u32) {
+    let rows = (plane.len() / stride.max(1)) as u32;
+    let (x1, y1) = (b.x1.min(stride as u32), b.y1.min(rows));
+    for cy in (b.y0..y1).step_by(block as usize) {
+        for cx in (b.x0..x1).step_by(block as usize) {
+            let (ex, ey) = ((cx + block).min(x1), (cy + block).min(y1));
+            let cells = ((ex - cx) * (ey - cy)).max(1);
+            let sum: u32 = (cy..ey)
+                .flat_map(|yy| (cx..ex).map(move |xx| (yy, xx)))
+                .map(|(yy, xx)| u32::from(plane[yy as usize * stride + xx as usize]))
+                .sum();
+            let mean = (sum / cells) as u8;
+            for yy in cy..ey {
+                plane[yy as usize * stride + cx as usize..yy as usize * stride + ex as usize].fill(mean);
+            }
+        }
+    }
+}
+
 /// Whether a point lies inside a polygon (even-odd rule; edges count as inside for
 /// points exactly on a horizontal or vertical edge of a rectangle drawn in pixels).
 pub fn contains(polygon: &[PointPx], x: f64, y: f64) -> bool {
@@ -298,6 +351,29 @@ mod tests {
         assert_eq!(suggest_stop_reason(&people, 95.0, 200.0), None, "attended most of the stop");
         assert!((unattended_share(&people, 0.0, 20.0) - 0.5).abs() < 1e-9);
         assert_eq!(suggest_stop_reason(&[], 0.0, 10.0), Some(NO_OPERATOR), "nobody ever seen");
+    }
+
+    #[test]
+    fn people_are_pixelated_and_the_rest_of_the_frame_is_untouched() {
+        let mut frame = YuvFrame::filled(64, 64, 16, 128, 128);
+        {
+            let (y, _, _) = frame.planes_mut();
+            for (i, px) in y.iter_mut().enumerate() {
+                *px = ((i * 37) % 200 + 20) as u8; // detail everywhere
+            }
+        }
+        let before = frame.clone();
+        pixelate_people(&mut frame, &[PersonPx { x0: 20.0, y0: 20.0, x1: 36.0, y1: 40.0 }], 8);
+        let y = frame.y_plane();
+        // Inside the grown box: cells of one value.
+        assert_eq!(y[24 * 64 + 24], y[25 * 64 + 25]);
+        assert_ne!(y[24 * 64 + 24..24 * 64 + 32], before.y_plane()[24 * 64 + 24..24 * 64 + 32]);
+        // Far from it: as it was.
+        assert_eq!(y[2 * 64..3 * 64], before.y_plane()[2 * 64..3 * 64]);
+        assert_eq!(y[60 * 64 + 60], before.y_plane()[60 * 64 + 60]);
+        let mut all = before.clone();
+        pixelate_all(&mut all, 16);
+        assert_eq!(all.y_plane()[0], all.y_plane()[15 * 64 + 15]);
     }
 
     #[test]
