@@ -168,9 +168,64 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     }
     sheetsight_store::data_dir::create_private_dir(&o.data_dir)
         .with_context(|| format!("cannot create {}", o.data_dir.display()))?;
+    write_footpath(&o.data_dir.join(FOOTPATH))?;
+    text += &FOOTPATH_CONFIG.replace("{FOOTPATH}", FOOTPATH);
     let path = o.data_dir.join("demo.toml");
     std::fs::write(&path, &text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(sheetsight_config::parse(&path, &text)?)
+}
+
+/// The demo's real camera: a footpath filmed from above (two real frames of OpenCV's
+/// `vtest.avi`, shipped with the person model), played as an image folder at 1 fps,
+/// looping: six people for 6 s, nobody for 4 s, seven people for 6 s, nobody for 4 s.
+/// The simulated cameras' people are shapes a detector would not see; these are real.
+const FOOTPATH: &str = "footpath";
+
+/// Its zones stand for the floor in front of brake-1: the operator's place, and the
+/// back of the machine where nobody should be while it executes.
+const FOOTPATH_CONFIG: &str = r#"
+[[camera]]
+id = "{FOOTPATH}"
+source = "{FOOTPATH}"
+fps = 1
+loop = true
+people_fps = 1
+
+[[zone]]
+id = "brake-1-operator"
+camera = "{FOOTPATH}"
+roi = [[560, 200], [660, 200], [660, 260], [560, 260]]
+machine = "brake-1"
+
+[[zone]]
+id = "brake-1-back"
+camera = "{FOOTPATH}"
+roi = [[230, 200], [335, 200], [335, 250], [230, 250]]
+machine = "brake-1"
+kind = "danger"
+
+[people]
+debounce_s = 2
+"#;
+
+fn write_footpath(folder: &std::path::Path) -> anyhow::Result<()> {
+    use sheetsight_people::samples::{VTEST_FRAME_100_JPEG, VTEST_FRAME_300_JPEG};
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    let sample = image::load_from_memory(VTEST_FRAME_300_JPEG).context("decoding a built-in frame")?;
+    let mut empty = Vec::new();
+    image::RgbImage::from_pixel(sample.width(), sample.height(), image::Rgb([118, 118, 112]))
+        .write_to(&mut std::io::Cursor::new(&mut empty), image::ImageFormat::Jpeg)
+        .context("encoding the empty footpath")?;
+    let frames: Vec<&[u8]> = std::iter::repeat_n(VTEST_FRAME_300_JPEG, 6)
+        .chain(std::iter::repeat_n(empty.as_slice(), 4))
+        .chain(std::iter::repeat_n(VTEST_FRAME_100_JPEG, 6))
+        .chain(std::iter::repeat_n(empty.as_slice(), 4))
+        .collect();
+    for (i, jpeg) in frames.iter().enumerate() {
+        let path = folder.join(format!("{i:03}.jpg"));
+        std::fs::write(&path, jpeg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, schedule_s: f64) -> anyhow::Result<bool> {
@@ -187,10 +242,14 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     println!(
         "SheetSight demo: a simulated shop of {} machines on {} cameras (1280x720, 10 fps, H.264), analysed live.",
         machine_ids.len(),
-        config.cameras.len()
+        config.cameras.len() - 1
     );
     println!(
         "Stack lights, people walking past, light changes, camera shake and a network outage of cam2 are simulated."
+    );
+    println!(
+        "Camera `{FOOTPATH}` shows real people (frames of OpenCV's vtest.avi): the built-in person detector counts them \
+         in brake-1's operator zone and its danger zone (safety events are advisory only)."
     );
     println!("History goes to {}; press Ctrl-C to stop.", running.store.path().display());
     if let Some(until) = simulated_until {

@@ -84,6 +84,11 @@ fn print_report(report: &AnalyzeReport) {
         if cam.people_detections + cam.people_failures > 0 {
             eprintln!("  people looked for {} times ({} failed)", cam.people_detections, cam.people_failures);
         }
+        for (machine, (seen, ignored)) in cam.strokes_with_person.iter().filter(|(_, (seen, _))| *seen > 0) {
+            eprintln!(
+                "  {machine}: {seen} strokes seen with a person in the motion region ({ignored} left out of the counts)"
+            );
+        }
         for issue in cam.issues.iter().take(5) {
             eprintln!("  {issue}");
         }

@@ -179,7 +179,7 @@ fn demo_runs_live_and_stops() {
     let o = sheetsight(&[
         "demo",
         "--duration-s",
-        "5",
+        "8",
         "--plain",
         "--events",
         events.to_str().expect("path"),
@@ -208,6 +208,8 @@ fn demo_runs_live_and_stops() {
     assert!(data.join("inspection/table.json").exists());
     let log = std::fs::read_to_string(&events).expect("events");
     assert!(log.contains(r#""type":"state""#) && log.contains(r#""type":"health""#), "{log}");
+    // The real footage: its six people counted in the zones by the real detector.
+    assert!(log.contains(r#"{"type":"presence","zone":"brake-1-operator","people":2"#), "{log}");
 }
 
 #[test]

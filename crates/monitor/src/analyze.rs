@@ -38,6 +38,9 @@ pub struct CameraReport {
     /// Person detections run on this camera (0 without zones), and how many failed.
     pub people_detections: u64,
     pub people_failures: u64,
+    /// Per machine: strokes seen while a person stood in its motion region, and of
+    /// those the ones left out of the counts (`ignore_when_person`).
+    pub strokes_with_person: Vec<(String, (u64, u64))>,
 }
 
 /// The result of a whole run.
@@ -119,6 +122,7 @@ fn run_camera(
         error: None,
         people_detections: 0,
         people_failures: 0,
+        strokes_with_person: Vec::new(),
     };
     if let Err(e) = analyze_camera(config, prepared, detector, tx, &mut report) {
         let at = if report.frames_analyzed == 0 { "open" } else { "end" };
@@ -189,6 +193,7 @@ fn analyze_camera(
     report.issues = source.issues().to_vec();
     if let Some(zones) = &zones {
         (report.people_detections, report.people_failures) = (zones.detections, zones.failures);
+        report.strokes_with_person = analyzer.strokes_with_person();
     }
     if analyzer.frames_wrong_size() > 0 {
         report.issues.push(MediaIssue {
@@ -260,6 +265,7 @@ pub fn analyze_prepared(
                     error: Some("the camera's analysis failed internally (see the log)".into()),
                     people_detections: 0,
                     people_failures: 0,
+                    strokes_with_person: Vec::new(),
                 })
             })
             .collect::<Vec<_>>()

@@ -85,6 +85,24 @@ impl Collector for ServiceCollector {
             "Times the camera streamed again after it was lost",
             &cam(&|s| s.stats.reconnects),
         )?;
+        counter(
+            &mut e,
+            "sheetsight_camera_people_looks",
+            "Looks for people answered (cameras with zones)",
+            &cam(&|s| s.stats.people_looks),
+        )?;
+        counter(
+            &mut e,
+            "sheetsight_camera_people_skipped",
+            "Looks for people skipped because the camera's previous look was still pending",
+            &cam(&|s| s.stats.people_skipped),
+        )?;
+        counter(
+            &mut e,
+            "sheetsight_camera_people_failures",
+            "Looks for people that failed",
+            &cam(&|s| s.stats.people_failures),
+        )?;
         let secs = |f: &dyn Fn(&sheetsight_service::CameraStatus) -> u64| -> Vec<(Labels, f64)> {
             statuses.iter().map(|s| (vec![("camera", s.id.clone())], f(s) as f64 / 1e9)).collect()
         };

@@ -56,8 +56,8 @@ pub struct WorkerStats {
     pub analysis_ns: u64,
     /// Times the camera came back to `streaming` after it was lost.
     pub reconnects: u64,
-    /// Looks for people answered, failed, and skipped because every people worker was
-    /// busy (cameras with zones only).
+    /// Looks for people answered, failed, and skipped because the camera's previous
+    /// look was still pending (cameras with zones only).
     pub people_looks: u64,
     pub people_failures: u64,
     pub people_skipped: u64,
@@ -311,7 +311,7 @@ impl<O: EventOut> Worker<O> {
     }
 
     /// Applies the sightings that came back, then hands this frame to the people
-    /// workers if a look is due (skipping it, counted, when they are all busy).
+    /// workers if a look is due (skipping it, counted, while the previous one is pending).
     fn look_for_people(&mut self, t_s: f64, frame: &YuvFrame, events: &mut Vec<LiveEvent>) {
         let (Some((link, camera)), Some(analyzer)) = (&mut self.people, self.analyzer.as_mut()) else { return };
         let size = (frame.width_px(), frame.height_px());
