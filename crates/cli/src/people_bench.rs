@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use sheetsight_people::{CropPx, DecodeOptions, Letterbox, PersonDetector, decode::decode, samples};
+use sheetsight_people::{DecodeOptions, Letterbox, PersonDetector, decode::decode, samples};
 
 pub struct Options {
     pub input_px: u32,
@@ -28,7 +28,8 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         None => image::load_from_memory(samples::VTEST_FRAME_300_JPEG).context("decoding the built-in frame")?,
     }
     .to_rgb8();
-    let letterbox = Letterbox::new(CropPx::whole(picture.width(), picture.height()), options.input_px);
+    let letterbox =
+        Letterbox::new(sheetsight_vision::roi::BoxPx::whole(picture.width(), picture.height()), options.input_px);
 
     let (mut prepare_ms, mut infer_ms, mut people) = (Vec::new(), Vec::new(), 0);
     for run in 0..options.runs.max(1) + 2 {

@@ -140,7 +140,7 @@ fn a_wrong_person_model_is_an_error_at_start_naming_the_file() {
 }
 
 #[test]
-fn run_watches_people_live_over_rtsp_without_delaying_the_lamps() {
+fn run_watches_people_live_over_rtsp_while_the_lamps_are_read() {
     require_program("ffmpeg", &["-version"], "ffmpeg");
     let dir = tempfile::tempdir().expect("tempdir");
     let frames = footage(dir.path());

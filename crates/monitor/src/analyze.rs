@@ -147,7 +147,15 @@ fn analyze_camera(
     let info = prepared.info.as_ref().map_err(|e| CameraFailure::Unreadable(e.clone()))?;
     let mut analyzer =
         CameraAnalyzer::new(config, camera, info.width_px, info.height_px).map_err(CameraFailure::Regions)?;
-    let mut zones = detector.and_then(|_| ZoneMonitor::new(config, camera, info.width_px, info.height_px));
+    let zones_here: Vec<_> = config.zones_on(&camera.id).cloned().collect();
+    let mut zones = match detector {
+        Some(_) if !zones_here.is_empty() => {
+            let machines: Vec<_> = config.machines_on(&camera.id).cloned().collect();
+            let zones = ZoneMonitor::new(camera, zones_here, &machines, &config.people, info.width_px, info.height_px);
+            Some(zones.map_err(CameraFailure::Regions)?)
+        }
+        _ => None,
+    };
     let mut source = sheetsight_media::open(&prepared.path, camera.fps.unwrap_or(10.0))
         .map_err(|e| CameraFailure::Unreadable(Arc::new(e)))?;
     let mut events = Vec::new();

@@ -9,14 +9,14 @@ use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::PersonPx;
 
 use crate::machine::{MachineMonitor, MachineStatus, RegionError};
+use crate::rate::RateGate;
 
 /// Runs every machine of one camera over its frames.
 pub struct CameraAnalyzer {
     id: String,
     machines: Vec<MachineMonitor>,
     exposure: ExposureTracker,
-    frame_interval_s: Option<f64>,
-    next_due_s: f64,
+    rate: RateGate,
     frames_analyzed: u64,
     frames_skipped: u64,
     frames_wrong_size: u64,
@@ -46,8 +46,7 @@ impl CameraAnalyzer {
             id: id.to_string(),
             machines,
             exposure: ExposureTracker::new(ExposureTuning::default()),
-            frame_interval_s: fps.map(|f| 1.0 / f),
-            next_due_s: f64::NEG_INFINITY,
+            rate: RateGate::new(fps),
             frames_analyzed: 0,
             frames_skipped: 0,
             frames_wrong_size: 0,
@@ -105,15 +104,9 @@ impl CameraAnalyzer {
             return;
         }
         self.last_t_s = Some(t_s);
-        if let Some(interval) = self.frame_interval_s {
-            // A quarter interval of slack keeps 25 fps -> 10 fps from beating.
-            if t_s < self.next_due_s - 0.25 * interval {
-                self.frames_skipped += 1;
-                return;
-            }
-            // Keep the long-run rate; after a gap, start again from this frame.
-            self.next_due_s =
-                if t_s - self.next_due_s > interval { t_s + interval } else { self.next_due_s + interval };
+        if !self.rate.take(t_s) {
+            self.frames_skipped += 1;
+            return;
         }
         self.frames_analyzed += 1;
         let global = self.exposure.measure(t_s, image);

@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod jsonl;
 pub mod machine;
 pub mod people;
+pub mod rate;
 pub mod summary;
 
 pub use camera::CameraAnalyzer;

@@ -8,16 +8,17 @@ use sheetsight_vision::frame::YuvFrame;
 use sheetsight_vision::lamp::{LampMode, LampTuning};
 use sheetsight_vision::motion::{MotionAnalyzer, MotionTuning};
 use sheetsight_vision::occlusion::GlobalLook;
-use sheetsight_vision::roi::{PointPx, PolygonRoi, RoiError};
+use sheetsight_vision::roi::{BoxPx, PolygonRoi, RoiError};
 use sheetsight_vision::stack_light::{LampSpec, StackLightReader};
 use sheetsight_vision::state::{MachineState, StateRules};
 use sheetsight_vision::zone::PersonPx;
 
-/// A region of a machine does not fit the camera's frame.
+/// A region of a machine or a zone does not fit the camera's frame.
 #[derive(Debug, thiserror::Error)]
-#[error("machine `{machine}`, {region}: {source}")]
+#[error("{owner}, {region}: {source}")]
 pub struct RegionError {
-    pub machine: String,
+    /// "machine `brake-1`" or "zone `brake-1-operator`".
+    pub owner: String,
     pub region: String,
     pub source: RoiError,
 }
@@ -51,8 +52,8 @@ pub struct MachineMonitor {
     state_since_s: f64,
     strokes: u64,
     cycles: CycleTracker,
-    /// The motion region, for telling whether a person stands in it.
-    motion_roi_px: Option<Vec<PointPx>>,
+    /// The motion region's bounding box, for telling whether a person stands in it.
+    motion_bbox: Option<BoxPx>,
     ignore_when_person: bool,
     /// When a person was last seen in the motion region, and how long that sighting
     /// stands for (the time between two looks for people).
@@ -66,8 +67,8 @@ pub struct MachineMonitor {
 impl MachineMonitor {
     pub fn new(config: &MachineConfig, width_px: u32, height_px: u32) -> Result<Self, RegionError> {
         let region_error = |region: String| {
-            let machine = config.id.clone();
-            move |source| RegionError { machine, region, source }
+            let owner = format!("machine `{}`", config.id);
+            move |source| RegionError { owner, region, source }
         };
         let mut lamps = Vec::new();
         for (i, lamp) in config.lamps.iter().enumerate() {
@@ -76,13 +77,11 @@ impl MachineMonitor {
         }
         let stack_light =
             (!lamps.is_empty()).then(|| StackLightReader::new(lamps, width_px, height_px, LampTuning::default()));
-        let motion = match &config.motion {
-            Some(m) => {
-                let roi = PolygonRoi::new(&m.roi_px, width_px, height_px).map_err(region_error("motion".into()))?;
-                Some(MotionAnalyzer::new(&roi, width_px, MotionTuning::default()))
-            }
+        let motion_roi = match &config.motion {
+            Some(m) => Some(PolygonRoi::new(&m.roi_px, width_px, height_px).map_err(region_error("motion".into()))?),
             None => None,
         };
+        let motion = motion_roi.as_ref().map(|roi| MotionAnalyzer::new(roi, width_px, MotionTuning::default()));
         Ok(Self {
             id: config.id.clone(),
             fresh: (stack_light.clone(), motion.clone()),
@@ -94,7 +93,7 @@ impl MachineMonitor {
             state_since_s: 0.0,
             strokes: 0,
             cycles: CycleTracker::new(config.cycle),
-            motion_roi_px: config.motion.as_ref().map(|m| m.roi_px.clone()),
+            motion_bbox: motion_roi.as_ref().map(PolygonRoi::bbox),
             ignore_when_person: config.motion.as_ref().is_some_and(|m| m.ignore_when_person),
             person_in_region: None,
             strokes_with_person: 0,
@@ -114,8 +113,8 @@ impl MachineMonitor {
     /// People seen at `t_s` (boxes in frame pixels); the sighting stands for
     /// `window_s` seconds (until the next look). A stroke overlapping it is flagged.
     pub fn people_seen(&mut self, t_s: f64, people: &[PersonPx], window_s: f64) {
-        if let Some(roi) = &self.motion_roi_px
-            && people.iter().any(|p| p.overlaps(roi))
+        if let Some(bbox) = self.motion_bbox
+            && people.iter().any(|p| p.overlaps(bbox))
         {
             self.person_in_region = Some((t_s, window_s));
         }

@@ -7,17 +7,21 @@
 //! `people_fps`, on one crop covering its zones and motion regions with room above them
 //! for the people standing there; a detector failure is logged and counted, never fatal.
 
-use sheetsight_config::{CameraConfig, Config, PeopleConfig, ZoneConfig, ZoneKind};
+use sheetsight_config::{CameraConfig, MachineConfig, PeopleConfig, ZoneConfig, ZoneKind};
 use sheetsight_media::YuvFrame;
 use sheetsight_vision::event::Event;
-use sheetsight_vision::roi::{BoxPx, PointPx};
+use sheetsight_vision::roi::{BoxPx, PolygonRoi};
 use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::{PersonPx, PresenceDebounce, SafetyGate, count_in};
 
 pub use sheetsight_vision::zone::DetectPeople;
 
+use crate::machine::RegionError;
+use crate::rate::RateGate;
+
 struct WatchedZone {
     config: ZoneConfig,
+    roi: PolygonRoi,
     presence: PresenceDebounce,
     safety: Option<SafetyGate>,
 }
@@ -27,8 +31,7 @@ pub struct ZoneMonitor {
     camera: String,
     zones: Vec<WatchedZone>,
     crop: BoxPx,
-    interval_s: f64,
-    next_due_s: f64,
+    rate: RateGate,
     /// Detections that failed (logged; the zones keep their last counts).
     pub failures: u64,
     /// Detections run.
@@ -36,52 +39,46 @@ pub struct ZoneMonitor {
 }
 
 impl ZoneMonitor {
-    /// The zone monitor of `camera`, or `None` when it has no zones (then nobody looks
-    /// for people on it).
-    pub fn new(config: &Config, camera: &CameraConfig, width_px: u32, height_px: u32) -> Option<Self> {
-        let zones: Vec<ZoneConfig> = config.zones_on(&camera.id).cloned().collect();
-        if zones.is_empty() {
-            return None;
-        }
-        let motion: Vec<&[PointPx]> =
-            config.machines_on(&camera.id).filter_map(|m| m.motion.as_ref().map(|mo| mo.roi_px.as_slice())).collect();
-        Some(Self::from_zones(&camera.id, zones, &motion, &config.people, camera.people_fps, width_px, height_px))
-    }
-
-    /// A zone monitor built in code (tests, benchmarks).
-    pub fn from_zones(
-        camera: &str,
+    /// The zone monitor of `camera` for its frame size: its `zones`, and the motion
+    /// regions of its `machines` (people standing in them flag strokes). Without zones
+    /// (a camera that only blurs people) it looks at the whole frame.
+    pub fn new(
+        camera: &CameraConfig,
         zones: Vec<ZoneConfig>,
-        motion_regions: &[&[PointPx]],
+        machines: &[MachineConfig],
         people: &PeopleConfig,
-        people_fps: f64,
         width_px: u32,
         height_px: u32,
-    ) -> Self {
-        let polygons: Vec<&[PointPx]> =
-            zones.iter().map(|z| z.roi_px.as_slice()).chain(motion_regions.iter().copied()).collect();
-        let crop = crop_for(&polygons, width_px, height_px);
-        let zones = zones
-            .into_iter()
-            .map(|config| WatchedZone {
+    ) -> Result<Self, RegionError> {
+        let mut watched = Vec::with_capacity(zones.len());
+        for config in zones {
+            let roi = PolygonRoi::new(&config.roi_px, width_px, height_px).map_err(|source| RegionError {
+                owner: format!("zone `{}`", config.id),
+                region: "roi".into(),
+                source,
+            })?;
+            watched.push(WatchedZone {
+                roi,
                 presence: PresenceDebounce::new(people.debounce_s),
                 safety: (config.kind == ZoneKind::Danger).then(|| SafetyGate::new(people.safety_interval_s)),
                 config,
-            })
-            .collect();
-        Self {
-            camera: camera.to_owned(),
-            zones,
-            crop,
-            interval_s: 1.0 / people_fps.max(0.01),
-            next_due_s: f64::NEG_INFINITY,
+            });
+        }
+        // The machines' regions were checked when their analysers were built.
+        let motion = machines
+            .iter()
+            .filter_map(|m| m.motion.as_ref())
+            .filter_map(|m| PolygonRoi::new(&m.roi_px, width_px, height_px).ok())
+            .map(|roi| roi.bbox());
+        let regions: Option<BoxPx> = watched.iter().map(|z| z.roi.bbox()).chain(motion).reduce(|a, b| a.union(&b));
+        Ok(Self {
+            camera: camera.id.clone(),
+            zones: watched,
+            crop: regions.map_or(BoxPx::whole(width_px, height_px), |b| room_for_people(b, width_px, height_px)),
+            rate: RateGate::new(Some(camera.people_fps)),
             failures: 0,
             detections: 0,
-        }
-    }
-
-    pub fn camera(&self) -> &str {
-        &self.camera
+        })
     }
 
     /// The part of the frame the detector is given.
@@ -91,20 +88,12 @@ impl ZoneMonitor {
 
     /// Seconds between two looks for people.
     pub fn interval_s(&self) -> f64 {
-        self.interval_s
+        self.rate.interval_s().unwrap_or(0.0)
     }
 
     /// Whether a frame at `t_s` is due for detection (and, if so, books it).
     pub fn due(&mut self, t_s: f64) -> bool {
-        if t_s < self.next_due_s - 0.25 * self.interval_s {
-            return false;
-        }
-        self.next_due_s = if t_s - self.next_due_s > self.interval_s {
-            t_s + self.interval_s
-        } else {
-            self.next_due_s + self.interval_s
-        };
-        true
+        self.rate.take(t_s)
     }
 
     /// The people found at `t_s`: presence changes and safety events. `state_of` gives
@@ -118,7 +107,7 @@ impl ZoneMonitor {
     ) {
         self.detections += 1;
         for zone in &mut self.zones {
-            let count = count_in(&zone.config.roi_px, people);
+            let count = count_in(&zone.roi, people);
             if let Some((n, since_s)) = zone.presence.observe(t_s, count) {
                 events.push(Event::Presence { zone: zone.config.id.clone(), people: n, t: T::from_s(since_s) });
             }
@@ -163,24 +152,17 @@ impl ZoneMonitor {
     }
 }
 
-/// The crop that holds every polygon, with a person's height of room above (zones are
-/// floor areas: the people standing in them rise above them) and a little at the sides.
-fn crop_for(polygons: &[&[PointPx]], width_px: u32, height_px: u32) -> BoxPx {
-    let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, 0f64, 0f64);
-    for p in polygons.iter().flat_map(|p| p.iter()) {
-        (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
-    }
-    if x0 > x1 {
-        return BoxPx { x0: 0, y0: 0, x1: width_px, y1: height_px };
-    }
+/// The regions' box with a person's height of room above (zones are floor areas: the
+/// people standing in them rise above them) and a little at the sides.
+fn room_for_people(b: BoxPx, width_px: u32, height_px: u32) -> BoxPx {
     let (w, h) = (f64::from(width_px), f64::from(height_px));
-    let above = (y1 - y0).max(0.25 * h);
-    let side = 0.1 * (x1 - x0).max(0.1 * w);
+    let above = f64::from(b.height()).max(0.25 * h);
+    let side = 0.1 * f64::from(b.width()).max(0.1 * w);
     BoxPx {
-        x0: (x0 - side).clamp(0.0, w) as u32,
-        y0: (y0 - above).clamp(0.0, h) as u32,
-        x1: (x1 + side).clamp(0.0, w).ceil() as u32,
-        y1: (y1 + 0.02 * h).clamp(0.0, h).ceil() as u32,
+        x0: (f64::from(b.x0) - side).clamp(0.0, w) as u32,
+        y0: (f64::from(b.y0) - above).clamp(0.0, h) as u32,
+        x1: (f64::from(b.x1) + side).clamp(0.0, w).ceil() as u32,
+        y1: (f64::from(b.y1) + 0.02 * h).clamp(0.0, h).ceil() as u32,
     }
 }
 
@@ -203,15 +185,9 @@ mod tests {
 
     fn monitor() -> ZoneMonitor {
         let people = PeopleConfig { debounce_s: 2.0, safety_interval_s: 30.0, ..PeopleConfig::default() };
-        ZoneMonitor::from_zones(
-            "cam1",
-            vec![zone("op", OPERATOR, ZoneKind::Work), zone("danger", DANGER, ZoneKind::Danger)],
-            &[],
-            &people,
-            1.0,
-            1280,
-            720,
-        )
+        let camera = CameraConfig::new("cam1", sheetsight_config::SourceSpec::File("v.mp4".into()), None);
+        let zones = vec![zone("op", OPERATOR, ZoneKind::Work), zone("danger", DANGER, ZoneKind::Danger)];
+        ZoneMonitor::new(&camera, zones, &[], &people, 1280, 720).expect("zones fit")
     }
 
     #[test]
@@ -270,6 +246,22 @@ mod tests {
         assert!(m.look(&Broken, 200.0, &frame, |_| None, &mut events).is_none());
         assert_eq!((m.failures, m.detections), (1, 0));
         assert!(events.is_empty());
+    }
+
+    #[test]
+    fn a_zone_outside_the_frame_is_named() {
+        let camera = CameraConfig::new("cam1", sheetsight_config::SourceSpec::File("v.mp4".into()), None);
+        let err = ZoneMonitor::new(
+            &camera,
+            vec![zone("op", OPERATOR, ZoneKind::Work)],
+            &[],
+            &PeopleConfig::default(),
+            640,
+            480,
+        )
+        .err()
+        .expect("the zone reaches x = 700");
+        assert!(err.to_string().starts_with("zone `op`, roi:"), "{err}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sheetsight_config::{Config, ZoneKind};
 use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::state::MachineState;
-use sheetsight_vision::zone::{attendance, suggest_stop_reason};
+use sheetsight_vision::zone::{Attendance, attendance, suggest_stop_reason};
 
 /// Summary of one machine over `[0, end_s]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -28,10 +28,8 @@ pub struct MachineSummary {
 /// A machine's attended time (see [`sheetsight_vision::zone::attendance`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AttendedSummary {
-    pub executing_attended_s: f64,
-    pub executing_unattended_s: f64,
-    pub not_executing_attended_s: f64,
-    pub not_executing_unattended_s: f64,
+    #[serde(flatten)]
+    pub time: Attendance,
     /// Stops (`NotExecuting` or `OutOfService`) with nobody in the operator zone for
     /// most of them: proposed the reason "No operator", for the supervisor to confirm.
     pub stops_proposed_no_operator: u32,
@@ -120,14 +118,7 @@ pub fn add_attendance(summaries: &mut [MachineSummary], events: &[VideoEvent], c
                 proposed += u32::from(suggest_stop_reason(&people, t, end).is_some());
             }
         }
-        s.attended = Some(AttendedSummary {
-            executing_attended_s: a.executing_attended_s,
-            executing_unattended_s: a.executing_unattended_s,
-            not_executing_attended_s: a.not_executing_attended_s,
-            not_executing_unattended_s: a.not_executing_unattended_s,
-            stops_proposed_no_operator: proposed,
-            stops,
-        });
+        s.attended = Some(AttendedSummary { time: a, stops_proposed_no_operator: proposed, stops });
     }
 }
 
@@ -192,10 +183,10 @@ pub fn zone_table(machines: &[MachineSummary], zones: &[ZoneSummary]) -> String 
             out += &format!(
                 "{:<12} {:>16} {:>18} {:>19} {:>21} {:>16}\n",
                 m.machine,
-                hms(a.executing_attended_s),
-                hms(a.executing_unattended_s),
-                hms(a.not_executing_attended_s),
-                hms(a.not_executing_unattended_s),
+                hms(a.time.executing_attended_s),
+                hms(a.time.executing_unattended_s),
+                hms(a.time.not_executing_attended_s),
+                hms(a.time.not_executing_unattended_s),
                 format!("{} of {}", a.stops_proposed_no_operator, a.stops),
             );
         }

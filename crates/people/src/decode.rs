@@ -43,10 +43,6 @@ pub struct PersonBox {
 }
 
 impl PersonBox {
-    /// Where the person stands: the bottom centre of the box.
-    pub fn feet(&self) -> (f32, f32) {
-        ((self.x0 + self.x1) / 2.0, self.y1)
-    }
     pub fn area(&self) -> f32 {
         (self.x1 - self.x0).max(0.0) * (self.y1 - self.y0).max(0.0)
     }
@@ -169,6 +165,5 @@ mod tests {
         assert_eq!(kept[0].score, 0.9);
         assert_eq!(kept[1].x0, 30.0);
         assert!((iou(&b(0.0, 1.0), &b(5.0, 1.0)) - 1.0 / 3.0).abs() < 1e-5);
-        assert_eq!(b(0.0, 1.0).feet(), (5.0, 20.0));
     }
 }

@@ -13,7 +13,9 @@ use tract_onnx::prelude::*;
 
 use crate::decode::{self, DecodeOptions, PersonBox, RawOutputs, StrideOutput};
 use crate::error::PeopleError;
-use crate::letterbox::{CropPx, Letterbox, RgbSource};
+use sheetsight_vision::roi::BoxPx;
+
+use crate::letterbox::{Letterbox, RgbSource};
 
 /// What the built-in model is called in messages and the API.
 pub const BUILTIN_MODEL_NAME: &str = "built-in NanoDet-g (COCO)";
@@ -132,10 +134,10 @@ impl PersonDetector {
     pub fn detect<S: RgbSource + ?Sized>(
         &self,
         source: &S,
-        crop: CropPx,
+        crop: BoxPx,
         options: &DecodeOptions,
     ) -> Result<Vec<PersonBox>, PeopleError> {
-        let Some(crop) = crop.within(source.width_px(), source.height_px()) else {
+        let Some(crop) = crop.clipped(source.width_px(), source.height_px()) else {
             return Ok(Vec::new());
         };
         let letterbox = Letterbox::new(crop, self.input_px);
@@ -170,9 +172,8 @@ impl sheetsight_vision::zone::DetectPeople for PeopleModel {
     fn detect(
         &self,
         frame: &sheetsight_vision::YuvFrame,
-        crop: sheetsight_vision::roi::BoxPx,
+        crop: BoxPx,
     ) -> Result<Vec<sheetsight_vision::zone::PersonPx>, String> {
-        let crop = CropPx { x0: crop.x0, y0: crop.y0, width_px: crop.width(), height_px: crop.height() };
         let found = self.detector.detect(frame, crop, &self.options).map_err(|e| e.to_string())?;
         Ok(found
             .into_iter()

@@ -8,6 +8,7 @@
 
 use sheetsight_vision::YuvFrame;
 use sheetsight_vision::frame::yuv_to_rgb;
+use sheetsight_vision::roi::BoxPx;
 
 /// Per-channel mean and spread of the model's training, in BGR order.
 pub const MEAN_BGR: [f32; 3] = [103.53, 116.28, 123.675];
@@ -56,39 +57,11 @@ impl RgbSource for image::RgbImage {
     }
 }
 
-/// A rectangle of the frame in pixels: `x0..x0 + width_px`, `y0..y0 + height_px`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CropPx {
-    pub x0: u32,
-    pub y0: u32,
-    pub width_px: u32,
-    pub height_px: u32,
-}
-
-impl CropPx {
-    /// The whole frame.
-    pub fn whole(width_px: u32, height_px: u32) -> Self {
-        Self { x0: 0, y0: 0, width_px, height_px }
-    }
-
-    /// This crop cut to a frame of the given size; `None` when nothing is left.
-    pub fn within(self, width_px: u32, height_px: u32) -> Option<Self> {
-        let x1 = (self.x0 + self.width_px).min(width_px);
-        let y1 = (self.y0 + self.height_px).min(height_px);
-        (x1 > self.x0 && y1 > self.y0).then(|| Self {
-            x0: self.x0,
-            y0: self.y0,
-            width_px: x1 - self.x0,
-            height_px: y1 - self.y0,
-        })
-    }
-}
-
 /// How a crop sits in the model's square input.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Letterbox {
     pub input_px: u32,
-    pub crop: CropPx,
+    pub crop: BoxPx,
     /// Input pixels per frame pixel.
     pub scale: f32,
     /// Size of the scaled crop inside the input; the rest is padding.
@@ -96,10 +69,10 @@ pub struct Letterbox {
 }
 
 impl Letterbox {
-    pub fn new(crop: CropPx, input_px: u32) -> Self {
-        let scale = (input_px as f32 / crop.width_px.max(1) as f32).min(input_px as f32 / crop.height_px.max(1) as f32);
+    pub fn new(crop: BoxPx, input_px: u32) -> Self {
+        let scale = (input_px as f32 / crop.width().max(1) as f32).min(input_px as f32 / crop.height().max(1) as f32);
         let fit = |n: u32| ((n as f32 * scale).round() as u32).clamp(1, input_px);
-        Self { input_px, crop, scale, scaled_px: (fit(crop.width_px), fit(crop.height_px)) }
+        Self { input_px, crop, scale, scaled_px: (fit(crop.width()), fit(crop.height())) }
     }
 
     /// A point of the input mapped back to frame pixels.
@@ -108,11 +81,11 @@ impl Letterbox {
     }
 
     /// The input tensor, `[3, input_px, input_px]` in BGR plane order, normalised.
-    /// The crop must lie inside `source` (see [`CropPx::within`]).
+    /// The crop must lie inside `source` (see [`BoxPx::clipped`]).
     pub fn tensor<S: RgbSource + ?Sized>(&self, source: &S) -> Vec<f32> {
         let n = self.input_px as usize;
         let (out_w, out_h) = (self.scaled_px.0 as usize, self.scaled_px.1 as usize);
-        let (crop_w, crop_h) = (self.crop.width_px as usize, self.crop.height_px as usize);
+        let (crop_w, crop_h) = (self.crop.width() as usize, self.crop.height() as usize);
         let columns = Taps::new(crop_w, out_w);
         let rows = Taps::new(crop_h, out_h);
 
@@ -206,7 +179,7 @@ mod tests {
     #[test]
     fn scale_one_copies_pixels_exactly_in_bgr_planes() {
         let img = gradient(64, 64);
-        let lb = Letterbox::new(CropPx::whole(64, 64), 64);
+        let lb = Letterbox::new(BoxPx::whole(64, 64), 64);
         let t = lb.tensor(&img);
         let px = img.get_pixel(13, 21).0;
         let at = |plane: usize| t[plane * 64 * 64 + 21 * 64 + 13] * STD_BGR[plane] + MEAN_BGR[plane];
@@ -218,7 +191,7 @@ mod tests {
     #[test]
     fn a_wide_crop_fits_the_width_and_pads_below() {
         let img = image::RgbImage::from_pixel(200, 100, image::Rgb([200, 200, 200]));
-        let lb = Letterbox::new(CropPx { x0: 0, y0: 0, width_px: 200, height_px: 100 }, 64);
+        let lb = Letterbox::new(BoxPx::whole(200, 100), 64);
         assert_eq!(lb.scaled_px, (64, 32));
         let t = lb.tensor(&img);
         let grey = (200.0 - MEAN_BGR[0]) / STD_BGR[0];
@@ -235,7 +208,7 @@ mod tests {
         let img = image::RgbImage::from_fn(256, 64, |x, _| {
             if x % 2 == 0 { image::Rgb([0, 0, 0]) } else { image::Rgb([255, 255, 255]) }
         });
-        let lb = Letterbox::new(CropPx::whole(256, 64), 64);
+        let lb = Letterbox::new(BoxPx::whole(256, 64), 64);
         let t = lb.tensor(&img);
         let v = t[5 * 64 + 20] * STD_BGR[0] + MEAN_BGR[0];
         assert!((v - 127.5).abs() < 20.0, "grey expected, got {v}");
@@ -251,8 +224,8 @@ mod tests {
         for c in 0..3 {
             assert!((i32::from(row[18 + c]) - i32::from(direct[c])).abs() <= 40, "channel {c}");
         }
-        let crop = CropPx { x0: 30, y0: 30, width_px: 10, height_px: 10 }.within(32, 32);
-        assert_eq!(crop, Some(CropPx { x0: 30, y0: 30, width_px: 2, height_px: 2 }));
-        assert_eq!(CropPx { x0: 40, y0: 0, width_px: 4, height_px: 4 }.within(32, 32), None);
+        let crop = BoxPx { x0: 30, y0: 30, x1: 40, y1: 40 }.clipped(32, 32);
+        assert_eq!(crop, Some(BoxPx { x0: 30, y0: 30, x1: 32, y1: 32 }));
+        assert_eq!(BoxPx { x0: 40, y0: 0, x1: 44, y1: 4 }.clipped(32, 32), None);
     }
 }

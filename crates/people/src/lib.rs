@@ -25,4 +25,4 @@ pub mod samples {
 pub use decode::{DecodeOptions, PersonBox, RawOutputs, StrideOutput, iou, nms};
 pub use detector::{BUILTIN_MODEL_NAME, PeopleModel, PersonDetector};
 pub use error::PeopleError;
-pub use letterbox::{CropPx, Letterbox, RgbSource};
+pub use letterbox::{Letterbox, RgbSource};

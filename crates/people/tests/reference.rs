@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use sheetsight_people::decode::decode;
-use sheetsight_people::{CropPx, DecodeOptions, Letterbox, PeopleError, PersonBox, PersonDetector, iou};
+use sheetsight_people::{DecodeOptions, Letterbox, PeopleError, PersonBox, PersonDetector, iou};
+use sheetsight_vision::roi::BoxPx;
 
 #[derive(Deserialize)]
 struct Reference {
@@ -56,7 +57,7 @@ fn scores_and_boxes_match_onnxruntime_on_the_same_input() {
     let detector = PersonDetector::builtin(reference.input_px).expect("built-in model loads");
     // The very input onnxruntime saw: already letterboxed, so the letterbox is the identity.
     let input = rgb("vtest_frame300_416.png");
-    let letterbox = Letterbox::new(CropPx::whole(input.width(), input.height()), reference.input_px);
+    let letterbox = Letterbox::new(BoxPx::whole(input.width(), input.height()), reference.input_px);
     assert_eq!(letterbox.scale, 1.0);
     let raw = detector.infer(letterbox.tensor(&input)).expect("inference runs");
 
@@ -95,7 +96,7 @@ fn the_six_people_of_frame_300_are_found_through_our_own_letterbox() {
     let detector = PersonDetector::builtin(416).expect("built-in model loads");
     let frame = sample(sheetsight_people::samples::VTEST_FRAME_300_JPEG);
     let found = detector
-        .detect(&frame, CropPx::whole(frame.width(), frame.height()), &DecodeOptions::default())
+        .detect(&frame, BoxPx::whole(frame.width(), frame.height()), &DecodeOptions::default())
         .expect("inference runs");
     let hits = matched(&found, &people);
     println!("frame 300 at 416: {hits} of 6 people, {} boxes", found.len());
@@ -106,7 +107,7 @@ fn the_six_people_of_frame_300_are_found_through_our_own_letterbox() {
     // path: boxes still land on the same people, in frame pixels.
     let yuv =
         sheetsight_vision::YuvFrame::from_rgb8(frame.width(), frame.height(), frame.as_raw()).expect("sizes match");
-    let crop = CropPx { x0: 100, y0: 80, width_px: 600, height_px: 280 };
+    let crop = BoxPx { x0: 100, y0: 80, x1: 700, y1: 360 };
     let found = detector.detect(&yuv, crop, &DecodeOptions::default()).expect("inference runs");
     let inside: Vec<PersonBox> =
         people.iter().copied().filter(|p| p.x0 >= 100.0 && p.x1 <= 700.0 && p.y1 <= 360.0).collect();

@@ -11,7 +11,6 @@
 //! Cameras started together are due together: a queue of one job per worker would
 //! refuse most of such a burst and then stand idle until the next one.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -38,8 +37,6 @@ struct Job {
 /// The shared detector threads.
 pub struct PeoplePool {
     queue: Mutex<Option<SyncSender<Job>>>,
-    /// Inference time spent by the workers, for the CPU figures.
-    pub busy_ns: Arc<AtomicU64>,
 }
 
 impl PeoplePool {
@@ -48,12 +45,11 @@ impl PeoplePool {
         let workers = workers.max(1);
         let (tx, rx) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let rx = Arc::new(Mutex::new(rx));
-        let busy_ns = Arc::new(AtomicU64::new(0));
         for i in 0..workers {
-            let (rx, detector, busy) = (rx.clone(), detector.clone(), busy_ns.clone());
-            std::thread::Builder::new().name(format!("people-{i}")).spawn(move || work(&rx, &*detector, &busy))?;
+            let (rx, detector) = (rx.clone(), detector.clone());
+            std::thread::Builder::new().name(format!("people-{i}")).spawn(move || work(&rx, &*detector))?;
         }
-        Ok(Arc::new(Self { queue: Mutex::new(Some(tx)), busy_ns }))
+        Ok(Arc::new(Self { queue: Mutex::new(Some(tx)) }))
     }
 
     /// Queues a look; false when every worker is busy (the caller counts a skip).
@@ -72,16 +68,14 @@ impl PeoplePool {
     }
 }
 
-fn work(rx: &Mutex<Receiver<Job>>, detector: &dyn DetectPeople, busy_ns: &AtomicU64) {
+fn work(rx: &Mutex<Receiver<Job>>, detector: &dyn DetectPeople) {
     loop {
         let job = match rx.lock_or_recover().recv() {
             Ok(job) => job,
             Err(_) => return,
         };
-        let started = std::time::Instant::now();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| detector.detect(&job.frame, job.crop)))
             .unwrap_or_else(|_| Err("the person detector panicked".into()));
-        busy_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         // The camera may be gone; then nobody needs the answer.
         let _ = job.reply.send((job.t_s, result));
     }
@@ -126,8 +120,9 @@ impl CameraPeople {
         Some(answer)
     }
 
-    /// Waits for the answer (tests).
-    pub fn answer(&mut self, timeout: std::time::Duration) -> Option<Sighting> {
+    /// Waits for the answer.
+    #[cfg(test)]
+    fn answer(&mut self, timeout: std::time::Duration) -> Option<Sighting> {
         let answer = self.replies.recv_timeout(timeout).ok()?;
         self.in_flight = false;
         Some(answer)

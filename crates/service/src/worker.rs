@@ -17,7 +17,6 @@ use sheetsight_monitor::machine::MachineStatus;
 use sheetsight_monitor::people::ZoneMonitor;
 use sheetsight_vision::YuvFrame;
 use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
-use sheetsight_vision::roi::PointPx;
 use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::PersonPx;
 
@@ -316,18 +315,16 @@ impl<O: EventOut> Worker<O> {
         let (Some((link, camera)), Some(analyzer)) = (&mut self.people, self.analyzer.as_mut()) else { return };
         let size = (frame.width_px(), frame.height_px());
         if self.zones.as_ref().is_none_or(|(_, s)| *s != size) {
-            let motion: Vec<&[PointPx]> =
-                self.machines.iter().filter_map(|m| m.motion.as_ref().map(|mo| mo.roi_px.as_slice())).collect();
-            let zones = ZoneMonitor::from_zones(
-                &self.camera.id,
-                link.zones.clone(),
-                &motion,
-                &link.settings,
-                self.camera.people_fps,
-                size.0,
-                size.1,
-            );
-            self.zones = Some((zones, size));
+            match ZoneMonitor::new(&self.camera, link.zones.clone(), &self.machines, &link.settings, size.0, size.1) {
+                Ok(zones) => self.zones = Some((zones, size)),
+                Err(e) => {
+                    // The camera's frames are not the size the zones were drawn for:
+                    // people are no longer looked for on it; the lamps go on.
+                    tracing::error!(camera = %self.camera.id, error = %e, "the zones do not fit this camera's frames");
+                    self.people = None;
+                    return;
+                }
+            }
         }
         let Some((zones, _)) = self.zones.as_mut() else { return };
         while let Some((seen_s, result)) = camera.try_answer() {

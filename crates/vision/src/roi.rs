@@ -35,6 +35,24 @@ impl BoxPx {
     pub fn height(&self) -> u32 {
         self.y1.saturating_sub(self.y0)
     }
+    /// A whole frame.
+    pub fn whole(width_px: u32, height_px: u32) -> BoxPx {
+        BoxPx { x0: 0, y0: 0, x1: width_px, y1: height_px }
+    }
+    /// This box cut to a frame of the given size; `None` when nothing is left.
+    pub fn clipped(&self, width_px: u32, height_px: u32) -> Option<BoxPx> {
+        let b = BoxPx { x0: self.x0, y0: self.y0, x1: self.x1.min(width_px), y1: self.y1.min(height_px) };
+        (b.x1 > b.x0 && b.y1 > b.y0).then_some(b)
+    }
+    /// The smallest box holding both.
+    pub fn union(&self, other: &BoxPx) -> BoxPx {
+        BoxPx {
+            x0: self.x0.min(other.x0),
+            y0: self.y0.min(other.y0),
+            x1: self.x1.max(other.x1),
+            y1: self.y1.max(other.y1),
+        }
+    }
 }
 
 /// Why a polygon cannot be a region.
@@ -121,6 +139,16 @@ impl PolygonRoi {
     }
     pub fn pixel_count(&self) -> u32 {
         self.pixel_count
+    }
+
+    /// Whether the pixel holding the point (`x`, `y`) belongs to the region.
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        if !(x >= 0.0 && y >= 0.0) {
+            return false;
+        }
+        let (px, py) = (x as u32, y as u32);
+        let first = self.spans.partition_point(|s| s.y < py);
+        self.spans[first..].iter().take_while(|s| s.y == py).any(|s| (s.x_start..s.x_end).contains(&px))
     }
 
     /// Mean luma and chroma over the region moved by (`dx`, `dy`) pixels (camera shake);

@@ -10,7 +10,7 @@
 //!   machine executes; every such event is advisory, never a safety function.
 
 use crate::frame::YuvFrame;
-use crate::roi::{BoxPx, PointPx};
+use crate::roi::{BoxPx, PolygonRoi};
 use crate::state::MachineState;
 
 /// A person detector as the analysis sees it: the real model (`sheetsight-people`) or
@@ -35,13 +35,9 @@ impl PersonPx {
         (f64::from(self.x0 + self.x1) / 2.0, f64::from(self.y1))
     }
 
-    /// Whether the box overlaps the polygon's bounding box.
-    pub fn overlaps(&self, polygon: &[PointPx]) -> bool {
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for p in polygon {
-            (x0, y0, x1, y1) = (x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1]));
-        }
-        f64::from(self.x0) < x1 && f64::from(self.x1) > x0 && f64::from(self.y0) < y1 && f64::from(self.y1) > y0
+    /// Whether the box overlaps `b` (a region's bounding box).
+    pub fn overlaps(&self, b: BoxPx) -> bool {
+        self.x0 < b.x1 as f32 && self.x1 > b.x0 as f32 && self.y0 < b.y1 as f32 && self.y1 > b.y0 as f32
     }
 }
 
@@ -65,8 +61,7 @@ pub fn pixelate_people(frame: &mut YuvFrame, people: &[PersonPx], block_px: u32)
 
 /// The whole frame as a coarse mosaic (privacy when no sighting is recent enough).
 pub fn pixelate_all(frame: &mut YuvFrame, block_px: u32) {
-    let b = BoxPx { x0: 0, y0: 0, x1: frame.width_px(), y1: frame.height_px() };
-    pixelate(frame, b, block_px.max(2));
+    pixelate(frame, BoxPx::whole(frame.width_px(), frame.height_px()), block_px.max(2));
 }
 
 fn pixelate(frame: &mut YuvFrame, b: BoxPx, block_px: u32) {
@@ -98,33 +93,13 @@ fn mosaic(plane: &mut [u8], stride: usize, b: BoxPx, block: u32) {
     }
 }
 
-/// Whether a point lies inside a polygon (even-odd rule; edges count as inside for
-/// points exactly on a horizontal or vertical edge of a rectangle drawn in pixels).
-pub fn contains(polygon: &[PointPx], x: f64, y: f64) -> bool {
-    let n = polygon.len();
-    if n < 3 {
-        return false;
-    }
-    let mut inside = false;
-    let mut j = n - 1;
-    for i in 0..n {
-        let (xi, yi) = (polygon[i][0], polygon[i][1]);
-        let (xj, yj) = (polygon[j][0], polygon[j][1]);
-        if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
-            inside = !inside;
-        }
-        j = i;
-    }
-    inside
-}
-
-/// People whose feet are in the polygon.
-pub fn count_in(polygon: &[PointPx], people: &[PersonPx]) -> u32 {
+/// People whose feet are in the zone (rasterised like every region).
+pub fn count_in(zone: &PolygonRoi, people: &[PersonPx]) -> u32 {
     people
         .iter()
         .filter(|p| {
             let (x, y) = p.feet();
-            contains(polygon, x, y)
+            zone.contains(x, y)
         })
         .count() as u32
 }
@@ -199,7 +174,7 @@ impl SafetyGate {
 }
 
 /// Seconds of each state, split by whether someone stood in the operator zone.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Attendance {
     pub executing_attended_s: f64,
     pub executing_unattended_s: f64,
@@ -269,6 +244,7 @@ fn value_at<T: Copy>(steps: &Steps<T>, t_s: f64) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roi::PointPx;
     use MachineState::{Executing, NotExecuting};
 
     const SQUARE: [PointPx; 4] = [[300.0, 200.0], [700.0, 200.0], [700.0, 700.0], [300.0, 700.0]];
@@ -283,11 +259,12 @@ mod tests {
         let tall = standing_at(500.0, 760.0);
         // Head above the zone, feet inside it: in the zone.
         let near_top = standing_at(500.0, 260.0);
-        assert_eq!(count_in(&SQUARE, &[tall, near_top, standing_at(100.0, 400.0)]), 1);
-        let triangle = [[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]];
-        assert!(contains(&triangle, 20.0, 20.0));
-        assert!(!contains(&triangle, 70.0, 70.0));
-        assert!(!contains(&triangle[..2], 1.0, 0.5), "two points are no area");
+        let zone = PolygonRoi::new(&SQUARE, 1000, 1000).expect("zone fits");
+        assert_eq!(count_in(&zone, &[tall, near_top, standing_at(100.0, 400.0)]), 1);
+        let triangle = PolygonRoi::new(&[[0.0, 0.0], [100.0, 0.0], [0.0, 100.0]], 200, 200).expect("fits");
+        assert!(triangle.contains(20.0, 20.0));
+        assert!(!triangle.contains(70.0, 70.0));
+        assert!(!triangle.contains(-1.0, 5.0) && !triangle.contains(f64::NAN, 5.0));
     }
 
     #[test]
@@ -378,9 +355,9 @@ mod tests {
 
     #[test]
     fn a_person_overlapping_the_motion_region_flags_the_stroke() {
-        let ram = [[400.0, 100.0], [600.0, 100.0], [600.0, 180.0], [400.0, 180.0]];
-        assert!(standing_at(500.0, 260.0).overlaps(&ram), "reaching into the ram's region");
-        assert!(!standing_at(500.0, 400.0).overlaps(&ram), "standing back");
-        assert!(!standing_at(100.0, 200.0).overlaps(&ram), "beside it");
+        let ram = BoxPx { x0: 400, y0: 100, x1: 600, y1: 180 };
+        assert!(standing_at(500.0, 260.0).overlaps(ram), "reaching into the ram's region");
+        assert!(!standing_at(500.0, 400.0).overlaps(ram), "standing back");
+        assert!(!standing_at(100.0, 200.0).overlaps(ram), "beside it");
     }
 }
