@@ -368,13 +368,31 @@ async fn station_page_plays_the_golden_cycle_in_a_real_browser() {
     browser.screenshot(&shot("station.png")).await;
 
     // The machine page: cycles listed, one played, another made golden in one click.
+    // A finished cycle with a job that is not the golden one is waited for through the
+    // API (the demo finishes one every few tens of seconds), then the page is opened once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    let other = loop {
+        let (_, page) = api.json("GET", &format!("/api/v1/cycles?machine={machine}&limit=15"), None).await;
+        let found = page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["job"].is_string())
+            .filter_map(|c| c["id"].as_i64())
+            .find(|&id| id != golden);
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(std::time::Instant::now() < deadline, "no second cycle within 180 s: {page}\n{}", demo.output());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     c.goto(&demo.url(&format!("/#/machine/{machine}"))).await.expect("machine page");
-    let other = browser
+    let golden_button = format!("#cycle-list tr[data-cycle='{other}'] button[data-role=golden]");
+    browser
         .wait_for(
-            "a cycle that is not golden",
-            Duration::from_secs(120),
-            "const b = document.querySelector('#cycle-list button[data-role=golden]'); \
-             return b ? b.closest('tr').dataset.cycle : (location.reload(), null);",
+            "the second cycle's golden button",
+            Duration::from_secs(30),
+            &format!("return document.querySelector(\"{golden_button}\") !== null;"),
         )
         .await;
     c.find(Locator::Css("#cycle-list button[data-role=play]")).await.expect("play").click().await.expect("click");
@@ -385,16 +403,7 @@ async fn station_page_plays_the_golden_cycle_in_a_real_browser() {
             "const v = document.querySelector('.player video'); return v && v.currentTime > 0.3;",
         )
         .await;
-    c.find(Locator::Css(&format!(
-        "#cycle-list tr[data-cycle='{}'] button[data-role=golden]",
-        other.as_str().unwrap_or_default()
-    )))
-    .await
-    .expect("golden button")
-    .click()
-    .await
-    .expect("click");
-    let other: i64 = other.as_str().and_then(|s| s.parse().ok()).expect("cycle id");
+    c.find(Locator::Css(&golden_button)).await.expect("golden button").click().await.expect("click");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (_, standards) = api.json("GET", &format!("/api/v1/standards?machine={machine}"), None).await;
