@@ -89,17 +89,9 @@ pub fn cycles(o: &CyclesOptions) -> anyhow::Result<bool> {
     })?;
     let text = if o.stats {
         let rows = cycle_stats::compute(&cycles, &standards);
-        match o.format {
-            ReportFormat::Table => cycle_stats::table(&rows),
-            ReportFormat::Csv => cycle_stats::csv(&rows),
-            ReportFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
-        }
+        o.format.render(&rows, cycle_stats::table, cycle_stats::csv)?
     } else {
-        match o.format {
-            ReportFormat::Table => table(&cycles),
-            ReportFormat::Csv => csv(&cycles),
-            ReportFormat::Json => serde_json::to_string_pretty(&cycles)? + "\n",
-        }
+        o.format.render(&cycles, table, csv)?
     };
     print!("{text}");
     Ok(true)

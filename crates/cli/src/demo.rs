@@ -89,7 +89,7 @@ fn event_text(e: &LiveEvent, epoch_s: f64) -> String {
             let flag = if person_in_region { " (person in the region)" } else { "" };
             format!("{end_t:8.1} s  {machine:<8} stroke {:.1} s{flag}", end_t - start_t)
         }
-        Event::Presence { zone, people, t } => format!("{t:8.1} s  zone {zone}: {people} people"),
+        Event::Presence { zone, people, t, .. } => format!("{t:8.1} s  zone {zone}: {people} people"),
         Event::Safety { zone, machine, people, .. } => {
             format!("          {machine:<8} ADVISORY: {people} in danger zone {zone} while executing")
         }

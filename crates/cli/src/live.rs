@@ -310,12 +310,30 @@ pub enum ReportFormat {
     Json,
 }
 
+impl ReportFormat {
+    /// `rows` as this format asks: through `table` or `csv`, or as pretty JSON.
+    pub fn render<R: serde::Serialize>(
+        self,
+        rows: &[R],
+        table: fn(&[R]) -> String,
+        csv: fn(&[R]) -> String,
+    ) -> anyhow::Result<String> {
+        Ok(match self {
+            Self::Table => table(rows),
+            Self::Csv => csv(rows),
+            Self::Json => serde_json::to_string_pretty(rows)? + "\n",
+        })
+    }
+}
+
 pub struct ReportOptions {
     pub config: PathBuf,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub machine: Option<String>,
     pub format: ReportFormat,
+    /// Dwell per zone instead of the machines' rows.
+    pub zones: bool,
 }
 
 /// `machine` if the configuration has it, else an error naming the nearest.
@@ -357,18 +375,27 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
         return Ok(true);
     };
     let data_dir = history_folder(&config)?;
-    let rows = runtime()?.block_on(async {
-        let store = SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
-        let q = Query { from, to, key: o.machine.clone() };
-        let history = store.report_history(&q).await?;
-        store.close().await;
-        anyhow::Ok(report::compute(&windows, &machines, &history, UnixMillis::now()))
-    })?;
-    let text = match o.format {
-        ReportFormat::Table => report::table(&rows),
-        ReportFormat::Csv => report::csv(&rows),
-        ReportFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
-    };
-    print!("{text}");
+    let open =
+        || async { SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display())) };
+    let now = UnixMillis::now();
+    if o.zones {
+        let zones: Vec<String> = config.zones.iter().map(|z| z.id.clone()).collect();
+        let rows = runtime()?.block_on(async {
+            let store = open().await?;
+            let presence = store.presence(&Query { from, to, key: None }).await?;
+            store.close().await;
+            anyhow::Ok(report::zone_rows(&windows, &zones, &presence, now))
+        })?;
+        print!("{}", o.format.render(&rows, report::zone_table, report::zone_csv)?);
+    } else {
+        let rows = runtime()?.block_on(async {
+            let store = open().await?;
+            let q = Query { from, to, key: o.machine.clone() };
+            let history = store.report_history(&q).await?;
+            store.close().await;
+            anyhow::Ok(report::compute(&windows, &machines, &history, now))
+        })?;
+        print!("{}", o.format.render(&rows, report::table, report::csv)?);
+    }
     Ok(true)
 }

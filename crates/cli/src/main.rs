@@ -83,10 +83,14 @@ enum Command {
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
     },
-    /// Per machine and shift: time in each state, availability, strokes, longest stop.
+    /// Per machine and shift: time in each state, availability, strokes, longest stop,
+    /// attended time; with --zones, dwell per zone and shift instead.
     Report {
         #[command(flatten)]
         range: HistoryRange,
+        /// Dwell per zone and shift (time occupied, person-time, arrivals).
+        #[arg(long, conflicts_with = "machine")]
+        zones: bool,
     },
     /// Stored cycles of work, with the job each ran for (table, CSV or JSON)
     Cycles {
@@ -333,8 +337,8 @@ fn main() -> std::process::ExitCode {
             offline::analyze(&config, &events, summary_json.as_deref(), model.as_deref())
         }
         Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
-        Command::Report { range: HistoryRange { config, from, to, machine, format } } => {
-            live::report(&live::ReportOptions { config, from, to, machine, format })
+        Command::Report { range: HistoryRange { config, from, to, machine, format }, zones } => {
+            live::report(&live::ReportOptions { config, from, to, machine, format, zones })
         }
         Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job, stats } => {
             cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format, stats })

@@ -621,6 +621,12 @@ async fn alerts_reach_the_webhook_and_regions_are_saved_into_the_file() {
     fewer[0]["lamps"].as_array_mut().expect("lamps").pop();
     let (status, body) = admin.json("PUT", "/api/v1/cameras/cam1/regions", Some(json!({"machines": fewer}))).await;
     assert_eq!(status, 400, "{body}");
+    // A first zone needs the person detector, which a shop without zones did not load.
+    let zone = json!([{"id": "op", "kind": "work", "machine": null, "roi": [[10, 10], [90, 10], [90, 90]]}]);
+    let (status, body) =
+        admin.json("PUT", "/api/v1/cameras/cam1/regions", Some(json!({"machines": machines, "zones": zone}))).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("restart"), "{body}");
     assert_eq!(std::fs::read_to_string(&config).expect("config"), text, "a refused edit leaves the file alone");
 
     // The analysis runs on with the new regions.

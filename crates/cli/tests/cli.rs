@@ -209,7 +209,10 @@ fn demo_runs_live_and_stops() {
     let log = std::fs::read_to_string(&events).expect("events");
     assert!(log.contains(r#""type":"state""#) && log.contains(r#""type":"health""#), "{log}");
     // The real footage: its six people counted in the zones by the real detector.
-    assert!(log.contains(r#"{"type":"presence","zone":"brake-1-operator","people":2"#), "{log}");
+    assert!(
+        log.contains(r#"{"type":"presence","zone":"brake-1-operator","operator_of":"brake-1","people":2"#),
+        "{log}"
+    );
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! around where some of them stand. `analyze` on the frames as an image folder, and
 //! `run` on the same footage from GStreamer's RTSP server.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -89,8 +91,8 @@ fn analyze_counts_real_people_in_zones_with_dwell_and_attended_time() {
     let lines = std::fs::read_to_string(&events).expect("events written");
     let presence: Vec<&str> = lines.lines().filter(|l| l.contains(r#""type":"presence""#)).collect();
     for expected in [
-        r#"{"type":"presence","zone":"operator","people":0,"t":0.0}"#,
-        r#"{"type":"presence","zone":"operator","people":2,"t":4.0}"#,
+        r#"{"type":"presence","zone":"operator","operator_of":"brake-1","people":0,"t":0.0}"#,
+        r#"{"type":"presence","zone":"operator","operator_of":"brake-1","people":2,"t":4.0}"#,
         r#"{"type":"presence","zone":"danger","people":0,"t":0.0}"#,
         r#"{"type":"presence","zone":"danger","people":2,"t":4.0}"#,
     ] {
@@ -196,4 +198,113 @@ fn run_watches_people_live_over_rtsp_while_the_lamps_are_read() {
     assert!(seen.iter().any(|e| matches!(e, Event::Lamp { .. })), "the lamps are read as ever");
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     drop(server);
+
+    // The counts were stored: dwell per zone and shift, attended time of brake-1.
+    let today = chrono::Utc::now().date_naive();
+    let (from, to) = ((today - chrono::Days::new(1)).to_string(), (today + chrono::Days::new(1)).to_string());
+    let range = ["--from", from.as_str(), "--to", to.as_str(), "--format", "json"];
+    let o = sheetsight(&[&["report", config.to_str().expect("path"), "--zones"], &range[..]].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let operator: Vec<&serde_json::Value> =
+        rows.as_array().expect("rows").iter().filter(|r| r["zone"] == "operator").collect();
+    let occupied_s: f64 = operator.iter().filter_map(|r| r["occupied_s"].as_f64()).sum();
+    let arrivals: u64 = operator.iter().filter_map(|r| r["arrivals"].as_u64()).sum();
+    assert!(occupied_s > 0.0 && arrivals >= 1, "the operator zone's dwell was stored: {rows}");
+    assert!(operator.iter().all(|r| r["operator_of"] == "brake-1"), "{rows}");
+    let o = sheetsight(&[&["report", config.to_str().expect("path")], &range[..]].concat());
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert!(rows.as_array().expect("rows").iter().any(|r| r["attended"].is_object()), "attended time: {rows}");
+}
+
+/// The demo's footpath camera over brake-1's zones, through the API: counts stored and
+/// listed, dwell per zone, attended time, the "No operator" proposal on stops, and the
+/// advisory safety events (brake-1 executes while real people stand in its danger zone)
+/// with their pictures and alerts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_stores_people_and_raises_advisory_safety_alerts_with_a_picture() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let demo = common::Proc::demo(&dir.path().join("data"), &["--history-days", "0"]);
+    let api = common::Api::login(demo.url(""), "admin", common::ADMIN_PASSWORD).await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let safety = loop {
+        let (status, page) = api.json("GET", "/api/v1/safety?machine=brake-1", None).await;
+        assert_eq!(status, 200, "{page}");
+        if let Some(first) = page["items"].as_array().and_then(|i| i.first()).cloned() {
+            break first;
+        }
+        assert!(Instant::now() < deadline, "no advisory safety event within 120 s:\n{}", demo.output());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!((safety["zone"].as_str(), safety["advisory"].as_bool()), (Some("brake-1-back"), Some(true)), "{safety}");
+    assert!(safety["note"].as_str().is_some_and(|n| n.contains("not a safety function")), "{safety}");
+    let url = safety["snapshot_url"].as_str().expect("a picture was kept");
+    let picture = api.send("GET", url, None).await;
+    assert_eq!(picture.status(), 200);
+    let picture = image::load_from_memory(&picture.bytes().await.expect("body")).expect("a JPEG").to_rgb8();
+    let red = picture.pixels().filter(|p| p[0] > 180 && p[1] < 90 && p[2] < 90).count();
+    assert!(red > 200, "the people are outlined in red ({red} red pixels)");
+    let (_, alerts) = api.json("GET", "/api/v1/alerts", None).await;
+    let advisory = alerts["items"].as_array().into_iter().flatten().find(|a| a["rule"] == "safety (advisory)");
+    let advisory = advisory.unwrap_or_else(|| panic!("an advisory alert: {alerts}"));
+    assert!(advisory["message"].as_str().is_some_and(|m| m.starts_with("ADVISORY:") && m.contains(url)), "{advisory}");
+
+    let (_, zones) = api.json("GET", "/api/v1/zones", None).await;
+    let ids: Vec<&str> = zones.as_array().expect("zones").iter().filter_map(|z| z["id"].as_str()).collect();
+    assert_eq!(ids, ["brake-1-operator", "brake-1-back"], "{zones}");
+    assert_eq!(zones[0]["operator_of"], "brake-1");
+    let (_, presence) = api.json("GET", "/api/v1/presence?zone=brake-1-operator", None).await;
+    let counts: Vec<u64> =
+        presence["items"].as_array().expect("items").iter().filter_map(|p| p["people"].as_u64()).collect();
+    assert!(counts.contains(&0) && counts.contains(&2), "the operator zone empty and with its two people: {presence}");
+    let (_, dwell) = api.json("GET", "/api/v1/zones/report", None).await;
+    let operator: f64 = dwell
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["zone"] == "brake-1-operator")
+        .filter_map(|r| r["occupied_s"].as_f64())
+        .sum();
+    assert!(operator > 0.0, "{dwell}");
+    let (_, figures) = api.json("GET", "/api/v1/machines/brake-1/shift?min_minutes=0", None).await;
+    assert!(figures["attended"]["executing_attended_s"].as_f64().is_some(), "{figures}");
+    let stops = figures["stops"].as_array().expect("stops");
+    assert!(stops.iter().all(|s| s.get("suggested_reason").is_some()), "{figures}");
+
+    // A zone drawn in the region editor: saved into the file and counted at once,
+    // without a restart; the people standing at the left of the path are in it.
+    let (status, regions) = api.json("GET", "/api/v1/cameras/footpath/regions", None).await;
+    assert_eq!(status, 200, "{regions}");
+    assert_eq!(regions["people_watched"], true, "{regions}");
+    let mut zones = regions["zones"].as_array().expect("zones").clone();
+    zones.push(serde_json::json!({
+        "id": "walkway", "kind": "work", "machine": null,
+        "roi": [[150, 180], [300, 180], [300, 260], [150, 260]],
+    }));
+    let body = serde_json::json!({"machines": regions["machines"], "zones": zones});
+    let (status, saved) = api.json("PUT", "/api/v1/cameras/footpath/regions", Some(body)).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["zones"].as_array().map(Vec::len), Some(3), "{saved}");
+    let file = std::fs::read_to_string(dir.path().join("data/demo.toml")).expect("demo.toml");
+    assert!(file.contains("id = \"walkway\""), "{file}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, presence) = api.json("GET", "/api/v1/presence?zone=walkway", None).await;
+        let counts: Vec<u64> =
+            presence["items"].as_array().into_iter().flatten().filter_map(|p| p["people"].as_u64()).collect();
+        if counts.iter().any(|&n| n > 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "nobody counted in the new zone within 60 s: {presence}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // A zone outside the picture is refused, naming it; the file stays as it was.
+    let outside = serde_json::json!({"machines": regions["machines"], "zones": [{
+        "id": "far", "kind": "work", "machine": null, "roi": [[700, 500], [900, 500], [900, 700]]}]});
+    let (status, refused) = api.json("PUT", "/api/v1/cameras/footpath/regions", Some(outside)).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"]["message"].as_str().is_some_and(|m| m.contains("footpath")), "{refused}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("data/demo.toml")).expect("demo.toml"), file);
+    assert_eq!(demo.terminate(), Some(0));
 }

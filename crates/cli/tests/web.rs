@@ -277,6 +277,31 @@ async fn dashboard_in_a_real_browser() {
     assert!(file.contains(&saved), "{saved} in demo.toml:\n{file}");
     browser.screenshot(&shot("camera.png")).await;
 
+    // The footpath camera: brake-1's zones drawn, the real people the detector found boxed
+    // live and counted in the zones' labels; brake-1's tile says whether it is attended.
+    c.goto(&demo.url("/#/camera/footpath")).await.expect("footpath camera page");
+    browser
+        .wait_for(
+            "the zones and boxed people on the footpath camera",
+            Duration::from_secs(60),
+            "return document.querySelector('.camview img').naturalWidth === 768 \
+             && document.querySelectorAll('#overlay polygon.zone').length === 2 \
+             && document.querySelector('#overlay polygon.zone.danger') !== null \
+             && document.querySelectorAll('#overlay rect.person').length >= 3 \
+             && /^brake-1-operator: [0-9]+$/.test(document.querySelector(\"[data-label='zone/brake-1-operator']\").textContent);",
+        )
+        .await;
+    browser.screenshot(&shot("camera-people.png")).await;
+    c.goto(&demo.url("/#/")).await.expect("overview");
+    browser
+        .wait_for(
+            "brake-1's operator zone on its tile",
+            Duration::from_secs(30),
+            "const a = document.querySelector(\"[data-machine='brake-1'] [data-role=attended]\"); \
+             return a && /^(Attended \\([0-9]+\\)|Unattended)$/.test(a.textContent);",
+        )
+        .await;
+
     // The report, with its CSV.
     c.goto(&demo.url("/#/reports")).await.expect("reports");
     browser

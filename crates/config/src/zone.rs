@@ -80,6 +80,13 @@ pub struct ZoneConfig {
     pub kind: ZoneKind,
 }
 
+impl ZoneConfig {
+    /// The machine whose operator stands here: a `work` zone's machine.
+    pub fn operator_of(&self) -> Option<&str> {
+        self.machine.as_deref().filter(|_| self.kind == ZoneKind::Work)
+    }
+}
+
 /// `[people]`: the person detector's settings.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PeopleConfig {

@@ -20,6 +20,7 @@ pub mod codec_config;
 pub mod error;
 pub mod folder;
 pub mod h264;
+pub mod jpeg;
 pub mod mp4;
 pub mod segment;
 pub mod source;

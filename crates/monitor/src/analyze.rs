@@ -151,6 +151,11 @@ fn analyze_camera(
     let mut zones = match detector {
         Some(_) if !zones_here.is_empty() => {
             let machines: Vec<_> = config.machines_on(&camera.id).cloned().collect();
+            for z in zones_here.iter().filter(|z| z.kind == sheetsight_config::ZoneKind::Danger) {
+                if let Some(m) = z.machine.as_deref().filter(|m| !machines.iter().any(|x| x.id == *m)) {
+                    tracing::warn!(zone = %z.id, machine = m, camera = %camera.id, "offline, a danger zone raises safety events only when its machine is on the same camera; `run` reads every camera's machines");
+                }
+            }
             let zones = ZoneMonitor::new(camera, zones_here, &machines, &config.people, info.width_px, info.height_px);
             Some(zones.map_err(CameraFailure::Regions)?)
         }

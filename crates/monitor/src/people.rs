@@ -109,7 +109,12 @@ impl ZoneMonitor {
         for zone in &mut self.zones {
             let count = count_in(&zone.roi, people);
             if let Some((n, since_s)) = zone.presence.observe(t_s, count) {
-                events.push(Event::Presence { zone: zone.config.id.clone(), people: n, t: T::from_s(since_s) });
+                events.push(Event::Presence {
+                    zone: zone.config.id.clone(),
+                    operator_of: zone.config.operator_of().map(String::from),
+                    people: n,
+                    t: T::from_s(since_s),
+                });
             }
             if let (Some(gate), Some(machine)) = (&mut zone.safety, &zone.config.machine)
                 && gate.observe(t_s, count, state_of(machine))
@@ -120,6 +125,7 @@ impl ZoneMonitor {
                     people: count,
                     advisory: true,
                     t: T::from_s(t_s),
+                    snapshot: None,
                 });
             }
         }
@@ -204,7 +210,7 @@ mod tests {
         let presence: Vec<(u32, f64)> = events
             .iter()
             .filter_map(|e| match e {
-                Event::Presence { zone, people, t } if zone == "op" => Some((*people, t.0)),
+                Event::Presence { zone, people, t, .. } if zone == "op" => Some((*people, t.0)),
                 _ => None,
             })
             .collect();

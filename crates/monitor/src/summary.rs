@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sheetsight_config::{Config, ZoneKind};
+use sheetsight_config::Config;
 use sheetsight_vision::event::{Event, VideoEvent};
 use sheetsight_vision::state::MachineState;
-use sheetsight_vision::zone::{Attendance, attendance, suggest_stop_reason};
+use sheetsight_vision::zone::{Attendance, Dwell, attendance, dwell, suggest_stop_reason};
 
 /// Summary of one machine over `[0, end_s]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -40,12 +40,8 @@ pub struct AttendedSummary {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ZoneSummary {
     pub zone: String,
-    /// Seconds with at least one person in the zone.
-    pub occupied_s: f64,
-    /// Person-seconds (two people for a minute: 120).
-    pub person_s: f64,
-    /// Times the zone went from empty to occupied.
-    pub arrivals: u32,
+    #[serde(flatten)]
+    pub dwell: Dwell,
 }
 
 /// The head-count steps of `zones` added together, in time order.
@@ -54,7 +50,7 @@ fn presence_steps(events: &[VideoEvent], zones: &[&str]) -> Vec<(f64, u32)> {
     let mut list: Vec<(f64, &str, u32)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Presence { zone, people, t } if zones.contains(&zone.as_str()) => {
+            Event::Presence { zone, people, t, .. } if zones.contains(&zone.as_str()) => {
                 Some((t.0, zone.as_str(), *people))
             }
             _ => None,
@@ -71,20 +67,7 @@ fn presence_steps(events: &[VideoEvent], zones: &[&str]) -> Vec<(f64, u32)> {
 
 /// Dwell in `zone` over `[0, duration_s]`.
 pub fn zone_summary(events: &[VideoEvent], zone: &str, duration_s: f64) -> ZoneSummary {
-    let steps = presence_steps(events, &[zone]);
-    let mut out = ZoneSummary { zone: zone.to_owned(), occupied_s: 0.0, person_s: 0.0, arrivals: 0 };
-    let mut before = 0;
-    for (i, &(t, n)) in steps.iter().enumerate() {
-        let end = steps.get(i + 1).map_or(duration_s, |s| s.0).min(duration_s);
-        let span = (end - t).max(0.0);
-        if n > 0 {
-            out.occupied_s += span;
-            out.person_s += span * f64::from(n);
-            out.arrivals += u32::from(before == 0);
-        }
-        before = n;
-    }
-    out
+    ZoneSummary { zone: zone.to_owned(), dwell: dwell(&presence_steps(events, &[zone]), 0.0, duration_s) }
 }
 
 /// Adds attended time to the summaries of machines that have an operator zone.
@@ -93,7 +76,7 @@ pub fn add_attendance(summaries: &mut [MachineSummary], events: &[VideoEvent], c
         let zones: Vec<&str> = config
             .zones
             .iter()
-            .filter(|z| z.kind == ZoneKind::Work && z.machine.as_deref() == Some(s.machine.as_str()))
+            .filter(|z| z.operator_of() == Some(s.machine.as_str()))
             .map(|z| z.id.as_str())
             .collect();
         if zones.is_empty() {
@@ -166,7 +149,13 @@ pub fn summarize(events: &[VideoEvent], machines: &[String], duration_s: f64) ->
 pub fn zone_table(machines: &[MachineSummary], zones: &[ZoneSummary]) -> String {
     let mut out = format!("{:<20} {:>10} {:>14} {:>9}\n", "zone", "occupied", "person-time", "arrivals");
     for z in zones {
-        out += &format!("{:<20} {:>10} {:>14} {:>9}\n", z.zone, hms(z.occupied_s), hms(z.person_s), z.arrivals);
+        out += &format!(
+            "{:<20} {:>10} {:>14} {:>9}\n",
+            z.zone,
+            hms(z.dwell.occupied_s),
+            hms(z.dwell.person_s),
+            z.dwell.arrivals
+        );
     }
     let attended: Vec<_> = machines.iter().filter_map(|m| Some((m, m.attended.as_ref()?))).collect();
     if !attended.is_empty() {

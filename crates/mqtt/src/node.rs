@@ -54,6 +54,10 @@ pub(crate) struct Node {
     seq: sparkplug::Sequence,
     devices: Vec<Device>,
     strokes: HashMap<String, u64>,
+    /// Head counts of operator zones: (machine, zone) → people.
+    operators: HashMap<(String, String), u32>,
+    /// Advisory safety events per machine since the service started.
+    advisories: HashMap<String, u64>,
     /// The last timestamp sent per `device/metric` (`/metric` for the node's).
     last_ms: HashMap<String, u64>,
 }
@@ -93,6 +97,8 @@ impl Node {
             seq: sparkplug::Sequence::default(),
             devices: Vec::new(),
             strokes: memory.stroke_totals,
+            operators: HashMap::new(),
+            advisories: HashMap::new(),
             last_ms: HashMap::new(),
         }
     }
@@ -132,6 +138,12 @@ impl Node {
         self.payload(vec![Metric::int64("bdSeq", i64::from(bd_seq), now_ms())], false)
     }
 
+    /// The head count of `machine`'s operator zones, if any is known.
+    fn operator_people(&self, machine: &str) -> Option<u32> {
+        let counts = self.operators.iter().filter(|((m, _), _)| m == machine).map(|(_, n)| *n);
+        counts.reduce(|a, b| a + b)
+    }
+
     fn device(&self, id: &str) -> Option<&Device> {
         self.devices.iter().find(|d| d.id == id)
     }
@@ -143,6 +155,8 @@ impl Node {
             Metric::int32("Stacklight/StacklightMode", Some(0), t),
             sparkplug::strokes_metric(strokes, t),
             sparkplug::health_metric(cam.health, t),
+            sparkplug::operator_people_metric(self.operator_people(&m.id), t),
+            sparkplug::safety_advisories_metric(self.advisories.get(&m.id).copied().unwrap_or(0), t),
         ];
         let lamps = m.lamps.len();
         for (from_top, (color, mode)) in m.lamps.iter().enumerate() {
@@ -196,8 +210,13 @@ impl Protocol for Node {
         out
     }
     fn note(&mut self, e: &LiveEvent) {
-        if let Event::Stroke { machine, .. } = e {
-            *self.strokes.entry(machine.clone()).or_default() += 1;
+        match e {
+            Event::Stroke { machine, .. } => *self.strokes.entry(machine.clone()).or_default() += 1,
+            Event::Presence { zone, operator_of: Some(machine), people, .. } => {
+                self.operators.insert((machine.clone(), zone.clone()), *people);
+            }
+            Event::Safety { machine, .. } => *self.advisories.entry(machine.clone()).or_default() += 1,
+            _ => {}
         }
     }
     fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)> {
@@ -215,6 +234,15 @@ impl Protocol for Node {
             Event::Stroke { machine, end_t, .. } if self.device(machine).is_some() => {
                 let strokes = self.strokes.get(machine).copied().unwrap_or(0);
                 let metric = sparkplug::strokes_metric(strokes, end_t.as_u64_or_zero());
+                vec![self.message("DDATA", Some(machine), vec![metric])]
+            }
+            Event::Presence { operator_of: Some(machine), t, .. } if self.device(machine).is_some() => {
+                let metric = sparkplug::operator_people_metric(self.operator_people(machine), t.as_u64_or_zero());
+                vec![self.message("DDATA", Some(machine), vec![metric])]
+            }
+            Event::Safety { machine, t, .. } if self.device(machine).is_some() => {
+                let count = self.advisories.get(machine).copied().unwrap_or(0);
+                let metric = sparkplug::safety_advisories_metric(count, t.as_u64_or_zero());
                 vec![self.message("DDATA", Some(machine), vec![metric])]
             }
             Event::Health { camera, health, t, .. } => {
@@ -381,6 +409,42 @@ mod tests {
         assert_eq!(data[0].0.topic, "spBv1.0/g/DDATA/n/brake-1");
         assert_eq!(metric(&ddata, "Strokes").value, Some(Value::LongValue(1003)));
         assert_eq!(metric(&ddata, "Strokes").datatype, None, "DATA does not repeat the datatype");
+    }
+
+    #[test]
+    fn operator_zones_add_up_and_advisories_are_counted_on_the_machine() {
+        let mut n = node(NodeMemory::default());
+        n.connected();
+        let births = n.birth(&statuses());
+        let dbirth = decode(&births[1]);
+        assert_eq!(metric(&dbirth, "Operator/People").is_null, Some(true), "no count known yet");
+        assert_eq!(metric(&dbirth, "Safety/Advisories").value, Some(Value::LongValue(0)));
+        let presence = |zone: &str, operator_of: Option<&str>, people| LiveEvent::Presence {
+            zone: zone.into(),
+            operator_of: operator_of.map(String::from),
+            people,
+            t: UnixMillis(20),
+        };
+        let mut sent = |e: LiveEvent| {
+            n.note(&e);
+            n.event(&e)
+        };
+        sent(presence("op-a", Some("brake-1"), 1));
+        let data = sent(presence("op-b", Some("brake-1"), 2));
+        assert_eq!(data[0].0.topic, "spBv1.0/g/DDATA/n/brake-1");
+        assert_eq!(metric(&decode(&data[0]), "Operator/People").value, Some(Value::IntValue(3)), "both zones");
+        assert!(sent(presence("walkway", None, 4)).is_empty(), "not an operator zone");
+        let safety = LiveEvent::Safety {
+            zone: "back".into(),
+            machine: "brake-1".into(),
+            people: 1,
+            advisory: true,
+            t: UnixMillis(30),
+            snapshot: None,
+        };
+        sent(safety.clone());
+        let data = sent(safety);
+        assert_eq!(metric(&decode(&data[0]), "Safety/Advisories").value, Some(Value::LongValue(2)));
     }
 
     #[test]

@@ -19,6 +19,11 @@
 //! - `Strokes` (UInt64) counts every stroke ever stored for the machine and is sent in
 //!   DDATA at each stroke; `Camera/Health` is the device's camera, sent in DDATA when
 //!   it changes.
+//! - People (advisory, from the person detector): `Operator/People` (Int32) is the head
+//!   count of the machine's operator zones, null until one is known, sent in DDATA when
+//!   it changes; `Safety/Advisories` (UInt64) counts the advisory safety events of the
+//!   machine since the service started, sent in DDATA with each. Neither is a safety
+//!   function.
 //! - Births carry each metric's datatype; DATA messages do not (the receiver knows it
 //!   from the birth). Within a session, one metric's timestamps always grow.
 //!
@@ -190,6 +195,14 @@ pub fn health_metric(health: CameraHealth, t_ms: u64) -> Metric {
 
 pub fn strokes_metric(strokes: u64, t_ms: u64) -> Metric {
     Metric::uint64("Strokes", strokes, t_ms)
+}
+
+pub fn operator_people_metric(people: Option<u32>, t_ms: u64) -> Metric {
+    Metric::int32("Operator/People", people.map(|n| i32::try_from(n).unwrap_or(i32::MAX)), t_ms)
+}
+
+pub fn safety_advisories_metric(count: u64, t_ms: u64) -> Metric {
+    Metric::uint64("Safety/Advisories", count, t_ms)
 }
 
 /// The sequence counter of one node session.

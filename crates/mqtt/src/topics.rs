@@ -22,9 +22,7 @@ use sheetsight_base::UnixMillis;
 use sheetsight_service::CameraStatus;
 use sheetsight_vision::event::{Event, LiveEvent};
 
-/// Said with every safety event wherever it is shown or sent.
-pub const ADVISORY_NOTE: &str =
-    "advisory only: SheetSight is not a safety function and never replaces guards, light curtains or interlocks";
+pub use sheetsight_vision::zone::ADVISORY_NOTE;
 
 /// One message to publish.
 #[derive(Clone, Debug, PartialEq)]
@@ -71,10 +69,12 @@ pub fn event_message(prefix: &str, e: &LiveEvent) -> Option<Message> {
             }),
             false,
         ),
-        Event::Presence { zone, people, t } => {
-            msg(format!("{prefix}/zone/{zone}/presence"), json!({"people": people, "at": t.rfc3339()}), true)
-        }
-        Event::Safety { zone, machine, people, advisory, t } => msg(
+        Event::Presence { zone, operator_of, people, t } => msg(
+            format!("{prefix}/zone/{zone}/presence"),
+            json!({"people": people, "operator_of": operator_of, "at": t.rfc3339()}),
+            true,
+        ),
+        Event::Safety { zone, machine, people, advisory, t, snapshot } => msg(
             format!("{prefix}/{machine}/safety"),
             json!({
                 "zone": zone,
@@ -82,6 +82,7 @@ pub fn event_message(prefix: &str, e: &LiveEvent) -> Option<Message> {
                 "advisory": advisory,
                 "note": ADVISORY_NOTE,
                 "at": t.rfc3339(),
+                "snapshot": snapshot,
             }),
             false,
         ),

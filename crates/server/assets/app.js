@@ -111,7 +111,13 @@ function tile(m) {
         m.watched_share_today != null && m.watched_share_today < 0.995 ? el("span", { class: "muted", "data-role": "watched" }, ` · ${t("tile.watched")} ${pct(m.watched_share_today)}`) : null),
       el("dt", {}, t("tile.strokes")), el("dd", { "data-role": "strokes" }, m.strokes_today),
       el("dt", {}, t("tile.job")), el("dd", {}, m.job || "–"),
-      el("dt", {}, t("tile.camera")), el("dd", { "data-role": "camera" }, `${m.camera} · ${t("health." + m.camera_health)}`)));
+      el("dt", {}, t("tile.camera")), el("dd", { "data-role": "camera" }, `${m.camera} · ${t("health." + m.camera_health)}`),
+      m.operator_people == null ? null : el("dt", {}, t("tile.operator")),
+      m.operator_people == null ? null : el("dd", { "data-role": "attended" }, attendedText(m.operator_people))));
+}
+// "Attended (2)" or "Unattended": who stands in the machine's operator zones now.
+function attendedText(people) {
+  return people > 0 ? `${t("tile.attended")} (${people})` : t("tile.unattended");
 }
 function tickSince() {
   for (const s of document.querySelectorAll("[data-since]")) s.textContent = dur((Date.now() - Date.parse(s.dataset.since)) / 1000);
@@ -125,7 +131,18 @@ async function overview(view) {
     tickSince();
   };
   try { await load(); } catch (e) { return showError(view, e); }
+  // Head counts of operator zones seen since the page opened: zone → [machine, people].
+  const operatorZones = new Map();
   const onEvent = (kind, d) => {
+    if (kind === "presence" && d.operator_of) {
+      operatorZones.set(d.zone, [d.operator_of, d.people]);
+      const tileEl = grid.querySelector(`[data-machine="${CSS.escape(d.operator_of)}"]`);
+      const cell = tileEl && tileEl.querySelector("[data-role=attended]");
+      if (!cell) { load().catch(() => {}); return; }
+      const people = [...operatorZones.values()].filter(([m]) => m === d.operator_of).reduce((n, [, p]) => n + p, 0);
+      cell.textContent = attendedText(people);
+      return;
+    }
     const tileEl = d.machine && grid.querySelector(`[data-machine="${CSS.escape(d.machine)}"]`);
     if (kind === "lamp" && tileEl) {
       const l = tileEl.querySelector(`[data-lamp="${d.lamp}"]`);
@@ -248,7 +265,14 @@ async function machinePage(view, id) {
                   catch (e) { alert(e.message); } finally { ev.target.disabled = false; } } },
                   el("option", { value: "", disabled: true, selected: !s.reason }, t("machine.pick")),
                   reasons.map((r) => el("option", { value: r, selected: r === s.reason }, r)))
-              : (s.reason || "–"))))))),
+              : (s.reason || "–"),
+              // Proposed from the operator zone, never set by itself: one click confirms it.
+              s.suggested_reason && !s.reason && can("operator") && reasons.includes(s.suggested_reason)
+                ? el("button", { class: "small secondary", "data-role": "suggested", title: t("machine.suggestedhint"), onclick: async (ev) => {
+                    ev.target.disabled = true;
+                    try { await api("POST", `/machines/${encodeURIComponent(id)}/reason`, { start: s.start_ms, end: s.open ? undefined : Date.parse(s.end), reason: s.suggested_reason }); await render(); }
+                    catch (e) { alert(e.message); ev.target.disabled = false; } } }, `${t("machine.suggested")}: ${s.suggested_reason}`)
+                : null)))))),
       await cyclesCard(id, render),
       can("operator") ? el("form", { class: "card row", onsubmit: async (ev) => {
           ev.preventDefault(); const job = new FormData(ev.target).get("job");
@@ -389,17 +413,21 @@ async function cameraPage(view, id) {
   const overlay = svg("svg", { viewBox: `0 0 ${w} ${h}`, preserveAspectRatio: "none", id: "overlay" });
   const status = el("p", { class: "muted", id: "edit-status" });
   const list = el("div", { class: "editlist" });
-  const shapes = () => (editing || regions).machines.flatMap((m) => [
+  let people = { boxes: [], counts: {} };
+  const shapes = () => [...(editing || regions).machines.flatMap((m) => [
     ...m.lamps.map((l) => ({ key: `${m.id}/lamp/${l.index}`, label: `${m.id} ${t("camera.lamp")} ${l.index} (${l.color})`, pts: l.roi, mode: l.mode, motion: false, m: m.id, i: l.index })),
-    ...(m.motion ? [{ key: `${m.id}/motion`, label: `${m.id} ${t("camera.motion")}`, pts: m.motion, motion: true, m: m.id }] : [])]);
+    ...(m.motion ? [{ key: `${m.id}/motion`, label: `${m.id} ${t("camera.motion")}`, pts: m.motion, motion: true, m: m.id }] : [])]),
+    ...(editing || regions).zones.map((z) => ({ key: `zone/${z.id}`, label: `${t("camera.zone")} ${z.id}`, pts: z.roi, zone: z }))];
   const toImage = (ev) => { const r = overlay.getBoundingClientRect(); return [Math.round((ev.clientX - r.left) / r.width * w), Math.round((ev.clientY - r.top) / r.height * h)]; };
   const draw = () => {
     overlay.replaceChildren();
     for (const s of shapes()) {
-      const poly = svg("polygon", { points: s.pts.map((p) => p.join(",")).join(" "), class: `roi${s.motion ? " motion" : ""}${selected === s.key ? " sel" : ""}`, "data-region": s.key });
+      const kind = s.motion ? " motion" : s.zone ? ` zone ${s.zone.kind}` : "";
+      const poly = svg("polygon", { points: s.pts.map((p) => p.join(",")).join(" "), class: `roi${kind}${selected === s.key ? " sel" : ""}`, "data-region": s.key });
       overlay.append(poly);
       const lb = svg("text", { x: s.pts[0][0], y: Math.max(14, s.pts[0][1] - 4), class: "roilabel", "data-label": s.key });
-      lb.textContent = s.motion ? s.label : `${s.i}: ${s.mode ? t("lamp." + s.mode) : "–"}`; overlay.append(lb);
+      lb.textContent = s.motion ? s.label : s.zone ? `${s.zone.id}${s.zone.kind === "danger" ? " ⚠" : ""}: ${people.counts[s.zone.id] ?? "–"}` : `${s.i}: ${s.mode ? t("lamp." + s.mode) : "–"}`;
+      overlay.append(lb);
       if (editing && !drawing) s.pts.forEach((p, k) => {
         const c = svg("circle", { cx: p[0], cy: p[1], r: Math.max(4, w / 250), class: "vertex" });
         c.addEventListener("pointerdown", (ev) => {
@@ -410,6 +438,9 @@ async function cameraPage(view, id) {
         });
         overlay.append(c);
       });
+    }
+    if (!editing) for (const b of people.boxes) {
+      overlay.append(svg("rect", { x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1], class: "person", "data-person": "" }));
     }
     if (drawing && drawing.pts.length) {
       overlay.append(svg("polyline", { points: drawing.pts.map((p) => p.join(",")).join(" "), class: "roi sel", fill: "none" }));
@@ -423,6 +454,20 @@ async function cameraPage(view, id) {
     if (!editing) { list.append(el("button", { id: "edit-regions", onclick: startEdit }, t("camera.edit"))); return; }
     for (const s of shapes()) list.append(el("button", { class: "small", "data-redraw": s.key, onclick: () => {
       drawing = { target: s, pts: [] }; selected = s.key; status.textContent = t("camera.drawhint"); controls(); draw(); } }, `${t("camera.redraw")}: ${s.label}`));
+    if (regions.people_watched) {
+      for (const z of editing.zones) list.append(el("button", { class: "small secondary", "data-remove-zone": z.id, onclick: () => {
+        editing.zones = editing.zones.filter((x) => x !== z); controls(); draw(); } }, `${t("camera.removezone")}: ${z.id}`));
+      list.append(el("button", { class: "small", id: "add-zone", onclick: () => {
+        const zoneId = (prompt(t("camera.zoneid")) || "").trim();
+        if (!zoneId) return;
+        const kind = confirm(t("camera.zonedanger")) ? "danger" : "work";
+        const machines = editing.machines.map((m) => m.id);
+        const machine = (prompt(t("camera.zonemachine"), machines[0] || "") || "").trim() || null;
+        const z = { id: zoneId, kind, machine, roi: [] };
+        editing.zones.push(z);
+        drawing = { target: { pts: z.roi }, pts: [] }; selected = `zone/${zoneId}`; status.textContent = t("camera.drawhint"); controls(); draw();
+      } }, t("camera.addzone")));
+    }
     if (drawing) list.append(el("button", { id: "draw-done", onclick: () => {
       if (drawing.pts.length >= 3) { drawing.target.pts.splice(0, drawing.target.pts.length, ...drawing.pts); }
       drawing = null; status.textContent = ""; controls(); draw(); } }, t("camera.done")));
@@ -436,7 +481,8 @@ async function cameraPage(view, id) {
   }
   async function save() {
     try {
-      const body = { machines: editing.machines.map((m) => ({ id: m.id, lamps: m.lamps.map((l) => ({ index: l.index, color: l.color, roi: l.roi })), motion: m.motion })) };
+      const body = { machines: editing.machines.map((m) => ({ id: m.id, lamps: m.lamps.map((l) => ({ index: l.index, color: l.color, roi: l.roi })), motion: m.motion })),
+        zones: editing.zones.filter((z) => z.roi.length >= 3) };
       regions = await api("PUT", `/cameras/${encodeURIComponent(id)}/regions`, body);
       editing = null; status.textContent = t("camera.saved");
       img.src = `/api/v1/cameras/${encodeURIComponent(id)}/mjpeg`;
@@ -444,14 +490,28 @@ async function cameraPage(view, id) {
     controls(); draw();
   }
   const onEvent = (kind, d) => {
+    if (kind === "presence") { people.counts[d.zone] = d.people; if (!editing) draw(); return; }
     if (kind !== "lamp") return;
     for (const m of regions.machines) if (m.id === d.machine && m.lamps[d.lamp]) { m.lamps[d.lamp].mode = d.mode; }
     if (!editing) draw();
   };
   handlers.add(onEvent);
+  // The people of the last sighting, boxed on the live view (cameras watched for people).
+  const lookForPeople = async () => {
+    if (!regions.zones.length || editing) return;
+    try {
+      const p = await api("GET", `/cameras/${encodeURIComponent(id)}/people`);
+      people.boxes = p.age_s !== null && p.age_s <= 3 ? p.boxes : [];
+      draw();
+    } catch (_) { /* the next poll tries again */ }
+  };
+  const peopleTimer = setInterval(lookForPeople, 1000);
+  try {
+    for (const z of await api("GET", "/zones")) if (z.camera === id && z.people !== null) people.counts[z.id] = z.people;
+  } catch (_) { /* counts come with the next presence events */ }
   view.replaceChildren(el("div", { class: "card" }, el("h1", {}, id), el("div", { class: "camview" }, img, overlay), status, list));
-  controls(); draw();
-  return () => { handlers.delete(onEvent); img.src = ""; };
+  controls(); draw(); lookForPeople();
+  return () => { handlers.delete(onEvent); clearInterval(peopleTimer); img.src = ""; };
 }
 
 // ---- users ----

@@ -213,6 +213,40 @@ fn watch_recordings(state: &AppState, w: &mut Watch, now: UnixMillis) {
     }
 }
 
+/// The rule name of the alerts raised for advisory safety events (no rule needed: a
+/// `danger` zone asks for them). They stay until acknowledged.
+pub const SAFETY_RULE: &str = "safety (advisory)";
+
+/// The message of an advisory safety alert.
+fn safety_message(zone: &str, machine: &str, people: u32, snapshot: Option<&str>) -> String {
+    let who = if people == 1 { "1 person".to_string() } else { format!("{people} people") };
+    let picture = snapshot.map_or(String::new(), |f| format!(" Picture: /api/v1/safety/snapshots/{f}."));
+    format!(
+        "ADVISORY: {who} in danger zone {zone} while {machine} was executing.{picture} ({})",
+        sheetsight_vision::zone::ADVISORY_NOTE
+    )
+}
+
+/// Raises the alert of one advisory safety event at once (the zone's interval already
+/// limits how often).
+async fn raise_safety_alert(
+    state: &AppState,
+    zone: &str,
+    machine: &str,
+    people: u32,
+    t: UnixMillis,
+    snapshot: Option<&str>,
+) {
+    let message = safety_message(zone, machine, people, snapshot);
+    match state.store.raise_alert(SAFETY_RULE, machine, &message, t).await {
+        Ok(id) => {
+            tracing::warn!(%zone, %machine, people, "advisory safety alert raised");
+            notify(state, "raised", id).await;
+        }
+        Err(e) => tracing::error!(error = %with_causes(&e), "cannot store an advisory safety alert"),
+    }
+}
+
 /// Watches the live events and evaluates the rules every second until the server stops.
 pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
     let mut rx = state.service.subscribe();
@@ -248,6 +282,9 @@ pub async fn engine(state: Arc<AppState>, stop: shutdown::Receiver) {
                         _ => t,
                     };
                     w.health.insert(camera, (health, since));
+                }
+                Ok(Event::Safety { zone, machine, people, t, snapshot, .. }) => {
+                    raise_safety_alert(&state, &zone, &machine, people, t, snapshot.as_deref()).await;
                 }
                 Ok(_) => {}
                 Err(broadcast::error::RecvError::Lagged(n)) => tracing::warn!(skipped = n, "alerts fell behind the events"),
@@ -309,6 +346,15 @@ mod tests {
 
     fn rule(condition: AlertCondition) -> AlertRule {
         AlertRule { name: "r".into(), condition, minutes: 1.0, subjects: Vec::new() }
+    }
+
+    #[test]
+    fn a_safety_alert_says_it_is_advisory_and_links_its_picture() {
+        let m = super::safety_message("brake-1-back", "brake-1", 2, Some("brake-1-back-1000.jpg"));
+        assert!(m.starts_with("ADVISORY: 2 people in danger zone brake-1-back while brake-1 was executing."), "{m}");
+        assert!(m.contains("/api/v1/safety/snapshots/brake-1-back-1000.jpg"), "{m}");
+        assert!(m.contains("not a safety function"), "{m}");
+        assert!(super::safety_message("z", "m", 1, None).contains("1 person in"));
     }
 
     #[test]

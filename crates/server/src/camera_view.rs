@@ -23,7 +23,6 @@ use crate::error::{ApiError, ApiResult};
 
 const MJPEG_BOUNDARY: &str = "sheetsight-frame";
 const MJPEG_INTERVAL: Duration = Duration::from_millis(200);
-const JPEG_QUALITY: u8 = 75;
 
 /// The newest JPEG of each camera, by frame time.
 #[derive(Default)]
@@ -89,18 +88,7 @@ pub fn known_camera(state: &AppState, id: &str) -> ApiResult<CameraStatus> {
     })
 }
 
-/// A frame as a JPEG picture.
-pub fn encode_jpeg(frame: &sheetsight_vision::YuvFrame) -> Result<Vec<u8>, image::ImageError> {
-    let rgb = frame.to_rgb8();
-    let mut out = Vec::with_capacity(rgb.len() / 10);
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode(
-        &rgb,
-        frame.width_px(),
-        frame.height_px(),
-        image::ExtendedColorType::Rgb8,
-    )?;
-    Ok(out)
-}
+pub use sheetsight_media::jpeg::encode_jpeg;
 
 /// A camera's frame as it may be shown with `privacy = "blur"`: the people of the last
 /// sighting pixelated; with no sighting in the last 3 s (none yet, or the people
@@ -150,6 +138,32 @@ pub async fn snapshot(State(state): State<Arc<AppState>>, Path(id): Path<String>
         bytes,
     )
         .into_response())
+}
+
+/// The people of a camera's last sighting (frame pixels), for the live boxes.
+#[derive(serde::Serialize)]
+pub struct PeopleView {
+    pub camera: String,
+    /// When the frame they were found in was taken; `null` before the first sighting.
+    pub seen: Option<String>,
+    /// Seconds between that frame and the newest one.
+    pub age_s: Option<f64>,
+    /// `[x0, y0, x1, y1]` per person.
+    pub boxes: Vec<[f32; 4]>,
+}
+
+pub async fn people(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Json<PeopleView>> {
+    let status = known_camera(&state, &id)?;
+    let newest_s = status.frame.as_ref().map(|f| f.0);
+    let (seen, age_s, boxes) = match &status.people {
+        Some((seen_s, people)) => (
+            Some(UnixMillis::from_unix_s(*seen_s).rfc3339()),
+            newest_s.map(|n| (n - seen_s).max(0.0)),
+            people.iter().map(|p| [p.x0, p.y0, p.x1, p.y1]).collect(),
+        ),
+        None => (None, None, Vec::new()),
+    };
+    Ok(Json(PeopleView { camera: id, seen, age_s, boxes }))
 }
 
 pub async fn mjpeg(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> ApiResult<Response> {

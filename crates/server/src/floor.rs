@@ -36,6 +36,8 @@ pub struct Today {
     pub seen_ms: HashMap<String, i64>,
     pub strokes: HashMap<String, u64>,
     pub jobs: HashMap<String, String>,
+    /// Head count of each machine's operator zones, as stored last (machines with one).
+    pub operator_people: HashMap<String, u32>,
     pub open_alerts: usize,
 }
 
@@ -84,6 +86,12 @@ async fn compute(state: &AppState) -> ApiResult<Today> {
     for n in state.store.notes(None, now, now.plus_ms(1)).await? {
         if n.kind == "job" {
             today.jobs.insert(n.machine, n.value);
+        }
+    }
+    let open = Query { from: now.plus_ms(-1), to: now.plus_ms(1), key: None };
+    for p in state.store.operator_presence(&open).await? {
+        if let (Some(machine), None) = (p.value.operator_of, p.end) {
+            *today.operator_people.entry(machine).or_default() += p.value.people;
         }
     }
     today.open_alerts = state.store.open_alert_count().await?;
@@ -135,6 +143,9 @@ pub struct MachineView {
     pub watched_share_today: Option<f64>,
     pub job: Option<String>,
     pub camera_health: &'static str,
+    /// People in the machine's operator zones now; `null` without an operator zone or
+    /// before a count is known. More than 0: the machine is attended.
+    pub operator_people: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -194,6 +205,7 @@ pub fn build(state: &AppState) -> Overview {
                     .then(|| (today.seen_ms.get(&m.id).copied().unwrap_or(0) as f64 / elapsed as f64).clamp(0.0, 1.0)),
                 job: today.jobs.get(&m.id).cloned(),
                 camera_health: cam.health.as_str(),
+                operator_people: today.operator_people.get(&m.id).copied(),
             });
         }
     }

@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! SheetSight's web side: the dashboard (embedded assets), the REST API under `/api/v1`
 //! with its OpenAPI document, live events (SSE), camera views, the region editor,
 //! alerts, users and roles, and Prometheus metrics; served through [`connections`],

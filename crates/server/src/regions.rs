@@ -1,5 +1,7 @@
 //! The region editor's back end: the lamp and motion polygons of the machines on a
-//! camera, read from the running configuration and written back into its file.
+//! camera and the camera's zones (where people are counted), read from the running
+//! configuration and written back into its file. Zones can be redrawn, added and
+//! removed; lamps are added in the file.
 //!
 //! A save rewrites only the `roi` values it changes (`toml_edit` keeps every comment,
 //! key order and format of the rest), checks the whole new file exactly as `sheetsight
@@ -39,6 +41,16 @@ pub struct MachineRegions {
     pub motion: Option<Vec<[f64; 2]>>,
 }
 
+/// A zone on the camera: its floor polygon, what it is for and whose it is.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ZoneRegion {
+    pub id: String,
+    /// `work` or `danger`.
+    pub kind: String,
+    pub machine: Option<String>,
+    pub roi: Vec<[f64; 2]>,
+}
+
 #[derive(Serialize)]
 pub struct CameraRegions {
     pub camera: String,
@@ -47,6 +59,9 @@ pub struct CameraRegions {
     /// Saving needs the configuration to come from a file.
     pub editable: bool,
     pub machines: Vec<MachineRegions>,
+    pub zones: Vec<ZoneRegion>,
+    /// The camera is watched for people, so zones drawn on it count at once.
+    pub people_watched: bool,
 }
 
 fn regions_of(config: &Config, state: &AppState, camera: &str) -> ApiResult<CameraRegions> {
@@ -78,6 +93,16 @@ fn regions_of(config: &Config, state: &AppState, camera: &str) -> ApiResult<Came
         frame_height_px: status.frame.as_ref().map(|f| f.1.height_px()),
         editable: !config.text().is_empty(),
         machines,
+        zones: config
+            .zones_on(camera)
+            .map(|z| ZoneRegion {
+                id: z.id.clone(),
+                kind: z.kind.as_str().into(),
+                machine: z.machine.clone(),
+                roi: z.roi_px.clone(),
+            })
+            .collect(),
+        people_watched: state.service.watches_people(camera),
     })
 }
 
@@ -91,6 +116,9 @@ pub async fn get_regions(
 #[derive(Deserialize)]
 pub struct SaveRegions {
     pub machines: Vec<MachineRegions>,
+    /// Every zone the camera is to have (left out: its zones stay as they are).
+    #[serde(default)]
+    pub zones: Option<Vec<ZoneRegion>>,
 }
 
 /// Why the editor's regions cannot be written into the configuration file.
@@ -108,6 +136,68 @@ pub enum RewriteError {
     LampCount { machine: String, in_file: usize, sent: usize },
     #[error("machine `{machine}`: lamp {lamp} is missing")]
     MissingLamp { machine: String, lamp: usize },
+    #[error("zone `{zone}` is on camera `{camera}`, not on this one")]
+    ZoneOnOtherCamera { zone: String, camera: String },
+    #[error("zone `{0}` is sent twice")]
+    ZoneTwice(String),
+    #[error("`zone` in the file is not a list of [[zone]] tables")]
+    ZoneNotTables,
+}
+
+/// The configuration text with the zones of `camera` replaced by `zones`: zones in
+/// both keep their place (and comments) with new values, the others are removed or
+/// added at the end.
+pub fn rewrite_zones(text: &str, camera: &str, zones: &[ZoneRegion]) -> Result<String, RewriteError> {
+    let mut doc: DocumentMut = text.parse().map_err(RewriteError::Parse)?;
+    for (k, z) in zones.iter().enumerate() {
+        if zones[..k].iter().any(|o| o.id == z.id) {
+            return Err(RewriteError::ZoneTwice(z.id.clone()));
+        }
+    }
+    if doc.get("zone").is_none() {
+        doc.insert("zone", Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+    }
+    let Some(tables) = doc.get_mut("zone").and_then(Item::as_array_of_tables_mut) else {
+        return Err(RewriteError::ZoneNotTables);
+    };
+    let set = |table: &mut toml_edit::Table, z: &ZoneRegion| {
+        table["roi"] = Item::Value(polygon(&z.roi));
+        match &z.machine {
+            Some(m) => table["machine"] = toml_edit::value(m.as_str()),
+            None => {
+                table.remove("machine");
+            }
+        }
+        table["kind"] = toml_edit::value(z.kind.as_str());
+    };
+    for table in tables.iter_mut() {
+        let id = table.get("id").and_then(Item::as_str).map(String::from);
+        let on = table.get("camera").and_then(Item::as_str).map(String::from);
+        if let Some(z) = zones.iter().find(|z| Some(&z.id) == id.as_ref()) {
+            if on.as_deref() != Some(camera) {
+                return Err(RewriteError::ZoneOnOtherCamera { zone: z.id.clone(), camera: on.unwrap_or_default() });
+            }
+            set(table, z);
+        }
+    }
+    tables.retain(|t| {
+        t.get("camera").and_then(Item::as_str) != Some(camera)
+            || zones.iter().any(|z| Some(z.id.as_str()) == t.get("id").and_then(Item::as_str))
+    });
+    for z in zones {
+        if tables.iter().any(|t| t.get("id").and_then(Item::as_str) == Some(z.id.as_str())) {
+            continue;
+        }
+        let mut table = toml_edit::Table::new();
+        table["id"] = toml_edit::value(z.id.as_str());
+        table["camera"] = toml_edit::value(camera);
+        set(&mut table, z);
+        tables.push(table);
+    }
+    if tables.is_empty() {
+        doc.remove("zone");
+    }
+    Ok(doc.to_string())
 }
 
 /// The configuration text with the given machines' regions replaced.
@@ -170,8 +260,17 @@ pub async fn put_regions(
     if old.text().is_empty() {
         return Err(ApiError::conflict("this configuration was not read from a file, so regions cannot be saved"));
     }
-    let text = rewrite(old.text(), &camera, &body.machines)
-        .map_err(|e| ApiError::bad_request(sheetsight_base::error::with_causes(&e)))?;
+    let refused = |e: RewriteError| ApiError::bad_request(sheetsight_base::error::with_causes(&e));
+    let mut text = rewrite(old.text(), &camera, &body.machines).map_err(refused)?;
+    if let Some(zones) = &body.zones {
+        if !zones.is_empty() && !state.service.watches_people(&camera) {
+            return Err(ApiError::conflict(
+                "the person detector was not started (no zone when the service started): add the first zone \
+                 in the configuration file and restart, then draw the others here",
+            ));
+        }
+        text = rewrite_zones(&text, &camera, zones).map_err(refused)?;
+    }
     let new = sheetsight_config::parse(&old.path, &text).map_err(|e| ApiError::bad_request(e.to_string()))?;
     // Regions are checked against the frame size; without a frame there is nothing to
     // check them against, so nothing is saved.
@@ -234,6 +333,46 @@ mod tests {
         let config = sheetsight_config::parse(Path::new("/tmp/x.toml"), &out).expect("still a valid configuration");
         assert_eq!(config.machines[0].lamps[0].roi_px[1], [10.5, 2.0]);
         assert!(config.machines[0].motion.is_some() && config.machines[1].motion.is_none());
+    }
+
+    fn zone(id: &str, kind: &str, machine: Option<&str>) -> ZoneRegion {
+        ZoneRegion {
+            id: id.into(),
+            kind: kind.into(),
+            machine: machine.map(String::from),
+            roi: vec![[1.0, 1.0], [8.0, 1.0], [8.0, 8.0]],
+        }
+    }
+
+    #[test]
+    fn zones_are_redrawn_added_and_removed_and_the_rest_stays() {
+        let text = format!(
+            "{TEXT}\n# where the operator stands\n[[zone]]\nid = \"op\" # front\ncamera = \"cam1\"\nroi = [[0, 0], [4, 0], [4, 4]]\n\
+             machine = \"brake-1\"\n\n[[zone]]\nid = \"gone\"\ncamera = \"cam1\"\nroi = [[0, 0], [4, 0], [4, 4]]\n\n\
+             [[zone]]\nid = \"elsewhere\"\ncamera = \"cam2\"\nroi = [[0, 0], [4, 0], [4, 4]]\n"
+        );
+        let zones = [zone("op", "work", Some("brake-1")), zone("back", "danger", Some("brake-2"))];
+        let out = rewrite_zones(&text, "cam1", &zones).expect("rewrite");
+        assert!(out.contains("# where the operator stands\n[[zone]]\nid = \"op\" # front"), "{out}");
+        assert!(out.contains("roi = [[1, 1], [8, 1], [8, 8]]"), "{out}");
+        assert!(!out.contains("\"gone\""), "a zone left out is removed: {out}");
+        assert!(out.contains("id = \"elsewhere\""), "another camera's zone stays: {out}");
+        assert!(out.contains("id = \"back\"\ncamera = \"cam1\""), "{out}");
+        let with_cam2 = out.replace(
+            "[[machine]]\nid = \"brake-1\"",
+            "[[camera]]\nid = \"cam2\"\nsource = \"rtsp://cam/2\"\n\n[[machine]]\nid = \"brake-1\"",
+        );
+        let config = sheetsight_config::parse(Path::new("/tmp/x.toml"), &with_cam2).expect("a valid configuration");
+        let ids: Vec<&str> = config.zones_on("cam1").map(|z| z.id.as_str()).collect();
+        assert_eq!(ids, ["op", "back"]);
+        assert_eq!(config.zones_on("cam1").nth(1).map(|z| z.kind), Some(sheetsight_config::ZoneKind::Danger));
+        // All removed: no empty [[zone]] left behind.
+        let none = rewrite_zones(TEXT, "cam1", &[]).expect("rewrite");
+        assert_eq!(none, TEXT);
+        let twice = rewrite_zones(TEXT, "cam1", &[zone("a", "work", None), zone("a", "work", None)]);
+        assert!(twice.is_err_and(|e| e.to_string().contains("sent twice")));
+        let other = rewrite_zones(&text, "cam1", &[zone("elsewhere", "work", None)]);
+        assert!(other.is_err_and(|e| e.to_string().contains("on camera `cam2`")));
     }
 
     #[test]

@@ -198,6 +198,9 @@ pub const ROUTES: &[Route] = &[
         || Doc::ok(json!({"image/jpeg": {}}))),
     route!(GET "/api/v1/cameras/{id}/mjpeg", V, "cameras", "Live view as an MJPEG stream", camera_view::mjpeg,
         || Doc::ok(json!({"multipart/x-mixed-replace": {}}))),
+    route!(GET "/api/v1/cameras/{id}/people", V, "people",
+        "The people of the camera's last sighting (boxes in frame pixels), for the live view",
+        camera_view::people, || Doc::json(reference("CameraPeople"))),
     route!(GET "/api/v1/cameras/{id}/regions", V, "cameras",
         "Lamp and motion regions of the machines on a camera, with readings", regions::get_regions,
         || Doc::json(reference("CameraRegions"))),
@@ -256,6 +259,26 @@ pub const ROUTES: &[Route] = &[
          (default: the period that ended last)", shift_summary::send_now,
         || Doc::json(reference("SummarySent")).with_body(json!({"type": "object", "properties": {
             "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}}))),
+    route!(GET "/api/v1/zones", V, "people", "The configured zones with the head count stored last",
+        api::zones, || Doc::json(array_of("Zone"))),
+    route!(GET "/api/v1/zones/report", V, "people",
+    "Dwell per zone and shift for a date range: time occupied, person-time, arrivals (JSON or CSV)", api::zone_report,
+    || Doc::ok(json!({"application/json": {"schema": array_of("ZoneRow")}, "text/csv": {}})).with_params(vec![
+        query("from", "first local date, YYYY-MM-DD (default today)", "string"),
+        query("to", "last local date, YYYY-MM-DD (default today)", "string"),
+        query("format", "json (default) or csv", "string"),
+    ])),
+    route!(GET "/api/v1/presence", V, "people", "Stored head counts of zones (debounced), oldest first",
+        api::presence, || Doc::json(reference("PresencePage")).with_params(
+            [vec![query("zone", "one zone (default all)", "string")], range(), paging()].concat())),
+    route!(GET "/api/v1/safety", V, "people",
+        "Advisory safety events (someone in a danger zone while its machine executed), newest first; \
+         advisory only, never a safety function", api::safety,
+        || Doc::json(reference("SafetyPage")).with_params(
+            [vec![query("machine", "one machine (default all)", "string")], range(), paging()].concat())),
+    route!(GET "/api/v1/safety/snapshots/{file}", V, "people",
+        "The picture kept for a safety event (JPEG, boxes drawn, people blurred on private cameras)",
+        api::safety_snapshot, || Doc::ok(json!({"image/jpeg": {}}))),
     route!(GET "/api/v1/alerts", V, "alerts", "Alerts, newest first", alerts::list,
         || Doc::json(reference("AlertPage")).with_params(
             [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat())),

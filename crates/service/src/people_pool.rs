@@ -11,6 +11,7 @@
 //! Cameras started together are due together: a queue of one job per worker would
 //! refuse most of such a burst and then stand idle until the next one.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
@@ -18,14 +19,20 @@ use sheetsight_base::LockOrRecover;
 use sheetsight_config::{PeopleConfig, ZoneConfig};
 use sheetsight_monitor::people::DetectPeople;
 use sheetsight_vision::YuvFrame;
+use sheetsight_vision::event::{Event, LiveEvent};
 use sheetsight_vision::roi::BoxPx;
+use sheetsight_vision::state::MachineState;
 use sheetsight_vision::zone::PersonPx;
 
 /// Looks queued at most (one per camera; more cameras than this skip when it is full).
 const MAX_QUEUED: usize = 256;
 
-/// What came back for one look: the frame's time and the people, or why not.
-pub type Sighting = (f64, Result<Vec<PersonPx>, String>);
+/// What came back for one look: the frame and its time, and the people or why not.
+pub struct Sighting {
+    pub t_s: f64,
+    pub frame: Arc<YuvFrame>,
+    pub people: Result<Vec<PersonPx>, String>,
+}
 
 struct Job {
     t_s: f64,
@@ -77,16 +84,42 @@ fn work(rx: &Mutex<Receiver<Job>>, detector: &dyn DetectPeople) {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| detector.detect(&job.frame, job.crop)))
             .unwrap_or_else(|_| Err("the person detector panicked".into()));
         // The camera may be gone; then nobody needs the answer.
-        let _ = job.reply.send((job.t_s, result));
+        let _ = job.reply.send(Sighting { t_s: job.t_s, frame: job.frame, people: result });
     }
 }
 
-/// What a camera's worker needs to look for people: its zones, the settings, the pool.
+/// What a camera's worker needs to look for people: its zones, the settings, the pool,
+/// every machine's current state, and where the pictures of safety events are kept.
 #[derive(Clone)]
 pub struct PeopleLink {
     pub pool: Arc<PeoplePool>,
     pub zones: Vec<ZoneConfig>,
     pub settings: PeopleConfig,
+    pub states: MachineStates,
+    pub safety_pictures: Option<crate::safety_pictures::SafetyPictures>,
+    /// New zones for the camera (drawn in the region editor while it runs).
+    pub pending_zones: PendingZones,
+}
+
+/// Zones changed while a camera runs, taken by its worker at its next frame.
+pub type PendingZones = Arc<Mutex<Option<Vec<ZoneConfig>>>>;
+
+/// The current state of every machine, written by each camera as its machines change:
+/// a zone may watch the floor of a machine whose stack light another camera sees.
+#[derive(Clone, Default)]
+pub struct MachineStates(Arc<Mutex<HashMap<String, MachineState>>>);
+
+impl MachineStates {
+    /// Notes a state event.
+    pub fn note(&self, event: &LiveEvent) {
+        if let Event::State { machine, state, .. } = event {
+            self.0.lock_or_recover().insert(machine.clone(), *state);
+        }
+    }
+
+    pub fn get(&self, machine: &str) -> Option<MachineState> {
+        self.0.lock_or_recover().get(machine).copied()
+    }
 }
 
 /// One camera's side of the pool: submits its due frames, receives its sightings.
@@ -152,8 +185,8 @@ mod tests {
         // A camera whose look is still pending skips the next one (never waits).
         assert!(!cameras[15].submit(1.0, frame.clone(), crop));
         for c in &mut cameras {
-            let (t_s, people) = c.answer(std::time::Duration::from_secs(10)).expect("answered");
-            assert_eq!((t_s, people.expect("people").len()), (0.0, 1));
+            let sighting = c.answer(std::time::Duration::from_secs(10)).expect("answered");
+            assert_eq!((sighting.t_s, sighting.people.expect("people").len()), (0.0, 1));
         }
         assert!(cameras[15].submit(2.0, frame.clone(), crop), "answered: it may look again");
         pool.close();
@@ -173,8 +206,8 @@ mod tests {
         let crop = BoxPx { x0: 0, y0: 0, x1: 8, y1: 8 };
         for i in 0..2 {
             assert!(camera.submit(f64::from(i), frame.clone(), crop));
-            let (_, answer) = camera.answer(std::time::Duration::from_secs(10)).expect("answer");
-            assert!(answer.expect_err("panicked").contains("panicked"));
+            let answer = camera.answer(std::time::Duration::from_secs(10)).expect("answer");
+            assert!(answer.people.expect_err("panicked").contains("panicked"));
         }
     }
 }

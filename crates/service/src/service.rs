@@ -23,7 +23,8 @@ use sheetsight_vision::event::{CameraHealth, LiveEvent};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use crate::people_pool::{PeopleLink, PeoplePool};
+use crate::people_pool::{MachineStates, PendingZones, PeopleLink, PeoplePool};
+use crate::safety_pictures::{SAFETY_PICTURES_FOLDER, SafetyPictures};
 use crate::worker::{CameraStatus, PendingMachines, Worker, WorkerStats};
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,8 @@ struct CameraLink {
     status: Arc<Mutex<CameraStatus>>,
     progress: Arc<Progress>,
     pending: PendingMachines,
+    /// Cameras watched for people: where their new zones go.
+    pending_zones: Option<PendingZones>,
 }
 
 /// What starting and stopping a camera needs.
@@ -108,6 +111,8 @@ struct CameraControl {
     service_stop: shutdown::Receiver,
     /// The people workers and every zone, when any camera has zones.
     people: Option<PeopleLink>,
+    /// Every machine's current state (the people workers' danger zones read it).
+    states: MachineStates,
 }
 
 impl ServiceHandle {
@@ -151,15 +156,29 @@ impl ServiceHandle {
     pub fn reconfigure(&self, old: &Config, new: &Config) -> Vec<String> {
         let mut changed = Vec::new();
         for c in self.cameras.read_or_recover().iter() {
-            let before: Vec<_> = old.machines_on(&c.id).collect();
-            let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
-            if before.len() == after.len() && before.iter().zip(&after).all(|(a, b)| *a == b) {
-                continue;
+            let zones_before: Vec<_> = old.zones_on(&c.id).cloned().collect();
+            let zones_after: Vec<_> = new.zones_on(&c.id).cloned().collect();
+            let zones_changed = zones_before != zones_after;
+            if let (true, Some(pending)) = (zones_changed, &c.pending_zones) {
+                *pending.lock_or_recover() = Some(zones_after);
             }
-            *c.pending.lock_or_recover() = Some(after);
-            changed.push(c.id.clone());
+            let before: Vec<_> = old.machines_on(&c.id).cloned().collect();
+            let after: Vec<_> = new.machines_on(&c.id).cloned().collect();
+            let machines_changed = before != after;
+            if machines_changed {
+                *c.pending.lock_or_recover() = Some(after);
+            }
+            if machines_changed || zones_changed {
+                changed.push(c.id.clone());
+            }
         }
         changed
+    }
+
+    /// Whether `camera` runs and is watched for people (its zones can change while it
+    /// runs; a camera without people workers needs a restart for its first zone).
+    pub fn watches_people(&self, camera: &str) -> bool {
+        self.cameras.read_or_recover().iter().any(|c| c.id == camera && c.pending_zones.is_some())
     }
 
     /// Starts `camera` with its `machines` while the service runs.
@@ -217,7 +236,9 @@ impl CameraControl {
         let pending = PendingMachines::default();
         let (tx, rx) = std::sync::mpsc::channel();
         let live_tx = live.clone();
+        let states = self.states.clone();
         let out = move |e: LiveEvent| {
+            states.note(&e);
             let _ = live_tx.send(e.clone());
             sink.send(e);
         };
@@ -230,9 +251,12 @@ impl CameraControl {
             out,
             clocks.clone(),
         );
+        let mut pending_zones = None;
         if let Some(people) = self.people.as_ref() {
             let zones = people.zones.iter().filter(|z| z.camera == camera.id).cloned().collect();
-            worker = worker.with_people(PeopleLink { zones, ..people.clone() });
+            let pending = PendingZones::default();
+            pending_zones = Some(pending.clone());
+            worker = worker.with_people(PeopleLink { zones, pending_zones: pending, ..people.clone() });
         }
         let worker = std::thread::Builder::new()
             .name(format!("cam-{}", camera.id))
@@ -264,7 +288,7 @@ impl CameraControl {
             progress: progress.clone(),
             stop,
         });
-        Ok(CameraLink { id: camera.id.clone(), status, progress, pending })
+        Ok(CameraLink { id: camera.id.clone(), status, progress, pending, pending_zones })
     }
 }
 
@@ -330,6 +354,7 @@ impl<S: Store> Service<S> {
             },
         );
         let (stop_tx, stop_rx) = shutdown::channel();
+        let states = MachineStates::default();
         let control = Arc::new(CameraControl {
             opener,
             clocks: clocks.clone(),
@@ -341,7 +366,14 @@ impl<S: Store> Service<S> {
                 pool,
                 zones: config.zones.clone(),
                 settings: config.people.clone(),
+                states: states.clone(),
+                pending_zones: PendingZones::default(),
+                safety_pictures: Some(SafetyPictures {
+                    folder: config.storage.data_dir.join(SAFETY_PICTURES_FOLDER),
+                    retention,
+                }),
             }),
+            states,
         });
         let mut links = Vec::new();
         for camera in &config.cameras {

@@ -145,12 +145,11 @@ impl<O: EventOut> Worker<O> {
 
     /// Looks for people in this camera's zones through the shared people workers.
     /// Cameras with `privacy = "blur"` are watched too (their people are blurred in
-    /// every picture shown), on the whole frame when they have no zones.
+    /// every picture shown), on the whole frame when they have no zones. A camera
+    /// with neither is not looked at until zones are drawn on it.
     pub fn with_people(mut self, link: PeopleLink) -> Self {
-        if !link.zones.is_empty() || self.camera.privacy_blur {
-            let camera = CameraPeople::new(link.pool.clone());
-            self.people = Some((link, camera));
-        }
+        let camera = CameraPeople::new(link.pool.clone());
+        self.people = Some((link, camera));
         self
     }
 
@@ -313,6 +312,14 @@ impl<O: EventOut> Worker<O> {
     /// workers if a look is due (skipping it, counted, while the previous one is pending).
     fn look_for_people(&mut self, t_s: f64, frame: &YuvFrame, events: &mut Vec<LiveEvent>) {
         let (Some((link, camera)), Some(analyzer)) = (&mut self.people, self.analyzer.as_mut()) else { return };
+        if let Some(zones) = link.pending_zones.lock_or_recover().take() {
+            tracing::info!(camera = %self.camera.id, zones = zones.len(), "zones changed");
+            link.zones = zones;
+            self.zones = None;
+        }
+        if link.zones.is_empty() && !self.camera.privacy_blur {
+            return;
+        }
         let size = (frame.width_px(), frame.height_px());
         if self.zones.as_ref().is_none_or(|(_, s)| *s != size) {
             match ZoneMonitor::new(&self.camera, link.zones.clone(), &self.machines, &link.settings, size.0, size.1) {
@@ -327,12 +334,22 @@ impl<O: EventOut> Worker<O> {
             }
         }
         let Some((zones, _)) = self.zones.as_mut() else { return };
-        while let Some((seen_s, result)) = camera.try_answer() {
-            match result {
+        while let Some(sighting) = camera.try_answer() {
+            match sighting.people {
                 Ok(people) => {
+                    let seen_s = sighting.t_s;
                     self.stats.people_looks += 1;
                     analyzer.people_seen(seen_s, &people, zones.interval_s());
-                    zones.observe(seen_s, &people, |m| analyzer.state_of(m), events);
+                    let first = events.len();
+                    let state_of = |m: &str| analyzer.state_of(m).or_else(|| link.states.get(m));
+                    zones.observe(seen_s, &people, state_of, events);
+                    if let Some(pictures) = &link.safety_pictures {
+                        for e in &mut events[first..] {
+                            if let Event::Safety { zone, t, snapshot, .. } = e {
+                                *snapshot = pictures.keep(&sighting.frame, &people, self.camera.privacy_blur, zone, *t);
+                            }
+                        }
+                    }
                     self.last_people = Some((seen_s, people));
                 }
                 Err(e) => {

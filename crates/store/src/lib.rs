@@ -57,6 +57,28 @@ pub struct Interval<K, T> {
 pub type StateInterval = Interval<String, MachineState>;
 pub type HealthInterval = Interval<String, (CameraHealth, Option<String>)>;
 pub type LampInterval = Interval<(String, u32), (LampColor, LampMode)>;
+/// A zone's debounced head count; the key is the zone.
+pub type PresenceInterval = Interval<String, ZoneCount>;
+
+/// How many people stood in a zone, and whose operator zone it was.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ZoneCount {
+    pub people: u32,
+    /// The machine whose operator zone this was when the count was stored.
+    pub operator_of: Option<String>,
+}
+
+/// A stored advisory safety event (never a safety function).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SafetyRecord {
+    pub id: i64,
+    pub zone: String,
+    pub machine: String,
+    pub people: u32,
+    pub t: UnixMillis,
+    /// The JPEG kept for it (boxes drawn), a file name in the data folder's `safety`.
+    pub snapshot: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StrokeRecord {
@@ -124,6 +146,15 @@ pub trait Store: Send + Sync + 'static {
     fn lamps(&self, q: &Query) -> impl Future<Output = Result<Vec<LampInterval>, StoreError>> + Send;
     fn health(&self, q: &Query) -> impl Future<Output = Result<Vec<HealthInterval>, StoreError>> + Send;
     fn strokes(&self, q: &Query) -> impl Future<Output = Result<Vec<StrokeRecord>, StoreError>> + Send;
+
+    /// Head counts of one zone (`key`) or all, ordered by zone and start.
+    fn presence(&self, q: &Query) -> impl Future<Output = Result<Vec<PresenceInterval>, StoreError>> + Send;
+
+    /// Head counts of the operator zones of one machine (`key`) or of every machine.
+    fn operator_presence(&self, q: &Query) -> impl Future<Output = Result<Vec<PresenceInterval>, StoreError>> + Send;
+
+    /// Advisory safety events of one machine (`key`) or all in the range, in time order.
+    fn safety_events(&self, q: &Query) -> impl Future<Output = Result<Vec<SafetyRecord>, StoreError>> + Send;
 
     /// The cycles `filter` asks for, newest first.
     fn cycles(&self, filter: &CycleFilter) -> impl Future<Output = Result<Vec<CycleRecord>, StoreError>> + Send;

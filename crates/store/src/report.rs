@@ -11,17 +11,23 @@
 //! - a stop: consecutive time in `NotExecuting` or `OutOfService`; the longest is given;
 //! - cycles: cycles that ended in the window, how many took longer than their job's
 //!   standard and the minutes lost against it; per job (JSON only) the cycle-time
-//!   statistics of [`crate::cycle_stats`].
+//!   statistics of [`crate::cycle_stats`];
+//! - attended (machines with an operator zone): `Executing` and `NotExecuting` split by
+//!   whether someone stood in the operator zone ([`sheetsight_vision::zone::attendance`]);
+//!   time with no stored count counts as unattended;
+//! - zone dwell ([`zone_rows`]): per zone and shift, time occupied, person-time and
+//!   arrivals ([`sheetsight_vision::zone::dwell`]).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sheetsight_config::ShiftWindow;
 use sheetsight_vision::state::MachineState;
+use sheetsight_vision::zone::{Attendance, Dwell, attendance, dwell};
 
 use crate::cycle_stats::{self, CycleStats};
 use crate::standards::StandardRecord;
-use crate::{CycleRecord, StateInterval, StrokeRecord, UnixMillis};
+use crate::{CycleRecord, PresenceInterval, StateInterval, StrokeRecord, UnixMillis};
 
 /// What a report is computed from: the stored rows overlapping its windows.
 #[derive(Clone, Debug, Default)]
@@ -30,6 +36,8 @@ pub struct ReportHistory {
     pub strokes: Vec<StrokeRecord>,
     pub cycles: Vec<CycleRecord>,
     pub standards: Vec<StandardRecord>,
+    /// Head counts of the machines' operator zones.
+    pub operator_presence: Vec<PresenceInterval>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,8 +71,57 @@ pub struct ReportRow {
     /// Per job (and `null` for cycles run without one): count, median, P10, P90 and the
     /// figures against the standard.
     pub cycles_by_job: Vec<CycleStats>,
+    /// With an operator zone watched for people: `Executing` and `NotExecuting` split
+    /// into attended and unattended seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attended: Option<Attendance>,
     /// The shift's time zone (IANA); the table shows times in it.
     pub time_zone: String,
+}
+
+fn unix_s(t: UnixMillis) -> f64 {
+    t.0 as f64 / 1000.0
+}
+
+/// The head count of `intervals` (one or more zones) as steps over time (Unix seconds):
+/// the sum of the counts stored at each moment; 0 where nothing is stored.
+pub fn people_steps<'a>(intervals: impl IntoIterator<Item = &'a PresenceInterval>, now: UnixMillis) -> Vec<(f64, u32)> {
+    let mut changes: Vec<(UnixMillis, i64)> = Vec::new();
+    for i in intervals {
+        let end = i.end.unwrap_or(now);
+        if end > i.start {
+            changes.push((i.start, i64::from(i.value.people)));
+            changes.push((end, -i64::from(i.value.people)));
+        }
+    }
+    changes.sort_by_key(|c| c.0);
+    let mut steps: Vec<(f64, u32)> = Vec::new();
+    let mut count: i64 = 0;
+    for (k, (t, d)) in changes.iter().enumerate() {
+        count += d;
+        if changes.get(k + 1).is_some_and(|next| next.0 == *t) {
+            continue;
+        }
+        let n = u32::try_from(count.max(0)).unwrap_or(0);
+        if steps.last().is_none_or(|last| last.1 != n) {
+            steps.push((unix_s(*t), n));
+        }
+    }
+    steps
+}
+
+/// One machine's state intervals (ordered, not overlapping) as steps over time (Unix
+/// seconds); unrecorded gaps are `NotAvailable`.
+fn state_steps(intervals: &[&StateInterval], now: UnixMillis) -> Vec<(f64, MachineState)> {
+    let mut steps: Vec<(f64, MachineState)> = Vec::new();
+    for (k, i) in intervals.iter().enumerate() {
+        steps.push((unix_s(i.start), i.value));
+        let end = i.end.unwrap_or(now);
+        if intervals.get(k + 1).is_none_or(|next| next.start > end) {
+            steps.push((unix_s(end), MachineState::NotAvailable));
+        }
+    }
+    steps
 }
 
 fn seconds(ms: i64) -> f64 {
@@ -81,6 +138,12 @@ pub fn compute(
     let mut by_machine: BTreeMap<&str, Vec<&StateInterval>> = BTreeMap::new();
     for s in &history.states {
         by_machine.entry(s.key.as_str()).or_default().push(s);
+    }
+    let mut operator_zones: BTreeMap<&str, Vec<&PresenceInterval>> = BTreeMap::new();
+    for p in &history.operator_presence {
+        if let Some(machine) = &p.value.operator_of {
+            operator_zones.entry(machine.as_str()).or_default().push(p);
+        }
     }
     let mut rows = Vec::new();
     for machine in machines {
@@ -121,6 +184,16 @@ pub fn compute(
             let cycles_by_job = cycle_stats::compute(&cycles, &history.standards);
             let with_standard: Vec<&CycleStats> = cycles_by_job.iter().filter(|j| j.standard_s.is_some()).collect();
             let seen = planned - not_available;
+            let operator: Vec<&PresenceInterval> =
+                operator_zones.get(machine.as_str()).map(Vec::as_slice).unwrap_or_default().to_vec();
+            let attended = (!operator.is_empty()).then(|| {
+                attendance(
+                    &state_steps(intervals, now),
+                    &people_steps(operator.iter().copied(), now),
+                    unix_s(start),
+                    unix_s(end),
+                )
+            });
             rows.push(ReportRow {
                 machine: machine.clone(),
                 shift: w.shift.clone(),
@@ -144,12 +217,109 @@ pub fn compute(
                 cycle_lost_min: (!with_standard.is_empty())
                     .then(|| with_standard.iter().filter_map(|j| j.lost_min).sum()),
                 cycles_by_job,
+                attended,
                 time_zone: w.time_zone.name().to_string(),
             });
         }
     }
     rows.sort_by(|a, b| (&a.machine, &a.start, &a.shift).cmp(&(&b.machine, &b.start, &b.shift)));
     rows
+}
+
+/// Dwell in one zone over one shift occurrence.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZoneRow {
+    pub zone: String,
+    /// The machine whose operator zone it is (as last stored).
+    pub operator_of: Option<String>,
+    pub shift: String,
+    pub date: String,
+    pub start: String,
+    pub end: String,
+    #[serde(flatten)]
+    pub dwell: Dwell,
+    pub time_zone: String,
+}
+
+/// Dwell per zone and shift occurrence: every zone in `zones` (the configured ones) and
+/// every zone with stored counts; intervals still open end at `now`.
+pub fn zone_rows(
+    windows: &[ShiftWindow],
+    zones: &[String],
+    presence: &[PresenceInterval],
+    now: UnixMillis,
+) -> Vec<ZoneRow> {
+    let mut by_zone: BTreeMap<&str, Vec<&PresenceInterval>> = zones.iter().map(|z| (z.as_str(), Vec::new())).collect();
+    for p in presence {
+        by_zone.entry(p.key.as_str()).or_default().push(p);
+    }
+    let mut rows = Vec::new();
+    for (zone, intervals) in by_zone {
+        let steps = people_steps(intervals.iter().copied(), now);
+        let operator_of = intervals.iter().rev().find_map(|i| i.value.operator_of.clone());
+        for w in windows {
+            let start = UnixMillis::from(w.start);
+            let end = UnixMillis::from(w.end).min(now);
+            if end <= start {
+                continue;
+            }
+            rows.push(ZoneRow {
+                zone: zone.to_string(),
+                operator_of: operator_of.clone(),
+                shift: w.shift.clone(),
+                date: w.date.to_string(),
+                start: start.rfc3339(),
+                end: end.rfc3339(),
+                dwell: dwell(&steps, unix_s(start), unix_s(end)),
+                time_zone: w.time_zone.name().to_string(),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.zone, &a.start, &a.shift).cmp(&(&b.zone, &b.start, &b.shift)));
+    rows
+}
+
+/// CSV of [`zone_rows`]: durations in seconds, times RFC 3339 UTC.
+pub fn zone_csv(rows: &[ZoneRow]) -> String {
+    let mut out = String::from("zone,operator_of,shift,date,start,end,occupied_s,person_s,arrivals,time_zone\n");
+    for r in rows {
+        let fields = [
+            csv_field(&r.zone),
+            csv_field(r.operator_of.as_deref().unwrap_or_default()),
+            csv_field(&r.shift),
+            r.date.clone(),
+            r.start.clone(),
+            r.end.clone(),
+            format!("{:.3}", r.dwell.occupied_s),
+            format!("{:.3}", r.dwell.person_s),
+            r.dwell.arrivals.to_string(),
+            csv_field(&r.time_zone),
+        ];
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A fixed-width table of [`zone_rows`] for people.
+pub fn zone_table(rows: &[ZoneRow]) -> String {
+    let mut out = format!(
+        "{:<20} {:<12} {:<10} {:<10} {:>9} {:>11} {:>8}\n",
+        "zone", "operator of", "shift", "date", "occupied", "person-time", "arrivals"
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{:<20} {:<12} {:<10} {:<10} {:>9} {:>11} {:>8}\n",
+            r.zone,
+            r.operator_of.as_deref().unwrap_or("-"),
+            r.shift,
+            r.date,
+            hours_minutes(r.dwell.occupied_s),
+            hours_minutes(r.dwell.person_s),
+            r.dwell.arrivals
+        ));
+    }
+    out
 }
 
 /// A stop: consecutive time in `NotExecuting` or `OutOfService` (gaps up to 1 s joined).
@@ -254,6 +424,32 @@ pub fn table(rows: &[ReportRow]) -> String {
             r.cycle_lost_min.map_or_else(|| "-".into(), |x| format!("{x:.1}")),
         ));
     }
+    let attended: Vec<(&ReportRow, &Attendance)> =
+        rows.iter().filter_map(|r| Some((r, r.attended.as_ref()?))).collect();
+    if !attended.is_empty() {
+        out.push_str(&format!(
+            "\n{:<12} {:<10} {:<10} {:>15} {:>17} {:>18} {:>20}\n",
+            "machine",
+            "shift",
+            "date",
+            "Exec. attended",
+            "Exec. unattended",
+            "NotExec. attended",
+            "NotExec. unattended"
+        ));
+        for (r, a) in attended {
+            out.push_str(&format!(
+                "{:<12} {:<10} {:<10} {:>15} {:>17} {:>18} {:>20}\n",
+                r.machine,
+                r.shift,
+                r.date,
+                hours_minutes(a.executing_attended_s),
+                hours_minutes(a.executing_unattended_s),
+                hours_minutes(a.not_executing_attended_s),
+                hours_minutes(a.not_executing_unattended_s)
+            ));
+        }
+    }
     out
 }
 
@@ -268,7 +464,8 @@ pub fn csv(rows: &[ReportRow]) -> String {
     let mut out = String::from(
         "machine,shift,date,start,end,planned_s,executing_s,not_executing_s,out_of_service_s,not_available_s,\
          unrecorded_s,availability,availability_seen,strokes,strokes_per_hour,longest_stop_s,longest_stop_start,time_zone,\
-         cycles,cycles_over_standard,cycle_lost_min\n",
+         cycles,cycles_over_standard,cycle_lost_min,executing_attended_s,executing_unattended_s,\
+         not_executing_attended_s,not_executing_unattended_s\n",
     );
     let opt = |x: Option<f64>| x.map_or(String::new(), |x| format!("{x:.4}"));
     for r in rows {
@@ -295,6 +492,15 @@ pub fn csv(rows: &[ReportRow]) -> String {
             r.cycles_over_standard.to_string(),
             r.cycle_lost_min.map_or(String::new(), |x| format!("{x:.3}")),
         ];
+        let attended = r.attended.as_ref();
+        let attended = [
+            attended.map(|a| a.executing_attended_s),
+            attended.map(|a| a.executing_unattended_s),
+            attended.map(|a| a.not_executing_attended_s),
+            attended.map(|a| a.not_executing_unattended_s),
+        ]
+        .map(|x| x.map_or(String::new(), |x| format!("{x:.3}")));
+        let fields: Vec<String> = fields.into_iter().chain(attended).collect();
         out.push_str(&fields.join(","));
         out.push('\n');
     }
@@ -423,10 +629,70 @@ mod tests {
         let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
         let row: Vec<&str> = text.lines().nth(1).expect("row").split(',').collect();
         assert_eq!(header.len(), row.len());
-        assert_eq!(&row[row.len() - 3..], ["4", "1", "0.500"]);
+        let column = |name: &str| row[header.iter().position(|h| *h == name).expect(name)];
+        assert_eq!([column("cycles"), column("cycles_over_standard"), column("cycle_lost_min")], ["4", "1", "0.500"]);
+        assert_eq!(column("executing_attended_s"), "", "no operator zone: no attended time");
         // Without any standard there is nothing lost against one, which is not zero.
         let none = ReportHistory { standards: Vec::new(), ..history };
         assert_eq!(compute(&[window(8, 16)], &["m".into()], &none, UnixMillis(20 * H))[0].cycle_lost_min, None);
+    }
+
+    fn count(zone: &str, operator_of: Option<&str>, people: u32, a_ms: i64, b_ms: Option<i64>) -> PresenceInterval {
+        Interval {
+            key: zone.into(),
+            value: crate::ZoneCount { people, operator_of: operator_of.map(String::from) },
+            start: UnixMillis(a_ms),
+            end: b_ms.map(UnixMillis),
+        }
+    }
+
+    #[test]
+    fn an_operator_zone_splits_running_and_standing_into_attended_and_unattended() {
+        use MachineState::*;
+        let states = [
+            state(Executing, 8 * H, Some(10 * H)),
+            state(NotExecuting, 10 * H, Some(12 * H)),
+            // 12:00-13:00 unrecorded: neither attended nor unattended
+            state(Executing, 13 * H, None),
+        ];
+        let operator_presence = vec![
+            // Two operator zones of m: their counts add up; nothing stored before 9:00.
+            count("op-a", Some("m"), 1, 9 * H, Some(11 * H)),
+            count("op-b", Some("m"), 1, 10 * H + H / 2, Some(11 * H)),
+            count("op-a", Some("m"), 0, 11 * H, Some(13 * H)),
+            count("op-a", Some("m"), 2, 13 * H + H / 2, None),
+        ];
+        let history = ReportHistory { states: states.to_vec(), operator_presence, ..Default::default() };
+        let rows = compute(&[window(8, 16)], &["m".into(), "n".into()], &history, UnixMillis(14 * H));
+        let a = rows[0].attended.clone().expect("m has an operator zone");
+        let hours = |s: f64| s / 3600.0;
+        assert_eq!(hours(a.executing_attended_s), 1.0 + 0.5, "9-10 and 13:30-14");
+        assert_eq!(hours(a.executing_unattended_s), 1.0 + 0.5, "8-9 (no count yet) and 13-13:30");
+        assert_eq!(hours(a.not_executing_attended_s), 1.0, "10-11");
+        assert_eq!(hours(a.not_executing_unattended_s), 1.0, "11-12; 12-13 was not recorded");
+        assert_eq!(rows[1].attended, None, "n has no operator zone");
+        let text = csv(&rows);
+        assert!(text.lines().nth(1).expect("m").ends_with(",5400.000,5400.000,3600.000,3600.000"), "{text}");
+        assert!(text.lines().nth(2).expect("n").ends_with(",,,,"), "{text}");
+        let table = table(&rows);
+        assert!(table.contains("Exec. attended") && table.contains("1:30:00"), "{table}");
+    }
+
+    #[test]
+    fn zone_dwell_per_shift_counts_every_configured_zone() {
+        let presence = vec![
+            count("walk", None, 1, 7 * H, Some(9 * H)), // starts before the shift
+            count("walk", None, 0, 9 * H, Some(10 * H)),
+            count("walk", None, 3, 10 * H, None),
+        ];
+        let rows = zone_rows(&[window(8, 16)], &["walk".into(), "unused".into()], &presence, UnixMillis(11 * H));
+        let by_zone: Vec<(&str, f64, f64, u32)> =
+            rows.iter().map(|r| (r.zone.as_str(), r.dwell.occupied_s, r.dwell.person_s, r.dwell.arrivals)).collect();
+        assert_eq!(by_zone, [("unused", 0.0, 0.0, 0), ("walk", 2.0 * 3600.0, 4.0 * 3600.0, 2)]);
+        let text = zone_csv(&rows);
+        assert!(text.starts_with("zone,operator_of,shift,"));
+        assert!(text.contains("walk,,day,2026-11-02,"), "{text}");
+        assert!(zone_table(&rows).contains("4:00:00"), "{}", zone_table(&rows));
     }
 
     #[test]

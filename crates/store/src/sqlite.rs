@@ -15,8 +15,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 use sqlx::{Sqlite, Transaction};
 
 use crate::{
-    CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, Query, RunRecord, StateInterval, Store,
-    StoreError, StoreErrorKind, StrokeRecord, UnixMillis,
+    CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
+    StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis, ZoneCount,
 };
 
 /// The file name of the database inside the data folder.
@@ -191,8 +191,44 @@ async fn write_event(tx: &mut Transaction<'_, Sqlite>, run: i64, event: &LiveEve
             .await
             .map_err(StoreError::io("storing a cycle"))?;
         }
-        // Presence and safety events are not stored yet: they reach the live views only.
-        Event::Motion { .. } | Event::MediaIssue { .. } | Event::Presence { .. } | Event::Safety { .. } => {}
+        Event::Presence { zone, operator_of, people, t } => {
+            // Dated when the new count was first seen, which may be before events of
+            // other keys already stored: only this zone's own interval is closed.
+            let at = *t;
+            close_open(
+                tx,
+                "UPDATE zone_presence SET end_ms = max(start_ms, ?) WHERE zone = ? AND end_ms IS NULL",
+                at,
+                &[zone],
+            )
+            .await?;
+            sqlx::query(
+                "INSERT INTO zone_presence (zone, operator_of, people, start_ms, run_id) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(zone)
+            .bind(operator_of)
+            .bind(i64::from(*people))
+            .bind(at)
+            .bind(run)
+            .execute(&mut **tx)
+            .await
+            .map_err(io)?;
+        }
+        Event::Safety { zone, machine, people, t, snapshot, .. } => {
+            sqlx::query(
+                "INSERT INTO safety_event (zone, machine, people, t_ms, snapshot, run_id) VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(zone)
+            .bind(machine)
+            .bind(i64::from(*people))
+            .bind(*t)
+            .bind(snapshot)
+            .bind(run)
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::io("storing a safety event"))?;
+        }
+        Event::Motion { .. } | Event::MediaIssue { .. } => {}
     }
     Ok(())
 }
@@ -236,6 +272,13 @@ fn cycle_record((id, machine, start, end, strokes, job, operator): CycleRow) -> 
     CycleRecord { id, machine, start, end, strokes: u32::try_from(strokes).unwrap_or(0), job, operator }
 }
 
+/// zone, people, operator_of, start, end.
+type PresenceRow = (String, i64, Option<String>, UnixMillis, Option<UnixMillis>);
+
+fn presence_interval((zone, people, operator_of, start, end): PresenceRow) -> PresenceInterval {
+    Interval { key: zone, value: ZoneCount { people: u32::try_from(people).unwrap_or(0), operator_of }, start, end }
+}
+
 /// id, started, heartbeat, stopped, stop reason, version.
 type RunRow = (i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String);
 /// camera, health, detail, start, end.
@@ -276,6 +319,7 @@ async fn close_crashed_run(
     for sql in [
         "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
         "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
+        "UPDATE zone_presence SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL AND run_id = ?",
     ] {
         sqlx::query(sql).bind(heartbeat).bind(id).execute(&mut **tx).await?;
     }
@@ -323,6 +367,7 @@ impl SqliteStore {
             strokes: self.strokes(q).await?,
             cycles: self.cycles(&cycles).await?,
             standards: self.standards(q.key.as_deref()).await?,
+            operator_presence: self.operator_presence(q).await?,
         })
     }
 }
@@ -382,6 +427,7 @@ impl Store for SqliteStore {
             "UPDATE machine_state SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
             "UPDATE lamp_mode SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
             "UPDATE camera_health SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
+            "UPDATE zone_presence SET end_ms = max(start_ms, ?) WHERE end_ms IS NULL",
         ] {
             sqlx::query(sql).bind(now).execute(&mut *tx).await.map_err(StoreError::io("stopping the run"))?;
         }
@@ -405,6 +451,8 @@ impl Store for SqliteStore {
             "DELETE FROM lamp_mode WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM camera_health WHERE end_ms IS NOT NULL AND end_ms < ?",
             "DELETE FROM stroke WHERE end_ms < ?",
+            "DELETE FROM zone_presence WHERE end_ms IS NOT NULL AND end_ms < ?",
+            "DELETE FROM safety_event WHERE t_ms < ?",
             // A golden cycle stays as long as it is golden.
             "DELETE FROM cycle WHERE end_ms < ? AND id NOT IN (SELECT golden_cycle FROM job_standard \
               WHERE golden_cycle IS NOT NULL)",
@@ -420,7 +468,8 @@ impl Store for SqliteStore {
             "DELETE FROM service_run WHERE stopped_ms IS NOT NULL AND stopped_ms < ? AND id NOT IN \
              (SELECT run_id FROM machine_state UNION SELECT run_id FROM lamp_mode \
               UNION SELECT run_id FROM camera_health UNION SELECT run_id FROM stroke \
-              UNION SELECT run_id FROM cycle)",
+              UNION SELECT run_id FROM cycle UNION SELECT run_id FROM zone_presence \
+              UNION SELECT run_id FROM safety_event)",
         )
         .bind(before)
         .execute(&mut *tx)
@@ -546,6 +595,58 @@ impl Store for SqliteStore {
         let rows =
             query.bind(limit).bind(offset).fetch_all(&self.pool).await.map_err(StoreError::io("reading cycles"))?;
         Ok(rows.into_iter().map(cycle_record).collect())
+    }
+
+    async fn presence(&self, q: &Query) -> Result<Vec<PresenceInterval>, StoreError> {
+        let rows: Vec<PresenceRow> = self
+            .fetch(
+                overlapping!(
+                    "SELECT zone, people, operator_of, start_ms, end_ms FROM zone_presence",
+                    "zone",
+                    "zone, start_ms"
+                ),
+                q,
+                "reading zone presence",
+            )
+            .await?;
+        Ok(rows.into_iter().map(presence_interval).collect())
+    }
+
+    async fn operator_presence(&self, q: &Query) -> Result<Vec<PresenceInterval>, StoreError> {
+        let rows: Vec<PresenceRow> = self
+            .fetch(
+                overlapping!(
+                    "SELECT zone, people, operator_of, start_ms, end_ms FROM zone_presence",
+                    "operator_of",
+                    "zone, start_ms"
+                ),
+                q,
+                "reading operator zone presence",
+            )
+            .await?;
+        Ok(rows.into_iter().filter(|r| r.2.is_some()).map(presence_interval).collect())
+    }
+
+    async fn safety_events(&self, q: &Query) -> Result<Vec<SafetyRecord>, StoreError> {
+        let rows: Vec<(i64, String, String, i64, UnixMillis, Option<String>)> = self
+            .fetch(
+                "SELECT id, zone, machine, people, t_ms, snapshot FROM safety_event WHERE t_ms < ? AND t_ms >= ? \
+                 AND (? IS NULL OR machine = ?) ORDER BY t_ms, id",
+                q,
+                "reading safety events",
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, zone, machine, people, t, snapshot)| SafetyRecord {
+                id,
+                zone,
+                machine,
+                people: u32::try_from(people).unwrap_or(0),
+                t,
+                snapshot,
+            })
+            .collect())
     }
 
     async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {

@@ -234,6 +234,15 @@ mod tests {
         async fn cycles(&self, _f: &crate::CycleFilter) -> Result<Vec<crate::CycleRecord>, StoreError> {
             Ok(Vec::new())
         }
+        async fn presence(&self, _q: &Query) -> Result<Vec<crate::PresenceInterval>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn operator_presence(&self, _q: &Query) -> Result<Vec<crate::PresenceInterval>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn safety_events(&self, _q: &Query) -> Result<Vec<crate::SafetyRecord>, StoreError> {
+            Ok(Vec::new())
+        }
     }
 
     fn event(t_s: f64) -> LiveEvent {

@@ -188,3 +188,61 @@ async fn a_golden_cycle_sets_the_standard_until_one_is_given_and_outlives_retent
     assert_eq!(store.standards(Some("m")).await.expect("standards")[0].golden_cycle, Some(first.id));
     assert!(store.standards(Some("other")).await.expect("standards").is_empty());
 }
+
+fn presence(zone: &str, operator_of: Option<&str>, people: u32, t_s: f64) -> LiveEvent {
+    Event::Presence { zone: zone.into(), operator_of: operator_of.map(String::from), people, t: unix_s(t_s) }
+}
+
+#[tokio::test]
+async fn zone_counts_become_intervals_closed_by_a_stop_or_a_crash_and_safety_events_are_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SqliteStore::open(dir.path()).await.expect("open");
+        let run = store.begin_run(UnixMillis(0), "test").await.expect("run");
+        let events = [
+            presence("op", Some("m"), 1, 10.0),
+            presence("walk", None, 2, 12.0),
+            Event::Safety {
+                zone: "back".into(),
+                machine: "m".into(),
+                people: 1,
+                advisory: true,
+                t: unix_s(15.0),
+                snapshot: Some("back-15000.jpg".into()),
+            },
+            // Dated when first seen: before the last event stored, and still in order
+            // for its own zone.
+            presence("op", Some("m"), 0, 14.0),
+        ];
+        store.write(run, &events, UnixMillis(20_000)).await.expect("write");
+        // The process dies here: the open counts are known up to the heartbeat.
+    }
+    let store = SqliteStore::open(dir.path()).await.expect("reopen");
+    let run = store.begin_run(UnixMillis(60_000), "test").await.expect("second run");
+    let all_zones = store.presence(&all()).await.expect("presence");
+    let seen: Vec<_> =
+        all_zones.iter().map(|p| (p.key.as_str(), p.value.people, p.start.0, p.end.map(|e| e.0))).collect();
+    assert_eq!(
+        seen,
+        [("op", 1, 10_000, Some(14_000)), ("op", 0, 14_000, Some(20_000)), ("walk", 2, 12_000, Some(20_000))]
+    );
+    let q = Query { key: Some("m".into()), ..all() };
+    let operator = store.operator_presence(&q).await.expect("operator zones");
+    assert_eq!(operator.len(), 2, "only the operator zone of m");
+    assert!(operator.iter().all(|p| p.value.operator_of.as_deref() == Some("m")));
+    let safety = store.safety_events(&all()).await.expect("safety");
+    assert_eq!(safety.len(), 1);
+    assert_eq!(
+        (safety[0].zone.as_str(), safety[0].t.0, safety[0].snapshot.as_deref()),
+        ("back", 15_000, Some("back-15000.jpg"))
+    );
+    store.write(run, &[presence("op", Some("m"), 1, 70.0)], UnixMillis(71_000)).await.expect("write");
+    store.end_run(run, UnixMillis(80_000)).await.expect("stop");
+    let q = Query { from: UnixMillis(65_000), to: UnixMillis(90_000), key: Some("op".into()) };
+    let last = store.presence(&q).await.expect("presence");
+    assert_eq!((last.len(), last[0].end), (1, Some(UnixMillis(80_000))), "a clean stop closes the count");
+    // Retention takes closed counts and old safety events like the rest of the history.
+    store.purge(UnixMillis(30_000)).await.expect("purge");
+    assert_eq!(store.presence(&all()).await.expect("presence").len(), 1);
+    assert!(store.safety_events(&all()).await.expect("safety").is_empty());
+}

@@ -84,6 +84,10 @@ pub enum Event<T> {
     /// A zone's debounced head count changed (dated when the new count was first seen).
     Presence {
         zone: String,
+        /// The machine whose operator stands in this zone (a `work` zone with a machine):
+        /// its attended time is counted from this zone's head count.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        operator_of: Option<String>,
         people: u32,
         #[serde(with = "seconds")]
         t: T,
@@ -98,6 +102,10 @@ pub enum Event<T> {
         advisory: bool,
         #[serde(with = "seconds")]
         t: T,
+        /// The picture kept for it (JPEG, boxes drawn, people blurred on a private
+        /// camera): a file name served at `/api/v1/safety/snapshots/{file}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<String>,
     },
     /// Damage in a camera's input that was skipped, or the error that ended it.
     MediaIssue { camera: String, at: String, what: String },
@@ -150,9 +158,9 @@ impl<T: StreamTime> Event<T> {
             Self::Stroke { machine, start_t, end_t, person_in_region } => {
                 Event::Stroke { machine, start_t: f(start_t), end_t: f(end_t), person_in_region }
             }
-            Self::Presence { zone, people, t } => Event::Presence { zone, people, t: f(t) },
-            Self::Safety { zone, machine, people, advisory, t } => {
-                Event::Safety { zone, machine, people, advisory, t: f(t) }
+            Self::Presence { zone, operator_of, people, t } => Event::Presence { zone, operator_of, people, t: f(t) },
+            Self::Safety { zone, machine, people, advisory, t, snapshot } => {
+                Event::Safety { zone, machine, people, advisory, t: f(t), snapshot }
             }
             Self::Cycle { machine, start_t, end_t, strokes } => {
                 Event::Cycle { machine, start_t: f(start_t), end_t: f(end_t), strokes }
@@ -205,12 +213,28 @@ mod tests {
         let text = serde_json::to_string(&flagged).expect("json");
         assert_eq!(text, r#"{"type":"stroke","machine":"m","start_t":1.0,"end_t":2.5,"person_in_region":true}"#);
         assert_eq!(serde_json::from_str::<VideoEvent>(&text).expect("reads"), flagged);
-        let presence =
-            LiveEvent::Presence { zone: "brake-1-operator".into(), people: 1, t: UnixMillis(1_764_839_700_000) };
+        let presence = LiveEvent::Presence {
+            zone: "brake-1-operator".into(),
+            operator_of: None,
+            people: 1,
+            t: UnixMillis(1_764_839_700_000),
+        };
         assert_eq!(
             serde_json::to_string(&presence).expect("json"),
             r#"{"type":"presence","zone":"brake-1-operator","people":1,"t":1764839700.0}"#
         );
+        let operator = LiveEvent::Presence {
+            zone: "brake-1-operator".into(),
+            operator_of: Some("brake-1".into()),
+            people: 1,
+            t: UnixMillis(1_764_839_700_000),
+        };
+        let text = serde_json::to_string(&operator).expect("json");
+        assert_eq!(
+            text,
+            r#"{"type":"presence","zone":"brake-1-operator","operator_of":"brake-1","people":1,"t":1764839700.0}"#
+        );
+        assert_eq!(serde_json::from_str::<LiveEvent>(&text).expect("reads"), operator);
         assert_eq!(video.t(), Some(VideoSeconds(2.5)));
         let issue = VideoEvent::MediaIssue { camera: "c".into(), at: "0".into(), what: "x".into() };
         assert_eq!(issue.t(), None, "a media issue has no time");

@@ -59,6 +59,39 @@ pub fn pixelate_people(frame: &mut YuvFrame, people: &[PersonPx], block_px: u32)
     }
 }
 
+/// Outlines each person's box in red, `line_px` thick: the pictures kept for safety
+/// events show whom the detector saw.
+pub fn outline_people(frame: &mut YuvFrame, people: &[PersonPx], line_px: u32) {
+    // Red in BT.601 studio range.
+    const RED: (u8, u8, u8) = (81, 90, 240);
+    let (w, h) = (frame.width_px(), frame.height_px());
+    let cw = frame.chroma_width();
+    let (y, u, v) = frame.planes_mut();
+    let mut paint = |x0: u32, y0: u32, x1: u32, y1: u32| {
+        for yy in y0..y1.min(h) {
+            for xx in x0..x1.min(w) {
+                y[(yy * w + xx) as usize] = RED.0;
+                let c = (yy / 2) as usize * cw + (xx / 2) as usize;
+                if let (Some(pu), Some(pv)) = (u.get_mut(c), v.get_mut(c)) {
+                    (*pu, *pv) = (RED.1, RED.2);
+                }
+            }
+        }
+    };
+    for p in people {
+        let clamp = |v: f32, max: u32| v.round().clamp(0.0, max as f32) as u32;
+        let (x0, y0, x1, y1) = (clamp(p.x0, w), clamp(p.y0, h), clamp(p.x1, w), clamp(p.y1, h));
+        if x1 <= x0 || y1 <= y0 {
+            continue;
+        }
+        let t = line_px.max(1);
+        paint(x0, y0, x1, (y0 + t).min(y1));
+        paint(x0, y1.saturating_sub(t).max(y0), x1, y1);
+        paint(x0, y0, (x0 + t).min(x1), y1);
+        paint(x1.saturating_sub(t).max(x0), y0, x1, y1);
+    }
+}
+
 /// The whole frame as a coarse mosaic (privacy when no sighting is recent enough).
 pub fn pixelate_all(frame: &mut YuvFrame, block_px: u32) {
     pixelate(frame, BoxPx::whole(frame.width_px(), frame.height_px()), block_px.max(2));
@@ -228,6 +261,44 @@ pub fn unattended_share(people: &Steps<u32>, from_s: f64, to_s: f64) -> f64 {
     empty / (to_s - from_s)
 }
 
+/// Said with every safety event wherever it is shown or sent.
+pub const ADVISORY_NOTE: &str =
+    "advisory only: SheetSight is not a safety function and never replaces guards, light curtains or interlocks";
+
+/// Time spent in a zone.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Dwell {
+    /// Seconds with at least one person in the zone.
+    pub occupied_s: f64,
+    /// Person-seconds (two people for a minute: 120).
+    pub person_s: f64,
+    /// Times the zone went from empty (or unknown) to occupied.
+    pub arrivals: u32,
+}
+
+/// Dwell over `from_s..to_s` from a zone's head-count changes (time before the first
+/// known count counts as empty; an occupied zone at `from_s` is one arrival).
+pub fn dwell(people: &Steps<u32>, from_s: f64, to_s: f64) -> Dwell {
+    let mut out = Dwell::default();
+    if to_s <= from_s {
+        return out;
+    }
+    let mut cuts: Vec<f64> = people.iter().map(|(t, _)| *t).filter(|t| *t > from_s && *t < to_s).collect();
+    cuts.insert(0, from_s);
+    cuts.push(to_s);
+    let mut before = 0;
+    for w in cuts.windows(2) {
+        let n = value_at(people, w[0]).unwrap_or(0);
+        if n > 0 {
+            out.occupied_s += w[1] - w[0];
+            out.person_s += (w[1] - w[0]) * f64::from(n);
+            out.arrivals += u32::from(before == 0);
+        }
+        before = n;
+    }
+    out
+}
+
 /// The reason proposed for a stop: "No operator" when nobody stood in the operator zone
 /// for most of it. A suggestion for the supervisor to confirm, never set by itself.
 pub const NO_OPERATOR: &str = "No operator";
@@ -331,6 +402,19 @@ mod tests {
     }
 
     #[test]
+    fn dwell_counts_occupied_time_person_time_and_arrivals_inside_the_range() {
+        // Empty until 10, one person 10-30, two 30-40, empty 40-60, one from 60 on.
+        let people = [(0.0, 0), (10.0, 1), (30.0, 2), (40.0, 0), (60.0, 1)];
+        let d = dwell(&people, 0.0, 100.0);
+        assert_eq!((d.occupied_s, d.person_s, d.arrivals), (70.0, 80.0, 2));
+        // Clipped: someone already there at the start is one arrival.
+        let d = dwell(&people, 35.0, 65.0);
+        assert_eq!((d.occupied_s, d.person_s, d.arrivals), (10.0, 15.0, 2));
+        assert_eq!(dwell(&[], 0.0, 10.0), Dwell::default(), "never seen: empty");
+        assert_eq!(dwell(&people, 50.0, 50.0), Dwell::default());
+    }
+
+    #[test]
     fn people_are_pixelated_and_the_rest_of_the_frame_is_untouched() {
         let mut frame = YuvFrame::filled(64, 64, 16, 128, 128);
         {
@@ -351,6 +435,20 @@ mod tests {
         let mut all = before.clone();
         pixelate_all(&mut all, 16);
         assert_eq!(all.y_plane()[0], all.y_plane()[15 * 64 + 15]);
+    }
+
+    #[test]
+    fn a_persons_box_is_outlined_and_its_inside_kept() {
+        let mut frame = YuvFrame::filled(64, 64, 100, 128, 128);
+        outline_people(&mut frame, &[PersonPx { x0: 10.0, y0: 10.0, x1: 40.0, y1: 50.0 }], 2);
+        let y = frame.y_plane();
+        assert_eq!(y[10 * 64 + 20], 81, "top edge");
+        assert_eq!(y[30 * 64 + 39], 81, "right edge");
+        assert_eq!(y[30 * 64 + 20], 100, "inside untouched");
+        assert_eq!(y[5 * 64 + 5], 100, "outside untouched");
+        let rgb = frame.to_rgb8();
+        let px = &rgb[(10 * 64 + 20) * 3..(10 * 64 + 20) * 3 + 3];
+        assert!(px[0] > 200 && px[1] < 60 && px[2] < 60, "red: {px:?}");
     }
 
     #[test]

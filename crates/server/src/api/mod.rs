@@ -1,5 +1,5 @@
 //! JSON handlers of `/api/v1` about machines and the report, one file per resource
-//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`, `cycles.rs`), and what every
+//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`, `cycles.rs`, `people.rs`), and what every
 //! handler shares (times, ranges, pages), here. Sessions, users and tokens, cameras,
 //! regions, alerts and live events have their own modules beside this one.
 //!
@@ -10,6 +10,7 @@
 mod cycles;
 mod machines;
 mod notes;
+mod people;
 mod report;
 mod shift;
 mod standards;
@@ -18,6 +19,9 @@ mod stops;
 pub use cycles::{CycleView, CyclesQuery, cycles};
 pub use machines::{MachineDetail, MachineInfo, StateSpan, Timeline, machine, machines, timeline};
 pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, notes};
+pub use people::{
+    PresenceView, SafetyView, SubjectQuery, ZoneView, presence, safety, safety_snapshot, zone_report, zones,
+};
 pub use report::{ReportQuery, SummaryView, report, summary};
 pub use shift::{HourStrokes, ShiftFigures, ShiftQuery, shift};
 pub use standards::{cycle_stats, edit_standard, mark_golden, standards};

@@ -39,7 +39,18 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
+    /// The scope with its stored history.
     pub(crate) async fn read(state: &AppState, q: &ReportQuery, now: UnixMillis) -> ApiResult<Scope> {
+        let mut scope = Self::read_windows(state, q, now)?;
+        if let Some((a, b)) = scope.span {
+            let query = sheetsight_store::Query { from: a, to: b, key: q.machine.clone() };
+            scope.history = state.store.report_history(&query).await?;
+        }
+        Ok(scope)
+    }
+
+    /// The scope's dates, windows and machines; its history left empty.
+    pub(crate) fn read_windows(state: &AppState, q: &ReportQuery, now: UnixMillis) -> ApiResult<Scope> {
         let config = state.config();
         let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
         let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
@@ -67,14 +78,7 @@ impl Scope {
             .map(|w| UnixMillis::from(w.start))
             .min()
             .zip(windows.iter().map(|w| UnixMillis::from(w.end)).max());
-        let history = match span {
-            Some((a, b)) => {
-                let query = sheetsight_store::Query { from: a, to: b, key: q.machine.clone() };
-                state.store.report_history(&query).await?
-            }
-            None => ReportHistory::default(),
-        };
-        Ok(Scope { from, to, windows, machines, history, span })
+        Ok(Scope { from, to, windows, machines, history: ReportHistory::default(), span })
     }
 }
 

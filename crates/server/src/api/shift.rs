@@ -11,7 +11,7 @@ use sheetsight_store::UnixMillis;
 use sheetsight_store::report;
 
 use super::machine_config;
-use super::stops::{StopView, min_minutes, stop_views};
+use super::stops::{StopHistory, StopView, min_minutes, stop_views};
 use crate::AppState;
 use crate::error::{ApiError, ApiQuery, ApiResult};
 
@@ -111,6 +111,8 @@ pub async fn shift(
         .map(|(i, strokes)| HourStrokes { hour_start: first_hour.plus_ms(i as i64 * HOUR_MS).rfc3339(), strokes })
         .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
-    let stops = stop_views(&id, &history.states, &notes, from, to, min_stop_minutes);
+    let stop_history =
+        StopHistory { states: &history.states, notes: &notes, operator_presence: &history.operator_presence };
+    let stops = stop_views(&id, stop_history, from, to, min_stop_minutes);
     Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
 }

@@ -1,4 +1,5 @@
-//! A machine's stops, each with the last downtime reason given to it.
+//! A machine's stops, each with the last downtime reason given to it and, for a machine
+//! with an operator zone, the reason proposed from who stood there ("No operator").
 
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use serde::Serialize;
 use sheetsight_store::report::{self, Stop};
 use sheetsight_store::site::NoteRecord;
 use sheetsight_store::summary;
-use sheetsight_store::{StateInterval, Store, UnixMillis};
+use sheetsight_store::{PresenceInterval, StateInterval, Store, UnixMillis};
+use sheetsight_vision::zone::suggest_stop_reason;
 
 use super::{Page, RangeQuery, machine_config, page};
 use crate::AppState;
@@ -21,21 +23,35 @@ pub struct StopView {
     pub duration_s: f64,
     pub open: bool,
     pub reason: Option<String>,
+    /// Proposed, never set by itself: "No operator" when nobody stood in the machine's
+    /// operator zone for most of the stop. The supervisor confirms it as the reason.
+    pub suggested_reason: Option<&'static str>,
     pub start_ms: UnixMillis,
 }
 
-/// The stops of one machine's `intervals` (as stored for `from..to`) at least
-/// `min_minutes` long, each with the last reason given to it.
+/// What a machine's stops are listed from: its state intervals, the notes given to its
+/// time and its operator zones' head counts, as stored for `from..to`.
+pub(super) struct StopHistory<'a> {
+    pub states: &'a [StateInterval],
+    pub notes: &'a [NoteRecord],
+    pub operator_presence: &'a [PresenceInterval],
+}
+
+/// The stops of one machine at least `min_minutes` long within `from..to`, each with the
+/// last reason given to it and the reason proposed for it.
 pub(super) fn stop_views(
     machine: &str,
-    intervals: &[StateInterval],
-    notes: &[NoteRecord],
+    history: StopHistory<'_>,
     from: UnixMillis,
     to: UnixMillis,
     min_minutes: f64,
 ) -> Vec<StopView> {
     let min_ms = (min_minutes * 60_000.0) as i64;
-    report::stops(intervals, from, to, UnixMillis::now())
+    let now = UnixMillis::now();
+    let people = report::people_steps(history.operator_presence, now);
+    let has_operator_zone = !history.operator_presence.is_empty();
+    let unix_s = |t: UnixMillis| t.0 as f64 / 1000.0;
+    report::stops(history.states, from, to, now)
         .into_iter()
         .filter(|s: &Stop| s.end_ms - s.start_ms >= min_ms)
         .map(|s| StopView {
@@ -43,7 +59,10 @@ pub(super) fn stop_views(
             end: s.end_ms.rfc3339(),
             duration_s: (s.end_ms - s.start_ms) as f64 / 1000.0,
             open: s.open,
-            reason: summary::stop_reason(notes, machine, s.start_ms, s.end_ms),
+            reason: summary::stop_reason(history.notes, machine, s.start_ms, s.end_ms),
+            suggested_reason: has_operator_zone
+                .then(|| suggest_stop_reason(&people, unix_s(s.start_ms), unix_s(s.end_ms)))
+                .flatten(),
             start_ms: s.start_ms,
         })
         .collect()
@@ -67,9 +86,11 @@ pub async fn stops(
     let (from, to) = q.range()?;
     let (limit, offset) = q.page()?;
     let query = sheetsight_store::Query { from, to, key: Some(id.clone()) };
-    let intervals = state.store.states(&query).await?;
+    let states = state.store.states(&query).await?;
     let notes = state.store.notes(Some(&id), from, to).await?;
-    let mut all = stop_views(&id, &intervals, &notes, from, to, min_minutes(q.min_minutes)?);
+    let operator_presence = state.store.operator_presence(&query).await?;
+    let history = StopHistory { states: &states, notes: &notes, operator_presence: &operator_presence };
+    let mut all = stop_views(&id, history, from, to, min_minutes(q.min_minutes)?);
     all.reverse(); // newest first
     Ok(Json(page(all, limit, offset)))
 }
