@@ -188,7 +188,13 @@ fn sigkill_loses_at_most_the_last_second_and_the_gap_is_not_available() {
         .expect("report");
     let csv = String::from_utf8_lossy(&o.stdout);
     assert!(csv.starts_with("machine,shift,date,start,end,planned_s"), "{csv}");
-    assert!(csv.lines().next().is_some_and(|h| h.ends_with(",cycles,cycles_over_standard,cycle_lost_min")), "{csv}");
+    assert!(
+        csv.lines().next().is_some_and(|h| h.ends_with(
+            ",cycles,cycles_over_standard,cycle_lost_min,executing_attended_s,executing_unattended_s,\
+         not_executing_attended_s,not_executing_unattended_s",
+        )),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 2, "{csv}");
 
     let o = sheetsight()

@@ -11,6 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
+use sheetsight_service::SAFETY_PICTURES_FOLDER;
 use sheetsight_store::report::{self, ZoneRow};
 use sheetsight_store::{Query, Store, UnixMillis};
 use sheetsight_vision::roi::PointPx;
@@ -20,8 +21,6 @@ use super::report::{ReportQuery, Scope};
 use super::{Page, RangeQuery, page};
 use crate::AppState;
 use crate::error::{ApiError, ApiQuery, ApiResult};
-
-use sheetsight_service::SAFETY_PICTURES_FOLDER;
 
 #[derive(Serialize)]
 pub struct ZoneView {
