@@ -299,6 +299,22 @@ async fn the_demo_stores_people_and_raises_advisory_safety_alerts_with_a_picture
         assert!(Instant::now() < deadline, "nobody counted in the new zone within 60 s: {presence}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    // Removed again: from then on it counts nobody (its last count does not stay open).
+    let body = serde_json::json!({"machines": regions["machines"], "zones": regions["zones"]});
+    let (status, saved) = api.json("PUT", "/api/v1/cameras/footpath/regions", Some(body)).await;
+    assert_eq!(status, 200, "{saved}");
+    let file = std::fs::read_to_string(dir.path().join("data/demo.toml")).expect("demo.toml");
+    assert!(!file.contains("walkway"), "{file}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, presence) = api.json("GET", "/api/v1/presence?zone=walkway", None).await;
+        let last = presence["items"].as_array().and_then(|i| i.last()).cloned().unwrap_or_default();
+        if last["people"] == 0 && last["end"].is_null() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the removed zone still counts people: {presence}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     // A zone outside the picture is refused, naming it; the file stays as it was.
     let outside = serde_json::json!({"machines": regions["machines"], "zones": [{
         "id": "far", "kind": "work", "machine": null, "roi": [[700, 500], [900, 500], [900, 700]]}]});

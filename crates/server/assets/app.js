@@ -125,14 +125,16 @@ function tickSince() {
 async function overview(view) {
   const grid = el("div", { class: "grid", id: "tiles" });
   view.replaceChildren(grid);
+  // Head counts of the operator zones: zone → [machine, people], from the zones' stored
+  // counts at each load and from the presence events between loads.
+  const operatorZones = new Map();
   const load = async () => {
-    const o = await api("GET", "/overview");
+    const [o, zones] = await Promise.all([api("GET", "/overview"), api("GET", "/zones")]);
+    for (const z of zones) if (z.operator_of && z.people !== null) operatorZones.set(z.id, [z.operator_of, z.people]);
     grid.replaceChildren(...o.machines.map(tile));
     tickSince();
   };
   try { await load(); } catch (e) { return showError(view, e); }
-  // Head counts of operator zones seen since the page opened: zone → [machine, people].
-  const operatorZones = new Map();
   const onEvent = (kind, d) => {
     if (kind === "presence" && d.operator_of) {
       operatorZones.set(d.zone, [d.operator_of, d.people]);

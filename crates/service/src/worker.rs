@@ -314,6 +314,12 @@ impl<O: EventOut> Worker<O> {
         let (Some((link, camera)), Some(analyzer)) = (&mut self.people, self.analyzer.as_mut()) else { return };
         if let Some(zones) = link.pending_zones.lock_or_recover().take() {
             tracing::info!(camera = %self.camera.id, zones = zones.len(), "zones changed");
+            // A zone removed counts nobody from now on (its stored count and its
+            // retained MQTT topic would otherwise keep their last value).
+            let now = UnixMillis::from_unix_s(t_s);
+            for gone in link.zones.iter().filter(|z| !zones.iter().any(|n| n.id == z.id)) {
+                events.push(Event::Presence { zone: gone.id.clone(), operator_of: None, people: 0, t: now });
+            }
             link.zones = zones;
             self.zones = None;
         }
