@@ -212,8 +212,12 @@ impl Protocol for Node {
     fn note(&mut self, e: &LiveEvent) {
         match e {
             Event::Stroke { machine, .. } => *self.strokes.entry(machine.clone()).or_default() += 1,
-            Event::Presence { zone, operator_of: Some(machine), people, .. } => {
-                self.operators.insert((machine.clone(), zone.clone()), *people);
+            Event::Presence { zone, operator_of, people, .. } => {
+                // A zone that is no longer an operator zone (or is gone) counts for nobody.
+                self.operators.retain(|(_, z), _| z != zone);
+                if let Some(machine) = operator_of {
+                    self.operators.insert((machine.clone(), zone.clone()), *people);
+                }
             }
             Event::Safety { machine, .. } => *self.advisories.entry(machine.clone()).or_default() += 1,
             _ => {}
@@ -434,6 +438,9 @@ mod tests {
         assert_eq!(data[0].0.topic, "spBv1.0/g/DDATA/n/brake-1");
         assert_eq!(metric(&decode(&data[0]), "Operator/People").value, Some(Value::IntValue(3)), "both zones");
         assert!(sent(presence("walkway", None, 4)).is_empty(), "not an operator zone");
+        sent(presence("op-b", None, 0));
+        let data = sent(presence("op-a", Some("brake-1"), 1));
+        assert_eq!(metric(&decode(&data[0]), "Operator/People").value, Some(Value::IntValue(1)), "op-b removed");
         let safety = LiveEvent::Safety {
             zone: "back".into(),
             machine: "brake-1".into(),
