@@ -270,6 +270,7 @@ async fn the_demo_stores_people_and_raises_advisory_safety_alerts_with_a_picture
     let (_, figures) = api.json("GET", "/api/v1/machines/brake-1/shift?min_minutes=0", None).await;
     assert!(figures["attended"]["executing_attended_s"].as_f64().is_some(), "{figures}");
     let stops = figures["stops"].as_array().expect("stops");
+    assert!(!stops.is_empty(), "brake-1 stood at the start: {figures}");
     assert!(stops.iter().all(|s| s.get("suggested_reason").is_some()), "{figures}");
 
     // A zone drawn in the region editor: saved into the file and counted at once,

@@ -222,6 +222,9 @@ function strokeBars(hours) {
 }
 async function machinePage(view, id) {
   let range = "shift", minMinutes = 5;
+  // Gives stop `s` its downtime reason (to its end, or onwards while it lasts).
+  const giveReason = (s, reason) =>
+    api("POST", `/machines/${encodeURIComponent(id)}/reason`, { start: s.start_ms, end: s.open ? undefined : Date.parse(s.end), reason });
   const render = async () => {
     const [fig, machines, reasons] = await Promise.all([
       api("GET", `/machines/${encodeURIComponent(id)}/shift?min_minutes=${minMinutes}`),
@@ -263,7 +266,7 @@ async function machinePage(view, id) {
             el("td", {}, can("operator")
               ? el("select", { "data-role": "reason", onchange: async (ev) => {
                   ev.target.disabled = true;
-                  try { await api("POST", `/machines/${encodeURIComponent(id)}/reason`, { start: s.start_ms, end: s.open ? undefined : Date.parse(s.end), reason: ev.target.value }); ev.target.dataset.saved = ev.target.value; }
+                  try { await giveReason(s, ev.target.value); ev.target.dataset.saved = ev.target.value; }
                   catch (e) { alert(e.message); } finally { ev.target.disabled = false; } } },
                   el("option", { value: "", disabled: true, selected: !s.reason }, t("machine.pick")),
                   reasons.map((r) => el("option", { value: r, selected: r === s.reason }, r)))
@@ -272,7 +275,7 @@ async function machinePage(view, id) {
               s.suggested_reason && !s.reason && can("operator") && reasons.includes(s.suggested_reason)
                 ? el("button", { class: "small secondary", "data-role": "suggested", title: t("machine.suggestedhint"), onclick: async (ev) => {
                     ev.target.disabled = true;
-                    try { await api("POST", `/machines/${encodeURIComponent(id)}/reason`, { start: s.start_ms, end: s.open ? undefined : Date.parse(s.end), reason: s.suggested_reason }); await render(); }
+                    try { await giveReason(s, s.suggested_reason); await render(); }
                     catch (e) { alert(e.message); ev.target.disabled = false; } } }, `${t("machine.suggested")}: ${s.suggested_reason}`)
                 : null)))))),
       await cyclesCard(id, render),

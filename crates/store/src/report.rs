@@ -79,10 +79,6 @@ pub struct ReportRow {
     pub time_zone: String,
 }
 
-fn unix_s(t: UnixMillis) -> f64 {
-    t.0 as f64 / 1000.0
-}
-
 /// The head count of `intervals` (one or more zones) as steps over time (Unix seconds):
 /// the sum of the counts stored at each moment; 0 where nothing is stored.
 pub fn people_steps<'a>(intervals: impl IntoIterator<Item = &'a PresenceInterval>, now: UnixMillis) -> Vec<(f64, u32)> {
@@ -104,7 +100,7 @@ pub fn people_steps<'a>(intervals: impl IntoIterator<Item = &'a PresenceInterval
         }
         let n = u32::try_from(count.max(0)).unwrap_or(0);
         if steps.last().is_none_or(|last| last.1 != n) {
-            steps.push((unix_s(*t), n));
+            steps.push((t.as_unix_s(), n));
         }
     }
     steps
@@ -115,10 +111,10 @@ pub fn people_steps<'a>(intervals: impl IntoIterator<Item = &'a PresenceInterval
 fn state_steps(intervals: &[&StateInterval], now: UnixMillis) -> Vec<(f64, MachineState)> {
     let mut steps: Vec<(f64, MachineState)> = Vec::new();
     for (k, i) in intervals.iter().enumerate() {
-        steps.push((unix_s(i.start), i.value));
+        steps.push((i.start.as_unix_s(), i.value));
         let end = i.end.unwrap_or(now);
         if intervals.get(k + 1).is_none_or(|next| next.start > end) {
-            steps.push((unix_s(end), MachineState::NotAvailable));
+            steps.push((end.as_unix_s(), MachineState::NotAvailable));
         }
     }
     steps
@@ -190,8 +186,8 @@ pub fn compute(
                 attendance(
                     &state_steps(intervals, now),
                     &people_steps(operator.iter().copied(), now),
-                    unix_s(start),
-                    unix_s(end),
+                    start.as_unix_s(),
+                    end.as_unix_s(),
                 )
             });
             rows.push(ReportRow {
@@ -270,7 +266,7 @@ pub fn zone_rows(
                 date: w.date.to_string(),
                 start: start.rfc3339(),
                 end: end.rfc3339(),
-                dwell: dwell(&steps, unix_s(start), unix_s(end)),
+                dwell: dwell(&steps, start.as_unix_s(), end.as_unix_s()),
                 time_zone: w.time_zone.name().to_string(),
             });
         }

@@ -99,8 +99,8 @@ pub async fn presence(
     if q.machine.is_some() {
         return Err(ApiError::bad_request("`machine`: presence is listed per `zone`"));
     }
-    let (from, to) = q.range().range()?;
-    let (limit, offset) = q.range().page()?;
+    let range = q.range();
+    let ((from, to), (limit, offset)) = (range.range()?, range.page()?);
     let rows = state.store.presence(&Query { from, to, key: q.zone.clone() }).await?;
     let mut views: Vec<PresenceView> = rows
         .into_iter()
@@ -171,8 +171,8 @@ pub async fn safety(
     if q.zone.is_some() {
         return Err(ApiError::bad_request("`zone`: safety events are listed per `machine`"));
     }
-    let (from, to) = q.range().range()?;
-    let (limit, offset) = q.range().page()?;
+    let range = q.range();
+    let ((from, to), (limit, offset)) = (range.range()?, range.page()?);
     let rows = state.store.safety_events(&Query { from, to, key: q.machine.clone() }).await?;
     let views: Vec<SafetyView> = rows
         .into_iter()

@@ -50,7 +50,6 @@ pub(super) fn stop_views(
     let now = UnixMillis::now();
     let people = report::people_steps(history.operator_presence, now);
     let has_operator_zone = !history.operator_presence.is_empty();
-    let unix_s = |t: UnixMillis| t.0 as f64 / 1000.0;
     report::stops(history.states, from, to, now)
         .into_iter()
         .filter(|s: &Stop| s.end_ms - s.start_ms >= min_ms)
@@ -60,9 +59,8 @@ pub(super) fn stop_views(
             duration_s: (s.end_ms - s.start_ms) as f64 / 1000.0,
             open: s.open,
             reason: summary::stop_reason(history.notes, machine, s.start_ms, s.end_ms),
-            suggested_reason: has_operator_zone
-                .then(|| suggest_stop_reason(&people, unix_s(s.start_ms), unix_s(s.end_ms)))
-                .flatten(),
+            suggested_reason: suggest_stop_reason(&people, s.start_ms.as_unix_s(), s.end_ms.as_unix_s())
+                .filter(|_| has_operator_zone),
             start_ms: s.start_ms,
         })
         .collect()
@@ -93,4 +91,42 @@ pub async fn stops(
     let mut all = stop_views(&id, history, from, to, min_minutes(q.min_minutes)?);
     all.reverse(); // newest first
     Ok(Json(page(all, limit, offset)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sheetsight_store::{Interval, ZoneCount};
+    use sheetsight_vision::state::MachineState;
+
+    const MIN: i64 = 60_000;
+
+    fn state(value: MachineState, a_min: i64, b_min: i64) -> StateInterval {
+        Interval { key: "m".into(), value, start: UnixMillis(a_min * MIN), end: Some(UnixMillis(b_min * MIN)) }
+    }
+
+    fn operator(people: u32, a_min: i64, b_min: i64) -> PresenceInterval {
+        let value = ZoneCount { people, operator_of: Some("m".into()) };
+        Interval { key: "op".into(), value, start: UnixMillis(a_min * MIN), end: Some(UnixMillis(b_min * MIN)) }
+    }
+
+    #[test]
+    fn a_stop_mostly_unattended_is_proposed_no_operator_and_only_with_an_operator_zone() {
+        use MachineState::{Executing, NotExecuting};
+        let states = [
+            state(Executing, 0, 10),
+            state(NotExecuting, 10, 20), // nobody from 12 on: proposed
+            state(Executing, 20, 30),
+            state(NotExecuting, 30, 40), // someone there throughout: not proposed
+        ];
+        let presence = [operator(1, 0, 12), operator(0, 12, 30), operator(1, 30, 40)];
+        let views = |presence: &[PresenceInterval]| {
+            let history = StopHistory { states: &states, notes: &[], operator_presence: presence };
+            stop_views("m", history, UnixMillis(0), UnixMillis(40 * MIN), 0.0)
+        };
+        let proposed: Vec<Option<&str>> = views(&presence).iter().map(|s| s.suggested_reason).collect();
+        assert_eq!(proposed, [Some("No operator"), None]);
+        let without_zone: Vec<Option<&str>> = views(&[]).iter().map(|s| s.suggested_reason).collect();
+        assert_eq!(without_zone, [None, None], "no operator zone: nothing is proposed");
+    }
 }
