@@ -21,6 +21,8 @@ use sheetsight_vision::state::MachineState;
 pub mod cycle_stats;
 pub mod data_dir;
 pub mod error;
+pub mod outbox;
+pub mod postgres;
 pub mod recordings;
 pub mod report;
 pub mod site;

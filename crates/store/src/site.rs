@@ -299,6 +299,18 @@ impl SqliteStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(StoreError::io("storing a note"))?;
+        if let Some(outbox) = &self.outbox {
+            let change = crate::outbox::Change::Note {
+                machine: machine.into(),
+                kind: kind.into(),
+                value: value.into(),
+                start: start_ms,
+                end: end_ms,
+                author: author.into(),
+                created: now,
+            };
+            outbox.push(&mut tx, &change, 0).await?;
+        }
         tx.commit().await.map_err(io)?;
         Ok(NoteRecord {
             id,

@@ -14,6 +14,7 @@ use sheetsight_vision::state::MachineState;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
+use crate::outbox::{Change, CrashedRun};
 use crate::{
     CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
     StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis, ZoneCount,
@@ -27,6 +28,8 @@ pub const DATABASE_FILE: &str = "history.db";
 pub struct SqliteStore {
     pool: SqlitePool,
     path: PathBuf,
+    /// Set when a hub is configured: every change also goes to the outbox.
+    pub(crate) outbox: Option<std::sync::Arc<crate::outbox::Outbox>>,
 }
 
 impl SqliteStore {
@@ -52,7 +55,7 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::new(StoreErrorKind::Migrate, &what, e))?;
-        Ok(Self { pool, path })
+        Ok(Self { pool, path, outbox: None })
     }
 
     pub fn path(&self) -> &Path {
@@ -381,7 +384,7 @@ impl Store for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(StoreError::io("finding crashed runs"))?;
-        for (id, heartbeat) in crashed {
+        for &(id, heartbeat) in &crashed {
             close_crashed_run(&mut tx, id, heartbeat, now).await.map_err(StoreError::io("closing a crashed run"))?;
             tracing::warn!(run = id, last_heartbeat = %heartbeat.rfc3339(), "the previous run ended without a clean stop; its open intervals end at its last heartbeat and the time until now is stored as NotAvailable");
         }
@@ -393,6 +396,10 @@ impl Store for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::io("starting a run"))?;
+        if let Some(outbox) = &self.outbox {
+            let crashed = crashed.into_iter().map(|(run, heartbeat)| CrashedRun { run, heartbeat }).collect();
+            outbox.push(&mut tx, &Change::BeginRun { run, now, version: version.into(), crashed }, 0).await?;
+        }
         tx.commit().await.map_err(StoreError::io("starting a run"))?;
         Ok(run)
     }
@@ -417,6 +424,17 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::io("storing the heartbeat"))?;
+        if let Some(outbox) = &self.outbox {
+            // Strokes apart, so that a full outbox can drop them and keep the rest.
+            let (strokes, others): (Vec<LiveEvent>, Vec<LiveEvent>) =
+                events.iter().cloned().partition(|e| matches!(e, Event::Stroke { .. }));
+            let stroke_count = strokes.len();
+            for (events, stroke_count) in [(others, 0), (strokes, stroke_count)] {
+                if !events.is_empty() {
+                    outbox.push(&mut tx, &Change::Write { run, heartbeat, events }, stroke_count).await?;
+                }
+            }
+        }
         tx.commit().await.map_err(StoreError::io("committing events"))
     }
 
@@ -440,6 +458,9 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::io("stopping the run"))?;
+        if let Some(outbox) = &self.outbox {
+            outbox.push(&mut tx, &Change::EndRun { run, now }, 0).await?;
+        }
         tx.commit().await.map_err(StoreError::io("stopping the run"))
     }
 
