@@ -14,6 +14,7 @@
 //! | `[alerts]`, `[[alert]]` | [`alerts`] |
 //! | `[downtime]` | [`downtime`] |
 //! | `[[zone]]`, `[people]` | [`zone`] |
+//! | `[hub]` (and the hub's own file) | [`hub`] |
 //!
 //! Each section's module holds its keys, their defaults and bounds, and the checks that
 //! need only that section; [`references`] then checks ids and the references between
@@ -58,6 +59,7 @@ mod cycle;
 mod diagnostics;
 mod document;
 mod downtime;
+pub mod hub;
 mod machine;
 mod mqtt;
 pub mod public_source;
@@ -73,6 +75,7 @@ pub use alerts::{AlertCondition, AlertRule, AlertsConfig, Language, RobotConfig}
 pub use camera::{CameraConfig, RtspTransport, SourceSpec};
 pub use diagnostics::{ConfigError, ConfigErrors, is_valid_id, nearest};
 pub use downtime::DowntimeConfig;
+pub use hub::{HubConfig, HubLinkConfig, HubMqttConfig};
 pub use machine::{LampConfig, MachineConfig, MachineKind, MotionConfig};
 pub use mqtt::MqttConfig;
 pub use recording::RecordingConfig;
@@ -86,7 +89,7 @@ use document::Document;
 use machine::RoiSpan;
 
 /// The top-level keys of a configuration.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "camera",
     "machine",
     "storage",
@@ -99,6 +102,7 @@ const SECTIONS: [&str; 12] = [
     "downtime",
     "zone",
     "people",
+    "hub",
 ];
 
 /// A checked configuration.
@@ -116,6 +120,8 @@ pub struct Config {
     pub downtime: DowntimeConfig,
     pub zones: Vec<ZoneConfig>,
     pub people: PeopleConfig,
+    /// Where this shop's history is sent, if anywhere.
+    pub hub: Option<HubLinkConfig>,
     text: String,
     roi_spans: Vec<RoiSpan>,
     /// Where each camera's `source` value stands, for errors found when opening it.
@@ -171,6 +177,7 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
         downtime: downtime::check_downtime(c, doc.table(c, "downtime").as_ref()),
         zones,
         people: zone::check_people(c, doc.table(c, "people").as_ref()),
+        hub: hub::check_hub_link(c, doc.table(c, "hub").as_ref()),
         text: text.to_string(),
         roi_spans: machines.roi_spans,
         source_spans: cameras.source_spans,
@@ -216,6 +223,7 @@ impl Config {
             downtime: DowntimeConfig::default(),
             zones: Vec::new(),
             people: PeopleConfig::default(),
+            hub: None,
             text: String::new(),
             roi_spans: Vec::new(),
             source_spans,

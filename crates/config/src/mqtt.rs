@@ -46,7 +46,7 @@ pub(crate) struct RawMqtt {
 
 /// A topic level or Sparkplug id: no MQTT wildcards or separators (`slashes`: a prefix
 /// may hold `/` between its levels).
-fn topic_part(c: &Checker<'_>, v: &Spanned<String>, key: &str, slashes: bool) -> String {
+pub(crate) fn topic_part(c: &Checker<'_>, v: &Spanned<String>, key: &str, slashes: bool) -> String {
     let s = v.get_ref();
     let bad = s.is_empty() || s.contains(['+', '#']) || (!slashes && s.contains('/')) || s.starts_with('/');
     if bad {
@@ -57,10 +57,10 @@ fn topic_part(c: &Checker<'_>, v: &Spanned<String>, key: &str, slashes: bool) ->
 }
 
 /// HOST and PORT of `mqtt://HOST:PORT`, `HOST:PORT` or `HOST`.
-fn broker_address(c: &Checker<'_>, broker: &Spanned<String>) -> (String, u16) {
+pub(crate) fn broker_address(c: &Checker<'_>, broker: &Spanned<String>, key: &str) -> (String, u16) {
     let text = broker.get_ref().trim();
     if text.starts_with("mqtts://") || text.starts_with("ssl://") {
-        c.report(broker.span(), "mqtt.broker", "TLS to the broker is not supported yet: use mqtt://");
+        c.report(broker.span(), key, "TLS to the broker is not supported yet: use mqtt://");
         return (String::new(), DEFAULT_PORT);
     }
     let hostport = text.strip_prefix("mqtt://").unwrap_or(text);
@@ -72,7 +72,7 @@ fn broker_address(c: &Checker<'_>, broker: &Spanned<String>) -> (String, u16) {
         Some(port) => (host.to_string(), port),
         None => {
             let message = format!("`{text}` is not a broker address: write HOST or HOST:PORT, e.g. 127.0.0.1:1883");
-            c.report(broker.span(), "mqtt.broker", message);
+            c.report(broker.span(), key, message);
             (String::new(), DEFAULT_PORT)
         }
     }
@@ -80,7 +80,7 @@ fn broker_address(c: &Checker<'_>, broker: &Spanned<String>) -> (String, u16) {
 
 pub(crate) fn check_mqtt(c: &Checker<'_>, raw: Option<&RawMqtt>) -> Option<MqttConfig> {
     let raw = raw?;
-    let (host, port) = broker_address(c, &raw.broker);
+    let (host, port) = broker_address(c, &raw.broker, "mqtt.broker");
     let text = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.get_ref().clone());
     Some(MqttConfig {
         host,

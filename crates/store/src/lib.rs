@@ -20,11 +20,13 @@ use sheetsight_vision::state::MachineState;
 
 pub mod cycle_stats;
 pub mod data_dir;
+pub mod dump;
 pub mod error;
 pub mod outbox;
 pub mod postgres;
 pub mod recordings;
 pub mod report;
+mod rows;
 pub mod site;
 pub mod sqlite;
 pub mod standards;

@@ -193,13 +193,19 @@ impl SqliteStore {
 
     /// Rows after `after`, oldest first: at most `max_rows`, and no more than `max_bytes`
     /// of bodies (but always at least one row if there is one).
-    pub async fn outbox_after(&self, after: i64, max_rows: u32, max_bytes: usize) -> Result<Vec<OutboxRow>, StoreError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
-            .bind(after)
-            .bind(i64::from(max_rows))
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::io("reading the outbox"))?;
+    pub async fn outbox_after(
+        &self,
+        after: i64,
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?")
+                .bind(after)
+                .bind(i64::from(max_rows))
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::io("reading the outbox"))?;
         let mut total = 0;
         let mut out = Vec::with_capacity(rows.len());
         for (seq, body) in rows {
@@ -231,10 +237,8 @@ impl SqliteStore {
                 .fetch_one(self.pool())
                 .await
                 .map_err(StoreError::io("reading the outbox's size"))?;
-        let (max_bytes, dropped_strokes) = self
-            .outbox
-            .as_ref()
-            .map_or((0, 0), |o| (o.max_bytes, o.dropped_strokes.load(Ordering::Relaxed)));
+        let (max_bytes, dropped_strokes) =
+            self.outbox.as_ref().map_or((0, 0), |o| (o.max_bytes, o.dropped_strokes.load(Ordering::Relaxed)));
         Ok(OutboxStatus {
             epoch: self.outbox_epoch().await?,
             rows,

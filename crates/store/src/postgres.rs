@@ -18,16 +18,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sheetsight_base::LockOrRecover;
-use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
-use sheetsight_vision::lamp::{LampColor, LampMode};
+use sheetsight_vision::event::{Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use crate::outbox::{Change, CrashedRun};
+use crate::rows::{
+    CycleRow, HealthRow, LampRow, PresenceRow, RunRow, SafetyRow, StateRow, cycle_record, health_interval,
+    lamp_interval, presence_interval, run_record, safety_record, state_interval,
+};
 use crate::{
-    CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
-    StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis, ZoneCount,
+    CycleFilter, CycleRecord, HealthInterval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
+    StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis,
 };
 
 /// The earliest time stored: 2015-01-01 UTC. Anything before is a clock that was never set.
@@ -210,11 +213,15 @@ impl PgDatabase {
     /// Stores the rows `(seq, body)` of `shop`'s outbox epoch `epoch` that follow its
     /// watermark, in order, and moves the watermark past them, all in one transaction.
     /// A body that is not a change this version reads is quarantined (and counted as
-    /// stored: it would never read better on a second try).
+    /// stored: it would never read better on a second try). `forgotten` is the highest
+    /// sequence the edge deleted after an acknowledgement: a watermark below it means
+    /// this database lost what it had acknowledged (restored from a backup), and since
+    /// the edge cannot send it again the watermark moves up to it, loudly.
     pub async fn ingest(
         &self,
         shop: &str,
         epoch: &str,
+        forgotten: i64,
         rows: &[(i64, &str)],
         now: UnixMillis,
     ) -> Result<IngestOutcome, StoreError> {
@@ -223,11 +230,8 @@ impl PgDatabase {
             .map(|(seq, body)| (*seq, serde_json::from_str::<Change>(body).map_err(|e| e.to_string())))
             .collect();
         changes.sort_by_key(|(seq, _)| *seq);
-        let span = changes
-            .iter()
-            .filter_map(|(_, c)| c.as_ref().ok())
-            .flat_map(change_times)
-            .filter(|t| valid_time(*t, now));
+        let span =
+            changes.iter().filter_map(|(_, c)| c.as_ref().ok()).flat_map(change_times).filter(|t| valid_time(*t, now));
         if let Some((first, last)) = span.fold(None, |acc: Option<(UnixMillis, UnixMillis)>, t| {
             Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
         }) {
@@ -253,6 +257,17 @@ impl PgDatabase {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(io("reading an edge's watermark"))?;
+        if watermark < forgotten {
+            tracing::error!(
+                shop,
+                epoch,
+                watermark,
+                forgotten,
+                "the edge deleted changes this database acknowledged but does not hold (restored from a backup?): \
+                 they cannot be sent again"
+            );
+            watermark = forgotten;
+        }
         let mut outcome = IngestOutcome::default();
         let link = Link { shop, epoch, now };
         for (seq, change) in &changes {
@@ -379,7 +394,12 @@ async fn quarantine(
 
 /// The hub's run of an edge's run, created when first needed (the edge's begin may
 /// have been before its outbox was).
-async fn hub_run(tx: &mut PgConnection, link: &Link<'_>, edge_run: i64, started: UnixMillis) -> Result<i64, StoreError> {
+async fn hub_run(
+    tx: &mut PgConnection,
+    link: &Link<'_>,
+    edge_run: i64,
+    started: UnixMillis,
+) -> Result<i64, StoreError> {
     let found: Option<(i64,)> =
         sqlx::query_as("SELECT run_id FROM edge_run WHERE shop_id = $1 AND epoch = $2 AND edge_run = $3")
             .bind(link.shop)
@@ -784,7 +804,13 @@ async fn close_crashed_run(
         "UPDATE camera_health SET end_ms = GREATEST(start_ms, $2) WHERE shop_id = $1 AND end_ms IS NULL AND run_id = $3",
         "UPDATE zone_presence SET end_ms = GREATEST(start_ms, $2) WHERE shop_id = $1 AND end_ms IS NULL AND run_id = $3",
     ] {
-        sqlx::query(sql).bind(shop).bind(heartbeat).bind(id).execute(&mut *tx).await.map_err(io("closing a crashed run"))?;
+        sqlx::query(sql)
+            .bind(shop)
+            .bind(heartbeat)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(io("closing a crashed run"))?;
     }
     sqlx::query(
         "UPDATE service_run SET stopped_ms = GREATEST(heartbeat_ms, $2), heartbeat_ms = GREATEST(heartbeat_ms, $2), \
@@ -817,10 +843,6 @@ async fn end_run(tx: &mut PgConnection, shop: &str, run: i64, now: UnixMillis) -
     .await
     .map_err(io("stopping the run"))?;
     Ok(())
-}
-
-fn parse<T: std::str::FromStr<Err: std::error::Error + Send + Sync + 'static>>(s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|e| StoreError::new(StoreErrorKind::Corrupt, "reading history", e))
 }
 
 /// Rows overlapping `from..to` (bound as shop, to, from, key), of one key or all.
@@ -1008,7 +1030,7 @@ impl Store for PgStore {
 
     async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         let mut tx = self.db.scoped(&self.shop).await?;
-        let rows: Vec<(i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String)> = sqlx::query_as(
+        let rows: Vec<RunRow> = sqlx::query_as(
             "SELECT id, started_ms, heartbeat_ms, stopped_ms, stop_reason, version FROM service_run \
              WHERE shop_id = $1 ORDER BY id",
         )
@@ -1017,21 +1039,11 @@ impl Store for PgStore {
         .await
         .map_err(io("reading runs"))?;
         tx.commit().await.map_err(io("reading runs"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, started, heartbeat, stopped, stop_reason, version)| RunRecord {
-                id,
-                started,
-                heartbeat,
-                stopped,
-                stop_reason,
-                version,
-            })
-            .collect())
+        Ok(rows.into_iter().map(run_record).collect())
     }
 
     async fn states(&self, q: &Query) -> Result<Vec<StateInterval>, StoreError> {
-        let rows: Vec<(String, String, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<StateRow> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, state, start_ms, end_ms FROM machine_state",
@@ -1042,13 +1054,11 @@ impl Store for PgStore {
                 "reading machine states",
             )
             .await?;
-        rows.into_iter()
-            .map(|(key, state, start, end)| Ok(Interval { key, value: parse(&state)?, start, end }))
-            .collect()
+        rows.into_iter().map(state_interval).collect()
     }
 
     async fn lamps(&self, q: &Query) -> Result<Vec<LampInterval>, StoreError> {
-        let rows: Vec<(String, i64, String, String, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<LampRow> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
@@ -1059,16 +1069,11 @@ impl Store for PgStore {
                 "reading lamp modes",
             )
             .await?;
-        rows.into_iter()
-            .map(|(machine, lamp, color, mode, start, end)| {
-                let value: (LampColor, LampMode) = (parse(&color)?, parse(&mode)?);
-                Ok(Interval { key: (machine, u32::try_from(lamp).unwrap_or(0)), value, start, end })
-            })
-            .collect()
+        rows.into_iter().map(lamp_interval).collect()
     }
 
     async fn health(&self, q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
-        let rows: Vec<(String, String, Option<String>, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<HealthRow> = self
             .fetch(
                 overlapping!(
                     "SELECT camera, health, detail, start_ms, end_ms FROM camera_health",
@@ -1079,12 +1084,7 @@ impl Store for PgStore {
                 "reading camera health",
             )
             .await?;
-        rows.into_iter()
-            .map(|(key, health, detail, start, end)| {
-                let health: CameraHealth = parse(&health)?;
-                Ok(Interval { key, value: (health, detail), start, end })
-            })
-            .collect()
+        rows.into_iter().map(health_interval).collect()
     }
 
     async fn strokes(&self, q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
@@ -1103,7 +1103,7 @@ impl Store for PgStore {
         let limit = f.limit.map_or(i64::MAX, |l| i64::try_from(l).unwrap_or(i64::MAX));
         let offset = i64::try_from(f.offset).unwrap_or(i64::MAX);
         let mut tx = self.db.scoped(&self.shop).await?;
-        let rows: Vec<(i64, String, UnixMillis, UnixMillis, i64, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<CycleRow> = sqlx::query_as(
             "SELECT id, machine, start_ms, end_ms, strokes, job, operator FROM cycle WHERE shop_id = $1 \
              AND end_ms < $2 AND end_ms >= $3 AND ($4::TEXT IS NULL OR machine = $4) \
              AND ($5::TEXT IS NULL OR job = $5) ORDER BY end_ms DESC, id DESC LIMIT $6 OFFSET $7",
@@ -1119,22 +1119,11 @@ impl Store for PgStore {
         .await
         .map_err(io("reading cycles"))?;
         tx.commit().await.map_err(io("reading cycles"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, machine, start, end, strokes, job, operator)| CycleRecord {
-                id,
-                machine,
-                start,
-                end,
-                strokes: u32::try_from(strokes).unwrap_or(0),
-                job,
-                operator,
-            })
-            .collect())
+        Ok(rows.into_iter().map(cycle_record).collect())
     }
 
     async fn presence(&self, q: &Query) -> Result<Vec<PresenceInterval>, StoreError> {
-        let rows: Vec<(String, i64, Option<String>, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<PresenceRow> = self
             .fetch(
                 overlapping!(
                     "SELECT zone, people, operator_of, start_ms, end_ms FROM zone_presence",
@@ -1149,7 +1138,7 @@ impl Store for PgStore {
     }
 
     async fn operator_presence(&self, q: &Query) -> Result<Vec<PresenceInterval>, StoreError> {
-        let rows: Vec<(String, i64, Option<String>, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<PresenceRow> = self
             .fetch(
                 overlapping!(
                     "SELECT zone, people, operator_of, start_ms, end_ms FROM zone_presence",
@@ -1164,7 +1153,7 @@ impl Store for PgStore {
     }
 
     async fn safety_events(&self, q: &Query) -> Result<Vec<SafetyRecord>, StoreError> {
-        let rows: Vec<(i64, String, String, i64, UnixMillis, Option<String>)> = self
+        let rows: Vec<SafetyRow> = self
             .fetch(
                 "SELECT id, zone, machine, people, t_ms, snapshot FROM safety_event WHERE shop_id = $1 \
                  AND t_ms < $2 AND t_ms >= $3 AND ($4::TEXT IS NULL OR machine = $4) ORDER BY t_ms, id",
@@ -1172,17 +1161,7 @@ impl Store for PgStore {
                 "reading safety events",
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, zone, machine, people, t, snapshot)| SafetyRecord {
-                id,
-                zone,
-                machine,
-                people: u32::try_from(people).unwrap_or(0),
-                t,
-                snapshot,
-            })
-            .collect())
+        Ok(rows.into_iter().map(safety_record).collect())
     }
 
     async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {
@@ -1196,10 +1175,4 @@ impl Store for PgStore {
         tx.commit().await.map_err(io("reading stroke totals"))?;
         Ok(rows.into_iter().map(|(machine, n)| (machine, u64::try_from(n).unwrap_or(0))).collect())
     }
-}
-
-fn presence_interval(
-    (zone, people, operator_of, start, end): (String, i64, Option<String>, UnixMillis, Option<UnixMillis>),
-) -> PresenceInterval {
-    Interval { key: zone, value: ZoneCount { people: u32::try_from(people).unwrap_or(0), operator_of }, start, end }
 }

@@ -5,19 +5,21 @@
 //! numbered files in `migrations/sqlite`, applied at open.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use sheetsight_vision::event::{CameraHealth, Event, LiveEvent};
-use sheetsight_vision::lamp::{LampColor, LampMode};
+use sheetsight_vision::event::{Event, LiveEvent};
 use sheetsight_vision::state::MachineState;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 
 use crate::outbox::{Change, CrashedRun};
+use crate::rows::{
+    CycleRow, HealthRow, LampRow, PresenceRow, RunRow, SafetyRow, StateRow, cycle_record, health_interval,
+    lamp_interval, presence_interval, run_record, safety_record, state_interval,
+};
 use crate::{
-    CycleFilter, CycleRecord, HealthInterval, Interval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
-    StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis, ZoneCount,
+    CycleFilter, CycleRecord, HealthInterval, LampInterval, PresenceInterval, Query, RunRecord, SafetyRecord,
+    StateInterval, Store, StoreError, StoreErrorKind, StrokeRecord, UnixMillis,
 };
 
 /// The file name of the database inside the data folder.
@@ -91,10 +93,6 @@ impl SqliteStore {
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await;
         self.pool.close().await;
     }
-}
-
-fn parse<T: FromStr<Err: std::error::Error + Send + Sync + 'static>>(s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|e| StoreError::new(StoreErrorKind::Corrupt, "reading history", e))
 }
 
 /// Closes the open interval of a key at `at` and opens the next one.
@@ -267,25 +265,6 @@ async fn insert_strokes(
     }
     Ok(())
 }
-
-/// id, machine, start, end, strokes, job, operator.
-type CycleRow = (i64, String, UnixMillis, UnixMillis, i64, Option<String>, Option<String>);
-
-fn cycle_record((id, machine, start, end, strokes, job, operator): CycleRow) -> CycleRecord {
-    CycleRecord { id, machine, start, end, strokes: u32::try_from(strokes).unwrap_or(0), job, operator }
-}
-
-/// zone, people, operator_of, start, end.
-type PresenceRow = (String, i64, Option<String>, UnixMillis, Option<UnixMillis>);
-
-fn presence_interval((zone, people, operator_of, start, end): PresenceRow) -> PresenceInterval {
-    Interval { key: zone, value: ZoneCount { people: u32::try_from(people).unwrap_or(0), operator_of }, start, end }
-}
-
-/// id, started, heartbeat, stopped, stop reason, version.
-type RunRow = (i64, UnixMillis, UnixMillis, Option<UnixMillis>, Option<String>, String);
-/// camera, health, detail, start, end.
-type HealthRow = (String, String, Option<String>, UnixMillis, Option<UnixMillis>);
 
 /// Closes what crashed run `id` left open: known up to its `heartbeat`, then
 /// `NotAvailable` until `now` (a machine that was `NotAvailable` simply stays so).
@@ -508,21 +487,11 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::io("reading runs"))?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, started, heartbeat, stopped, stop_reason, version)| RunRecord {
-                id,
-                started,
-                heartbeat,
-                stopped,
-                stop_reason,
-                version,
-            })
-            .collect())
+        Ok(rows.into_iter().map(run_record).collect())
     }
 
     async fn states(&self, q: &Query) -> Result<Vec<StateInterval>, StoreError> {
-        let rows: Vec<(String, String, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<StateRow> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, state, start_ms, end_ms FROM machine_state",
@@ -533,13 +502,11 @@ impl Store for SqliteStore {
                 "reading machine states",
             )
             .await?;
-        rows.into_iter()
-            .map(|(key, state, start, end)| Ok(Interval { key, value: parse(&state)?, start, end }))
-            .collect()
+        rows.into_iter().map(state_interval).collect()
     }
 
     async fn lamps(&self, q: &Query) -> Result<Vec<LampInterval>, StoreError> {
-        let rows: Vec<(String, i64, String, String, UnixMillis, Option<UnixMillis>)> = self
+        let rows: Vec<LampRow> = self
             .fetch(
                 overlapping!(
                     "SELECT machine, lamp, color, mode, start_ms, end_ms FROM lamp_mode",
@@ -550,12 +517,7 @@ impl Store for SqliteStore {
                 "reading lamp modes",
             )
             .await?;
-        rows.into_iter()
-            .map(|(machine, lamp, color, mode, start, end)| {
-                let value: (LampColor, LampMode) = (parse(&color)?, parse(&mode)?);
-                Ok(Interval { key: (machine, lamp as u32), value, start, end })
-            })
-            .collect()
+        rows.into_iter().map(lamp_interval).collect()
     }
 
     async fn health(&self, q: &Query) -> Result<Vec<HealthInterval>, StoreError> {
@@ -570,12 +532,7 @@ impl Store for SqliteStore {
                 "reading camera health",
             )
             .await?;
-        rows.into_iter()
-            .map(|(key, health, detail, start, end)| {
-                let health: CameraHealth = parse(&health)?;
-                Ok(Interval { key, value: (health, detail), start, end })
-            })
-            .collect()
+        rows.into_iter().map(health_interval).collect()
     }
 
     async fn strokes(&self, q: &Query) -> Result<Vec<StrokeRecord>, StoreError> {
@@ -649,7 +606,7 @@ impl Store for SqliteStore {
     }
 
     async fn safety_events(&self, q: &Query) -> Result<Vec<SafetyRecord>, StoreError> {
-        let rows: Vec<(i64, String, String, i64, UnixMillis, Option<String>)> = self
+        let rows: Vec<SafetyRow> = self
             .fetch(
                 "SELECT id, zone, machine, people, t_ms, snapshot FROM safety_event WHERE t_ms < ? AND t_ms >= ? \
                  AND (? IS NULL OR machine = ?) ORDER BY t_ms, id",
@@ -657,17 +614,7 @@ impl Store for SqliteStore {
                 "reading safety events",
             )
             .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, zone, machine, people, t, snapshot)| SafetyRecord {
-                id,
-                zone,
-                machine,
-                people: u32::try_from(people).unwrap_or(0),
-                t,
-                snapshot,
-            })
-            .collect())
+        Ok(rows.into_iter().map(safety_record).collect())
     }
 
     async fn stroke_totals(&self) -> Result<Vec<(String, u64)>, StoreError> {

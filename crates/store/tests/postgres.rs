@@ -77,46 +77,26 @@ async fn scripted_edge(store: &SqliteStore) {
     }
     // The process dies here; the next run closes what it left open at its heartbeat.
     let run = store.begin_run(at(t + 3600), "edge").await.expect("second run");
-    store.add_note("brake-1", "reason", "Material", at(t), Some(at(t + 3600)), "ana", at(t + 3700)).await.expect("note");
+    store
+        .add_note("brake-1", "reason", "Material", at(t), Some(at(t + 3600)), "ana", at(t + 3700))
+        .await
+        .expect("note");
     // Into the next month (October), across a partition boundary.
     let october = 2_592_000;
     store
-        .write(run, &[Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: at(october) }], at(october))
+        .write(
+            run,
+            &[Event::State { machine: "brake-1".into(), state: MachineState::Executing, t: at(october) }],
+            at(october),
+        )
         .await
         .expect("write");
     store.end_run(run, at(october + 60)).await.expect("stop");
 }
 
-/// Everything both stores answer, ids aside.
+/// Everything a store holds, ids aside.
 async fn contents<S: Store>(store: &S) -> String {
-    let q = all();
-    let mut cycles = store.cycles(&CycleFilter { query: q.clone(), ..CycleFilter::default() }).await.expect("cycles");
-    for c in &mut cycles {
-        c.id = 0;
-    }
-    let mut safety = store.safety_events(&q).await.expect("safety");
-    for s in &mut safety {
-        s.id = 0;
-    }
-    let runs: Vec<_> = store
-        .runs()
-        .await
-        .expect("runs")
-        .into_iter()
-        .map(|r| (r.started, r.heartbeat, r.stopped, r.stop_reason))
-        .collect();
-    format!(
-        "states {:?}\nlamps {:?}\nhealth {:?}\nstrokes {:?}\ncycles {:?}\npresence {:?}\nsafety {:?}\ntotals {:?}\nruns {:?}",
-        store.states(&q).await.expect("states"),
-        store.lamps(&q).await.expect("lamps"),
-        store.health(&q).await.expect("health"),
-        store.strokes(&q).await.expect("strokes"),
-        cycles,
-        store.presence(&q).await.expect("presence"),
-        safety,
-        store.stroke_totals().await.expect("totals"),
-        runs,
-    )
+    sheetsight_store::dump::history_text(store, &all()).await.expect("history")
 }
 
 async fn edge_with_outbox(dir: &std::path::Path, max_bytes: i64) -> SqliteStore {
@@ -127,7 +107,7 @@ async fn edge_with_outbox(dir: &std::path::Path, max_bytes: i64) -> SqliteStore 
 
 async fn ingest_all(db: &PgDatabase, shop: &str, epoch: &str, rows: &[OutboxRow]) -> i64 {
     let batch: Vec<(i64, &str)> = rows.iter().map(|r| (r.seq, r.body.as_str())).collect();
-    let out = db.ingest(shop, epoch, &batch, UnixMillis::now()).await.expect("ingest");
+    let out = db.ingest(shop, epoch, 0, &batch, UnixMillis::now()).await.expect("ingest");
     assert!(!out.gap, "a batch from the watermark on has no gap");
     out.watermark
 }
@@ -160,7 +140,7 @@ async fn an_outbox_replayed_in_any_order_with_duplicates_and_gaps_gives_the_edge
     let (mut gaps, mut duplicates) = (0, 0);
     for batch in arrivals {
         let rows: Vec<(i64, &str)> = batch.iter().map(|r| (r.seq, r.body.as_str())).collect();
-        let out = db.ingest("shop-a", &epoch, &rows, UnixMillis::now()).await.expect("ingest");
+        let out = db.ingest("shop-a", &epoch, 0, &rows, UnixMillis::now()).await.expect("ingest");
         gaps += u32::from(out.gap);
         duplicates += out.duplicates;
     }
@@ -297,7 +277,11 @@ async fn retention_drops_whole_partitions_but_not_open_intervals() {
         stroke(40 * 86_400),
     ];
     shop.write(run, &events, at(40 * 86_400)).await.expect("write");
-    let count = |table: &str| pg.psql(&format!("SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = '{table}'"));
+    let count = |table: &str| {
+        pg.psql(&format!(
+            "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = '{table}'"
+        ))
+    };
     assert_eq!(count("stroke"), "2", "September and October");
     // Retention up to day 35: September's strokes go, September's open state stays.
     db.drop_partitions_before(at(35 * 86_400)).await.expect("drop");

@@ -160,7 +160,7 @@ impl Postgres {
         if let Ok(pid) = std::fs::read_to_string(self.data.path().join("db/postmaster.pid"))
             && let Some(pid) = pid.lines().next().and_then(|l| l.trim().parse::<i32>().ok())
         {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).stderr(Stdio::null()).status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
