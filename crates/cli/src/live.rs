@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 use sheetsight_config::Config;
+use sheetsight_hub::uplink::{self, UplinkOptions};
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
 use sheetsight_mqtt::{Extra, MqttLinks, NodeMemory};
@@ -122,8 +123,32 @@ pub struct Running {
     mqtt: Option<MqttLinks>,
     bridge: tokio::task::JoinHandle<()>,
     pub recording: Recording,
+    /// The link to the hub, if `[hub]` is set.
+    hub: Option<HubUplink>,
     /// Held while the service runs.
     _lock: sheetsight_store::data_dir::DataLock,
+}
+
+/// The running link to the hub.
+struct HubUplink {
+    stop: sheetsight_base::shutdown::Sender,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HubUplink {
+    /// Gives the link a few seconds to hand over the run's last changes (what it cannot
+    /// stays in the outbox for the next start), then stops it.
+    async fn stop(self, store: &SqliteStore) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        while std::time::Instant::now() < deadline {
+            match store.outbox_status().await {
+                Ok(s) if s.rows > 0 => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+                _ => break,
+            }
+        }
+        self.stop.shut_down();
+        let _ = self.task.await;
+    }
 }
 
 /// Alerts and notes to MQTT (`<prefix>/alert`, `<prefix>/<machine>/reason|job`).
@@ -166,11 +191,14 @@ impl Running {
         let people = crate::people::pool_for(config)?;
         // Before the history is touched: a second service on it would close the first's run.
         let lock = sheetsight_store::data_dir::DataLock::acquire(data_dir)?;
-        let store = Arc::new(
-            SqliteStore::open(&config.storage.data_dir)
-                .await
-                .with_context(|| format!("history in {}", config.storage.data_dir.display()))?,
-        );
+        let mut store = SqliteStore::open(&config.storage.data_dir)
+            .await
+            .with_context(|| format!("history in {}", config.storage.data_dir.display()))?;
+        // Before the run begins: its beginning is the outbox's first change.
+        if let Some(hub) = &config.hub {
+            store.enable_outbox(i64::from(hub.outbox_mb) << 20).await.context("the outbox to the hub")?;
+        }
+        let store = Arc::new(store);
         let log = match events {
             Some(p) => Some(spawn_event_log(p, live.subscribe())?),
             None => None,
@@ -222,7 +250,12 @@ impl Running {
             .as_ref()
             .zip(mqtt_memory)
             .map(|(m, memory)| MqttLinks::start(m, service.handle(), mqtt_events, extra, memory));
-        Ok(Self { service, store, server, log, mqtt, bridge, recording, _lock: lock })
+        let hub = config.hub.as_ref().map(|hub| {
+            let (stop, stopped) = sheetsight_base::shutdown::channel();
+            let (_, task) = uplink::spawn((*store).clone(), hub.clone(), UplinkOptions::default(), stopped);
+            HubUplink { stop, task }
+        });
+        Ok(Self { service, store, server, log, mqtt, bridge, recording, hub, _lock: lock })
     }
 
     /// Tells where the dashboard is and, at the first start, how to log in.
@@ -248,6 +281,9 @@ impl Running {
         self.recording.stop().await;
         if let Some(log) = self.log {
             let _ = log.await;
+        }
+        if let Some(hub) = self.hub {
+            hub.stop(&self.store).await;
         }
         print_stop_report(&report);
         Ok((report, self.store))

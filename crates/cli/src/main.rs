@@ -6,6 +6,7 @@ mod cycles;
 mod demo;
 mod demo_inspection;
 mod field_accuracy;
+mod hub;
 mod inspect_bench;
 mod inspection;
 mod lamp_finding;
@@ -55,6 +56,36 @@ struct HistoryRange {
 }
 
 #[derive(Subcommand)]
+enum HubAction {
+    /// The hub's shops.
+    Shop {
+        #[command(subcommand)]
+        action: ShopAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShopAction {
+    /// Add a shop (or rename it) and print its edge's `[hub]` section with new
+    /// credentials.
+    Add {
+        /// The shop's id: letters, digits, `-` and `_`.
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// The hub's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Every shop and what its edges sent.
+    List {
+        /// The hub's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Analyse recorded video of every configured camera to its end and write events.
     Analyze {
@@ -82,6 +113,16 @@ enum Command {
         /// Serve the dashboard and API here (default: `[server] listen`, else 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+    },
+    /// The hub: collect many shops' history, sent by their SheetSight's `[hub]`, into
+    /// PostgreSQL (stops cleanly on Ctrl-C or SIGTERM). `hub shop add` adds a shop.
+    #[command(subcommand_negates_reqs = true)]
+    Hub {
+        /// The hub's configuration file (TOML: `[database]`, `[mqtt]`, `[mosquitto]`).
+        #[arg(required = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: Option<HubAction>,
     },
     /// Per machine and shift: time in each state, availability, strokes, longest stop,
     /// attended time; with --zones, dwell per zone and shift instead.
@@ -337,6 +378,14 @@ fn main() -> std::process::ExitCode {
             offline::analyze(&config, &events, summary_json.as_deref(), model.as_deref())
         }
         Command::Run { config, events, listen } => live::run(&config, events.as_deref(), listen),
+        Command::Hub { action: Some(HubAction::Shop { action: ShopAction::Add { id, name, config } }), .. } => {
+            hub::add_shop(&config, &id, &name)
+        }
+        Command::Hub { action: Some(HubAction::Shop { action: ShopAction::List { config } }), .. } => {
+            hub::list_shops(&config)
+        }
+        Command::Hub { config: Some(config), action: None } => hub::run(&config),
+        Command::Hub { config: None, action: None } => Err(anyhow::anyhow!("give the hub's configuration file")),
         Command::Report { range: HistoryRange { config, from, to, machine, format }, zones } => {
             live::report(&live::ReportOptions { config, from, to, machine, format, zones })
         }

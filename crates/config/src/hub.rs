@@ -27,9 +27,6 @@
 //! [mosquitto]                        # optional: files `hub shop add` keeps for Mosquitto
 //! password_file = "/etc/mosquitto/sheetsight.passwd"
 //! acl_file = "/etc/mosquitto/sheetsight.acl"
-//!
-//! [server]
-//! listen = "0.0.0.0:8080"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -40,8 +37,7 @@ use toml::Spanned;
 use crate::diagnostics::{Bounds, Checker};
 use crate::document::Document;
 use crate::mqtt::{broker_address, topic_part};
-use crate::server::{RawServer, check_server};
-use crate::{ConfigError, ConfigErrors, ServerConfig};
+use crate::{ConfigError, ConfigErrors};
 
 const OUTBOX_MB: Bounds<i64> = Bounds::new(1024, 1, 1 << 20);
 const RETENTION_DAYS: Bounds<i64> = Bounds::new(400, 31, 36_500);
@@ -104,7 +100,6 @@ pub struct HubConfig {
     /// Where `hub shop add` writes Mosquitto's password and ACL files, if it does.
     pub mosquitto_password_file: Option<PathBuf>,
     pub mosquitto_acl_file: Option<PathBuf>,
-    pub server: ServerConfig,
 }
 
 #[derive(Deserialize)]
@@ -130,7 +125,7 @@ struct RawMosquitto {
     acl_file: Option<Spanned<String>>,
 }
 
-const HUB_SECTIONS: [&str; 4] = ["database", "mqtt", "mosquitto", "server"];
+const HUB_SECTIONS: [&str; 3] = ["database", "mqtt", "mosquitto"];
 
 /// Reads and checks a hub's configuration file.
 pub fn load_hub(path: &Path) -> Result<HubConfig, ConfigErrors> {
@@ -158,7 +153,6 @@ fn read_hub(c: &Checker<'_>, text: &str) -> Option<HubConfig> {
     let database: Option<RawDatabase> = doc.table(c, "database");
     let mqtt: Option<RawHubMqtt> = doc.table(c, "mqtt");
     let mosquitto: Option<RawMosquitto> = doc.table(c, "mosquitto");
-    let server: Option<RawServer> = doc.table(c, "server");
     let Some(database) = database else {
         c.report(0..0, "database", "the hub needs `[database]` with `url = \"postgres://…\"`");
         return None;
@@ -187,7 +181,6 @@ fn read_hub(c: &Checker<'_>, text: &str) -> Option<HubConfig> {
         },
         mosquitto_password_file: mosquitto.as_ref().and_then(|m| file(&m.password_file)),
         mosquitto_acl_file: mosquitto.as_ref().and_then(|m| file(&m.acl_file)),
-        server: check_server(c, server.as_ref()),
     })
 }
 

@@ -8,5 +8,6 @@
 
 pub mod connection;
 pub mod ingest;
+pub mod mosquitto_files;
 pub mod topics;
 pub mod uplink;

@@ -192,8 +192,10 @@ impl PgDatabase {
     pub async fn edge_links(&self, shop: &str) -> Result<Vec<EdgeLinkRecord>, StoreError> {
         let mut tx = self.scoped(shop).await?;
         let rows: Vec<(String, String, i64, i64, UnixMillis)> = sqlx::query_as(
-            "SELECT shop_id, epoch, watermark, dropped_strokes, updated_ms FROM edge_link ORDER BY shop_id, updated_ms",
+            "SELECT shop_id, epoch, watermark, dropped_strokes, updated_ms FROM edge_link \
+             WHERE $1 = '*' OR shop_id = $1 ORDER BY shop_id, updated_ms",
         )
+        .bind(shop)
         .fetch_all(&mut *tx)
         .await
         .map_err(io("reading edge links"))?;

@@ -19,18 +19,34 @@ impl Mosquitto {
     /// Starts a broker on a free port (another port is tried if another program took the
     /// one chosen before the broker could bind it).
     pub fn start() -> Self {
+        Self::start_with("allow_anonymous true")
+    }
+
+    /// Starts a broker whose configuration file ends with `settings` (e.g.
+    /// `allow_anonymous false`, `password_file …`, `acl_file …`).
+    pub fn start_with(settings: &str) -> Self {
         require_mosquitto();
         for _ in 0..5 {
             let port = free_port();
             let mut config = tempfile::NamedTempFile::new().expect("a config file");
-            writeln!(config, "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false")
-                .expect("write config");
+            writeln!(config, "listener {port} 127.0.0.1\npersistence false\n{settings}").expect("write config");
             let mut broker = Self { port, child: None, config };
             if broker.try_start() {
                 return broker;
             }
         }
         panic!("mosquitto could not listen on any of 5 free ports");
+    }
+
+    /// Starts a broker on `port` (chosen by the caller, e.g. written into a file first)
+    /// whose configuration ends with `settings`.
+    pub fn start_on(port: u16, settings: &str) -> Self {
+        require_mosquitto();
+        let mut config = tempfile::NamedTempFile::new().expect("a config file");
+        writeln!(config, "listener {port} 127.0.0.1\npersistence false\n{settings}").expect("write config");
+        let mut broker = Self { port, child: None, config };
+        assert!(broker.try_start(), "mosquitto could not listen on port {port}");
+        broker
     }
 
     /// Starts the broker again on its port.

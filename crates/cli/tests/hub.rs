@@ -1,0 +1,222 @@
+//! `sheetsight hub` as a shop's platform runs it: a real PostgreSQL and a real Mosquitto
+//! that lets in only the credentials `hub shop add` printed, and ACLs that keep each
+//! shop to its own topics. An edge's day of history arrives exactly once through a
+//! `kill -9` of the hub process in the middle of its replay; shop a's credentials can
+//! neither write into shop b nor read b's answers.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use sheetsight_base::shutdown;
+use sheetsight_config::HubLinkConfig;
+use sheetsight_hub::uplink::{self, UplinkOptions};
+use sheetsight_store::dump::history_text;
+use sheetsight_store::postgres::PgDatabase;
+use sheetsight_store::sqlite::SqliteStore;
+use sheetsight_store::{Query, Store, UnixMillis};
+use sheetsight_testkit::mosquitto::Mosquitto;
+use sheetsight_testkit::postgres::Postgres;
+use sheetsight_testkit::{free_port, wait_for};
+
+fn sheetsight(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sheetsight")).args(args).output().expect("the binary runs")
+}
+
+fn all() -> Query {
+    Query { from: UnixMillis(0), to: UnixMillis(i64::MAX), key: None }
+}
+
+/// `hub shop add`: the credentials it printed.
+fn add_shop(config: &Path, id: &str) -> (String, String) {
+    let out = sheetsight(&[
+        "hub",
+        "shop",
+        "add",
+        id,
+        "--name",
+        &format!("Shop {id}"),
+        "--config",
+        &config.display().to_string(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "hub shop add: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let value = |key: &str| {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = \"")))
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or_else(|| panic!("no {key} in {stdout}"))
+            .to_string()
+    };
+    assert_eq!(value("shop"), id);
+    (value("username"), value("password"))
+}
+
+/// The hub's process, killed (SIGKILL) when dropped, a failed test's included.
+struct HubProcess(Child);
+
+impl HubProcess {
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn start_hub(config: &Path) -> HubProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_sheetsight"))
+        .args(["hub", &config.display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the hub");
+    HubProcess(child)
+}
+
+/// `mosquitto_sub` for a few seconds: what it received (retained messages included).
+fn subscribe(port: u16, user: &str, password: &str, topic: &str) -> String {
+    let out = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-u", user, "-P", password, "-t", topic])
+        .args(["-C", "1", "-W", "3"])
+        .output()
+        .expect("mosquitto_sub");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart() {
+    // `mosquitto_sub --help` exits with 1: check only that it runs.
+    assert!(
+        Command::new("mosquitto_sub").arg("--help").output().is_ok(),
+        "this test needs `mosquitto_sub`: install the Debian package mosquitto-clients (.ci/run does)"
+    );
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let hub_toml = dir.path().join("hub.toml");
+    std::fs::write(
+        &hub_toml,
+        format!(
+            "[database]\nurl = \"{}\"\n[mqtt]\nbroker = \"127.0.0.1:{port}\"\nusername = \"hub\"\npassword = \"hub-secret\"\n\
+             [mosquitto]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n",
+            pg.url()
+        ),
+    )
+    .expect("hub.toml");
+    let (user_a, password_a) = add_shop(&hub_toml, "a");
+    let (user_b, password_b) = add_shop(&hub_toml, "b");
+    assert_ne!(password_a, password_b);
+    let settings = format!(
+        // `user root`: the files are in the test's private folder, which the `mosquitto`
+        // user Mosquitto otherwise switches to cannot read.
+        "user root\nallow_anonymous false\npassword_file {}\nacl_file {}",
+        dir.path().join("passwd").display(),
+        dir.path().join("acl").display()
+    );
+    let broker = Mosquitto::start_on(port, &settings);
+    let mut hub = start_hub(&hub_toml);
+
+    // Shop a's edge: a simulated day of 20 machines, stored before the link starts.
+    let edge_dir = tempfile::tempdir().expect("edge dir");
+    let mut edge = SqliteStore::open(edge_dir.path()).await.expect("edge store");
+    edge.enable_outbox(1 << 30).await.expect("outbox");
+    let day_start = UnixMillis(1_790_000_000_000);
+    let day_end = UnixMillis(day_start.0 + 86_400_000);
+    let machines: Vec<(String, Option<f64>)> = (0..20).map(|i| (format!("m{i}"), Some(400.0))).collect();
+    let history = sheetsight_sim::history::past_days(&machines, day_start, day_end, &[], 3);
+    let run = edge.begin_run(day_start, "edge").await.expect("run");
+    for (minute, events) in history.events.chunk_by(|a, b| minute_of(a) == minute_of(b)).enumerate() {
+        let heartbeat = UnixMillis(day_start.0 + (minute as i64 + 1) * 60_000);
+        edge.write(run, events, heartbeat.max(last_time(events))).await.expect("write");
+    }
+    edge.end_run(run, day_end).await.expect("stop");
+    let total = edge.outbox_status().await.expect("status");
+    assert!(total.rows > 1000, "a day's backlog: {total:?}");
+
+    let link = HubLinkConfig {
+        host: "127.0.0.1".into(),
+        port,
+        shop: "a".into(),
+        username: Some(user_a.clone()),
+        password: Some(password_a.clone()),
+        outbox_mb: 1024,
+    };
+    let (stop_tx, stop) = shutdown::channel();
+    let options = UplinkOptions { ack_timeout: Duration::from_secs(3), batch_rows: 50, ..UplinkOptions::default() };
+    let (status, _link) = uplink::spawn(edge.clone(), link, options, stop.clone());
+
+    // The hub dies without a goodbye in the middle of the replay, and comes back.
+    let db = PgDatabase::connect(&pg.url(), 2).await.expect("connect");
+    let epoch = edge.outbox_epoch().await.expect("epoch");
+    let last = total.last_seq.expect("rows");
+    let at_kill = wait_for("the replay to be under way", Duration::from_secs(60), || async {
+        let w = db.watermark("a", &epoch).await.map_err(|e| e.to_string())?;
+        if w > 0 { Ok(w) } else { Err("nothing stored yet".into()) }
+    })
+    .await;
+    hub.kill();
+    assert!(at_kill < last, "the hub must die during the replay ({at_kill} of {last} stored)");
+    let _hub = start_hub(&hub_toml);
+    wait_for("the whole day at the hub", Duration::from_secs(180), || async {
+        let left = edge.outbox_status().await.map_err(|e| e.to_string())?;
+        if left.rows == 0 { Ok(()) } else { Err(format!("{left:?}")) }
+    })
+    .await;
+    let hub_history = history_text(&db.shop("a"), &all()).await.expect("hub");
+    assert_eq!(hub_history, history_text(&edge, &all()).await.expect("edge"), "exactly the edge's day");
+    assert!(status.resends.load(std::sync::atomic::Ordering::Relaxed) >= 1, "the kill made the edge resend");
+
+    // Shop a's credentials: its own acknowledgement is readable, b's is not; what it
+    // publishes under b is never stored; a wrong password gets nothing at all.
+    assert!(subscribe(port, &user_a, &password_a, "sheetsight/hub/v1/a/ack").contains(&epoch));
+    let b_edge = tempfile::tempdir().expect("b's edge");
+    let mut b = SqliteStore::open(b_edge.path()).await.expect("b's store");
+    b.enable_outbox(1 << 20).await.expect("outbox");
+    let b_run = b.begin_run(day_start, "b").await.expect("b run");
+    b.end_run(b_run, day_end).await.expect("b stop");
+    let forged = HubLinkConfig { username: Some(user_a.clone()), password: Some(password_a.clone()), ..link_b(port) };
+    let (_forged_status, forged) = uplink::spawn(b.clone(), forged, UplinkOptions::default(), stop.clone());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(db.edge_links("b").await.expect("links").is_empty(), "shop a's credentials wrote into shop b");
+    assert_eq!(subscribe(port, &user_a, &password_a, "sheetsight/hub/v1/b/ack"), "", "a read b's answers");
+    assert_eq!(subscribe(port, "a", "wrong", "sheetsight/hub/v1/a/ack"), "", "a wrong password was let in");
+    // The same outbox with b's own credentials does arrive: the refusal above was the ACL's.
+    forged.abort();
+    let own = HubLinkConfig { username: Some(user_b), password: Some(password_b), ..link_b(port) };
+    let (_b_status, _b_link) = uplink::spawn(b.clone(), own, UplinkOptions::default(), stop);
+    wait_for("shop b's own history at the hub", Duration::from_secs(30), || async {
+        let links = db.edge_links("b").await.map_err(|e| e.to_string())?;
+        if links.len() == 1 { Ok(()) } else { Err(format!("{links:?}")) }
+    })
+    .await;
+
+    stop_tx.shut_down();
+    drop(broker);
+}
+
+fn link_b(port: u16) -> HubLinkConfig {
+    HubLinkConfig { host: "127.0.0.1".into(), port, shop: "b".into(), username: None, password: None, outbox_mb: 1 }
+}
+
+fn event_time(e: &sheetsight_vision::event::LiveEvent) -> UnixMillis {
+    use sheetsight_vision::event::Event;
+    match e {
+        Event::State { t, .. } | Event::Lamp { t, .. } | Event::Health { t, .. } | Event::Presence { t, .. } => *t,
+        Event::Stroke { end_t, .. } | Event::Cycle { end_t, .. } => *end_t,
+        _ => UnixMillis(0),
+    }
+}
+
+fn minute_of(e: &sheetsight_vision::event::LiveEvent) -> i64 {
+    event_time(e).0 / 60_000
+}
+
+fn last_time(events: &[sheetsight_vision::event::LiveEvent]) -> UnixMillis {
+    events.iter().map(event_time).max().unwrap_or(UnixMillis(0))
+}
