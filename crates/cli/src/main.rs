@@ -7,6 +7,7 @@ mod demo;
 mod demo_inspection;
 mod field_accuracy;
 mod hub;
+mod hub_bench;
 mod inspect_bench;
 mod inspection;
 mod lamp_finding;
@@ -292,6 +293,19 @@ enum Command {
         seconds: f64,
     },
     /// Measure the person detector: milliseconds per inference on one thread.
+    /// How many events a second the hub stores into PostgreSQL (the database's side of
+    /// the hub; a throwaway database: it fills shops `bench-N`).
+    BenchHub {
+        /// postgres://USER:PASSWORD@HOST/DATABASE
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 8)]
+        edges: usize,
+        #[arg(long, default_value_t = 4)]
+        workers: usize,
+    },
     BenchPeople {
         /// The model's square input size (a multiple of 32).
         #[arg(long, default_value_t = 416)]
@@ -428,6 +442,9 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspection::inspect(&args),
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
+        Command::BenchHub { database, seconds, edges, workers } => {
+            hub_bench::run(&database, seconds, edges, workers).map(|_| true)
+        }
         Command::BenchPeople { input_px, runs, model, image, json } => {
             people_bench::run(&people_bench::Options { input_px, runs, model, image, json })
         }
