@@ -31,11 +31,23 @@ pub const DEFAULT_OUTBOX_BYTES: i64 = 1 << 30;
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum Change {
     /// A run began at `now`; the crashed runs before it were closed at their heartbeat.
-    BeginRun { run: i64, now: UnixMillis, version: String, crashed: Vec<CrashedRun> },
+    BeginRun {
+        run: i64,
+        now: UnixMillis,
+        version: String,
+        crashed: Vec<CrashedRun>,
+    },
     /// A batch of events of `run`, stored in one transaction.
-    Write { run: i64, heartbeat: UnixMillis, events: Vec<LiveEvent> },
+    Write {
+        run: i64,
+        heartbeat: UnixMillis,
+        events: Vec<LiveEvent>,
+    },
     /// The run stopped cleanly at `now`.
-    EndRun { run: i64, now: UnixMillis },
+    EndRun {
+        run: i64,
+        now: UnixMillis,
+    },
     /// A reason or a job given to a stretch of a machine's time.
     Note {
         machine: String,
@@ -46,8 +58,27 @@ pub enum Change {
         author: String,
         created: UnixMillis,
     },
+    /// An alert was raised; `id` is the edge's.
+    AlertRaised {
+        id: i64,
+        rule: String,
+        subject: String,
+        message: String,
+        at: UnixMillis,
+    },
+    AlertCleared {
+        id: i64,
+        at: UnixMillis,
+    },
+    AlertAcked {
+        id: i64,
+        by: String,
+        at: UnixMillis,
+    },
     /// Strokes the edge could not keep because its outbox was full.
-    Dropped { strokes: u64 },
+    Dropped {
+        strokes: u64,
+    },
 }
 
 /// A run found open at the next start, and the heartbeat it was closed at.

@@ -68,6 +68,9 @@ pub struct IngestOutcome {
     pub quarantined: u64,
 }
 
+/// An alert without its ids: rule, subject, message, raised, cleared, acked by, acked.
+pub type AlertValues = (String, String, String, UnixMillis, Option<UnixMillis>, Option<String>, Option<UnixMillis>);
+
 /// One edge's link as the hub sees it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct EdgeLinkRecord {
@@ -360,7 +363,11 @@ fn change_times(c: &Change) -> Vec<UnixMillis> {
         Change::Write { events, .. } => events.iter().flat_map(event_times).collect(),
         Change::BeginRun { now, crashed, .. } => crashed.iter().map(|c| c.heartbeat).chain([*now]).collect(),
         Change::EndRun { now, .. } => vec![*now],
-        Change::Note { .. } | Change::Dropped { .. } => vec![],
+        Change::Note { .. }
+        | Change::Dropped { .. }
+        | Change::AlertRaised { .. }
+        | Change::AlertCleared { .. }
+        | Change::AlertAcked { .. } => vec![],
     }
 }
 
@@ -466,6 +473,52 @@ async fn apply(tx: &mut PgConnection, link: &Link<'_>, seq: i64, change: &Change
         }
         Change::Note { machine, kind, value, start, end, author, created } => {
             insert_note(tx, link.shop, machine, kind, value, *start, *end, author, *created).await?;
+            Ok(0)
+        }
+        Change::AlertRaised { id, rule, subject, message, at } => {
+            sqlx::query(
+                "INSERT INTO alert (shop_id, epoch, edge_id, rule, subject, message, raised_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (shop_id, epoch, edge_id) DO NOTHING",
+            )
+            .bind(link.shop)
+            .bind(link.epoch)
+            .bind(id)
+            .bind(rule)
+            .bind(subject)
+            .bind(message)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await
+            .map_err(io("storing an alert"))?;
+            Ok(0)
+        }
+        Change::AlertCleared { id, at } => {
+            sqlx::query(
+                "UPDATE alert SET cleared_ms = $4 WHERE shop_id = $1 AND epoch = $2 AND edge_id = $3 \
+                 AND cleared_ms IS NULL",
+            )
+            .bind(link.shop)
+            .bind(link.epoch)
+            .bind(id)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await
+            .map_err(io("clearing an alert"))?;
+            Ok(0)
+        }
+        Change::AlertAcked { id, by, at } => {
+            sqlx::query(
+                "UPDATE alert SET acked_by = $4, acked_ms = $5 WHERE shop_id = $1 AND epoch = $2 AND edge_id = $3 \
+                 AND acked_ms IS NULL",
+            )
+            .bind(link.shop)
+            .bind(link.epoch)
+            .bind(id)
+            .bind(by)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await
+            .map_err(io("acknowledging an alert"))?;
             Ok(0)
         }
         Change::Dropped { strokes } => {
@@ -936,6 +989,22 @@ impl PgStore {
         .await
         .map_err(io("reading notes"))?;
         tx.commit().await.map_err(io("reading notes"))?;
+        Ok(rows)
+    }
+
+    /// The shop's alerts, oldest first: (rule, subject, message, raised, cleared, acked by,
+    /// acked).
+    pub async fn alert_values(&self) -> Result<Vec<AlertValues>, StoreError> {
+        let mut tx = self.db.scoped(&self.shop).await?;
+        let rows = sqlx::query_as(
+            "SELECT rule, subject, message, raised_ms, cleared_ms, acked_by, acked_ms FROM alert \
+             WHERE shop_id = $1 ORDER BY raised_ms, id",
+        )
+        .bind(&*self.shop)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(io("reading alerts"))?;
+        tx.commit().await.map_err(io("reading alerts"))?;
         Ok(rows)
     }
 

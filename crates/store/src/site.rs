@@ -5,6 +5,7 @@
 //! digests, both made by the caller. Roles and note kinds are plain text checked by the
 //! caller; this module stores what it is given.
 
+use crate::outbox::Change;
 use serde::Serialize;
 
 use crate::sqlite::SqliteStore;
@@ -300,7 +301,7 @@ impl SqliteStore {
         .await
         .map_err(StoreError::io("storing a note"))?;
         if let Some(outbox) = &self.outbox {
-            let change = crate::outbox::Change::Note {
+            let change = Change::Note {
                 machine: machine.into(),
                 kind: kind.into(),
                 value: value.into(),
@@ -352,38 +353,62 @@ impl SqliteStore {
         message: &str,
         at: UnixMillis,
     ) -> Result<i64, StoreError> {
+        let io = StoreError::io("storing an alert");
+        let mut tx = self.pool().begin().await.map_err(StoreError::io("storing an alert"))?;
         let (id,): (i64,) =
             sqlx::query_as("INSERT INTO alert (rule, subject, message, raised_ms) VALUES (?, ?, ?, ?) RETURNING id")
                 .bind(rule)
                 .bind(subject)
                 .bind(message)
                 .bind(at)
-                .fetch_one(self.pool())
+                .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::io("storing an alert"))?;
+        if let Some(outbox) = &self.outbox {
+            let change =
+                Change::AlertRaised { id, rule: rule.into(), subject: subject.into(), message: message.into(), at };
+            outbox.push(&mut tx, &change, 0).await?;
+        }
+        tx.commit().await.map_err(io)?;
         Ok(id)
     }
 
     pub async fn clear_alert(&self, id: i64, at: UnixMillis) -> Result<(), StoreError> {
-        sqlx::query("UPDATE alert SET cleared_ms = ? WHERE id = ? AND cleared_ms IS NULL")
+        let io = StoreError::io("clearing an alert");
+        let mut tx = self.pool().begin().await.map_err(StoreError::io("clearing an alert"))?;
+        let done = sqlx::query("UPDATE alert SET cleared_ms = ? WHERE id = ? AND cleared_ms IS NULL")
             .bind(at)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::io("clearing an alert"))?;
-        Ok(())
+        if let Some(outbox) = &self.outbox
+            && done.rows_affected() > 0
+        {
+            outbox.push(&mut tx, &Change::AlertCleared { id, at }, 0).await?;
+        }
+        tx.commit().await.map_err(io)
     }
 
     /// Acknowledges an alert; false if there is no such alert or it was acknowledged.
     pub async fn ack_alert(&self, id: i64, by: &str, at: UnixMillis) -> Result<bool, StoreError> {
+        let io = StoreError::io("acknowledging an alert");
+        let mut tx = self.pool().begin().await.map_err(StoreError::io("acknowledging an alert"))?;
         let done = sqlx::query("UPDATE alert SET acked_by = ?, acked_ms = ? WHERE id = ? AND acked_ms IS NULL")
             .bind(by)
             .bind(at)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::io("acknowledging an alert"))?;
-        Ok(done.rows_affected() > 0)
+        let acked = done.rows_affected() > 0;
+        if let Some(outbox) = &self.outbox
+            && acked
+        {
+            outbox.push(&mut tx, &Change::AlertAcked { id, by: by.into(), at }, 0).await?;
+        }
+        tx.commit().await.map_err(io)?;
+        Ok(acked)
     }
 
     /// Alerts not yet acknowledged.

@@ -62,6 +62,12 @@ async fn scripted_edge(store: &SqliteStore) {
             t: at(t + 1),
         });
         events.push(Event::Health { camera: "cam1".into(), health: CameraHealth::Streaming, detail: None, t: at(t) });
+        if round == 10 {
+            let alert = store.raise_alert("stopped", "brake-1", "stopped for 10 min", at(t)).await.expect("alert");
+            store.ack_alert(alert, "ana", at(t + 60)).await.expect("ack");
+            store.clear_alert(alert, at(t + 120)).await.expect("clear");
+            store.raise_alert("camera", "cam1", "no pictures", at(t + 200)).await.expect("alert");
+        }
         if round == 20 {
             events.push(Event::Safety {
                 zone: "brake-1-danger".into(),
@@ -155,6 +161,16 @@ async fn an_outbox_replayed_in_any_order_with_duplicates_and_gaps_gives_the_edge
 
     let hub = db.shop("shop-a");
     assert_eq!(contents(&hub).await, contents(&edge).await, "the hub holds exactly the edge's history");
+    let edge_alerts: Vec<_> = edge
+        .alerts(false, UnixMillis(0), UnixMillis(i64::MAX), 100, 0)
+        .await
+        .expect("alerts")
+        .into_iter()
+        .rev()
+        .map(|a| (a.rule, a.subject, a.message, a.raised_ms, a.cleared_ms, a.acked_by, a.acked_ms))
+        .collect();
+    assert_eq!(hub.alert_values().await.expect("alerts"), edge_alerts, "alerts, cleared and acknowledged");
+    assert_eq!(edge_alerts.len(), 2);
     let notes = hub.note_values(UnixMillis(0), UnixMillis(i64::MAX)).await.expect("notes");
     assert_eq!(notes.len(), 2, "the job and the reason: {notes:?}");
     let cycles = hub.cycles(&CycleFilter { query: all(), ..CycleFilter::default() }).await.expect("cycles");
