@@ -370,6 +370,8 @@ pub struct ReportOptions {
     pub format: ReportFormat,
     /// Dwell per zone instead of the machines' rows.
     pub zones: bool,
+    /// The history from this hub's database (its configuration file), of this shop.
+    pub hub: Option<(PathBuf, String)>,
 }
 
 /// `machine` if the configuration has it, else an error naming the nearest.
@@ -410,27 +412,32 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
         println!("no shift falls between {} and {}", o.from, o.to);
         return Ok(true);
     };
-    let data_dir = history_folder(&config)?;
-    let open =
-        || async { SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display())) };
     let now = UnixMillis::now();
+    let q = Query { from, to, key: if o.zones { None } else { o.machine.clone() } };
+    let (presence, history) = runtime()?.block_on(async {
+        match &o.hub {
+            Some((hub, shop)) => {
+                let hub = sheetsight_config::hub::load_hub(hub)?;
+                let db = sheetsight_store::postgres::PgDatabase::connect(&hub.database_url, 2).await?;
+                let store = db.shop(shop);
+                Ok((store.presence(&q).await?, store.report_history(&q).await?))
+            }
+            None => {
+                let data_dir = history_folder(&config)?;
+                let store =
+                    SqliteStore::open(data_dir).await.with_context(|| format!("history in {}", data_dir.display()))?;
+                let read = (store.presence(&q).await?, store.report_history(&q).await?);
+                store.close().await;
+                anyhow::Ok(read)
+            }
+        }
+    })?;
     if o.zones {
         let zones: Vec<String> = config.zones.iter().map(|z| z.id.clone()).collect();
-        let rows = runtime()?.block_on(async {
-            let store = open().await?;
-            let presence = store.presence(&Query { from, to, key: None }).await?;
-            store.close().await;
-            anyhow::Ok(report::zone_rows(&windows, &zones, &presence, now))
-        })?;
+        let rows = report::zone_rows(&windows, &zones, &presence, now);
         print!("{}", o.format.render(&rows, report::zone_table, report::zone_csv)?);
     } else {
-        let rows = runtime()?.block_on(async {
-            let store = open().await?;
-            let q = Query { from, to, key: o.machine.clone() };
-            let history = store.report_history(&q).await?;
-            store.close().await;
-            anyhow::Ok(report::compute(&windows, &machines, &history, now))
-        })?;
+        let rows = report::compute(&windows, &machines, &history, now);
         print!("{}", o.format.render(&rows, report::table, report::csv)?);
     }
     Ok(true)

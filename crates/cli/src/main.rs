@@ -133,6 +133,13 @@ enum Command {
         /// Dwell per zone and shift (time occupied, person-time, arrivals).
         #[arg(long, conflicts_with = "machine")]
         zones: bool,
+        /// Read the history from this hub (its configuration file) instead of the data
+        /// folder; the shifts and machines still come from CONFIG. Needs --shop.
+        #[arg(long, requires = "shop")]
+        hub: Option<PathBuf>,
+        /// The shop's id at the hub.
+        #[arg(long, requires = "hub")]
+        shop: Option<String>,
     },
     /// Stored cycles of work, with the job each ran for (table, CSV or JSON)
     Cycles {
@@ -400,8 +407,9 @@ fn main() -> std::process::ExitCode {
         }
         Command::Hub { config: Some(config), action: None } => hub::run(&config),
         Command::Hub { config: None, action: None } => Err(anyhow::anyhow!("give the hub's configuration file")),
-        Command::Report { range: HistoryRange { config, from, to, machine, format }, zones } => {
-            live::report(&live::ReportOptions { config, from, to, machine, format, zones })
+        Command::Report { range: HistoryRange { config, from, to, machine, format }, zones, hub, shop } => {
+            let hub = hub.zip(shop);
+            live::report(&live::ReportOptions { config, from, to, machine, format, zones, hub })
         }
         Command::Cycles { range: HistoryRange { config, from, to, machine, format }, job, stats } => {
             cycles::cycles(&cycles::CyclesOptions { config, from, to, machine, job, format, stats })

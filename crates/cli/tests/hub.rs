@@ -172,6 +172,20 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
     assert_eq!(hub_history, history_text(&edge, &all()).await.expect("edge"), "exactly the edge's day");
     assert!(status.resends.load(std::sync::atomic::Ordering::Relaxed) >= 1, "the kill made the edge resend");
 
+    // The shift report from the hub is the edge's own, figure for figure.
+    let shop_toml = edge_config(edge_dir.path(), &machines);
+    let report = |extra: &[&str]| {
+        let mut args = vec!["report", shop_toml.to_str().expect("path"), "--from", "2026-09-21", "--to", "2026-09-22"];
+        args.extend(["--format", "csv"]);
+        args.extend(extra);
+        let out = sheetsight(&args);
+        assert!(out.status.success(), "report {extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let edge_report = report(&[]);
+    assert!(edge_report.lines().count() > 20, "a report of 20 machines in several shifts:\n{edge_report}");
+    assert_eq!(report(&["--hub", hub_toml.to_str().expect("path"), "--shop", "a"]), edge_report);
+
     // Shop a's credentials: its own acknowledgement is readable, b's is not; what it
     // publishes under b is never stored; a wrong password gets nothing at all.
     assert!(subscribe(port, &user_a, &password_a, "sheetsight/hub/v1/a/ack").contains(&epoch));
@@ -198,6 +212,29 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
 
     stop_tx.shut_down();
     drop(broker);
+}
+
+/// The shop's configuration: its machines (on a camera never opened here), its shifts,
+/// and the data folder the edge stored into.
+fn edge_config(data_dir: &Path, machines: &[(String, Option<f64>)]) -> std::path::PathBuf {
+    let mut text = format!(
+        "[storage]\ndata_dir = \"{}\"\n\n[[camera]]\nid = \"cam\"\nsource = \"rtsp://127.0.0.1:1/none\"\n",
+        data_dir.display()
+    );
+    for (id, _) in machines {
+        text += &format!(
+            "\n[[machine]]\nid = \"{id}\"\ncamera = \"cam\"\n[[machine.lamp]]\ncolor = \"green\"\n\
+             roi = [[10, 10], [30, 10], [30, 30], [10, 30]]\n"
+        );
+    }
+    for (name, start, end) in [("early", "06:00", "14:00"), ("late", "14:00", "22:00"), ("night", "22:00", "06:00")] {
+        text += &format!(
+            "\n[[shift]]\nname = \"{name}\"\nstart = \"{start}\"\nend = \"{end}\"\ntime_zone = \"Asia/Shanghai\"\n"
+        );
+    }
+    let path = data_dir.join("shop.toml");
+    std::fs::write(&path, text).expect("shop.toml");
+    path
 }
 
 fn link_b(port: u16) -> HubLinkConfig {
