@@ -34,10 +34,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ConfigErrors;
 use crate::diagnostics::{Bounds, Checker};
 use crate::document::Document;
 use crate::mqtt::{broker_address, topic_part};
-use crate::{ConfigError, ConfigErrors};
 
 const OUTBOX_MB: Bounds<i64> = Bounds::new(1024, 1, 1 << 20);
 const RETENTION_DAYS: Bounds<i64> = Bounds::new(400, 31, 36_500);
@@ -129,13 +129,7 @@ const HUB_SECTIONS: [&str; 3] = ["database", "mqtt", "mosquitto"];
 
 /// Reads and checks a hub's configuration file.
 pub fn load_hub(path: &Path) -> Result<HubConfig, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        key: "-".into(),
-        message: format!("cannot read the hub's configuration: {e}"),
-    })?;
+    let text = crate::read_file(path, "the hub's configuration")?;
     parse_hub(path, &text)
 }
 

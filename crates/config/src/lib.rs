@@ -130,19 +130,24 @@ pub struct Config {
 
 /// Reads and checks a configuration file, and that its file sources exist.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        key: "-".into(),
-        message: format!("cannot read the configuration: {e}"),
-    })?;
+    let text = read_file(path, "the configuration")?;
     let c = Checker::new(path, &text);
     let config = read(&c, &text);
     if let Some(config) = &config {
         sources_exist(&c, config);
     }
     c.finish(config)
+}
+
+/// The text of a configuration file; `what` names it in the error.
+pub(crate) fn read_file(path: &Path, what: &str) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        key: "-".into(),
+        message: format!("cannot read {what}: {e}"),
+    })
 }
 
 /// Checks configuration text; `path` is used for messages and relative paths, never
