@@ -97,9 +97,9 @@ async fn run(
     status: Arc<UplinkStatus>,
     stop: shutdown::Receiver,
 ) {
-    let epoch = match store.outbox_epoch().await {
-        Ok(e) => e,
-        Err(e) => {
+    let (epoch, forgotten) = match (store.outbox_epoch().await, store.outbox_forgotten().await) {
+        (Ok(e), Ok(f)) => (e, f),
+        (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %with_causes(&e), "cannot read the outbox: nothing is sent to the hub");
             return;
         }
@@ -122,8 +122,9 @@ async fn run(
         options,
         status,
         connected: false,
-        acked: 0,
-        sent: 0,
+        // What left the outbox was acknowledged, in this run or an earlier one.
+        acked: forgotten,
+        sent: forgotten,
         progress: Instant::now(),
         replayed_from: None,
     };

@@ -249,6 +249,19 @@ impl SqliteStore {
         Ok(out)
     }
 
+    /// The highest sequence that has left the outbox (acknowledged by the hub): the one
+    /// before its oldest row, or the last one handed out when it is empty; 0 at first.
+    pub async fn outbox_forgotten(&self) -> Result<i64, StoreError> {
+        let (forgotten,): (i64,) = sqlx::query_as(
+            "SELECT coalesce((SELECT min(seq) - 1 FROM outbox), \
+             (SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(StoreError::io("reading the outbox"))?;
+        Ok(forgotten)
+    }
+
     /// The hub stored everything up to `seq`: those rows leave the outbox.
     pub async fn outbox_acknowledged(&self, seq: i64) -> Result<u64, StoreError> {
         let freed: Vec<(i64,)> = sqlx::query_as("DELETE FROM outbox WHERE seq <= ? RETURNING length(body)")

@@ -177,13 +177,16 @@ async fn an_outbox_replayed_in_any_order_with_duplicates_and_gaps_gives_the_edge
     assert!(cycles.iter().filter(|c| c.machine == "brake-1").all(|c| c.job.as_deref() == Some("P-100")));
 
     // The edge forgets what was acknowledged, and never reuses a sequence number.
+    assert_eq!(edge.outbox_forgotten().await.expect("forgotten"), 0, "nothing acknowledged yet");
     assert_eq!(edge.outbox_acknowledged(last).await.expect("ack"), rows.len() as u64);
+    assert_eq!(edge.outbox_forgotten().await.expect("forgotten"), last, "an empty outbox remembers its sequence");
     drop(edge);
     let edge = edge_with_outbox(dir.path(), i64::MAX).await;
     let run = edge.begin_run(at(9_000_000), "edge").await.expect("run");
     edge.end_run(run, at(9_000_100)).await.expect("stop");
     let more = edge.outbox_after(0, 100, usize::MAX).await.expect("outbox");
     assert_eq!(more.first().map(|r| r.seq), Some(last + 1), "the sequence goes on after a restart");
+    assert_eq!(edge.outbox_forgotten().await.expect("forgotten"), last, "what left was acknowledged");
     assert_eq!(edge.outbox_epoch().await.expect("epoch"), epoch, "same database, same epoch");
     ingest_all(&db, "shop-a", &epoch, &more).await;
     assert_eq!(contents(&hub).await, contents(&edge).await);
@@ -305,4 +308,27 @@ async fn retention_drops_whole_partitions_but_not_open_intervals() {
     assert_eq!(count("machine_state"), "2", "the month with an open interval is kept");
     assert_eq!(shop.strokes(&all()).await.expect("strokes").len(), 1);
     assert_eq!(shop.states(&all()).await.expect("states").len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_restored_from_an_older_backup_moves_past_what_the_edge_forgot() {
+    let pg = Postgres::start();
+    let db = PgDatabase::open(&pg.url()).await.expect("open PostgreSQL");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let edge = edge_with_outbox(dir.path(), i64::MAX).await;
+    let run = edge.begin_run(at(0), "edge").await.expect("run");
+    for i in 0..6 {
+        let e = Event::State { machine: "m".into(), state: MachineState::Executing, t: at(i * 10) };
+        edge.write(run, &[e], at(i * 10)).await.expect("write");
+    }
+    // Rows 1..=4 were acknowledged by a database that has since been restored empty.
+    edge.outbox_acknowledged(4).await.expect("ack");
+    let forgotten = edge.outbox_forgotten().await.expect("forgotten");
+    let rows = edge.outbox_after(0, 100, usize::MAX).await.expect("rows");
+    let batch: Vec<(i64, &str)> = rows.iter().map(|r| (r.seq, r.body.as_str())).collect();
+    let epoch = edge.outbox_epoch().await.expect("epoch");
+    let stuck = db.ingest("s", &epoch, 0, &batch, UnixMillis::now()).await.expect("ingest");
+    assert!(stuck.gap, "without the edge's word, rows 1..=4 are a gap");
+    let out = db.ingest("s", &epoch, forgotten, &batch, UnixMillis::now()).await.expect("ingest");
+    assert_eq!((out.gap, out.watermark, out.applied), (false, 7, 3), "{out:?}");
 }
