@@ -4,6 +4,8 @@
 //! `kill -9` of the hub process in the middle of its replay; shop a's credentials can
 //! neither write into shop b nor read b's answers.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -209,6 +211,37 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
         if links.len() == 1 { Ok(()) } else { Err(format!("{links:?}")) }
     })
     .await;
+
+    // `sheetsight run` itself with `[hub]`: its run reaches the hub under a new epoch of
+    // shop a (a new database), the dashboard's API shows the outbox, and a clean stop
+    // reaches the hub as the run's end.
+    let run_dir = tempfile::tempdir().expect("run dir");
+    let run_toml = run_dir.path().join("shop.toml");
+    std::fs::write(
+        &run_toml,
+        format!(
+            "[[camera]]\nid = \"cam\"\nsource = \"rtsp://127.0.0.1:1/none\"\n\n[[machine]]\nid = \"m0\"\ncamera = \"cam\"\n\
+             [[machine.lamp]]\ncolor = \"green\"\nroi = [[10, 10], [30, 10], [30, 30], [10, 30]]\n\n\
+             [hub]\nbroker = \"127.0.0.1:{port}\"\nshop = \"a\"\nusername = \"{user_a}\"\npassword = \"{password_a}\"\n"
+        ),
+    )
+    .expect("shop.toml");
+    let edge_run = common::Proc::run(&run_toml);
+    let api = common::Api::login(edge_run.url(""), "admin", common::ADMIN_PASSWORD).await;
+    let (code, link) = api.json("GET", "/api/v1/hub", None).await;
+    assert_eq!((code, &link["configured"], &link["shop"]), (200, &serde_json::json!(true), &serde_json::json!("a")));
+    let run_epoch = link["outbox"]["epoch"].as_str().expect("epoch").to_string();
+    assert_ne!(run_epoch, epoch, "a new database, a new epoch");
+    wait_for("the running edge's changes at the hub", Duration::from_secs(60), || async {
+        let w = db.watermark("a", &run_epoch).await.map_err(|e| e.to_string())?;
+        if w >= 2 { Ok(()) } else { Err(format!("watermark {w}")) }
+    })
+    .await;
+    assert_eq!(edge_run.terminate(), Some(0));
+    let runs = db.shop("a").runs().await.expect("runs");
+    assert_eq!(runs.last().and_then(|r| r.stop_reason.as_deref()), Some("stop"), "the clean stop reached the hub");
+    let health = db.shop("a").health(&all()).await.expect("health");
+    assert!(health.iter().any(|h| h.key == "cam"), "the camera's health reached the hub: {health:?}");
 
     stop_tx.shut_down();
     drop(broker);

@@ -259,6 +259,8 @@ pub const ROUTES: &[Route] = &[
          (default: the period that ended last)", shift_summary::send_now,
         || Doc::json(reference("SummarySent")).with_body(json!({"type": "object", "properties": {
             "from": {"type": "string", "format": "date-time"}, "to": {"type": "string", "format": "date-time"}}}))),
+    route!(GET "/api/v1/hub", V, "hub", "Whether this shop sends its history to a hub, and what waits in its outbox",
+        api::hub_link, || Doc::json(reference("HubLink"))),
     route!(GET "/api/v1/zones", V, "people", "The configured zones with the head count stored last",
         api::zones, || Doc::json(array_of("Zone"))),
     route!(GET "/api/v1/zones/report", V, "people",

@@ -1,5 +1,5 @@
 //! JSON handlers of `/api/v1` about machines and the report, one file per resource
-//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`, `cycles.rs`, `people.rs`), and what every
+//! (`machines.rs`, `stops.rs`, `notes.rs`, `shift.rs`, `report.rs`, `cycles.rs`, `people.rs`, `hub.rs`), and what every
 //! handler shares (times, ranges, pages), here. Sessions, users and tokens, cameras,
 //! regions, alerts and live events have their own modules beside this one.
 //!
@@ -8,6 +8,7 @@
 //! `offset`, and answer `{"items": [...], "limit", "offset", "next_offset"}`.
 
 mod cycles;
+mod hub;
 mod machines;
 mod notes;
 mod people;
@@ -17,6 +18,7 @@ mod standards;
 mod stops;
 
 pub use cycles::{CycleView, CyclesQuery, cycles};
+pub use hub::{HubLinkView, hub_link};
 pub use machines::{MachineDetail, MachineInfo, StateSpan, Timeline, machine, machines, timeline};
 pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, notes};
 pub use people::{
