@@ -154,7 +154,6 @@ async fn thirty_minutes_offline_arrive_exactly_once_after_the_broker_returns() {
     assert_eq!(hub_text.expect("hub"), edge_text.expect("edge"), "the hub holds exactly the edge's history");
     assert!(status.acked.load(std::sync::atomic::Ordering::Relaxed) > 0);
     assert_eq!(stats.failures.load(std::sync::atomic::Ordering::Relaxed), 0);
-    // The primary host's state is retained and online.
     stop_tx.shut_down();
 }
 

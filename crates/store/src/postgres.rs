@@ -168,22 +168,18 @@ impl PgDatabase {
 
     /// Adds a shop (or renames it); false when it existed already.
     pub async fn add_shop(&self, id: &str, name: &str, now: UnixMillis) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO shop (id, name, created_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET name = $2",
+        // `xmax = 0`: the row was inserted, not updated.
+        let (inserted,): (bool,) = sqlx::query_as(
+            "INSERT INTO shop (id, name, created_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = $2 RETURNING (xmax = 0)",
         )
         .bind(id)
         .bind(name)
         .bind(now)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await
         .map_err(io("adding a shop"))?;
-        let (existed,): (bool,) = sqlx::query_as("SELECT created_ms <> $2 FROM shop WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(io("adding a shop"))?;
-        Ok(done.rows_affected() == 1 && !existed)
+        Ok(inserted)
     }
 
     /// Every shop: id and name, by id.
@@ -235,11 +231,8 @@ impl PgDatabase {
             .map(|(seq, body)| (*seq, serde_json::from_str::<Change>(body).map_err(|e| e.to_string())))
             .collect();
         changes.sort_by_key(|(seq, _)| *seq);
-        let span =
-            changes.iter().filter_map(|(_, c)| c.as_ref().ok()).flat_map(change_times).filter(|t| valid_time(*t, now));
-        if let Some((first, last)) = span.fold(None, |acc: Option<(UnixMillis, UnixMillis)>, t| {
-            Some(acc.map_or((t, t), |(a, b)| (a.min(t), b.max(t))))
-        }) {
+        let times = changes.iter().filter_map(|(_, c)| c.as_ref().ok()).flat_map(change_times);
+        if let Some((first, last)) = span(times.filter(|t| valid_time(*t, now))) {
             self.ensure_partitions(first, last).await?;
         }
 
@@ -339,6 +332,11 @@ fn month_index(t: UnixMillis) -> i64 {
     use chrono::Datelike;
     let d = chrono::DateTime::from_timestamp_millis(t.0).unwrap_or_default();
     i64::from(d.year() - 1970) * 12 + i64::from(d.month0())
+}
+
+/// The earliest and latest of `times`, if any.
+fn span(times: impl Iterator<Item = UnixMillis>) -> Option<(UnixMillis, UnixMillis)> {
+    times.fold(None, |acc, t| Some(acc.map_or((t, t), |(a, b): (UnixMillis, UnixMillis)| (a.min(t), b.max(t)))))
 }
 
 fn valid_time(t: UnixMillis, now: UnixMillis) -> bool {
@@ -1024,9 +1022,7 @@ impl PgStore {
         let now = UnixMillis::now().max(heartbeat);
         let (good, bad): (Vec<LiveEvent>, Vec<LiveEvent>) =
             events.iter().cloned().partition(|e| event_times(e).iter().all(|t| valid_time(*t, now)));
-        if let (Some(first), Some(last)) =
-            (good.iter().flat_map(event_times).min(), good.iter().flat_map(event_times).max())
-        {
+        if let Some((first, last)) = span(good.iter().flat_map(event_times)) {
             self.db.ensure_partitions(first, last).await?;
         }
         if !bad.is_empty() {

@@ -196,6 +196,9 @@ async fn an_outbox_replayed_in_any_order_with_duplicates_and_gaps_gives_the_edge
 async fn shops_never_see_each_others_rows_and_bad_times_are_quarantined() {
     let pg = Postgres::start();
     let db = PgDatabase::open(&pg.url()).await.expect("open PostgreSQL");
+    assert!(db.add_shop("a", "Shop A", at(0)).await.expect("add"), "a new shop");
+    assert!(!db.add_shop("a", "Shop A2", at(1)).await.expect("rename"), "an existing shop is renamed, not added");
+    assert_eq!(db.shops().await.expect("shops"), [("a".to_string(), "Shop A2".to_string())]);
     let shop_a: PgStore = db.shop("a");
     let shop_b = db.shop("b");
     for (shop, machine) in [(&shop_a, "brake-a"), (&shop_b, "brake-b")] {

@@ -27,10 +27,7 @@ impl Mosquitto {
     pub fn start_with(settings: &str) -> Self {
         require_mosquitto();
         for _ in 0..5 {
-            let port = free_port();
-            let mut config = tempfile::NamedTempFile::new().expect("a config file");
-            writeln!(config, "listener {port} 127.0.0.1\npersistence false\n{settings}").expect("write config");
-            let mut broker = Self { port, child: None, config };
+            let mut broker = Self::configured(free_port(), settings);
             if broker.try_start() {
                 return broker;
             }
@@ -42,11 +39,16 @@ impl Mosquitto {
     /// whose configuration ends with `settings`.
     pub fn start_on(port: u16, settings: &str) -> Self {
         require_mosquitto();
-        let mut config = tempfile::NamedTempFile::new().expect("a config file");
-        writeln!(config, "listener {port} 127.0.0.1\npersistence false\n{settings}").expect("write config");
-        let mut broker = Self { port, child: None, config };
+        let mut broker = Self::configured(port, settings);
         assert!(broker.try_start(), "mosquitto could not listen on port {port}");
         broker
+    }
+
+    /// A broker on loopback `port` whose configuration ends with `settings`, not started.
+    fn configured(port: u16, settings: &str) -> Self {
+        let mut config = tempfile::NamedTempFile::new().expect("a config file");
+        writeln!(config, "listener {port} 127.0.0.1\npersistence false\n{settings}").expect("write config");
+        Self { port, child: None, config }
     }
 
     /// Starts the broker again on its port.
