@@ -32,15 +32,41 @@ use crate::sim_camera::{SimulatedCamera, SimulatedOpener};
 /// The demo's login (`admin`), set at every start unless `SHEETSIGHT_ADMIN_PASSWORD` is.
 pub const DEMO_PASSWORD: &str = "sheetsight-demo";
 
+/// `sheetsight demo`'s options.
+#[derive(clap::Args)]
 pub struct DemoOptions {
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
     pub duration_s: Option<f64>,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
+    /// Also write the events (JSON Lines).
+    #[arg(long)]
     pub events: Option<PathBuf>,
+    /// Print one status line per second instead of redrawing the screen.
+    #[arg(long)]
     pub plain: bool,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Where the demo's history and configuration (`demo.toml`) are kept.
+    #[arg(long, default_value = "sheetsight-data/demo")]
     pub data_dir: PathBuf,
+    /// Serve the dashboard and API here.
+    #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    /// Also publish to this MQTT broker (HOST:PORT): JSON topics under `sheetsight`
+    /// and Sparkplug B in group `demo`.
+    #[arg(long)]
     pub mqtt: Option<String>,
+    /// With --mqtt: the Sparkplug primary host's id. The node is born only while
+    /// `spBv1.0/STATE/<id>` says online; what it missed is sent afterwards as
+    /// historical data.
+    #[arg(long, requires = "mqtt")]
+    pub sparkplug_primary_host: Option<String>,
+    /// Days of simulated history (marked simulated) written before the current shift
+    /// when the data directory is new, so that trends and reports have a past; 0: none.
+    #[arg(long, default_value_t = 6)]
     pub history_days: u32,
 }
 
@@ -165,6 +191,9 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     if let Some(broker) = &o.mqtt {
         text +=
             &format!("\n[mqtt]\nbroker = \"{broker}\"\nclient_id = \"sheetsight-demo\"\nsparkplug_group = \"demo\"\n");
+        if let Some(host) = &o.sparkplug_primary_host {
+            text += &format!("sparkplug_primary_host = \"{host}\"\n");
+        }
     }
     sheetsight_store::data_dir::create_private_dir(&o.data_dir)
         .with_context(|| format!("cannot create {}", o.data_dir.display()))?;

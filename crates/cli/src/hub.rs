@@ -10,6 +10,7 @@ use sheetsight_base::error::with_causes;
 use sheetsight_config::HubConfig;
 use sheetsight_hub::ingest::{self, HubOptions};
 use sheetsight_hub::mosquitto_files;
+use sheetsight_server::hub::HubWeb;
 use sheetsight_store::postgres::PgDatabase;
 
 use crate::live::{runtime, shutdown_signal};
@@ -17,11 +18,21 @@ use crate::live::{runtime, shutdown_signal};
 /// Runs the hub until Ctrl-C or SIGTERM.
 pub fn run(config_path: &Path) -> anyhow::Result<bool> {
     let config = sheetsight_config::hub::load_hub(config_path)?;
+    // TLS files that cannot be used are an error before anything starts.
+    sheetsight_broker::transport(config.mqtt.tls.as_ref()).context("TLS to the broker ([mqtt])")?;
     runtime()?.block_on(async {
         let db = PgDatabase::open(&config.database_url).await?;
         let (stop_tx, stop) = sheetsight_base::shutdown::channel();
         let (stats, task) = ingest::spawn(db.clone(), &config.mqtt, HubOptions::default(), stop.clone());
-        let retention = tokio::spawn(retention_loop(db.clone(), config.retention_days, stop));
+        let retention = tokio::spawn(retention_loop(db.clone(), config.retention_days, stop.clone()));
+        let web = match &config.server {
+            Some(server) => {
+                let web = HubWeb::start(db.clone(), server.clone(), stop).await?;
+                eprintln!("sheetsight: hub dashboard at http://{}/", web.addr);
+                Some(web)
+            }
+            None => None,
+        };
         eprintln!(
             "sheetsight: hub storing the shops' history into {}; edges send to {}:{}; Ctrl-C to stop",
             sheetsight_store::postgres::redact(&config.database_url),
@@ -32,6 +43,9 @@ pub fn run(config_path: &Path) -> anyhow::Result<bool> {
         stop_tx.shut_down();
         let _ = task.await;
         let _ = retention.await;
+        if let Some(web) = web {
+            web.join().await;
+        }
         let stored = stats.rows_stored.load(std::sync::atomic::Ordering::Relaxed);
         eprintln!("sheetsight: hub stopped; {stored} changes stored in this run");
         Ok(true)
@@ -107,6 +121,8 @@ async fn mosquitto_files(config: &HubConfig, db: &PgDatabase, id: &str) -> anyho
 /// Prints every shop and its edges' links: epoch, last sequence stored, when, strokes lost.
 pub fn list_shops(config_path: &Path) -> anyhow::Result<bool> {
     let config = sheetsight_config::hub::load_hub(config_path)?;
+    // TLS files that cannot be used are an error before anything starts.
+    sheetsight_broker::transport(config.mqtt.tls.as_ref()).context("TLS to the broker ([mqtt])")?;
     runtime()?.block_on(async {
         let db = PgDatabase::open(&config.database_url).await.context("the hub's database")?;
         let links = db.edge_links("*").await?;
@@ -134,6 +150,53 @@ pub fn list_shops(config_path: &Path) -> anyhow::Result<bool> {
                 println!("{id:<20} {name:<30} {:<34} {:>10} {when:<25} {:>8}", l.epoch, l.watermark, l.dropped_strokes);
             }
         }
+        Ok(true)
+    })
+}
+
+/// Checks that `shop` exists when given.
+async fn known_shop(db: &PgDatabase, shop: Option<&str>) -> anyhow::Result<()> {
+    if let Some(shop) = shop {
+        let shops = db.shops().await?;
+        anyhow::ensure!(
+            shops.iter().any(|(id, _)| id == shop),
+            "no shop `{shop}` at this hub; shops: {} (add one with `hub shop add`)",
+            shops.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Adds a user of the hub's dashboard (of one shop, or of the platform) with a new
+/// password, printed once.
+pub fn add_user(config_path: &Path, name: &str, shop: Option<&str>) -> anyhow::Result<bool> {
+    let config = sheetsight_config::hub::load_hub(config_path)?;
+    sheetsight_server::auth::check_name(name, "user name").map_err(|e| anyhow::anyhow!(e.message))?;
+    runtime()?.block_on(async {
+        let db = PgDatabase::open(&config.database_url).await?;
+        known_shop(&db, shop).await?;
+        let password = sheetsight_server::auth::random_hex(12).map_err(|e| anyhow::anyhow!(e.message))?;
+        let hash = sheetsight_server::auth::hash_password(&password).map_err(|e| anyhow::anyhow!(e.message))?;
+        db.put_hub_user(name, &hash, shop, UnixMillis::now()).await?;
+        let reach = shop.map_or("every shop".to_string(), |s| format!("shop `{s}` only"));
+        println!("# user `{name}` reads {reach}; its password (shown once):\n{password}");
+        Ok(true)
+    })
+}
+
+/// Adds an API token (of one shop, or of the platform), printed once.
+pub fn add_token(config_path: &Path, name: &str, shop: Option<&str>) -> anyhow::Result<bool> {
+    let config = sheetsight_config::hub::load_hub(config_path)?;
+    sheetsight_server::auth::check_name(name, "token name").map_err(|e| anyhow::anyhow!(e.message))?;
+    runtime()?.block_on(async {
+        let db = PgDatabase::open(&config.database_url).await?;
+        known_shop(&db, shop).await?;
+        let token = sheetsight_server::auth::random_hex(32).map_err(|e| anyhow::anyhow!(e.message))?;
+        db.add_hub_token(name, &sheetsight_server::auth::digest(&token), shop, UnixMillis::now())
+            .await
+            .with_context(|| format!("token `{name}` (names are unique)"))?;
+        let reach = shop.map_or("every shop".to_string(), |s| format!("shop `{s}` only"));
+        println!("# token `{name}` reads {reach}; send it as `Authorization: Bearer <token>` (shown once):\n{token}");
         Ok(true)
     })
 }

@@ -19,6 +19,8 @@ use sheetsight_sim::backlit;
 pub struct Options {
     pub photos_per_drawing: usize,
     pub seed: u64,
+    /// The backlight clipped at white on 30-100 % of the table, vignetting, dust.
+    pub shop_floor: bool,
     pub out: Option<PathBuf>,
 }
 
@@ -57,10 +59,16 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
     let (mut times, mut position, mut diameter) = (Vec::new(), Vec::new(), Vec::new());
     let (mut exact, mut false_failures, mut defects, mut found, mut photos) = (0, 0, 0, 0, 0);
     let mut truth = Vec::new();
+    let (mut clipped, mut estimated_mm): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
     for (k, (name, bytes)) in backlit::SAMPLE_DRAWINGS.iter().enumerate() {
         let part = backlit::sample_part(bytes).with_context(|| format!("{name}: no part"))?;
         save(&options.out, name, |p| Ok(std::fs::write(p, bytes)?))?;
-        let cases = backlit::cases(&part, backlit::TEST_AREA_MM, options.photos_per_drawing, options.seed + k as u64);
+        let (count, seed) = (options.photos_per_drawing, options.seed + k as u64);
+        let cases = if options.shop_floor {
+            backlit::shop_floor_cases(&part, backlit::TEST_AREA_MM, count, seed, &camera)
+        } else {
+            backlit::cases(&part, backlit::TEST_AREA_MM, count, seed)
+        };
         for (j, case) in cases.iter().enumerate() {
             let photo = backlit::render_case(&camera, &part, case);
             let file = format!("part-{k}-{j}.png");
@@ -84,6 +92,10 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
                     continue;
                 }
             };
+            if let Some(c) = &report.clipping {
+                clipped.push(c.clipped_percent);
+                estimated_mm.extend(c.estimated_error_mm);
+            }
             if case.defects.is_empty() {
                 exact += 1;
                 false_failures += (report.verdict != Verdict::Pass) as usize;
@@ -122,7 +134,10 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
     save(&options.out, "truth.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&truth)?)?))?;
     let rms = |v: &[f64]| (v.iter().map(|x| x * x).sum::<f64>() / v.len().max(1) as f64).sqrt();
     let max_time = times.iter().max().copied().unwrap_or_default();
-    println!("SheetSight inspection on rendered 4000x3000 photos (0.15 mm/px), one core:");
+    println!(
+        "SheetSight inspection on rendered 4000x3000 photos (0.15 mm/px), one core{}:",
+        if options.shop_floor { ", shop-floor material (clipped backlight, vignetting, dust)" } else { "" }
+    );
     println!(
         "  calibration: {:.0} ms (median of 5); residual {:.4} px RMS, {:.4} mm RMS, {} holes",
         median(calibration_times).as_secs_f64() * 1000.0,
@@ -142,6 +157,16 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         rms(&diameter)
     );
     println!("  exact parts: {exact}, false failures: {false_failures}; defective parts: {defects}, found: {found}");
+    if !clipped.is_empty() {
+        let span = |v: &[f64]| v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), &x| (lo.min(x), hi.max(x)));
+        let (lo, hi) = span(&clipped);
+        estimated_mm.sort_by(f64::total_cmp);
+        println!(
+            "  clipped backlight on {} photos ({lo:.0} to {hi:.0} % of the table): estimated edge error {:.4} mm (median of the reports)",
+            clipped.len(),
+            estimated_mm.get(estimated_mm.len() / 2).copied().unwrap_or(f64::NAN)
+        );
+    }
     if let Some(dir) = &options.out {
         println!("  photos, drawings, calibration and truth in {}", dir.display());
     }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use chrono::NaiveDate;
 use sheetsight_config::Config;
+use sheetsight_hub::direct;
 use sheetsight_hub::uplink::{self, UplinkOptions};
 use sheetsight_ingest::NetworkOpener;
 use sheetsight_ingest::source::SharedOpener;
@@ -18,6 +19,7 @@ use sheetsight_record::catalog::ReconcileReport;
 use sheetsight_server::clips::RecordingAccess;
 use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
+use sheetsight_store::outbox::{DEFAULT_OUTBOX_BYTES, OutboxReader};
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store, UnixMillis, report};
 use tokio::sync::broadcast;
@@ -141,8 +143,12 @@ impl HubUplink {
     async fn stop(self, store: &SqliteStore) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
         while std::time::Instant::now() < deadline {
-            match store.outbox_status().await {
-                Ok(s) if s.rows > 0 => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            // The hub's position, not the outbox's size: a Sparkplug primary host may hold
+            // rows too.
+            match (store.outbox_forgotten().await, store.outbox_last_seq().await) {
+                (Ok(acknowledged), Ok(last)) if acknowledged < last => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await
+                }
                 _ => break,
             }
         }
@@ -189,14 +195,34 @@ impl Running {
         let data_dir = &config.storage.data_dir;
         // A wrong person model is an error before anything starts.
         let people = crate::people::pool_for(config)?;
+        // So are TLS files that cannot be used (each names itself).
+        if let Some(mqtt) = &config.mqtt {
+            sheetsight_broker::transport(mqtt.tls.as_ref()).context("TLS to the MQTT broker ([mqtt])")?;
+        }
+        if let Some(hub) = &config.hub {
+            sheetsight_broker::transport(hub.tls.as_ref()).context("TLS to the hub's broker ([hub])")?;
+        }
         // Before the history is touched: a second service on it would close the first's run.
         let lock = sheetsight_store::data_dir::DataLock::acquire(data_dir)?;
         let mut store = SqliteStore::open(&config.storage.data_dir)
             .await
             .with_context(|| format!("history in {}", config.storage.data_dir.display()))?;
-        // Before the run begins: its beginning is the outbox's first change.
-        if let Some(hub) = &config.hub {
-            store.enable_outbox(i64::from(hub.outbox_mb) << 20).await.context("the outbox to the hub")?;
+        // Before the run begins: its beginning is the outbox's first change. It is read by
+        // the hub and by a Sparkplug primary host (what either missed waits there).
+        let primary_host =
+            config.mqtt.as_ref().is_some_and(|m| m.sparkplug_group.is_some() && m.sparkplug_primary_host.is_some());
+        let readers: Vec<OutboxReader> =
+            [(config.hub.is_some(), OutboxReader::Hub), (primary_host, OutboxReader::Sparkplug)]
+                .into_iter()
+                .filter_map(|(on, reader)| on.then_some(reader))
+                .collect();
+        if !readers.is_empty() {
+            let max_bytes = config.hub.as_ref().map_or(DEFAULT_OUTBOX_BYTES, |hub| i64::from(hub.outbox_mb) << 20);
+            store.enable_outbox_for(max_bytes, &readers).await.context("the outbox to the hub or primary host")?;
+        }
+        if config.hub.is_some() {
+            let profile = sheetsight_store::profile::ShopProfile::of(config);
+            store.send_profile(&profile).await.context("the shop's machines and shifts for the hub")?;
         }
         let store = Arc::new(store);
         let log = match events {
@@ -245,14 +271,18 @@ impl Running {
                 return Err(e).context("the web server (set another address with --listen or [server] listen)");
             }
         };
-        let mqtt = config
-            .mqtt
-            .as_ref()
-            .zip(mqtt_memory)
-            .map(|(m, memory)| MqttLinks::start(m, service.handle(), mqtt_events, extra, memory));
+        let mqtt = config.mqtt.as_ref().zip(mqtt_memory).and_then(|(m, memory)| {
+            let outbox = primary_host.then(|| (*store).clone());
+            MqttLinks::start(m, service.handle(), mqtt_events, extra, memory, outbox)
+                .inspect_err(|e| tracing::error!(error = %e, "no MQTT: its TLS files cannot be used"))
+                .ok()
+        });
         let hub = config.hub.as_ref().map(|hub| {
             let (stop, stopped) = sheetsight_base::shutdown::channel();
-            let (_, task) = uplink::spawn((*store).clone(), hub.clone(), UplinkOptions::default(), stopped);
+            let task = match &hub.database_url {
+                Some(url) => direct::spawn((*store).clone(), url.clone(), hub.shop.clone(), stopped),
+                None => uplink::spawn((*store).clone(), hub.clone(), UplinkOptions::default(), stopped).1,
+            };
             HubUplink { stop, task }
         });
         Ok(Self { service, store, server, log, mqtt, bridge, recording, hub, _lock: lock })
@@ -420,7 +450,8 @@ pub fn report(o: &ReportOptions) -> anyhow::Result<bool> {
                 let hub = sheetsight_config::hub::load_hub(hub)?;
                 let db = sheetsight_store::postgres::PgDatabase::connect(&hub.database_url, 2).await?;
                 let store = db.shop(shop);
-                Ok((store.presence(&q).await?, store.report_history(&q).await?))
+                let counted = report::stroke_windows(&windows, &machines, now);
+                Ok((store.presence(&q).await?, store.report_history(&q, &counted).await?))
             }
             None => {
                 let data_dir = history_folder(&config)?;

@@ -7,7 +7,9 @@ mod demo;
 mod demo_inspection;
 mod field_accuracy;
 mod hub;
+mod hub_backlog_bench;
 mod hub_bench;
+mod hub_read_bench;
 mod inspect_bench;
 mod inspection;
 mod lamp_finding;
@@ -63,6 +65,44 @@ enum HubAction {
         #[command(subcommand)]
         action: ShopAction,
     },
+    /// People who read the hub's dashboard.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// API tokens of programs that read the hub.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user (or give it a new password and reach) and print its new password.
+    Add {
+        name: String,
+        /// The only shop the user sees; without it, a platform user who sees every shop.
+        #[arg(long)]
+        shop: Option<String>,
+        /// The hub's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Add a token named NAME and print it (once: only its digest is kept).
+    Add {
+        name: String,
+        /// The only shop the token reads; without it, every shop.
+        #[arg(long)]
+        shop: Option<String>,
+        /// The hub's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,10 +156,12 @@ enum Command {
         listen: Option<std::net::SocketAddr>,
     },
     /// The hub: collect many shops' history, sent by their SheetSight's `[hub]`, into
-    /// PostgreSQL (stops cleanly on Ctrl-C or SIGTERM). `hub shop add` adds a shop.
+    /// PostgreSQL, and serve their dashboard with `[server]` (stops cleanly on Ctrl-C or
+    /// SIGTERM). `hub shop add` adds a shop, `hub user add` and `hub token add` readers.
     #[command(subcommand_negates_reqs = true)]
     Hub {
-        /// The hub's configuration file (TOML: `[database]`, `[mqtt]`, `[mosquitto]`).
+        /// The hub's configuration file (TOML: `[database]`, `[mqtt]`, `[mosquitto]`,
+        /// `[server]`).
         #[arg(required = true)]
         config: Option<PathBuf>,
         #[command(subcommand)]
@@ -174,36 +216,7 @@ enum Command {
         out: PathBuf,
     },
     /// A simulated shop analysed live, in real time, with a live view in the terminal.
-    Demo {
-        /// Stop after this many seconds (default: run until Ctrl-C).
-        #[arg(long)]
-        duration_s: Option<f64>,
-        /// Simulated seconds per real second.
-        #[arg(long, default_value_t = 1.0)]
-        speed: f64,
-        /// Also write the events (JSON Lines).
-        #[arg(long)]
-        events: Option<PathBuf>,
-        /// Print one status line per second instead of redrawing the screen.
-        #[arg(long)]
-        plain: bool,
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Where the demo's history and configuration (`demo.toml`) are kept.
-        #[arg(long, default_value = "sheetsight-data/demo")]
-        data_dir: PathBuf,
-        /// Serve the dashboard and API here.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: std::net::SocketAddr,
-        /// Also publish to this MQTT broker (HOST:PORT): JSON topics under `sheetsight`
-        /// and Sparkplug B in group `demo`.
-        #[arg(long)]
-        mqtt: Option<String>,
-        /// Days of simulated history (marked simulated) written before the current shift
-        /// when the data directory is new, so that trends and reports have a past; 0: none.
-        #[arg(long, default_value_t = 6)]
-        history_days: u32,
-    },
+    Demo(demo::DemoOptions),
     /// Write a synthetic shop: H.264 videos, ground truth and a matching configuration.
     Synth {
         /// Output folder (created).
@@ -299,7 +312,6 @@ enum Command {
         #[arg(long, default_value_t = 60.0)]
         seconds: f64,
     },
-    /// Measure the person detector: milliseconds per inference on one thread.
     /// How many events a second the hub stores into PostgreSQL (the database's side of
     /// the hub; a throwaway database: it fills shops `bench-N`).
     BenchHub {
@@ -313,6 +325,41 @@ enum Command {
         #[arg(long, default_value_t = 4)]
         workers: usize,
     },
+    /// Many edges back at once with a day of backlog each, beside shops sending live:
+    /// through a broker that lets anonymous clients in, into a throwaway database (it
+    /// fills shops `backlog-N` and `live-N`).
+    BenchHubBacklog {
+        /// postgres://USER:PASSWORD@HOST/DATABASE
+        #[arg(long)]
+        database: String,
+        /// The broker, HOST:PORT (e.g. `mosquitto -p 18830` on this machine).
+        #[arg(long)]
+        broker: String,
+        #[arg(long, default_value_t = 100)]
+        edges: usize,
+        #[arg(long, default_value_t = 5)]
+        live: usize,
+        #[arg(long, default_value_t = 24)]
+        hours: i64,
+        /// Give up after this long.
+        #[arg(long, default_value_t = 40)]
+        minutes: u64,
+    },
+    /// How fast the hub's dashboard answers: the overview of `--shops` shops and one
+    /// shop's report of `--days` days, through HTTP (a throwaway database: it fills shops
+    /// `read-N`).
+    BenchHubRead {
+        /// postgres://USER:PASSWORD@HOST/DATABASE
+        #[arg(long)]
+        database: String,
+        #[arg(long, default_value_t = 500)]
+        shops: i64,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+    /// Measure the person detector: milliseconds per inference on one thread.
     BenchPeople {
         /// The model's square input size (a multiple of 32).
         #[arg(long, default_value_t = 416)]
@@ -336,6 +383,10 @@ enum Command {
         photos: usize,
         #[arg(long, default_value_t = 11)]
         seed: u64,
+        /// Photos as shop floors take them: the backlight clipped at white on 30-100 %
+        /// of the table, vignetting, dust.
+        #[arg(long)]
+        shop_floor: bool,
         /// Keep the photos, drawings, calibration and truth here.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -405,6 +456,12 @@ fn main() -> std::process::ExitCode {
         Command::Hub { action: Some(HubAction::Shop { action: ShopAction::List { config } }), .. } => {
             hub::list_shops(&config)
         }
+        Command::Hub { action: Some(HubAction::User { action: UserAction::Add { name, shop, config } }), .. } => {
+            hub::add_user(&config, &name, shop.as_deref())
+        }
+        Command::Hub { action: Some(HubAction::Token { action: TokenAction::Add { name, shop, config } }), .. } => {
+            hub::add_token(&config, &name, shop.as_deref())
+        }
         Command::Hub { config: Some(config), action: None } => hub::run(&config),
         Command::Hub { config: None, action: None } => Err(anyhow::anyhow!("give the hub's configuration file")),
         Command::Report { range: HistoryRange { config, from, to, machine, format }, zones, hub, shop } => {
@@ -421,19 +478,7 @@ fn main() -> std::process::ExitCode {
             (_, _, _, Some(id)) => clip::clip(&config, clip::ClipOf::Cycle(id), &out),
             _ => Err(anyhow::anyhow!("give --camera with --from and --to, or --cycle")),
         },
-        Command::Demo { duration_s, speed, events, plain, seed, data_dir, listen, mqtt, history_days } => {
-            demo::run(demo::DemoOptions {
-                duration_s,
-                speed,
-                events,
-                plain,
-                seed,
-                data_dir,
-                listen,
-                mqtt,
-                history_days,
-            })
-        }
+        Command::Demo(options) => demo::run(options),
         Command::Synth { out, minutes, width, height, fps, seed, clean, bursts } => {
             synth::synth(&out, &synth::SynthOptions { minutes, width, height, fps, seed, clean, bursts }).map(|_| true)
         }
@@ -450,14 +495,21 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => inspection::inspect(&args),
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
+        Command::BenchHubBacklog { database, broker, edges, live, hours, minutes } => {
+            let options = hub_backlog_bench::BacklogOptions { database, broker, edges, live, hours, minutes };
+            hub_backlog_bench::run(&options).map(|_| true)
+        }
+        Command::BenchHubRead { database, shops, days, runs } => {
+            hub_read_bench::run(&database, shops, days, runs).map(|_| true)
+        }
         Command::BenchHub { database, seconds, edges, workers } => {
             hub_bench::run(&database, seconds, edges, workers).map(|_| true)
         }
         Command::BenchPeople { input_px, runs, model, image, json } => {
             people_bench::run(&people_bench::Options { input_px, runs, model, image, json })
         }
-        Command::BenchInspect { photos, seed, out } => {
-            inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, out })
+        Command::BenchInspect { photos, seed, shop_floor, out } => {
+            inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, shop_floor, out })
         }
         Command::Accuracy { find_lamps: true, set, scenes, first, watch_seconds, .. } => {
             lamp_finding::run(&lamp_finding::FindingOptions {

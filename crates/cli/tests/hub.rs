@@ -101,12 +101,13 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
     let pg = Postgres::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
+    let web_port = free_port();
     let hub_toml = dir.path().join("hub.toml");
     std::fs::write(
         &hub_toml,
         format!(
             "[database]\nurl = \"{}\"\n[mqtt]\nbroker = \"127.0.0.1:{port}\"\nusername = \"hub\"\npassword = \"hub-secret\"\n\
-             [mosquitto]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n",
+             [mosquitto]\npassword_file = \"passwd\"\nacl_file = \"acl\"\n[server]\nlisten = \"127.0.0.1:{web_port}\"\n",
             pg.url()
         ),
     )
@@ -148,6 +149,8 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
         username: Some(user_a.clone()),
         password: Some(password_a.clone()),
         outbox_mb: 1024,
+        tls: None,
+        database_url: None,
     };
     let (stop_tx, stop) = shutdown::channel();
     let options = UplinkOptions { ack_timeout: Duration::from_secs(3), batch_rows: 50, ..UplinkOptions::default() };
@@ -243,6 +246,31 @@ async fn a_days_backlog_arrives_once_through_a_killed_hub_and_shops_stay_apart()
     let health = db.shop("a").health(&all()).await.expect("health");
     assert!(health.iter().any(|h| h.key == "cam"), "the camera's health reached the hub: {health:?}");
 
+    // The hub's dashboard: a token made by `hub token add --shop a` reads the machines
+    // the running edge sent (its profile), and not shop b.
+    let out =
+        sheetsight(&["hub", "token", "add", "a-erp", "--shop", "a", "--config", hub_toml.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let token = printed.lines().last().expect("the token").trim().to_string();
+    let out = sheetsight(&["hub", "token", "add", "x", "--shop", "nope", "--config", hub_toml.to_str().expect("path")]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no shop `nope`"));
+    let client = reqwest::Client::new();
+    let read = |path: &'static str| {
+        let r = client.get(format!("http://127.0.0.1:{web_port}{path}")).bearer_auth(&token).send();
+        async move {
+            let r = r.await.expect("request");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    let (status, machines) = read("/api/v1/shops/a/machines").await;
+    assert_eq!(status, 200, "{machines}");
+    let machines: serde_json::Value = serde_json::from_str(&machines).expect("json");
+    assert_eq!(machines[0]["id"], "m0", "the running edge's machines: {machines}");
+    assert_eq!(read("/api/v1/shops/b/machines").await.0, 404, "shop a's token reads shop b");
+    let (status, page) = read("/").await;
+    assert!(status == 200 && page.contains("/assets/hub.js"), "the hub's page: {status}");
+
     stop_tx.shut_down();
     drop(broker);
 }
@@ -271,7 +299,16 @@ fn edge_config(data_dir: &Path, machines: &[(String, Option<f64>)]) -> std::path
 }
 
 fn link_b(port: u16) -> HubLinkConfig {
-    HubLinkConfig { host: "127.0.0.1".into(), port, shop: "b".into(), username: None, password: None, outbox_mb: 1 }
+    HubLinkConfig {
+        host: "127.0.0.1".into(),
+        port,
+        shop: "b".into(),
+        username: None,
+        password: None,
+        outbox_mb: 1,
+        tls: None,
+        database_url: None,
+    }
 }
 
 fn event_time(e: &sheetsight_vision::event::LiveEvent) -> UnixMillis {
@@ -289,4 +326,64 @@ fn minute_of(e: &sheetsight_vision::event::LiveEvent) -> i64 {
 
 fn last_time(events: &[sheetsight_vision::event::LiveEvent]) -> UnixMillis {
     events.iter().map(event_time).max().unwrap_or(UnixMillis(0))
+}
+
+/// `[hub] database = "postgres://…"`: a single shop's `sheetsight run` keeps its history
+/// in PostgreSQL without a broker. PostgreSQL killed for a while: the history waits in
+/// the outbox and arrives afterwards; after a clean stop the database holds exactly the
+/// edge's history.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_shop_keeps_its_history_in_postgres_without_a_broker() {
+    let mut pg = Postgres::start();
+    drop(PgDatabase::open(&pg.url()).await.expect("migrate"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("shop.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\ndata_dir = \"{}\"\n\n[[camera]]\nid = \"cam\"\nsource = \"rtsp://127.0.0.1:1/none\"\n\n\
+             [[machine]]\nid = \"m0\"\ncamera = \"cam\"\n[[machine.lamp]]\ncolor = \"green\"\n\
+             roi = [[10, 10], [30, 10], [30, 30], [10, 30]]\n\n[hub]\ndatabase = \"{}\"\nshop = \"solo\"\n",
+            data.display(),
+            pg.url()
+        ),
+    )
+    .expect("shop.toml");
+    let run = common::Proc::run(&config);
+    let api = common::Api::login(run.url(""), "admin", common::ADMIN_PASSWORD).await;
+    let (code, link) = api.json("GET", "/api/v1/hub", None).await;
+    assert_eq!(code, 200, "{link}");
+    assert_eq!((&link["direct"], &link["broker"]), (&serde_json::json!(true), &serde_json::Value::Null), "{link}");
+    let epoch = link["outbox"]["epoch"].as_str().expect("epoch").to_string();
+    let db = PgDatabase::connect(&pg.url(), 2).await.expect("connect");
+    wait_for("the run's start in PostgreSQL", Duration::from_secs(30), || async {
+        let w = db.watermark("solo", &epoch).await.map_err(|e| e.to_string())?;
+        if w >= 2 { Ok(()) } else { Err(format!("watermark {w}")) }
+    })
+    .await;
+    drop(db);
+
+    // PostgreSQL is gone: the camera's health keeps changing into the outbox.
+    pg.kill();
+    wait_for("history waiting in the outbox", Duration::from_secs(60), || async {
+        let (_, link) = api.json("GET", "/api/v1/hub", None).await;
+        let rows = link["outbox"]["rows"].as_i64().unwrap_or(0);
+        if rows >= 3 { Ok(()) } else { Err(format!("{link}")) }
+    })
+    .await;
+    pg.restart();
+    wait_for("the outbox drained into PostgreSQL", Duration::from_secs(90), || async {
+        let (_, link) = api.json("GET", "/api/v1/hub", None).await;
+        if link["outbox"]["rows"] == 0 { Ok(()) } else { Err(format!("{link}")) }
+    })
+    .await;
+    assert_eq!(run.terminate(), Some(0), "a clean stop");
+
+    let db = PgDatabase::connect(&pg.url(), 2).await.expect("connect again");
+    let edge = SqliteStore::open(&data).await.expect("the edge's history");
+    let (edge_text, hub_text) = (history_text(&edge, &all()).await, history_text(&db.shop("solo"), &all()).await);
+    let edge_text = edge_text.expect("edge");
+    assert_eq!(hub_text.expect("PostgreSQL"), edge_text, "PostgreSQL holds exactly the edge's history");
+    assert!(edge_text.contains("stop"), "the clean stop is in both: {edge_text}");
 }

@@ -237,3 +237,45 @@ async fn alerts_and_camera_health_reach_mqtt_and_a_clean_stop_says_offline() {
     })
     .await;
 }
+
+/// `[mqtt]` over TLS (`mqtts://`, the broker's CA in `ca_file`): the edge's JSON topics
+/// reach a subscriber; a CA file that is not there stops the start with its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mqtt_over_tls_and_a_missing_ca_file_named() {
+    use sheetsight_testkit::tls::TestPki;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki = TestPki::create(dir.path());
+    // A TLS listener for SheetSight, and a plain one on loopback for the subscriber.
+    let plain = sheetsight_testkit::free_port();
+    let broker = Mosquitto::start_with(&format!("{}listener {plain} 127.0.0.1\n", pki.mosquitto_settings(false)));
+    let log = subscribe(plain, "tls-subscriber");
+    let config = dir.path().join("sheetsight.toml");
+    let closed = sheetsight_testkit::free_port();
+    let write = |ca: &str| {
+        let text = format!(
+            "[[camera]]\nid = \"door\"\nsource = \"rtsp://127.0.0.1:{closed}/live\"\n\n[mqtt]\nbroker = \"mqtts://127.0.0.1:{}\"\nca_file = \"{ca}\"\nprefix = \"hall3\"\n",
+            broker.port
+        );
+        std::fs::write(&config, text).expect("config");
+    };
+    write("nope.pem");
+    let refused = common::sheetsight().arg("run").arg(&config).args(["--listen", "127.0.0.1:0"]).output().expect("run");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("nope.pem") && stderr.contains("does not exist"), "{stderr}");
+
+    write("ca.pem");
+    let run = Proc::run(&config);
+    wait_for(&log, "online over TLS", Duration::from_secs(30), |g| {
+        g.iter().any(|x| x.topic == "hall3/status" && x.payload == b"online")
+    })
+    .await;
+    wait_for(&log, "the camera's health over TLS", Duration::from_secs(30), |g| {
+        g.iter().any(|x| x.topic == "hall3/camera/door/health")
+    })
+    .await;
+    assert_eq!(run.terminate(), Some(0));
+    wait_for(&log, "offline at a clean stop", Duration::from_secs(10), |g| {
+        g.iter().any(|x| x.topic == "hall3/status" && x.payload == b"offline")
+    })
+    .await;
+}

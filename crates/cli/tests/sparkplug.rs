@@ -57,6 +57,7 @@ struct Metric {
     timestamp: Option<u64>,
     datatype: Option<u32>,
     value: Value,
+    historical: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -138,6 +139,7 @@ impl Decoder {
             _ => None,
         };
         let is_null = matches!(singular(md, m, "is_null"), Some(ReflectValueRef::Bool(true)));
+        let historical = matches!(singular(md, m, "is_historical"), Some(ReflectValueRef::Bool(true)));
         let value = if let Some(ReflectValueRef::U32(v)) = singular(md, m, "int_value") {
             Value::Int(v)
         } else if let Some(v) = as_u64(singular(md, m, "long_value")) {
@@ -151,7 +153,7 @@ impl Decoder {
         } else {
             Value::Other
         };
-        Metric { name, timestamp: as_u64(singular(md, m, "timestamp")), datatype, value }
+        Metric { name, timestamp: as_u64(singular(md, m, "timestamp")), datatype, value, historical }
     }
 
     fn decode(&self, g: &Got) -> Message {
@@ -206,6 +208,9 @@ fn check(messages: &[Message], restart_ms: u64, kill_ms: u64) -> Vec<String> {
                     findings.push(format!("NDEATH bdSeq {:?} after NBIRTH bdSeq {session_bd_seq:?}", m.bd_seq()));
                 }
                 expected_seq = None;
+                // A will may end a session that was never born (a node waiting for its
+                // primary host): the next NDEATH is checked against the next NBIRTH.
+                session_bd_seq = None;
             }
             "NBIRTH" => {
                 if m.seq != Some(0) {
@@ -244,6 +249,13 @@ fn check(messages: &[Message], restart_ms: u64, kill_ms: u64) -> Vec<String> {
             };
             if t > m.received_ms + 1000 {
                 findings.push(format!("{}: {} stamped {} ms in the future", m.topic, metric.name, t - m.received_ms));
+            }
+            if metric.historical {
+                if born || !m.kind.ends_with("DATA") {
+                    findings.push(format!("{}: {} is historical outside DATA", m.topic, metric.name));
+                }
+                // Historical values carry the times they happened at.
+                continue;
             }
             // A process's own metric timestamps always grow (a second process starts later).
             let key = (m.device.clone(), metric.name.clone());
@@ -431,4 +443,168 @@ async fn every_sparkplug_message_of_a_run_with_outages_passes_the_checks() {
     assert_eq!(color, Some(Value::Int(1)), "brake-1's top lamp (red) has the highest NumberInList");
 
     assert!(reborn_s < 5.0, "born again {reborn_s:.2} s after the broker came back");
+}
+
+/// A SCADA acting as primary host: its STATE (Sparkplug 3.0), retained.
+async fn host_state(host: &AsyncClient, online: bool) -> u64 {
+    let at = UnixMillis::now().as_u64_or_zero();
+    let state = serde_json::json!({"online": online, "timestamp": at}).to_string();
+    host.publish("spBv1.0/STATE/scada", QoS::AtLeastOnce, true, state).await.expect("STATE");
+    at
+}
+
+/// Strokes stored by the edge with their end in `(from_ms, to_ms]`: (machine, end ms).
+async fn stored_strokes(data: &Path, from_ms: u64, to_ms: u64) -> Vec<(String, u64)> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    let options = SqliteConnectOptions::new().filename(data.join("history.db"));
+    let pool = sqlx::SqlitePool::connect_with(options).await.expect("the edge's history");
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT machine, end_ms FROM stroke WHERE end_ms > ? AND end_ms <= ? ORDER BY end_ms")
+            .bind(from_ms as i64)
+            .bind(to_ms as i64)
+            .fetch_all(&pool)
+            .await
+            .expect("strokes");
+    pool.close().await;
+    rows.into_iter().map(|(m, t)| (m, t as u64)).collect()
+}
+
+/// Waits for the NDEATH that ends the session after the host went offline at `offline_ms`
+/// (a loaded machine may publish a little while it reads the STATE); when it came.
+async fn session_ended(log: &Log, offline_ms: u64) -> u64 {
+    let ended =
+        |g: &[Got]| g.iter().find(|x| x.received_ms >= offline_ms && kind(&x.topic) == "NDEATH").map(|x| x.received_ms);
+    wait_for(log, "the NDEATH after the host went offline", Duration::from_secs(10), |g| ended(g).is_some()).await;
+    ended(&log.lock().expect("log")).unwrap_or(offline_ms)
+}
+
+/// Waits until `node` has logged that it published what the host missed.
+async fn replayed(node: &Proc, what: &str) {
+    sheetsight_testkit::wait_until(what, Duration::from_secs(60), || {
+        let done = node.output().contains("what it missed");
+        async move { done }
+    })
+    .await;
+}
+
+/// Waits until the edge has stored `n` strokes that ended after `since_ms`.
+async fn strokes_after(data: &Path, since_ms: u64, n: usize) {
+    sheetsight_testkit::wait_for("strokes while the host is offline", Duration::from_secs(90), || async move {
+        let stored = stored_strokes(data, since_ms, u64::MAX >> 2).await.len();
+        if stored >= n { Ok(()) } else { Err(format!("{stored} stored")) }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_primary_host_offline_misses_nothing_across_a_kill() {
+    let decoder = Decoder::new();
+    let broker = Mosquitto::start();
+    let log = subscribe(broker.port);
+    let mut options = MqttOptions::new("scada", "127.0.0.1", broker.port);
+    options.set_keep_alive(Duration::from_secs(5));
+    let (host, mut host_loop) = AsyncClient::new(options, 10);
+    tokio::spawn(async move { while host_loop.poll().await.is_ok() {} });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let args =
+        ["--mqtt".to_string(), format!("127.0.0.1:{}", broker.port), "--sparkplug-primary-host".into(), "scada".into()];
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let first = Proc::demo_logging(&data, &args, "warn,sheetsight_mqtt=info");
+
+    // No STATE yet: connected, but not born.
+    sheetsight_testkit::wait_until("the node connected", Duration::from_secs(90), || {
+        let connected = sparkplug_connections(&first) > 0;
+        async move { connected }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&log.lock().expect("log"), "NBIRTH"), 0, "born before the primary host was online");
+
+    // Online: born, and live strokes.
+    let online_ms = host_state(&host, true).await;
+    wait_for(&log, "births and live strokes", Duration::from_secs(60), |g| {
+        g.iter().any(|x| {
+            kind(&x.topic) == "DDATA" && x.received_ms > online_ms && decoder.decode(x).metric("Strokes").is_some()
+        })
+    })
+    .await;
+
+    // Offline for a while: the session ends and nothing is published until the host is
+    // back; then what happened is published as historical data.
+    let offline_1 = host_state(&host, false).await;
+    let silent_1 = session_ended(&log, offline_1).await;
+    strokes_after(&data, offline_1, 5).await;
+    let online_1 = host_state(&host, true).await;
+    replayed(&first, "the first replay").await;
+
+    // Offline again, and the edge is killed meanwhile: a second process on the same data
+    // folder waits for the host, then publishes what both processes stored.
+    let offline_2 = host_state(&host, false).await;
+    let silent_2 = session_ended(&log, offline_2).await;
+    strokes_after(&data, offline_2, 3).await;
+    let mut first = first;
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    let killed = UnixMillis::now().as_u64_or_zero();
+    let second = Proc::demo_logging(&data, &args, "warn,sheetsight_mqtt=info");
+    strokes_after(&data, killed, 3).await;
+    let online_2 = host_state(&host, true).await;
+    replayed(&second, "the second replay").await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(second.terminate(), Some(0), "a clean stop");
+
+    let got = log.lock().expect("log").clone();
+    let messages: Vec<Message> =
+        got.iter().filter(|g| !g.topic.starts_with("spBv1.0/STATE/")).map(|g| decoder.decode(g)).collect();
+    let findings = check(&messages, online_1, killed);
+    assert!(findings.is_empty(), "{} findings:\n{}", findings.len(), findings.join("\n"));
+
+    // Silent from the session's end until the host is back: nothing but deaths (the
+    // killed process's will).
+    for (from, to) in [(silent_1, online_1), (silent_2, online_2)] {
+        let spoken: Vec<&str> = messages
+            .iter()
+            .filter(|m| m.received_ms > from && m.received_ms < to && m.kind != "NDEATH" && m.kind != "DDEATH")
+            .map(|m| m.topic.as_str())
+            .collect();
+        assert!(spoken.is_empty(), "published while the primary host was offline: {spoken:?}");
+    }
+
+    // Every stroke stored while the host was offline reached it, historical, with the
+    // time it happened; and the `Strokes` values, live and historical, leave no gap.
+    let mut sent: HashMap<String, Vec<(u64, u64, bool)>> = HashMap::new();
+    for m in &messages {
+        if let (Some(device), Some(Metric { value: Value::Long(n), timestamp: Some(t), historical, .. })) =
+            (&m.device, m.metric("Strokes"))
+        {
+            sent.entry(device.clone()).or_default().push((*t, *n, *historical));
+        }
+    }
+    let mut historical = 0;
+    for (from, to) in [(offline_1, online_1), (offline_2, online_2)] {
+        let stored = stored_strokes(&data, from + 500, to).await;
+        assert!(stored.len() >= 3, "strokes stored while the host was offline: {stored:?}");
+        for (machine, end_ms) in &stored {
+            let got = sent.get(machine).into_iter().flatten().find(|(t, _, _)| t.abs_diff(*end_ms) <= 1);
+            assert!(
+                got.is_some_and(|(_, _, h)| *h),
+                "{machine}'s stroke at {end_ms} missed, or not historical: {:?}",
+                got
+            );
+        }
+        historical += stored.len();
+    }
+    for (device, values) in &sent {
+        let mut counts: Vec<u64> = values.iter().map(|(_, n, _)| *n).collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let gaps: Vec<(u64, u64)> = counts.windows(2).filter(|w| w[1] != w[0] + 1).map(|w| (w[0], w[1])).collect();
+        assert!(gaps.is_empty(), "{device}: Strokes skipped between {gaps:?}");
+    }
+    let count_historical = messages.iter().flat_map(|m| &m.metrics).filter(|x| x.historical).count();
+    eprintln!(
+        "{historical} strokes stored while the host was offline (one kill among them), all received; {count_historical} historical metrics in all"
+    );
 }

@@ -77,7 +77,7 @@ pub use diagnostics::{ConfigError, ConfigErrors, is_valid_id, nearest};
 pub use downtime::DowntimeConfig;
 pub use hub::{HubConfig, HubLinkConfig, HubMqttConfig};
 pub use machine::{LampConfig, MachineConfig, MachineKind, MotionConfig};
-pub use mqtt::MqttConfig;
+pub use mqtt::{BrokerTls, MqttConfig};
 pub use recording::RecordingConfig;
 pub use server::ServerConfig;
 pub use shift::{Shift, ShiftWindow};
@@ -267,6 +267,11 @@ impl Config {
         if !self.shifts.is_empty() {
             return self.shifts.clone();
         }
+        Self::whole_days()
+    }
+
+    /// One shift `day` from midnight to midnight UTC, every day.
+    pub fn whole_days() -> Vec<Shift> {
         vec![Shift {
             name: "day".into(),
             start: chrono::NaiveTime::MIN,

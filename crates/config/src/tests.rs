@@ -258,7 +258,7 @@ fn shift_errors_are_located() {
 #[test]
 fn server_mqtt_alerts_and_downtime_load() {
     let text = format!(
-        "{GOOD}\n[server]\nlisten = \"0.0.0.0:9090\"\nsession_hours = 8\n\n[mqtt]\nbroker = \"mqtt.local\"\nprefix = \"shop/a\"\nsparkplug_group = \"shop-a\"\n\n[downtime]\nreasons = [\"Setup\", \"Waiting for crane\"]\n\n[alerts]\nwebhook = \"http://mes.local/hook\"\nsummary_at = [\"20:00\", \"08:00\"]\n\n[[alert]]\nname = \"long-fault\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 10\nmachines = [\"brake-1\"]\n\n[[alert]]\nname = \"camera\"\nwhen = \"camera_down\"\nminutes = 2.5\n"
+        "{GOOD}\n[server]\nlisten = \"0.0.0.0:9090\"\nsession_hours = 8\n\n[mqtt]\nbroker = \"mqtt.local\"\nprefix = \"shop/a\"\nsparkplug_group = \"shop-a\"\nsparkplug_primary_host = \"scada\"\n\n[downtime]\nreasons = [\"Setup\", \"Waiting for crane\"]\n\n[alerts]\nwebhook = \"http://mes.local/hook\"\nsummary_at = [\"20:00\", \"08:00\"]\n\n[[alert]]\nname = \"long-fault\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 10\nmachines = [\"brake-1\"]\n\n[[alert]]\nname = \"camera\"\nwhen = \"camera_down\"\nminutes = 2.5\n"
     );
     let (_dir, path) = setup(&text);
     let c = load(&path).expect("loads");
@@ -268,6 +268,8 @@ fn server_mqtt_alerts_and_downtime_load() {
     assert_eq!((mqtt.host.as_str(), mqtt.port, mqtt.prefix.as_str()), ("mqtt.local", 1883, "shop/a"));
     assert_eq!(mqtt.sparkplug_group.as_deref(), Some("shop-a"));
     assert_eq!(mqtt.sparkplug_node, "sheetsight");
+    assert_eq!(mqtt.sparkplug_primary_host.as_deref(), Some("scada"));
+    assert_eq!(mqtt.tls, None, "plain TCP without mqtts://");
     assert_eq!(c.downtime.reasons, ["Setup", "Waiting for crane"]);
     assert_eq!(c.alerts.webhook.as_deref(), Some("http://mes.local/hook"));
     let t = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).expect("time");
@@ -287,10 +289,21 @@ fn server_mqtt_alerts_and_downtime_load() {
 fn server_mqtt_and_alert_errors_are_located() {
     for (extra, key, words) in [
         ("[server]\nlisten = \"localhost\"\n", "server.listen", "IP:PORT"),
-        ("[mqtt]\nbroker = \"mqtts://x:8883\"\n", "mqtt.broker", "TLS"),
+        ("[mqtt]\nbroker = \"x\"\nca_file = \"ca.pem\"\n", "mqtt.ca_file", "need a TLS broker: write mqtts://"),
+        ("[mqtt]\nbroker = \"mqtts://x\"\nca_file = \"ca.pem\"\n", "mqtt.ca_file", "ca.pem does not exist"),
+        ("[hub]\nbroker = \"h\"\nshop = \"s\"\nclient_key = \"k\"\n", "hub.client_key", "mqtts://"),
+        ("[hub]\nbroker = \"h\"\ndatabase = \"postgres://x\"\nshop = \"s\"\n", "hub.database", "not both"),
+        ("[hub]\ndatabase = \"mysql://x\"\nshop = \"s\"\n", "hub.database", "not a PostgreSQL URL"),
+        (
+            "[hub]\ndatabase = \"postgres://x\"\nshop = \"s\"\nca_file = \"ca.pem\"\n",
+            "hub.ca_file",
+            "not for `database`",
+        ),
+        ("[hub]\nshop = \"s\"\n", "hub.broker", "or `database"),
         ("[mqtt]\nbroker = \"x:port\"\n", "mqtt.broker", "HOST:PORT"),
         ("[mqtt]\nbroker = \"x\"\nprefix = \"a/#\"\n", "mqtt.prefix", "#"),
         ("[mqtt]\nbroker = \"x\"\nsparkplug_group = \"a/b\"\n", "mqtt.sparkplug_group", "/"),
+        ("[mqtt]\nbroker = \"x\"\nsparkplug_primary_host = \"h\"\n", "mqtt.sparkplug_primary_host", "sparkplug_group"),
         ("[alerts]\nwebhook = \"ftp://x\"\n", "alerts.webhook", "http://"),
         ("[alerts]\nsummary_at = [\"8 pm\"]\n", "alerts.summary_at", "`8 pm` is not a time of day (HH:MM)"),
         ("[alerts]\nsummary_at = [\"20:00\", \"20:00\"]\n", "alerts.summary_at", "given twice"),

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Packet, QoS};
 use sheetsight_base::shutdown;
+use sheetsight_broker::TlsError;
+use sheetsight_config::BrokerTls;
 use tokio::sync::mpsc;
 
 const FIRST_WAIT: Duration = Duration::from_millis(500);
@@ -34,12 +36,15 @@ pub struct Broker {
     pub password: Option<String>,
     /// Published by the broker when the connection dies: (topic, payload), retained.
     pub will: Option<(String, Vec<u8>)>,
+    /// `None`: plain TCP.
+    pub tls: Option<BrokerTls>,
 }
 
 /// Connects (and keeps reconnecting) until `stop`; returns the client to publish with and
-/// what the loop sees.
-pub fn connect(broker: &Broker, stop: shutdown::Receiver) -> (AsyncClient, mpsc::Receiver<Seen>) {
+/// what the loop sees. Fails only when its TLS files cannot be used.
+pub fn connect(broker: &Broker, stop: shutdown::Receiver) -> Result<(AsyncClient, mpsc::Receiver<Seen>), TlsError> {
     let mut options = MqttOptions::new(&broker.client_id, &broker.host, broker.port);
+    options.set_transport(sheetsight_broker::transport(broker.tls.as_ref())?);
     options.set_keep_alive(Duration::from_secs(10));
     options.set_clean_session(true);
     options.set_max_packet_size(16 << 20, 16 << 20);
@@ -53,7 +58,7 @@ pub fn connect(broker: &Broker, stop: shutdown::Receiver) -> (AsyncClient, mpsc:
     let (client, eventloop) = AsyncClient::new(options, 256);
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(drive(eventloop, tx, stop, format!("{}:{}", broker.host, broker.port)));
-    (client, rx)
+    Ok((client, rx))
 }
 
 async fn drive(mut eventloop: EventLoop, tx: mpsc::Sender<Seen>, stop: shutdown::Receiver, address: String) {

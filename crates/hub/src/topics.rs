@@ -52,6 +52,10 @@ pub struct Batch<'a> {
     /// whose watermark is lower lost what it had acknowledged (a restored backup), and
     /// cannot ask for it again.
     pub acked: i64,
+    /// The batch reached the end of the edge's outbox: the edge is up to date, and the
+    /// hub stores it before batches of edges catching up.
+    #[serde(default)]
+    pub live: bool,
     /// `[seq, change]` pairs; the change is the outbox's JSON as stored.
     #[serde(borrow)]
     pub rows: Vec<(i64, &'a RawValue)>,
@@ -69,11 +73,11 @@ pub struct Ack {
 }
 
 /// Writes a batch of raw outbox rows without parsing them again.
-pub fn encode_batch(epoch: &str, acked: i64, rows: &[sheetsight_store::outbox::OutboxRow]) -> Vec<u8> {
+pub fn encode_batch(epoch: &str, acked: i64, live: bool, rows: &[sheetsight_store::outbox::OutboxRow]) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + rows.iter().map(|r| r.body.len() + 24).sum::<usize>());
     out.extend_from_slice(b"{\"epoch\":");
     out.extend_from_slice(serde_json::to_string(epoch).unwrap_or_default().as_bytes());
-    out.extend_from_slice(format!(",\"acked\":{acked},\"rows\":[").as_bytes());
+    out.extend_from_slice(format!(",\"acked\":{acked},\"live\":{live},\"rows\":[").as_bytes());
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -98,9 +102,9 @@ mod tests {
             OutboxRow { seq: 7, body: r#"{"op":"end_run","run":1,"now":5}"#.into() },
             OutboxRow { seq: 8, body: r#"{"op":"dropped","strokes":3}"#.into() },
         ];
-        let bytes = encode_batch("e\"1", 6, &rows);
+        let bytes = encode_batch("e\"1", 6, true, &rows);
         let batch: Batch<'_> = serde_json::from_slice(&bytes).expect("a batch");
-        assert_eq!((batch.epoch.as_str(), batch.acked), ("e\"1", 6));
+        assert_eq!((batch.epoch.as_str(), batch.acked, batch.live), ("e\"1", 6, true));
         let got: Vec<(i64, &str)> = batch.rows.iter().map(|(s, r)| (*s, r.get())).collect();
         assert_eq!(got, [(7, rows[0].body.as_str()), (8, rows[1].body.as_str())]);
         assert_eq!(shop_of_batch(&batch_topic_of("shop-1")), Some("shop-1"));

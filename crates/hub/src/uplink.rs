@@ -31,6 +31,9 @@ pub struct UplinkOptions {
     pub batch_bytes: usize,
     /// Rows sent and not yet acknowledged, at most.
     pub window_rows: i64,
+    /// Batches sent and not yet acknowledged, at most: with many edges catching up at
+    /// once, what waits at the hub stays a few batches an edge.
+    pub window_batches: usize,
     /// With rows unacknowledged this long, they are sent again.
     pub ack_timeout: Duration,
 }
@@ -42,6 +45,7 @@ impl Default for UplinkOptions {
             batch_rows: 500,
             batch_bytes: 256 << 10,
             window_rows: 4000,
+            window_batches: 4,
             ack_timeout: Duration::from_secs(20),
         }
     }
@@ -88,6 +92,8 @@ struct Link {
     /// The sequence the last replay asked for was resent from, so that the same request
     /// repeated by every batch in flight resends only once.
     replayed_from: Option<i64>,
+    /// The last sequence of each batch sent and not yet acknowledged, oldest first.
+    in_flight: std::collections::VecDeque<i64>,
 }
 
 async fn run(
@@ -111,8 +117,15 @@ async fn run(
         username: config.username.clone(),
         password: config.password.clone(),
         will: Some((topics::edge(&config.shop), b"offline".to_vec())),
+        tls: config.tls.clone(),
     };
-    let (client, mut seen) = connection::connect(&broker, stop.clone());
+    let (client, mut seen) = match connection::connect(&broker, stop.clone()) {
+        Ok(connected) => connected,
+        Err(e) => {
+            tracing::error!(error = %with_causes(&e), "cannot use TLS to the hub's broker: nothing is sent to the hub");
+            return;
+        }
+    };
     tracing::info!(shop = %config.shop, broker = %format!("{}:{}", config.host, config.port), epoch = %epoch, "sending history to the hub");
     let mut link = Link {
         store,
@@ -127,6 +140,7 @@ async fn run(
         sent: forgotten,
         progress: Instant::now(),
         replayed_from: None,
+        in_flight: Default::default(),
     };
     let mut tick = tokio::time::interval(link.options.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -181,6 +195,9 @@ impl Link {
                 Ok(_) => {
                     self.acked = ack.seq;
                     self.sent = self.sent.max(ack.seq);
+                    while self.in_flight.front().is_some_and(|last| *last <= ack.seq) {
+                        self.in_flight.pop_front();
+                    }
                     self.progress = Instant::now();
                     self.status.acked.store(ack.seq, Ordering::Relaxed);
                     self.status.last_ack_ms.store(UnixMillis::now().0, Ordering::Relaxed);
@@ -201,6 +218,7 @@ impl Link {
             self.status.resends.fetch_add(1, Ordering::Relaxed);
         }
         self.sent = self.acked;
+        self.in_flight.clear();
         self.progress = Instant::now();
     }
 
@@ -213,7 +231,7 @@ impl Link {
             self.replayed_from = None;
             self.rewind("no acknowledgement came in time");
         }
-        while self.sent - self.acked < self.options.window_rows {
+        while self.sent - self.acked < self.options.window_rows && self.in_flight.len() < self.options.window_batches {
             let rows = match self.store.outbox_after(self.sent, self.options.batch_rows, self.options.batch_bytes).await
             {
                 Ok(rows) => rows,
@@ -223,7 +241,10 @@ impl Link {
                 }
             };
             let Some(last) = rows.last().map(|r| r.seq) else { return };
-            let payload = topics::encode_batch(&self.epoch, self.acked, &rows);
+            // Well below both limits: the batch ended where the outbox does.
+            let bytes: usize = rows.iter().map(|r| r.body.len()).sum();
+            let live = rows.len() < self.options.batch_rows as usize / 2 && bytes < self.options.batch_bytes / 2;
+            let payload = topics::encode_batch(&self.epoch, self.acked, live, &rows);
             if self.client.try_publish(topics::batch(&self.shop), QoS::AtLeastOnce, false, payload).is_err() {
                 // The client's queue is full: the rest goes at the next tick.
                 return;
@@ -232,6 +253,7 @@ impl Link {
                 self.progress = Instant::now();
             }
             self.sent = last;
+            self.in_flight.push_back(last);
             self.status.sent.store(last, Ordering::Relaxed);
         }
     }

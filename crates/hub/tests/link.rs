@@ -98,6 +98,8 @@ fn link_config(broker: &Mosquitto, shop: &str) -> HubLinkConfig {
         username: None,
         password: None,
         outbox_mb: 1024,
+        tls: None,
+        database_url: None,
     }
 }
 
@@ -108,6 +110,7 @@ fn hub_mqtt(broker: &Mosquitto, client_id: &str) -> HubMqttConfig {
         username: None,
         password: None,
         client_id: client_id.into(),
+        tls: None,
     }
 }
 
@@ -220,4 +223,56 @@ async fn killing_broker_database_and_a_hub_during_a_replay_loses_and_doubles_not
     stop_b_tx.shut_down();
     stop_a_tx.shut_down();
     stop_edge_tx.shut_down();
+}
+
+/// The edge and the hub over TLS to a Mosquitto that asks for client certificates: the
+/// history arrives exactly once; a client that trusts another CA, or shows no
+/// certificate, is refused, and says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_with_client_certificates_and_refused_without_the_right_ones() {
+    use sheetsight_config::BrokerTls;
+    use sheetsight_testkit::tls::TestPki;
+    let pki_dir = tempfile::tempdir().expect("tempdir");
+    let pki = TestPki::create(pki_dir.path());
+    let broker = Mosquitto::start_with(&pki.mosquitto_settings(true));
+    let tls = BrokerTls {
+        ca_file: Some(pki.ca.clone()),
+        client_cert: Some(pki.client_cert.clone()),
+        client_key: Some(pki.client_key.clone()),
+    };
+    let pg = Postgres::start();
+    let db = PgDatabase::open(&pg.url()).await.expect("open PostgreSQL");
+    let (stop_tx, stop) = shutdown::channel();
+    let hub = HubMqttConfig { tls: Some(tls.clone()), ..hub_mqtt(&broker, "hub-tls") };
+    let (stats, _hub) = ingest::spawn(db.clone(), &hub, HubOptions::default(), stop.clone());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut shop = Shop::open(dir.path(), 5, 3).await;
+    let link = HubLinkConfig { tls: Some(tls.clone()), ..link_config(&broker, "shop-tls") };
+    let (_status, _link) = uplink::spawn(shop.store.clone(), link, quick(), stop.clone());
+    shop.work(300).await;
+    wait_drained(&shop, &db, "shop-tls", Duration::from_secs(60)).await;
+    let (edge_text, hub_text) =
+        (history_text(&shop.store, &all()).await, history_text(&db.shop("shop-tls"), &all()).await);
+    assert_eq!(hub_text.expect("hub"), edge_text.expect("edge"), "the hub holds exactly the edge's history");
+    assert_eq!(stats.failures.load(std::sync::atomic::Ordering::Relaxed), 0);
+
+    // Refused: a broker certificate from an unknown CA, or no client certificate.
+    let attempt = |tls: BrokerTls| async move {
+        let mut options = rumqttc::MqttOptions::new("intruder", "127.0.0.1", broker.port);
+        options.set_transport(sheetsight_broker::transport(Some(&tls)).expect("usable files"));
+        let (_client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+        match tokio::time::timeout(Duration::from_secs(10), eventloop.poll()).await {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => Err("connected".to_string()),
+            Ok(Ok(other)) => Err(format!("unexpected {other:?}")),
+            Ok(Err(e)) => Ok(format!("{e:?}")),
+            Err(_) => Err("no answer in 10 s".to_string()),
+        }
+    };
+    let other_ca = attempt(BrokerTls { ca_file: Some(pki.other_ca.clone()), ..tls.clone() }).await.expect("refused");
+    assert!(other_ca.contains("UnknownIssuer"), "the broker's certificate is not trusted: {other_ca}");
+    let no_client_cert = BrokerTls { ca_file: Some(pki.ca.clone()), client_cert: None, client_key: None };
+    let refused = attempt(no_client_cert).await.expect("refused");
+    assert!(refused.contains("CertificateRequired"), "a client certificate is required: {refused}");
+    eprintln!("refused: {other_ca}; {refused}");
+    stop_tx.shut_down();
 }

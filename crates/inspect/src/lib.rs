@@ -6,12 +6,14 @@
 //! file system, no clock. The layers, bottom up:
 //! - [`table`]: the camera model of the table plane (millimetres to pixels and back);
 //! - [`silhouette`]: the sub-pixel silhouette of what lies on the table;
+//! - [`clipping`]: its edges placed where the backlight is clipped at white;
 //! - [`calibrate`]: the camera model fitted to a photo of the calibration plate;
 //! - [`nominal`], [`pose`]: the drawing's edges indexed, and the part's pose found;
 //! - [`measure`]: every feature measured and judged, as a [`report::Report`];
 //! - [`overlay`]: pictures for people (the overlay, the residual map).
 
 pub mod calibrate;
+pub mod clipping;
 pub mod fit;
 pub mod html;
 pub mod lm;

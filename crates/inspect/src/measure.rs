@@ -90,7 +90,10 @@ pub fn inspect(
     let found = find_regions(&silhouette, part_label, &placed);
     let (feature_region, region_taken) = match_features(part, &found.regions);
     let light = (camera.is_none()).then_some(Light { silhouette: &silhouette, img, model, h_inv: &h_inv });
-    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, options.tolerance_mm);
+    let mm_per_px = model.mm2_per_px_at(&h_inv, silhouette.material[part_label as usize].centroid_px()).sqrt();
+    // (A thick part's hole is the overlap of its two faces' outlines, not a blurred disc.)
+    let blur_mm = if camera.is_none() { silhouette.blur_sigma_px() * mm_per_px } else { 0.0 };
+    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, blur_mm, options.tolerance_mm);
     let mut deviation = judged.deviation;
     let mut reports = judged.reports;
 
@@ -119,6 +122,12 @@ pub fn inspect(
         Verdict::Fail
     };
     let pose = placed.pose;
+    let clipping = (silhouette.clipping.clipped_percent >= 0.5 || silhouette.clipping.edges_moved > 0).then(|| {
+        let mut c = silhouette.clipping.clone();
+        let mm_per_px = model.mm2_per_px_at(&h_inv, silhouette.material[part_label as usize].centroid_px()).sqrt();
+        c.estimated_error_mm = c.estimated_error_px.map(|px| round(px * mm_per_px));
+        c
+    });
     let report = Report {
         verdict,
         pose: Pose {
@@ -129,6 +138,7 @@ pub fn inspect(
         },
         features: reports,
         extra,
+        clipping,
     };
     let edges = placed.edge_index.iter().enumerate().map(|(k, &i)| (silhouette.edges[i].px, deviation[k])).collect();
     Ok(Inspection { report, edges })
@@ -339,6 +349,7 @@ fn judge_features(
     found: &Found,
     feature_region: &[Option<usize>],
     light: Option<Light<'_>>,
+    blur_mm: f64,
     tol: f64,
 ) -> Judged {
     let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
@@ -365,12 +376,13 @@ fn judge_features(
                 };
                 let nominal = HoleSize { x_mm: round(center.x), y_mm: round(center.y), d_mm: round(diameter_mm) };
                 // The diameter from the light through the hole (free of the blur's
-                // bias), where the hole stands clear; else from the fitted circle.
+                // bias), where the hole stands clear and its light is not clipped; else
+                // from the fitted circle, less the blur's bias on a curved edge.
                 let fitted = region.and_then(|r| {
                     let (c, radius) = r.circle?;
                     let by_light =
                         light.and_then(|l| radius_by_light(l.silhouette, l.img, l.model, l.h_inv, r.lit, radius));
-                    Some(((c, by_light.unwrap_or(radius)), r.roundness_mm))
+                    Some(((c, by_light.unwrap_or_else(|| unblurred_radius(radius, blur_mm))), r.roundness_mm))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
@@ -491,6 +503,13 @@ fn radius_by_light(
     ((r - radius).abs() < 0.05 * radius).then_some(r)
 }
 
+/// The radius of a round hole whose edge, blurred by a Gaussian of `blur_mm`, was
+/// found at `radius`: any level's contour of a blurred disc lies `σ² / 2R` further in
+/// than that of a straight edge (to first order in σ / R).
+fn unblurred_radius(radius: f64, blur_mm: f64) -> f64 {
+    radius + blur_mm * blur_mm / (2.0 * radius.max(blur_mm))
+}
+
 /// A round hole seen on the table, without a drawing: centre and diameter in table
 /// millimetres, and how far its edge strays from that circle.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -510,6 +529,7 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
     let part = silhouette.part()?;
     let h_inv = model.inverse_h();
     let lits = silhouette.holes_of(part, 6);
+    let c_px = |lit: u32| silhouette.lit[lit as usize].centroid_px();
     let mut slot = vec![usize::MAX; silhouette.lit.len()];
     for (k, &l) in lits.iter().enumerate() {
         slot[l as usize] = k;
@@ -527,7 +547,9 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
             let (c, radius) = trimmed_circle(pts)?;
             let roundness_mm = pts.iter().map(|p| ((p - c).norm() - radius).abs()).fold(0.0, f64::max);
             is_round(pts, (c, radius), roundness_mm).then(|| {
-                let r = radius_by_light(&silhouette, img, model, &h_inv, lit, radius).unwrap_or(radius);
+                let blur_mm = silhouette.blur_sigma_px() * model.mm2_per_px_at(&h_inv, c_px(lit)).sqrt();
+                let r = radius_by_light(&silhouette, img, model, &h_inv, lit, radius)
+                    .unwrap_or_else(|| unblurred_radius(radius, blur_mm));
                 TableHole {
                     x_mm: round(c.x),
                     y_mm: round(c.y),

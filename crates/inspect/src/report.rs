@@ -84,6 +84,10 @@ pub struct Report {
     pub pose: Pose,
     pub features: Vec<FeatureReport>,
     pub extra: Vec<Extra>,
+    /// Where the backlight was clipped at white: how much of the table, and what
+    /// placing the edges through it cost (absent when nothing was clipped).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clipping: Option<crate::clipping::Clipping>,
 }
 
 /// Rounds to 0.1 µm (or 0.0001°).

@@ -14,6 +14,7 @@
 
 use image::GrayImage;
 
+use crate::clipping::Clipping;
 use crate::table::Px;
 
 /// Blocks of the light-level grid, in pixels.
@@ -24,9 +25,10 @@ pub enum PhotoError {
     #[error("the photo is too small ({0}x{1} px); inspection needs at least 64x64")]
     TooSmall(u32, u32),
     #[error(
-        "the photo is overexposed: {percent:.0} % of the lit table is clipped at white, which eats into the edges; lower the exposure or the backlight until the table reads about 200 of 255"
+        "the photo is overexposed beyond measuring: {percent:.0} % of the lit table is clipped at white and the edges are washed out{}; lower the exposure or the backlight until the table reads about 200 of 255",
+        level.map(|f| format!(" (the threshold stands at {:.1} % of the true light, at least {:.0} % is needed)", 100.0 * f, 100.0 * crate::clipping::MIN_EDGE_LEVEL)).unwrap_or_else(|| " (the edges' dark side is too short to tell how much light lies behind them)".into())
     )]
-    Overexposed { percent: f64 },
+    WashedOut { percent: f64, level: Option<f64> },
     #[error(
         "the photo has too little contrast between the lit table ({light:.0}) and the part ({dark:.0}); switch the backlight on and the room lights down"
     )]
@@ -98,21 +100,26 @@ pub struct Silhouette {
     pub lit_runs: Vec<Run>,
     pub material_runs: Vec<Run>,
     pub edges: Vec<EdgePoint>,
-    /// The median width of an edge: contrast over steepest slope (2.5 σ for a Gaussian blur).
+    /// The median width of an edge: contrast over steepest slope (2.5 σ for a Gaussian
+    /// blur); where the backlight is clipped, 2.5 σ of the blur read on the edges' dark side.
     pub edge_width_px: f64,
+    /// How much of the table is clipped at white, and what placing the edges through it did.
+    pub clipping: Clipping,
     levels: Levels,
 }
 
 /// The level field: light level per block, filled in where the part covers a block.
-struct Levels {
+pub(crate) struct Levels {
     columns: usize,
     rows: usize,
-    light: Vec<f32>,
-    dark: f32,
+    pub(crate) light: Vec<f32>,
+    /// Blocks where the table itself was seen (not filled in under the part).
+    lit: Vec<bool>,
+    pub(crate) dark: f32,
 }
 
 impl Levels {
-    fn estimate(img: &GrayImage) -> Self {
+    pub(crate) fn estimate(img: &GrayImage) -> Self {
         let (w, h) = img.dimensions();
         let (columns, rows) = (w.div_ceil(BLOCK_PX) as usize, h.div_ceil(BLOCK_PX) as usize);
         let mut p90 = vec![0f32; columns * rows];
@@ -159,13 +166,33 @@ impl Levels {
             dark_blocks[dark_blocks.len() / 2]
         };
         let light = fill_in(&median, &lit, columns, rows);
-        Levels { columns, rows, light, dark }
+        Levels { columns, rows, light, lit, dark }
     }
 
-    /// Refuses, before any pass over the whole photo, one whose lit table is clipped at
-    /// white (more than 5 % of it at 254 or 255, sampled on every 4th pixel of every
-    /// 16th row) or too dark to tell from the part.
-    fn check_exposure(&self, img: &GrayImage) -> Result<(), PhotoError> {
+    /// The block a pixel lies in.
+    pub(crate) fn block_of(&self, x: f64, y: f64) -> usize {
+        let i = ((x.max(0.0) / BLOCK_PX as f64) as usize).min(self.columns - 1);
+        let j = ((y.max(0.0) / BLOCK_PX as f64) as usize).min(self.rows - 1);
+        j * self.columns + i
+    }
+
+    pub(crate) fn block_centre(&self, block: usize) -> (f64, f64) {
+        let (i, j) = (block % self.columns, block / self.columns);
+        (((i as u32 * BLOCK_PX) as f64 + BLOCK_PX as f64 / 2.0), ((j as u32 * BLOCK_PX) as f64 + BLOCK_PX as f64 / 2.0))
+    }
+
+    pub(crate) fn is_lit(&self, block: usize) -> bool {
+        self.lit[block]
+    }
+
+    /// Whether the light seen at a block (seen or filled in) is at the sensor's white.
+    pub(crate) fn is_clipped(&self, block: usize) -> bool {
+        self.light[block] >= crate::clipping::CLIPPED_LEVEL
+    }
+
+    /// The share of the lit table at white (254 or 255, sampled on every 4th pixel of
+    /// every 16th row), and a refusal of a table too dark to tell from the part.
+    fn check_exposure(&self, img: &GrayImage) -> Result<f64, PhotoError> {
         let mut sorted = self.light.clone();
         sorted.sort_by(f32::total_cmp);
         let (light, dark) = (sorted[sorted.len() / 2] as f64, self.dark as f64);
@@ -183,17 +210,14 @@ impl Levels {
             }
         }
         let clipped_fraction = clipped as f64 / lit.max(1) as f64;
-        if clipped_fraction > 0.05 {
-            return Err(PhotoError::Overexposed { percent: 100.0 * clipped_fraction });
-        }
         if light - dark < 30.0 {
             return Err(PhotoError::NoContrast { light, dark });
         }
-        Ok(())
+        Ok(100.0 * clipped_fraction)
     }
 
     /// The light level at pixel `(x, y)`: bilinear between block centres.
-    fn light_at(&self, x: f64, y: f64) -> f32 {
+    pub(crate) fn light_at(&self, x: f64, y: f64) -> f32 {
         let gx = (x + 0.5) / BLOCK_PX as f64 - 0.5;
         let gy = (y + 0.5) / BLOCK_PX as f64 - 0.5;
         let cx = gx.clamp(0.0, (self.columns - 1) as f64);
@@ -208,7 +232,12 @@ impl Levels {
     }
 
     fn threshold_at(&self, x: u32, y: u32) -> f32 {
-        (self.light_at(x as f64, y as f64) + self.dark) / 2.0
+        self.threshold_at_px(x as f64, y as f64)
+    }
+
+    /// The threshold at a sub-pixel point.
+    pub(crate) fn threshold_at_px(&self, x: f64, y: f64) -> f32 {
+        (self.light_at(x, y) + self.dark) / 2.0
     }
 
     /// The threshold along row `y` (as [`Self::threshold_at`], a block at a time).
@@ -332,7 +361,7 @@ impl Silhouette {
             return Err(PhotoError::TooSmall(w, h));
         }
         let levels = Levels::estimate(img);
-        levels.check_exposure(img)?;
+        let clipped_percent = levels.check_exposure(img)?;
         let raw = img.as_raw();
         let mut threshold = vec![0f32; w as usize];
         // The threshold as a whole level per pixel (a pixel is lit when it is at least
@@ -453,7 +482,16 @@ impl Silhouette {
             }
         }
         widths.sort_by(f32::total_cmp);
-        let edge_width_px = widths.get(widths.len() / 2).copied().unwrap_or(0.0) as f64;
+        let mut edge_width_px = widths.get(widths.len() / 2).copied().unwrap_or(0.0) as f64;
+        // Only the edges of what may be a part tell the light and the blur (not those of
+        // dust, whose dark level is not the material's).
+        let min_px = min_part_px(w, h);
+        let of_parts: Vec<bool> = material.iter().map(|c| c.area_px >= min_px).collect();
+        let clipping =
+            crate::clipping::place_edges(img, &levels, &mut edges, |e| of_parts[e.material as usize], clipped_percent)?;
+        if let Some(sigma) = clipping.blur_sigma_px {
+            edge_width_px = 2.5066 * sigma;
+        }
         Ok(Silhouette {
             width: w,
             height: h,
@@ -463,8 +501,15 @@ impl Silhouette {
             material_runs: dark_runs,
             edges,
             edge_width_px,
+            clipping,
             levels,
         })
+    }
+
+    /// The blur's standard deviation in pixels: read on the edges' dark side where the
+    /// light is clipped, else from the edges' width.
+    pub fn blur_sigma_px(&self) -> f64 {
+        self.clipping.blur_sigma_px.unwrap_or(self.edge_width_px / 2.5066)
     }
 
     /// Refuses a blurred photo.
@@ -486,6 +531,12 @@ impl Silhouette {
         let (x1, y1) = (c.max.0 + margin_px, c.max.1 + margin_px);
         if x1 >= self.width || y1 >= self.height {
             return None;
+        }
+        // Clipped light carries no measure of the light through the region.
+        for (x, y) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)] {
+            if self.levels.is_clipped(self.levels.block_of(x as f64, y as f64)) {
+                return None;
+            }
         }
         let first = self.lit_runs.partition_point(|r| r.y < y0);
         for r in self.lit_runs[first..].iter().take_while(|r| r.y <= y1) {
@@ -528,7 +579,7 @@ impl Silhouette {
 
     /// The one part on the table: its material component, or why there is none.
     pub fn part(&self) -> Result<u32, PhotoError> {
-        let min_px = ((self.width as u64 * self.height as u64) / 2000).max(400);
+        let min_px = min_part_px(self.width, self.height);
         let mut big: Vec<(u32, &Component)> =
             self.material.iter().enumerate().filter(|(_, c)| c.area_px >= min_px).map(|(i, c)| (i as u32, c)).collect();
         big.sort_by_key(|(_, c)| std::cmp::Reverse(c.area_px));
@@ -560,6 +611,11 @@ impl Silhouette {
             })
             .collect()
     }
+}
+
+/// The least area of a part: a two-thousandth of the photo, at least 400 px.
+fn min_part_px(w: u32, h: u32) -> u64 {
+    ((w as u64 * h as u64) / 2000).max(400)
 }
 
 /// Bit `i` of word `k`: pixel `64 k + i` is at least its threshold.

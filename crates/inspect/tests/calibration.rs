@@ -70,7 +70,7 @@ fn bad_plate_photos_are_refused() {
         ("half the plate out of view", render(&cam, &[placed(300.0)], &Lighting::default(), 2), "holes were found"),
         (
             "overexposed",
-            render(&cam, &[placed(0.0)], &Lighting { light: 330.0, ..Lighting::default() }, 2),
+            render(&cam, &[placed(0.0)], &Lighting { light: 5000.0, ..Lighting::default() }, 2),
             "overexposed",
         ),
         ("out of focus", render(&cam, &[placed(0.0)], &Lighting { blur_px: 4.5, ..Lighting::default() }, 2), "blurred"),

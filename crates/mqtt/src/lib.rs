@@ -11,21 +11,25 @@
 //! analysis: events reach the links through a broadcast channel, and a full client queue
 //! drops with a warning.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use rumqttc::{LastWill, QoS};
 use sheetsight_base::shutdown;
 use sheetsight_config::MqttConfig;
 use sheetsight_service::{CameraStatus, ServiceHandle};
+use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_vision::event::LiveEvent;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
+mod forward;
 mod link;
 pub mod node;
 pub mod sparkplug;
 pub mod topics;
 
+use node::Command;
 pub use node::NodeMemory;
 use topics::Message;
 
@@ -53,8 +57,20 @@ pub(crate) trait Protocol: Send + 'static {
     /// What to publish for an event while connected.
     fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)>;
     fn extra(&mut self, e: &Extra) -> Vec<(Message, QoS)>;
-    /// A command arrived: true to publish the births again.
-    fn command(&mut self, topic: &str, payload: &[u8]) -> bool;
+    /// A message arrived on a subscribed topic.
+    fn command(&mut self, topic: &str, payload: &[u8]) -> Command;
+    /// Whether births may be published now (a Sparkplug node with a primary host waits
+    /// for the host's STATE to say online).
+    fn may_publish(&self) -> bool {
+        true
+    }
+    /// Historical publishing begins after a birth: the strokes stored per machine before
+    /// the first event to be replayed.
+    fn start_replay(&mut self, _stroke_bases: HashMap<String, u64>) {}
+    /// What to publish for an event that happened while nothing was published.
+    fn historical(&mut self, _e: &LiveEvent) -> Vec<(Message, QoS)> {
+        Vec::new()
+    }
     /// Whether the cameras and machines now running differ from those the last births
     /// announced (set up while the service runs): true to publish the births again.
     fn layout_changed(&self, _statuses: &[CameraStatus]) -> bool {
@@ -95,8 +111,8 @@ impl Protocol for JsonTopics {
         };
         vec![(m, QoS::AtLeastOnce)]
     }
-    fn command(&mut self, _: &str, _: &[u8]) -> bool {
-        false
+    fn command(&mut self, _: &str, _: &[u8]) -> Command {
+        Command::Nothing
     }
     fn goodbye(&mut self) -> Vec<(Message, QoS)> {
         let m = Message { topic: topics::status_topic(&self.prefix), payload: b"offline".to_vec(), retain: true };
@@ -113,14 +129,18 @@ pub struct MqttLinks {
 impl MqttLinks {
     /// Starts the JSON link and, with `sparkplug_group` set, the Sparkplug link.
     /// `events` is subscribed before the service started, so that no stroke goes
-    /// uncounted; `memory` is what the Sparkplug node carries over from earlier processes.
+    /// uncounted; `memory` is what the Sparkplug node carries over from earlier processes;
+    /// `outbox` is the store whose outbox keeps what a primary host missed (its
+    /// [`OutboxReader::Sparkplug`](sheetsight_store::outbox::OutboxReader) enabled).
     pub fn start(
         config: &MqttConfig,
         service: ServiceHandle,
         events: broadcast::Receiver<LiveEvent>,
         extra: broadcast::Sender<Extra>,
         memory: NodeMemory,
-    ) -> Self {
+        outbox: Option<SqliteStore>,
+    ) -> Result<Self, sheetsight_broker::TlsError> {
+        let transport = sheetsight_broker::transport(config.tls.as_ref())?;
         let (stop, stop_rx) = shutdown::channel();
         let json = JsonTopics { prefix: config.prefix.clone() };
         let link = |events, stop| link::Link {
@@ -129,13 +149,25 @@ impl MqttLinks {
             events,
             stop,
             events_ended: false,
+            forwarder: None,
+            transport: transport.clone(),
         };
         let mut tasks = vec![tokio::spawn(link(events.resubscribe(), stop_rx.clone()).run(json, extra.subscribe()))];
         if let Some(group) = &config.sparkplug_group {
-            let node = node::Node::new(group.clone(), config.sparkplug_node.clone(), memory);
-            tasks.push(tokio::spawn(link(events, stop_rx).run(node, extra.subscribe())));
+            let host = config.sparkplug_primary_host.clone();
+            let node = node::Node::new(group.clone(), config.sparkplug_node.clone(), host.clone(), memory);
+            let mut link = link(events, stop_rx);
+            match (host, outbox) {
+                (Some(_), Some(store)) => link.forwarder = Some(forward::Forwarder::new(store)),
+                (Some(host), None) => tracing::warn!(
+                    %host,
+                    "no outbox for the Sparkplug primary host: what happens while it is offline is not sent to it later"
+                ),
+                _ => {}
+            }
+            tasks.push(tokio::spawn(link.run(node, extra.subscribe())));
         }
-        Self { stop, tasks }
+        Ok(Self { stop, tasks })
     }
 
     /// Says goodbye (JSON `offline`, Sparkplug DDEATH/NDEATH) and disconnects.

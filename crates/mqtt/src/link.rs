@@ -6,11 +6,14 @@
 //! broker has answered a connection, nothing but the connection is polled (a dropped
 //! poll would drop a connection the broker may have accepted, and it would publish the
 //! will). Events that came while there was no session are noted by the protocol when
-//! the next one begins, and not sent: the births carry the present.
+//! the next one begins, and not sent: the births carry the present. A Sparkplug node
+//! with a primary host is born only once the host says it is online, ends its session
+//! when the host goes offline, and has what the host missed replayed by its
+//! [`Forwarder`] after each birth.
 
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, EventLoop, MqttOptions, QoS};
+use rumqttc::{AsyncClient, EventLoop, MqttOptions, QoS, Transport};
 use sheetsight_base::shutdown;
 use sheetsight_config::MqttConfig;
 use sheetsight_ingest::probe::wait_for_server;
@@ -18,8 +21,9 @@ use sheetsight_service::ServiceHandle;
 use sheetsight_vision::event::LiveEvent;
 use tokio::sync::broadcast;
 
+use crate::forward::{self, Forwarder};
 use crate::topics::Message;
-use crate::{Extra, Protocol};
+use crate::{Command, Extra, Protocol};
 
 /// How often a broker that refuses connections is tried again.
 pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
@@ -33,6 +37,10 @@ pub(crate) struct Link {
     pub stop: shutdown::Receiver,
     /// The service's events ended (it stopped): nothing more to wait for from it.
     pub events_ended: bool,
+    /// What a Sparkplug primary host missed, replayed after each birth.
+    pub forwarder: Option<Forwarder>,
+    /// TCP, or TLS as configured (its files read once, at start).
+    pub transport: Transport,
 }
 
 fn publish(client: &AsyncClient, link: &'static str, messages: Vec<(Message, QoS)>) {
@@ -74,10 +82,20 @@ impl Link {
         options.set_keep_alive(Duration::from_secs(10));
         options.set_clean_session(true);
         options.set_last_will(proto.will());
+        options.set_transport(self.transport.clone());
         if let (Some(u), Some(p)) = (&config.username, &config.password) {
             options.set_credentials(u.clone(), p.clone());
         }
         options
+    }
+
+    /// Publishes the births, and starts replaying what a primary host missed.
+    async fn born<P: Protocol>(&mut self, proto: &mut P, client: &AsyncClient) {
+        let births = proto.birth(&self.service.statuses());
+        publish(client, proto.name(), births);
+        if let Some(forwarder) = &mut self.forwarder {
+            forwarder.begin(proto).await;
+        }
     }
 
     /// Connects, reconnects and publishes until the stop signal.
@@ -136,14 +154,26 @@ impl Link {
         for topic in proto.subscriptions() {
             let _ = client.try_subscribe(topic, QoS::AtLeastOnce);
         }
-        let births = proto.birth(&self.service.statuses());
-        publish(&client, proto.name(), births);
+        let mut born = proto.may_publish();
+        if born {
+            self.born(proto, &client).await;
+        } else {
+            tracing::info!(link = proto.name(), "waiting for the primary host to be online before the births");
+        }
         // Cameras and machines set up while the service runs are born within 2 s.
         let mut layout = tokio::time::interval(Duration::from_secs(2));
         layout.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut forward_step = tokio::time::interval(forward::STEP_INTERVAL);
+        forward_step.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let forwarding = self.forwarder.is_some();
         loop {
             tokio::select! {
-                _ = layout.tick() => {
+                _ = forward_step.tick(), if born && forwarding => {
+                    if let Some(forwarder) = &mut self.forwarder {
+                        forwarder.step(&client, proto).await;
+                    }
+                }
+                _ = layout.tick(), if born => {
                     let statuses = self.service.statuses();
                     if proto.layout_changed(&statuses) {
                         tracing::info!(link = proto.name(), "cameras or machines changed; publishing births again");
@@ -158,31 +188,56 @@ impl Link {
                     return End::Stopped;
                 }
                 polled = eventloop.poll() => match polled {
-                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
-                        if proto.command(&p.topic, &p.payload) {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => match proto.command(&p.topic, &p.payload) {
+                        Command::Rebirth if born => {
                             tracing::info!(link = proto.name(), "rebirth requested");
                             let births = proto.birth(&self.service.statuses());
                             publish(&client, proto.name(), births);
                         }
-                    }
+                        Command::HostOnline if !born => {
+                            tracing::info!(link = proto.name(), "the primary host is online");
+                            born = true;
+                            self.born(proto, &client).await;
+                        }
+                        Command::HostOffline if born => {
+                            // Sparkplug: the node ends its session; what happens until the
+                            // host is back stays in the outbox for it.
+                            if let Some(forwarder) = &mut self.forwarder {
+                                forwarder.hold();
+                            }
+                            let out = proto.goodbye();
+                            publish(&client, proto.name(), out);
+                            flush_goodbye(&client, &mut eventloop).await;
+                            return End::Lost("the Sparkplug primary host is offline".into());
+                        }
+                        _ => {}
+                    },
                     Ok(_) => {}
-                    Err(e) => return End::Lost(e.to_string()),
+                    Err(e) => {
+                        if let Some(forwarder) = &mut self.forwarder {
+                            forwarder.hold();
+                        }
+                        return End::Lost(e.to_string());
+                    }
                 },
                 e = self.events.recv(), if !self.events_ended => match e {
                     Ok(e) => {
                         proto.note(&e);
-                        let out = proto.event(&e);
-                        publish(&client, proto.name(), out);
+                        if born {
+                            let out = proto.event(&e);
+                            publish(&client, proto.name(), out);
+                        }
                     }
-                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                    Err(broadcast::error::RecvError::Lagged(n)) if born => {
                         tracing::warn!(link = proto.name(), skipped = n, "MQTT fell behind the events; publishing births again");
                         let births = proto.birth(&self.service.statuses());
                         publish(&client, proto.name(), births);
                     }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => self.events_ended = true,
                 },
                 x = extra.recv() => {
-                    if let Ok(x) = x {
+                    if let Ok(x) = x && born {
                         let out = proto.extra(&x);
                         publish(&client, proto.name(), out);
                     }

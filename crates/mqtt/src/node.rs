@@ -14,6 +14,12 @@
 //! - One metric's timestamps always grow: a value in the same millisecond as the
 //!   metric's previous one is stamped a millisecond later.
 //! - Births carry datatypes, DATA messages do not.
+//! - With a primary host (`[mqtt] sparkplug_primary_host`), the node is born only while
+//!   the host's `spBv1.0/STATE/<host>` says online (a STATE older than the last one seen
+//!   is ignored), and it ends its session (DDEATHs, NDEATH, disconnect) when the host
+//!   goes offline. What happened meanwhile is in the edge's outbox; after the next birth
+//!   it is published as DDATA/NDATA with `is_historical` ([`crate::forward`]), in its
+//!   own order and at its own times, with the `Strokes` each stroke had.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,49 @@ pub struct NodeMemory {
     pub stroke_totals: HashMap<String, u64>,
 }
 
+/// The counters behind a node's metrics, as events move them.
+#[derive(Clone, Debug, Default)]
+struct Counts {
+    strokes: HashMap<String, u64>,
+    /// Head counts of operator zones: (machine, zone) → people.
+    operators: HashMap<(String, String), u32>,
+    /// Advisory safety events per machine since the service started.
+    advisories: HashMap<String, u64>,
+}
+
+impl Counts {
+    fn note(&mut self, e: &LiveEvent) {
+        match e {
+            Event::Stroke { machine, .. } => *self.strokes.entry(machine.clone()).or_default() += 1,
+            Event::Presence { zone, operator_of, people, .. } => {
+                // A zone that is no longer an operator zone (or is gone) counts for nobody.
+                self.operators.retain(|(_, z), _| z != zone);
+                if let Some(machine) = operator_of {
+                    self.operators.insert((machine.clone(), zone.clone()), *people);
+                }
+            }
+            Event::Safety { machine, .. } => *self.advisories.entry(machine.clone()).or_default() += 1,
+            _ => {}
+        }
+    }
+
+    /// The head count of `machine`'s operator zones, if any is known.
+    fn operator_people(&self, machine: &str) -> Option<u32> {
+        let counts = self.operators.iter().filter(|((m, _), _)| m == machine).map(|(_, n)| *n);
+        counts.reduce(|a, b| a + b)
+    }
+}
+
+/// What a command, or the primary host's STATE, asks of the link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Command {
+    Nothing,
+    Rebirth,
+    /// The primary host says it is online (again, or still).
+    HostOnline,
+    HostOffline,
+}
+
 /// A machine born in the current session.
 struct Device {
     id: String,
@@ -53,13 +102,19 @@ pub(crate) struct Node {
     bd_seq_file: Option<PathBuf>,
     seq: sparkplug::Sequence,
     devices: Vec<Device>,
-    strokes: HashMap<String, u64>,
-    /// Head counts of operator zones: (machine, zone) → people.
-    operators: HashMap<(String, String), u32>,
-    /// Advisory safety events per machine since the service started.
-    advisories: HashMap<String, u64>,
+    /// The counters as of now.
+    live: Counts,
+    /// The counters as of the historical event last published.
+    replay: Counts,
     /// The last timestamp sent per `device/metric` (`/metric` for the node's).
     last_ms: HashMap<String, u64>,
+    /// The last timestamp sent per metric in historical DATA.
+    historical_ms: HashMap<String, u64>,
+    primary_host: Option<String>,
+    /// The primary host's last STATE: online, and its timestamp.
+    host: Option<(bool, u64)>,
+    /// When the current session's births were stamped.
+    born_ms: u64,
 }
 
 fn now_ms() -> u64 {
@@ -86,7 +141,7 @@ fn write_bd_seq(file: &Path, bd_seq: u8) {
 }
 
 impl Node {
-    pub fn new(group: String, node: String, memory: NodeMemory) -> Self {
+    pub fn new(group: String, node: String, primary_host: Option<String>, memory: NodeMemory) -> Self {
         let kept = memory.bd_seq_file.as_deref().and_then(read_bd_seq);
         Self {
             group,
@@ -96,11 +151,37 @@ impl Node {
             bd_seq_file: memory.bd_seq_file,
             seq: sparkplug::Sequence::default(),
             devices: Vec::new(),
-            strokes: memory.stroke_totals,
-            operators: HashMap::new(),
-            advisories: HashMap::new(),
+            live: Counts { strokes: memory.stroke_totals, ..Default::default() },
+            replay: Counts::default(),
             last_ms: HashMap::new(),
+            historical_ms: HashMap::new(),
+            primary_host,
+            host: None,
+            born_ms: 0,
         }
+    }
+
+    fn host_state_topic(&self) -> Option<String> {
+        self.primary_host.as_ref().map(|h| format!("{}/STATE/{h}", sparkplug::NAMESPACE))
+    }
+
+    /// The primary host's STATE (Sparkplug 3.0: `{"online": bool, "timestamp": ms}`).
+    fn host_state(&mut self, payload: &[u8]) -> Command {
+        #[derive(serde::Deserialize)]
+        struct State {
+            online: bool,
+            timestamp: u64,
+        }
+        let Ok(state) = serde_json::from_slice::<State>(payload) else {
+            let payload = String::from_utf8_lossy(payload);
+            tracing::warn!(%payload, "a primary host STATE that is not {{\"online\": bool, \"timestamp\": ms}} was ignored");
+            return Command::Nothing;
+        };
+        if self.host.is_some_and(|(_, t)| state.timestamp < t) {
+            return Command::Nothing;
+        }
+        self.host = Some((state.online, state.timestamp));
+        if state.online { Command::HostOnline } else { Command::HostOffline }
     }
 
     /// `m` as sent: its timestamp after the metric's previous one; no datatype in DATA.
@@ -138,25 +219,19 @@ impl Node {
         self.payload(vec![Metric::int64("bdSeq", i64::from(bd_seq), now_ms())], false)
     }
 
-    /// The head count of `machine`'s operator zones, if any is known.
-    fn operator_people(&self, machine: &str) -> Option<u32> {
-        let counts = self.operators.iter().filter(|((m, _), _)| m == machine).map(|(_, n)| *n);
-        counts.reduce(|a, b| a + b)
-    }
-
     fn device(&self, id: &str) -> Option<&Device> {
         self.devices.iter().find(|d| d.id == id)
     }
 
     fn device_birth(&mut self, cam: &CameraStatus, m: &MachineStatus, t: u64) -> (Message, QoS) {
-        let strokes = self.strokes.get(&m.id).copied().unwrap_or(0);
+        let strokes = self.live.strokes.get(&m.id).copied().unwrap_or(0);
         let mut metrics = vec![
             sparkplug::state_metric(m.state, t),
             Metric::int32("Stacklight/StacklightMode", Some(0), t),
             sparkplug::strokes_metric(strokes, t),
             sparkplug::health_metric(cam.health, t),
-            sparkplug::operator_people_metric(self.operator_people(&m.id), t),
-            sparkplug::safety_advisories_metric(self.advisories.get(&m.id).copied().unwrap_or(0), t),
+            sparkplug::operator_people_metric(self.live.operator_people(&m.id), t),
+            sparkplug::safety_advisories_metric(self.live.advisories.get(&m.id).copied().unwrap_or(0), t),
         ];
         let lamps = m.lamps.len();
         for (from_top, (color, mode)) in m.lamps.iter().enumerate() {
@@ -165,6 +240,48 @@ impl Node {
         }
         self.devices.push(Device { id: m.id.clone(), camera: cam.id.clone(), lamps });
         self.message("DBIRTH", Some(&m.id), metrics)
+    }
+
+    /// The metrics `e` changes, per device (`None`: the node), valued by `counts`.
+    fn changes(&self, e: &LiveEvent, counts: &Counts) -> Vec<(Option<String>, Vec<Metric>)> {
+        let born = |machine: &String| self.device(machine).is_some();
+        match e {
+            Event::State { machine, state, t } if born(machine) => {
+                vec![(Some(machine.clone()), vec![sparkplug::state_metric(Some(*state), t.as_u64_or_zero())])]
+            }
+            Event::Lamp { machine, lamp, color, mode, t } => {
+                let Some(lamps) = self.device(machine).map(|d| d.lamps) else { return Vec::new() };
+                let number = sparkplug::number_in_list(*lamp, lamps);
+                let metrics = sparkplug::lamp_metrics(number, *color, Some(*mode), t.as_u64_or_zero(), false);
+                vec![(Some(machine.clone()), metrics)]
+            }
+            Event::Stroke { machine, end_t, .. } if born(machine) => {
+                let strokes = counts.strokes.get(machine).copied().unwrap_or(0);
+                vec![(Some(machine.clone()), vec![sparkplug::strokes_metric(strokes, end_t.as_u64_or_zero())])]
+            }
+            Event::Presence { operator_of: Some(machine), t, .. } if born(machine) => {
+                let metric = sparkplug::operator_people_metric(counts.operator_people(machine), t.as_u64_or_zero());
+                vec![(Some(machine.clone()), vec![metric])]
+            }
+            Event::Safety { machine, t, .. } if born(machine) => {
+                let count = counts.advisories.get(machine).copied().unwrap_or(0);
+                vec![(Some(machine.clone()), vec![sparkplug::safety_advisories_metric(count, t.as_u64_or_zero())])]
+            }
+            Event::Health { camera, health, t, .. } => {
+                let t = t.as_u64_or_zero();
+                let name = format!("Cameras/{camera}/Health");
+                let mut out = vec![(None, vec![Metric::string(name, health.as_str(), t)])];
+                for d in self.devices.iter().filter(|d| &d.camera == camera) {
+                    out.push((Some(d.id.clone()), vec![sparkplug::health_metric(*health, t)]));
+                }
+                out
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn data_kind(device: &Option<String>) -> &'static str {
+        if device.is_some() { "DDATA" } else { "NDATA" }
     }
 }
 
@@ -180,6 +297,10 @@ impl Protocol for Node {
         LastWill::new(sparkplug::topic(&self.group, "NDEATH", &self.node, None), payload, QoS::AtLeastOnce, false)
     }
     fn connected(&mut self) {
+        // The host's STATE is read again in every session (it is retained), and no device
+        // is born in a session before its births.
+        self.host = None;
+        self.devices.clear();
         let bd_seq = self.next_bd_seq;
         self.bd_seq = Some(bd_seq);
         self.next_bd_seq = bd_seq.wrapping_add(1);
@@ -188,11 +309,14 @@ impl Protocol for Node {
         }
     }
     fn subscriptions(&self) -> Vec<String> {
-        vec![sparkplug::topic(&self.group, "NCMD", &self.node, None)]
+        let mut topics = vec![sparkplug::topic(&self.group, "NCMD", &self.node, None)];
+        topics.extend(self.host_state_topic());
+        topics
     }
     fn birth(&mut self, statuses: &[CameraStatus]) -> Vec<(Message, QoS)> {
         self.seq.reset();
         let t = now_ms();
+        self.born_ms = t;
         let mut node = vec![
             Metric::int64("bdSeq", i64::from(self.bd_seq.unwrap_or(0)), t),
             Metric::boolean("Node Control/Rebirth", Some(false), t),
@@ -210,58 +334,51 @@ impl Protocol for Node {
         out
     }
     fn note(&mut self, e: &LiveEvent) {
-        match e {
-            Event::Stroke { machine, .. } => *self.strokes.entry(machine.clone()).or_default() += 1,
-            Event::Presence { zone, operator_of, people, .. } => {
-                // A zone that is no longer an operator zone (or is gone) counts for nobody.
-                self.operators.retain(|(_, z), _| z != zone);
-                if let Some(machine) = operator_of {
-                    self.operators.insert((machine.clone(), zone.clone()), *people);
-                }
-            }
-            Event::Safety { machine, .. } => *self.advisories.entry(machine.clone()).or_default() += 1,
-            _ => {}
-        }
+        self.live.note(e);
     }
     fn event(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)> {
-        match e {
-            Event::State { machine, state, t } if self.device(machine).is_some() => {
-                let metric = sparkplug::state_metric(Some(*state), t.as_u64_or_zero());
-                vec![self.message("DDATA", Some(machine), vec![metric])]
+        let changes = self.changes(e, &self.live);
+        changes
+            .into_iter()
+            .map(|(device, metrics)| self.message(Self::data_kind(&device), device.as_deref(), metrics))
+            .collect()
+    }
+    fn may_publish(&self) -> bool {
+        self.primary_host.is_none() || self.host.is_some_and(|(online, _)| online)
+    }
+    fn start_replay(&mut self, stroke_bases: HashMap<String, u64>) {
+        self.replay = Counts { strokes: stroke_bases, ..self.live.clone() };
+    }
+    fn historical(&mut self, e: &LiveEvent) -> Vec<(Message, QoS)> {
+        self.replay.note(e);
+        let born_ms = self.born_ms;
+        let changes = self.changes(e, &self.replay);
+        let mut out = Vec::new();
+        for (device, metrics) in changes {
+            let metrics: Vec<Metric> = metrics
+                .into_iter()
+                // What happened after this session's birth was published live; the
+                // advisories counted since the service started cannot be told for a past
+                // moment.
+                .filter(|m| m.timestamp.unwrap_or(0) <= born_ms && m.name.as_deref() != Some("Safety/Advisories"))
+                .map(|mut m| {
+                    let key = format!("{}/{}", device.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or(""));
+                    let last = self.historical_ms.entry(key).or_insert(0);
+                    let t = m.timestamp.unwrap_or(0).max(*last + 1);
+                    *last = t;
+                    m.timestamp = Some(t);
+                    m.datatype = None;
+                    m.is_historical = Some(true);
+                    m
+                })
+                .collect();
+            if metrics.is_empty() {
+                continue;
             }
-            Event::Lamp { machine, lamp, color, mode, t } => {
-                let Some(lamps) = self.device(machine).map(|d| d.lamps) else { return Vec::new() };
-                let number = sparkplug::number_in_list(*lamp, lamps);
-                let metrics = sparkplug::lamp_metrics(number, *color, Some(*mode), t.as_u64_or_zero(), false);
-                vec![self.message("DDATA", Some(machine), metrics)]
-            }
-            Event::Stroke { machine, end_t, .. } if self.device(machine).is_some() => {
-                let strokes = self.strokes.get(machine).copied().unwrap_or(0);
-                let metric = sparkplug::strokes_metric(strokes, end_t.as_u64_or_zero());
-                vec![self.message("DDATA", Some(machine), vec![metric])]
-            }
-            Event::Presence { operator_of: Some(machine), t, .. } if self.device(machine).is_some() => {
-                let metric = sparkplug::operator_people_metric(self.operator_people(machine), t.as_u64_or_zero());
-                vec![self.message("DDATA", Some(machine), vec![metric])]
-            }
-            Event::Safety { machine, t, .. } if self.device(machine).is_some() => {
-                let count = self.advisories.get(machine).copied().unwrap_or(0);
-                let metric = sparkplug::safety_advisories_metric(count, t.as_u64_or_zero());
-                vec![self.message("DDATA", Some(machine), vec![metric])]
-            }
-            Event::Health { camera, health, t, .. } => {
-                let t = t.as_u64_or_zero();
-                let name = format!("Cameras/{camera}/Health");
-                let mut out = vec![self.message("NDATA", None, vec![Metric::string(name, health.as_str(), t)])];
-                let machines: Vec<String> =
-                    self.devices.iter().filter(|d| &d.camera == camera).map(|d| d.id.clone()).collect();
-                for machine in machines {
-                    out.push(self.message("DDATA", Some(&machine), vec![sparkplug::health_metric(*health, t)]));
-                }
-                out
-            }
-            _ => Vec::new(),
+            let topic = sparkplug::topic(&self.group, Self::data_kind(&device), &self.node, device.as_deref());
+            out.push((Message { topic, payload: self.payload(metrics, true), retain: false }, QoS::AtMostOnce));
         }
+        out
     }
     fn extra(&mut self, _: &Extra) -> Vec<(Message, QoS)> {
         Vec::new()
@@ -272,18 +389,22 @@ impl Protocol for Node {
             statuses.iter().flat_map(|c| c.machines.iter().map(move |m| (c.id.as_str(), m.id.as_str(), m.lamps.len())));
         !now.eq(self.devices.iter().map(|d| (d.camera.as_str(), d.id.as_str(), d.lamps)))
     }
-    fn command(&mut self, topic: &str, payload: &[u8]) -> bool {
+    fn command(&mut self, topic: &str, payload: &[u8]) -> Command {
         use prost::Message as _;
+        if self.host_state_topic().as_deref() == Some(topic) {
+            return self.host_state(payload);
+        }
         if !topic.contains("/NCMD/") {
-            return false;
+            return Command::Nothing;
         }
         let Ok(p) = sparkplug::Payload::decode(payload) else {
             tracing::warn!(topic, "an NCMD that is not a Sparkplug B payload was ignored");
-            return false;
+            return Command::Nothing;
         };
-        p.metrics.iter().any(|m| {
+        let rebirth = p.metrics.iter().any(|m| {
             m.name.as_deref() == Some("Node Control/Rebirth") && m.value == Some(sparkplug::Value::BooleanValue(true))
-        })
+        });
+        if rebirth { Command::Rebirth } else { Command::Nothing }
     }
     fn goodbye(&mut self) -> Vec<(Message, QoS)> {
         let devices: Vec<String> = self.devices.drain(..).map(|d| d.id).collect();
@@ -328,7 +449,7 @@ mod tests {
     }
 
     fn node(memory: NodeMemory) -> Node {
-        Node::new("g".into(), "n".into(), memory)
+        Node::new("g".into(), "n".into(), None, memory)
     }
 
     fn decode(m: &(Message, QoS)) -> Payload {
@@ -490,5 +611,52 @@ mod tests {
         assert_eq!(stamp(&second[1], "Camera/Health"), Some(t_ms + 1));
         let device_health = metric(&decode(&second[1]), "Camera/Health").value.clone();
         assert_eq!(device_health, Some(Value::StringValue("connecting".into())));
+    }
+
+    #[test]
+    fn with_a_primary_host_it_is_born_only_while_the_host_is_online_and_replays_the_past() {
+        let totals = HashMap::from([("brake-1".to_string(), 10)]);
+        let mut n = Node::new(
+            "g".into(),
+            "n".into(),
+            Some("scada".into()),
+            NodeMemory { stroke_totals: totals, ..Default::default() },
+        );
+        n.connected();
+        assert!(!n.may_publish(), "no STATE seen yet");
+        assert!(n.subscriptions().contains(&"spBv1.0/STATE/scada".to_string()));
+        let state = |online: bool, t: u64| format!(r#"{{"online": {online}, "timestamp": {t}}}"#).into_bytes();
+        assert_eq!(n.command("spBv1.0/STATE/scada", &state(true, 100)), Command::HostOnline);
+        assert!(n.may_publish());
+        assert_eq!(n.command("spBv1.0/STATE/scada", &state(false, 50)), Command::Nothing, "older than the last");
+        assert_eq!(n.command("spBv1.0/STATE/scada", b"ONLINE"), Command::Nothing, "not Sparkplug 3.0");
+        assert_eq!(n.command("spBv1.0/STATE/other", &state(false, 200)), Command::Nothing, "another host");
+        assert!(n.may_publish());
+        n.birth(&statuses());
+        // 7 strokes were stored before the replayed rows: the first replayed is the 8th.
+        n.start_replay(HashMap::from([("brake-1".to_string(), 7)]));
+        let stroke = |end_ms| LiveEvent::Stroke {
+            machine: "brake-1".into(),
+            start_t: UnixMillis(end_ms - 500),
+            end_t: UnixMillis(end_ms),
+            person_in_region: false,
+        };
+        let past = n.historical(&stroke(5_000));
+        assert_eq!(past[0].0.topic, "spBv1.0/g/DDATA/n/brake-1");
+        let m = metric(&decode(&past[0]), "Strokes").clone();
+        assert_eq!(
+            (m.value, m.timestamp, m.is_historical, m.datatype),
+            (Some(Value::LongValue(8)), Some(5_000), Some(true), None)
+        );
+        let again = n.historical(&stroke(5_000));
+        assert_eq!(metric(&decode(&again[0]), "Strokes").timestamp, Some(5_001), "one metric's times grow");
+        let after_birth = UnixMillis::now().plus_ms(60_000).0;
+        assert!(n.historical(&stroke(after_birth)).is_empty(), "published live, not replayed");
+        // The live count is apart from the replay's.
+        assert_eq!(n.live.strokes.get("brake-1"), Some(&10));
+        assert_eq!(n.command("spBv1.0/STATE/scada", &state(false, 300)), Command::HostOffline);
+        assert!(!n.may_publish());
+        n.connected();
+        assert!(!n.may_publish(), "every session reads the host's STATE again");
     }
 }

@@ -185,7 +185,10 @@ function gantt(rows, from, to) {
     const step = [60e3, 300e3, 900e3, 1800e3, 3600e3, 7200e3, 14400e3, 28800e3].find((st) => (b - a) / st <= fit) || 28800e3;
     for (let g = Math.ceil(a / step) * step; g <= b; g += step) {
       s.append(svg("line", { x1: x(g), x2: x(g), y1: top - 4, y2: top + rows.length * rowH, stroke: "#e5e7eb" }));
-      if (x(g) + tickW - 12 <= W) { const tx = svg("text", { x: x(g) + 2, y: 12, class: "tick" }); tx.textContent = clock(new Date(g).toISOString()); s.append(tx); }
+      // A label is written only where the whole of it (measured, not assumed from the
+      // first one) stays inside the chart.
+      const label = clock(new Date(g).toISOString());
+      if (x(g) + 2 + window.SheetSightCharts.measure(label) + 2 <= W) { const tx = svg("text", { x: x(g) + 2, y: 12, class: "tick" }); tx.textContent = label; s.append(tx); }
     }
     rows.forEach((r, i) => {
       const y = top + i * rowH;

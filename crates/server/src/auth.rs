@@ -163,7 +163,7 @@ pub async fn set_admin_password(state: &AppState, password: &str) -> Result<(), 
     Ok(())
 }
 
-pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -186,22 +186,30 @@ pub fn stored_role(text: &str, whose: &str) -> ApiResult<Role> {
     })
 }
 
+/// The token of an `Authorization: Bearer` header, if there is such a header; an error
+/// for one that is not `Bearer <token>`.
+pub fn bearer_token(headers: &HeaderMap) -> ApiResult<Option<&str>> {
+    let Some(auth) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    // The scheme is case-insensitive (RFC 9110 11.1): `bearer` is `Bearer`.
+    let token = auth
+        .to_str()
+        .ok()
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty());
+    match token {
+        Some(t) => Ok(Some(t)),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::UNAUTHORIZED,
+            "the Authorization header must be `Bearer <token>`",
+        )),
+    }
+}
+
 /// The principal of a request, if its cookie or token is valid.
 pub async fn identify(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<Principal>> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION) {
-        // The scheme is case-insensitive (RFC 9110 11.1): `bearer` is `Bearer`.
-        let token = auth
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
-        let Some(token) = token.filter(|t| !t.is_empty()) else {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "the Authorization header must be `Bearer <token>`",
-            ));
-        };
+    if let Some(token) = bearer_token(headers)? {
         let Some(t) = state.store.token(&digest(token)).await? else {
             return Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "unknown or revoked API token"));
         };
@@ -262,9 +270,15 @@ pub async fn no_store(req: Request, next: Next) -> Response {
 
 /// `Set-Cookie` for a new session (or, with `None`, one that ends it).
 pub fn session_cookie(token: Option<&str>, max_age_s: u64) -> String {
+    named_session_cookie(SESSION_COOKIE, token, max_age_s)
+}
+
+/// [`session_cookie`] under another cookie name (the hub's, which may share a host with
+/// an edge: cookies do not tell ports apart).
+pub fn named_session_cookie(name: &str, token: Option<&str>, max_age_s: u64) -> String {
     match token {
-        Some(t) => format!("{SESSION_COOKIE}={t}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}"),
-        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        Some(t) => format!("{name}={t}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_s}"),
+        None => format!("{name}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     }
 }
 

@@ -31,6 +31,7 @@ pub mod clips;
 pub mod connections;
 pub mod error;
 pub mod floor;
+pub mod hub;
 pub mod live;
 pub mod login_limits;
 pub mod metrics;
@@ -81,8 +82,16 @@ impl AppState {
         self.config.read_or_recover().clone()
     }
 
-    fn set_config(&self, config: Config) {
-        *self.config.write_or_recover() = Arc::new(config);
+    /// Takes an edited configuration; a shop that sends to a hub sends its machines and
+    /// shifts again when they changed (the outbox keeps them with the history).
+    async fn set_config(&self, config: Config) {
+        let profile = sheetsight_store::profile::ShopProfile::of(&config);
+        let old = std::mem::replace(&mut *self.config.write_or_recover(), Arc::new(config));
+        if sheetsight_store::profile::ShopProfile::of(&old) != profile
+            && let Err(e) = self.store.send_profile(&profile).await
+        {
+            tracing::error!(error = %sheetsight_base::error::with_causes(&e), "cannot send the shop's profile to the hub");
+        }
     }
 }
 

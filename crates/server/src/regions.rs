@@ -296,7 +296,7 @@ pub async fn put_regions(
     }
     let changed = state.service.reconfigure(&old, &new);
     tracing::info!(camera = %camera, by = %p.name, file = %old.path.display(), "regions saved");
-    state.set_config(new);
+    state.set_config(new).await;
     let _ = state.notices.send(Notice::Regions { cameras: changed });
     Ok(Json(regions_of(&state.config(), &state, &camera)?))
 }

@@ -102,7 +102,20 @@ pub async fn login(
 }
 
 async fn login_checked(state: &AppState, peer: SocketAddr, body: Login) -> Result<Response, Response> {
-    let logins = &state.logins;
+    let user = check_login(&state.logins, peer, &body, |name| async move {
+        Ok(state.store.user(&name).await?.map(|u| (u.password_hash.clone(), u)))
+    })
+    .await?;
+    start_session(state, &user).await.map_err(IntoResponse::into_response)
+}
+
+/// Checks a login against the limits and the stored hash that `find` gives for the name
+/// (with the user's record); answers the user's record, or the refusal to send.
+pub async fn check_login<U, F, Fut>(logins: &Logins, peer: SocketAddr, body: &Login, find: F) -> Result<U, Response>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Option<(String, U)>>>,
+{
     let ip = peer.ip();
     logins.rates.take(ip, Instant::now()).map_err(refusal)?;
     // Nothing invalid reaches a log line or the lockout's map.
@@ -111,15 +124,15 @@ async fn login_checked(state: &AppState, peer: SocketAddr, body: Login) -> Resul
         return Err(ApiError::bad_request(format!("a password has at most {MAX_PASSWORD_BYTES} bytes")).into_response());
     }
     let reservation = logins.lockout.reserve(&body.name, ip, Instant::now()).map_err(refusal)?;
-    let user = match state.store.user(&body.name).await {
+    let user = match find(body.name.clone()).await {
         Ok(u) => u,
         Err(e) => {
             logins.lockout.no_such_user(reservation);
-            return Err(ApiError::from(e).into_response());
+            return Err(e.into_response());
         }
     };
     // Unknown names are checked against a dummy hash, so that timing does not tell names.
-    let hash = user.as_ref().map_or(logins.dummy_hash.as_str(), |u| u.password_hash.as_str());
+    let hash = user.as_ref().map_or(logins.dummy_hash.as_str(), |(hash, _)| hash.as_str());
     let verified = match logins.checker.verify(&body.password, hash).await {
         Ok(v) => v,
         Err(busy) => {
@@ -133,7 +146,7 @@ async fn login_checked(state: &AppState, peer: SocketAddr, body: Login) -> Resul
         }
     };
     let known = user.is_some();
-    let Some(user) = user.filter(|_| verified) else {
+    let Some((_, user)) = user.filter(|_| verified) else {
         if known {
             logins.lockout.failed(reservation, Instant::now());
         } else {
@@ -144,8 +157,7 @@ async fn login_checked(state: &AppState, peer: SocketAddr, body: Login) -> Resul
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong name or password").into_response());
     };
     logins.lockout.succeeded(reservation);
-    let session = start_session(state, &user).await.map_err(IntoResponse::into_response)?;
-    Ok(session)
+    Ok(user)
 }
 
 async fn start_session(state: &AppState, user: &sheetsight_store::site::UserRecord) -> ApiResult<Response> {

@@ -25,6 +25,11 @@ const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'se
                    connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 pub async fn index() -> Response {
+    page(INDEX_HTML)
+}
+
+/// An HTML page of the binary, under the strict policy.
+pub fn page(html: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -32,14 +37,19 @@ pub async fn index() -> Response {
             (header::CONTENT_SECURITY_POLICY, CSP),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
-        INDEX_HTML,
+        html,
     )
         .into_response()
 }
 
-pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
-    let Some((_, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
-        return Err(ApiError::not_found(format!("no asset `{file}`")));
+pub async fn asset(file: Path<String>) -> Result<Response, ApiError> {
+    asset_of(ASSETS, file).await
+}
+
+/// The asset `file` of `assets` ((name, content type, bytes)).
+pub async fn asset_of(assets: &'static [(&str, &str, &str)], Path(file): Path<String>) -> Result<Response, ApiError> {
+    let Some((_, content_type, body)) = assets.iter().find(|(name, _, _)| *name == file) else {
+        return Err(ApiError::not_found(format!("no asset `{}`", crate::auth::shown(&file))));
     };
     Ok((
         [

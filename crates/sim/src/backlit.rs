@@ -154,11 +154,37 @@ pub struct Lighting {
     pub dark: f64,
     pub blur_px: f64,
     pub noise: f64,
+    /// Specks of dust on the table's glass: how many, each 0.1–0.6 mm across and
+    /// 30–90 % opaque, strewn (from the photo's seed) over the lit table and inside
+    /// holes, never within 1.2 mm of an edge (dust on a cut edge reads as a burr).
+    pub dust_specks: u32,
 }
 
 impl Default for Lighting {
     fn default() -> Self {
-        Self { light: 205.0, falloff: 0.25, slope: (0.05, -0.04), dark: 22.0, blur_px: 1.0, noise: 2.0 }
+        Self { light: 205.0, falloff: 0.25, slope: (0.05, -0.04), dark: 22.0, blur_px: 1.0, noise: 2.0, dust_specks: 0 }
+    }
+}
+
+impl Lighting {
+    /// The backlight's level at pixel `(x, y)` of a `w` x `h` photo (above 255 where
+    /// it is clipped at white).
+    pub fn light_at(&self, x: f64, y: f64, w: f64, h: f64) -> f64 {
+        let (cx, cy) = (w / 2.0, h / 2.0);
+        let r2 = ((x - cx).powi(2) + (y - cy).powi(2)) / (cx * cx + cy * cy);
+        self.light * (1.0 - self.falloff * r2) * (1.0 + self.slope.0 * (x - cx) / cx + self.slope.1 * (y - cy) / cy)
+    }
+
+    /// The share of a `w` x `h` photo's table clipped at white (a 64 x 48 sample).
+    pub fn clipped_fraction(&self, w: f64, h: f64) -> f64 {
+        let mut clipped = 0;
+        for j in 0..48 {
+            for i in 0..64 {
+                let (x, y) = ((i as f64 + 0.5) * w / 64.0, (j as f64 + 0.5) * h / 48.0);
+                clipped += (self.light_at(x, y, w, h) >= 255.0) as u32;
+            }
+        }
+        clipped as f64 / (64.0 * 48.0)
     }
 }
 
@@ -332,14 +358,11 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
         }
     }
     let mut rng = SmallRng::seed_from_u64(seed);
-    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
-    let r_max2 = cx * cx + cy * cy;
+    let dust = dust_cover(camera, &coverage, lighting.dust_specks, &mut rng);
     let mut image: Vec<f32> = (0..w * h)
         .map(|i| {
             let (x, y) = ((i % w) as f64, (i / w) as f64);
-            let light = lighting.light
-                * (1.0 - lighting.falloff * ((x - cx).powi(2) + (y - cy).powi(2)) / r_max2)
-                * (1.0 + lighting.slope.0 * (x - cx) / cx + lighting.slope.1 * (y - cy) / cy);
+            let light = lighting.light_at(x, y, w as f64, h as f64) * (1.0 - dust[i] as f64);
             let c = coverage[i] as f64;
             (light * (1.0 - c) + lighting.dark * c) as f32
         })
@@ -349,6 +372,42 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
         let v = image[y as usize * w + x as usize] as f64 + lighting.noise * gaussian(&mut rng);
         image::Luma([v.round().clamp(0.0, 255.0) as u8])
     })
+}
+
+/// How much light dust takes away at each pixel (0: none): `count` specks where the
+/// table is lit (in the open or inside a hole) and no edge lies within 1.2 mm.
+fn dust_cover(camera: &Pinhole, coverage: &[f32], count: u32, rng: &mut SmallRng) -> Vec<f32> {
+    let (w, h) = (camera.width_px as usize, camera.height_px as usize);
+    let mut dust = vec![0f32; w * h];
+    let mm_per_px = (camera.ray_at(Point2::new(w as f64 / 2.0 + 1.0, h as f64 / 2.0), 0.0)
+        - camera.ray_at(Point2::new(w as f64 / 2.0, h as f64 / 2.0), 0.0))
+    .norm();
+    let clear_px = (1.2 / mm_per_px).ceil() as usize;
+    let mut placed = 0;
+    for _ in 0..count * 50 {
+        if placed == count {
+            break;
+        }
+        let r_px = rng.random_range(0.05..0.3) / mm_per_px;
+        let opacity = rng.random_range(0.3..0.9) as f32;
+        let reach = clear_px + r_px.ceil() as usize;
+        let (x, y) = (rng.random_range(reach..w - reach), rng.random_range(reach..h - reach));
+        let clear =
+            (y - reach..=y + reach).step_by(2).all(|j| (x - reach..=x + reach).all(|i| coverage[j * w + i] == 0.0));
+        if !clear {
+            continue;
+        }
+        let r = r_px.ceil() as usize + 1;
+        for j in y - r..=y + r {
+            for i in x - r..=x + r {
+                let d = ((i as f64 - x as f64).powi(2) + (j as f64 - y as f64).powi(2)).sqrt();
+                let cover = (r_px + 0.5 - d).clamp(0.0, 1.0) as f32;
+                dust[j * w + i] = dust[j * w + i].max(opacity * cover);
+            }
+        }
+        placed += 1;
+    }
+    dust
 }
 
 fn gaussian(rng: &mut SmallRng) -> f64 {
@@ -501,6 +560,7 @@ pub fn cases(part: &Part, area_mm: (Mm, Mm), count: usize, seed: u64) -> Vec<Cas
                 dark: rng.random_range(10.0..40.0),
                 blur_px: rng.random_range(0.7..1.4),
                 noise: rng.random_range(1.0..3.5),
+                dust_specks: 0,
             };
             let mut defects = Vec::new();
             if k % 3 != 0 {
@@ -536,6 +596,34 @@ pub fn cases(part: &Part, area_mm: (Mm, Mm), count: usize, seed: u64) -> Vec<Cas
                 jpeg_quality: (k % 5 == 2).then_some(90),
                 seed: seed ^ (k as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
             }
+        })
+        .collect()
+}
+
+/// The photos of [`cases`] (same parts, poses and defects) as many real backlit
+/// stations take them: the backlight clipped at white on 30–100 % of the table (where
+/// all of it is clipped, up to 1.5 times over), stronger vignetting (corners 20–45 %
+/// darker), a slightly uneven light, and 20–150 specks of dust.
+pub fn shop_floor_cases(part: &Part, area_mm: (Mm, Mm), count: usize, seed: u64, camera: &Pinhole) -> Vec<Case> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_c11b_0000_0001);
+    let (w, h) = (camera.width_px as f64, camera.height_px as f64);
+    cases(part, area_mm, count, seed)
+        .into_iter()
+        .map(|mut case| {
+            let lighting = &mut case.lighting;
+            lighting.falloff = rng.random_range(0.2..0.45);
+            lighting.dust_specks = rng.random_range(20..150);
+            let clipped = rng.random_range(0.3..1.15f64).min(1.0);
+            let over = if clipped >= 1.0 { rng.random_range(1.0..1.5) } else { 1.0 };
+            // The unit field's level below which a share `clipped` of the table lies above.
+            let unit = Lighting { light: 1.0, ..lighting.clone() };
+            let mut field: Vec<f64> = (0..48 * 64)
+                .map(|k| unit.light_at(((k % 64) as f64 + 0.5) * w / 64.0, ((k / 64) as f64 + 0.5) * h / 48.0, w, h))
+                .collect();
+            field.sort_by(f64::total_cmp);
+            let at = ((1.0 - clipped) * (field.len() - 1) as f64).round() as usize;
+            lighting.light = over * 256.0 / field[at].max(1e-6);
+            case
         })
         .collect()
 }

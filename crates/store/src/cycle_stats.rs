@@ -43,7 +43,7 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// The statistics of `cycles`, by machine and job, with the standards that exist.
-pub fn compute(cycles: &[CycleRecord], standards: &[StandardRecord]) -> Vec<CycleStats> {
+pub fn compute<'a>(cycles: impl IntoIterator<Item = &'a CycleRecord>, standards: &[StandardRecord]) -> Vec<CycleStats> {
     let mut groups: BTreeMap<(String, Option<String>), Vec<f64>> = BTreeMap::new();
     for c in cycles {
         groups.entry((c.machine.clone(), c.job.clone())).or_default().push((c.end - c.start) as f64 / 1000.0);

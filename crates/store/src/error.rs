@@ -13,6 +13,8 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The row exists already (a unique name taken).
     Conflict,
+    /// A row it refers to does not exist (a shop that was never added).
+    NotFound,
 }
 
 /// The cause of a [`StoreError`]: the database's or the file system's own error.

@@ -24,6 +24,7 @@ pub mod dump;
 pub mod error;
 pub mod outbox;
 pub mod postgres;
+pub mod profile;
 pub mod recordings;
 pub mod report;
 mod rows;

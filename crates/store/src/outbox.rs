@@ -7,8 +7,10 @@
 //! - its `seq` never repeats within the database's epoch: SQLite's `AUTOINCREMENT` never
 //!   hands out a number again, not after rows are deleted and not after a restart; a new
 //!   (wiped) database draws a new random epoch;
-//! - rows leave only when the hub has acknowledged them ([`SqliteStore::outbox_acknowledged`]),
-//!   except that a full outbox turns its oldest stroke-only rows into [`Change::Dropped`]
+//! - rows leave only when every [`OutboxReader`] is past them: the hub has acknowledged
+//!   them ([`SqliteStore::outbox_acknowledged`]) and, with a Sparkplug primary host
+//!   configured, they were published while that host was online
+//!   ([`SqliteStore::outbox_read`]); except that a full outbox turns its oldest stroke-only rows into [`Change::Dropped`]
 //!   tombstones (the sequence stays contiguous, and the hub counts what was lost); states,
 //!   alerts, notes, cycles and runs are never dropped.
 
@@ -21,6 +23,26 @@ use sqlx::{Sqlite, Transaction};
 
 use crate::sqlite::SqliteStore;
 use crate::{StoreError, UnixMillis};
+
+/// Who reads the outbox. Each reader's position is kept in the database; a row leaves
+/// once every reader enabled in this process is past it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxReader {
+    /// The hub: its position is the highest sequence it acknowledged.
+    Hub,
+    /// A Sparkplug primary host: rows up to its position were published while it was
+    /// online; those after it are sent with `is_historical` when it is back.
+    Sparkplug,
+}
+
+impl OutboxReader {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Hub => "hub",
+            Self::Sparkplug => "sparkplug",
+        }
+    }
+}
 
 /// The default size of an edge's outbox: more than 7 days of a 20-machine shop (about
 /// 20 MB a day with a stroke every 10 s on every machine).
@@ -75,6 +97,11 @@ pub enum Change {
         by: String,
         at: UnixMillis,
     },
+    /// The shop's machines and shifts, sent at every start: the hub reads the history
+    /// with them.
+    Profile {
+        profile: crate::profile::ShopProfile,
+    },
     /// Strokes the edge could not keep because its outbox was full.
     Dropped {
         strokes: u64,
@@ -118,6 +145,9 @@ pub(crate) struct Outbox {
     max_bytes: i64,
     dropped_strokes: AtomicI64,
 }
+
+/// The last sequence handed out; 0 at first.
+const LAST_SEQ_SQL: &str = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)";
 
 /// What kind of rows a change makes: only `strokes` rows may be dropped.
 const KIND_HISTORY: &str = "history";
@@ -184,7 +214,7 @@ impl Outbox {
             tracing::error!(
                 dropped_strokes = dropped,
                 max_bytes = self.max_bytes,
-                "the outbox to the hub is full: the oldest strokes not yet sent are dropped (states, alerts and \
+                "the outbox (to the hub or the Sparkplug primary host) is full: the oldest strokes not yet sent are dropped (states, alerts and \
                  cycles are kept); is the hub or its broker reachable?"
             );
         }
@@ -192,7 +222,7 @@ impl Outbox {
             tracing::error!(
                 bytes = self.bytes.load(Ordering::Relaxed),
                 max_bytes = self.max_bytes,
-                "the outbox to the hub is full and holds no strokes left to drop; it grows past its size to keep \
+                "the outbox (to the hub or the Sparkplug primary host) is full and holds no strokes left to drop; it grows past its size to keep \
                  states and alerts"
             );
         }
@@ -201,15 +231,67 @@ impl Outbox {
 }
 
 impl SqliteStore {
+    /// Puts the shop's profile into the outbox (nothing without one).
+    pub async fn send_profile(&self, profile: &crate::profile::ShopProfile) -> Result<(), StoreError> {
+        let Some(outbox) = &self.outbox else { return Ok(()) };
+        let mut tx = self.pool().begin().await.map_err(StoreError::io("sending the shop's profile"))?;
+        outbox.push(&mut tx, &Change::Profile { profile: profile.clone() }, 0).await?;
+        tx.commit().await.map_err(StoreError::io("sending the shop's profile"))
+    }
+
     /// Keeps every change from now on in the outbox, for a hub, in at most `max_bytes`
     /// (see the module's invariants).
     pub async fn enable_outbox(&mut self, max_bytes: i64) -> Result<(), StoreError> {
+        self.enable_outbox_for(max_bytes, &[OutboxReader::Hub]).await
+    }
+
+    /// Keeps every change from now on in the outbox for `readers`, in at most `max_bytes`.
+    /// A reader new to this database starts where the outbox is now: the hub with what is
+    /// waiting (rows there were never acknowledged), Sparkplug at its end (nothing was
+    /// held for a primary host). Readers no longer enabled stop holding rows.
+    pub async fn enable_outbox_for(&mut self, max_bytes: i64, readers: &[OutboxReader]) -> Result<(), StoreError> {
+        let io = || StoreError::io("setting up the outbox's readers");
+        let mut starts = Vec::with_capacity(readers.len());
+        for reader in readers {
+            starts.push(match reader {
+                OutboxReader::Hub => self.outbox_position(OutboxReader::Hub).await?,
+                OutboxReader::Sparkplug => self.outbox_last_seq().await?,
+            });
+        }
+        let mut tx = self.pool().begin().await.map_err(io())?;
+        let names: Vec<&str> = readers.iter().map(|r| r.name()).collect();
+        let known: Vec<(String,)> =
+            sqlx::query_as("SELECT name FROM outbox_reader").fetch_all(&mut *tx).await.map_err(io())?;
+        for (name,) in known.iter().filter(|(n,)| !names.contains(&n.as_str())) {
+            sqlx::query("DELETE FROM outbox_reader WHERE name = ?").bind(name).execute(&mut *tx).await.map_err(io())?;
+        }
+        for (reader, start) in readers.iter().zip(starts) {
+            sqlx::query("INSERT INTO outbox_reader (name, seq) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+                .bind(reader.name())
+                .bind(start)
+                .execute(&mut *tx)
+                .await
+                .map_err(io())?;
+        }
+        tx.commit().await.map_err(io())?;
         let (bytes,): (i64,) = sqlx::query_as("SELECT coalesce(sum(length(body)), 0) FROM outbox")
             .fetch_one(self.pool())
             .await
             .map_err(StoreError::io("sizing the outbox"))?;
         self.outbox =
             Some(Arc::new(Outbox { bytes: AtomicI64::new(bytes), max_bytes, dropped_strokes: AtomicI64::new(0) }));
+        Ok(())
+    }
+
+    /// Gives this database the epoch `epoch`: for a copy of an edge's database (a cloned
+    /// disk, a benchmark's edges), which must not send under its original's epoch.
+    /// Only before anything of the copy was sent.
+    pub async fn set_outbox_epoch(&self, epoch: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox_epoch SET epoch = ?")
+            .bind(epoch)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::io("setting the outbox's epoch"))?;
         Ok(())
     }
 
@@ -249,30 +331,113 @@ impl SqliteStore {
         Ok(out)
     }
 
-    /// The highest sequence that has left the outbox (acknowledged by the hub): the one
-    /// before its oldest row, or the last one handed out when it is empty; 0 at first.
+    /// The highest sequence the hub acknowledged: its reader's position, or (without one)
+    /// the one before the outbox's oldest row, or the last one handed out when it is
+    /// empty; 0 at first.
     pub async fn outbox_forgotten(&self) -> Result<i64, StoreError> {
-        let (forgotten,): (i64,) = sqlx::query_as(
-            "SELECT coalesce((SELECT min(seq) - 1 FROM outbox), \
-             (SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
+        self.outbox_position(OutboxReader::Hub).await
+    }
+
+    /// How far `reader` has read (see [`Self::outbox_forgotten`] for a reader not set up).
+    pub async fn outbox_position(&self, reader: OutboxReader) -> Result<i64, StoreError> {
+        let (position,): (i64,) = sqlx::query_as(
+            "SELECT coalesce((SELECT seq FROM outbox_reader WHERE name = ?), \
+             (SELECT min(seq) - 1 FROM outbox), (SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
         )
+        .bind(reader.name())
         .fetch_one(self.pool())
         .await
         .map_err(StoreError::io("reading the outbox"))?;
-        Ok(forgotten)
+        Ok(position)
     }
 
-    /// The hub stored everything up to `seq`: those rows leave the outbox.
+    /// The hub stored everything up to `seq`: those rows leave the outbox, unless another
+    /// reader still needs them.
     pub async fn outbox_acknowledged(&self, seq: i64) -> Result<u64, StoreError> {
-        let freed: Vec<(i64,)> = sqlx::query_as("DELETE FROM outbox WHERE seq <= ? RETURNING length(body)")
-            .bind(seq)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::io("clearing acknowledged changes from the outbox"))?;
+        self.outbox_read(OutboxReader::Hub, seq).await
+    }
+
+    /// `reader` needs nothing up to `seq` any more (its position never goes back): the
+    /// rows every reader is past leave the outbox; how many left.
+    pub async fn outbox_read(&self, reader: OutboxReader, seq: i64) -> Result<u64, StoreError> {
+        let io = || StoreError::io("clearing read changes from the outbox");
+        let mut tx = self.pool().begin().await.map_err(io())?;
+        sqlx::query(
+            "INSERT INTO outbox_reader (name, seq) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
+        )
+        .bind(reader.name())
+        .bind(seq)
+        .execute(&mut *tx)
+        .await
+        .map_err(io())?;
+        let freed: Vec<(i64,)> = sqlx::query_as(
+            "DELETE FROM outbox WHERE seq <= (SELECT min(seq) FROM outbox_reader) RETURNING length(body)",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(io())?;
+        tx.commit().await.map_err(io())?;
         if let Some(outbox) = &self.outbox {
             outbox.bytes.fetch_sub(freed.iter().map(|r| r.0).sum(), Ordering::Relaxed);
         }
         Ok(freed.len() as u64)
+    }
+
+    /// The last sequence handed out (0 before the first).
+    pub async fn outbox_last_seq(&self) -> Result<i64, StoreError> {
+        let (last,): (i64,) =
+            sqlx::query_as(LAST_SEQ_SQL).fetch_one(self.pool()).await.map_err(StoreError::io("reading the outbox"))?;
+        Ok(last)
+    }
+
+    /// The events of the rows after `after` (oldest first, at most `max_rows` rows, each
+    /// with its sequence); rows of other changes come with no events.
+    pub async fn outbox_events_after(
+        &self,
+        after: i64,
+        max_rows: u32,
+    ) -> Result<Vec<(i64, Vec<LiveEvent>)>, StoreError> {
+        let rows = self.outbox_after(after, max_rows, usize::MAX).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let events = match serde_json::from_str::<Change>(&row.body) {
+                Ok(Change::Write { events, .. }) => events,
+                Ok(_) => Vec::new(),
+                Err(e) => {
+                    tracing::warn!(seq = row.seq, error = %e, "an outbox row that cannot be read was skipped");
+                    Vec::new()
+                }
+            };
+            out.push((row.seq, events));
+        }
+        Ok(out)
+    }
+
+    /// Per machine, how many strokes were stored before the rows after `after`: every
+    /// stroke ever stored less those in these rows (read in one transaction).
+    pub async fn outbox_stroke_bases(&self, after: i64) -> Result<Vec<(String, u64)>, StoreError> {
+        let io = || StoreError::io("counting the strokes waiting in the outbox");
+        let mut tx = self.pool().begin().await.map_err(io())?;
+        let totals: Vec<(String, i64)> =
+            sqlx::query_as("SELECT machine, strokes FROM stroke_total").fetch_all(&mut *tx).await.map_err(io())?;
+        let waiting: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT json_extract(e.value, '$.machine'), count(*) FROM outbox o, json_each(o.body, '$.events') e \
+             WHERE o.seq > ? AND o.kind <> 'dropped' AND json_extract(e.value, '$.type') = 'stroke' GROUP BY 1",
+        )
+        .bind(after)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(io())?;
+        tx.commit().await.map_err(io())?;
+        let waiting: std::collections::HashMap<String, i64> = waiting.into_iter().collect();
+        Ok(totals
+            .into_iter()
+            .map(|(machine, total)| {
+                let base = total - waiting.get(&machine).copied().unwrap_or(0);
+                (machine, u64::try_from(base).unwrap_or(0))
+            })
+            .collect())
     }
 
     pub async fn outbox_status(&self) -> Result<OutboxStatus, StoreError> {

@@ -38,6 +38,27 @@ pub struct ReportHistory {
     pub standards: Vec<StandardRecord>,
     /// Head counts of the machines' operator zones.
     pub operator_presence: Vec<PresenceInterval>,
+    /// Strokes counted by the store for the keys of [`stroke_windows`]; when set,
+    /// `strokes` is not read (a hub counts a month of strokes without loading them).
+    pub stroke_counts: Option<BTreeMap<(String, UnixMillis, UnixMillis), u64>>,
+}
+
+/// The machine and time range of every row [`compute`] makes: where it counts strokes.
+pub fn stroke_windows(
+    windows: &[ShiftWindow],
+    machines: &[String],
+    now: UnixMillis,
+) -> Vec<(String, UnixMillis, UnixMillis)> {
+    let mut out = Vec::new();
+    for machine in machines {
+        for w in windows {
+            let (start, end) = (UnixMillis::from(w.start), UnixMillis::from(w.end).min(now));
+            if end > start {
+                out.push((machine.clone(), start, end));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -131,6 +152,14 @@ pub fn compute(
     history: &ReportHistory,
     now: UnixMillis,
 ) -> Vec<ReportRow> {
+    // Cycles by machine, by end: a window takes its slice by two binary searches.
+    let mut cycles_of: BTreeMap<&str, Vec<&CycleRecord>> = BTreeMap::new();
+    for c in &history.cycles {
+        cycles_of.entry(c.machine.as_str()).or_default().push(c);
+    }
+    for list in cycles_of.values_mut() {
+        list.sort_by_key(|c| c.end);
+    }
     let mut by_machine: BTreeMap<&str, Vec<&StateInterval>> = BTreeMap::new();
     for s in &history.states {
         by_machine.entry(s.key.as_str()).or_default().push(s);
@@ -168,16 +197,17 @@ pub fn compute(
             let get = |s| in_state.get(&s).copied().unwrap_or(0);
             let not_available = get(MachineState::NotAvailable) + unrecorded;
             let executing = get(MachineState::Executing);
-            let n_strokes =
-                history.strokes.iter().filter(|s| &s.machine == machine && s.end >= start && s.end < end).count()
-                    as u64;
-            let cycles: Vec<CycleRecord> = history
-                .cycles
-                .iter()
-                .filter(|c| &c.machine == machine && c.end >= start && c.end < end)
-                .cloned()
-                .collect();
-            let cycles_by_job = cycle_stats::compute(&cycles, &history.standards);
+            let n_strokes = match &history.stroke_counts {
+                Some(counts) => counts.get(&(machine.clone(), start, end)).copied().unwrap_or(0),
+                None => {
+                    history.strokes.iter().filter(|s| &s.machine == machine && s.end >= start && s.end < end).count()
+                        as u64
+                }
+            };
+            let mine = cycles_of.get(machine.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let (first, last) = (mine.partition_point(|c| c.end < start), mine.partition_point(|c| c.end < end));
+            let cycles: &[&CycleRecord] = &mine[first..last];
+            let cycles_by_job = cycle_stats::compute(cycles.iter().copied(), &history.standards);
             let with_standard: Vec<&CycleStats> = cycles_by_job.iter().filter(|j| j.standard_s.is_some()).collect();
             let seen = planned - not_available;
             let operator: Vec<&PresenceInterval> =

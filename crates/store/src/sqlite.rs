@@ -350,6 +350,7 @@ impl SqliteStore {
             cycles: self.cycles(&cycles).await?,
             standards: self.standards(q.key.as_deref()).await?,
             operator_presence: self.operator_presence(q).await?,
+            stroke_counts: None,
         })
     }
 }

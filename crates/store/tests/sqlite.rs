@@ -246,3 +246,63 @@ async fn zone_counts_become_intervals_closed_by_a_stop_or_a_crash_and_safety_eve
     assert_eq!(store.presence(&all()).await.expect("presence").len(), 1);
     assert!(store.safety_events(&all()).await.expect("safety").is_empty());
 }
+
+/// The outbox's readers: a row leaves once the hub and a Sparkplug primary host are both
+/// past it; a reader new to the database starts where it should; a reader no longer
+/// enabled holds nothing back; positions survive a restart.
+#[tokio::test]
+async fn outbox_rows_stay_until_every_reader_is_past_them() {
+    use sheetsight_store::outbox::OutboxReader::{Hub, Sparkplug};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut store = SqliteStore::open(dir.path()).await.expect("open");
+    store.enable_outbox(i64::MAX).await.expect("hub only");
+    let run = store.begin_run(UnixMillis(1_000), "test").await.expect("run");
+    let stroke = |machine: &str, end_ms: i64| sheetsight_vision::event::Event::Stroke {
+        machine: machine.into(),
+        start_t: UnixMillis(end_ms - 400),
+        end_t: UnixMillis(end_ms),
+        person_in_region: false,
+    };
+    store.write(run, &[stroke("brake-1", 2_000)], UnixMillis(2_000)).await.expect("write");
+    let before_sparkplug = store.outbox_last_seq().await.expect("last");
+    drop(store);
+
+    // Sparkplug joins: it starts at the end; the hub keeps what it has not acknowledged.
+    let mut store = SqliteStore::open(dir.path()).await.expect("open");
+    store.enable_outbox_for(i64::MAX, &[Hub, Sparkplug]).await.expect("both");
+    assert_eq!(store.outbox_position(Sparkplug).await.expect("position"), before_sparkplug);
+    assert_eq!(store.outbox_position(Hub).await.expect("position"), 0);
+    for (i, machine) in ["brake-1", "brake-1", "punch-1"].into_iter().enumerate() {
+        store.write(run, &[stroke(machine, 3_000 + i as i64 * 1_000)], UnixMillis(6_000)).await.expect("write");
+    }
+    let last = store.outbox_last_seq().await.expect("last");
+    // 1 stroke of brake-1 before the rows Sparkplug has not read, and none of punch-1.
+    let mut bases = store.outbox_stroke_bases(before_sparkplug).await.expect("bases");
+    bases.sort();
+    assert_eq!(bases, [("brake-1".to_string(), 1), ("punch-1".to_string(), 0)]);
+    let events = store.outbox_events_after(before_sparkplug, 100).await.expect("events");
+    assert_eq!(events.iter().map(|(_, e)| e.len()).sum::<usize>(), 3);
+
+    assert_eq!(
+        store.outbox_acknowledged(last).await.expect("ack"),
+        before_sparkplug as u64,
+        "Sparkplug holds the rest"
+    );
+    assert_eq!(store.outbox_forgotten().await.expect("forgotten"), last, "the hub has everything");
+    assert_eq!(store.outbox_read(Sparkplug, last - 1).await.expect("read"), 2);
+    assert_eq!(store.outbox_read(Sparkplug, 1).await.expect("read"), 0, "a position never goes back");
+    assert_eq!(store.outbox_position(Sparkplug).await.expect("position"), last - 1);
+    drop(store);
+
+    // After a restart the positions hold; without Sparkplug, the hub alone decides.
+    let mut store = SqliteStore::open(dir.path()).await.expect("open");
+    store.enable_outbox_for(i64::MAX, &[Hub, Sparkplug]).await.expect("both");
+    assert_eq!(store.outbox_position(Sparkplug).await.expect("position"), last - 1);
+    store.write(run, &[stroke("punch-1", 9_000)], UnixMillis(9_000)).await.expect("write");
+    drop(store);
+    let mut store = SqliteStore::open(dir.path()).await.expect("open");
+    store.enable_outbox(i64::MAX).await.expect("hub only");
+    let newest = store.outbox_last_seq().await.expect("last");
+    assert_eq!(store.outbox_acknowledged(newest).await.expect("ack"), 2, "Sparkplug no longer holds rows");
+    assert_eq!(store.outbox_status().await.expect("status").rows, 0);
+}

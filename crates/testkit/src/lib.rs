@@ -14,6 +14,7 @@ pub mod event_log;
 pub mod http_camera;
 pub mod mosquitto;
 pub mod postgres;
+pub mod tls;
 
 /// The Debian packages of the RTSP test server.
 pub const GSTREAMER_PACKAGES: &str = "gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 gir1.2-gstreamer-1.0 python3-gi \

@@ -16,8 +16,10 @@ pub struct HubLinkView {
     /// `[hub]` is set.
     pub configured: bool,
     pub shop: Option<String>,
-    /// HOST:PORT of the hub's broker.
+    /// HOST:PORT of the hub's broker (none when sending straight into its database).
     pub broker: Option<String>,
+    /// Sent straight into the hub's PostgreSQL, without a broker.
+    pub direct: bool,
     /// The outbox: present when configured.
     pub outbox: Option<OutboxStatus>,
 }
@@ -25,12 +27,13 @@ pub struct HubLinkView {
 pub async fn hub_link(State(state): State<Arc<AppState>>) -> ApiResult<Json<HubLinkView>> {
     let config = state.config();
     let Some(hub) = &config.hub else {
-        return Ok(Json(HubLinkView { configured: false, shop: None, broker: None, outbox: None }));
+        return Ok(Json(HubLinkView { configured: false, shop: None, broker: None, direct: false, outbox: None }));
     };
     Ok(Json(HubLinkView {
         configured: true,
         shop: Some(hub.shop.clone()),
-        broker: Some(format!("{}:{}", hub.host, hub.port)),
+        broker: hub.database_url.is_none().then(|| format!("{}:{}", hub.host, hub.port)),
+        direct: hub.database_url.is_some(),
         outbox: Some(state.store.outbox_status().await?),
     }))
 }

@@ -73,21 +73,35 @@ pub async fn timeline(
 ) -> ApiResult<Json<Timeline>> {
     machine_config(&state.config(), &id)?;
     let (from, to) = q.range()?;
-    let now = UnixMillis::now();
     let intervals = state.store.states(&sheetsight_store::Query { from, to, key: Some(id.clone()) }).await?;
-    let states = intervals
-        .iter()
-        .filter_map(|i| {
-            let a = i.start.max(from);
-            let b = i.end.unwrap_or(now).min(to);
-            (b > a).then(|| StateSpan {
-                state: i.value.as_str(),
-                start: a.rfc3339(),
-                end: b.rfc3339(),
-                open: i.end.is_none(),
-            })
-        })
-        .collect();
     let notes = state.store.notes(Some(&id), from, to).await?;
-    Ok(Json(Timeline { machine: id, from: from.rfc3339(), to: to.rfc3339(), states, notes }))
+    Ok(Json(Timeline::of(id, from, to, &intervals, notes, UnixMillis::now())))
+}
+
+impl Timeline {
+    /// `machine`'s state `intervals` cut to `from..to` (an open one ends at `now`), with
+    /// its `notes`.
+    pub fn of(
+        machine: String,
+        from: UnixMillis,
+        to: UnixMillis,
+        intervals: &[sheetsight_store::StateInterval],
+        notes: Vec<NoteRecord>,
+        now: UnixMillis,
+    ) -> Self {
+        let states = intervals
+            .iter()
+            .filter_map(|i| {
+                let a = i.start.max(from);
+                let b = i.end.unwrap_or(now).min(to);
+                (b > a).then(|| StateSpan {
+                    state: i.value.as_str(),
+                    start: a.rfc3339(),
+                    end: b.rfc3339(),
+                    open: i.end.is_none(),
+                })
+            })
+            .collect();
+        Self { machine, from: from.rfc3339(), to: to.rfc3339(), states, notes }
+    }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sheetsight_config::ShiftWindow;
 use sheetsight_store::UnixMillis;
 use sheetsight_store::report::{self, ReportHistory};
+use sheetsight_store::site::NoteRecord;
 use sheetsight_store::summary::{self, SIMULATED_NOTE, Summary};
 
 use super::machine_config;
@@ -23,6 +24,44 @@ pub struct ReportQuery {
     pub to: Option<String>,
     pub machine: Option<String>,
     pub format: Option<String>,
+}
+
+impl ReportQuery {
+    /// `from..=to` as local dates (today, UTC, by default); at most 400 days.
+    pub fn dates(&self, now: UnixMillis) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
+        let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
+            match s {
+                None => Ok(today),
+                Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| {
+                    ApiError::bad_request(format!("`{name}`: `{}` is not a date (YYYY-MM-DD)", crate::auth::shown(d)))
+                }),
+            }
+        };
+        let (from, to) = (date(&self.from, "from")?, date(&self.to, "to")?);
+        if from > to || (to - from).num_days() > 400 {
+            return Err(ApiError::bad_request("`from` must not be after `to`, and at most 400 days before it"));
+        }
+        Ok((from, to))
+    }
+}
+
+/// The report's rows as JSON, or as a CSV file named `name` with `format=csv`.
+pub fn report_answer(rows: &[report::ReportRow], format: Option<&str>, name: &str) -> ApiResult<Response> {
+    match format {
+        None | Some("json") => Ok(Json(rows).into_response()),
+        Some("csv") => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")),
+            ],
+            report::csv(rows),
+        )
+            .into_response()),
+        Some(other) => {
+            Err(ApiError::bad_request(format!("`format`: `{}` is not json or csv", crate::auth::shown(other))))
+        }
+    }
 }
 
 /// What a report or summary covers: the shift windows of a date range, the machines and
@@ -52,18 +91,7 @@ impl Scope {
     /// The scope's dates, windows and machines; its history left empty.
     pub(crate) fn read_windows(state: &AppState, q: &ReportQuery, now: UnixMillis) -> ApiResult<Scope> {
         let config = state.config();
-        let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
-        let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
-            match s {
-                None => Ok(today),
-                Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map_err(|_| ApiError::bad_request(format!("`{name}`: `{d}` is not a date (YYYY-MM-DD)"))),
-            }
-        };
-        let (from, to) = (date(&q.from, "from")?, date(&q.to, "to")?);
-        if from > to || (to - from).num_days() > 400 {
-            return Err(ApiError::bad_request("`from` must not be after `to`, and at most 400 days before it"));
-        }
+        let (from, to) = q.dates(now)?;
         let machines: Vec<(String, Option<f64>)> = match &q.machine {
             Some(m) => {
                 let m = machine_config(&config, m)?;
@@ -88,18 +116,7 @@ pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<Re
     let ids: Vec<String> = scope.machines.iter().map(|(id, _)| id.clone()).collect();
     let rows = report::compute(&scope.windows, &ids, &scope.history, now);
     let (from, to) = (scope.from, scope.to);
-    match q.format.as_deref() {
-        None | Some("json") => Ok(Json(rows).into_response()),
-        Some("csv") => Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"sheetsight-report-{from}-{to}.csv\"")),
-            ],
-            report::csv(&rows),
-        )
-            .into_response()),
-        Some(other) => Err(ApiError::bad_request(format!("`format`: `{other}` is not json or csv"))),
-    }
+    report_answer(&rows, q.format.as_deref(), &format!("sheetsight-report-{from}-{to}"))
 }
 
 #[derive(Serialize)]
@@ -127,7 +144,15 @@ pub async fn summary(
         None => Vec::new(),
     };
     let summary = summary::compute(&scope.windows, &scope.machines, &scope.history, &notes, now);
-    let simulated_until =
-        notes.iter().filter(|n| n.kind == SIMULATED_NOTE).filter_map(|n| n.end_ms).max().map(|t| t.rfc3339());
-    Ok(Json(SummaryView { from: scope.from.to_string(), to: scope.to.to_string(), simulated_until, summary }))
+    Ok(Json(SummaryView::of(scope.from, scope.to, summary, &notes)))
+}
+
+impl SummaryView {
+    /// The view of `summary` of the dates `from..=to`; `notes` say where simulated
+    /// history ends.
+    pub fn of(from: NaiveDate, to: NaiveDate, summary: Summary, notes: &[NoteRecord]) -> Self {
+        let simulated_until =
+            notes.iter().filter(|n| n.kind == SIMULATED_NOTE).filter_map(|n| n.end_ms).max().map(|t| t.rfc3339());
+        Self { from: from.to_string(), to: to.to_string(), simulated_until, summary }
+    }
 }

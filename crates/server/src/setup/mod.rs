@@ -206,7 +206,7 @@ pub async fn add_camera(
         return Err(ApiError::internal("adding the camera", "it is not in the new configuration"));
     };
     let machines = new.machines_on(&camera.id).cloned().collect();
-    state.set_config(new);
+    state.set_config(new).await;
     if let Err(e) = state.service.add_camera(&camera, machines) {
         return Err(ApiError::internal("starting the camera (it is saved and starts with the next start)", e));
     }
@@ -232,7 +232,7 @@ pub async fn change_camera(
         return Err(ApiError::internal("changing the camera", "it is not in the new configuration"));
     };
     let machines = new.machines_on(&id).cloned().collect();
-    state.set_config(new);
+    state.set_config(new).await;
     // Reconnect with the new address: stop the old stream, start the new one.
     let _ = state.service.remove_camera(&id).await;
     if let Err(e) = state.service.add_camera(&camera, machines) {
@@ -269,7 +269,7 @@ pub async fn remove_camera(
     let old = editable(&state)?;
     let (text, machines) = config_file::remove_camera(old.text(), &id).map_err(edit_error)?;
     let new = check_and_write(&state, &old, text).await?;
-    state.set_config(new);
+    state.set_config(new).await;
     match state.service.remove_camera(&id).await {
         Ok(_) | Err(sheetsight_service::ServiceError::NoSuchCamera(_)) => {}
         Err(e) => return Err(ApiError::internal("stopping the camera", e)),
@@ -281,9 +281,9 @@ pub async fn remove_camera(
 }
 
 /// Applies a changed machine list to the running camera.
-fn apply_machines(state: &AppState, old: &Config, new: Config, camera: &str) {
+async fn apply_machines(state: &AppState, old: &Config, new: Config, camera: &str) {
     let changed = state.service.reconfigure(old, &new);
-    state.set_config(new);
+    state.set_config(new).await;
     if !changed.is_empty() {
         let _ = state.notices.send(Notice::Regions { cameras: vec![camera.to_string()] });
     }
@@ -308,7 +308,7 @@ pub async fn add_machine(
     }
     let text = config_file::add_machine(old.text(), &form).map_err(edit_error)?;
     let new = check_and_write(&state, &old, text).await?;
-    apply_machines(&state, &old, new, &form.camera);
+    apply_machines(&state, &old, new, &form.camera).await;
     tracing::info!(machine = %form.id, camera = %form.camera, by = %p.name, file = %old.path.display(), "machine added");
     Ok(Json(setup_of(&state)))
 }
@@ -325,7 +325,7 @@ pub async fn remove_machine(
     let camera = old.machines.iter().find(|m| m.id == id).map(|m| m.camera.clone());
     let text = config_file::remove_machine(old.text(), &id).map_err(edit_error)?;
     let new = check_and_write(&state, &old, text).await?;
-    apply_machines(&state, &old, new, camera.as_deref().unwrap_or_default());
+    apply_machines(&state, &old, new, camera.as_deref().unwrap_or_default()).await;
     tracing::info!(machine = %id, by = %p.name, file = %old.path.display(), "machine removed (its history stays)");
     Ok(Json(setup_of(&state)))
 }

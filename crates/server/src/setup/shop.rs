@@ -155,7 +155,7 @@ pub async fn change(
     let old = editable(&state)?;
     let text = edit(old.text(), &form).map_err(edit_error)?;
     let new = check_and_write_with(&state, &old, text, refused).await?;
-    state.set_config(new);
+    state.set_config(new).await;
     tracing::info!(by = %p.name, file = %old.path.display(),
         shifts = form.shifts.is_some(), reasons = form.downtime_reasons.is_some(), summary_at = form.summary_at.is_some(),
         "shop settings changed");

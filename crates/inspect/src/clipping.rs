@@ -1,0 +1,421 @@
+//! Edges seen through a backlight clipped at white.
+//!
+//! Where the backlight is brighter than the sensor's white, the lit side of each edge
+//! is cut off at 255: the threshold half-way between "white" and the material's dark
+//! level no longer stands at half the true light but at a share `f < 1/2` of it, on
+//! the dark side of the true edge, `−σ Φ⁻¹(f)` from it for a Gaussian blur of `σ`.
+//! The dark side still shows the blur's shape:
+//!
+//! 1. the pixels along the normals of a block's edge points (at most 40 points, those
+//!    at white left out) are fitted together with `d + A Φ((s − e) / σ)`: the dark
+//!    level, the true light above it, the edge's place and the blur. Where some of the
+//!    table is seen whole (below 225), the blur is read there, where both sides of the
+//!    edges show, and held fixed in the clipped blocks' fits;
+//! 2. the true light is smooth over the table: a quadratic surface is fitted to the
+//!    clipped blocks' light and the light of the blocks seen whole;
+//! 3. every edge point where that surface stands above what was seen moves towards the
+//!    lit side by `−σ Φ⁻¹(f)`, plus the median over the blocks of what the fits put
+//!    beyond that model (the pixels' own width and the linear interpolation of the
+//!    threshold's crossing on a curved profile).
+//!
+//! A photo is refused only when the edges themselves are gone: the threshold stands
+//! below [`MIN_EDGE_LEVEL`] of the true light, no block's edges can be fitted, or the
+//! dark side is so short that the blur reads sharper than [`MIN_BLUR_SIGMA_PX`] (a sharp
+//! edge with little light behind it and a soft one with much cannot be told apart).
+//!
+//! Only the edges of material large enough to be a part are read (not dust's).
+//! Invariants: nothing moves where the table is not clipped; a point moves along its
+//! own edge's normal, towards the light, by at most [`MAX_SHIFT_SIGMA`] σ.
+
+use image::GrayImage;
+use nalgebra::{DMatrix, DVector};
+
+use crate::silhouette::{EdgePoint, Levels, PhotoError};
+use crate::table::Px;
+
+/// Below this share of the true light at the threshold the edge is washed out.
+pub const MIN_EDGE_LEVEL: f64 = 0.04;
+/// The largest move of an edge point, in blur widths (σ): `−Φ⁻¹(MIN_EDGE_LEVEL)`.
+pub const MAX_SHIFT_SIGMA: f64 = 1.76;
+/// A block's light is taken as clipped at this level and above.
+pub const CLIPPED_LEVEL: f32 = 250.0;
+/// The pixels read along each edge point's normal: this far into the material and
+/// towards the light.
+const DARK_SIDE_PX: i64 = 6;
+const LIT_SIDE_PX: i64 = 2;
+/// Blocks whose light is below this show both sides of their edges whole (their
+/// noise stays clear of white).
+const SEEN_WHOLE_LEVEL: f32 = 225.0;
+/// A blur read as sharper than this on the dark side alone means that side is too
+/// short to read (no camera over a table images an edge sharper).
+pub const MIN_BLUR_SIGMA_PX: f64 = 0.5;
+/// Edge points a block needs for its fit.
+const MIN_POINTS_PER_BLOCK: usize = 12;
+
+/// What the clipping did to a photo, and what placing the edges through it costs.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Clipping {
+    /// The share of the lit table at white (254 or 255), in per cent.
+    pub clipped_percent: f64,
+    /// Edge points moved because the light behind them was clipped.
+    pub edges_moved: usize,
+    /// The blur's standard deviation, in pixels, read on the dark side of the edges.
+    pub blur_sigma_px: Option<f64>,
+    /// The median share of the true light at which the threshold crossed a moved edge.
+    pub edge_level: Option<f64>,
+    /// The median move of a moved edge point towards the light, in pixels.
+    pub median_shift_px: Option<f64>,
+    /// The estimated standard error of a moved edge's place, in pixels: the spread of
+    /// the blur and light estimates plus a tenth of the move for the blur's true shape.
+    pub estimated_error_px: Option<f64>,
+    /// The same on the table, at the part (set by the inspection).
+    #[serde(default)]
+    pub estimated_error_mm: Option<f64>,
+}
+
+/// The cumulative normal distribution.
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// The inverse of [`normal_cdf`] on `(0, 1)`: a rational start refined by Newton
+/// steps (to 1e-12; fast enough for one call per edge point).
+pub fn normal_quantile(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    // Start: Abramowitz and Stegun 26.2.23 (within 4.5e-4).
+    let tail = p.min(1.0 - p);
+    let t = (-2.0 * tail.ln()).sqrt();
+    let mut x = t
+        - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+    if p < 0.5 {
+        x = -x;
+    }
+    for _ in 0..4 {
+        let density = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        x -= (normal_cdf(x) - p) / density;
+    }
+    x
+}
+
+/// The image at a pixel, if it is inside.
+fn pixel(img: &GrayImage, x: i64, y: i64) -> Option<f32> {
+    let (w, h) = img.dimensions();
+    (x >= 0 && y >= 0 && x < w as i64 && y < h as i64).then(|| img.as_raw()[(y as u32 * w + x as u32) as usize] as f32)
+}
+
+/// The unit normal towards the light at a point (Sobel at its nearest pixel).
+fn normal_at(img: &GrayImage, p: Px) -> Option<(f64, f64)> {
+    let (x, y) = (p.x.round() as i64, p.y.round() as i64);
+    let v = |dx: i64, dy: i64| pixel(img, x + dx, y + dy).map(f64::from);
+    let gx = (v(1, -1)? + 2.0 * v(1, 0)? + v(1, 1)?) - (v(-1, -1)? + 2.0 * v(-1, 0)? + v(-1, 1)?);
+    let gy = (v(-1, 1)? + 2.0 * v(0, 1)? + v(1, 1)?) - (v(-1, -1)? + 2.0 * v(0, -1)? + v(1, -1)?);
+    let norm = (gx * gx + gy * gy).sqrt();
+    (norm > 1e-6).then(|| (gx / norm, gy / norm))
+}
+
+/// The pixels along an edge point's normal, from `DARK_SIDE_PX` into the material to
+/// `LIT_SIDE_PX` towards the light, as (signed distance from the point along the
+/// normal, value); those at white left out.
+fn dark_side(img: &GrayImage, p: Px, out: &mut Vec<(f64, f32)>) -> Option<()> {
+    let (nx, ny) = normal_at(img, p)?;
+    let mut last = (i64::MIN, i64::MIN);
+    for k in -(4 * DARK_SIDE_PX)..=(4 * LIT_SIDE_PX) {
+        let s = k as f64 / 4.0;
+        let q = ((p.x + s * nx).round() as i64, (p.y + s * ny).round() as i64);
+        if q == last {
+            continue;
+        }
+        last = q;
+        let v = pixel(img, q.0, q.1)?;
+        if v < CLIPPED_LEVEL {
+            out.push(((q.0 as f64 - p.x) * nx + (q.1 as f64 - p.y) * ny, v));
+        }
+    }
+    Some(())
+}
+
+/// A block's edges fitted together: `v(s) = dark + light_above_dark Φ((s − edge_px) / σ)`
+/// over the pixels of their dark sides, `s` measured from each point towards the light.
+#[derive(Clone, Copy, Debug)]
+struct BlockFit {
+    block: usize,
+    points: usize,
+    dark: f64,
+    light_above_dark: f64,
+    sigma_px: f64,
+    /// Where the edge lies from the points found at the threshold (towards the light).
+    edge_px: f64,
+    threshold: f64,
+}
+
+fn fit_block(
+    block: usize,
+    points: usize,
+    samples: &[(f64, f32)],
+    (dark, threshold): (f64, f64),
+    fixed_sigma_px: Option<f64>,
+) -> Option<BlockFit> {
+    // Parameters: dark, ln(light above dark), edge, and ln σ unless it is fixed.
+    let unpack = |p: &[f64]| (p[0], p[1].exp(), p[2], fixed_sigma_px.unwrap_or_else(|| p[3].exp()));
+    let residuals = |p: &[f64], out: &mut [f64]| {
+        let (d, a, e, sigma) = unpack(p);
+        for (r, &(s, v)) in out.iter_mut().zip(samples) {
+            *r = d + a * normal_cdf((s - e) / sigma) - v as f64;
+        }
+    };
+    let mut out = vec![0.0; samples.len()];
+    let mut cost = |p: &[f64]| {
+        residuals(p, &mut out);
+        out.iter().map(|r| r * r).sum::<f64>()
+    };
+    // Started from light at the threshold's double (no clipping), and at 3 and 12 times
+    // that much: the search must not stop at the first minimum.
+    let sigma_start = fixed_sigma_px.unwrap_or(1.0);
+    let params = [1.0f64, 3.0, 12.0]
+        .iter()
+        .map(|&over| {
+            let a = over * 2.0 * (threshold - dark).max(1.0);
+            let edge = -sigma_start * normal_quantile(((threshold - dark) / a).min(0.5));
+            let mut start = vec![dark, a.ln(), edge];
+            let mut scale = vec![10.0, 1.0, 1.0];
+            if fixed_sigma_px.is_none() {
+                start.push(sigma_start.ln());
+                scale.push(1.0);
+            }
+            crate::lm::minimise(&start, &scale, samples.len(), 60, residuals)
+        })
+        .min_by(|a, b| cost(a).total_cmp(&cost(b)))?;
+    let (dark, light_above_dark, edge_px, sigma_px) = unpack(&params);
+    let fit = BlockFit { block, points, dark, light_above_dark, sigma_px, edge_px, threshold };
+    (fit.sigma_px.is_finite() && fit.sigma_px > 0.2 && fit.sigma_px < 5.0 && fit.light_above_dark.is_finite())
+        .then_some(fit)
+}
+
+/// A smooth surface of the true light over the photo: a quadratic (or, with few blocks
+/// to fit, a plane or a constant) in coordinates scaled to `[-1, 1]`.
+struct LightSurface {
+    coefficients: Vec<f64>,
+    scale: (f64, f64),
+}
+
+impl LightSurface {
+    fn terms(count: usize, x: f64, y: f64) -> [f64; 6] {
+        let all = [1.0, x, y, x * x, x * y, y * y];
+        let mut out = [0.0; 6];
+        out[..count].copy_from_slice(&all[..count]);
+        out
+    }
+
+    /// Weighted least squares over `(x_px, y_px, light, weight)`.
+    fn fit(points: &[(f64, f64, f64, f64)], w: u32, h: u32) -> Option<Self> {
+        let scale = (w as f64 / 2.0, h as f64 / 2.0);
+        let count = match points.len() {
+            0 => return None,
+            1..=3 => 1,
+            4..=11 => 3,
+            _ => 6,
+        };
+        let mut a = DMatrix::zeros(points.len(), count);
+        let mut b = DVector::zeros(points.len());
+        for (i, &(x, y, light, weight)) in points.iter().enumerate() {
+            let terms = Self::terms(count, x / scale.0 - 1.0, y / scale.1 - 1.0);
+            for (j, term) in terms.iter().take(count).enumerate() {
+                a[(i, j)] = term * weight.sqrt();
+            }
+            b[i] = light * weight.sqrt();
+        }
+        let solution = a.svd(true, true).solve(&b, 1e-9).ok()?;
+        Some(LightSurface { coefficients: solution.iter().copied().collect(), scale })
+    }
+
+    fn at(&self, x: f64, y: f64) -> f64 {
+        let terms = Self::terms(self.coefficients.len(), x / self.scale.0 - 1.0, y / self.scale.1 - 1.0);
+        self.coefficients.iter().zip(terms).map(|(c, t)| c * t).sum()
+    }
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    v.sort_by(f64::total_cmp);
+    (!v.is_empty()).then(|| v[v.len() / 2])
+}
+
+/// 1.4826 times the median absolute deviation from `centre`: a robust spread.
+fn spread(v: &[f64], centre: f64) -> f64 {
+    1.4826 * median(v.iter().map(|x| (x - centre).abs()).collect()).unwrap_or(0.0)
+}
+
+/// Moves the edge points where the light behind them is clipped (see the module's
+/// docs), or refuses the photo when its edges are washed out.
+pub(crate) fn place_edges(
+    img: &GrayImage,
+    levels: &Levels,
+    edges: &mut [EdgePoint],
+    of_part: impl Fn(&EdgePoint) -> bool,
+    clipped_percent: f64,
+) -> Result<Clipping, PhotoError> {
+    let mut clipping = Clipping { clipped_percent, ..Clipping::default() };
+    let in_clipped = |e: &EdgePoint| of_part(e) && levels.is_clipped(levels.block_of(e.px.x, e.px.y));
+    let candidates: Vec<usize> = (0..edges.len()).filter(|&i| in_clipped(&edges[i])).collect();
+    if candidates.is_empty() {
+        return Ok(clipping);
+    }
+    let washed_out = |level| PhotoError::WashedOut { percent: clipped_percent, level };
+    // Each block's edge points.
+    let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for (i, e) in edges.iter().enumerate().filter(|(_, e)| of_part(e)) {
+        by_block.entry(levels.block_of(e.px.x, e.px.y)).or_default().push(i);
+    }
+    let mut samples = Vec::new();
+    // One block's edges fitted together (at most 40 of them, spread over the block).
+    let mut fit = |block: usize, points: &[usize], fixed_sigma_px: Option<f64>| {
+        samples.clear();
+        let step = points.len().div_ceil(40);
+        let (mut threshold, mut used) = (0.0, 0);
+        for &i in points.iter().step_by(step) {
+            if dark_side(img, edges[i].px, &mut samples).is_some() {
+                threshold += levels.threshold_at_px(edges[i].px.x, edges[i].px.y) as f64;
+                used += 1;
+            }
+        }
+        (used >= MIN_POINTS_PER_BLOCK).then_some(())?;
+        let levels = (levels.dark as f64, threshold / used as f64);
+        fit_block(block, points.len(), &samples, levels, fixed_sigma_px)
+    };
+    let enough = |(_, points): &(&usize, &Vec<usize>)| points.len() >= MIN_POINTS_PER_BLOCK;
+    // The blur where the light is seen whole: there its level is known, and the edge's
+    // both sides show its width. Else from the clipped edges' dark side alone.
+    let unclipped: Vec<(&usize, &Vec<usize>)> = by_block
+        .iter()
+        .filter(|(b, _)| levels.is_lit(**b) && levels.light[**b] < SEEN_WHOLE_LEVEL)
+        .filter(enough)
+        .collect();
+    let unclipped_sigmas: Vec<f64> = unclipped
+        .iter()
+        .step_by(unclipped.len().div_ceil(24).max(1))
+        .filter_map(|(b, points)| fit(**b, points, None))
+        .map(|f| f.sigma_px)
+        .collect();
+    let seen_sigma = (unclipped_sigmas.len() >= 3).then(|| median(unclipped_sigmas.clone())).flatten();
+    let fits: Vec<BlockFit> = by_block
+        .iter()
+        .filter(|(b, _)| levels.is_clipped(**b))
+        .filter(enough)
+        .filter_map(|(&b, points)| fit(b, points, seen_sigma))
+        .collect();
+    if fits.is_empty() {
+        return Err(washed_out(None));
+    }
+    // The blur: the median of the blocks'; the true light: a smooth surface through the
+    // blocks' fits and the light seen where it is not clipped.
+    let sigmas: Vec<f64> =
+        if seen_sigma.is_some() { unclipped_sigmas } else { fits.iter().map(|f| f.sigma_px).collect() };
+    let sigma = median(sigmas.clone()).unwrap_or(1.0);
+    let sigma_error = spread(&sigmas, sigma) / (sigmas.len() as f64).sqrt();
+    if sigma < MIN_BLUR_SIGMA_PX {
+        // So short a dark side fits a sharp edge of little light as well as a soft one
+        // of much: the light behind cannot be told.
+        return Err(washed_out(None));
+    }
+    let dark = median(fits.iter().map(|f| f.dark).collect()).unwrap_or(levels.dark as f64);
+    let mut points: Vec<(f64, f64, f64, f64)> = Vec::new();
+    for f in &fits {
+        let (x, y) = levels.block_centre(f.block);
+        points.push((x, y, f.dark + f.light_above_dark, (f.points as f64 / 24.0).min(4.0)));
+    }
+    for block in 0..levels.light.len() {
+        if levels.is_lit(block) && !levels.is_clipped(block) {
+            let (x, y) = levels.block_centre(block);
+            points.push((x, y, levels.light[block] as f64, 1.0));
+        }
+    }
+    let (w, h) = img.dimensions();
+    let surface = LightSurface::fit(&points, w, h).ok_or_else(|| washed_out(None))?;
+    // What the pixels put between the points found and the edge beyond the model of a
+    // Gaussian blur seen at whole pixels: the median over the blocks.
+    let model_shift =
+        |threshold: f64, light: f64| -sigma * normal_quantile(((threshold - dark) / (light - dark)).clamp(1e-6, 0.5));
+    let offsets: Vec<f64> =
+        fits.iter().map(|f| f.edge_px - model_shift(f.threshold, f.dark + f.light_above_dark)).collect();
+    let offset = median(offsets).unwrap_or(0.0);
+    let (mut shifts, mut shares) = (Vec::new(), Vec::new());
+    for &i in &candidates {
+        let e = &mut edges[i];
+        let seen = levels.light_at(e.px.x, e.px.y) as f64;
+        let truth = surface.at(e.px.x, e.px.y).max(seen);
+        let t = levels.threshold_at_px(e.px.x, e.px.y) as f64;
+        let f = ((t - dark) / (truth - dark)).clamp(1e-6, 0.5);
+        if f >= 0.499 {
+            continue;
+        }
+        if f < MIN_EDGE_LEVEL {
+            return Err(washed_out(Some(f)));
+        }
+        let Some((nx, ny)) = normal_at(img, e.px) else { continue };
+        let shift = (model_shift(t, truth) + offset).clamp(0.0, MAX_SHIFT_SIGMA * sigma);
+        e.px = Px::new(e.px.x + shift * nx, e.px.y + shift * ny);
+        shifts.push(shift);
+        shares.push(f);
+    }
+    clipping.edges_moved = shifts.len();
+    clipping.blur_sigma_px = Some(sigma);
+    clipping.median_shift_px = median(shifts);
+    clipping.edge_level = median(shares);
+    // The level's uncertainty: the spread of the blocks' light around the surface.
+    let residuals: Vec<f64> = points.iter().map(|&(x, y, light, _)| (light - surface.at(x, y)) / light).collect();
+    let light_error = spread(&residuals, 0.0) / (points.len() as f64).sqrt();
+    clipping.estimated_error_px = clipping.edge_level.zip(clipping.median_shift_px).map(|(f, shift)| {
+        let u = normal_quantile(f);
+        // d u / d ln(light) = f / φ(u).
+        let density = (-0.5 * u * u).exp() / (2.0 * std::f64::consts::PI).sqrt();
+        let from_light = sigma * f / density * light_error;
+        ((u * sigma_error).powi(2) + from_light.powi(2) + (0.1 * shift).powi(2)).sqrt()
+    });
+    tracing::debug!(
+        ?clipping,
+        dark,
+        offset,
+        blocks = fits.len(),
+        from_whole_edges = seen_sigma.is_some(),
+        "edges placed through a clipped backlight"
+    );
+    Ok(clipping)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quantile_inverts_the_cdf() {
+        for p in [1e-9, 0.001, 0.04, 0.25, 0.5, 0.8, 0.999] {
+            let x = normal_quantile(p);
+            assert!((normal_cdf(x) - p).abs() < 1e-10 * p.max(1e-3), "{p}: {x}");
+        }
+        assert!((normal_quantile(0.975) - 1.959964).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_clipped_gaussian_edge_is_placed_where_it_is() {
+        // A straight vertical edge at x = 40.3, blur σ = 1.1, true light 520 over a
+        // dark level of 20: clipped at 255 well before its middle.
+        let (sigma, edge_x, light, dark) = (1.1, 40.3, 520.0, 20.0);
+        let img = GrayImage::from_fn(128, 128, |x, _| {
+            let v = dark + (light - dark) * normal_cdf((x as f64 - edge_x) / sigma);
+            image::Luma([v.round().clamp(0.0, 255.0) as u8])
+        });
+        let levels = Levels::estimate(&img);
+        let t = levels.threshold_at_px(40.0, 64.0);
+        let row: Vec<f32> = (0..128).map(|x| img.get_pixel(x, 64).0[0] as f32 - t).collect();
+        let x0 = row.iter().position(|&v| v >= 0.0).expect("a lit pixel") as u32;
+        let (va, vb) = (row[x0 as usize - 1], row[x0 as usize]);
+        let seen = (x0 - 1) as f64 + (va / (va - vb)) as f64;
+        let mut edges: Vec<EdgePoint> =
+            (8..120).map(|y| EdgePoint { px: Px::new(seen, y as f64), lit: 0, material: 0 }).collect();
+        let clipping = place_edges(&img, &levels, &mut edges, |_| true, 50.0).expect("placed");
+        let placed = edges[50].px.x;
+        eprintln!("seen at {seen:.3}, placed at {placed:.3} (truth {edge_x}); {clipping:?}");
+        assert!(seen < edge_x - 0.5, "the clipped threshold lies on the dark side");
+        assert!((placed - edge_x).abs() < 0.12, "{placed} vs {edge_x}");
+        assert!((clipping.blur_sigma_px.expect("σ") - sigma).abs() < 0.15);
+    }
+}
