@@ -108,6 +108,9 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
             } else {
                 defects += 1;
                 found += (report.verdict == Verdict::Fail) as usize;
+                if report.verdict != Verdict::Fail {
+                    println!("{file}: defect not found: {:?}", case.defects);
+                }
             }
             let cut = backlit::as_cut(&part, &case.defects);
             let holes: Vec<_> = cut

@@ -36,7 +36,10 @@ pub struct DrawingOptions {
 }
 
 pub struct CalibrateArgs {
-    pub plate: PathBuf,
+    /// The plate's drawing, or else a printed chessboard (`COLSxROWS` inner corners and
+    /// the square's side).
+    pub plate: Option<PathBuf>,
+    pub chessboard: Option<(String, f64)>,
     pub image: PathBuf,
     pub out: PathBuf,
     pub plate_thickness_mm: f64,
@@ -175,21 +178,36 @@ pub(crate) fn png(picture: &image::RgbImage) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
-    let options =
-        DrawingOptions { units: None, layers: None, exclude_layers: None, gap_tolerance_mm: 0.01, part: None };
-    let plate = read_part(&args.plate, &options)?;
-    let grid = PlateGrid::from_part(&plate).with_context(|| format!("{}", args.plate.display()))?;
-    let photo = read_photo(&args.image)?;
-    let started = std::time::Instant::now();
-    let calibration = sheetsight_inspect::calibrate(&photo, &grid, args.plate_thickness_mm)
-        .with_context(|| format!("{}", args.image.display()))?;
-    let elapsed = started.elapsed();
+    let (calibration, photo, elapsed, what) = match (&args.plate, &args.chessboard) {
+        (Some(plate_path), None) => {
+            let options =
+                DrawingOptions { units: None, layers: None, exclude_layers: None, gap_tolerance_mm: 0.01, part: None };
+            let plate = read_part(plate_path, &options)?;
+            let grid = PlateGrid::from_part(&plate).with_context(|| format!("{}", plate_path.display()))?;
+            let photo = read_photo(&args.image)?;
+            let started = std::time::Instant::now();
+            let calibration = sheetsight_inspect::calibrate(&photo, &grid, args.plate_thickness_mm)
+                .with_context(|| format!("{}", args.image.display()))?;
+            (calibration, photo, started.elapsed(), "holes")
+        }
+        (None, Some((size, square_mm))) => {
+            let board = sheetsight_inspect::BoardSpec::parse(size, *square_mm).context("--chessboard")?;
+            let photo = read_photo(&args.image)?;
+            let started = std::time::Instant::now();
+            let calibration = sheetsight_inspect::calibrate_chessboard(&photo, &board)
+                .with_context(|| format!("{}", args.image.display()))?;
+            (calibration, photo, started.elapsed(), "inner corners")
+        }
+        _ => bail!(
+            "give the plate's drawing (--plate) or a chessboard (--chessboard COLSxROWS --square-mm), one of them"
+        ),
+    };
     let json = serde_json::to_vec_pretty(&calibration).context("cannot write the calibration as JSON")?;
     write_atomically(&args.out, &json)?;
     let map = args.residual_map.clone().unwrap_or_else(|| args.out.with_extension("residuals.png"));
     write_atomically(&map, &png(&overlay::residuals(&photo, &calibration))?)?;
     println!(
-        "{}: {} of {} holes, residual {:.4} px RMS ({:.4} mm), at most {:.3} px; {:.4} mm per pixel at the centre{}{}; {:.2} s",
+        "{}: {} of {} {what}, residual {:.4} px RMS ({:.4} mm), at most {:.3} px; {:.4} mm per pixel at the centre{}{}; {:.2} s",
         args.out.display(),
         calibration.holes_used,
         calibration.holes_expected,
@@ -205,6 +223,12 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
         elapsed.as_secs_f64()
     );
     println!("{}: the residual map", map.display());
+    if calibration.covered_percent < 25.0 {
+        println!(
+            "warning: the {what} cover only {:.0} % of the photo; outside them the model is extrapolated (use a larger board, or the plate)",
+            calibration.covered_percent
+        );
+    }
     Ok(true)
 }
 

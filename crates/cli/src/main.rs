@@ -1,6 +1,7 @@
 //! `sheetsight`: the one binary. Subcommands live in their own modules.
 
 mod bench;
+mod calibrate_bench;
 mod clip;
 mod cycles;
 mod demo;
@@ -275,9 +276,15 @@ enum Command {
     /// table's camera model (writes it as JSON, with a residual map picture).
     Calibrate {
         /// The plate's drawing (from `sheetsight plate`).
-        #[arg(long)]
-        plate: PathBuf,
-        /// The photo of the plate on the lit table (PNG or JPEG).
+        #[arg(long, required_unless_present = "chessboard", conflicts_with = "chessboard")]
+        plate: Option<PathBuf>,
+        /// Or a printed chessboard: inner corners as OpenCV counts them, `COLSxROWS`.
+        #[arg(long, requires = "square_mm")]
+        chessboard: Option<String>,
+        /// The chessboard's square side.
+        #[arg(long, requires = "chessboard")]
+        square_mm: Option<f64>,
+        /// The photo of the plate or board on the lit table (PNG or JPEG).
         #[arg(long)]
         image: PathBuf,
         /// Where to write the calibration (JSON).
@@ -374,6 +381,17 @@ enum Command {
         image: Option<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+    /// Chessboard calibration on rendered photos with ground truth: corner error, the
+    /// model against the true camera, time; `--out` keeps the material for
+    /// `bench/opencv_chessboard.py`.
+    BenchCalibrate {
+        #[arg(long, default_value_t = 9)]
+        boards: usize,
+        #[arg(long, default_value_t = 29)]
+        seed: u64,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Measure the part inspection: calibration and inspection time on one core, hole
     /// accuracy, defects found, on rendered photos with ground truth.
@@ -489,8 +507,10 @@ fn main() -> std::process::ExitCode {
             plate::write(&sheetsight_drawing::plate::PlateSpec { width_mm, height_mm, pitch_mm, hole_mm }, &out)
                 .map(|_| true)
         }
-        Command::Calibrate { plate, image, out, plate_thickness_mm, residual_map } => {
-            inspection::calibrate(&inspection::CalibrateArgs { plate, image, out, plate_thickness_mm, residual_map })
+        Command::Calibrate { plate, chessboard, square_mm, image, out, plate_thickness_mm, residual_map } => {
+            let chessboard = chessboard.zip(square_mm);
+            let args = inspection::CalibrateArgs { plate, chessboard, image, out, plate_thickness_mm, residual_map };
+            inspection::calibrate(&args)
         }
         Command::Inspect(args) => inspection::inspect(&args),
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
@@ -507,6 +527,9 @@ fn main() -> std::process::ExitCode {
         }
         Command::BenchPeople { input_px, runs, model, image, json } => {
             people_bench::run(&people_bench::Options { input_px, runs, model, image, json })
+        }
+        Command::BenchCalibrate { boards, seed, out } => {
+            calibrate_bench::run(&calibrate_bench::Options { boards, seed, out })
         }
         Command::BenchInspect { photos, seed, shop_floor, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, shop_floor, out })

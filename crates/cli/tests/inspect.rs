@@ -230,3 +230,72 @@ fn plate_calibrate_inspect_as_a_shop_does() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("no plate") && !d("other.json").exists(), "{}", text(&o.stderr));
 }
+
+/// A shop without a plate prints a chessboard, calibrates from its photo, and inspects a
+/// part on a table whose backlight is clipped at white on most of it.
+#[test]
+fn a_printed_chessboard_calibrates_and_a_clipped_photo_is_inspected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = |name: &str| dir.path().join(name);
+    let camera = backlit::table_camera();
+    let board = sheetsight_sim::chessboard::test_board(28.0, 4.0);
+    let light = Lighting { light: 235.0, ..Lighting::default() };
+    sheetsight_sim::chessboard::render(&camera, &board, &light, 7).save(d("board.png")).expect("board.png");
+    let calibrate = |size: &str, out: &str| {
+        sheetsight(&[
+            "calibrate",
+            "--chessboard",
+            size,
+            "--square-mm",
+            "28",
+            "--image",
+            p(&d("board.png")),
+            "--out",
+            p(&d(out)),
+        ])
+    };
+    let o = calibrate("14x10", "table.json");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    eprintln!("{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("140 of 140 inner corners"), "{}", text(&o.stdout));
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d("table.json")).expect("table.json")).expect("JSON");
+    assert!(table["residual_rms_px"].as_f64().expect("residual_rms_px") <= 0.1, "{table}");
+    image::open(d("table.residuals.png")).expect("the residual map is a picture");
+    // The wrong board size, and no square size: the reason, and no table written.
+    let o = calibrate("9x6", "other.json");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("has 14x10 inner corners, not the 9x6 given"), "{}", text(&o.stderr));
+    assert!(!d("other.json").exists());
+    let o =
+        sheetsight(&["calibrate", "--chessboard", "14x10", "--image", p(&d("board.png")), "--out", p(&d("x.json"))]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--square-mm"), "{}", text(&o.stderr));
+
+    // A part photographed with the backlight clipped at white on nearly all the table.
+    let (name, bytes) = backlit::SAMPLE_DRAWINGS[1];
+    std::fs::write(d(name), bytes).expect("drawing");
+    let part = backlit::sample_part(bytes).expect("a part");
+    let mut case = backlit::shop_floor_cases(&part, backlit::TEST_AREA_MM, 1, 77, &camera).remove(0);
+    case.lighting.light = 1.6 * 256.0;
+    assert!(case.lighting.clipped_fraction(4000.0, 3000.0) > 0.6);
+    backlit::render_case(&camera, &part, &case).save(d("clipped.png")).expect("photo");
+    let o = sheetsight(&[
+        "inspect",
+        "--dxf",
+        p(&d(name)),
+        "--image",
+        p(&d("clipped.png")),
+        "--calibration",
+        p(&d("table.json")),
+        "--report",
+        p(&d("clipped.json")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d("clipped.json")).expect("report")).expect("JSON");
+    let clipping = &report["clipping"];
+    eprintln!("{clipping}");
+    assert!(clipping["clipped_percent"].as_f64().expect("clipped_percent") > 60.0, "{clipping}");
+    assert!(clipping["estimated_error_mm"].as_f64().is_some_and(|e| e > 0.0 && e < 0.05), "{clipping}");
+}

@@ -35,6 +35,12 @@ pub enum CalibrationError {
     NoCameraPosition,
     #[error("no plate in the photo: nothing dark covers a twentieth of it; lay the calibration plate on the lit table")]
     NoPlate,
+    #[error("the chessboard: {0}")]
+    Board(String),
+    #[error(
+        "only {found} of the chessboard's {expected} inner corners were found in the photo; the whole board must be in view, flat, sharp and evenly lit (and of the size given)"
+    )]
+    TooFewCorners { found: usize, expected: usize },
 }
 
 /// The plate's grid, as drawn.
@@ -125,6 +131,10 @@ pub struct Calibration {
     pub holes_expected: usize,
     pub plate_upside_down: bool,
     pub residuals: Vec<HoleResidual>,
+    /// How much of the photo the points' convex hull covers, in per cent: outside it
+    /// the model is extrapolated.
+    #[serde(default)]
+    pub covered_percent: f64,
 }
 
 /// The largest RMS residual accepted.
@@ -233,53 +243,99 @@ pub fn calibrate(img: &GrayImage, grid: &PlateGrid, plate_thickness_mm: f64) -> 
         return Err(CalibrationError::TooFewHoles { found: matched.len(), expected, needed });
     }
     let (w, h) = img.dimensions();
-    let mut fit = fit_model(grid, &matched, w, h);
-    let mut res = residuals(grid, &matched, &fit);
-    // Drop holes far off the fit (a speck in a hole: five times the median residual,
-    // and at least 0.2 px) and fit again.
+    let points: Vec<(Mm, Px)> = matched.iter().map(|m| (grid.hole(m.0, m.1), m.2)).collect();
+    let radius_mm = grid.hole_mm / 2.0;
+    let predict = |model: &TableModel, t: Mm| {
+        model.distortion.apply(Px::from_point(imaged_circle_center(&model.h(), t, radius_mm)))
+    };
+    fit_table(points, expected, (w, h), &predict, plate_thickness_mm / 2.0, !proper)
+}
+
+/// Fits the table's model to points seen at known places on a plane `z_mm` above the
+/// table (`predict`: where the model images such a point), drops those far off (a
+/// speck: five times the median residual, and at least 0.2 px) and fits again, refuses a
+/// poor fit, and reports the residuals.
+pub(crate) fn fit_table(
+    mut points: Vec<(Mm, Px)>,
+    expected: usize,
+    (w, h): (u32, u32),
+    predict: &dyn Fn(&TableModel, Mm) -> Px,
+    z_mm: f64,
+    upside_down: bool,
+) -> Result<Calibration, CalibrationError> {
+    let residuals = |points: &[(Mm, Px)], model: &TableModel| -> Vec<Vector2<f64>> {
+        points.iter().map(|(t, p)| p - predict(model, *t)).collect()
+    };
+    let mut fit = fit_model(&points, (w, h), predict);
+    let mut res = residuals(&points, &fit);
     let mut sorted: Vec<f64> = res.iter().map(|r| r.norm()).collect();
     sorted.sort_by(f64::total_cmp);
     let limit = (5.0 * sorted[sorted.len() / 2]).max(0.2);
     if sorted[sorted.len() - 1] > limit {
         let keep: Vec<bool> = res.iter().map(|r| r.norm() <= limit).collect();
         let mut k = 0;
-        matched.retain(|_| {
+        points.retain(|_| {
             k += 1;
             keep[k - 1]
         });
-        fit = fit_model(grid, &matched, w, h);
-        res = residuals(grid, &matched, &fit);
+        fit = fit_model(&points, (w, h), predict);
+        res = residuals(&points, &fit);
     }
     let rms_px = (res.iter().map(|r| r.norm_squared()).sum::<f64>() / res.len() as f64).sqrt();
     if rms_px > MAX_RMS_PX {
         return Err(CalibrationError::PoorFit { rms_px, limit_px: MAX_RMS_PX });
     }
     let centre_mm = fit.to_table(Px::new(w as f64 / 2.0, h as f64 / 2.0));
+    let hull: Vec<Px> = points.iter().map(|(_, p)| *p).collect();
+    let covered_percent = 100.0 * hull_area(&hull) / (w as f64 * h as f64);
     let calibration = Calibration {
+        covered_percent,
         mm_per_px: fit.mm_per_px_at(centre_mm),
         residual_rms_px: rms_px,
-        residual_rms_mm: (matched
+        residual_rms_mm: (points
             .iter()
             .zip(&res)
-            .map(|(m, r)| (r.norm() * fit.mm_per_px_at(grid.hole(m.0, m.1))).powi(2))
+            .map(|((t, _), r)| (r.norm() * fit.mm_per_px_at(*t)).powi(2))
             .sum::<f64>()
             / res.len() as f64)
             .sqrt(),
         residual_max_px: res.iter().map(|r| r.norm()).fold(0.0, f64::max),
-        holes_used: matched.len(),
+        holes_used: points.len(),
         holes_expected: expected,
-        plate_upside_down: !proper,
-        residuals: matched
+        plate_upside_down: upside_down,
+        residuals: points
             .iter()
             .zip(&res)
-            .map(|(m, r)| {
-                let t = grid.hole(m.0, m.1);
-                HoleResidual { table_mm: [t.x, t.y], measured_px: [m.2.x, m.2.y], residual_px: [r.x, r.y] }
-            })
+            .map(|((t, p), r)| HoleResidual { table_mm: [t.x, t.y], measured_px: [p.x, p.y], residual_px: [r.x, r.y] })
             .collect(),
-        model: to_table_plane(fit, plate_thickness_mm / 2.0)?,
+        model: to_table_plane(fit, z_mm)?,
     };
     Ok(calibration)
+}
+
+/// The area of the convex hull of `points` (Andrew's monotone chain and the shoelace).
+fn hull_area(points: &[Px]) -> f64 {
+    let mut p: Vec<(f64, f64)> = points.iter().map(|q| (q.x, q.y)).collect();
+    p.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    if p.len() < 3 {
+        return 0.0;
+    }
+    let cross = |o: (f64, f64), a: (f64, f64), b: (f64, f64)| (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0);
+    let mut hull: Vec<(f64, f64)> = Vec::new();
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(f64, f64)>> =
+            if pass == 0 { Box::new(p.iter()) } else { Box::new(p.iter().rev()) };
+        for &q in iter {
+            while hull.len() >= start + 2 && cross(hull[hull.len() - 2], hull[hull.len() - 1], q) <= 0.0 {
+                hull.pop();
+            }
+            hull.push(q);
+        }
+        hull.pop();
+    }
+    let n = hull.len();
+    (0..n).map(|i| hull[i].0 * hull[(i + 1) % n].1 - hull[(i + 1) % n].0 * hull[i].1).sum::<f64>().abs() / 2.0
 }
 
 /// The model of the plane `z_mm` above the table, moved down to the table: the ray to a
@@ -348,17 +404,10 @@ fn model_of(p: &[f64], w: u32, h: u32) -> TableModel {
     TableModel { image_width_px: w, image_height_px: h, homography, distortion, camera: None }
 }
 
-fn predicted(grid: &PlateGrid, model: &TableModel, i: usize, j: usize) -> Px {
-    let centre = imaged_circle_center(&model.h(), grid.hole(i, j), grid.hole_mm / 2.0);
-    model.distortion.apply(Px::from_point(centre))
-}
-
-fn residuals(grid: &PlateGrid, matched: &[Match], model: &TableModel) -> Vec<Vector2<f64>> {
-    matched.iter().map(|m| m.2 - predicted(grid, model, m.0, m.1)).collect()
-}
-
-fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel {
-    let start_h = homography_of(grid, matched).unwrap_or_else(nalgebra::Matrix3::identity);
+fn fit_model(points: &[(Mm, Px)], (w, h): (u32, u32), predict: &dyn Fn(&TableModel, Mm) -> Px) -> TableModel {
+    let from: Vec<Mm> = points.iter().map(|(t, _)| *t).collect();
+    let to: Vec<_> = points.iter().map(|(_, p)| p.to_point()).collect();
+    let start_h = fit_homography(&from, &to).unwrap_or_else(nalgebra::Matrix3::identity);
     let start = [
         start_h[(0, 0)],
         start_h[(0, 1)],
@@ -376,10 +425,10 @@ fn fit_model(grid: &PlateGrid, matched: &[Match], w: u32, h: u32) -> TableModel 
     // Typical sizes: the homography's own entries, 1e-3 for the distortion terms.
     let scale: Vec<f64> =
         start.iter().enumerate().map(|(k, v)| if k >= 8 { 1e-3 } else { v.abs().max(1e-6) }).collect();
-    let fitted = crate::lm::minimise(&start, &scale, 2 * matched.len(), 200, |p, out| {
+    let fitted = crate::lm::minimise(&start, &scale, 2 * points.len(), 200, |p, out| {
         let model = model_of(p, w, h);
-        for (k, m) in matched.iter().enumerate() {
-            let r = m.2 - predicted(grid, &model, m.0, m.1);
+        for (k, (t, px)) in points.iter().enumerate() {
+            let r = px - predict(&model, *t);
             out[2 * k] = r.x;
             out[2 * k + 1] = r.y;
         }

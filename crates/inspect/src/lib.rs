@@ -8,11 +8,13 @@
 //! - [`silhouette`]: the sub-pixel silhouette of what lies on the table;
 //! - [`clipping`]: its edges placed where the backlight is clipped at white;
 //! - [`calibrate`]: the camera model fitted to a photo of the calibration plate;
+//! - [`chessboard`]: or to a photo of a printed chessboard;
 //! - [`nominal`], [`pose`]: the drawing's edges indexed, and the part's pose found;
 //! - [`measure`]: every feature measured and judged, as a [`report::Report`];
 //! - [`overlay`]: pictures for people (the overlay, the residual map).
 
 pub mod calibrate;
+pub mod chessboard;
 pub mod clipping;
 pub mod fit;
 pub mod html;
@@ -26,6 +28,7 @@ pub mod silhouette;
 pub mod table;
 
 pub use calibrate::{Calibration, CalibrationError, PlateGrid, calibrate};
+pub use chessboard::{BoardSpec, calibrate_chessboard};
 pub use measure::{InspectError, InspectOptions, inspect};
 pub use report::Report;
 pub use silhouette::PhotoError;

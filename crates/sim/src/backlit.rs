@@ -410,13 +410,13 @@ fn dust_cover(camera: &Pinhole, coverage: &[f32], count: u32, rng: &mut SmallRng
     dust
 }
 
-fn gaussian(rng: &mut SmallRng) -> f64 {
+pub(crate) fn gaussian(rng: &mut SmallRng) -> f64 {
     let (u1, u2): (f64, f64) = (rng.random::<f64>().max(1e-12), rng.random());
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
 /// A separable Gaussian blur of standard deviation `sigma_px`.
-fn blur(image: &mut [f32], w: usize, h: usize, sigma_px: f64) {
+pub(crate) fn blur(image: &mut [f32], w: usize, h: usize, sigma_px: f64) {
     if sigma_px <= 0.0 {
         return;
     }

@@ -6,6 +6,7 @@
 //! scenes feed the tests, the benchmarks and `sheetsight demo`.
 
 pub mod backlit;
+pub mod chessboard;
 pub mod field;
 pub mod history;
 pub mod render;
