@@ -16,7 +16,7 @@ use serde_json::json;
 use sheetsight_inspect::chessboard::{BoardSpec, find_corners};
 use sheetsight_inspect::{Calibration, PlateGrid, TableModel, calibrate, calibrate_chessboard};
 use sheetsight_sim::backlit::{self, Lighting, Pinhole};
-use sheetsight_sim::chessboard::{self, Chessboard};
+use sheetsight_sim::targets::{self, Chessboard};
 
 pub struct Options {
     pub boards: usize,
@@ -109,7 +109,7 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         let square_mm = if k % 3 == 2 { 15.0 } else { rng.random_range(25.0..30.0) };
         // Lying along the table (as a print is laid down), either way round, a little askew.
         let angle_deg = rng.random_range(-12.0..12.0) + if rng.random_bool(0.5) { 180.0 } else { 0.0 };
-        let board = chessboard::test_board(square_mm, angle_deg);
+        let board = targets::test_board(square_mm, angle_deg);
         let lighting = Lighting {
             light: rng.random_range(180.0..245.0),
             falloff: rng.random_range(0.1..0.4),
@@ -119,7 +119,7 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
             noise: rng.random_range(1.0..3.5),
             dust_specks: 0,
         };
-        let mut photo = chessboard::render(&cam, &board, &lighting, options.seed ^ (k as u64 + 1) * 0x9e37);
+        let mut photo = targets::render(&cam, &board, &lighting, options.seed ^ ((k as u64 + 1) * 0x9e37));
         if k % 3 == 1 {
             let mut bytes = Vec::new();
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 90).encode_image(&photo)?;

@@ -40,6 +40,8 @@ pub struct CalibrateArgs {
     /// the square's side).
     pub plate: Option<PathBuf>,
     pub chessboard: Option<(String, f64)>,
+    /// Or a printed circle grid: `COLSxROWS` dots, the pitch, whether asymmetric.
+    pub circles: Option<(String, f64, bool)>,
     pub image: PathBuf,
     pub out: PathBuf,
     pub plate_thickness_mm: f64,
@@ -178,8 +180,8 @@ pub(crate) fn png(picture: &image::RgbImage) -> anyhow::Result<Vec<u8>> {
 }
 
 pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
-    let (calibration, photo, elapsed, what) = match (&args.plate, &args.chessboard) {
-        (Some(plate_path), None) => {
+    let (calibration, photo, elapsed, what) = match (&args.plate, &args.chessboard, &args.circles) {
+        (Some(plate_path), None, None) => {
             let options =
                 DrawingOptions { units: None, layers: None, exclude_layers: None, gap_tolerance_mm: 0.01, part: None };
             let plate = read_part(plate_path, &options)?;
@@ -190,7 +192,15 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
                 .with_context(|| format!("{}", args.image.display()))?;
             (calibration, photo, started.elapsed(), "holes")
         }
-        (None, Some((size, square_mm))) => {
+        (None, None, Some((size, pitch_mm, asymmetric))) => {
+            let grid = sheetsight_inspect::CircleGridSpec::parse(size, *pitch_mm, *asymmetric).context("--circles")?;
+            let photo = read_photo(&args.image)?;
+            let started = std::time::Instant::now();
+            let calibration = sheetsight_inspect::calibrate_circles(&photo, &grid)
+                .with_context(|| format!("{}", args.image.display()))?;
+            (calibration, photo, started.elapsed(), "dots")
+        }
+        (None, Some((size, square_mm)), None) => {
             let board = sheetsight_inspect::BoardSpec::parse(size, *square_mm).context("--chessboard")?;
             let photo = read_photo(&args.image)?;
             let started = std::time::Instant::now();
@@ -219,7 +229,7 @@ pub fn calibrate(args: &CalibrateArgs) -> anyhow::Result<bool> {
             "; camera {:.0} mm over ({:.0}, {:.0}) mm",
             c.height_mm, c.nadir_mm[0], c.nadir_mm[1]
         )),
-        if calibration.plate_upside_down { "; the plate lay upside down (fine)" } else { "" },
+        if calibration.plate_upside_down { "; it lay face down (fine)" } else { "" },
         elapsed.as_secs_f64()
     );
     println!("{}: the residual map", map.display());

@@ -21,6 +21,7 @@ mod people_bench;
 mod plate;
 mod scenes;
 mod sim_camera;
+mod spc;
 mod synth;
 
 use std::path::PathBuf;
@@ -276,14 +277,23 @@ enum Command {
     /// table's camera model (writes it as JSON, with a residual map picture).
     Calibrate {
         /// The plate's drawing (from `sheetsight plate`).
-        #[arg(long, required_unless_present = "chessboard", conflicts_with = "chessboard")]
+        #[arg(long, required_unless_present_any = ["chessboard", "circles"], conflicts_with_all = ["chessboard", "circles"])]
         plate: Option<PathBuf>,
         /// Or a printed chessboard: inner corners as OpenCV counts them, `COLSxROWS`.
-        #[arg(long, requires = "square_mm")]
+        #[arg(long, requires = "square_mm", conflicts_with = "circles")]
         chessboard: Option<String>,
         /// The chessboard's square side.
         #[arg(long, requires = "chessboard")]
         square_mm: Option<f64>,
+        /// Or a printed circle grid: dots per row and rows as OpenCV counts them, `COLSxROWS`.
+        #[arg(long, requires = "pitch_mm")]
+        circles: Option<String>,
+        /// The circle grid is OpenCV's asymmetric one (odd rows shifted by a pitch).
+        #[arg(long, requires = "circles")]
+        asymmetric: bool,
+        /// The circle grid's distance between rows (and between a symmetric grid's dots).
+        #[arg(long, requires = "circles")]
+        pitch_mm: Option<f64>,
         /// The photo of the plate or board on the lit table (PNG or JPEG).
         #[arg(long)]
         image: PathBuf,
@@ -300,6 +310,20 @@ enum Command {
     /// Compare a photo of a cut part on the backlit table with its DXF drawing (exit
     /// status 0: pass, 1: fail, 2: no verdict).
     Inspect(inspection::InspectArgs),
+    /// Control charts of a part number's features from `inspect` reports: limits, Cp/Cpk,
+    /// drift alerts (exit status 1 when one is raised).
+    Spc {
+        /// Report files, or folders of them (taken by name: name them by time).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[arg(long, default_value_t = 0.2)]
+        tolerance_mm: f64,
+        /// Only this feature (`hole-3`, `cutout-1`, `outline`).
+        #[arg(long)]
+        feature: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// List the round holes of the part on the backlit table (table millimetres, no
     /// drawing needed).
     Holes {
@@ -507,12 +531,28 @@ fn main() -> std::process::ExitCode {
             plate::write(&sheetsight_drawing::plate::PlateSpec { width_mm, height_mm, pitch_mm, hole_mm }, &out)
                 .map(|_| true)
         }
-        Command::Calibrate { plate, chessboard, square_mm, image, out, plate_thickness_mm, residual_map } => {
+        Command::Calibrate {
+            plate,
+            chessboard,
+            square_mm,
+            circles,
+            asymmetric,
+            pitch_mm,
+            image,
+            out,
+            plate_thickness_mm,
+            residual_map,
+        } => {
             let chessboard = chessboard.zip(square_mm);
-            let args = inspection::CalibrateArgs { plate, chessboard, image, out, plate_thickness_mm, residual_map };
+            let circles = circles.zip(pitch_mm).map(|(size, pitch)| (size, pitch, asymmetric));
+            let args =
+                inspection::CalibrateArgs { plate, chessboard, circles, image, out, plate_thickness_mm, residual_map };
             inspection::calibrate(&args)
         }
         Command::Inspect(args) => inspection::inspect(&args),
+        Command::Spc { reports, tolerance_mm, feature, json } => {
+            spc::run(&spc::Options { reports, tolerance_mm, feature, json })
+        }
         Command::Holes { image, calibration, json } => inspection::holes(&image, &calibration, json),
         Command::Bench { seconds } => bench::run(seconds).map(|_| true),
         Command::BenchHubBacklog { database, broker, edges, live, hours, minutes } => {

@@ -238,9 +238,9 @@ fn a_printed_chessboard_calibrates_and_a_clipped_photo_is_inspected() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = |name: &str| dir.path().join(name);
     let camera = backlit::table_camera();
-    let board = sheetsight_sim::chessboard::test_board(28.0, 4.0);
+    let board = sheetsight_sim::targets::test_board(28.0, 4.0);
     let light = Lighting { light: 235.0, ..Lighting::default() };
-    sheetsight_sim::chessboard::render(&camera, &board, &light, 7).save(d("board.png")).expect("board.png");
+    sheetsight_sim::targets::render(&camera, &board, &light, 7).save(d("board.png")).expect("board.png");
     let calibrate = |size: &str, out: &str| {
         sheetsight(&[
             "calibrate",
@@ -272,6 +272,24 @@ fn a_printed_chessboard_calibrates_and_a_clipped_photo_is_inspected() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--square-mm"), "{}", text(&o.stderr));
 
+    // Or a printed asymmetric circle grid.
+    let grid = sheetsight_sim::targets::test_circle_grid(true, 26.0, -2.0);
+    sheetsight_sim::targets::render(&camera, &grid, &light, 8).save(d("circles.png")).expect("circles.png");
+    let o = sheetsight(&[
+        "calibrate",
+        "--circles",
+        "6x13",
+        "--asymmetric",
+        "--pitch-mm",
+        "26",
+        "--image",
+        p(&d("circles.png")),
+        "--out",
+        p(&d("circles.json")),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("78 of 78 dots"), "{}", text(&o.stdout));
+
     // A part photographed with the backlight clipped at white on nearly all the table.
     let (name, bytes) = backlit::SAMPLE_DRAWINGS[1];
     std::fs::write(d(name), bytes).expect("drawing");
@@ -298,4 +316,63 @@ fn a_printed_chessboard_calibrates_and_a_clipped_photo_is_inspected() {
     eprintln!("{clipping}");
     assert!(clipping["clipped_percent"].as_f64().expect("clipped_percent") > 60.0, "{clipping}");
     assert!(clipping["estimated_error_mm"].as_f64().is_some_and(|e| e > 0.0 && e < 0.05), "{clipping}");
+}
+
+/// `sheetsight spc` over a month of one part number's reports: a hole whose diameter
+/// creeps up is flagged while its parts still pass; a stable one is not.
+#[test]
+fn spc_flags_a_growing_hole_before_its_parts_fail() {
+    use sheetsight_inspect::report::{FeatureReport, HoleSize, Report, Verdict};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let hole = |id: &str, d_err: f64, p_err: f64| FeatureReport::Hole {
+        id: id.into(),
+        nominal: HoleSize { x_mm: 10.0, y_mm: 10.0, d_mm: 5.0 },
+        measured: Some(HoleSize { x_mm: 10.0, y_mm: 10.0, d_mm: 5.0 + d_err }),
+        position_error_mm: Some(p_err),
+        diameter_error_mm: Some(d_err),
+        verdict: Verdict::Pass,
+    };
+    let noise = [0.004, -0.003, 0.002, -0.004, 0.001, 0.003, -0.002];
+    for k in 0..40 {
+        let drift = if k >= 28 { 0.008 * (k - 27) as f64 } else { 0.0 };
+        let report = Report {
+            verdict: Verdict::Pass,
+            pose: sheetsight_inspect::report::Pose { x_mm: 0.0, y_mm: 0.0, angle_deg: 0.0, mirrored: false },
+            features: vec![
+                hole("hole-1", noise[k % 7], 0.01 + noise[(k + 3) % 7] / 2.0),
+                hole("hole-2", noise[(k + 2) % 7] + drift, 0.01),
+                FeatureReport::Outline {
+                    id: "outline".into(),
+                    max_deviation_mm: 0.05 + noise[k % 7],
+                    rms_deviation_mm: 0.01,
+                    verdict: Verdict::Pass,
+                },
+            ],
+            extra: vec![],
+            clipping: None,
+        };
+        let name = dir.path().join(format!("2026-11-{:02}T10-{:02}.json", 1 + k / 2, k % 2));
+        std::fs::write(name, serde_json::to_vec(&report).expect("JSON")).expect("report");
+    }
+    let o = sheetsight(&["spc", p(dir.path())]);
+    let out = text(&o.stdout);
+    eprintln!("{out}");
+    assert_eq!(o.status.code(), Some(1), "{out}{}", text(&o.stderr));
+    assert!(
+        out.contains("hole-2 diameter_error_mm: parts") && out.contains("the parts are still within tolerance"),
+        "{out}"
+    );
+    assert!(!out.contains("hole-1 diameter_error_mm:"), "a stable hole flagged: {out}");
+    assert!(!out.contains("hole-2 position_error_mm:"), "a constant position flagged: {out}");
+    // One feature, as JSON.
+    let o = sheetsight(&["spc", p(dir.path()), "--feature", "hole-1", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let charts: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    assert_eq!(charts.as_array().map(|a| a.len()), Some(2), "{charts}");
+    assert!(charts[0]["chart"]["cpk"].as_f64().is_some_and(|c| c > 1.33), "{charts}");
+    // Not a report: the file named, exit 2.
+    std::fs::write(dir.path().join("zz-notes.json"), b"{\"hello\": 1}").expect("file");
+    let o = sheetsight(&["spc", p(dir.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("zz-notes.json: not a report"), "{}", text(&o.stderr));
 }

@@ -35,8 +35,12 @@ pub enum CalibrationError {
     NoCameraPosition,
     #[error("no plate in the photo: nothing dark covers a twentieth of it; lay the calibration plate on the lit table")]
     NoPlate,
-    #[error("the chessboard: {0}")]
+    #[error("the calibration target: {0}")]
     Board(String),
+    #[error(
+        "only {found} of the circle grid's {expected} dots were found in the photo; the whole grid must be in view, flat, sharp and evenly lit (and of the size given)"
+    )]
+    TooFewDots { found: usize, expected: usize },
     #[error(
         "only {found} of the chessboard's {expected} inner corners were found in the photo; the whole board must be in view, flat, sharp and evenly lit (and of the size given)"
     )]

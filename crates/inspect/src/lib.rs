@@ -8,16 +8,19 @@
 //! - [`silhouette`]: the sub-pixel silhouette of what lies on the table;
 //! - [`clipping`]: its edges placed where the backlight is clipped at white;
 //! - [`calibrate`]: the camera model fitted to a photo of the calibration plate;
-//! - [`chessboard`]: or to a photo of a printed chessboard;
+//! - [`chessboard`], [`circles`]: or to a photo of a printed chessboard or circle grid;
 //! - [`nominal`], [`pose`]: the drawing's edges indexed, and the part's pose found;
 //! - [`measure`]: every feature measured and judged, as a [`report::Report`];
-//! - [`overlay`]: pictures for people (the overlay, the residual map).
+//! - [`overlay`]: pictures for people (the overlay, the residual map);
+//! - [`spc`]: a feature's measurements over time: control chart, capability, drift.
 
 pub mod calibrate;
 pub mod chessboard;
+pub mod circles;
 pub mod clipping;
 pub mod fit;
 pub mod html;
+pub mod lattice;
 pub mod lm;
 pub mod measure;
 pub mod nominal;
@@ -25,10 +28,12 @@ pub mod overlay;
 pub mod pose;
 pub mod report;
 pub mod silhouette;
+pub mod spc;
 pub mod table;
 
 pub use calibrate::{Calibration, CalibrationError, PlateGrid, calibrate};
 pub use chessboard::{BoardSpec, calibrate_chessboard};
+pub use circles::{CircleGridSpec, calibrate_circles};
 pub use measure::{InspectError, InspectOptions, inspect};
 pub use report::Report;
 pub use silhouette::PhotoError;

@@ -89,11 +89,12 @@ pub fn inspect(
     let placed = place(&silhouette, part_label, model, &h_inv, part, &index, camera.as_ref(), options.thickness_mm)?;
     let found = find_regions(&silhouette, part_label, &placed);
     let (feature_region, region_taken) = match_features(part, &found.regions);
-    let light = (camera.is_none()).then_some(Light { silhouette: &silhouette, img, model, h_inv: &h_inv });
+    // Only a thin part's holes are blurred discs (a thick part's are the overlap of its
+    // two faces' outlines): their light, or their blur, measures them.
     let mm_per_px = model.mm2_per_px_at(&h_inv, silhouette.material[part_label as usize].centroid_px()).sqrt();
-    // (A thick part's hole is the overlap of its two faces' outlines, not a blurred disc.)
-    let blur_mm = if camera.is_none() { silhouette.blur_sigma_px() * mm_per_px } else { 0.0 };
-    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, blur_mm, options.tolerance_mm);
+    let blur_mm = silhouette.blur_sigma_px() * mm_per_px;
+    let light = (camera.is_none()).then_some(Light { silhouette: &silhouette, img, model, h_inv: &h_inv, blur_mm });
+    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, options.tolerance_mm);
     let mut deviation = judged.deviation;
     let mut reports = judged.reports;
 
@@ -334,6 +335,8 @@ struct Light<'a> {
     img: &'a GrayImage,
     model: &'a TableModel,
     h_inv: &'a nalgebra::Matrix3<f64>,
+    /// The blur's σ on the table.
+    blur_mm: f64,
 }
 
 /// Every feature's report, and the deviation of every edge point of a matched region.
@@ -349,7 +352,6 @@ fn judge_features(
     found: &Found,
     feature_region: &[Option<usize>],
     light: Option<Light<'_>>,
-    blur_mm: f64,
     tol: f64,
 ) -> Judged {
     let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
@@ -382,7 +384,14 @@ fn judge_features(
                     let (c, radius) = r.circle?;
                     let by_light =
                         light.and_then(|l| radius_by_light(l.silhouette, l.img, l.model, l.h_inv, r.lit, radius));
-                    Some(((c, by_light.unwrap_or_else(|| unblurred_radius(radius, blur_mm))), r.roundness_mm))
+                    Some((
+                        (
+                            c,
+                            by_light
+                                .unwrap_or_else(|| unblurred_radius(radius, light.as_ref().map_or(0.0, |l| l.blur_mm))),
+                        ),
+                        r.roundness_mm,
+                    ))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {

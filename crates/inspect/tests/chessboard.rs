@@ -3,9 +3,11 @@
 
 use nalgebra::{Point2, Vector2};
 use sheetsight_inspect::chessboard::{BoardSpec, find_corners};
-use sheetsight_inspect::{Calibration, PlateGrid, TableModel, calibrate, calibrate_chessboard};
+use sheetsight_inspect::{
+    Calibration, CircleGridSpec, PlateGrid, TableModel, calibrate, calibrate_chessboard, calibrate_circles,
+};
 use sheetsight_sim::backlit::{self, Lighting, Pinhole};
-use sheetsight_sim::chessboard::{self, Chessboard};
+use sheetsight_sim::targets::{self, Chessboard};
 
 /// How far the model's pixels stray from the true camera's over the whole view (a grid
 /// of 21 x 16 pixels within 5 % of the borders): RMS and worst, in pixels. `to_frame`
@@ -74,8 +76,8 @@ fn a_chessboard_calibrates_the_table_as_well_as_the_plate() {
         by_plate.holes_used, by_plate.residual_rms_px, plate_error.0, plate_error.1
     );
     for (square_mm, angle_deg, seed) in [(30.0, 3.0, 1), (30.0, -88.0, 2), (15.0, 10.0, 3)] {
-        let board = chessboard::test_board(square_mm, angle_deg);
-        let img = chessboard::render(&cam, &board, &lighting(), seed);
+        let board = targets::test_board(square_mm, angle_deg);
+        let img = targets::render(&cam, &board, &lighting(), seed);
         let spec = BoardSpec { columns: board.columns, rows: board.rows, square_mm };
         let corners = find_corners(&img, &spec).expect("every corner");
         assert_eq!(corners.len(), board.columns * board.rows);
@@ -117,19 +119,15 @@ fn a_chessboard_calibrates_the_table_as_well_as_the_plate() {
 fn bad_chessboard_photos_are_refused() {
     let cam = backlit::table_camera();
     let spec = BoardSpec { columns: 14, rows: 10, square_mm: 30.0 };
-    let board = chessboard::test_board(30.0, 3.0);
+    let board = targets::test_board(30.0, 3.0);
     let mut outside = board.clone();
     outside.origin_mm.x += 250.0;
     let cases = [
-        (
-            "board partly outside the view",
-            chessboard::render(&cam, &outside, &lighting(), 4),
-            "inner corners were found",
-        ),
-        ("blurred", chessboard::render(&cam, &board, &Lighting { blur_px: 5.0, ..lighting() }, 4), "blurred"),
+        ("board partly outside the view", targets::render(&cam, &outside, &lighting(), 4), "inner corners were found"),
+        ("blurred", targets::render(&cam, &board, &Lighting { blur_px: 5.0, ..lighting() }, 4), "blurred"),
         (
             "no board",
-            chessboard::render(
+            targets::render(
                 &cam,
                 &Chessboard { columns: 3, rows: 3, square_mm: 1e-3, ..board.clone() },
                 &lighting(),
@@ -139,7 +137,7 @@ fn bad_chessboard_photos_are_refused() {
         ),
         (
             "another board size",
-            chessboard::render(&cam, &board, &lighting(), 5),
+            targets::render(&cam, &board, &lighting(), 5),
             "has 14x10 inner corners, not the 9x6 given",
         ),
     ];
@@ -157,4 +155,65 @@ fn bad_chessboard_photos_are_refused() {
     }
     assert!(BoardSpec::parse("14x10", 0.0).is_err());
     assert_eq!(BoardSpec::parse("14X10", 15.0).expect("parses"), BoardSpec { columns: 14, rows: 10, square_mm: 15.0 });
+}
+
+#[test]
+fn circle_grids_calibrate_the_table() {
+    let cam = backlit::table_camera();
+    for (asymmetric, pitch_mm, angle_deg, seed) in
+        [(false, 32.0, 2.0, 1), (true, 26.0, -3.0, 2), (true, 26.0, 178.0, 3)]
+    {
+        let grid = targets::test_circle_grid(asymmetric, pitch_mm, angle_deg);
+        let img = targets::render(&cam, &grid, &lighting(), seed);
+        let spec = CircleGridSpec { columns: grid.columns, rows: grid.rows, pitch_mm, asymmetric };
+        let cal = calibrate_circles(&img, &spec).unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+        // The frame: dot (0, 0) and the grid's axes, told from three dots.
+        let truth: Vec<((usize, usize), Point2<f64>)> = (0..grid.rows)
+            .flat_map(|i| (0..grid.columns).map(move |j| (i, j)))
+            .map(|(i, j)| ((i, j), project(&cam, grid.dot(i, j))))
+            .collect();
+        let dot_at = |px: [f64; 2]| {
+            let p = Point2::new(px[0], px[1]);
+            truth.iter().min_by(|a, b| (a.1 - p).norm().total_cmp(&(b.1 - p).norm())).map(|t| t.0).expect("a dot")
+        };
+        let in_grid = |ij: (usize, usize)| grid.dot_in_grid(ij.0, ij.1);
+        let frame: Vec<(Vector2<f64>, Vector2<f64>)> = cal
+            .residuals
+            .iter()
+            .map(|r| (Vector2::new(r.table_mm[0], r.table_mm[1]), in_grid(dot_at(r.measured_px))))
+            .collect();
+        // The calibration's frame is the grid's turned, mirrored or moved: fitted as an
+        // affine map from three dots far apart.
+        let (a, b, c) = (frame[0], frame[frame.len() / 2], frame[frame.len() - 1]);
+        let m = nalgebra::Matrix2::from_columns(&[b.1 - a.1, c.1 - a.1]);
+        let n = nalgebra::Matrix2::from_columns(&[b.0 - a.0, c.0 - a.0]);
+        let to_cal = n * m.try_inverse().expect("three dots not in a line");
+        let (s, co) = grid.angle_deg.to_radians().sin_cos();
+        let to_frame = |p: Point2<f64>| {
+            let d = p - grid.origin_mm;
+            let g = Vector2::new(co * d.x + s * d.y, -s * d.x + co * d.y);
+            Point2::from(a.0 + to_cal * (g - a.1))
+        };
+        let error = model_error(&cal.model, &cam, to_frame);
+        eprintln!(
+            "{} grid {}x{} of {pitch_mm} mm at {angle_deg}°: {} dots, residual {:.4} px RMS; model vs truth over the view {:.4} px RMS, {:.4} px at worst",
+            if asymmetric { "asymmetric" } else { "symmetric" },
+            grid.columns,
+            grid.rows,
+            cal.holes_used,
+            cal.residual_rms_px,
+            error.0,
+            error.1
+        );
+        assert_eq!(cal.holes_used, grid.columns * grid.rows);
+        assert!(cal.residual_rms_px < 0.1 && error.0 < 0.2, "{error:?}");
+    }
+    // Part of the grid out of view.
+    let mut grid = targets::test_circle_grid(true, 26.0, 0.0);
+    grid.origin_mm.x += 300.0;
+    let img = targets::render(&cam, &grid, &lighting(), 4);
+    let spec = CircleGridSpec { columns: grid.columns, rows: grid.rows, pitch_mm: 26.0, asymmetric: true };
+    let message = calibrate_circles(&img, &spec).err().map(|e| e.to_string()).expect("refused");
+    assert!(message.contains("dots were found"), "{message}");
+    assert!(CircleGridSpec::parse("4x", 20.0, true).is_err() && CircleGridSpec::parse("4x11", -1.0, true).is_err());
 }

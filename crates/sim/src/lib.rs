@@ -6,11 +6,11 @@
 //! scenes feed the tests, the benchmarks and `sheetsight demo`.
 
 pub mod backlit;
-pub mod chessboard;
 pub mod field;
 pub mod history;
 pub mod render;
 pub mod scene;
+pub mod targets;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,13 @@
-//! Photos of a printed chessboard lying on the backlit table, with ground truth: the
-//! paper lets the backlight through (white squares at `paper` of it, ink at `ink`),
-//! seen by the table's pinhole camera, anti-aliased (3 x 3 samples a pixel), under the
-//! same uneven light, blur and noise as the parts' photos.
+//! Photos of printed calibration targets lying on the backlit table, with ground truth:
+//! a chessboard and circle grids (symmetric and asymmetric). The paper lets the
+//! backlight through (white at `paper` of it, ink at `ink`), seen by the table's pinhole
+//! camera, anti-aliased (3 x 3 samples a pixel), under the same uneven light, blur and
+//! noise as the parts' photos.
 //!
-//! OpenCV's convention: a board of `columns x rows` inner corners has
-//! `(columns + 1) x (rows + 1)` squares; the paper reaches one square beyond them.
+//! OpenCV's conventions: a board of `columns x rows` inner corners has
+//! `(columns + 1) x (rows + 1)` squares, and the paper reaches one square beyond them;
+//! a circle grid's dot `(row i, column j)` lies at `(j, i)` pitches (symmetric) or at
+//! `(2 j + i mod 2, i)` pitches (asymmetric).
 
 use image::GrayImage;
 use nalgebra::{Point2, Vector2};
@@ -47,8 +50,15 @@ impl Chessboard {
         let d = p - self.origin_mm;
         Vector2::new(c * d.x + s * d.y, -s * d.x + c * d.y)
     }
+}
 
-    /// The share of the light let through at table point `p`.
+/// Something printed, lying on the table.
+pub trait Printed {
+    /// The share of the backlight let through at table point `p`.
+    fn transmission(&self, p: Mm) -> f64;
+}
+
+impl Printed for Chessboard {
     fn transmission(&self, p: Mm) -> f64 {
         let b = self.to_board(p) / self.square_mm;
         let (bx, by) = (b.x, b.y);
@@ -64,8 +74,8 @@ impl Chessboard {
     }
 }
 
-/// Renders `board` on the table as `camera` sees it.
-pub fn render(camera: &Pinhole, board: &Chessboard, lighting: &Lighting, seed: u64) -> GrayImage {
+/// Renders `board` (or any print) on the table as `camera` sees it.
+pub fn render(camera: &Pinhole, board: &dyn Printed, lighting: &Lighting, seed: u64) -> GrayImage {
     let (w, h) = (camera.width_px as usize, camera.height_px as usize);
     const TILE: usize = 16;
     let mut image = vec![0f32; w * h];
@@ -113,4 +123,99 @@ pub fn test_board(square_mm: f64, angle_deg: f64) -> Chessboard {
     let middle = board.corner(7, 5) - Mm::origin();
     board.origin_mm = Mm::new(275.0, 200.0) - middle;
     board
+}
+
+/// A printed grid of dark dots where it lies on the table.
+#[derive(Clone, Debug)]
+pub struct CircleGrid {
+    /// Dots per row, and rows.
+    pub columns: usize,
+    pub rows: usize,
+    pub pitch_mm: f64,
+    pub asymmetric: bool,
+    pub dot_mm: f64,
+    /// Where dot (0, 0) lies on the table, and the grid's x axis's angle.
+    pub origin_mm: Mm,
+    pub angle_deg: f64,
+    pub paper: f64,
+    pub ink: f64,
+}
+
+impl CircleGrid {
+    /// Dot `(row i, column j)` in the grid's own frame (millimetres).
+    pub fn dot_in_grid(&self, i: usize, j: usize) -> Vector2<f64> {
+        let x = if self.asymmetric { 2 * j + i % 2 } else { j };
+        Vector2::new(x as f64 * self.pitch_mm, i as f64 * self.pitch_mm)
+    }
+
+    /// Dot `(row i, column j)` on the table.
+    pub fn dot(&self, i: usize, j: usize) -> Mm {
+        let b = self.dot_in_grid(i, j);
+        let (s, c) = self.angle_deg.to_radians().sin_cos();
+        self.origin_mm + Vector2::new(c * b.x - s * b.y, s * b.x + c * b.y)
+    }
+
+    fn width_pitches(&self) -> f64 {
+        if self.asymmetric { (2 * self.columns - 1) as f64 } else { (self.columns - 1) as f64 }
+    }
+}
+
+impl Printed for CircleGrid {
+    fn transmission(&self, p: Mm) -> f64 {
+        let (s, c) = self.angle_deg.to_radians().sin_cos();
+        let d = p - self.origin_mm;
+        let b = Vector2::new(c * d.x + s * d.y, -s * d.x + c * d.y) / self.pitch_mm;
+        let margin = 1.5;
+        if b.x < -margin - 1.0
+            || b.y < -margin - 1.0
+            || b.x > self.width_pitches() + margin + 1.0
+            || b.y > (self.rows - 1) as f64 + margin + 1.0
+        {
+            return 1.0;
+        }
+        if b.x < -margin
+            || b.y < -margin
+            || b.x > self.width_pitches() + margin
+            || b.y > (self.rows - 1) as f64 + margin
+        {
+            return self.paper;
+        }
+        let r = self.dot_mm / 2.0 / self.pitch_mm;
+        let row = b.y.round();
+        for i in [row - 1.0, row, row + 1.0] {
+            if i < 0.0 || i >= self.rows as f64 {
+                continue;
+            }
+            let offset = if self.asymmetric { (i as usize % 2) as f64 } else { 0.0 };
+            let step = if self.asymmetric { 2.0 } else { 1.0 };
+            let j = ((b.x - offset) / step).round().clamp(0.0, (self.columns - 1) as f64);
+            let centre = Vector2::new(offset + j * step, i);
+            if (b - centre).norm() <= r {
+                return self.ink;
+            }
+        }
+        self.paper
+    }
+}
+
+/// A test circle grid centred on the test camera's view of the table: symmetric 14 x
+/// 10 dots, or asymmetric 6 x 13 (OpenCV's `4x11` pattern, larger), of `pitch_mm`.
+pub fn test_circle_grid(asymmetric: bool, pitch_mm: f64, angle_deg: f64) -> CircleGrid {
+    let (columns, rows) = if asymmetric { (6, 13) } else { (14, 10) };
+    let dot_mm = if asymmetric { 0.7 * pitch_mm } else { 0.5 * pitch_mm };
+    let mut grid = CircleGrid {
+        columns,
+        rows,
+        pitch_mm,
+        asymmetric,
+        dot_mm,
+        origin_mm: Mm::origin(),
+        angle_deg,
+        paper: 0.75,
+        ink: 0.06,
+    };
+    let far = grid.dot(rows - 1, columns - 1) - Mm::origin();
+    let near = grid.dot(0, 0) - Mm::origin();
+    grid.origin_mm = Mm::new(275.0, 200.0) - (far + near) / 2.0;
+    grid
 }
