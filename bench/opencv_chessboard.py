@@ -34,27 +34,8 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, "target", "opencv-venv")
-
-
-def ensure_opencv():
-    try:
-        import cv2  # noqa: F401
-        import numpy  # noqa: F401
-        return
-    except ImportError:
-        pass
-    python = os.path.join(VENV, "bin", "python3")
-    if os.environ.get("SHEETSIGHT_OPENCV_VENV") != "1":
-        if not os.path.exists(python):
-            print("installing opencv-python-headless and numpy into", VENV, file=sys.stderr)
-            subprocess.check_call([sys.executable, "-m", "venv", VENV])
-            subprocess.check_call([python, "-m", "pip", "install", "-q", "opencv-python-headless", "numpy"])
-        env = dict(os.environ, SHEETSIGHT_OPENCV_VENV="1")
-        os.execve(python, [python] + sys.argv, env)
-    sys.exit("cannot import cv2 even in " + VENV)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from opencv_env import ROOT, ensure_opencv  # noqa: E402
 
 ensure_opencv()
 import cv2  # noqa: E402

@@ -36,18 +36,7 @@ pub struct BoardSpec {
 impl BoardSpec {
     /// `COLSxROWS` (inner corners, as OpenCV counts them) and the square's side.
     pub fn parse(size: &str, square_mm: f64) -> Result<Self, CalibrationError> {
-        let bad = || CalibrationError::Board(format!("{size:?} is not COLUMNSxROWS of inner corners, such as 14x10"));
-        let (c, r) = size.split_once(['x', 'X']).ok_or_else(bad)?;
-        let (columns, rows): (usize, usize) =
-            (c.trim().parse().map_err(|_| bad())?, r.trim().parse().map_err(|_| bad())?);
-        if columns < 3 || rows < 3 || columns * rows > 10_000 {
-            return Err(CalibrationError::Board(format!(
-                "a board of {columns}x{rows} inner corners: at least 3x3 and at most 10,000 corners"
-            )));
-        }
-        if !(square_mm.is_finite() && square_mm > 0.5 && square_mm < 500.0) {
-            return Err(CalibrationError::Board(format!("a square of {square_mm} mm: give its side, 0.5 to 500 mm")));
-        }
+        let (columns, rows) = crate::lattice::parse_size(size, "inner corners", square_mm, "a square")?;
         Ok(Self { columns, rows, square_mm })
     }
 }

@@ -32,18 +32,7 @@ pub struct CircleGridSpec {
 impl CircleGridSpec {
     /// `COLSxROWS` dots (as OpenCV counts them) and the pitch.
     pub fn parse(size: &str, pitch_mm: f64, asymmetric: bool) -> Result<Self, CalibrationError> {
-        let bad = || CalibrationError::Board(format!("{size:?} is not COLUMNSxROWS of dots, such as 4x11"));
-        let (c, r) = size.split_once(['x', 'X']).ok_or_else(bad)?;
-        let (columns, rows): (usize, usize) =
-            (c.trim().parse().map_err(|_| bad())?, r.trim().parse().map_err(|_| bad())?);
-        if columns < 3 || rows < 3 || columns * rows > 10_000 {
-            return Err(CalibrationError::Board(format!(
-                "a grid of {columns}x{rows} dots: at least 3x3 and at most 10,000 dots"
-            )));
-        }
-        if !(pitch_mm.is_finite() && pitch_mm > 0.5 && pitch_mm < 500.0) {
-            return Err(CalibrationError::Board(format!("a pitch of {pitch_mm} mm: give it, 0.5 to 500 mm")));
-        }
+        let (columns, rows) = crate::lattice::parse_size(size, "dots", pitch_mm, "a pitch")?;
         Ok(Self { columns, rows, pitch_mm, asymmetric })
     }
 

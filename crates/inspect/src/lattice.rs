@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::calibrate::CalibrationError;
 use crate::fit::fit_homography;
 use crate::table::{Mm, Px, apply_h};
 
@@ -87,4 +88,19 @@ pub fn bounds(lattice: &Lattice) -> Option<(i64, i64, i64, i64)> {
         lattice.keys().map(|k| k.1).min()?,
         lattice.keys().map(|k| k.1).max()?,
     ))
+}
+
+/// A printed target's size, `COLSxROWS` of `what` (as OpenCV counts them), and its
+/// spacing in millimetres (`spacing`: what the spacing is called), checked.
+pub fn parse_size(size: &str, what: &str, spacing_mm: f64, spacing: &str) -> Result<(usize, usize), CalibrationError> {
+    let bad = || CalibrationError::Board(format!("{size:?} is not COLUMNSxROWS of {what}, such as 14x10"));
+    let (c, r) = size.split_once(['x', 'X']).ok_or_else(bad)?;
+    let (columns, rows): (usize, usize) = (c.trim().parse().map_err(|_| bad())?, r.trim().parse().map_err(|_| bad())?);
+    if columns < 3 || rows < 3 || columns * rows > 10_000 {
+        return Err(CalibrationError::Board(format!("{columns}x{rows} {what}: at least 3x3 and at most 10,000")));
+    }
+    if !(spacing_mm.is_finite() && spacing_mm > 0.5 && spacing_mm < 500.0) {
+        return Err(CalibrationError::Board(format!("{spacing} of {spacing_mm} mm: give it, 0.5 to 500 mm")));
+    }
+    Ok((columns, rows))
 }
