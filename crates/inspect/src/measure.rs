@@ -384,14 +384,8 @@ fn judge_features(
                     let (c, radius) = r.circle?;
                     let by_light =
                         light.and_then(|l| radius_by_light(l.silhouette, l.img, l.model, l.h_inv, r.lit, radius));
-                    Some((
-                        (
-                            c,
-                            by_light
-                                .unwrap_or_else(|| unblurred_radius(radius, light.as_ref().map_or(0.0, |l| l.blur_mm))),
-                        ),
-                        r.roundness_mm,
-                    ))
+                    let blur_mm = light.as_ref().map_or(0.0, |l| l.blur_mm);
+                    Some(((c, by_light.unwrap_or_else(|| unblurred_radius(radius, blur_mm))), r.roundness_mm))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
