@@ -74,6 +74,19 @@ impl Shift {
     }
 }
 
+/// The shift day at `now`: the local date of the latest window of `shifts` to have
+/// begun by then (a night shift that began last evening is yesterday's, until the next
+/// shift begins), or `now`'s UTC date when there is none.
+pub fn shift_day(shifts: &[Shift], now: DateTime<Utc>) -> NaiveDate {
+    let utc_date = now.date_naive();
+    shifts
+        .iter()
+        .flat_map(|s| s.windows(utc_date - Duration::days(2), utc_date + Duration::days(1)))
+        .filter(|w| w.start <= now)
+        .max_by_key(|w| w.start)
+        .map_or(utc_date, |w| w.date)
+}
+
 /// A local time in `tz` as UTC: the earlier of two in the autumn's repeated hour, and one
 /// hour later for a time that does not exist in the spring's skipped hour.
 fn local_to_utc(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
@@ -154,6 +167,32 @@ fn check_days(c: &Checker<'_>, list: Option<&Spanned<Vec<Spanned<String>>>>, key
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_shift_day_is_that_of_the_shift_begun_last() {
+        let at = |d: u32, h: u32| chrono::Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).single().expect("a time");
+        let shift = |name: &str, start: &str, end: &str| super::Shift {
+            name: name.into(),
+            start: NaiveTime::parse_from_str(start, "%H:%M").expect("start"),
+            end: NaiveTime::parse_from_str(end, "%H:%M").expect("end"),
+            days: [true; 7],
+            time_zone: super::Tz::UTC,
+        };
+        let date = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).expect("a date");
+        let two = [shift("day", "08:00", "20:00"), shift("night", "20:00", "08:00")];
+        assert_eq!(super::shift_day(&two, at(6, 3)), date(5), "the night shift begun yesterday evening");
+        assert_eq!(super::shift_day(&two, at(6, 9)), date(6));
+        assert_eq!(super::shift_day(&two, at(6, 21)), date(6));
+        let early = [shift("early", "06:00", "14:00")];
+        assert_eq!(super::shift_day(&early, at(6, 23)), date(6));
+        assert_eq!(super::shift_day(&early, at(6, 3)), date(5));
+        assert_eq!(super::shift_day(&[], at(6, 3)), date(6));
+        // In Tokyo (UTC+9), 16:00 UTC on the 5th is 01:00 on the 6th: its night shift
+        // began at 20:00 local on the 5th.
+        let tokyo =
+            [super::Shift { time_zone: "Asia/Tokyo".parse().expect("zone"), ..shift("night", "20:00", "08:00") }];
+        assert_eq!(super::shift_day(&tokyo, at(5, 16)), date(5));
+    }
+
     use super::*;
 
     fn shift(start: &str, end: &str, tz: Tz) -> Shift {

@@ -8,7 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sheetsight_config::ShiftWindow;
+use sheetsight_config::{Shift, ShiftWindow};
 use sheetsight_store::UnixMillis;
 use sheetsight_store::report::{self, ReportHistory};
 use sheetsight_store::site::NoteRecord;
@@ -28,8 +28,10 @@ pub struct ReportQuery {
 
 impl ReportQuery {
     /// `from..=to` as local dates (today, UTC, by default); at most 400 days.
-    pub fn dates(&self, now: UnixMillis) -> ApiResult<(NaiveDate, NaiveDate)> {
-        let today = now.to_datetime().map_or(NaiveDate::MIN, |t| t.date_naive());
+    /// `from` and `to`, each by default the shift day at `now` (that of the shift begun
+    /// last: at 03:00 in a night shift begun yesterday evening, yesterday).
+    pub fn dates(&self, now: UnixMillis, shifts: &[Shift]) -> ApiResult<(NaiveDate, NaiveDate)> {
+        let today = now.to_datetime().map_or(NaiveDate::MIN, |t| sheetsight_config::shift::shift_day(shifts, t));
         let date = |s: &Option<String>, name: &str| -> ApiResult<NaiveDate> {
             match s {
                 None => Ok(today),
@@ -91,7 +93,8 @@ impl Scope {
     /// The scope's dates, windows and machines; its history left empty.
     pub(crate) fn read_windows(state: &AppState, q: &ReportQuery, now: UnixMillis) -> ApiResult<Scope> {
         let config = state.config();
-        let (from, to) = q.dates(now)?;
+        let shifts = config.shifts_or_whole_days();
+        let (from, to) = q.dates(now, &shifts)?;
         let machines: Vec<(String, Option<f64>)> = match &q.machine {
             Some(m) => {
                 let m = machine_config(&config, m)?;
@@ -99,8 +102,7 @@ impl Scope {
             }
             None => config.ideal_rates(),
         };
-        let windows: Vec<ShiftWindow> =
-            config.shifts_or_whole_days().iter().flat_map(|s| s.windows(from, to)).collect();
+        let windows: Vec<ShiftWindow> = shifts.iter().flat_map(|s| s.windows(from, to)).collect();
         let span = windows
             .iter()
             .map(|w| UnixMillis::from(w.start))

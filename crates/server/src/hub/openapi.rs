@@ -88,8 +88,8 @@ fn routes() -> Vec<RouteDoc> {
             "/api/v1/shops/{shop}/report",
             "The shop's shift report (the edge's rows), as JSON or CSV",
             &[
-                ("from", "first local date, YYYY-MM-DD (default today)"),
-                ("to", "last local date (default today)"),
+                ("from", "first local date, YYYY-MM-DD (default the current shift day: that of the shift begun last)"),
+                ("to", "last local date (default the current shift day: that of the shift begun last)"),
                 ("machine", "one machine only"),
                 ("format", "json (default) or csv"),
             ],
@@ -100,8 +100,8 @@ fn routes() -> Vec<RouteDoc> {
             "/api/v1/shops/{shop}/summary",
             "The charts' figures of the shop (the edge's summary): per machine and day, per shift, downtime Pareto",
             &[
-                ("from", "first local date, YYYY-MM-DD (default today)"),
-                ("to", "last local date (default today)"),
+                ("from", "first local date, YYYY-MM-DD (default the current shift day: that of the shift begun last)"),
+                ("to", "last local date (default the current shift day: that of the shift begun last)"),
                 ("machine", "one machine only"),
             ],
             json!({"$ref": "#/components/schemas/Summary"}),

@@ -129,7 +129,8 @@ async fn scope(
     now: UnixMillis,
 ) -> ApiResult<ShopScope> {
     let profile = profile_of(state, p, shop).await?;
-    let (from, to) = q.dates(now)?;
+    let shifts = profile.shifts();
+    let (from, to) = q.dates(now, &shifts)?;
     let machines: Vec<(String, Option<f64>)> = match &q.machine {
         Some(m) => match profile.ideal_rates().into_iter().find(|(id, _)| id == m) {
             Some(one) => vec![one],
@@ -137,7 +138,7 @@ async fn scope(
         },
         None => profile.ideal_rates(),
     };
-    let windows: Vec<ShiftWindow> = profile.shifts().iter().flat_map(|s| s.windows(from, to)).collect();
+    let windows: Vec<ShiftWindow> = shifts.iter().flat_map(|s| s.windows(from, to)).collect();
     let span = windows
         .iter()
         .map(|w| UnixMillis::from(w.start))
