@@ -324,8 +324,7 @@ fn order_lattice(
 ) -> Option<Result<Vec<Corner>, NoBoard>> {
     let in_photo = |p: Px| p.x >= 0.0 && p.y >= 0.0 && p.x < photo_w as f64 && p.y < photo_h as f64;
     let matched = crate::lattice::grow(points, &in_photo, probe)?;
-    let (i0, i1) = (matched.keys().map(|k| k.0).min()?, matched.keys().map(|k| k.0).max()?);
-    let (j0, j1) = (matched.keys().map(|k| k.1).min()?, matched.keys().map(|k| k.1).max()?);
+    let (i0, i1, j0, j1) = crate::lattice::bounds(&matched)?;
     let (span_i, span_j) = ((i1 - i0 + 1) as usize, (j1 - j0 + 1) as usize);
     // The board's x axis is the lattice axis with `columns` corners.
     let swap = if (span_i, span_j) == (board.columns, board.rows) {

@@ -52,8 +52,7 @@ pub fn grow(points: &[Px], in_photo: &dyn Fn(Px) -> bool, probe: &dyn Fn(Px) -> 
         let (from, to): (Vec<Mm>, Vec<_>) =
             matched.iter().map(|(&(i, j), p)| (Mm::new(i as f64, j as f64), p.to_point())).unzip();
         let h = if matched.len() >= 4 { fit_homography(&from, &to)? } else { return None };
-        let (i0, i1) = (matched.keys().map(|k| k.0).min()?, matched.keys().map(|k| k.0).max()?);
-        let (j0, j1) = (matched.keys().map(|k| k.1).min()?, matched.keys().map(|k| k.1).max()?);
+        let (i0, i1, j0, j1) = bounds(&matched)?;
         let mut added = false;
         for j in j0 - 1..=j1 + 1 {
             for i in i0 - 1..=i1 + 1 {

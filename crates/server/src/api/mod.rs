@@ -24,6 +24,7 @@ pub use notes::{JobBody, ReasonBody, downtime_reasons, give_job, give_reason, no
 pub use people::{
     PresenceView, SafetyView, SubjectQuery, ZoneView, presence, safety, safety_snapshot, zone_report, zones,
 };
+pub(crate) use report::shift_windows;
 pub use report::{ReportQuery, SummaryView, report, report_answer, summary};
 pub use shift::{HourStrokes, ShiftFigures, ShiftQuery, shift};
 pub use standards::{cycle_stats, edit_standard, mark_golden, standards};

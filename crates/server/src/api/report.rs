@@ -102,14 +102,22 @@ impl Scope {
             }
             None => config.ideal_rates(),
         };
-        let windows: Vec<ShiftWindow> = shifts.iter().flat_map(|s| s.windows(from, to)).collect();
-        let span = windows
-            .iter()
-            .map(|w| UnixMillis::from(w.start))
-            .min()
-            .zip(windows.iter().map(|w| UnixMillis::from(w.end)).max());
+        let (windows, span) = shift_windows(&shifts, from, to);
         Ok(Scope { from, to, windows, machines, history: ReportHistory::default(), span })
     }
+}
+
+/// The shifts' windows that start on the local dates `from..=to`, and the time from the
+/// first one's start to the last one's end (none without windows).
+pub(crate) fn shift_windows(
+    shifts: &[Shift],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (Vec<ShiftWindow>, Option<(UnixMillis, UnixMillis)>) {
+    let windows: Vec<ShiftWindow> = shifts.iter().flat_map(|s| s.windows(from, to)).collect();
+    let first = windows.iter().map(|w| UnixMillis::from(w.start)).min();
+    let span = first.zip(windows.iter().map(|w| UnixMillis::from(w.end)).max());
+    (windows, span)
 }
 
 pub async fn report(State(state): State<Arc<AppState>>, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Response> {

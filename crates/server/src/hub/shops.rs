@@ -138,12 +138,7 @@ async fn scope(
         },
         None => profile.ideal_rates(),
     };
-    let windows: Vec<ShiftWindow> = shifts.iter().flat_map(|s| s.windows(from, to)).collect();
-    let span = windows
-        .iter()
-        .map(|w| UnixMillis::from(w.start))
-        .min()
-        .zip(windows.iter().map(|w| UnixMillis::from(w.end)).max());
+    let (windows, span) = crate::api::shift_windows(&shifts, from, to);
     let history = match span {
         Some((a, b)) => {
             let query = Query { from: a, to: b, key: q.machine.clone() };
