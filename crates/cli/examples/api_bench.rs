@@ -115,6 +115,7 @@ async fn main() {
         notices: sheetsight_server::notice_channel(),
         admin_password: None,
         recording: None,
+        stations: None,
     };
     let web = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

@@ -185,6 +185,8 @@ fn write_config(o: &DemoOptions, simulated: &HashMap<String, SimulatedCamera>) -
     // Every camera records (as received, no re-encoding), so each cycle has its clip.
     text = text.replace("\nsource = \"sim://", "\nrecord = true\nsource = \"sim://");
     text += "\n[recording]\nmax_gb = 2\nkeep_days = 2\n";
+    // The backlit inspection table, fed by a simulated inspector.
+    text += crate::demo_inspection::CONFIG;
     text += "\n[[alert]]\nname = \"camera-down\"\nwhen = \"camera_down\"\nminutes = 0.2\n";
     text += "\n[[alert]]\nname = \"recording\"\nwhen = \"recording_failed\"\nminutes = 0.5\n";
     text += "\n[[alert]]\nname = \"long-stop\"\nwhen = \"machine_state\"\nstates = [\"OutOfService\"]\nminutes = 2\n";
@@ -305,15 +307,20 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     }
     let mut recent: VecDeque<String> = VecDeque::new();
     let mut strokes: BTreeMap<String, u64> = BTreeMap::new();
-    // The backlit table beside the cameras: calibrated and its parts inspected on a
-    // thread of its own, its line shown when done.
+    // The backlit table beside the cameras: calibrated, then parts laid on it by a
+    // simulated inspector on a thread of its own; the station inspects them.
     let (inspection_dir, seed) = (o.data_dir.join("inspection"), o.seed);
-    let mut inspection = Some(std::thread::spawn(move || {
-        // Below the cameras' analysis: on Linux a thread's nice value is its own.
-        // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
-        unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-        crate::demo_inspection::run(&inspection_dir, seed)
-    }));
+    let (first_round_tx, first_round) = std::sync::mpsc::channel();
+    let inspector_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let inspector = {
+        let stop = inspector_stop.clone();
+        std::thread::spawn(move || {
+            // Below the cameras' analysis: on Linux a thread's nice value is its own.
+            // SAFETY: setpriority only reads its arguments; 0 names the calling thread.
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
+            crate::demo_inspection::run(&inspection_dir, seed, first_round_tx, stop)
+        })
+    };
     let mut inspection_line: Option<String> = None;
     set_demo_jobs(&running.store, &machine_ids).await?;
     // Machines whose first cycle of the job is to be made golden, and when (once stored).
@@ -367,14 +374,10 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
                 Err(e) => tracing::warn!(%machine, error = %format!("{e:#}"), "the demo could not mark a golden cycle"),
             }
         }
-        if inspection.as_ref().is_some_and(|h| h.is_finished())
-            && let Some(handle) = inspection.take()
+        if inspection_line.is_none()
+            && let Ok(first) = first_round.try_recv()
         {
-            let line = match handle.join() {
-                Ok(Ok(line)) => line,
-                Ok(Err(e)) => format!("inspection: {e:#}"),
-                Err(_) => "inspection: stopped by an internal error".to_string(),
-            };
+            let line = inspection_text(&running, first, running.server.addr).await;
             if !ansi {
                 println!("{line}");
             }
@@ -390,6 +393,19 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
             break;
         }
     }
+    // The first round of parts is inspected before the demo stops.
+    if inspection_line.is_none() {
+        let first = first_round
+            .recv_timeout(Duration::from_secs(300))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the simulated inspector did not finish")));
+        let line = inspection_text(&running, first, running.server.addr).await;
+        if !ansi {
+            println!("{line}");
+        }
+        inspection_line = Some(line);
+    }
+    inspector_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = inspector.join();
     let (report, store) = running.stop().await?;
     // The run as stored: read back from the database. Times are on the scene clock
     // (wall-clock time at --speed 1).
@@ -410,20 +426,42 @@ async fn show(o: &DemoOptions, config: Config, opener: Arc<SimulatedOpener>, sch
     println!("\nhistory of this run, read back from {}:\n{}", store.path().display(), report::table(&rows));
     let outages = health.iter().filter(|h| h.value.0 == CameraHealth::Failed).count();
     println!("camera health intervals stored: {} ({} failures)", health.len(), outages);
-    let inspection_line = match (inspection_line, inspection) {
-        (Some(_), _) if !ansi => String::new(),
-        (Some(line), _) => line,
-        (None, Some(handle)) => match handle.join() {
-            Ok(Ok(line)) => line,
-            Ok(Err(e)) => format!("inspection: {e:#}"),
-            Err(_) => "inspection: stopped by an internal error".to_string(),
-        },
-        (None, None) => String::new(),
-    };
+    let inspection_line = if ansi { inspection_line.unwrap_or_default() } else { String::new() };
     if !inspection_line.is_empty() {
         println!("{inspection_line}");
     }
     Ok(report.cameras.iter().all(|(_, stats, _)| stats.panics == 0))
+}
+
+/// The demo's line about its inspection table: what the station's history holds.
+async fn inspection_text(
+    running: &Running,
+    first: anyhow::Result<crate::demo_inspection::FirstRound>,
+    addr: std::net::SocketAddr,
+) -> String {
+    let first = match first {
+        Ok(f) => f,
+        Err(e) => return format!("inspection: {e:#}"),
+    };
+    let filter = sheetsight_store::inspections::InspectionFilter {
+        from: UnixMillis(0),
+        to: UnixMillis::now().plus_ms(60_000),
+        station: Some(crate::demo_inspection::STATION.into()),
+        ..Default::default()
+    };
+    match running.store.inspections(&filter).await {
+        Ok(rows) => format!(
+            "inspection: table calibrated to {:.3} px RMS; {} parts laid, {} inspected at station {}, {} pass, {} fail \
+             (each defect made on purpose); http://{addr}/#/inspection",
+            first.residual_rms_px,
+            first.laid,
+            rows.len(),
+            crate::demo_inspection::STATION,
+            rows.iter().filter(|r| r.verdict == "pass").count(),
+            rows.iter().filter(|r| r.verdict == "fail").count(),
+        ),
+        Err(e) => format!("inspection: {e}"),
+    }
 }
 
 /// Writes `days` of simulated history up to the start of the current shift into a data

@@ -1,86 +1,137 @@
-//! The demo's part inspection: a simulated backlit table. It cuts (renders) the
-//! calibration plate and calibrates from its photo, then photographs each sample part
-//! twice, once as drawn and once with a defect, and inspects them; every result is
-//! written to `<data-dir>/inspection/` (report.json, overlay and HTML report per photo,
-//! an index page) exactly as `sheetsight calibrate` and `inspect` write them.
+//! The demo's backlit table, station `table-1`: an inspector simulated around the real
+//! station. It cuts (renders) the calibration plate and calibrates the table from its
+//! photo, puts the sample drawings into the parts folder (`inspection/parts/`), then lays
+//! parts on the table: its camera's software writes each photo into the station's hot
+//! folder (`inspection/incoming/`), where the service inspects it, matches it to its
+//! drawing, and stores the verdict like a shop's own.
+//!
+//! First each sample part twice, as drawn and with a defect; then, until stopped, one
+//! part every [`LAY_EVERY`], so that the station page, the history and the control
+//! charts keep growing.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use sheetsight_inspect::calibrate::PlateGrid;
-use sheetsight_inspect::report::Verdict;
-use sheetsight_inspect::{InspectOptions, calibrate, html, inspect, overlay};
+use sheetsight_inspect::{calibrate, overlay};
 use sheetsight_sim::backlit;
 
 use crate::inspection::{png, write_atomically};
 
-/// Runs the simulated table; returns a line for the demo's screen.
-pub fn run(dir: &Path, seed: u64) -> anyhow::Result<String> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let camera = backlit::table_camera();
+/// The demo's station.
+pub const STATION: &str = "table-1";
+/// After the first round, a part is laid this often.
+const LAY_EVERY: Duration = Duration::from_secs(20);
+/// The longest wait for the station to take a photo.
+const TAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The demo configuration's parts folder and station (paths relative to the data folder).
+pub const CONFIG: &str = r#"
+[parts]
+folder = "inspection/parts"
+
+[[station]]
+id = "table-1"
+folder = "inspection/incoming"
+calibration = "inspection/table.json"
+tolerance_mm = 0.2
+"#;
+
+/// What the first round did.
+pub struct FirstRound {
+    pub residual_rms_px: f64,
+    pub laid: usize,
+}
+
+/// Calibrates the table and puts the drawings in place (before the parts are laid).
+fn prepare(dir: &Path, seed: u64) -> anyhow::Result<f64> {
+    let parts = dir.join("parts");
+    std::fs::create_dir_all(&parts).with_context(|| format!("cannot create {}", parts.display()))?;
     let plate = backlit::test_plate_photo(seed)?;
-    let photo = plate.photo;
-    let calibration = calibrate(&photo, &PlateGrid::from_part(&plate.part)?, backlit::TEST_PLATE_THICKNESS_MM)?;
+    let calibration = calibrate(&plate.photo, &PlateGrid::from_part(&plate.part)?, backlit::TEST_PLATE_THICKNESS_MM)?;
     write_atomically(&dir.join("plate.dxf"), &plate.dxf)?;
+    write_atomically(&dir.join("table.residuals.png"), &png(&overlay::residuals(&plate.photo, &calibration))?)?;
     write_atomically(&dir.join("table.json"), &serde_json::to_vec_pretty(&calibration)?)?;
-    write_atomically(&dir.join("table.residuals.png"), &png(&overlay::residuals(&photo, &calibration))?)?;
-    let mut rows = String::new();
-    let (mut passed, mut failed) = (0, 0);
-    for (k, (name, bytes)) in backlit::SAMPLE_DRAWINGS.iter().enumerate() {
-        let part = backlit::sample_part(bytes).with_context(|| format!("{name}: no part"))?;
-        write_atomically(&dir.join(name), bytes)?;
-        // The first case of the test material is exact, the second has a defect.
-        for case in backlit::cases(&part, backlit::TEST_AREA_MM, 2, seed + k as u64) {
-            let stem = format!(
-                "{}-{}",
-                name.trim_end_matches(".dxf"),
-                if case.defects.is_empty() { "as-drawn" } else { "defective" }
-            );
-            let photo = backlit::render_case(&camera, &part, &case);
-            let options = InspectOptions { tolerance_mm: 0.2, thickness_mm: case.thickness_mm };
-            let found = inspect(&photo, &calibration.model, &part, &options).with_context(|| stem.clone())?;
-            let picture = png(&overlay::inspection(&photo, &calibration.model, &part, &found, options.tolerance_mm))?;
-            let sources = html::Sources {
-                drawing: name,
-                photo: &format!("{stem}.png (simulated)"),
-                calibration: "table.json",
-                tolerance_mm: options.tolerance_mm,
-                thickness_mm: options.thickness_mm,
-            };
-            write_atomically(&dir.join(format!("{stem}.report.json")), &serde_json::to_vec_pretty(&found.report)?)?;
-            write_atomically(&dir.join(format!("{stem}.overlay.png")), &picture)?;
-            write_atomically(
-                &dir.join(format!("{stem}.html")),
-                html::page(&found.report, &picture, &sources).as_bytes(),
-            )?;
-            let pass = found.report.verdict == Verdict::Pass;
-            if pass {
-                passed += 1;
-            } else {
-                failed += 1;
+    for (name, bytes) in backlit::SAMPLE_DRAWINGS {
+        let stem = name.trim_end_matches(".dxf");
+        // One of them says its unit only in its name: millimetres, given beside it.
+        write_atomically(&parts.join(format!("{stem}.toml")), b"units = \"mm\"\n")?;
+        write_atomically(&parts.join(format!("{stem}_revA.dxf")), bytes)?;
+    }
+    Ok(calibration.residual_rms_px)
+}
+
+/// Lays one part: its photo written into the hot folder as a camera's software does
+/// (under a temporary name, then renamed), and waits until the station has taken it.
+fn lay(incoming: &Path, name: &str, photo: &image::GrayImage) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    photo.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).context("encoding the photo")?;
+    std::fs::create_dir_all(incoming).with_context(|| format!("cannot create {}", incoming.display()))?;
+    let path: PathBuf = incoming.join(name);
+    write_atomically(&path, &bytes)?;
+    let started = Instant::now();
+    while path.exists() {
+        anyhow::ensure!(started.elapsed() < TAKE_TIMEOUT, "the station did not take {}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Runs the simulated inspector: `first_round` hears when the first round is laid; laying
+/// goes on until `stop`.
+pub fn run(
+    dir: &Path,
+    seed: u64,
+    first_round: std::sync::mpsc::Sender<anyhow::Result<FirstRound>>,
+    stop: Arc<AtomicBool>,
+) {
+    let camera = backlit::table_camera();
+    let first = (|| {
+        let residual_rms_px = prepare(dir, seed)?;
+        let mut laid = 0;
+        for (k, (name, bytes)) in backlit::SAMPLE_DRAWINGS.iter().enumerate() {
+            let part = backlit::sample_part(bytes).with_context(|| format!("{name}: no part"))?;
+            // The first case of the test material is exact, the second has a defect.
+            for (i, case) in backlit::cases(&part, backlit::TEST_AREA_MM, 2, seed + k as u64).iter().enumerate() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let photo = backlit::render_case(&camera, &part, case);
+                lay(&dir.join("incoming"), &format!("{}-{i}.png", name.trim_end_matches(".dxf")), &photo)?;
+                laid += 1;
             }
-            let _ = writeln!(
-                rows,
-                "<tr><td><a href=\"{stem}.html\">{stem}</a></td><td>{}</td><td>{}</td></tr>",
-                if pass { "pass" } else { "fail" },
-                case.defects.iter().map(|d| format!("{d:?}")).collect::<Vec<_>>().join("; ")
-            );
+        }
+        Ok(FirstRound { residual_rms_px, laid })
+    })();
+    let ok = first.is_ok();
+    let _ = first_round.send(first);
+    if !ok {
+        return;
+    }
+    // Then one part now and then, mostly good ones.
+    let mut n = 0u64;
+    let mut next = Instant::now() + LAY_EVERY;
+    while !stop.load(Ordering::Relaxed) {
+        if Instant::now() < next {
+            std::thread::sleep(Duration::from_millis(200));
+            continue;
+        }
+        next = Instant::now() + LAY_EVERY;
+        n += 1;
+        let (name, bytes) = backlit::SAMPLE_DRAWINGS[(n % backlit::SAMPLE_DRAWINGS.len() as u64) as usize];
+        let Some(part) = backlit::sample_part(bytes) else { continue };
+        // Every third case of the material is exact; the others have a defect: mostly exact.
+        let cases = backlit::cases(&part, backlit::TEST_AREA_MM, 3, seed + 1000 + n);
+        let case = if n % 4 == 0 { &cases[1] } else { &cases[0] };
+        let photo = backlit::render_case(&camera, &part, case);
+        if let Err(e) =
+            lay(&dir.join("incoming"), &format!("{}-{}.png", name.trim_end_matches(".dxf"), 100 + n), &photo)
+        {
+            tracing::warn!(error = %format!("{e:#}"), "the demo's inspector stops");
+            return;
         }
     }
-    let index = format!(
-        "<!doctype html><html lang=en><meta charset=utf-8><title>SheetSight demo: inspection</title>\
-         <h1>Inspection on the simulated backlit table</h1>\
-         <p>Calibration: {:.4} px RMS over {} holes (<a href=\"table.residuals.png\">residual map</a>).</p>\
-         <table border=1 cellpadding=4><tr><th>photo</th><th>verdict</th><th>defect made on purpose</th></tr>{rows}</table></html>",
-        calibration.residual_rms_px, calibration.holes_used
-    );
-    let index_path: PathBuf = dir.join("index.html");
-    write_atomically(&index_path, index.as_bytes())?;
-    Ok(format!(
-        "inspection: table calibrated to {:.3} px RMS; {} parts inspected, {passed} pass, {failed} fail (each defect made on purpose); reports in {}",
-        calibration.residual_rms_px,
-        passed + failed,
-        index_path.display()
-    ))
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sheetsight_drawing::{LengthUnit, Part, ReadOptions, read_dxf, topology};
+use sheetsight_drawing::{LengthUnit, Part, PickError, PickOptions, pick_part};
 use sheetsight_inspect::calibrate::{Calibration, PlateGrid};
 use sheetsight_inspect::report::Verdict;
 use sheetsight_inspect::{InspectOptions, html, overlay};
@@ -88,54 +88,27 @@ pub fn read_part(path: &Path, options: &DrawingOptions) -> anyhow::Result<Part> 
     let list = |s: &Option<String>| {
         s.as_ref().map(|s| s.split(',').map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect::<Vec<_>>())
     };
-    let read = ReadOptions {
+    let pick = PickOptions {
         units,
         layers: list(&options.layers),
         exclude_layers: list(&options.exclude_layers).unwrap_or_default(),
-        ..ReadOptions::default()
+        gap_tolerance_mm: options.gap_tolerance_mm,
+        part: options.part,
     };
-    let drawing = read_dxf(&bytes, &read).with_context(|| format!("{}", path.display()))?;
-    if drawing.units_assumed {
-        eprintln!(
-            "warning: {} says nothing about its units: read as millimetres (give --units otherwise)",
-            path.display()
-        );
-    }
-    let mut topology = topology::build(&drawing, options.gap_tolerance_mm);
-    for gap in &topology.gaps {
-        eprintln!(
-            "warning: {}: a loop is open at ({:.3}, {:.3}) mm, a gap of {:.3} mm (more than --gap-tolerance-mm {})",
-            path.display(),
-            gap.at.x,
-            gap.at.y,
-            gap.width_mm,
-            options.gap_tolerance_mm
-        );
-    }
-    topology.parts.sort_by(|a, b| b.outline.area().total_cmp(&a.outline.area()));
-    match (topology.parts.len(), options.part) {
-        (0, _) => bail!(
-            "{}: no closed outline in the drawing{}",
-            path.display(),
-            if topology.gaps.is_empty() { "" } else { " (see the gaps above)" }
-        ),
-        (1, None | Some(1)) => Ok(topology.parts.remove(0)),
-        (n, Some(k)) if (1..=n).contains(&k) => Ok(topology.parts.remove(k - 1)),
-        (n, Some(k)) => bail!("{}: --part {k}, but the drawing holds {n} part(s)", path.display()),
-        (n, None) => {
-            let list: Vec<String> = topology
-                .parts
-                .iter()
-                .enumerate()
-                .map(|(k, p)| format!("{}: {:.0} mm², {} features", k + 1, p.outline.area(), p.features.len()))
-                .collect();
-            bail!(
-                "{}: the drawing holds {n} parts (largest first: {}); choose one with --part N",
-                path.display(),
-                list.join("; ")
-            )
+    let picked = pick_part(&bytes, &pick).map_err(|e| match e {
+        PickError::NoSuchPart { asked, count } => {
+            anyhow::anyhow!("{}: --part {asked}, but the drawing holds {count} part(s)", path.display())
         }
+        PickError::SeveralParts { count, list } => anyhow::anyhow!(
+            "{}: the drawing holds {count} parts (largest first: {list}); choose one with --part N",
+            path.display()
+        ),
+        e => anyhow::Error::new(e).context(path.display().to_string()),
+    })?;
+    for warning in &picked.warnings {
+        eprintln!("warning: {}: {warning}", path.display());
     }
+    Ok(picked.part)
 }
 
 fn read_photo(path: &Path) -> anyhow::Result<image::GrayImage> {

@@ -19,6 +19,7 @@ use sheetsight_record::catalog::ReconcileReport;
 use sheetsight_server::clips::RecordingAccess;
 use sheetsight_server::{Notice, Server, ServerOptions};
 use sheetsight_service::{Service, StopReport};
+use sheetsight_station::{StationEvent, Stations};
 use sheetsight_store::outbox::{DEFAULT_OUTBOX_BYTES, OutboxReader};
 use sheetsight_store::sqlite::SqliteStore;
 use sheetsight_store::{Query, Store, UnixMillis, report};
@@ -127,6 +128,8 @@ pub struct Running {
     pub recording: Recording,
     /// The link to the hub, if `[hub]` is set.
     hub: Option<HubUplink>,
+    /// The inspection stations' background work, if any is configured.
+    stations: Option<sheetsight_station::StationTasks>,
     /// Held while the service runs.
     _lock: sheetsight_store::data_dir::DataLock,
 }
@@ -173,6 +176,10 @@ fn spawn_notice_bridge(
                 Notice::Alert { .. } => "alert".to_string(),
                 Notice::Note { note } => format!("{}/{}", note.machine, note.kind),
                 Notice::Regions { .. } => continue,
+                Notice::Station { event: StationEvent::Inspected(view) } => {
+                    format!("station/{}/inspection", view.station)
+                }
+                Notice::Station { event: StationEvent::Refused(r) } => format!("station/{}/refusal", r.station),
             };
             if let Ok(payload) = serde_json::to_value(&notice) {
                 let _ = extra.send(Extra { subtopic, payload });
@@ -241,14 +248,40 @@ impl Running {
             .await
             .with_context(|| format!("recordings in {}", data_dir.display()))?;
         report_reconciled(&recording.reconciled);
-        let service =
-            Service::start_with_taps(config, opener, store.clone(), VERSION, live, clocks, recording.taps(), people)
-                .await?;
+        let service = Service::start_with_taps(
+            config,
+            opener,
+            store.clone(),
+            VERSION,
+            live,
+            clocks.clone(),
+            recording.taps(),
+            people,
+        )
+        .await?;
         let recording_access = (!recording.taps().is_empty()).then(|| RecordingAccess {
             clips: recording.clips(),
             status: recording.status_source(),
             recent: Default::default(),
         });
+        let (stations, station_tasks) = if config.stations.is_empty() {
+            (None, None)
+        } else {
+            let handle = service.handle();
+            let frames: sheetsight_station::stations::CameraFrames = Arc::new(move |camera: &str| {
+                let (_, frame) = handle.status(camera)?.frame?;
+                image::GrayImage::from_raw(frame.width_px(), frame.height_px(), frame.y_plane().to_vec())
+            });
+            let started = Stations::start(config, (*store).clone(), clocks.clone(), Some(frames)).await;
+            match started {
+                Ok((stations, tasks)) => (Some(stations), Some(tasks)),
+                Err(e) => {
+                    let _ = service.stop().await;
+                    recording.stop().await;
+                    return Err(e).context("the inspection stations' parts library");
+                }
+            }
+        };
         let notices = sheetsight_server::notice_channel();
         let extra = broadcast::channel(256).0;
         let bridge = spawn_notice_bridge(notices.subscribe(), extra.clone());
@@ -260,6 +293,7 @@ impl Running {
             notices,
             admin_password,
             recording: recording_access,
+            stations,
         })
         .await;
         let server = match server {
@@ -285,7 +319,7 @@ impl Running {
             };
             HubUplink { stop, task }
         });
-        Ok(Self { service, store, server, log, mqtt, bridge, recording, hub, _lock: lock })
+        Ok(Self { service, store, server, log, mqtt, bridge, recording, hub, stations: station_tasks, _lock: lock })
     }
 
     /// Tells where the dashboard is and, at the first start, how to log in.
@@ -305,6 +339,9 @@ impl Running {
             mqtt.stop().await;
         }
         self.server.stop().await;
+        if let Some(stations) = self.stations {
+            stations.stop().await;
+        }
         self.bridge.abort();
         let report = self.service.stop().await?;
         // The cameras have stopped, so have their taps: every segment is closed now.

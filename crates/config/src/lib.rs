@@ -15,6 +15,7 @@
 //! | `[downtime]` | [`downtime`] |
 //! | `[[zone]]`, `[people]` | [`zone`] |
 //! | `[hub]` (and the hub's own file) | [`hub`] |
+//! | `[[station]]`, `[parts]` | [`station`] |
 //!
 //! Each section's module holds its keys, their defaults and bounds, and the checks that
 //! need only that section; [`references`] then checks ids and the references between
@@ -68,6 +69,7 @@ mod references;
 mod server;
 pub mod shift;
 mod state_rules;
+mod station;
 mod storage;
 pub mod zone;
 
@@ -81,6 +83,7 @@ pub use mqtt::{BrokerTls, MqttConfig};
 pub use recording::RecordingConfig;
 pub use server::ServerConfig;
 pub use shift::{Shift, ShiftWindow};
+pub use station::{PartsConfig, StationConfig, StationSource};
 pub use storage::StorageConfig;
 pub use zone::{PeopleConfig, ZoneConfig, ZoneKind};
 
@@ -89,7 +92,7 @@ use document::Document;
 use machine::RoiSpan;
 
 /// The top-level keys of a configuration.
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 15] = [
     "camera",
     "machine",
     "storage",
@@ -103,6 +106,8 @@ const SECTIONS: [&str; 13] = [
     "zone",
     "people",
     "hub",
+    "station",
+    "parts",
 ];
 
 /// A checked configuration.
@@ -122,6 +127,9 @@ pub struct Config {
     pub people: PeopleConfig,
     /// Where this shop's history is sent, if anywhere.
     pub hub: Option<HubLinkConfig>,
+    /// Backlit inspection tables.
+    pub stations: Vec<StationConfig>,
+    pub parts: PartsConfig,
     text: String,
     roi_spans: Vec<RoiSpan>,
     /// Where each camera's `source` value stands, for errors found when opening it.
@@ -166,6 +174,7 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
     let raw_machines = doc.array(c, "machine");
     let raw_alerts = doc.array(c, "alert");
     let raw_zones = doc.array(c, "zone");
+    let raw_stations = doc.array(c, "station");
     let cameras = camera::check_cameras(c, &doc.array(c, "camera"));
     let mut machines = machine::check_machines(c, &raw_machines);
     let zones = zone::check_zones(c, &raw_zones, &mut machines.roi_spans);
@@ -183,11 +192,13 @@ fn read(c: &Checker<'_>, text: &str) -> Option<Config> {
         zones,
         people: zone::check_people(c, doc.table(c, "people").as_ref()),
         hub: hub::check_hub_link(c, doc.table(c, "hub").as_ref()),
+        stations: station::check_stations(c, &raw_stations),
+        parts: station::check_parts(c, doc.table(c, "parts").as_ref()),
         text: text.to_string(),
         roi_spans: machines.roi_spans,
         source_spans: cameras.source_spans,
     };
-    references::check_references(c, &doc, &raw_machines, &raw_alerts, &raw_zones);
+    references::check_references(c, &doc, &raw_machines, &raw_alerts, &raw_zones, &raw_stations);
     Some(config)
 }
 
@@ -229,6 +240,8 @@ impl Config {
             zones: Vec::new(),
             people: PeopleConfig::default(),
             hub: None,
+            stations: Vec::new(),
+            parts: PartsConfig::default(),
             text: String::new(),
             roi_spans: Vec::new(),
             source_spans,
@@ -284,6 +297,10 @@ impl Config {
     /// The configuration's text as read (empty for one built in code).
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    pub fn station(&self, id: &str) -> Option<&StationConfig> {
+        self.stations.iter().find(|s| s.id == id)
     }
 
     pub fn camera(&self, id: &str) -> Option<&CameraConfig> {

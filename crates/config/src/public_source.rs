@@ -19,7 +19,8 @@ pub fn public_form(source: &SourceSpec) -> String {
     }
 }
 
-fn public_url(url: &str) -> String {
+/// A URL without its credentials, query and fragment, for messages.
+pub fn public_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return "***".into() };
     let cut = |s: &str| s.split(['?', '#']).next().unwrap_or_default().to_string();
     let shown = match rest.rfind('@') {

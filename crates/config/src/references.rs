@@ -11,6 +11,7 @@ use crate::alerts::RawAlertRule;
 use crate::diagnostics::{Checker, suggestion};
 use crate::document::Document;
 use crate::machine::RawMachine;
+use crate::station::RawStation;
 use crate::zone::RawZone;
 
 /// Checks ids and references between sections.
@@ -20,10 +21,18 @@ pub(crate) fn check_references(
     machines: &[Option<Spanned<RawMachine>>],
     alerts: &[Option<Spanned<RawAlertRule>>],
     zones: &[Option<Spanned<RawZone>>],
+    stations: &[Option<Spanned<RawStation>>],
 ) {
     let camera_ids = unique_ids(c, doc, "camera");
     let machine_ids = unique_ids(c, doc, "machine");
     unique_ids(c, doc, "zone");
+    unique_ids(c, doc, "station");
+    for (i, s) in stations.iter().enumerate() {
+        if let Some(camera) = s.as_ref().and_then(|s| s.get_ref().camera()) {
+            let configured = format!("; or a snapshot URL (http://...); configured cameras: {}", camera_ids.join(", "));
+            reference(c, camera, &format!("station[{i}].source"), "camera", &camera_ids, &configured);
+        }
+    }
     for (i, z) in zones.iter().enumerate() {
         let Some(z) = z else { continue };
         let z = z.get_ref();

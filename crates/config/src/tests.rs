@@ -517,3 +517,51 @@ fn zone_mistakes_are_named() {
     ));
     assert_eq!(e.key, "machine[0].motion.ignore_when_person", "{e}");
 }
+
+#[test]
+fn stations_are_read_with_their_defaults_and_sources() {
+    let text = format!(
+        "{GOOD}\n[parts]\nfolder = \"parts\"\n\n[[station]]\nid = \"table-1\"\nsource = \"http://10.0.0.30/snapshot.jpg\"\n\
+         calibration = \"table-1.json\"\nauto = true\n\n[[station]]\nid = \"table-2\"\nsource = \"cam1\"\n\
+         calibration = \"t2.json\"\ntolerance_mm = 0.1\nkeep_photo = false\n\n[[station]]\nid = \"table-3\"\n\
+         folder = \"incoming\"\ncalibration = \"t3.json\"\nkeep_days = 30\n"
+    );
+    let (dir, path) = setup(&text);
+    let c = load(&path).expect("loads");
+    assert_eq!(c.parts.folder, Some(dir.path().join("parts")));
+    let s = &c.stations;
+    assert_eq!(s.len(), 3);
+    assert_eq!(s[0].source, StationSource::Snapshot("http://10.0.0.30/snapshot.jpg".into()));
+    assert!(s[0].auto && s[0].keep_photo);
+    assert_eq!((s[0].tolerance_mm, s[0].still_s, s[0].keep_days), (0.2, 1.0, 365));
+    assert_eq!(s[0].calibration, dir.path().join("table-1.json"));
+    assert_eq!(s[1].source, StationSource::Camera("cam1".into()));
+    assert!(!s[1].keep_photo && !s[1].auto);
+    assert_eq!(s[2].source, StationSource::Folder(dir.path().join("incoming")));
+    assert_eq!(c.station("table-3").map(|s| s.keep_days), Some(30));
+}
+
+#[test]
+fn station_mistakes_are_named() {
+    let e = err(&format!("{GOOD}\n[[station]]\nid = \"t\"\nsource = \"cam2\"\ncalibration = \"t.json\"\n"));
+    assert_eq!(e.key, "station[0].source");
+    assert!(e.message.contains("cam2") && e.message.contains("cam1"), "{e}");
+    let e = err(&format!("{GOOD}\n[[station]]\nid = \"t\"\ncalibration = \"t.json\"\n"));
+    assert!(e.message.contains("`source`") && e.message.contains("`folder`"), "{e}");
+    let e = err(&format!(
+        "{GOOD}\n[[station]]\nid = \"t\"\nsource = \"cam1\"\nfolder = \"in\"\ncalibration = \"t.json\"\n"
+    ));
+    assert!(e.message.contains("not both"), "{e}");
+    let e = err(&format!("{GOOD}\n[[station]]\nid = \"t\"\nfolder = \"in\"\ncalibration = \"t.json\"\nauto = true\n"));
+    assert_eq!(e.key, "station[0].auto");
+    let e = err(&format!(
+        "{GOOD}\n[[station]]\nid = \"t\"\nsource = \"cam1\"\ncalibration = \"t.json\"\ntolerance_mm = 0\n"
+    ));
+    assert!(e.message.contains("tolerance_mm must be"), "{e}");
+    let e = err(&format!("{GOOD}\n[[station]]\nid = \"t\"\nsource = \"cam1\"\ncalibrate = \"t.json\"\n"));
+    assert!(e.message.contains("calibration"), "{e}");
+    let e = err(&format!(
+        "{GOOD}\n[[station]]\nid = \"t\"\nsource = \"cam1\"\ncalibration = \"a.json\"\n\n[[station]]\nid = \"t\"\nsource = \"cam1\"\ncalibration = \"b.json\"\n"
+    ));
+    assert!(e.message.contains("used twice"), "{e}");
+}

@@ -10,11 +10,13 @@
 //!   [`PartDrawing::skipped`], never taken for edges.
 
 pub mod flatten;
+pub mod pick;
 pub mod plate;
 pub mod read;
 pub mod topology;
 pub mod units;
 
+pub use pick::{PickError, PickOptions, Picked, material_area_mm2, pick_part};
 pub use read::{Curve, DrawingError, PartDrawing, ReadOptions, Shape, read_dxf};
 pub use topology::{Feature, FeatureKind, Gap, Loop, Part, Topology};
 pub use units::LengthUnit;

@@ -34,7 +34,7 @@ pub mod table;
 pub use calibrate::{Calibration, CalibrationError, PlateGrid, calibrate};
 pub use chessboard::{BoardSpec, calibrate_chessboard};
 pub use circles::{CircleGridSpec, calibrate_circles};
-pub use measure::{InspectError, InspectOptions, inspect};
+pub use measure::{InspectError, InspectOptions, PartOutline, inspect, outline};
 pub use report::Report;
 pub use silhouette::PhotoError;
 pub use table::TableModel;

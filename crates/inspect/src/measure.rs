@@ -565,6 +565,33 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
 }
 
 /// A photo must be of the resolution the table was calibrated at.
+/// What a part on the table looks like without its drawing: its material's area and how
+/// many holes and cut-outs it has (of 1 mm² and more). A parts library matches a photo
+/// of an unnamed part by them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PartOutline {
+    pub area_mm2: f64,
+    pub holes: usize,
+}
+
+/// The least area of a hole that [`PartOutline`] counts, mm² (dust is smaller).
+pub const MIN_COUNTED_HOLE_MM2: f64 = 1.0;
+
+/// The outline of the one part on the table (refused as [`inspect`] refuses a photo).
+pub fn outline(img: &GrayImage, model: &TableModel) -> Result<PartOutline, InspectError> {
+    same_resolution(img, model)?;
+    let silhouette = Silhouette::find(img)?;
+    let part = silhouette.part()?;
+    let h_inv = model.inverse_h();
+    let material = &silhouette.material[part as usize];
+    let mm2_per_px = model.mm2_per_px_at(&h_inv, material.centroid_px());
+    let min_hole_px = (MIN_COUNTED_HOLE_MM2 / mm2_per_px).ceil() as u64;
+    Ok(PartOutline {
+        area_mm2: material.area_px as f64 * mm2_per_px,
+        holes: silhouette.holes_of(part, min_hole_px).len(),
+    })
+}
+
 fn same_resolution(img: &GrayImage, model: &TableModel) -> Result<(), InspectError> {
     let (w, h) = img.dimensions();
     if (w, h) != (model.image_width_px, model.image_height_px) {

@@ -76,7 +76,7 @@ function startEvents() {
   source = new EventSource("/api/v1/events");
   source.onopen = () => { $("#live").classList.add("on"); $("#live").dataset.i18n = "live.on"; applyI18n($("#live").parentNode); };
   source.onerror = () => { $("#live").classList.remove("on"); $("#live").dataset.i18n = "live.off"; applyI18n($("#live").parentNode); };
-  for (const kind of ["lamp", "state", "stroke", "cycle", "motion", "health", "alert", "note", "regions", "lagged"]) {
+  for (const kind of ["lamp", "state", "stroke", "cycle", "motion", "health", "alert", "note", "regions", "station", "lagged"]) {
     source.addEventListener(kind, (m) => { const d = JSON.parse(m.data); for (const h of handlers) h(kind, d); });
   }
 }
@@ -550,7 +550,9 @@ async function usersPage(view) {
 // Pages of the other scripts (reports.js, setup.js), by the hash's first part:
 // { role, show(view, arg, query) }.
 const pages = {};
-window.SheetSight = { $, el, svg, api, t, can, pages, pct, dur, clock, stateName, showError, lang: () => lang, csrf: () => session && session.csrf };
+// `onEvent(h)`: `h(kind, data)` hears every live event until the returned function is called.
+const onEvent = (h) => { handlers.add(h); return () => handlers.delete(h); };
+window.SheetSight = { $, el, svg, api, t, can, pages, pct, dur, clock, stateName, showError, onEvent, lang: () => lang, csrf: () => session && session.csrf };
 let cleanup = null, visit = 0;
 async function route() {
   if (!session) return;

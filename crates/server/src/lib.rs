@@ -57,6 +57,8 @@ pub enum Notice {
     Note { note: NoteRecord },
     /// Regions were edited; the cameras' analysis restarted.
     Regions { cameras: Vec<String> },
+    /// An inspection station judged a part, or refused a photo.
+    Station { event: sheetsight_station::StationEvent },
 }
 
 pub struct AppState {
@@ -75,6 +77,8 @@ pub struct AppState {
     pub recording: Option<clips::RecordingAccess>,
     /// "Find lamps" jobs, by camera.
     pub find_jobs: setup::find_lamps::FindJobs,
+    /// The inspection stations and the parts library, when stations are configured.
+    pub stations: Option<sheetsight_station::Stations>,
 }
 
 impl AppState {
@@ -108,6 +112,8 @@ pub struct ServerOptions {
     pub admin_password: Option<String>,
     /// The recordings, when cameras record.
     pub recording: Option<clips::RecordingAccess>,
+    /// The inspection stations, when configured.
+    pub stations: Option<sheetsight_station::Stations>,
 }
 
 pub fn notice_channel() -> broadcast::Sender<Notice> {
@@ -137,13 +143,43 @@ pub struct Server {
 
 /// The router of every route in [`routes::ROUTES`], behind authorisation and limits.
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = routes::ROUTES.iter().fold(Router::new(), |router, r| router.route(r.path, (r.handler)()));
+    let api = routes::ROUTES.iter().fold(Router::new(), |router, r| {
+        let handler = (r.handler)();
+        match routes::body_limit(r.path) {
+            Some(bytes) => router.route(r.path, handler.layer(axum::extract::DefaultBodyLimit::max(bytes))),
+            None => router.route(r.path, handler),
+        }
+    });
     api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
         .layer(axum::middleware::from_fn(auth::no_store))
         .layer(axum::middleware::from_fn(connections::request_deadline))
         .layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES))
         .fallback(api::not_found)
         .with_state(state)
+}
+
+/// Stations' verdicts and refusals to the dashboard and MQTT (notices) and to the
+/// alerts' webhook, as alerts go.
+async fn station_events(
+    state: Arc<AppState>,
+    mut events: broadcast::Receiver<sheetsight_station::StationEvent>,
+    stop: shutdown::Receiver,
+) {
+    loop {
+        let event = tokio::select! {
+            _ = stop.wait() => return,
+            e = events.recv() => match e {
+                Ok(e) => e,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        let notice = Notice::Station { event };
+        if let Some(url) = state.config().alerts.webhook.clone() {
+            tokio::spawn(alerts::post_webhook(url, notice.clone()));
+        }
+        let _ = state.notices.send(notice);
+    }
 }
 
 impl Server {
@@ -163,6 +199,7 @@ impl Server {
             jpegs: camera_view::JpegCache::default(),
             logins: session::Logins::new().map_err(|e| ServerError::Logins(e.message))?,
             find_jobs: Default::default(),
+            stations: o.stations,
         });
         let first_admin_password = match &o.admin_password {
             Some(p) => {
@@ -179,6 +216,9 @@ impl Server {
         tasks.push(tokio::spawn(floor::refresh_loop(state.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(alerts::engine(state.clone(), stop_rx.clone())));
         tasks.push(tokio::spawn(shift_summary::scheduler(state.clone(), stop_rx.clone())));
+        if let Some(stations) = &state.stations {
+            tasks.push(tokio::spawn(station_events(state.clone(), stations.subscribe(), stop_rx.clone())));
+        }
         let app = router(state.clone());
         let limits = connections::ConnectionLimits::from(&state.config().server);
         tasks.push(tokio::spawn(connections::serve(listener, app, limits, stop_rx.clone())));

@@ -10,6 +10,7 @@ use axum::http::Method;
 use axum::routing::MethodRouter;
 use serde_json::{Value, json};
 
+use crate::api::inspections;
 use crate::auth::Role;
 use crate::openapi::{array_of, json_body, obj, paging, query, range, reference, time_value};
 use crate::{
@@ -281,6 +282,63 @@ pub const ROUTES: &[Route] = &[
     route!(GET "/api/v1/safety/snapshots/{file}", V, "people",
         "The picture kept for a safety event (JPEG, boxes drawn, people blurred on private cameras)",
         api::safety_snapshot, || Doc::ok(json!({"image/jpeg": {}}))),
+    // Inspection stations, the parts library and stored inspections.
+    route!(GET "/api/v1/stations", V, "inspection", "The inspection stations: source, calibration problem, last verdict or refusal",
+        inspections::list_stations, || Doc::json(json!({"type": "array", "items": {"type": "object"}}))),
+    route!(GET "/api/v1/stations/{id}", V, "inspection", "One inspection station's status", inspections::station,
+        || Doc::json(json!({"type": "object"}))),
+    route!(POST "/api/v1/stations/{id}/inspect", O, "inspection",
+        "Inspect now: a JSON body (`part`, `revision`; none: the library part that matches) has the station take its \
+         photo; a JPEG or PNG body is the photo (part and revision in the query). 201 with the stored verdict; 422 \
+         when the photo is no inspection (an empty table), 503 when the camera is down; nothing is stored then",
+        inspections::inspect,
+        || Doc::json(json!({"type": "object"})).with_status("201").with_params(vec![
+            query("part", "part number, with a photo body", "string"),
+            query("revision", "revision (default the newest), with a photo body", "string"),
+        ]).with_body(json!({"type": "object", "properties": {"part": {"type": "string"}, "revision": {"type": "string"},
+            "trigger": {"enum": ["api", "button"]}}}))),
+    route!(GET "/api/v1/parts", V, "inspection", "The parts library: a drawing per part number and revision",
+        inspections::parts, || Doc::json(json!({"type": "array", "items": {"type": "object"}}))),
+    route!(PUT "/api/v1/parts/{part}/{revision}", A, "inspection",
+    "Add or replace a part's drawing: the DXF is the body; refused (400) when it does not read into one part",
+    inspections::put_part,
+    || Doc::json(json!({"type": "object"})).with_status("201").with_params(vec![
+        query("file_name", "the drawing's file name", "string"),
+        query("units", "mm, cm, m or in, when the drawing does not say", "string"),
+        query("layers", "read only these layers (comma-separated)", "string"),
+        query("exclude_layers", "leave these layers out (comma-separated)", "string"),
+        query("gap_tolerance_mm", "ends closer than this are joined (default 0.01)", "number"),
+        query("part", "which part of a drawing holding several, 1 the largest", "integer"),
+        query("thickness_mm", "the sheet's thickness (default 0: thin)", "number"),
+    ])),
+    route!(DELETE "/api/v1/parts/{part}/{revision}", A, "inspection", "Remove a drawing; its inspections stay",
+        inspections::delete_part, Doc::empty),
+    route!(GET "/api/v1/parts/{part}/{revision}/drawing.dxf", V, "inspection", "A part's drawing as stored",
+        inspections::part_drawing, || Doc::ok(json!({"application/dxf": {}}))),
+    route!(GET "/api/v1/parts/{part}/spc", V, "inspection",
+    "A part's control charts: per feature and measure, an individuals chart with limits, Cp/Cpk and drift alerts",
+    inspections::part_spc,
+    || Doc::json(json!({"type": "array", "items": {"type": "object"}})).with_params(vec![
+        query("feature", "one feature (default all)", "string"),
+        query("from", "start, RFC 3339 or ms since 1970 (default 90 days before `to`)", "string"),
+        query("to", "end (default now)", "string"),
+        query("tolerance_mm", "the tolerance Cp/Cpk are against (default 0.2)", "number"),
+    ])),
+    route!(GET "/api/v1/inspections", V, "inspection", "Stored inspections, newest first (JSON or CSV)",
+        inspections::inspections,
+        || Doc::ok(json!({"application/json": {"schema": {"type": "object"}}, "text/csv": {}})).with_params([vec![
+            query("part", "one part number", "string"),
+            query("station", "one station", "string"),
+            query("verdict", "pass or fail", "string"),
+            query("format", "json (default) or csv (every row of the range)", "string"),
+        ], range(), paging()].concat())),
+    route!(GET "/api/v1/inspections/{id}", V, "inspection", "One stored inspection with its report",
+        inspections::inspection, || Doc::json(json!({"type": "object"}))),
+    route!(GET "/api/v1/inspections/{id}/overlay.jpg", V, "inspection",
+        "The inspection's overlay: the drawing on the photo, deviations coloured", inspections::overlay,
+        || Doc::ok(json!({"image/jpeg": {}}))),
+    route!(GET "/api/v1/inspections/{id}/photo", V, "inspection", "The inspection's photo, as received (when kept)",
+        inspections::photo, || Doc::ok(json!({"image/jpeg": {}, "image/png": {}}))),
     route!(GET "/api/v1/alerts", V, "alerts", "Alerts, newest first", alerts::list,
         || Doc::json(reference("AlertPage")).with_params(
             [vec![query("open", "only alerts not acknowledged (default true)", "boolean")], range(), paging()].concat())),
@@ -305,6 +363,15 @@ pub const ROUTES: &[Route] = &[
             .with_body(obj(&["name", "role"], json!({"name": {"type": "string"}, "role": role_enum()})))),
     route!(DELETE "/api/v1/tokens/{name}", A, "admin", "Revoke an API token", users::delete_token, Doc::empty),
 ];
+
+/// The routes that take larger bodies than [`api::MAX_BODY_BYTES`]: photos and drawings.
+pub fn body_limit(path: &str) -> Option<usize> {
+    match path {
+        "/api/v1/stations/{id}/inspect" => Some(inspections::MAX_PHOTO_BODY_BYTES),
+        "/api/v1/parts/{part}/{revision}" => Some(inspections::MAX_DRAWING_BODY_BYTES),
+        _ => None,
+    }
+}
 
 pub fn find(method: &Method, path: &str) -> Option<&'static Route> {
     let method = if method == Method::HEAD { "GET" } else { method.as_str() };

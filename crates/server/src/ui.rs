@@ -16,6 +16,7 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
     ("charts.js", "text/javascript; charset=utf-8", include_str!("../assets/charts.js")),
     ("reports.js", "text/javascript; charset=utf-8", include_str!("../assets/reports.js")),
     ("setup.js", "text/javascript; charset=utf-8", include_str!("../assets/setup.js")),
+    ("inspection.js", "text/javascript; charset=utf-8", include_str!("../assets/inspection.js")),
 ];
 
 pub const INDEX_HTML: &str = include_str!("../assets/index.html");

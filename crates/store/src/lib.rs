@@ -22,6 +22,7 @@ pub mod cycle_stats;
 pub mod data_dir;
 pub mod dump;
 pub mod error;
+pub mod inspections;
 pub mod outbox;
 pub mod postgres;
 pub mod profile;

@@ -121,3 +121,73 @@ async fn serve_one(mut socket: TcpStream, behaviour: Behaviour, snapshot: bool, 
         tokio::time::sleep(interval).await;
     }
 }
+
+/// A camera's snapshot URL whose picture the test sets: every GET gets the bytes set
+/// last (`Content-Type` from their first bytes). Runs on its own thread and runtime.
+pub struct SnapshotCamera {
+    pub port: u16,
+    picture: Arc<std::sync::Mutex<Vec<u8>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SnapshotCamera {
+    pub fn start(picture: Vec<u8>) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let picture = Arc::new(std::sync::Mutex::new(picture));
+        let shared = picture.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("listener");
+                let serve = async {
+                    loop {
+                        let Ok((mut socket, _)) = listener.accept().await else { continue };
+                        let bytes = shared.lock().map(|p| p.clone()).unwrap_or_default();
+                        tokio::spawn(async move {
+                            let mut request = [0u8; 4096];
+                            let _ = socket.read(&mut request).await;
+                            let kind = if bytes.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
+                            let head = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                                bytes.len()
+                            );
+                            let _ = socket.write_all(head.as_bytes()).await;
+                            let _ = socket.write_all(&bytes).await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = serve => {}
+                    _ = stopped => {}
+                }
+            });
+        });
+        Self { port, picture, stop: Some(stop), thread: Some(thread) }
+    }
+
+    /// What the next GETs get.
+    pub fn set(&self, picture: Vec<u8>) {
+        if let Ok(mut p) = self.picture.lock() {
+            *p = picture;
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/snapshot", self.port)
+    }
+}
+
+impl Drop for SnapshotCamera {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -9,6 +9,7 @@
 
 mod cycles;
 mod hub;
+pub mod inspections;
 mod machines;
 mod notes;
 mod people;
