@@ -22,6 +22,7 @@ mod plate;
 mod scenes;
 mod sim_camera;
 mod spc;
+mod station_bench;
 mod synth;
 
 use std::path::PathBuf;
@@ -417,6 +418,19 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Measure an inspection station on one core: photo to verdict (decode, inspect,
+    /// overlay, store, push; and from a hot folder), and stored inspections filtered by
+    /// part and month.
+    BenchStation {
+        /// 12 MP photos inspected (half with the part named, half matched).
+        #[arg(long, default_value_t = 12)]
+        photos: usize,
+        #[arg(long, default_value_t = 31)]
+        seed: u64,
+        /// Stored inspections to filter.
+        #[arg(long, default_value_t = 100_000)]
+        inspections: usize,
+    },
     /// Measure the part inspection: calibration and inspection time on one core, hole
     /// accuracy, defects found, on rendered photos with ground truth.
     BenchInspect {
@@ -570,6 +584,9 @@ fn main() -> std::process::ExitCode {
         }
         Command::BenchCalibrate { boards, seed, out } => {
             calibrate_bench::run(&calibrate_bench::Options { boards, seed, out })
+        }
+        Command::BenchStation { photos, seed, inspections } => {
+            station_bench::run(&station_bench::Options { photos, seed, inspections })
         }
         Command::BenchInspect { photos, seed, shop_floor, out } => {
             inspect_bench::run(&inspect_bench::Options { photos_per_drawing: photos, seed, shop_floor, out })

@@ -578,6 +578,8 @@ pub struct PartOutline {
 pub const MIN_COUNTED_HOLE_MM2: f64 = 1.0;
 
 /// The outline of the one part on the table (refused as [`inspect`] refuses a photo).
+/// Read on the photo itself: on a smaller copy a clipped backlight's blur is too narrow
+/// to place the edges, and the area would be read wrong.
 pub fn outline(img: &GrayImage, model: &TableModel) -> Result<PartOutline, InspectError> {
     same_resolution(img, model)?;
     let silhouette = Silhouette::find(img)?;

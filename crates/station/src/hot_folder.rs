@@ -17,7 +17,9 @@ use crate::StationError;
 use crate::photo::{MAX_PHOTO_BYTES, PhotoFormat};
 
 /// How long a file must stand unchanged before it is read.
-pub const SETTLE: Duration = Duration::from_millis(300);
+pub const SETTLE: Duration = Duration::from_millis(200);
+/// How often a hot folder is listed.
+pub const POLL: Duration = Duration::from_millis(100);
 /// How long a file may stay cut short before it is refused.
 pub const GIVE_UP: Duration = Duration::from_secs(30);
 pub const DONE: &str = "done";

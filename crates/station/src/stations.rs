@@ -34,7 +34,7 @@ use crate::still::StillPart;
 
 /// The folder in the data folder where inspections' pictures are kept, per station.
 pub const PICTURES_FOLDER: &str = "inspections";
-/// How often `auto` looks at the table and a hot folder is listed.
+/// How often `auto` looks at the table.
 const POLL: Duration = Duration::from_millis(250);
 /// The longest wait for a snapshot URL.
 const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -554,7 +554,7 @@ impl Stations {
             }
             tokio::select! {
                 _ = stop.wait() => return,
-                _ = tokio::time::sleep(POLL) => {}
+                _ = tokio::time::sleep(crate::hot_folder::POLL) => {}
             }
         }
     }
