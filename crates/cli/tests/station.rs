@@ -66,18 +66,17 @@ async fn a_station_inspects_in_the_product_and_shows_it_in_a_real_browser() {
     let defective = png(&backlit::render_case(&camera, &part, &cases[1]));
     let empty = png(&backlit::render(&camera, &[], &backlit::Lighting::default(), 4));
     let table = SnapshotCamera::start(defective);
-    let config = dir.path().join("shop.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[storage]\ndata_dir = \"data\"\n\n[mqtt]\nbroker = \"127.0.0.1:{}\"\nprefix = \"shop1\"\n\n\
+    // A synthetic shop's cameras and machines, and the table beside them.
+    let config = common::looping_shop(
+        dir.path(),
+        &format!(
+            "[mqtt]\nbroker = \"127.0.0.1:{}\"\nprefix = \"shop1\"\n\n\
              [[station]]\nid = \"table-1\"\nsource = \"{}\"\ncalibration = \"table.json\"\n\n\
              [[station]]\nid = \"table-dead\"\nsource = \"http://127.0.0.1:9/snapshot.jpg\"\ncalibration = \"table.json\"\n",
             broker.port,
             table.url()
         ),
-    )
-    .expect("config");
+    );
     let shop = Proc::run(&config);
     let api = Api::login(shop.url(""), "admin", ADMIN_PASSWORD).await;
 
@@ -250,6 +249,22 @@ async fn a_station_inspects_in_the_product_and_shows_it_in_a_real_browser() {
     assert_eq!(detail["report"]["verdict"].as_str(), Some("fail"), "{detail}");
     let photo = api.send("GET", &format!("/api/v1/inspections/{id}/photo"), None).await;
     assert_eq!(photo.status(), 200);
+    // The machine that cut P-65 in this shift gets its quality from them: 3 of 4 passed.
+    let (_, machines) = api.json("GET", "/api/v1/machines", None).await;
+    let machine = machines[0]["id"].as_str().expect("a machine").to_string();
+    let (status, _) =
+        api.json("POST", &format!("/api/v1/machines/{machine}/job"), Some(serde_json::json!({"job": "P-65"}))).await;
+    assert_eq!(status, 201);
+    let (status, fig) = api.json("GET", &format!("/api/v1/machines/{machine}/shift"), None).await;
+    assert_eq!(status, 200, "{fig}");
+    assert_eq!(
+        (fig["inspected"].as_u64(), fig["passed"].as_u64(), fig["quality"].as_f64()),
+        (Some(4), Some(3), Some(0.75)),
+        "{fig}"
+    );
+    let other = machines[1]["id"].as_str().expect("another machine");
+    let (_, fig) = api.json("GET", &format!("/api/v1/machines/{other}/shift"), None).await;
+    assert_eq!((fig["inspected"].as_u64(), fig["quality"].as_f64()), (Some(0), Some(1.0)), "nothing inspected: {fig}");
     let (status, spc) = api.json("GET", "/api/v1/parts/P-65/spc", None).await;
     assert_eq!(status, 200, "{spc}");
     assert!(spc.as_array().expect("charts").iter().any(|c| c["measure"] == "diameter_error_mm"), "{spc}");

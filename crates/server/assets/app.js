@@ -253,6 +253,8 @@ async function machinePage(view, id) {
           el("div", { class: "figure", "data-figure": "availability" }, t("machine.availability"), el("b", {}, pct(fig.availability_seen)),
             fig.planned_s > 0 ? el("span", { class: "muted" }, `${t("tile.watched")} ${pct(1 - fig.not_available_s / fig.planned_s)}`) : null),
           el("div", { class: "figure", "data-figure": "performance" }, t("machine.performance"), el("b", {}, pct(fig.performance)), fig.performance === null && fig.executing_s > 0 ? el("small", { class: "muted" }, t("machine.noideal")) : null),
+          el("div", { class: "figure", "data-figure": "quality" }, t("machine.quality"), el("b", {}, pct(fig.quality)),
+            el("small", { class: "muted" }, fig.inspected ? `${fig.passed} / ${fig.inspected} ${t("machine.inspected")}` : t("machine.noinspection"))),
           el("div", { class: "figure", "data-figure": "oee" }, t("machine.oee"), el("b", {}, pct(fig.oee))),
           el("div", { class: "figure", "data-figure": "strokes" }, t("machine.strokes"), el("b", {}, fig.strokes))),
         el("h3", {}, t("machine.perhour")), strokeBars(fig.strokes_by_hour)),

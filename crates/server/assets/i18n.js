@@ -4,6 +4,7 @@
 window.I18N = {
   en: {
     "nav.inspection": "Inspection",
+    "machine.quality": "Quality", "machine.inspected": "inspected parts passed", "machine.noinspection": "nothing inspected: taken as 100 %",
     "insp.history": "Inspection history", "insp.library": "Parts library", "insp.stations": "Inspection tables",
     "insp.nostations": "No inspection table is configured ([[station]] in the configuration).",
     "insp.station": "Table", "insp.part": "Part number", "insp.rev": "rev.", "insp.verdict": "Verdict", "insp.any": "any",
@@ -104,6 +105,7 @@ window.I18N = {
   },
   zh: {
     "nav.inspection": "检测",
+    "machine.quality": "质量", "machine.inspected": "件检测合格", "machine.noinspection": "未检测：按 100 % 计",
     "insp.history": "检测记录", "insp.library": "零件图库", "insp.stations": "检测台",
     "insp.nostations": "尚未配置检测台（配置文件中的 [[station]]）。",
     "insp.station": "检测台", "insp.part": "零件号", "insp.rev": "版本", "insp.verdict": "结论", "insp.any": "全部",

@@ -36,8 +36,12 @@ pub struct ShiftFigures {
     pub row: report::ReportRow,
     /// Strokes / (Executing hours × ideal strokes per hour); `null` without an ideal rate.
     pub performance: Option<f64>,
-    /// Good parts / all parts: not measured by the cameras, taken as 1.
+    /// Passed / inspected, of the inspections during the shift of the part numbers the
+    /// machine ran as jobs in it; 1 where nothing was inspected (`inspected` says so).
     pub quality: f64,
+    /// Inspections counted in `quality`, and how many passed.
+    pub inspected: u64,
+    pub passed: u64,
     /// Availability of the time the machine was watched (`availability_seen`) ×
     /// performance × quality: unwatched time is neither running nor standing.
     pub oee: Option<f64>,
@@ -94,8 +98,20 @@ pub async fn shift(
         .ideal_strokes_per_hour
         .filter(|_| row.executing_s > 0.0)
         .map(|ideal| row.strokes as f64 / (row.executing_s / 3600.0 * ideal));
+    // Quality: the inspections in the shift of the parts this machine cut in it.
+    let notes = state.store.notes(Some(&id), from, to).await?;
+    let mut jobs: Vec<&str> = notes.iter().filter(|n| n.kind == "job").map(|n| n.value.as_str()).collect();
+    jobs.sort_unstable();
+    jobs.dedup();
+    let (mut passed, mut inspected) = (0, 0);
+    for job in jobs {
+        let (p, n) = state.store.inspected_counts(job, from, to).await?;
+        passed += p;
+        inspected += n;
+    }
+    let quality = if inspected > 0 { passed as f64 / inspected as f64 } else { 1.0 };
     let oee = match (row.availability_seen, performance) {
-        (Some(a), Some(p)) => Some(a * p),
+        (Some(a), Some(p)) => Some(a * p * quality),
         _ => None,
     };
     // One pass over the strokes into the clock hours the shift touches.
@@ -110,9 +126,18 @@ pub async fn shift(
         .enumerate()
         .map(|(i, strokes)| HourStrokes { hour_start: first_hour.plus_ms(i as i64 * HOUR_MS).rfc3339(), strokes })
         .collect();
-    let notes = state.store.notes(Some(&id), from, to).await?;
     let stop_history =
         StopHistory { states: &history.states, notes: &notes, operator_presence: &history.operator_presence };
     let stops = stop_views(&id, stop_history, from, to, min_stop_minutes);
-    Ok(Json(ShiftFigures { row, performance, quality: 1.0, oee, strokes_by_hour, stops, min_stop_minutes }))
+    Ok(Json(ShiftFigures {
+        row,
+        performance,
+        quality,
+        inspected,
+        passed,
+        oee,
+        strokes_by_hour,
+        stops,
+        min_stop_minutes,
+    }))
 }
