@@ -125,7 +125,7 @@ pub fn run(
         let Some(part) = backlit::sample_part(bytes) else { continue };
         // Every third case of the material is exact; the others have a defect: mostly exact.
         let cases = backlit::cases(&part, backlit::TEST_AREA_MM, 3, seed + 1000 + n);
-        let case = if n % 4 == 0 { &cases[1] } else { &cases[0] };
+        let case = if n.is_multiple_of(4) { &cases[1] } else { &cases[0] };
         let photo = backlit::render_case(&camera, &part, case);
         if let Err(e) =
             lay(&dir.join("incoming"), &format!("{}-{}.png", name.trim_end_matches(".dxf"), 100 + n), &photo)

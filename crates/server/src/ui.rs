@@ -62,3 +62,29 @@ pub async fn asset_of(assets: &'static [(&str, &str, &str)], Path(file): Path<St
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The keys of one language's table in `i18n.js` (`"key": ...` at the start of an entry).
+    fn keys(table: &str) -> std::collections::BTreeSet<String> {
+        table
+            .split(['{', ','])
+            .filter_map(|entry| {
+                let entry = entry.trim_start();
+                let key = entry.strip_prefix('"')?.split('"').next()?;
+                entry[key.len() + 2..].trim_start().starts_with(':').then(|| key.to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_word_of_the_dashboard_is_in_both_languages() {
+        let text = include_str!("../assets/i18n.js");
+        let zh_at = text.find("\n  zh: {").expect("the Chinese table");
+        let (en, zh) = (keys(&text[..zh_at]), keys(&text[zh_at..]));
+        assert!(en.len() > 100 && en.contains("insp.verdict.fail"), "{} keys", en.len());
+        let only_en: Vec<&String> = en.difference(&zh).collect();
+        let only_zh: Vec<&String> = zh.difference(&en).collect();
+        assert!(only_en.is_empty() && only_zh.is_empty(), "English only: {only_en:?}; Chinese only: {only_zh:?}");
+    }
+}

@@ -185,3 +185,69 @@ async fn stations_judge_store_and_refuse_as_a_shop_needs() {
     assert_eq!(store.inspections(&by_station).await.expect("filtered").len(), 1);
     tasks.stop().await;
 }
+
+/// `auto`: a part laid on the empty table is inspected once it has lain still, once;
+/// a hand reaching in is not a part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_inspects_a_new_part_once_it_lies_still() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plate = backlit::test_plate_photo(6).expect("plate");
+    let grid = PlateGrid::from_part(&plate.part).expect("grid");
+    let calibration =
+        sheetsight_inspect::calibrate(&plate.photo, &grid, backlit::TEST_PLATE_THICKNESS_MM).expect("calibrate");
+    std::fs::write(dir.path().join("table.json"), serde_json::to_vec(&calibration).expect("json")).expect("write");
+    let camera = backlit::table_camera();
+    let (file_name, dxf) = backlit::SAMPLE_DRAWINGS[3];
+    let part = backlit::sample_part(dxf).expect("part");
+    let case = &backlit::cases(&part, backlit::TEST_AREA_MM, 1, 17)[0];
+    let laid = backlit::render_case(&camera, &part, case);
+    let empty = backlit::render(&camera, &[], &backlit::Lighting::default(), 8);
+    // A hand: a dark band from the border into the table, over the empty table.
+    let mut hand = empty.clone();
+    for y in 1400..1700 {
+        for x in 0..1800 {
+            hand.put_pixel(x, y, image::Luma([35]));
+        }
+    }
+    let table = SnapshotCamera::start(png(&empty));
+    let text = format!(
+        "[storage]\ndata_dir = \"data\"\n\n[[station]]\nid = \"auto-1\"\nsource = \"{}\"\ncalibration = \"table.json\"\nauto = true\nstill_s = 1.0\n",
+        table.url()
+    );
+    let config = sheetsight_config::parse(&dir.path().join("sheetsight.toml"), &text).expect("config");
+    let store = SqliteStore::open(&dir.path().join("data")).await.expect("store");
+    let (stations, tasks) =
+        Stations::start(&config, store.clone(), sheetsight_base::clock::real(), None).await.expect("stations");
+    let options = PartOptions { units: Some("mm".into()), ..PartOptions::default() };
+    let add = NewDrawing {
+        part: "SHIM",
+        revision: "A",
+        file_name,
+        bytes: dxf,
+        options,
+        origin: "upload",
+        by: "admin",
+        now: UnixMillis(1),
+    };
+    stations.library().add(add).await.expect("drawing");
+    let mut events = stations.subscribe();
+    // The hand for three seconds, then the part, lying still.
+    table.set(png(&hand));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(stored(&store).await.is_empty(), "a hand is not a part");
+    table.set(png(&laid));
+    let heard = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            if let Ok(StationEvent::Inspected(v)) = events.recv().await {
+                return v;
+            }
+        }
+    })
+    .await
+    .expect("an automatic inspection");
+    assert_eq!((heard.part.as_str(), heard.trigger), ("SHIM", Trigger::Auto));
+    // Still there: not inspected again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(stored(&store).await.len(), 1);
+    tasks.stop().await;
+}

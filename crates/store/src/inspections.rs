@@ -103,6 +103,8 @@ pub struct FeaturePoint {
 }
 
 type PartRow = (String, String, String, String, f64, i64, String, String, UnixMillis);
+/// A [`PartRow`] and the drawing's bytes.
+type PartRowWithDrawing = (String, String, String, String, f64, i64, String, String, UnixMillis, Vec<u8>);
 type InspectionRow = (
     i64,
     UnixMillis,
@@ -201,17 +203,16 @@ impl SqliteStore {
 
     /// One drawing with its bytes.
     pub async fn part(&self, part: &str, revision: &str) -> Result<Option<(PartRecord, Vec<u8>)>, StoreError> {
-        let row: Option<(String, String, String, String, f64, i64, String, String, UnixMillis, Vec<u8>)> =
-            sqlx::query_as(concat!(
-                "SELECT ",
-                part_columns!(),
-                ", dxf FROM part_drawing WHERE part = ? AND revision = ?"
-            ))
-            .bind(part)
-            .bind(revision)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::io("reading a part's drawing"))?;
+        let row: Option<PartRowWithDrawing> = sqlx::query_as(concat!(
+            "SELECT ",
+            part_columns!(),
+            ", dxf FROM part_drawing WHERE part = ? AND revision = ?"
+        ))
+        .bind(part)
+        .bind(revision)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::io("reading a part's drawing"))?;
         Ok(row.map(|r| (part_record((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8)), r.9)))
     }
 

@@ -319,8 +319,14 @@ pub async fn part_spc(
         return Err(ApiError::bad_request("`tolerance_mm` must be a positive number"));
     }
     let points = state.store.feature_points(&part, q.feature.as_deref(), from, to).await?;
-    let mut series: std::collections::BTreeMap<(String, &'static str), (Vec<i64>, Vec<String>, Vec<f64>)> =
-        Default::default();
+    /// One feature's measure, in time order.
+    #[derive(Default)]
+    struct Points {
+        inspections: Vec<i64>,
+        times: Vec<String>,
+        values: Vec<f64>,
+    }
+    let mut series: std::collections::BTreeMap<(String, &'static str), Points> = Default::default();
     for p in &points {
         let m = &p.measure;
         for (name, value) in [
@@ -330,15 +336,15 @@ pub async fn part_spc(
         ] {
             if let Some(v) = value {
                 let s = series.entry((m.feature.clone(), name)).or_default();
-                s.0.push(p.inspection);
-                s.1.push(p.t.rfc3339());
-                s.2.push(v);
+                s.inspections.push(p.inspection);
+                s.times.push(p.t.rfc3339());
+                s.values.push(v);
             }
         }
     }
     let charts = series
         .into_iter()
-        .filter_map(|((feature, measure), (inspections, times, values))| {
+        .filter_map(|((feature, measure), Points { inspections, times, values })| {
             let tolerance = if measure == "diameter_error_mm" {
                 Tolerance { lower: Some(-tol), upper: tol }
             } else {
