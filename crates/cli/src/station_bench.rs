@@ -133,12 +133,12 @@ async fn photo_to_verdict(o: &Options) -> anyhow::Result<()> {
         let returned = started.elapsed().as_secs_f64() * 1e3;
         // The event is sent before the answer returns: its arrival is the push.
         if let Ok(StationEvent::Inspected(_)) = events.recv().await {
-            push.push((started.elapsed().as_secs_f64() * 1e3 - view.timings.total_ms).max(0.0));
+            push.push((started.elapsed().as_secs_f64() * 1e3 - view.brief.timings.total_ms).max(0.0));
         }
-        if !named && view.part == *number {
+        if !named && view.brief.part == *number {
             matched += 1;
         }
-        let t = &view.timings;
+        let t = &view.brief.timings;
         decode.push(t.decode_ms);
         inspect.push(t.inspect_ms);
         overlay.push(t.overlay_ms);

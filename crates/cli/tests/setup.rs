@@ -48,18 +48,7 @@ async fn a_new_shop_is_set_up_in_the_browser_without_a_restart() {
     let mut clicks = 0;
     let started = Instant::now();
 
-    c.goto(&proc.url("/")).await.expect("open the dashboard");
-    browser
-        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
-        .await;
-    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
-    c.find(Locator::Css("#login input[name=password]"))
-        .await
-        .expect("pw")
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .expect("type");
-    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
+    common::log_in_as_admin(&browser, &proc.url("/"), None).await;
     clicks += 3;
     // No camera yet: the first-run guide.
     browser

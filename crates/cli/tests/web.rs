@@ -33,22 +33,8 @@ return true;"#;
 /// Opens the demo's dashboard and logs in as admin (a screenshot of the login form when
 /// named), until the overview shows the five machines.
 async fn log_in(browser: &Browser, demo: &Proc, screenshot: Option<&str>) {
-    let c = &browser.client;
-    c.goto(&demo.url("/")).await.expect("open the dashboard");
-    browser
-        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
-        .await;
-    if let Some(name) = screenshot {
-        browser.screenshot(&shot(name)).await;
-    }
-    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
-    c.find(Locator::Css("#login input[name=password]"))
-        .await
-        .expect("pw")
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .expect("type");
-    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
+    let form_shot = screenshot.map(shot);
+    common::log_in_as_admin(browser, &demo.url("/"), form_shot.as_deref()).await;
     browser
         .wait_for(
             "five machine tiles",

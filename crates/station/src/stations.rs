@@ -79,6 +79,18 @@ pub struct InspectRequest {
 /// A stored inspection with its report, as the API answers a trigger.
 #[derive(Clone, Debug, Serialize)]
 pub struct InspectionView {
+    #[serde(flatten)]
+    pub brief: InspectionBrief,
+    pub report: Report,
+}
+
+/// At most this many failures are told in an event (the report has them all).
+const MAX_TOLD_FAILURES: usize = 40;
+
+/// A stored inspection without its report: what the station page, MQTT and the webhook
+/// hear of (`GET /api/v1/inspections/{id}` has the report), so that a message stays small.
+#[derive(Clone, Debug, Serialize)]
+pub struct InspectionBrief {
     pub id: i64,
     /// When it was inspected, ms since 1970.
     #[serde(rename = "t_ms")]
@@ -91,53 +103,22 @@ pub struct InspectionView {
     pub verdict: Verdict,
     /// How sure the match was, when the part was matched and not named (0-1).
     pub match_confidence: Option<f64>,
-    /// What failed, in words.
-    pub failures: Vec<String>,
-    pub report: Report,
-    pub timings: Timings,
-}
-
-/// At most this many failures are told in an event (the report has them all).
-const MAX_TOLD_FAILURES: usize = 40;
-
-/// A stored inspection as the station page, MQTT and the webhook hear of it: without its
-/// report (`GET /api/v1/inspections/{id}` has it), so that a message stays small.
-#[derive(Clone, Debug, Serialize)]
-pub struct InspectionBrief {
-    pub id: i64,
-    #[serde(rename = "t_ms")]
-    pub t: UnixMillis,
-    pub station: String,
-    pub part: String,
-    pub revision: String,
-    pub operator: Option<String>,
-    pub trigger: Trigger,
-    pub verdict: Verdict,
-    pub match_confidence: Option<f64>,
-    /// What failed, in words (the first [`MAX_TOLD_FAILURES`], then how many more).
+    /// What failed, in words (in an event, the first [`MAX_TOLD_FAILURES`], then how
+    /// many more).
     pub failures: Vec<String>,
     pub timings: Timings,
 }
 
 impl InspectionView {
-    pub fn brief(&self) -> InspectionBrief {
-        let mut failures: Vec<String> = self.failures.iter().take(MAX_TOLD_FAILURES).cloned().collect();
-        if self.failures.len() > MAX_TOLD_FAILURES {
-            failures.push(format!("… and {} more (see the report)", self.failures.len() - MAX_TOLD_FAILURES));
+    /// What an event tells of it.
+    pub fn for_event(&self) -> InspectionBrief {
+        let mut brief = self.brief.clone();
+        if brief.failures.len() > MAX_TOLD_FAILURES {
+            let more = brief.failures.len() - MAX_TOLD_FAILURES;
+            brief.failures.truncate(MAX_TOLD_FAILURES);
+            brief.failures.push(format!("… and {more} more (see the report)"));
         }
-        InspectionBrief {
-            id: self.id,
-            t: self.t,
-            station: self.station.clone(),
-            part: self.part.clone(),
-            revision: self.revision.clone(),
-            operator: self.operator.clone(),
-            trigger: self.trigger,
-            verdict: self.verdict,
-            match_confidence: self.match_confidence,
-            failures,
-            timings: self.timings.clone(),
-        }
+        brief
     }
 }
 
@@ -342,7 +323,7 @@ impl Stations {
         let trigger = request.trigger;
         let result = self.run(station, request).await;
         let event = match &result {
-            Ok(view) => StationEvent::Inspected(view.brief()),
+            Ok(view) => StationEvent::Inspected(view.for_event()),
             Err(e) => {
                 tracing::warn!(station = %station.config.id, trigger = trigger.as_str(), error = %e, "no inspection");
                 StationEvent::Refused(Refusal {
@@ -443,7 +424,7 @@ impl Stations {
             total_ms: arrived.elapsed().as_secs_f64() * 1e3,
         };
         tracing::info!(station = %c.id, id, part = %row.part, verdict = %row.verdict, ms = timings.total_ms, "inspected");
-        Ok(InspectionView {
+        let brief = InspectionBrief {
             id,
             t,
             station: c.id.clone(),
@@ -454,9 +435,9 @@ impl Stations {
             verdict: report.verdict,
             match_confidence: judged.confidence,
             failures,
-            report,
             timings,
-        })
+        };
+        Ok(InspectionView { brief, report })
     }
 
     /// A photo from the station's source: bytes from a snapshot URL, a camera's frame.

@@ -117,10 +117,13 @@ async fn stations_judge_store_and_refuse_as_a_shop_needs() {
 
     // Named part, photo given: a pass, stored with its pictures and features.
     let view = stations.inspect("table-1", request(Some("P-65"), Some(exact.clone()))).await.expect("inspected");
-    assert_eq!(format!("{:?}", view.verdict), "Pass", "{:?}", view.failures);
-    assert_eq!((view.part.as_str(), view.revision.as_str(), view.match_confidence), ("P-65", "A", None));
-    assert!(matches!(events.recv().await, Ok(StationEvent::Inspected(v)) if v.id == view.id));
-    let (record, report) = store.inspection(view.id).await.expect("read").expect("stored");
+    assert_eq!(format!("{:?}", view.brief.verdict), "Pass", "{:?}", view.brief.failures);
+    assert_eq!(
+        (view.brief.part.as_str(), view.brief.revision.as_str(), view.brief.match_confidence),
+        ("P-65", "A", None)
+    );
+    assert!(matches!(events.recv().await, Ok(StationEvent::Inspected(v)) if v.id == view.brief.id));
+    let (record, report) = store.inspection(view.brief.id).await.expect("read").expect("stored");
     assert_eq!((record.verdict.as_str(), record.operator.as_deref()), ("pass", Some("li.wei")));
     assert!(report.contains("\"features\""));
     for picture in [record.overlay.as_deref(), record.photo.as_deref()] {
@@ -132,11 +135,11 @@ async fn stations_judge_store_and_refuse_as_a_shop_needs() {
 
     // No part named, photo from the snapshot camera: matched, and the defect fails it.
     let view = stations.inspect("table-1", request(None, None)).await.expect("matched");
-    assert_eq!(view.part, "P-65");
-    let confidence = view.match_confidence.expect("matched, so a confidence");
+    assert_eq!(view.brief.part, "P-65");
+    let confidence = view.brief.match_confidence.expect("matched, so a confidence");
     assert!(confidence > 0.8, "confidence {confidence}");
-    assert_eq!(format!("{:?}", view.verdict), "Fail");
-    assert!(!view.failures.is_empty());
+    assert_eq!(format!("{:?}", view.brief.verdict), "Fail");
+    assert!(!view.brief.failures.is_empty());
     assert_eq!(stored(&store).await.len(), 2);
 
     // Refusals, none stored: an empty table, a dead camera, a missing calibration, an

@@ -17,51 +17,39 @@ pub enum Behaviour {
     TruncatedGarbageHang,
 }
 
-/// An HTTP camera on loopback, running on its own thread and runtime.
-pub struct HttpCamera {
-    pub port: u16,
-    pub connections: Arc<AtomicUsize>,
+/// A loopback server's own thread and runtime, stopped and joined on drop.
+struct ServerThread {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl HttpCamera {
-    /// `script[i]` is the behaviour of connection `i` (the last one repeats). With
-    /// `snapshot`, every request gets one JPEG instead of a stream.
-    pub fn start(script: Vec<Behaviour>, snapshot: bool, fps: f64) -> Self {
+impl ServerThread {
+    /// Binds a free loopback port and runs `serve(listener)` on a thread of its own
+    /// until dropped.
+    fn start<F, Fut>(serve: F) -> (u16, Self)
+    where
+        F: FnOnce(TcpListener) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
-        let connections = Arc::new(AtomicUsize::new(0));
         let (stop, stopped) = tokio::sync::oneshot::channel();
-        let counter = connections.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
             rt.block_on(async move {
                 let listener = TcpListener::from_std(listener).expect("listener");
-                let serve = async {
-                    loop {
-                        let Ok((socket, _)) = listener.accept().await else { continue };
-                        let n = counter.fetch_add(1, Ordering::SeqCst);
-                        let behaviour = script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Good);
-                        tokio::spawn(serve_one(socket, behaviour, snapshot, fps));
-                    }
-                };
                 tokio::select! {
-                    _ = serve => {}
+                    _ = serve(listener) => {}
                     _ = stopped => {}
                 }
             });
         });
-        Self { port, connections, stop: Some(stop), thread: Some(thread) }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/video", self.port)
+        (port, Self { stop: Some(stop), thread: Some(thread) })
     }
 }
 
-impl Drop for HttpCamera {
+impl Drop for ServerThread {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -69,6 +57,35 @@ impl Drop for HttpCamera {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// An HTTP camera on loopback, running on its own thread and runtime.
+pub struct HttpCamera {
+    pub port: u16,
+    pub connections: Arc<AtomicUsize>,
+    _server: ServerThread,
+}
+
+impl HttpCamera {
+    /// `script[i]` is the behaviour of connection `i` (the last one repeats). With
+    /// `snapshot`, every request gets one JPEG instead of a stream.
+    pub fn start(script: Vec<Behaviour>, snapshot: bool, fps: f64) -> Self {
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = connections.clone();
+        let (port, server) = ServerThread::start(move |listener| async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else { continue };
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                let behaviour = script.get(n).or(script.last()).copied().unwrap_or(Behaviour::Good);
+                tokio::spawn(serve_one(socket, behaviour, snapshot, fps));
+            }
+        });
+        Self { port, connections, _server: server }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/video", self.port)
     }
 }
 
@@ -127,46 +144,31 @@ async fn serve_one(mut socket: TcpStream, behaviour: Behaviour, snapshot: bool, 
 pub struct SnapshotCamera {
     pub port: u16,
     picture: Arc<std::sync::Mutex<Vec<u8>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _server: ServerThread,
 }
 
 impl SnapshotCamera {
     pub fn start(picture: Vec<u8>) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let port = listener.local_addr().expect("addr").port();
         let picture = Arc::new(std::sync::Mutex::new(picture));
         let shared = picture.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(listener).expect("listener");
-                let serve = async {
-                    loop {
-                        let Ok((mut socket, _)) = listener.accept().await else { continue };
-                        let bytes = shared.lock().map(|p| p.clone()).unwrap_or_default();
-                        tokio::spawn(async move {
-                            let mut request = [0u8; 4096];
-                            let _ = socket.read(&mut request).await;
-                            let kind = if bytes.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
-                            let head = format!(
-                                "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                                bytes.len()
-                            );
-                            let _ = socket.write_all(head.as_bytes()).await;
-                            let _ = socket.write_all(&bytes).await;
-                        });
-                    }
-                };
-                tokio::select! {
-                    _ = serve => {}
-                    _ = stopped => {}
-                }
-            });
+        let (port, server) = ServerThread::start(move |listener| async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else { continue };
+                let bytes = shared.lock().map(|p| p.clone()).unwrap_or_default();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let kind = if bytes.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        bytes.len()
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(&bytes).await;
+                });
+            }
         });
-        Self { port, picture, stop: Some(stop), thread: Some(thread) }
+        Self { port, picture, _server: server }
     }
 
     /// What the next GETs get.
@@ -178,16 +180,5 @@ impl SnapshotCamera {
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/snapshot", self.port)
-    }
-}
-
-impl Drop for SnapshotCamera {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

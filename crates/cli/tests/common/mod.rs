@@ -234,3 +234,25 @@ pub fn mqtt_subscriber(port: u16, client_id: &str, filter: &str) -> MqttLog {
     });
     log
 }
+
+/// Opens `url` (a page of the dashboard) in `browser` and logs in as `admin` through the
+/// login form; a screenshot of the form to `form_shot` when given.
+pub async fn log_in_as_admin(browser: &sheetsight_testkit::browser::Browser, url: &str, form_shot: Option<&Path>) {
+    use sheetsight_testkit::fantoccini::Locator;
+    let c = &browser.client;
+    c.goto(url).await.expect("open the dashboard");
+    browser
+        .wait_for("the login form", Duration::from_secs(20), "return !document.getElementById('login').hidden")
+        .await;
+    if let Some(path) = form_shot {
+        browser.screenshot(path).await;
+    }
+    c.find(Locator::Css("#login input[name=name]")).await.expect("name").send_keys("admin").await.expect("type");
+    c.find(Locator::Css("#login input[name=password]"))
+        .await
+        .expect("pw")
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .expect("type");
+    c.find(Locator::Css("#login button")).await.expect("submit").click().await.expect("click");
+}
