@@ -168,6 +168,9 @@ struct Station {
 struct Inner {
     stations: Vec<Station>,
     library: Library,
+    /// `[parts] folder`: read again before each inspection, so that a drawing placed
+    /// there is used by the next one.
+    parts_folder: Option<PathBuf>,
     store: SqliteStore,
     pictures: PathBuf,
     clocks: SharedClocks,
@@ -247,6 +250,7 @@ impl Stations {
         let inner = Arc::new(Inner {
             stations,
             library,
+            parts_folder: config.parts.folder.clone(),
             store,
             pictures: config.storage.data_dir.join(PICTURES_FOLDER),
             clocks,
@@ -344,6 +348,9 @@ impl Stations {
         let arrived = Instant::now();
         let calibration =
             station.calibration().map_err(|message| StationError::Unavailable { station: c.id.clone(), message })?;
+        if let Some(folder) = &self.inner.parts_folder {
+            self.inner.library.import_folder(folder, self.inner.clocks.realtime()).await;
+        }
         let against = match &request.part {
             Some(part) => Against::Part(self.inner.library.find(part, request.revision.as_deref())?),
             None => Against::Match(self.inner.library.all()),
