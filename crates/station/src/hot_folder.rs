@@ -82,14 +82,25 @@ impl FolderWatch {
                 ready.push((path.clone(), Ready::Refused(StationError::bad(path.display().to_string(), message))));
                 continue;
             }
-            match std::fs::read(&path) {
+            // Whole or not from its first and last bytes: a file that stays cut short
+            // is not read again and again while it waits.
+            match ends(&path) {
                 Err(e) => ready.push((
                     path.clone(),
                     Ready::Refused(StationError::Io { what: format!("reading {}", path.display()), source: e }),
                 )),
-                Ok(bytes) => match PhotoFormat::sniff(&bytes) {
-                    Some(f) if !f.is_complete(&bytes) && now.duration_since(w.first) < GIVE_UP => {}
-                    _ => ready.push((path.clone(), Ready::Photo(bytes))),
+                Ok((head, tail)) => match PhotoFormat::sniff(&head) {
+                    Some(f) if !f.is_complete(&tail) && now.duration_since(w.first) < GIVE_UP => {}
+                    _ => ready.push((
+                        path.clone(),
+                        match std::fs::read(&path) {
+                            Ok(bytes) => Ready::Photo(bytes),
+                            Err(e) => Ready::Refused(StationError::Io {
+                                what: format!("reading {}", path.display()),
+                                source: e,
+                            }),
+                        },
+                    )),
                 },
             }
         }
@@ -99,6 +110,19 @@ impl FolderWatch {
         }
         ready
     }
+}
+
+/// A file's first 8 and last 64 bytes (what tells its format and whether it is whole).
+fn ends(path: &Path) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let mut head = Vec::with_capacity(8);
+    (&mut file).take(8).read_to_end(&mut head)?;
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(64)))?;
+    let mut tail = Vec::with_capacity(64);
+    file.take(64).read_to_end(&mut tail)?;
+    Ok((head, tail))
 }
 
 /// Moves an inspected file into `done/` or, refused, into `refused/` with the reason in

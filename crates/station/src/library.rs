@@ -146,8 +146,7 @@ impl Library {
 
     async fn refresh(&self) -> Result<(), StationError> {
         let mut parts = Vec::new();
-        for record in self.store.parts().await? {
-            let Some((record, bytes)) = self.store.part(&record.part, &record.revision).await? else { continue };
+        for (record, bytes) in self.store.parts_with_drawings().await? {
             let options: PartOptions = serde_json::from_value(record.options.clone()).unwrap_or_default();
             match read_drawing(&bytes, &options, &record.file_name) {
                 Ok(read) => {

@@ -39,7 +39,8 @@ impl PhotoFormat {
     }
 
     /// Whether `bytes` end as a whole file of this format does: a JPEG with its EOI
-    /// marker, a PNG with its IEND chunk. A file still being written does not.
+    /// marker, a PNG with its IEND chunk. A file still being written does not. `bytes`:
+    /// the file, or at least its last 64 bytes.
     pub fn is_complete(self, bytes: &[u8]) -> bool {
         match self {
             // Some cameras pad after EOI: look for it near the end.

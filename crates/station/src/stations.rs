@@ -326,6 +326,17 @@ impl Stations {
         let station = &self.inner.stations[k];
         let trigger = request.trigger;
         let result = self.run(station, request).await;
+        self.tell(k, trigger, result)
+    }
+
+    /// Makes an outcome the station's last status and an event.
+    fn tell(
+        &self,
+        k: usize,
+        trigger: Trigger,
+        result: Result<InspectionView, StationError>,
+    ) -> Result<InspectionView, StationError> {
+        let station = &self.inner.stations[k];
         let event = match &result {
             Ok(view) => StationEvent::Inspected(view.for_event()),
             Err(e) => {
@@ -535,7 +546,7 @@ impl Stations {
                         };
                         self.inspect_locked(k, request).await.map(|_| ())
                     }
-                    Ready::Refused(e) => Err(self.refuse(k, Trigger::Folder, e)),
+                    Ready::Refused(e) => self.tell(k, Trigger::Folder, Err(e)).map(|_| ()),
                 };
                 let reason = outcome.err().map(|e| format!("{}: {e}", path.display()));
                 file_away(&folder, &path, reason.as_deref());
@@ -545,21 +556,6 @@ impl Stations {
                 _ = tokio::time::sleep(crate::hot_folder::POLL) => {}
             }
         }
-    }
-
-    /// Records a refusal found before inspecting (as [`Self::inspect_locked`] does).
-    fn refuse(&self, k: usize, trigger: Trigger, e: StationError) -> StationError {
-        let station = &self.inner.stations[k];
-        tracing::warn!(station = %station.config.id, error = %e, "no inspection");
-        let event = StationEvent::Refused(Refusal {
-            t: self.inner.clocks.realtime(),
-            station: station.config.id.clone(),
-            trigger,
-            message: e.to_string(),
-        });
-        *station.last.lock_or_recover() = Some(event.clone());
-        let _ = self.inner.events.send(event);
-        e
     }
 
     async fn auto(self, k: usize, stop: shutdown::Receiver) {

@@ -148,6 +148,10 @@ fn part_record(r: PartRow) -> PartRecord {
     }
 }
 
+fn with_drawing(r: PartRowWithDrawing) -> (PartRecord, Vec<u8>) {
+    (part_record((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8)), r.9)
+}
+
 fn inspection_record(r: InspectionRow) -> InspectionRecord {
     InspectionRecord {
         id: r.0,
@@ -201,6 +205,16 @@ impl SqliteStore {
         Ok(rows.into_iter().map(part_record).collect())
     }
 
+    /// Every drawing of the library with its bytes, by part number and revision.
+    pub async fn parts_with_drawings(&self) -> Result<Vec<(PartRecord, Vec<u8>)>, StoreError> {
+        let rows: Vec<PartRowWithDrawing> =
+            sqlx::query_as(concat!("SELECT ", part_columns!(), ", dxf FROM part_drawing ORDER BY part, revision"))
+                .fetch_all(self.pool())
+                .await
+                .map_err(StoreError::io("reading the parts library"))?;
+        Ok(rows.into_iter().map(with_drawing).collect())
+    }
+
     /// One drawing with its bytes.
     pub async fn part(&self, part: &str, revision: &str) -> Result<Option<(PartRecord, Vec<u8>)>, StoreError> {
         let row: Option<PartRowWithDrawing> = sqlx::query_as(concat!(
@@ -213,7 +227,7 @@ impl SqliteStore {
         .fetch_optional(self.pool())
         .await
         .map_err(StoreError::io("reading a part's drawing"))?;
-        Ok(row.map(|r| (part_record((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7, r.8)), r.9)))
+        Ok(row.map(with_drawing))
     }
 
     /// Deletes a drawing; whether there was one. Its inspections stay.
