@@ -89,12 +89,11 @@ pub fn inspect(
     let placed = place(&silhouette, part_label, model, &h_inv, part, &index, camera.as_ref(), options.thickness_mm)?;
     let found = find_regions(&silhouette, part_label, &placed);
     let (feature_region, region_taken) = match_features(part, &found.regions);
-    // Only a thin part's holes are blurred discs (a thick part's are the overlap of its
-    // two faces' outlines): their light, or their blur, measures them.
-    let mm_per_px = model.mm2_per_px_at(&h_inv, silhouette.material[part_label as usize].centroid_px()).sqrt();
-    let blur_mm = silhouette.blur_sigma_px() * mm_per_px;
-    let light = (camera.is_none()).then_some(Light { silhouette: &silhouette, img, model, h_inv: &h_inv, blur_mm });
-    let judged = judge_features(part, &index, &placed, &found, &feature_region, light, options.tolerance_mm);
+    // The light through a hole measures it only on a thin part (a thick part's hole is
+    // the overlap of its two faces' outlines); the blur's pull on a curved edge is
+    // taken off both (each of a thick part's arcs is a blurred circle's edge).
+    let photo = Photo { silhouette: &silhouette, img, model, h_inv: &h_inv, thin: camera.is_none() };
+    let judged = judge_features(part, &index, &placed, &found, &feature_region, photo, options.tolerance_mm);
     let mut deviation = judged.deviation;
     let mut reports = judged.reports;
 
@@ -212,16 +211,19 @@ fn place(
     // A thick part's edge points as seen, before they are corrected.
     let seen = camera.map(|_| table.clone());
     if let Some(cam) = camera {
-        // A thick part: where the top face's edge is what the camera sees, move the
-        // edge point back by the perspective's push (away from the camera's nadir).
+        // A thick part: where the wall faces the camera (its void side turned away from
+        // the nadir), the silhouette is the top face's edge, seen pushed away from the
+        // nadir by `t / H` of its distance: it is taken back along its ray, the whole
+        // way (moving it along the edge's normal alone would leave a round hole's
+        // sides outside its circle by the square of the push along the edge).
         let nadir = Mm::new(cam.nadir_mm[0], cam.nadir_mm[1]);
-        let push = thickness_mm / (cam.height_mm - thickness_mm);
+        let push = thickness_mm / cam.height_mm;
         for q in table.iter_mut() {
             let p = first.pose.to_drawing(*q);
-            if let Some(n) = index.nearest(p, 5.0) {
-                let normal = first.pose.turn_to_table(n.void_normal);
-                let shift = (push * (*q - nadir).dot(&normal)).max(0.0);
-                *q -= normal * shift;
+            if let Some(n) = index.nearest(p, 5.0)
+                && (*q - nadir).dot(&first.pose.turn_to_table(n.void_normal)) > 0.0
+            {
+                *q = nadir + (*q - nadir) * (1.0 - push);
             }
         }
     }
@@ -328,15 +330,33 @@ fn match_features(part: &Part, regions: &[Region]) -> (Vec<Option<usize>>, Vec<b
     (feature_region, region_taken)
 }
 
-/// What measuring a hole by the light through it needs (a thin part only).
+/// What measuring a hole needs of the photo.
 #[derive(Clone, Copy)]
-struct Light<'a> {
+struct Photo<'a> {
     silhouette: &'a Silhouette,
     img: &'a GrayImage,
     model: &'a TableModel,
     h_inv: &'a nalgebra::Matrix3<f64>,
-    /// The blur's σ on the table.
-    blur_mm: f64,
+    /// A thin part: the light through a hole measures it.
+    thin: bool,
+}
+
+impl Photo<'_> {
+    /// The radius of a round hole from the light through lit region `lit` (a thin
+    /// part's, see [`radius_by_light`]), else from the circle fitted to its edge
+    /// (`radius`) taken to the region's own half level and freed of the blur's pull.
+    fn hole_radius(&self, lit: u32, radius: f64) -> f64 {
+        let (s, at) = (self.silhouette, self.silhouette.lit[lit as usize].centroid_px());
+        let by_light = || radius_by_light(s, self.img, self.model, self.h_inv, lit, radius);
+        match self.thin.then(by_light).flatten() {
+            Some(r) => r,
+            None => {
+                let mm_per_px = self.model.mm2_per_px_at(self.h_inv, at).sqrt();
+                let offset_mm = s.threshold_offset_px(self.img, lit, 6, s.blur_sigma_px()).unwrap_or(0.0) * mm_per_px;
+                unblurred_radius(radius - offset_mm, s.blur_sigma_px() * mm_per_px)
+            }
+        }
+    }
 }
 
 /// Every feature's report, and the deviation of every edge point of a matched region.
@@ -351,7 +371,7 @@ fn judge_features(
     placed: &Placed,
     found: &Found,
     feature_region: &[Option<usize>],
-    light: Option<Light<'_>>,
+    photo: Photo<'_>,
     tol: f64,
 ) -> Judged {
     let judge = |ok: bool| if ok { Verdict::Pass } else { Verdict::Fail };
@@ -379,13 +399,10 @@ fn judge_features(
                 let nominal = HoleSize { x_mm: round(center.x), y_mm: round(center.y), d_mm: round(diameter_mm) };
                 // The diameter from the light through the hole (free of the blur's
                 // bias), where the hole stands clear and its light is not clipped; else
-                // from the fitted circle, less the blur's bias on a curved edge.
+                // from the fitted circle (see `Photo::hole_radius`).
                 let fitted = region.and_then(|r| {
                     let (c, radius) = r.circle?;
-                    let by_light =
-                        light.and_then(|l| radius_by_light(l.silhouette, l.img, l.model, l.h_inv, r.lit, radius));
-                    let blur_mm = light.as_ref().map_or(0.0, |l| l.blur_mm);
-                    Some(((c, by_light.unwrap_or_else(|| unblurred_radius(radius, blur_mm))), r.roundness_mm))
+                    Some(((c, photo.hole_radius(r.lit, radius)), r.roundness_mm))
                 });
                 reports.push(match fitted {
                     Some(((c, radius), roundness)) => {
@@ -532,7 +549,7 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
     let part = silhouette.part()?;
     let h_inv = model.inverse_h();
     let lits = silhouette.holes_of(part, 6);
-    let c_px = |lit: u32| silhouette.lit[lit as usize].centroid_px();
+    let photo = Photo { silhouette: &silhouette, img, model, h_inv: &h_inv, thin: true };
     let mut slot = vec![usize::MAX; silhouette.lit.len()];
     for (k, &l) in lits.iter().enumerate() {
         slot[l as usize] = k;
@@ -550,9 +567,7 @@ pub fn holes(img: &GrayImage, model: &TableModel) -> Result<Vec<TableHole>, Insp
             let (c, radius) = trimmed_circle(pts)?;
             let roundness_mm = pts.iter().map(|p| ((p - c).norm() - radius).abs()).fold(0.0, f64::max);
             is_round(pts, (c, radius), roundness_mm).then(|| {
-                let blur_mm = silhouette.blur_sigma_px() * model.mm2_per_px_at(&h_inv, c_px(lit)).sqrt();
-                let r = radius_by_light(&silhouette, img, model, &h_inv, lit, radius)
-                    .unwrap_or_else(|| unblurred_radius(radius, blur_mm));
+                let r = photo.hole_radius(lit, radius);
                 TableHole {
                     x_mm: round(c.x),
                     y_mm: round(c.y),

@@ -92,6 +92,16 @@ pub struct Run {
     pub component: u32,
 }
 
+/// A lit region's box and levels (see [`Silhouette::local_levels`]).
+struct LocalLevels {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    dark: f32,
+    gain: Option<f32>,
+}
+
 pub struct Silhouette {
     pub width: u32,
     pub height: u32,
@@ -440,7 +450,21 @@ impl Silhouette {
             edges.push(EdgePoint { px, lit, material });
             let contrast = 2.0 * (levels.threshold_at(a.0, a.1) - levels.dark);
             if contrast > 0.0 && edges.len() % 7 == 0 {
-                widths.push(contrast / (va - vb).abs().max(1e-3));
+                // The slope across the edge: the step from `a` to `b` and, across it, the
+                // mean of both pixels' central differences (a slanted edge crossed along
+                // a row is steeper than it seems along the row).
+                let across = |(x, y): (u32, u32)| {
+                    let (x, y) = (x as i64, y as i64);
+                    let (dx, dy) = if a.1 == b.1 { (0, 1) } else { (1, 0) };
+                    let at = |x: i64, y: i64| {
+                        (x >= 0 && y >= 0 && x < w as i64 && y < h as i64)
+                            .then(|| raw[(y as u32 * w + x as u32) as usize] as f32)
+                    };
+                    Some((at(x + dx, y + dy)? - at(x - dx, y - dy)?) / 2.0)
+                };
+                let along = va - vb;
+                let across = across(a).zip(across(b)).map_or(0.0, |(p, q)| (p + q) / 2.0);
+                widths.push(contrast / (along * along + across * across).sqrt().max(1e-3));
             }
         };
         for (y, row) in rows.iter().enumerate() {
@@ -520,19 +544,19 @@ impl Silhouette {
         Ok(())
     }
 
-    /// The lit area of component `lit` in pixels, from the light that reaches the
-    /// camera through it: Σ (I − dark) / (light − dark) over its box widened by
-    /// `margin_px`. Blur moves light around but keeps its sum, so this area is free of
-    /// the blur's bias on curved edges. `None` when the box meets another lit region
-    /// or the border.
-    pub fn lit_area_px(&self, img: &GrayImage, lit: u32, margin_px: u32) -> Option<f64> {
+    /// The levels right around lit component `lit`, over its box widened by
+    /// `margin_px`: the material's (the median of the box's rim) and the light's through
+    /// it (the median of its pixels well inside, 3 px from the edge of a round region),
+    /// as a gain on the backlight's shape (1: as the table around). `None` when the box
+    /// meets the border, another lit region, or clipped light (which carries no
+    /// measure of the light).
+    fn local_levels(&self, img: &GrayImage, lit: u32, margin_px: u32) -> Option<LocalLevels> {
         let c = &self.lit[lit as usize];
         let (x0, y0) = (c.min.0.checked_sub(margin_px)?, c.min.1.checked_sub(margin_px)?);
         let (x1, y1) = (c.max.0 + margin_px, c.max.1 + margin_px);
         if x1 >= self.width || y1 >= self.height {
             return None;
         }
-        // Clipped light carries no measure of the light through the region.
         for (x, y) in [(x0, y0), (x1, y0), (x0, y1), (x1, y1), ((x0 + x1) / 2, (y0 + y1) / 2)] {
             if self.levels.is_clipped(self.levels.block_of(x as f64, y as f64)) {
                 return None;
@@ -544,15 +568,12 @@ impl Silhouette {
                 return None;
             }
         }
-        // The material's level right around the region: the median of the box's rim.
         let mut rim: Vec<u8> = (x0..=x1)
             .flat_map(|x| [img.get_pixel(x, y0).0[0], img.get_pixel(x, y1).0[0]])
             .chain((y0..=y1).flat_map(|y| [img.get_pixel(x0, y).0[0], img.get_pixel(x1, y).0[0]]))
             .collect();
         rim.sort_unstable();
         let dark = rim[rim.len() / 2] as f32;
-        // The light's level through it: the median of its pixels well inside (3 px
-        // from the edge of a round region), scaled along the backlight's shape.
         let centre = c.centroid_px();
         let inner_px = (c.area_px as f64 / std::f64::consts::PI).sqrt() - 3.0;
         let mut inner: Vec<f32> = Vec::new();
@@ -566,7 +587,18 @@ impl Silhouette {
             }
         }
         inner.sort_by(f32::total_cmp);
-        let gain = if inner.len() >= 9 { inner[inner.len() / 2] } else { 1.0 };
+        let gain = if inner.len() >= 9 { Some(inner[inner.len() / 2]) } else { None };
+        Some(LocalLevels { x0, y0, x1, y1, dark, gain })
+    }
+
+    /// The lit area of component `lit` in pixels, from the light that reaches the
+    /// camera through it: Σ (I − dark) / (light − dark) over its box widened by
+    /// `margin_px`. Blur moves light around but keeps its sum, so this area is free of
+    /// the blur's bias on curved edges. `None` when the box meets another lit region,
+    /// clipped light or the border.
+    pub fn lit_area_px(&self, img: &GrayImage, lit: u32, margin_px: u32) -> Option<f64> {
+        let LocalLevels { x0, y0, x1, y1, dark, gain } = self.local_levels(img, lit, margin_px)?;
+        let gain = gain.unwrap_or(1.0);
         let mut area = 0.0;
         for y in y0..=y1 {
             for x in x0..=x1 {
@@ -575,6 +607,20 @@ impl Silhouette {
             }
         }
         Some(area)
+    }
+
+    /// How far (px, positive: outwards) the edge of lit component `lit` was found from
+    /// where its own levels put it: the threshold used is the table's, interpolated
+    /// over the part; the region's half level is half-way between the material around
+    /// it and the light through it. A blurred edge of `sigma_px` rises by
+    /// `(light − dark) / (σ √2π)` per pixel at its middle. `None` where
+    /// [`Self::lit_area_px`] has no levels or the region is too small to show its light.
+    pub fn threshold_offset_px(&self, img: &GrayImage, lit: u32, margin_px: u32, sigma_px: f64) -> Option<f64> {
+        let LocalLevels { dark, gain, .. } = self.local_levels(img, lit, margin_px)?;
+        let at = self.lit[lit as usize].centroid_px();
+        let light = gain? * self.levels.light_at(at.x, at.y);
+        let slope = (light - dark) as f64 / (sigma_px * (2.0 * std::f64::consts::PI).sqrt());
+        (slope > 1.0).then(|| ((light + dark) as f64 / 2.0 - self.levels.threshold_at_px(at.x, at.y) as f64) / slope)
     }
 
     /// The one part on the table: its material component, or why there is none.
