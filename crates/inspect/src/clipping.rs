@@ -7,7 +7,7 @@
 //! The dark side still shows the blur's shape:
 //!
 //! 1. the pixels along the normals of a block's edge points (at most 40 points, those
-//!    at white left out) are fitted together with `d + A Φ((s − e) / σ)`: the dark
+//!    at white left out; each normal from the line through the edge points around it) are fitted together with `d + A Φ((s − e) / σ)`: the dark
 //!    level, the true light above it, the edge's place and the blur. Where some of the
 //!    table is seen whole (below 225), the blur is read there, where both sides of the
 //!    edges show, and held fixed in the clipped blocks' fits;
@@ -51,6 +51,8 @@ const SEEN_WHOLE_LEVEL: f32 = 225.0;
 pub const MIN_BLUR_SIGMA_PX: f64 = 0.5;
 /// Edge points a block needs for its fit.
 const MIN_POINTS_PER_BLOCK: usize = 12;
+/// The edge points around one that give its normal: this near.
+const CONTOUR_REACH_PX: f64 = 3.5;
 
 /// What the clipping did to a photo, and what placing the edges through it costs.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -113,11 +115,58 @@ fn normal_at(img: &GrayImage, p: Px) -> Option<(f64, f64)> {
     (norm > 1e-6).then(|| (gx / norm, gy / norm))
 }
 
-/// The pixels along an edge point's normal, from `DARK_SIDE_PX` into the material to
-/// `LIT_SIDE_PX` towards the light, as (signed distance from the point along the
-/// normal, value); those at white left out.
-fn dark_side(img: &GrayImage, p: Px, out: &mut Vec<(f64, f32)>) -> Option<()> {
-    let (nx, ny) = normal_at(img, p)?;
+/// Each edge point's unit normal towards the light, from the line through the edge
+/// points around it (within [`CONTOUR_REACH_PX`], between the same two regions):
+/// where the light is clipped, a gradient across the edge leans towards the nearest
+/// axis (its pixels on the lit side all read white), and a degree or two of lean
+/// reads the light behind the edge several per cent off. Turned towards the light by
+/// the gradient's sign; the gradient alone where too few points are around.
+fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec<Option<(f64, f64)>> {
+    const CELL_PX: f64 = 4.0;
+    let key = |p: Px| ((p.x / CELL_PX).floor() as i64, (p.y / CELL_PX).floor() as i64);
+    let mut cells: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+    for (i, e) in edges.iter().enumerate().filter(|(i, _)| wanted[*i]) {
+        cells.entry(key(e.px)).or_default().push(i);
+    }
+    edges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            if !wanted[i] {
+                return None;
+            }
+            let gradient = normal_at(img, e.px)?;
+            let (cx, cy) = key(e.px);
+            let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+            for dy in -1..=1 {
+                for dx in -1..=1 {
+                    for &j in cells.get(&(cx + dx, cy + dy)).map_or(&[][..], |v| v.as_slice()) {
+                        let o = &edges[j];
+                        let (x, y) = (o.px.x - e.px.x, o.px.y - e.px.y);
+                        if o.lit != e.lit || o.material != e.material || x * x + y * y > CONTOUR_REACH_PX.powi(2) {
+                            continue;
+                        }
+                        n += 1.0;
+                        (sx, sy, sxx, syy, sxy) = (sx + x, sy + y, sxx + x * x, syy + y * y, sxy + x * y);
+                    }
+                }
+            }
+            if n < 5.0 {
+                return Some(gradient);
+            }
+            let (vxx, vyy, vxy) = (sxx / n - (sx / n).powi(2), syy / n - (sy / n).powi(2), sxy / n - sx * sy / (n * n));
+            // The direction of least spread: the normal of the points' line.
+            let along = 0.5 * (2.0 * vxy).atan2(vxx - vyy);
+            let (nx, ny) = (-along.sin(), along.cos());
+            Some(if nx * gradient.0 + ny * gradient.1 >= 0.0 { (nx, ny) } else { (-nx, -ny) })
+        })
+        .collect()
+}
+
+/// The pixels along an edge point's normal `(nx, ny)`, from `DARK_SIDE_PX` into the
+/// material to `LIT_SIDE_PX` towards the light, as (signed distance from the point
+/// along the normal, value); those at white left out.
+fn dark_side(img: &GrayImage, p: Px, (nx, ny): (f64, f64), out: &mut Vec<(f64, f32)>) -> Option<()> {
     let mut last = (i64::MIN, i64::MIN);
     for k in -(4 * DARK_SIDE_PX)..=(4 * LIT_SIDE_PX) {
         let s = k as f64 / 4.0;
@@ -260,6 +309,8 @@ pub(crate) fn place_edges(
         return Ok(clipping);
     }
     let washed_out = |level| PhotoError::WashedOut { percent: clipped_percent, level };
+    let wanted: Vec<bool> = edges.iter().map(&of_part).collect();
+    let normals = contour_normals(img, edges, &wanted);
     // Each block's edge points.
     let mut by_block: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
     for (i, e) in edges.iter().enumerate().filter(|(_, e)| of_part(e)) {
@@ -272,7 +323,7 @@ pub(crate) fn place_edges(
         let step = points.len().div_ceil(40);
         let (mut threshold, mut used) = (0.0, 0);
         for &i in points.iter().step_by(step) {
-            if dark_side(img, edges[i].px, &mut samples).is_some() {
+            if normals[i].and_then(|n| dark_side(img, edges[i].px, n, &mut samples)).is_some() {
                 threshold += levels.threshold_at_px(edges[i].px.x, edges[i].px.y) as f64;
                 used += 1;
             }
@@ -350,7 +401,7 @@ pub(crate) fn place_edges(
         if f < MIN_EDGE_LEVEL {
             return Err(washed_out(Some(f)));
         }
-        let Some((nx, ny)) = normal_at(img, e.px) else { continue };
+        let Some((nx, ny)) = normals[i] else { continue };
         let shift = (model_shift(t, truth) + offset).clamp(0.0, MAX_SHIFT_SIGMA * sigma);
         e.px = Px::new(e.px.x + shift * nx, e.px.y + shift * ny);
         shifts.push(shift);
@@ -417,5 +468,36 @@ mod tests {
         assert!(seen < edge_x - 0.5, "the clipped threshold lies on the dark side");
         assert!((placed - edge_x).abs() < 0.12, "{placed} vs {edge_x}");
         assert!((clipping.blur_sigma_px.expect("σ") - sigma).abs() < 0.15);
+    }
+
+    #[test]
+    fn a_slanted_clipped_edge_is_placed_where_it_is() {
+        // The same edge turned by 20° and 30°, over more light: a gradient across it
+        // leans a degree or two towards the axes where the light is clipped, which
+        // would read the light several per cent low and move the edge too little.
+        let (sigma, dark, light) = (1.1, 20.0, 600.0);
+        for angle_deg in [20.0f64, 30.0] {
+            let (nx, ny) = (angle_deg.to_radians().cos(), angle_deg.to_radians().sin());
+            let distance = |x: f64, y: f64| (x - 64.0) * nx + (y - 64.0) * ny;
+            let img = GrayImage::from_fn(128, 128, |x, y| {
+                let v = dark + (light - dark) * normal_cdf(distance(x as f64, y as f64) / sigma);
+                image::Luma([v.round().clamp(0.0, 255.0) as u8])
+            });
+            let levels = Levels::estimate(&img);
+            let share = (levels.threshold_at_px(64.0, 64.0) as f64 - dark) / (light - dark);
+            // The points where the threshold crosses the edge: `seen` from it.
+            let seen = sigma * normal_quantile(share);
+            let mut edges: Vec<EdgePoint> = (24..104)
+                .map(|y| {
+                    let x = 64.0 + (seen - (y as f64 - 64.0) * ny) / nx;
+                    EdgePoint { px: Px::new(x, y as f64), lit: 0, material: 0 }
+                })
+                .collect();
+            place_edges(&img, &levels, &mut edges, |_| true, 50.0).expect("placed");
+            let placed: Vec<f64> = edges.iter().map(|e| distance(e.px.x, e.px.y)).collect();
+            let mean = placed.iter().sum::<f64>() / placed.len() as f64;
+            eprintln!("{angle_deg}°: seen {seen:.3} px from the edge, placed {mean:.3}");
+            assert!(mean.abs() < 0.03, "{angle_deg}°: placed {mean:.3} px from the edge");
+        }
     }
 }
