@@ -122,12 +122,23 @@ fn normal_at(img: &GrayImage, p: Px) -> Option<(f64, f64)> {
 /// reads the light behind the edge several per cent off. Turned towards the light by
 /// the gradient's sign; the gradient alone where too few points are around.
 fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec<Option<(f64, f64)>> {
+    // The wanted points on a grid of 4 px cells, each cell a list through `next`.
     const CELL_PX: f64 = 4.0;
-    let key = |p: Px| ((p.x / CELL_PX).floor() as i64, (p.y / CELL_PX).floor() as i64);
-    let mut cells: std::collections::HashMap<(i64, i64), Vec<usize>> = Default::default();
+    const NONE: u32 = u32::MAX;
+    let (w, h) = img.dimensions();
+    let (columns, rows) = ((w as f64 / CELL_PX) as usize + 1, (h as f64 / CELL_PX) as usize + 1);
+    let cell = |p: Px| {
+        let (x, y) = ((p.x / CELL_PX).floor(), (p.y / CELL_PX).floor());
+        (x >= 0.0 && y >= 0.0 && (x as usize) < columns && (y as usize) < rows).then(|| (x as usize, y as usize))
+    };
+    let (mut head, mut next) = (vec![NONE; columns * rows], vec![NONE; edges.len()]);
     for (i, e) in edges.iter().enumerate().filter(|(i, _)| wanted[*i]) {
-        cells.entry(key(e.px)).or_default().push(i);
+        if let Some((x, y)) = cell(e.px) {
+            next[i] = head[y * columns + x];
+            head[y * columns + x] = i as u32;
+        }
     }
+    let reach2 = CONTOUR_REACH_PX * CONTOUR_REACH_PX;
     edges
         .iter()
         .enumerate()
@@ -136,18 +147,20 @@ fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec
                 return None;
             }
             let gradient = normal_at(img, e.px)?;
-            let (cx, cy) = key(e.px);
+            let (cx, cy) = cell(e.px)?;
             let (mut n, mut sx, mut sy, mut sxx, mut syy, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-            for dy in -1..=1 {
-                for dx in -1..=1 {
-                    for &j in cells.get(&(cx + dx, cy + dy)).map_or(&[][..], |v| v.as_slice()) {
-                        let o = &edges[j];
-                        let (x, y) = (o.px.x - e.px.x, o.px.y - e.px.y);
-                        if o.lit != e.lit || o.material != e.material || x * x + y * y > CONTOUR_REACH_PX.powi(2) {
+            for y in cy.saturating_sub(1)..(cy + 2).min(rows) {
+                for x in cx.saturating_sub(1)..(cx + 2).min(columns) {
+                    let mut j = head[y * columns + x];
+                    while j != NONE {
+                        let o = &edges[j as usize];
+                        j = next[j as usize];
+                        let (dx, dy) = (o.px.x - e.px.x, o.px.y - e.px.y);
+                        if o.lit != e.lit || o.material != e.material || dx * dx + dy * dy > reach2 {
                             continue;
                         }
                         n += 1.0;
-                        (sx, sy, sxx, syy, sxy) = (sx + x, sy + y, sxx + x * x, syy + y * y, sxy + x * y);
+                        (sx, sy, sxx, syy, sxy) = (sx + dx, sy + dy, sxx + dx * dx, syy + dy * dy, sxy + dx * dy);
                     }
                 }
             }
