@@ -129,7 +129,7 @@ fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec
     let (columns, rows) = ((w as f64 / CELL_PX) as usize + 1, (h as f64 / CELL_PX) as usize + 1);
     let cell = |p: Px| {
         let (x, y) = ((p.x / CELL_PX).floor(), (p.y / CELL_PX).floor());
-        (x >= 0.0 && y >= 0.0 && (x as usize) < columns && (y as usize) < rows).then(|| (x as usize, y as usize))
+        (x >= 0.0 && y >= 0.0 && (x as usize) < columns && (y as usize) < rows).then_some((x as usize, y as usize))
     };
     let (mut head, mut next) = (vec![NONE; columns * rows], vec![NONE; edges.len()]);
     for (i, e) in edges.iter().enumerate().filter(|(i, _)| wanted[*i]) {

@@ -34,7 +34,9 @@ pub mod table;
 pub use calibrate::{Calibration, CalibrationError, PlateGrid, calibrate};
 pub use chessboard::{BoardSpec, calibrate_chessboard};
 pub use circles::{CircleGridSpec, calibrate_circles};
-pub use measure::{InspectError, InspectOptions, PartOutline, inspect, outline};
+pub use measure::{
+    InspectError, InspectOptions, PartOutline, find_silhouette, inspect, inspect_seen, outline, outline_seen,
+};
 pub use report::Report;
 pub use silhouette::PhotoError;
 pub use table::TableModel;

@@ -76,23 +76,41 @@ pub fn inspect(
     options: &InspectOptions,
 ) -> Result<Inspection, InspectError> {
     same_resolution(img, model)?;
+    inspect_seen(img, &Silhouette::find(img)?, model, part, options)
+}
+
+/// The photo's silhouette, once for several drawings (a part matched against a
+/// library: see [`outline_seen`] and [`inspect_seen`]).
+pub fn find_silhouette(img: &GrayImage, model: &TableModel) -> Result<Silhouette, InspectError> {
+    same_resolution(img, model)?;
+    Ok(Silhouette::find(img)?)
+}
+
+/// [`inspect`] on the photo's silhouette found by [`find_silhouette`].
+pub fn inspect_seen(
+    img: &GrayImage,
+    silhouette: &Silhouette,
+    model: &TableModel,
+    part: &Part,
+    options: &InspectOptions,
+) -> Result<Inspection, InspectError> {
+    same_resolution(img, model)?;
     let camera = match (options.thickness_mm > 0.0, &model.camera) {
         (false, _) => None,
         (true, Some(c)) => Some(c.clone()),
         (true, None) => return Err(InspectError::NoCameraPosition),
     };
-    let silhouette = Silhouette::find(img)?;
     silhouette.check_sharp(crate::MAX_EDGE_WIDTH_PX)?;
     let part_label = silhouette.part()?;
     let h_inv = model.inverse_h();
     let index = NominalIndex::new(part);
-    let placed = place(&silhouette, part_label, model, &h_inv, part, &index, camera.as_ref(), options.thickness_mm)?;
-    let found = find_regions(&silhouette, part_label, &placed);
+    let placed = place(silhouette, part_label, model, &h_inv, part, &index, camera.as_ref(), options.thickness_mm)?;
+    let found = find_regions(silhouette, part_label, &placed);
     let (feature_region, region_taken) = match_features(part, &found.regions);
     // The light through a hole measures it only on a thin part (a thick part's hole is
     // the overlap of its two faces' outlines); the blur's pull on a curved edge is
     // taken off both (each of a thick part's arcs is a blurred circle's edge).
-    let photo = Photo { silhouette: &silhouette, img, model, h_inv: &h_inv, thin: camera.is_none() };
+    let photo = Photo { silhouette, img, model, h_inv: &h_inv, thin: camera.is_none() };
     let judged = judge_features(part, &index, &placed, &found, &feature_region, photo, options.tolerance_mm);
     let mut deviation = judged.deviation;
     let mut reports = judged.reports;
@@ -597,7 +615,11 @@ pub const MIN_COUNTED_HOLE_MM2: f64 = 1.0;
 /// to place the edges, and the area would be read wrong.
 pub fn outline(img: &GrayImage, model: &TableModel) -> Result<PartOutline, InspectError> {
     same_resolution(img, model)?;
-    let silhouette = Silhouette::find(img)?;
+    outline_seen(&Silhouette::find(img)?, model)
+}
+
+/// [`outline`] of a silhouette already found.
+pub fn outline_seen(silhouette: &Silhouette, model: &TableModel) -> Result<PartOutline, InspectError> {
     let part = silhouette.part()?;
     let h_inv = model.inverse_h();
     let material = &silhouette.material[part as usize];

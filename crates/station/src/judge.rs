@@ -70,26 +70,26 @@ pub fn judge(
     against: Against,
 ) -> Result<Judged, StationError> {
     let started = Instant::now();
-    let inspect = |p: &LibraryPart| {
-        let options = InspectOptions { tolerance_mm, thickness_mm: p.thickness_mm };
-        sheetsight_inspect::inspect(photo, model, &p.part, &options)
-    };
+    let options = |p: &LibraryPart| InspectOptions { tolerance_mm, thickness_mm: p.thickness_mm };
     let (part, confidence, inspection) = match against {
         Against::Part(p) => {
-            let found = inspect(&p).map_err(refused)?;
+            let found = sheetsight_inspect::inspect(photo, model, &p.part, &options(&p)).map_err(refused)?;
             (p, None, found)
         }
         Against::Match(parts) => {
             if parts.is_empty() {
                 return Err(StationError::EmptyLibrary);
             }
-            let outline = sheetsight_inspect::outline(photo, model).map_err(refused)?;
+            // The silhouette is found once: for the outline that ranks the library's
+            // parts, and for each part tried.
+            let seen = sheetsight_inspect::find_silhouette(photo, model).map_err(refused)?;
+            let outline = sheetsight_inspect::outline_seen(&seen, model).map_err(refused)?;
             let ranked = rank(&outline, &parts);
             let total: f64 = ranked.iter().map(|r| r.1).sum();
             let mut last = None;
             let mut judged = None;
             for (p, score) in ranked.iter().take(MAX_TRIED).filter(|r| r.1 >= MIN_SCORE) {
-                match inspect(p) {
+                match sheetsight_inspect::inspect_seen(photo, &seen, model, &p.part, &options(p)) {
                     Ok(found) => {
                         judged = Some((p.clone(), Some(score * score / total.max(1e-12)), found));
                         break;
