@@ -7,8 +7,9 @@
 //! The dark side still shows the blur's shape:
 //!
 //! 1. the pixels along the normals of a block's edge points (at most 40 points, those
-//!    at white left out; each normal from the line through the edge points around it) are fitted together with `d + A Φ((s − e) / σ)`: the dark
-//!    level, the true light above it, the edge's place and the blur. Where some of the
+//!    at white left out; each normal from the line through the edge points around
+//!    it) are fitted together with `d + A Φ((s − e) / σ)`: the dark level, the true
+//!    light above it, the edge's place and the blur. Where some of the
 //!    table is seen whole (below 225), the blur is read there, where both sides of the
 //!    edges show, and held fixed in the clipped blocks' fits;
 //! 2. the true light is smooth over the table: a quadratic surface is fitted to the
