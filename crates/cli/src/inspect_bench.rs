@@ -57,6 +57,8 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
     save(&options.out, "table.json", |p| Ok(std::fs::write(p, serde_json::to_vec_pretty(&calibration)?)?))?;
 
     let (mut times, mut position, mut diameter) = (Vec::new(), Vec::new(), Vec::new());
+    // The diameter errors of thin and of thick parts' holes, apart.
+    let (mut diameter_thin, mut diameter_thick) = (Vec::new(), Vec::new());
     let (mut exact, mut false_failures, mut defects, mut found, mut photos) = (0, 0, 0, 0, 0);
     let mut truth = Vec::new();
     let (mut clipped, mut estimated_mm): (Vec<f64>, Vec<f64>) = (Vec::new(), Vec::new());
@@ -103,6 +105,7 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
                     if let FeatureReport::Hole { position_error_mm: Some(p), diameter_error_mm: Some(d), .. } = f {
                         position.push(*p);
                         diameter.push(*d);
+                        if case.thickness_mm > 0.0 { &mut diameter_thick } else { &mut diameter_thin }.push(*d);
                     }
                 }
             } else {
@@ -158,6 +161,13 @@ pub fn run(options: &Options) -> anyhow::Result<bool> {
         position.len(),
         rms(&position),
         rms(&diameter)
+    );
+    println!(
+        "    diameter error of thin parts' {} holes {:.4} mm RMS, of thick parts' {} holes {:.4} mm RMS",
+        diameter_thin.len(),
+        rms(&diameter_thin),
+        diameter_thick.len(),
+        rms(&diameter_thick)
     );
     println!("  exact parts: {exact}, false failures: {false_failures}; defective parts: {defects}, found: {found}");
     if !clipped.is_empty() {
