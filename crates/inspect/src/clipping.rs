@@ -3,21 +3,25 @@
 //! Where the backlight is brighter than the sensor's white, the lit side of each edge
 //! is cut off at 255: the threshold half-way between "white" and the material's dark
 //! level no longer stands at half the true light but at a share `f < 1/2` of it, on
-//! the dark side of the true edge, `−σ Φ⁻¹(f)` from it for a Gaussian blur of `σ`.
-//! The dark side still shows the blur's shape:
+//! the dark side of the true edge. The dark side still shows the blur's shape. An edge
+//! is modelled as the lens's Gaussian blur `σ` gathered over a pixel's width,
+//! `P(s) = ∫ Φ((s + u) / σ) du` for `u` in `[−½, ½]` ([`pixel_cdf`]):
 //!
-//! 1. the pixels along the normals of a block's edge points (at most 40 points, those
-//!    at white left out; each normal from the line through the edge points around
-//!    it) are fitted together with `d + A Φ((s − e) / σ)`: the dark level, the true
-//!    light above it, the edge's place and the blur. Where some of the
-//!    table is seen whole (below 225), the blur is read there, where both sides of the
-//!    edges show, and held fixed in the clipped blocks' fits;
+//! 1. the pixels along the normals of a block's edge points (at most 40 points where
+//!    the edge runs straight, those at white left out; each normal from the line
+//!    through the edge points around it) are fitted together with `d + A P(s − e_i)`:
+//!    the dark level, the true light above it and the blur shared, each point's edge
+//!    `e_i` its own (the points found at the threshold stray from the edge with their
+//!    phase on the pixel grid). Where some of the table is seen whole (below 225), the
+//!    blur is read there and held fixed; else the blocks' median blur is, and the
+//!    blocks are fitted again with it (alone, blur and light trade along a valley);
 //! 2. the true light is smooth over the table: a quadratic surface is fitted to the
-//!    clipped blocks' light and the light of the blocks seen whole;
-//! 3. every edge point where that surface stands above what was seen moves towards the
-//!    lit side by `−σ Φ⁻¹(f)`, plus the median over the blocks of what the fits put
-//!    beyond that model (the pixels' own width and the linear interpolation of the
-//!    threshold's crossing on a curved profile).
+//!    clipped blocks' light and the light of the blocks seen whole, blocks that stray
+//!    from it left out;
+//! 3. every edge point where that surface stands above what was seen is placed by its
+//!    own pixels under the profile of that light and blur, towards the lit side; where
+//!    they do not show the edge's rise, by `−P⁻¹(f)` and the median over the blocks of
+//!    what the fits put beyond it.
 //!
 //! A photo is refused only when the edges themselves are gone: the threshold stands
 //! below [`MIN_EDGE_LEVEL`] of the true light, no block's edges can be fitted, or the
@@ -26,7 +30,8 @@
 //!
 //! Only the edges of material large enough to be a part are read (not dust's).
 //! Invariants: nothing moves where the table is not clipped; a point moves along its
-//! own edge's normal, towards the light, by at most [`MAX_SHIFT_SIGMA`] σ.
+//! own edge's normal, towards the light, by at most [`MAX_SHIFT_SIGMA`] times the blur
+//! seen at whole pixels ([`pixel_sigma_px`]).
 
 use image::GrayImage;
 use nalgebra::{DMatrix, DVector};
@@ -36,8 +41,13 @@ use crate::table::Px;
 
 /// Below this share of the true light at the threshold the edge is washed out.
 pub const MIN_EDGE_LEVEL: f64 = 0.04;
-/// The largest move of an edge point, in blur widths (σ): `−Φ⁻¹(MIN_EDGE_LEVEL)`.
+/// The largest move of an edge point, in blur widths seen at whole pixels:
+/// `−Φ⁻¹(MIN_EDGE_LEVEL)`.
 pub const MAX_SHIFT_SIGMA: f64 = 1.76;
+/// The width of a pixel's light-gathering area across an edge, in pixels.
+const PIXEL_WIDTH_PX: f64 = 1.0;
+/// How much brighter one place of the table's light may be than another's (1: twice).
+const MAX_LIGHT_UNEVENNESS: f64 = 1.0;
 /// A block's light is taken as clipped at this level and above.
 pub const CLIPPED_LEVEL: f32 = 250.0;
 /// The pixels read along each edge point's normal: this far into the material and
@@ -52,6 +62,9 @@ const SEEN_WHOLE_LEVEL: f32 = 225.0;
 pub const MIN_BLUR_SIGMA_PX: f64 = 0.5;
 /// Edge points a block needs for its fit.
 const MIN_POINTS_PER_BLOCK: usize = 12;
+/// Edge points around one spread across their line by at most this much where the
+/// edge runs straight (a hole of 3 mm at 0.15 mm/px: 0.16 px; a corner: about 1 px).
+const STRAIGHT_SPREAD_PX: f64 = 0.3;
 /// The edge points around one that give its normal: this near.
 const CONTOUR_REACH_PX: f64 = 3.5;
 
@@ -62,7 +75,8 @@ pub struct Clipping {
     pub clipped_percent: f64,
     /// Edge points moved because the light behind them was clipped.
     pub edges_moved: usize,
-    /// The blur's standard deviation, in pixels, read on the dark side of the edges.
+    /// The lens's blur (its standard deviation, in pixels, the pixel's own width
+    /// apart), read on the dark side of the edges.
     pub blur_sigma_px: Option<f64>,
     /// The median share of the true light at which the threshold crossed a moved edge.
     pub edge_level: Option<f64>,
@@ -100,6 +114,60 @@ pub fn normal_quantile(p: f64) -> f64 {
     x
 }
 
+/// `∫ Φ(z) dz`: `z Φ(z) + φ(z)`.
+fn normal_cdf_integral(z: f64) -> f64 {
+    z * normal_cdf(z) + (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// The share of the light behind a straight edge that a pixel centred `s_px` from it
+/// (towards the light) gathers, through a lens's Gaussian blur of `sigma_px`: the blur
+/// averaged over the pixel's width, `∫ Φ((s + u) / σ) du` for `u` in `[−½, ½]`. The
+/// dark side alone is all a clipped edge shows of the blur's shape, and its tail is
+/// where a pixel's width and a smooth `Φ` of the same spread differ most.
+pub fn pixel_cdf(s_px: f64, sigma_px: f64) -> f64 {
+    let half = 0.5 * PIXEL_WIDTH_PX;
+    sigma_px / PIXEL_WIDTH_PX
+        * (normal_cdf_integral((s_px + half) / sigma_px) - normal_cdf_integral((s_px - half) / sigma_px))
+}
+
+/// The slope of [`pixel_cdf`] in `s`.
+fn pixel_slope(s_px: f64, sigma_px: f64) -> f64 {
+    let half = 0.5 * PIXEL_WIDTH_PX;
+    (normal_cdf((s_px + half) / sigma_px) - normal_cdf((s_px - half) / sigma_px)) / PIXEL_WIDTH_PX
+}
+
+/// The slope of [`pixel_cdf`] in `σ`.
+fn pixel_sigma_slope(s_px: f64, sigma_px: f64) -> f64 {
+    let half = 0.5 * PIXEL_WIDTH_PX;
+    let density = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    (density((s_px + half) / sigma_px) - density((s_px - half) / sigma_px)) / PIXEL_WIDTH_PX
+}
+
+/// The blur's standard deviation seen at whole pixels: the lens's `sigma_px` and the
+/// pixel's width (a box of variance 1/12) together.
+pub fn pixel_sigma_px(sigma_px: f64) -> f64 {
+    (sigma_px * sigma_px + PIXEL_WIDTH_PX * PIXEL_WIDTH_PX / 12.0).sqrt()
+}
+
+/// The inverse of [`pixel_cdf`] in `s` on `(0, 1)`: Newton steps from the Gaussian of
+/// the same spread.
+pub fn pixel_quantile(p: f64, sigma_px: f64) -> f64 {
+    let p = p.clamp(1e-9, 1.0 - 1e-9);
+    let mut s = pixel_sigma_px(sigma_px) * normal_quantile(p);
+    for _ in 0..8 {
+        let slope = pixel_slope(s, sigma_px);
+        if slope < 1e-12 {
+            break;
+        }
+        let step = (pixel_cdf(s, sigma_px) - p) / slope;
+        s -= step.clamp(-1.0, 1.0);
+        if step.abs() < 1e-9 {
+            break;
+        }
+    }
+    s
+}
+
 /// The image at a pixel, if it is inside.
 fn pixel(img: &GrayImage, x: i64, y: i64) -> Option<f32> {
     let (w, h) = img.dimensions();
@@ -116,13 +184,21 @@ fn normal_at(img: &GrayImage, p: Px) -> Option<(f64, f64)> {
     (norm > 1e-6).then(|| (gx / norm, gy / norm))
 }
 
+/// An edge point's unit normal towards the light, and whether the edge runs straight
+/// through it (no corner near: the dark side along the normal shows one edge's blur).
+#[derive(Clone, Copy, Debug)]
+struct Normal {
+    towards_light: (f64, f64),
+    straight: bool,
+}
+
 /// Each edge point's unit normal towards the light, from the line through the edge
 /// points around it (within [`CONTOUR_REACH_PX`], between the same two regions):
 /// where the light is clipped, a gradient across the edge leans towards the nearest
 /// axis (its pixels on the lit side all read white), and a degree or two of lean
 /// reads the light behind the edge several per cent off. Turned towards the light by
 /// the gradient's sign; the gradient alone where too few points are around.
-fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec<Option<(f64, f64)>> {
+fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec<Option<Normal>> {
     // The wanted points on a grid of 4 px cells, each cell a list through `next`.
     const CELL_PX: f64 = 4.0;
     const NONE: u32 = u32::MAX;
@@ -166,13 +242,16 @@ fn contour_normals(img: &GrayImage, edges: &[EdgePoint], wanted: &[bool]) -> Vec
                 }
             }
             if n < 5.0 {
-                return Some(gradient);
+                return Some(Normal { towards_light: gradient, straight: false });
             }
             let (vxx, vyy, vxy) = (sxx / n - (sx / n).powi(2), syy / n - (sy / n).powi(2), sxy / n - sx * sy / (n * n));
             // The direction of least spread: the normal of the points' line.
             let along = 0.5 * (2.0 * vxy).atan2(vxx - vyy);
             let (nx, ny) = (-along.sin(), along.cos());
-            Some(if nx * gradient.0 + ny * gradient.1 >= 0.0 { (nx, ny) } else { (-nx, -ny) })
+            // The points' spread across that line.
+            let across = (vxx * nx * nx + 2.0 * vxy * nx * ny + vyy * ny * ny).max(0.0).sqrt();
+            let towards_light = if nx * gradient.0 + ny * gradient.1 >= 0.0 { (nx, ny) } else { (-nx, -ny) };
+            Some(Normal { towards_light, straight: across <= STRAIGHT_SPREAD_PX })
         })
         .collect()
 }
@@ -197,7 +276,8 @@ fn dark_side(img: &GrayImage, p: Px, (nx, ny): (f64, f64), out: &mut Vec<(f64, f
     Some(())
 }
 
-/// A block's edges fitted together: `v(s) = dark + light_above_dark Φ((s − edge_px) / σ)`
+/// A block's edges fitted together: `v(s) = dark + light_above_dark P(s − edge_px)`, `P`
+/// the [`pixel_cdf`] of the lens's blur `σ`,
 /// over the pixels of their dark sides, `s` measured from each point towards the light.
 #[derive(Clone, Copy, Debug)]
 struct BlockFit {
@@ -211,47 +291,153 @@ struct BlockFit {
     threshold: f64,
 }
 
-fn fit_block(
+fn block_start(
     block: usize,
     points: usize,
     samples: &[(f64, f32)],
     (dark, threshold): (f64, f64),
     fixed_sigma_px: Option<f64>,
 ) -> Option<BlockFit> {
-    // Parameters: dark, ln(light above dark), edge, and ln σ unless it is fixed.
-    let unpack = |p: &[f64]| (p[0], p[1].exp(), p[2], fixed_sigma_px.unwrap_or_else(|| p[3].exp()));
-    let residuals = |p: &[f64], out: &mut [f64]| {
-        let (d, a, e, sigma) = unpack(p);
-        for (r, &(s, v)) in out.iter_mut().zip(samples) {
-            *r = d + a * normal_cdf((s - e) / sigma) - v as f64;
-        }
-    };
-    let mut out = vec![0.0; samples.len()];
-    let mut cost = |p: &[f64]| {
-        residuals(p, &mut out);
-        out.iter().map(|r| r * r).sum::<f64>()
-    };
-    // Started from light at the threshold's double (no clipping), and at 3 and 12 times
-    // that much: the search must not stop at the first minimum.
-    let sigma_start = fixed_sigma_px.unwrap_or(1.0);
-    let params = [1.0f64, 3.0, 12.0]
+    // Light at the threshold's double (no clipping), and at 3 and 12 times that much,
+    // the edge where that light puts the threshold: the fit starts from the closest.
+    let sigma_px = fixed_sigma_px.unwrap_or(1.0);
+    [1.0f64, 3.0, 12.0]
         .iter()
         .map(|&over| {
-            let a = over * 2.0 * (threshold - dark).max(1.0);
-            let edge = -sigma_start * normal_quantile(((threshold - dark) / a).min(0.5));
-            let mut start = vec![dark, a.ln(), edge];
-            let mut scale = vec![10.0, 1.0, 1.0];
-            if fixed_sigma_px.is_none() {
-                start.push(sigma_start.ln());
-                scale.push(1.0);
-            }
-            crate::lm::minimise(&start, &scale, samples.len(), 60, residuals)
+            let light_above_dark = over * 2.0 * (threshold - dark).max(1.0);
+            let edge_px = -pixel_quantile(((threshold - dark) / light_above_dark).min(0.5), sigma_px);
+            let cost: f64 = samples
+                .iter()
+                .map(|&(s, v)| (dark + light_above_dark * pixel_cdf(s - edge_px, sigma_px) - v as f64).powi(2))
+                .sum();
+            (BlockFit { block, points, dark, light_above_dark, sigma_px, edge_px, threshold }, cost)
         })
-        .min_by(|a, b| cost(a).total_cmp(&cost(b)))?;
-    let (dark, light_above_dark, edge_px, sigma_px) = unpack(&params);
-    let fit = BlockFit { block, points, dark, light_above_dark, sigma_px, edge_px, threshold };
-    (fit.sigma_px.is_finite() && fit.sigma_px > 0.2 && fit.sigma_px < 5.0 && fit.light_above_dark.is_finite())
-        .then_some(fit)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(fit, _)| fit)
+}
+
+/// Fits a block's profile again with one edge per point (`ranges` index each point's
+/// pixels in `samples`): `v = dark + light_above_dark P(s − e_i)`, damped Gauss–Newton
+/// on the shared levels (and the blur, if `free_sigma`) with the points' edges
+/// eliminated (each residual depends on one point's edge only, so the normal equations
+/// reduce to the shared parameters). `fit.edge_px` becomes the median of the points'.
+fn refine_with_own_edges(
+    fit: &mut BlockFit,
+    samples: &[(f64, f32)],
+    ranges: &[std::ops::Range<usize>],
+    free_sigma: bool,
+) {
+    use nalgebra::{Matrix3, Vector3};
+    let shared = if free_sigma { 3 } else { 2 };
+    // Shared: dark, ln(light above dark), ln σ.
+    let mut theta = Vector3::new(fit.dark, fit.light_above_dark.ln(), fit.sigma_px.ln());
+    let mut edges = vec![fit.edge_px; ranges.len()];
+    let cost = |theta: &Vector3<f64>, edges: &[f64]| -> f64 {
+        let (d, a, sigma) = (theta[0], theta[1].exp(), theta[2].exp());
+        ranges
+            .iter()
+            .zip(edges)
+            .flat_map(|(r, &e)| samples[r.clone()].iter().map(move |&(s, v)| (s, v, e)))
+            .map(|(s, v, e)| (d + a * pixel_cdf(s - e, sigma) - v as f64).powi(2))
+            .sum()
+    };
+    let mut current = cost(&theta, &edges);
+    let mut lambda = 1e-3;
+    for _ in 0..60 {
+        let (d, a, sigma) = (theta[0], theta[1].exp(), theta[2].exp());
+        // The reduced normal equations: N δθ = −b.
+        let (mut n, mut b) = (Matrix3::<f64>::zeros(), Vector3::<f64>::zeros());
+        let mut own = Vec::with_capacity(ranges.len());
+        for (r, &e) in ranges.iter().zip(&edges) {
+            let (mut u, mut w, mut g) = (0.0, Vector3::<f64>::zeros(), 0.0);
+            for &(s, v) in &samples[r.clone()] {
+                let x = s - e;
+                let p = pixel_cdf(x, sigma);
+                let residual = d + a * p - v as f64;
+                let j_theta =
+                    Vector3::new(1.0, a * p, if free_sigma { a * sigma * pixel_sigma_slope(x, sigma) } else { 0.0 });
+                let j_e = -a * pixel_slope(x, sigma);
+                n += j_theta * j_theta.transpose();
+                b += j_theta * residual;
+                u += j_e * j_e;
+                w += j_theta * j_e;
+                g += j_e * residual;
+            }
+            own.push((u, w, g));
+        }
+        let mut reduced_n = n;
+        let mut reduced_b = b;
+        for &(u, w, g) in &own {
+            if u > 1e-9 {
+                reduced_n -= w * w.transpose() / (u * (1.0 + lambda));
+                reduced_b -= w * g / (u * (1.0 + lambda));
+            }
+        }
+        for k in 0..3 {
+            reduced_n[(k, k)] *= 1.0 + lambda;
+            if k >= shared {
+                reduced_n[(k, k)] = 1.0;
+                reduced_b[k] = 0.0;
+            }
+        }
+        let Some(step) = reduced_n.lu().solve(&-reduced_b) else { return };
+        let trial_theta = theta + step;
+        let trial_edges: Vec<f64> = own
+            .iter()
+            .zip(&edges)
+            .map(|(&(u, w, g), &e)| if u > 1e-9 { e - (g + w.dot(&step)) / (u * (1.0 + lambda)) } else { e })
+            .collect();
+        let trial = cost(&trial_theta, &trial_edges);
+        if trial.is_finite() && trial < current {
+            let improved = current - trial;
+            (theta, edges, current) = (trial_theta, trial_edges, trial);
+            lambda = (lambda / 3.0).max(1e-9);
+            if improved < 1e-6 * current.max(1e-9) {
+                break;
+            }
+        } else {
+            lambda *= 4.0;
+            if lambda > 1e6 {
+                break;
+            }
+        }
+    }
+    let sigma = theta[2].exp();
+    if theta.iter().all(|v| v.is_finite()) && sigma > 0.2 && sigma < 5.0 {
+        fit.dark = theta[0];
+        fit.light_above_dark = theta[1].exp();
+        fit.sigma_px = sigma;
+        fit.edge_px = median(edges).unwrap_or(fit.edge_px);
+    }
+}
+
+/// Where the edge lies along one point's normal (from the point, towards the light),
+/// from its own pixels under a known profile: `dark + light_above_dark P(s − e)`,
+/// Gauss–Newton steps in `e` from `start`. `None` when its pixels do not show the
+/// edge's slope (too few of them below white on the rise).
+fn fit_point_edge(samples: &[(f64, f32)], dark: f64, light_above_dark: f64, sigma_px: f64, start: f64) -> Option<f64> {
+    let mut e = start;
+    for _ in 0..6 {
+        let (mut gradient, mut information) = (0.0, 0.0);
+        for &(s, v) in samples {
+            let x = s - e;
+            let r = dark + light_above_dark * pixel_cdf(x, sigma_px) - v as f64;
+            // d r / d e.
+            let slope = -light_above_dark * pixel_slope(x, sigma_px);
+            gradient += slope * r;
+            information += slope * slope;
+        }
+        // At least the slope of one pixel a tenth of the light up the edge's rise.
+        if information < (0.1 * light_above_dark).powi(2) {
+            return None;
+        }
+        let step = (gradient / information).clamp(-0.5, 0.5);
+        e -= step;
+        if step.abs() < 1e-4 {
+            break;
+        }
+    }
+    e.is_finite().then_some(e)
 }
 
 /// A smooth surface of the true light over the photo: a quadratic (or, with few blocks
@@ -330,21 +516,40 @@ pub(crate) fn place_edges(
     for (i, e) in edges.iter().enumerate().filter(|(_, e)| of_part(e)) {
         by_block.entry(levels.block_of(e.px.x, e.px.y)).or_default().push(i);
     }
-    let mut samples = Vec::new();
+    let (mut samples, mut ranges) = (Vec::new(), Vec::new());
     // One block's edges fitted together (at most 40 of them, spread over the block).
     let mut fit = |block: usize, points: &[usize], fixed_sigma_px: Option<f64>| {
         samples.clear();
-        let step = points.len().div_ceil(40);
+        ranges.clear();
         let (mut threshold, mut used) = (0.0, 0);
-        for &i in points.iter().step_by(step) {
-            if normals[i].and_then(|n| dark_side(img, edges[i].px, n, &mut samples)).is_some() {
+        // Only points where the edge runs straight: near a corner the dark side also
+        // shows the other edge's light, and a block of such points reads its blur sharp
+        // and its light low.
+        let straight: Vec<usize> = points.iter().copied().filter(|&i| normals[i].is_some_and(|n| n.straight)).collect();
+        let step = straight.len().div_ceil(40);
+        for &i in straight.iter().step_by(step.max(1)) {
+            let start = samples.len();
+            if normals[i].and_then(|n| dark_side(img, edges[i].px, n.towards_light, &mut samples)).is_some() {
                 threshold += levels.threshold_at_px(edges[i].px.x, edges[i].px.y) as f64;
                 used += 1;
+                ranges.push(start..samples.len());
+            } else {
+                samples.truncate(start);
             }
         }
         (used >= MIN_POINTS_PER_BLOCK).then_some(())?;
         let levels = (levels.dark as f64, threshold / used as f64);
-        fit_block(block, points.len(), &samples, levels, fixed_sigma_px)
+        let mut fit = block_start(block, points.len(), &samples, levels, fixed_sigma_px)?;
+        // The points found at the threshold stray from the edge by a share of a pixel
+        // that follows their phase on the pixel grid (the crossing is interpolated
+        // linearly on the profile's curved toe), and measured from them the profile
+        // reads too sharp, with too little light behind: the profile is fitted again
+        // with each point's own edge free.
+        refine_with_own_edges(&mut fit, &samples, &ranges, fixed_sigma_px.is_none());
+        let valid =
+            fit.sigma_px.is_finite() && fit.sigma_px > 0.2 && fit.sigma_px < 5.0 && fit.light_above_dark.is_finite();
+        valid.then_some(())?;
+        Some(fit)
     };
     let enough = |(_, points): &(&usize, &Vec<usize>)| points.len() >= MIN_POINTS_PER_BLOCK;
     // The blur where the light is seen whole: there its level is known, and the edge's
@@ -361,29 +566,43 @@ pub(crate) fn place_edges(
         .map(|f| f.sigma_px)
         .collect();
     let seen_sigma = (unclipped_sigmas.len() >= 3).then(|| median(unclipped_sigmas.clone())).flatten();
-    let fits: Vec<BlockFit> = by_block
-        .iter()
-        .filter(|(b, _)| levels.is_clipped(**b))
-        .filter(enough)
-        .filter_map(|(&b, points)| fit(b, points, seen_sigma))
-        .collect();
+    let clipped: Vec<(&usize, &Vec<usize>)> =
+        by_block.iter().filter(|(b, _)| levels.is_clipped(**b)).filter(enough).collect();
+    let mut fits: Vec<BlockFit> = clipped.iter().filter_map(|&(&b, points)| fit(b, points, seen_sigma)).collect();
     if fits.is_empty() {
         return Err(washed_out(None));
     }
+    // Read on the dark side alone, each block's blur and light trade against each other
+    // along a valley of near-equal fits: the light of a block of low blur reads high.
+    // The blocks are fitted again with the blocks' median blur, so that their light
+    // and that blur belong together.
+    let free_sigmas: Vec<f64> = fits.iter().map(|f| f.sigma_px).collect();
+    if seen_sigma.is_none() {
+        let common = median(free_sigmas.clone());
+        let refitted: Vec<BlockFit> = clipped.iter().filter_map(|&(&b, points)| fit(b, points, common)).collect();
+        if !refitted.is_empty() {
+            fits = refitted;
+        }
+    }
     // The blur: the median of the blocks'; the true light: a smooth surface through the
     // blocks' fits and the light seen where it is not clipped.
-    let sigmas: Vec<f64> =
-        if seen_sigma.is_some() { unclipped_sigmas } else { fits.iter().map(|f| f.sigma_px).collect() };
+    let sigmas: Vec<f64> = if seen_sigma.is_some() { unclipped_sigmas } else { free_sigmas };
     let sigma = median(sigmas.clone()).unwrap_or(1.0);
     let sigma_error = spread(&sigmas, sigma) / (sigmas.len() as f64).sqrt();
-    if sigma < MIN_BLUR_SIGMA_PX {
+    if pixel_sigma_px(sigma) < MIN_BLUR_SIGMA_PX {
         // So short a dark side fits a sharp edge of little light as well as a soft one
         // of much: the light behind cannot be told.
         return Err(washed_out(None));
     }
     let dark = median(fits.iter().map(|f| f.dark).collect()).unwrap_or(levels.dark as f64);
+    // A block whose edges all lie at one phase on the pixel grid (an edge along a pixel
+    // row) can read its light far off: blocks whose light strays from the blocks'
+    // median by more than the table's unevenness and their spread allow are left out.
+    let log_light: Vec<f64> = fits.iter().map(|f| (f.dark + f.light_above_dark).ln()).collect();
+    let typical = median(log_light.clone()).unwrap_or(0.0);
+    let band = (4.0 * spread(&log_light, typical)).max(MAX_LIGHT_UNEVENNESS.ln_1p());
     let mut points: Vec<(f64, f64, f64, f64)> = Vec::new();
-    for f in &fits {
+    for f in fits.iter().zip(&log_light).filter(|(_, l)| (*l - typical).abs() <= band).map(|(f, _)| f) {
         let (x, y) = levels.block_centre(f.block);
         points.push((x, y, f.dark + f.light_above_dark, (f.points as f64 / 24.0).min(4.0)));
     }
@@ -394,15 +613,26 @@ pub(crate) fn place_edges(
         }
     }
     let (w, h) = img.dimensions();
-    let surface = LightSurface::fit(&points, w, h).ok_or_else(|| washed_out(None))?;
+    let mut surface = LightSurface::fit(&points, w, h).ok_or_else(|| washed_out(None))?;
+    // Then those far from the surface through the others.
+    for _ in 0..3 {
+        let off = |&(x, y, light, _): &(f64, f64, f64, f64)| (light / surface.at(x, y).max(1.0)).ln();
+        let band = 4.0 * spread(&points.iter().map(off).collect::<Vec<_>>(), 0.0).max(0.01);
+        let kept: Vec<_> = points.iter().copied().filter(|p| off(p).abs() <= band).collect();
+        if kept.len() == points.len() || kept.len() < 3 {
+            break;
+        }
+        points = kept;
+        surface = LightSurface::fit(&points, w, h).ok_or_else(|| washed_out(None))?;
+    }
     // What the pixels put between the points found and the edge beyond the model of a
     // Gaussian blur seen at whole pixels: the median over the blocks.
     let model_shift =
-        |threshold: f64, light: f64| -sigma * normal_quantile(((threshold - dark) / (light - dark)).clamp(1e-6, 0.5));
+        |threshold: f64, light: f64| -pixel_quantile(((threshold - dark) / (light - dark)).clamp(1e-6, 0.5), sigma);
     let offsets: Vec<f64> =
         fits.iter().map(|f| f.edge_px - model_shift(f.threshold, f.dark + f.light_above_dark)).collect();
     let offset = median(offsets).unwrap_or(0.0);
-    let (mut shifts, mut shares) = (Vec::new(), Vec::new());
+    let (mut shifts, mut shares, mut own) = (Vec::new(), Vec::new(), Vec::new());
     for &i in &candidates {
         let e = &mut edges[i];
         let seen = levels.light_at(e.px.x, e.px.y) as f64;
@@ -415,8 +645,14 @@ pub(crate) fn place_edges(
         if f < MIN_EDGE_LEVEL {
             return Err(washed_out(Some(f)));
         }
-        let Some((nx, ny)) = normals[i] else { continue };
-        let shift = (model_shift(t, truth) + offset).clamp(0.0, MAX_SHIFT_SIGMA * sigma);
+        let Some(Normal { towards_light: (nx, ny), .. }) = normals[i] else { continue };
+        // The point placed by its own pixels under the profile of the light here; by the
+        // model and the blocks' offset where they do not show the edge.
+        let modelled = model_shift(t, truth) + offset;
+        own.clear();
+        let placed = dark_side(img, e.px, (nx, ny), &mut own)
+            .and_then(|()| fit_point_edge(&own, dark, truth - dark, sigma, modelled));
+        let shift = placed.unwrap_or(modelled).clamp(0.0, MAX_SHIFT_SIGMA * pixel_sigma_px(sigma));
         e.px = Px::new(e.px.x + shift * nx, e.px.y + shift * ny);
         shifts.push(shift);
         shares.push(f);
@@ -432,7 +668,7 @@ pub(crate) fn place_edges(
         let u = normal_quantile(f);
         // d u / d ln(light) = f / φ(u).
         let density = (-0.5 * u * u).exp() / (2.0 * std::f64::consts::PI).sqrt();
-        let from_light = sigma * f / density * light_error;
+        let from_light = pixel_sigma_px(sigma) * f / density * light_error;
         ((u * sigma_error).powi(2) + from_light.powi(2) + (0.1 * shift).powi(2)).sqrt()
     });
     tracing::debug!(
@@ -513,5 +749,33 @@ mod tests {
             eprintln!("{angle_deg}°: seen {seen:.3} px from the edge, placed {mean:.3}");
             assert!(mean.abs() < 0.03, "{angle_deg}°: placed {mean:.3} px from the edge");
         }
+    }
+
+    #[test]
+    fn a_clipped_edge_along_the_pixel_grid_shows_its_blur_and_light() {
+        // A plate turned by 4° (its edges cross the pixel grid slowly, so the points
+        // found at the threshold stray with their phase), rendered by the optics'
+        // blur of σ = 0.8 px, its light at 550 over a dark level of 37: white cuts
+        // each edge off at a fifth of its rise.
+        use sheetsight_drawing::Loop;
+        use sheetsight_sim::backlit::{self, Lighting, Solid};
+        let (sigma, light, dark) = (0.8, 550.0, 37.0);
+        let (s, c) = 4f64.to_radians().sin_cos();
+        let points = [(-40.0, -25.0), (40.0, -25.0), (40.0, 25.0), (-40.0, 25.0)]
+            .iter()
+            .map(|&(x, y)| nalgebra::Point2::new(300.0 + c * x - s * y, 225.0 + s * x + c * y))
+            .collect();
+        let plate = Solid { outline: Loop { points, circle: None }, voids: vec![], thickness_mm: 0.0 };
+        let lighting =
+            Lighting { light, falloff: 0.0, slope: (0.0, 0.0), dark, blur_px: sigma, noise: 0.0, dust_specks: 0 };
+        let img = backlit::render(&backlit::table_camera(), &[plate], &lighting, 1);
+        let clipping = crate::silhouette::Silhouette::find(&img).expect("a silhouette").clipping;
+        let share = ((255.0 + dark) / 2.0 - dark) / (light - dark);
+        eprintln!("{clipping:?}; the threshold at {share:.3} of the light");
+        let read = clipping.blur_sigma_px.expect("σ");
+        // The renderer blurs the pixel's width as a Gaussian too: σ² + 1/12 in all.
+        assert!((pixel_sigma_px(read) - pixel_sigma_px(sigma)).abs() < 0.03, "σ read {read:.3}");
+        let level = clipping.edge_level.expect("the edges' level");
+        assert!((level - share).abs() < 0.015, "level read {level:.3}");
     }
 }

@@ -135,6 +135,7 @@ impl Levels {
         let mut p90 = vec![0f32; columns * rows];
         let mut p10 = vec![0f32; columns * rows];
         let mut median = vec![0f32; columns * rows];
+        let mut middle = vec![0f32; columns * rows];
         let raw = img.as_raw();
         for by in 0..rows {
             for bx in 0..columns {
@@ -151,6 +152,7 @@ impl Levels {
                 let high = percentile(&hist, n, 0.9);
                 p90[by * columns + bx] = high;
                 p10[by * columns + bx] = percentile(&hist, n, 0.1);
+                middle[by * columns + bx] = middle_mean_of(&hist, n);
                 // The light level: the median of the pixels near the top (a high
                 // percentile would sit above it by the noise).
                 let floor = (0.85 * high) as usize;
@@ -164,8 +166,10 @@ impl Levels {
         sorted.sort_by(f32::total_cmp);
         let reference = sorted[((sorted.len() - 1) as f64 * 0.95) as usize];
         let lit: Vec<bool> = p90.iter().map(|&v| v > 0.6 * reference).collect();
+        // The part's level: the mean of the middle half of blocks that lie on it (a low
+        // percentile would sit below it by the noise, and move the threshold with it).
         let mut dark_blocks: Vec<f32> =
-            p90.iter().zip(&p10).filter(|&(&hi, _)| hi < 0.4 * reference).map(|(_, &lo)| lo).collect();
+            p90.iter().zip(&middle).filter(|&(&hi, _)| hi < 0.4 * reference).map(|(_, &m)| m).collect();
         let dark = if dark_blocks.is_empty() {
             // No block lies fully on the part: take the darkest blocks' low end.
             let mut lows = p10.clone();
@@ -290,6 +294,21 @@ fn percentile(hist: &[u32; 256], n: u32, q: f64) -> f32 {
         }
     }
     255.0
+}
+
+/// The mean of the middle half of a histogram's `n` values.
+fn middle_mean_of(hist: &[u32; 256], n: u32) -> f32 {
+    let (from, to) = (n / 4, n - n / 4);
+    let (mut rank, mut sum, mut count) = (0u32, 0.0f64, 0u32);
+    for (v, &c) in hist.iter().enumerate() {
+        let (lo, hi) = (rank.max(from), (rank + c).min(to));
+        if hi > lo {
+            sum += v as f64 * (hi - lo) as f64;
+            count += hi - lo;
+        }
+        rank += c;
+    }
+    if count == 0 { percentile(hist, n, 0.5) } else { (sum / count as f64) as f32 }
 }
 
 /// Blocks not lit take the mean of their lit (or already filled) neighbours, in
@@ -514,7 +533,7 @@ impl Silhouette {
         let clipping =
             crate::clipping::place_edges(img, &levels, &mut edges, |e| of_parts[e.material as usize], clipped_percent)?;
         if let Some(sigma) = clipping.blur_sigma_px {
-            edge_width_px = 2.5066 * sigma;
+            edge_width_px = 2.5066 * crate::clipping::pixel_sigma_px(sigma);
         }
         Ok(Silhouette {
             width: w,
@@ -530,10 +549,11 @@ impl Silhouette {
         })
     }
 
-    /// The blur's standard deviation in pixels: read on the edges' dark side where the
-    /// light is clipped, else from the edges' width.
+    /// The blur's standard deviation in pixels as the pixels see it (the lens's and the
+    /// pixel's width together): read on the edges' dark side where the light is
+    /// clipped, else from the edges' width.
     pub fn blur_sigma_px(&self) -> f64 {
-        self.clipping.blur_sigma_px.unwrap_or(self.edge_width_px / 2.5066)
+        self.edge_width_px / 2.5066
     }
 
     /// Refuses a blurred photo.
@@ -573,7 +593,9 @@ impl Silhouette {
             .chain((y0..=y1).flat_map(|y| [img.get_pixel(x0, y).0[0], img.get_pixel(x1, y).0[0]]))
             .collect();
         rim.sort_unstable();
-        let dark = rim[rim.len() / 2] as f32;
+        // Means of the middle halves: a median of whole grey levels is itself whole, half
+        // a level off the true one, which over the box is a share of a hole's area.
+        let dark = middle_mean(rim.iter().map(|&v| v as f32));
         let centre = c.centroid_px();
         let inner_px = (c.area_px as f64 / std::f64::consts::PI).sqrt() - 3.0;
         let mut inner: Vec<f32> = Vec::new();
@@ -587,7 +609,7 @@ impl Silhouette {
             }
         }
         inner.sort_by(f32::total_cmp);
-        let gain = if inner.len() >= 9 { Some(inner[inner.len() / 2]) } else { None };
+        let gain = (inner.len() >= 9).then(|| middle_mean(inner.iter().copied()));
         Some(LocalLevels { x0, y0, x1, y1, dark, gain })
     }
 
@@ -738,6 +760,14 @@ fn components(runs: &[(u32, u32, u32, u32)], uf: &mut UnionFind, w: u32, h: u32)
         labels.push(label);
     }
     (comps, labels)
+}
+
+/// The mean of the middle half of sorted values.
+fn middle_mean(sorted: impl ExactSizeIterator<Item = f32>) -> f32 {
+    let n = sorted.len();
+    let (from, to) = (n / 4, n - n / 4);
+    let middle: Vec<f32> = sorted.skip(from).take(to - from).collect();
+    middle.iter().sum::<f32>() / middle.len().max(1) as f32
 }
 
 #[cfg(test)]

@@ -155,14 +155,14 @@ fn run(file: &str, count: usize, seed: u64, material: Material, tally: &mut Tall
 
 #[test]
 fn rendered_parts_are_measured_against_their_drawings() {
-    measure_all(Material::Studio, 0, (0.03, 0.03));
+    measure_all(Material::Studio, 0, (0.01, 0.01));
 }
 
 /// The backlight clipped at white on 30-100 % of the table, vignetting and dust: the
 /// edges are placed from their dark side and the targets hold.
 #[test]
 fn shop_floor_photos_are_measured_through_a_clipped_backlight() {
-    measure_all(Material::ShopFloor, 100, (0.012, 0.02));
+    measure_all(Material::ShopFloor, 100, (0.01, 0.01));
 }
 
 /// Every photo of the four drawings measured; the RMS of the exact parts' hole

@@ -1,16 +1,21 @@
 //! Photos of parts on a backlit table, with ground truth: a real pinhole camera
 //! (tilted, off-centre principal point, radial and tangential distortion) over the
-//! table, the part's silhouette anti-aliased from its exact geometry (the bottom face
-//! and, for a thick part, the top face as the camera sees it), an uneven backlight,
-//! lens blur and sensor noise.
+//! table, the part's silhouette (the bottom face and, for a thick part, the top face as
+//! the camera sees it) blurred as the lens blurs it before the pixels gather the light,
+//! an uneven backlight, dust and sensor noise.
 //!
-//! The geometry is evaluated from the drawing's loops and circles directly (signed
-//! distances, per pixel near an edge), independently of how the inspection measures.
+//! The geometry is evaluated from the drawing's loops and circles directly, per pixel
+//! near an edge: the share of a Gaussian (the lens's blur and the pixel's width) that
+//! falls on the material ([`crate::gaussian_cover`]), independently of how the
+//! inspection measures. Blurring sampled pixel coverage instead would step each edge's
+//! profile with its phase on the pixel grid, which no lens does.
 
 use image::GrayImage;
 use nalgebra::{Matrix3, Point2, Vector2, Vector3};
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 use sheetsight_drawing::{Loop, Part};
+
+use crate::gaussian_cover;
 
 type Mm = Point2<f64>;
 
@@ -152,6 +157,7 @@ pub struct Lighting {
     pub slope: (f64, f64),
     /// The part's level (ambient light on its top face).
     pub dark: f64,
+    /// The lens's blur: a Gaussian's σ in pixels (the pixel's own width comes on top).
     pub blur_px: f64,
     pub noise: f64,
     /// Specks of dust on the table's glass: how many, each 0.1–0.6 mm across and
@@ -199,6 +205,8 @@ struct Edges {
     cells: Vec<Vec<u32>>,
     /// Each loop's bounding box and whether it is the outline.
     loops: Vec<(Loop, Mm, Mm, bool)>,
+    /// Whether each loop's points run counter-clockwise.
+    counter_clockwise: Vec<bool>,
 }
 
 impl Edges {
@@ -247,7 +255,8 @@ impl Edges {
                 }
             }
         }
-        Edges { elements, cell_mm, origin: lo, columns, rows, cells, loops }
+        let counter_clockwise = loops.iter().map(|(l, ..)| l.signed_area() > 0.0).collect();
+        Edges { elements, cell_mm, origin: lo, columns, rows, cells, loops, counter_clockwise }
     }
 
     /// The loops on whose void side `p` lies (outside the outline, inside a void).
@@ -257,6 +266,60 @@ impl Edges {
             let inside = p.x >= lo.x && p.x <= hi.x && p.y >= lo.y && p.y <= hi.y && l.contains(p);
             (inside != *outline).then_some(k)
         }));
+    }
+
+    /// The share of a Gaussian blur of `sigma_mm` centred at `p` that falls on material
+    /// (see [`crate::gaussian_cover`]): the outline's share less the voids'. Loops with
+    /// no edge within `reach_mm` count whole or not at all, by their side of a point
+    /// near by, as in [`Self::material_distance`]. `found` is scratch.
+    fn material_share(&self, p: Mm, sigma_mm: f64, reach_mm: f64, void_sides: &[usize], found: &mut Vec<u32>) -> f64 {
+        found.clear();
+        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
+        let (x0, x1) =
+            (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
+        let (y0, y1) = (cell(p.y - reach_mm, self.origin.y, self.rows), cell(p.y + reach_mm, self.origin.y, self.rows));
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                found.extend_from_slice(&self.cells[y * self.columns + x]);
+            }
+        }
+        // Elements are stored loop by loop: sorted, each loop's are together.
+        found.sort_unstable();
+        found.dedup();
+        let loop_of = |i: u32| self.elements[i as usize].2;
+        if void_sides.iter().any(|&k| !found.iter().any(|&i| loop_of(i) == k)) {
+            return 0.0;
+        }
+        let (mut outline, mut voids) = (1.0, 0.0);
+        let mut start = 0;
+        while start < found.len() {
+            let k = loop_of(found[start]);
+            let end = start + found[start..].iter().take_while(|&&i| loop_of(i) == k).count();
+            let (l, _, _, is_outline) = &self.loops[k];
+            let share = match l.circle {
+                Some((c, r)) => gaussian_cover::disc_share((p - c).norm(), r, sigma_mm),
+                None => {
+                    let segments = found[start..end].iter().map(|&i| {
+                        let (a, b, _) = self.elements[i as usize];
+                        ((a.x, a.y), (b.x, b.y))
+                    });
+                    gaussian_cover::polygon_share(
+                        (p.x, p.y),
+                        l.contains(p),
+                        self.counter_clockwise[k],
+                        segments,
+                        sigma_mm,
+                    )
+                }
+            };
+            if *is_outline {
+                outline = share;
+            } else {
+                voids += share;
+            }
+            start = end;
+        }
+        (outline - voids).clamp(0.0, 1.0)
     }
 
     /// The signed distance to the material's edge (positive in material), clamped to
@@ -313,10 +376,15 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
     let (w, h) = (camera.width_px as usize, camera.height_px as usize);
     let mut coverage = vec![0f32; w * h];
     const TILE: usize = 8;
+    let sigma = lighting.blur_px;
+    // The lens's blur and the pixel's own width (a box of variance 1/12 px²) as one
+    // Gaussian, applied to the exact silhouette.
+    let sigma_px = (sigma * sigma + 1.0 / 12.0).sqrt();
     for solid in solids {
         let edges = Edges::new(solid, 1.0);
         let top = solid.thickness_mm;
-        let (mut flags_bottom, mut flags_top, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut flags_bottom, mut flags_top, mut scratch, mut found) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for ty in (0..h).step_by(TILE) {
             for tx in (0..w).step_by(TILE) {
                 let centre = Point2::new((tx + TILE / 2) as f64, (ty + TILE / 2) as f64);
@@ -327,9 +395,11 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
                 edges.void_sides(pb, &mut flags_bottom);
                 let mut sd_centre = edges.material_distance(pb, reach, &flags_bottom, &mut scratch);
                 let pt = (top > 0.0).then(|| camera.ray_at(centre, top));
+                let mut mm_per_px_top = mm_per_px;
                 if let Some(pt) = pt {
                     edges.void_sides(pt, &mut flags_top);
                     sd_centre = sd_centre.max(edges.material_distance(pt, reach, &flags_top, &mut scratch));
+                    mm_per_px_top = (camera.ray_at(Point2::new(centre.x + 1.0, centre.y), top) - pt).norm();
                 }
                 let uniform = sd_centre.abs() >= reach - 1e-9;
                 for y in ty..(ty + TILE).min(h) {
@@ -338,17 +408,18 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
                             if sd_centre > 0.0 { 1.0 } else { 0.0 }
                         } else {
                             let px = Point2::new(x as f64, y as f64);
-                            let mut sd =
-                                edges.material_distance(camera.ray_at(px, 0.0), reach, &flags_bottom, &mut scratch);
+                            let bottom = camera.ray_at(px, 0.0);
+                            let mut share =
+                                edges.material_share(bottom, sigma_px * mm_per_px, reach, &flags_bottom, &mut found);
                             if top > 0.0 {
-                                sd = sd.max(edges.material_distance(
-                                    camera.ray_at(px, top),
-                                    reach,
-                                    &flags_top,
-                                    &mut scratch,
-                                ));
+                                // The union of the two faces' silhouettes: exact where
+                                // their edges nest, as they do but where they cross.
+                                let at_top = camera.ray_at(px, top);
+                                let sigma_mm = sigma_px * mm_per_px_top;
+                                share =
+                                    share.max(edges.material_share(at_top, sigma_mm, reach, &flags_top, &mut found));
                             }
-                            (0.5 + sd / mm_per_px).clamp(0.0, 1.0) as f32
+                            share as f32
                         };
                         let c = &mut coverage[y * w + x];
                         *c = c.max(value);
@@ -358,32 +429,29 @@ pub fn render(camera: &Pinhole, solids: &[Solid], lighting: &Lighting, seed: u64
         }
     }
     let mut rng = SmallRng::seed_from_u64(seed);
-    let dust = dust_cover(camera, &coverage, lighting.dust_specks, &mut rng);
-    let mut image: Vec<f32> = (0..w * h)
-        .map(|i| {
-            let (x, y) = ((i % w) as f64, (i / w) as f64);
-            let light = lighting.light_at(x, y, w as f64, h as f64) * (1.0 - dust[i] as f64);
-            let c = coverage[i] as f64;
-            (light * (1.0 - c) + lighting.dark * c) as f32
-        })
-        .collect();
-    blur(&mut image, w, h, lighting.blur_px);
+    let dust = dust_cover(camera, &coverage, lighting.dust_specks, sigma, &mut rng);
     GrayImage::from_fn(w as u32, h as u32, |x, y| {
-        let v = image[y as usize * w + x as usize] as f64 + lighting.noise * gaussian(&mut rng);
+        let i = y as usize * w + x as usize;
+        let light = lighting.light_at(x as f64, y as f64, w as f64, h as f64) * (1.0 - dust[i] as f64);
+        let c = coverage[i] as f64;
+        let v = light * (1.0 - c) + lighting.dark * c + lighting.noise * gaussian(&mut rng);
         image::Luma([v.round().clamp(0.0, 255.0) as u8])
     })
 }
 
 /// How much light dust takes away at each pixel (0: none): `count` specks where the
-/// table is lit (in the open or inside a hole) and no edge lies within 1.2 mm.
-fn dust_cover(camera: &Pinhole, coverage: &[f32], count: u32, rng: &mut SmallRng) -> Vec<f32> {
+/// table is lit (in the open or inside a hole) and no edge lies within 1.2 mm, each
+/// blurred by the lens's `sigma_px`.
+fn dust_cover(camera: &Pinhole, coverage: &[f32], count: u32, sigma_px: f64, rng: &mut SmallRng) -> Vec<f32> {
     let (w, h) = (camera.width_px as usize, camera.height_px as usize);
     let mut dust = vec![0f32; w * h];
     let mm_per_px = (camera.ray_at(Point2::new(w as f64 / 2.0 + 1.0, h as f64 / 2.0), 0.0)
         - camera.ray_at(Point2::new(w as f64 / 2.0, h as f64 / 2.0), 0.0))
     .norm();
     let clear_px = (1.2 / mm_per_px).ceil() as usize;
+    let blur_px = (3.0 * sigma_px).ceil() as usize;
     let mut placed = 0;
+    let mut patch = Vec::new();
     for _ in 0..count * 50 {
         if placed == count {
             break;
@@ -397,12 +465,21 @@ fn dust_cover(camera: &Pinhole, coverage: &[f32], count: u32, rng: &mut SmallRng
         if !clear {
             continue;
         }
-        let r = r_px.ceil() as usize + 1;
-        for j in y - r..=y + r {
-            for i in x - r..=x + r {
-                let d = ((i as f64 - x as f64).powi(2) + (j as f64 - y as f64).powi(2)).sqrt();
-                let cover = (r_px + 0.5 - d).clamp(0.0, 1.0) as f32;
-                dust[j * w + i] = dust[j * w + i].max(opacity * cover);
+        // The speck's patch, blurred on its own (the speck lies clear of every edge).
+        let r = (r_px.ceil() as usize + 1 + blur_px).min(reach);
+        let side = 2 * r + 1;
+        patch.clear();
+        for j in 0..side {
+            for i in 0..side {
+                let d = ((i as f64 - r as f64).powi(2) + (j as f64 - r as f64).powi(2)).sqrt();
+                patch.push(opacity * (r_px + 0.5 - d).clamp(0.0, 1.0) as f32);
+            }
+        }
+        blur(&mut patch, side, side, sigma_px);
+        for j in 0..side {
+            for i in 0..side {
+                let k = (y + j - r) * w + x + i - r;
+                dust[k] = dust[k].max(patch[j * side + i]);
             }
         }
         placed += 1;

@@ -7,6 +7,7 @@
 
 pub mod backlit;
 pub mod field;
+pub mod gaussian_cover;
 pub mod history;
 pub mod render;
 pub mod scene;
