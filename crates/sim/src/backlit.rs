@@ -268,21 +268,23 @@ impl Edges {
         }));
     }
 
+    /// The elements listed in the grid's cells within `reach_mm` of `p` (an element that
+    /// spans several cells comes once for each).
+    fn near(&self, p: Mm, reach_mm: f64) -> impl Iterator<Item = u32> + '_ {
+        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
+        let (x0, x1) =
+            (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
+        let (y0, y1) = (cell(p.y - reach_mm, self.origin.y, self.rows), cell(p.y + reach_mm, self.origin.y, self.rows));
+        (y0..=y1).flat_map(move |y| (x0..=x1).flat_map(move |x| self.cells[y * self.columns + x].iter().copied()))
+    }
+
     /// The share of a Gaussian blur of `sigma_mm` centred at `p` that falls on material
     /// (see [`crate::gaussian_cover`]): the outline's share less the voids'. Loops with
     /// no edge within `reach_mm` count whole or not at all, by their side of a point
     /// near by, as in [`Self::material_distance`]. `found` is scratch.
     fn material_share(&self, p: Mm, sigma_mm: f64, reach_mm: f64, void_sides: &[usize], found: &mut Vec<u32>) -> f64 {
         found.clear();
-        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
-        let (x0, x1) =
-            (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
-        let (y0, y1) = (cell(p.y - reach_mm, self.origin.y, self.rows), cell(p.y + reach_mm, self.origin.y, self.rows));
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                found.extend_from_slice(&self.cells[y * self.columns + x]);
-            }
-        }
+        found.extend(self.near(p, reach_mm));
         // Elements are stored loop by loop: sorted, each loop's are together.
         found.sort_unstable();
         found.dedup();
@@ -327,26 +329,18 @@ impl Edges {
     /// by, whose void sides are `void_sides`.
     fn material_distance(&self, p: Mm, reach_mm: f64, void_sides: &[usize], near: &mut Vec<(usize, f64)>) -> f64 {
         near.clear();
-        let cell = |v: f64, o: f64, n: usize| (((v - o) / self.cell_mm).floor().max(0.0) as usize).min(n - 1);
-        let (x0, x1) =
-            (cell(p.x - reach_mm, self.origin.x, self.columns), cell(p.x + reach_mm, self.origin.x, self.columns));
-        let (y0, y1) = (cell(p.y - reach_mm, self.origin.y, self.rows), cell(p.y + reach_mm, self.origin.y, self.rows));
-        for y in y0..=y1 {
-            for x in x0..=x1 {
-                for &i in &self.cells[y * self.columns + x] {
-                    let (a, b, k) = self.elements[i as usize];
-                    let d = if b.y.is_nan() {
-                        ((p - a).norm() - b.x).abs()
-                    } else {
-                        let ab = b - a;
-                        let t = ((p - a).dot(&ab) / ab.norm_squared().max(1e-300)).clamp(0.0, 1.0);
-                        (p - (a + ab * t)).norm()
-                    };
-                    match near.iter_mut().find(|(j, _)| *j == k) {
-                        Some(entry) => entry.1 = entry.1.min(d),
-                        None => near.push((k, d)),
-                    }
-                }
+        for i in self.near(p, reach_mm) {
+            let (a, b, k) = self.elements[i as usize];
+            let d = if b.y.is_nan() {
+                ((p - a).norm() - b.x).abs()
+            } else {
+                let ab = b - a;
+                let t = ((p - a).dot(&ab) / ab.norm_squared().max(1e-300)).clamp(0.0, 1.0);
+                (p - (a + ab * t)).norm()
+            };
+            match near.iter_mut().find(|(j, _)| *j == k) {
+                Some(entry) => entry.1 = entry.1.min(d),
+                None => near.push((k, d)),
             }
         }
         // Material is inside the outline and outside every void.
