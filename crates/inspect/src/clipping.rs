@@ -95,6 +95,11 @@ pub fn normal_cdf(x: f64) -> f64 {
     0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
 }
 
+/// The standard normal density.
+fn normal_density(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
 /// The inverse of [`normal_cdf`] on `(0, 1)`: a rational start refined by Newton
 /// steps (to 1e-12; fast enough for one call per edge point).
 pub fn normal_quantile(p: f64) -> f64 {
@@ -108,15 +113,14 @@ pub fn normal_quantile(p: f64) -> f64 {
         x = -x;
     }
     for _ in 0..4 {
-        let density = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-        x -= (normal_cdf(x) - p) / density;
+        x -= (normal_cdf(x) - p) / normal_density(x);
     }
     x
 }
 
 /// `∫ Φ(z) dz`: `z Φ(z) + φ(z)`.
 fn normal_cdf_integral(z: f64) -> f64 {
-    z * normal_cdf(z) + (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt()
+    z * normal_cdf(z) + normal_density(z)
 }
 
 /// The share of the light behind a straight edge that a pixel centred `s_px` from it
@@ -139,8 +143,7 @@ fn pixel_slope(s_px: f64, sigma_px: f64) -> f64 {
 /// The slope of [`pixel_cdf`] in `σ`.
 fn pixel_sigma_slope(s_px: f64, sigma_px: f64) -> f64 {
     let half = 0.5 * PIXEL_WIDTH_PX;
-    let density = |z: f64| (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    (density((s_px + half) / sigma_px) - density((s_px - half) / sigma_px)) / PIXEL_WIDTH_PX
+    (normal_density((s_px + half) / sigma_px) - normal_density((s_px - half) / sigma_px)) / PIXEL_WIDTH_PX
 }
 
 /// The blur's standard deviation seen at whole pixels: the lens's `sigma_px` and the
@@ -332,6 +335,8 @@ fn refine_with_own_edges(
     // Shared: dark, ln(light above dark), ln σ.
     let mut theta = Vector3::new(fit.dark, fit.light_above_dark.ln(), fit.sigma_px.ln());
     let mut edges = vec![fit.edge_px; ranges.len()];
+    // Each point's normal-equation terms and a trial step's edges, kept across steps.
+    let (mut own, mut trial_edges) = (Vec::with_capacity(ranges.len()), Vec::with_capacity(ranges.len()));
     let cost = |theta: &Vector3<f64>, edges: &[f64]| -> f64 {
         let (d, a, sigma) = (theta[0], theta[1].exp(), theta[2].exp());
         ranges
@@ -347,7 +352,7 @@ fn refine_with_own_edges(
         let (d, a, sigma) = (theta[0], theta[1].exp(), theta[2].exp());
         // The reduced normal equations: N δθ = −b.
         let (mut n, mut b) = (Matrix3::<f64>::zeros(), Vector3::<f64>::zeros());
-        let mut own = Vec::with_capacity(ranges.len());
+        own.clear();
         for (r, &e) in ranges.iter().zip(&edges) {
             let (mut u, mut w, mut g) = (0.0, Vector3::<f64>::zeros(), 0.0);
             for &(s, v) in &samples[r.clone()] {
@@ -382,15 +387,17 @@ fn refine_with_own_edges(
         }
         let Some(step) = reduced_n.lu().solve(&-reduced_b) else { return };
         let trial_theta = theta + step;
-        let trial_edges: Vec<f64> = own
-            .iter()
-            .zip(&edges)
-            .map(|(&(u, w, g), &e)| if u > 1e-9 { e - (g + w.dot(&step)) / (u * (1.0 + lambda)) } else { e })
-            .collect();
+        trial_edges.clear();
+        trial_edges.extend(
+            own.iter()
+                .zip(&edges)
+                .map(|(&(u, w, g), &e)| if u > 1e-9 { e - (g + w.dot(&step)) / (u * (1.0 + lambda)) } else { e }),
+        );
         let trial = cost(&trial_theta, &trial_edges);
         if trial.is_finite() && trial < current {
             let improved = current - trial;
-            (theta, edges, current) = (trial_theta, trial_edges, trial);
+            std::mem::swap(&mut edges, &mut trial_edges);
+            (theta, current) = (trial_theta, trial);
             lambda = (lambda / 3.0).max(1e-9);
             if improved < 1e-6 * current.max(1e-9) {
                 break;
@@ -667,8 +674,7 @@ pub(crate) fn place_edges(
     clipping.estimated_error_px = clipping.edge_level.zip(clipping.median_shift_px).map(|(f, shift)| {
         let u = normal_quantile(f);
         // d u / d ln(light) = f / φ(u).
-        let density = (-0.5 * u * u).exp() / (2.0 * std::f64::consts::PI).sqrt();
-        let from_light = pixel_sigma_px(sigma) * f / density * light_error;
+        let from_light = pixel_sigma_px(sigma) * f / normal_density(u) * light_error;
         ((u * sigma_error).powi(2) + from_light.powi(2) + (0.1 * shift).powi(2)).sqrt()
     });
     tracing::debug!(
